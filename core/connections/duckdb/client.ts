@@ -1,0 +1,161 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
+import type { Row, SqlClient } from '../../sdk/types.ts';
+
+type ColumnKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR';
+
+/** SqlClient over one DuckDB database (a file or :memory:). Connections are pooled; DuckDB runs queries in parallel. */
+export class DuckDbClient implements SqlClient {
+  readonly dialect = 'duckdb' as const;
+  private readonly idle: DuckDBConnection[] = [];
+
+  private constructor(readonly instance: DuckDBInstance, readonly path: string) {}
+
+  static async open(path: string, options: Record<string, string> = {}): Promise<DuckDbClient> {
+    const instance = await DuckDBInstance.create(path, options);
+    return new DuckDbClient(instance, path);
+  }
+
+  async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.session((connection) => runQuery<R>(connection, sql, params));
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.session((connection) => connection.run(sql));
+  }
+
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.session(async (connection) => {
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        const result = await work(new DuckDbSession(connection));
+        await connection.run('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /** Runs `work` on one connection, so temp tables and transactions hold across its statements. */
+  async session<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = this.idle.pop() ?? (await this.instance.connect());
+    try {
+      return await work(connection);
+    } finally {
+      if (this.idle.length < 8) this.idle.push(connection);
+      else connection.closeSync();
+    }
+  }
+
+  close(): void {
+    for (const connection of this.idle.splice(0)) connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** A SqlClient bound to one connection (inside a transaction). */
+export class DuckDbSession implements SqlClient {
+  readonly dialect = 'duckdb' as const;
+  constructor(readonly connection: DuckDBConnection) {}
+  query<R extends Row = Row>(sql: string, params: unknown[] = []) { return runQuery<R>(this.connection, sql, params); }
+  async exec(sql: string) { await this.connection.run(sql); }
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>) { return work(this); }
+}
+
+async function runQuery<R>(connection: DuckDBConnection, sql: string, params: unknown[]): Promise<R[]> {
+  const reader = await connection.runAndReadAll(sql, params.length ? params.map(toDuckValue) : undefined);
+  return readRows(reader) as R[];
+}
+
+/** JS → DuckDB parameter value. Dates bind as TIMESTAMPTZ; objects as JSON text. */
+export function toDuckValue(value: unknown): DuckDBValue {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return timestampTZValue(BigInt(value.getTime()) * 1000n);
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value as DuckDBValue;
+}
+
+/** Result rows as plain JS: integers as numbers (strings when beyond 2^53), decimals as numbers, timestamps as Dates. */
+export function readRows(reader: { columnNames(): string[]; columnTypes(): { typeId: DuckDBTypeId }[]; getRowsJS(): unknown[][] }): Row[] {
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map((t) => t.typeId);
+  return reader.getRowsJS().map((values) => {
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) row[names[i]] = fromDuck(values[i], types[i]);
+    return row;
+  });
+}
+
+function fromDuck(value: unknown, type: DuckDBTypeId): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (type === DuckDBTypeId.DATE && value instanceof Date) return value.toISOString().slice(0, 10);
+  return value;
+}
+
+/** Column types for a batch of JS rows: the narrowest type that holds every value of the column. */
+export function inferColumns(rows: Row[], names = columnNames(rows)): { name: string; kind: ColumnKind }[] {
+  return names.map((name) => {
+    let kind: ColumnKind | undefined;
+    for (const row of rows) {
+      const value = row[name];
+      if (value === null || value === undefined) continue;
+      const k = kindOf(value);
+      if (!kind) kind = k;
+      else if (kind !== k) kind = kind === 'BIGINT' && k === 'DOUBLE' || kind === 'DOUBLE' && k === 'BIGINT' ? 'DOUBLE' : 'VARCHAR';
+      if (kind === 'VARCHAR') break;
+    }
+    return { name, kind: kind ?? 'VARCHAR' };
+  });
+}
+
+export function columnNames(rows: Row[]): string[] {
+  const names = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row)) names.add(key);
+  return [...names];
+}
+
+function kindOf(value: unknown): ColumnKind {
+  switch (typeof value) {
+    case 'number': return Number.isInteger(value) ? 'BIGINT' : 'DOUBLE';
+    case 'bigint': return 'BIGINT';
+    case 'boolean': return 'BOOLEAN';
+    case 'object': return value instanceof Date ? 'TIMESTAMPTZ' : 'VARCHAR';
+    default: return 'VARCHAR';
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return '"' + name.replaceAll('"', '""') + '"';
+}
+
+/**
+ * Loads JS rows into a temporary table `name` on this connection with the DuckDB appender (the fastest path),
+ * so SQL can do the heavy work. Returns the column list.
+ */
+export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows)) {
+  const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
+  if (rows.length === 0 || columns.length === 0) return columns;
+  const appender = await connection.createAppender(name, 'temp');
+  for (const row of rows) {
+    for (const column of columns) appendCell(appender, row[column.name], column.kind);
+    appender.endRow();
+  }
+  appender.closeSync();
+  return columns;
+}
+
+type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;
+
+function appendCell(appender: Appender, value: unknown, kind: ColumnKind): void {
+  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return appender.appendNull();
+  switch (kind) {
+    case 'BIGINT': return appender.appendBigInt(BigInt(value as number));
+    case 'DOUBLE': return appender.appendDouble(Number(value));
+    case 'BOOLEAN': return appender.appendBoolean(Boolean(value));
+    case 'TIMESTAMPTZ': return appender.appendTimestampTZ(timestampTZValue(BigInt((value as Date).getTime()) * 1000n));
+    default: return appender.appendVarchar(typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value instanceof Date ? value.toISOString() : String(value));
+  }
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { connectionModule } from '../../sdk/index.ts';
+import { DuckDbClient } from './client.ts';
+
+export { DuckDbClient, DuckDbSession, loadTempTable, inferColumns, quoteIdent, readRows, toDuckValue } from './client.ts';
+
+/** DuckDB is always in-process; `path` is a file (default in the pipeline's state folder) or ":memory:". */
+export default connectionModule({
+  type: 'duckdb',
+  summary: 'An in-process DuckDB database file: the analytics warehouse of a pipeline.',
+  config: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      type: { const: 'duckdb' },
+      path: { type: 'string', description: 'Database file, relative to the working directory, or ":memory:". Default: warehouse.duckdb in the state folder.', examples: ['data/analytics.duckdb'] },
+      threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (default: all cores).' },
+    },
+  },
+  async open(config, env) {
+    const path = config.path === ':memory:' ? ':memory:' : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const client = await DuckDbClient.open(path, config.threads ? { threads: String(config.threads) } : {});
+    return {
+      client,
+      embedded: true,
+      description: `DuckDB ${path}`,
+      check: async () => void (await client.query('SELECT 1')),
+      close: async () => client.close(),
+    };
+  },
+});

@@ -1,0 +1,4 @@
+// Built-in connection types. Each lives in its own folder and exports one ContainerModule.
+import duckdb from './duckdb/index.ts';
+
+export const builtinConnectionModules = [duckdb];

@@ -1,0 +1,51 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+
+/** One ajv for the process: defaults applied, strings coerced to the declared type (manifest values may be interpolated text). */
+export const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, allowUnionTypes: true }));
+
+const compiled = new WeakMap<JSONSchema, ReturnType<Ajv['compile']>>();
+
+export function compileSchema(schema: JSONSchema) {
+  let validate = compiled.get(schema);
+  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  return validate;
+}
+
+export interface ConfigError {
+  /** JSON pointer-ish path inside the validated value, e.g. ['mode']. */
+  path: (string | number)[];
+  message: string;
+}
+
+/** Validates a step's `with:` against the plugin's schema; returns the value with defaults applied. */
+export function validateConfig(spec: PluginSpec, config: unknown, label: string):
+  { ok: true; value: Record<string, unknown> } | { ok: false; errors: string[]; details: ConfigError[] } {
+  const value = structuredClone(config ?? {}) as Record<string, unknown>;
+  const validate = compileSchema(spec.config);
+  if (validate(value)) return { ok: true, value };
+  const details = (validate.errors ?? []).map(describeAjvError);
+  return { ok: false, details, errors: details.map((d) => `${[label, ...d.path].join('.')}: ${d.message}`) };
+}
+
+/** Turns one ajv error into a path and a sentence a user understands. */
+export function describeAjvError(error: ErrorObject): ConfigError {
+  const path = error.instancePath.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return { path, message: `unknown property "${params.additionalProperty}"` };
+    case 'required':
+      return { path, message: `missing required property "${params.missingProperty}"` };
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    default:
+      return { path, message: error.message ?? error.keyword };
+  }
+}

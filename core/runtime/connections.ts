@@ -1,0 +1,89 @@
+import type { ConnectionType, Connections, Logger, OpenConnection } from '../sdk/types.ts';
+
+export interface ConnectionDeclaration {
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  line?: number;
+}
+
+/** Opens each declared connection lazily, once, and closes them all at shutdown. */
+export class ConnectionRegistry implements Connections {
+  private readonly opened = new Map<string, Promise<OpenConnection<unknown>>>();
+
+  constructor(
+    private readonly declarations: ConnectionDeclaration[],
+    private readonly types: Map<string, ConnectionType>,
+    private readonly stateDir: string,
+    private readonly logger: Logger,
+    private readonly manifestFile = 'manifest',
+  ) {}
+
+  async get<T>(name: string, type?: string): Promise<T> {
+    return (await this.open(name, type)).client as T;
+  }
+
+  async open(name: string, type?: string): Promise<OpenConnection<unknown>> {
+    const declaration = this.declarations.find((d) => d.name === name);
+    if (!declaration) throw new Error(`connection "${name}" is not declared in ${this.manifestFile} (declared: ${this.declarations.map((d) => d.name).join(', ') || 'none'})`);
+    if (type && declaration.type !== type) throw new Error(`connection "${name}" is of type ${declaration.type}, but ${type} is needed`);
+    let opening = this.opened.get(name);
+    if (!opening) {
+      const connectionType = this.types.get(declaration.type);
+      if (!connectionType) throw new Error(`connection "${name}": unknown type "${declaration.type}" (known: ${[...this.types.keys()].join(', ')})`);
+      opening = connectionType
+        .open(declaration.config, { name, stateDir: this.stateDir, logger: this.logger.child({ connection: name }) })
+        .catch((error) => {
+          this.opened.delete(name); // let a later call retry once the server is back
+          throw new Error(`connection "${name}" (${declaration.type}, ${this.manifestFile}:${declaration.line ?? '?'}): ${(error as Error).message}`);
+        });
+      this.opened.set(name, opening);
+    }
+    return opening;
+  }
+
+  list() {
+    return this.declarations.map((d) => ({
+      name: d.name,
+      type: d.type,
+      embedded: isEmbedded(d.config),
+      description: '',
+    }));
+  }
+
+  /** Opens every connection and returns one banner line each (embedded or real). */
+  async describeAll(): Promise<string[]> {
+    const lines: string[] = [];
+    for (const d of this.declarations) {
+      const open = await this.open(d.name);
+      lines.push(`${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}`);
+    }
+    return lines;
+  }
+
+  /** Every connection reachable? Used by /readyz. */
+  async check(): Promise<{ name: string; ok: boolean; error?: string }[]> {
+    return Promise.all(
+      this.declarations.map(async (d) => {
+        try {
+          await (await this.open(d.name)).check();
+          return { name: d.name, ok: true };
+        } catch (error) {
+          return { name: d.name, ok: false, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.opened.values()];
+    this.opened.clear();
+    await Promise.allSettled(all.map(async (p) => (await p).close()));
+  }
+}
+
+/** By convention a connection whose `url`/`brokers`/`endpoint` is "embedded" (or absent) runs in-process. */
+export function isEmbedded(config: Record<string, unknown>): boolean {
+  const target = config.url ?? config.brokers ?? config.endpoint;
+  return target === undefined || target === '' || target === 'embedded';
+}

@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StepState } from '../sdk/types.ts';
+
+/**
+ * Checkpoints and other small per-step state, kept in one JSON file in the pipeline's state folder.
+ * Every write replaces the file atomically (write, fsync, rename), so a crash leaves the old or the new state, never half.
+ */
+export class StateStore {
+  private readonly file: string;
+  private data: Record<string, Record<string, unknown>>;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, 'state.json');
+    try {
+      this.data = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${this.file}: unreadable state (${(error as Error).message})`);
+      this.data = {};
+    }
+  }
+
+  forStep(step: string): StepState {
+    return {
+      get: <T>(key: string) => this.data[step]?.[key] as T | undefined,
+      set: (key, value) => this.set(step, key, value),
+    };
+  }
+
+  set(step: string, key: string, value: unknown): Promise<void> {
+    (this.data[step] ??= {})[key] = value;
+    const json = JSON.stringify(this.data);
+    // Writes are chained so a slow fsync never lets an older state overwrite a newer one.
+    this.writing = this.writing.then(() => {
+      const tmp = this.file + '.tmp';
+      const fd = openSync(tmp, 'w');
+      try {
+        writeFileSync(fd, json);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    });
+    return this.writing;
+  }
+}

@@ -1,0 +1,33 @@
+// Public plugin SDK: `import { definePlugin, TOKENS, ... } from '<platform>/core/sdk/index.ts'`.
+import 'reflect-metadata';
+import { ContainerModule } from 'inversify';
+import { TOKENS } from './tokens.ts';
+import type { ConnectionType, PluginDefinition, PluginSpec } from './types.ts';
+
+export * from './types.ts';
+export { TOKENS } from './tokens.ts';
+export { inject, injectable, optional } from 'inversify';
+export { ContainerModule } from 'inversify';
+
+/**
+ * One plugin = one ContainerModule contributing a PluginDefinition (Theia-style contribution point).
+ * The runtime collects them with multi-injection and constructs `implementation` per step in a child container.
+ */
+export function pluginModule(spec: PluginSpec, implementation: PluginDefinition['implementation']): ContainerModule {
+  const definition: PluginDefinition = { spec, implementation };
+  return new ContainerModule(({ bind }) => {
+    bind<PluginDefinition>(TOKENS.Plugin).toConstantValue(definition);
+  });
+}
+
+export function connectionModule(type: ConnectionType): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind<ConnectionType>(TOKENS.ConnectionType).toConstantValue(type);
+  });
+}
+
+/** Turns a thrown value into a one-line message. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

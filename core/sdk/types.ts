@@ -1,0 +1,263 @@
+// The plugin contract. Everything a plugin author needs is in core/sdk; nothing here imports the runtime.
+import type { Hono } from 'hono';
+
+/** One record. Values are JSON-like; timestamps are Date objects, dates 'YYYY-MM-DD' strings. */
+export type Row = Record<string, unknown>;
+
+export type PluginKind = 'source' | 'transform' | 'sink' | 'view';
+
+/** A JSON Schema object (draft 2020-12 subset understood by ajv). */
+export type JSONSchema = Record<string, unknown>;
+
+/** The declarative part of a plugin: drives validation, `platform plugins`, `lint` and generated docs. */
+export interface PluginSpec {
+  kind: PluginKind;
+  /** The name used in `use:` of a manifest step. */
+  name: string;
+  summary: string;
+  description?: string;
+  stability: 'stable' | 'beta' | 'experimental';
+  /** JSON Schema of `with:`; every property should carry a description, and defaults/examples where they help. */
+  config: JSONSchema;
+  /** Connection types this plugin can use through the step's `connection:` (empty: none). */
+  connectionTypes?: string[];
+  /** True when the plugin needs `connection:` to be set. */
+  connectionRequired?: boolean;
+  /** Sources only: a streaming source runs until stopped; a batch source runs once per schedule/trigger. */
+  streaming?: boolean;
+  /** Examples for docs: a title and the YAML of a step using the plugin. */
+  examples?: { title: string; yaml: string }[];
+}
+
+/** A plugin class constructed by the container for each step that uses it. */
+export interface PluginDefinition<T = unknown> {
+  spec: PluginSpec;
+  implementation: new (...args: never[]) => T;
+}
+
+/** What a source's run is asked to do. */
+export interface SourceRun {
+  signal: AbortSignal;
+  /** `platform run --once`: batch sources run once, streaming sources stop when caught up. */
+  once: boolean;
+  /** `--date YYYY-MM-DD` for date-parameterised sources (backfill); otherwise undefined. */
+  date?: string;
+  /** The last checkpoint committed for this step (undefined on the first run). */
+  checkpoint: unknown;
+  /** What started this run when it was triggered (an upload, an object-store event, another step). */
+  trigger?: TriggerEvent;
+}
+
+export interface Batch {
+  records: Row[];
+  /** Opaque position persisted by the runtime once every downstream sink has committed this batch. */
+  checkpoint?: unknown;
+  /** Records the source itself could not parse (corrupt CSV line, bad JSON): sent to dead-letter. */
+  rejects?: Reject[];
+}
+
+export interface Reject {
+  record: unknown;
+  reasons: string[];
+  /** Where the record came from, e.g. `data/x.csv:17` or `topic fx-rates partition 0 offset 42`. */
+  origin?: string;
+}
+
+export interface Source {
+  /** Yields batches; the runtime pulls the next one only when the pipeline has room (backpressure). */
+  read(run: SourceRun): AsyncIterable<Batch>;
+  /** Called in order after every downstream sink committed the batch carrying `checkpoint`. */
+  commit?(checkpoint: unknown): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface TransformContext {
+  /** Sends a record to the dead-letter store with its reasons; it is counted and never silently lost. */
+  reject(record: unknown, reasons: string | string[]): void;
+  /** The step ids feeding this batch (a transform with several inputs can tell them apart). */
+  readonly input: string;
+}
+
+export interface Transform {
+  process(records: Row[], ctx: TransformContext): Promise<Row[]> | Row[];
+  /** Stateful transforms: called on every scheduler tick and at the end of a run; may emit late output. */
+  flush?(ctx: TransformContext, reason: 'tick' | 'end'): Promise<Row[]> | Row[];
+  /** Stateful transforms: state saved with the source checkpoint of the batch just processed. */
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
+  close?(): Promise<void>;
+}
+
+export interface SinkContext {
+  reject(record: unknown, reasons: string | string[]): void;
+}
+
+export interface Sink {
+  /** Durably writes the records; resolves only once they are committed. Transient errors are retried by the runtime. */
+  write(records: Row[], ctx: SinkContext): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Services a view gets when it is mounted. */
+export interface ViewMount {
+  /** `/views/<id>` pages. */
+  pages: Hono;
+  /** `/api/views/<id>` data API. */
+  api: Hono;
+}
+
+export interface View {
+  mount(app: ViewMount): void | Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Describes the running step a plugin instance belongs to. */
+export interface StepInfo {
+  id: string;
+  kind: PluginKind;
+  use: string;
+  /** The step ids it reads from. */
+  from: string[];
+  /** The connection name, if any. */
+  connection?: string;
+  /** Manifest file and line of the step, for errors and links. */
+  location: { file: string; line: number };
+  pipeline: string;
+}
+
+export type TriggerEvent =
+  | { type: 'upload'; file: string; filename: string; view: string; user?: string }
+  | { type: 'object'; bucket: string; key: string; etag?: string }
+  | { type: 'step'; step: string; records: number }
+  | { type: 'schedule'; at: Date };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Metrics {
+  counter(name: string, help: string, labels?: Record<string, string>): { inc(by?: number): void };
+  gauge(name: string, help: string, labels?: Record<string, string>): { set(value: number): void };
+  histogram(name: string, help: string, labels?: Record<string, string>): { observe(value: number): void };
+}
+
+/** Small persistent key-value state scoped to one step (the checkpoint store). */
+export interface StepState {
+  get<T = unknown>(key: string): T | undefined;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/** Looks up connections declared in the manifest's `connections:`. */
+export interface Connections {
+  /** The connection of type `type` named `name`; throws a clear error if absent or of another type. */
+  get<T = unknown>(name: string, type?: string): Promise<T>;
+  /** The names and types declared in the manifest. */
+  list(): { name: string; type: string; embedded: boolean; description: string }[];
+}
+
+/** A kind of connection (duckdb, postgres, kafka, mongodb, s3), contributed like a plugin. */
+export interface ConnectionType<T = unknown> {
+  type: string;
+  summary: string;
+  /** JSON Schema of the connection's settings (after `type`). */
+  config: JSONSchema;
+  /** Opens a client; `embedded` says whether it runs in-process. `stateDir` is the pipeline's state folder. */
+  open(config: Record<string, unknown>, env: { name: string; stateDir: string; logger: Logger }): Promise<OpenConnection<T>>;
+}
+
+export interface OpenConnection<T> {
+  client: T;
+  embedded: boolean;
+  /** One line for the start-up banner, e.g. "embedded PGlite in .platform/globemart/pg". Never contains a password. */
+  description: string;
+  /** Throws when the server is unreachable; used by /readyz. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Committed-data notifications: views use them for live updates and freshness. */
+export interface PipelineEvents {
+  on(listener: (event: PipelineEvent) => void): () => void;
+  emit(event: PipelineEvent): void;
+}
+
+export type PipelineEvent =
+  | { type: 'commit'; step: string; records: number; at: Date }
+  | { type: 'reject'; step: string; count: number; at: Date }
+  | { type: 'error'; step: string; message: string; at: Date };
+
+/** Per-step statistics, as shown by /api/pipeline and the views. */
+export interface StepStats {
+  id: string;
+  kind: PluginKind;
+  use: string;
+  from: string[];
+  recordsIn: number;
+  recordsOut: number;
+  rejected: number;
+  errors: number;
+  batches: number;
+  lastCommitAt: string | null;
+  /** Newest event time seen, when the step knows one. */
+  watermark: string | null;
+  lastError: string | null;
+  location: { file: string; line: number };
+}
+
+export interface PipelineStatus {
+  name: string;
+  steps(): StepStats[];
+  step(id: string): StepStats | undefined;
+  /** Ids of every step upstream of `id` (inclusive). */
+  upstream(id: string): string[];
+}
+
+export interface DeadLetterEntry {
+  id: number;
+  at: string;
+  step: string;
+  reasons: string[];
+  origin?: string;
+  record: unknown;
+}
+
+export interface DeadLetters {
+  list(query: { steps?: string[]; limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  count(steps?: string[]): number;
+}
+
+/** Lets a view start a triggered source, e.g. an upload form feeding a `file` source. */
+export interface Triggers {
+  fire(step: string, event: TriggerEvent): Promise<{ records: number; rejected: number }>;
+  /** Steps whose `trigger:` accepts this event type. */
+  targets(type: TriggerEvent['type']): string[];
+}
+
+/** Roles declared in the manifest's `access:`; views ask before serving. */
+export interface Access {
+  /** Null when allowed; otherwise the HTTP status and message to answer with. */
+  check(request: Request, role: string): { status: 401 | 403; message: string } | null;
+  isPublic(view: string): boolean;
+}
+
+/**
+ * What SQL connections (duckdb, postgres — embedded or real) expose to plugins and views.
+ * Parameters are positional `$1, $2, …` and always bound, never pasted into the text.
+ */
+export interface SqlClient {
+  readonly dialect: 'duckdb' | 'postgres';
+  query<R extends Row = Row>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs one or more statements that return nothing. */
+  exec(sql: string): Promise<void>;
+  /** Runs `work` in one transaction on one session; rolls back when it throws. */
+  transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
+}
