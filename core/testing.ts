@@ -22,6 +22,8 @@ export interface TestStepOptions {
   stateDir?: string;
   id?: string;
   from?: string[];
+  /** Replace core services, e.g. `{ triggers }` to see what a view fires. */
+  services?: Partial<CoreServices>;
 }
 
 export interface TestStep<T> {
@@ -52,6 +54,7 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
     triggers: { fire: async () => ({ records: 0, rejected: 0 }), targets: () => [] },
     access: { check: () => null, isPublic: () => true },
     stateDir,
+    ...options.services,
   };
   const id = options.id ?? definition.spec.name;
   const step: StepInfo = { id, kind, use: definition.spec.name, from: options.from ?? [], connection: options.connection, location: { file: 'test.yaml', line: 1 }, pipeline: 'test' };

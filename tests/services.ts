@@ -1,0 +1,22 @@
+// Where the real servers started by `scripts/services/up.sh` listen. Integration tests fail with a clear
+// message when a server is not up: they never fall back to a mock.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const envFile = fileURLToPath(new URL('../.services/env.json', import.meta.url));
+
+export type ServiceKey =
+  | 'PG_URL' | 'KAFKA_BROKERS' | 'KAFKA3_BROKERS' | 'MONGO_URL'
+  | 'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_REGION' | 'S3_NOTIFY_ARN' | 'S3_NOTIFY_TOPIC';
+
+export function service(key: ServiceKey): string {
+  const env = existsSync(envFile) ? (JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
+  const value = env[key];
+  if (!value) throw new Error(`${key} is not set in .services/env.json: start the real servers with \`npm run services:up\` (npm test does it)`);
+  return value;
+}
+
+/** A name unique to this test run, for tables, topics, buckets and databases. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
