@@ -104,10 +104,18 @@ export interface ViewMount {
   pages: Hono;
   /** `/api/views/<id>` data API. */
   api: Hono;
+  /** The server root, for views that must answer at fixed paths (e.g. a legacy `/api/kpis/latest`). Use sparingly. */
+  root: Hono;
+  /** URL prefixes, e.g. `{ pages: '/views/monitor', api: '/api/views/monitor' }`, for links in rendered pages. */
+  paths: { pages: string; api: string };
 }
 
 export interface View {
   mount(app: ViewMount): void | Promise<void>;
+  /** OpenAPI path items keyed by absolute path (e.g. `/api/views/sales/revenue`), merged into /api/openapi.json. */
+  openapi?(): Record<string, unknown>;
+  /** Title and page path, for the index page of the server. */
+  describe?(): { title: string; path: string };
   close?(): Promise<void>;
 }
 
