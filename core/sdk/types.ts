@@ -54,6 +54,10 @@ export interface Batch {
   checkpoint?: unknown;
   /** Records the source itself could not parse (corrupt CSV line, bad JSON): sent to dead-letter. */
   rejects?: Reject[];
+  /** Newest event time in this batch, when the source knows it (shown as freshness). */
+  watermark?: Date;
+  /** How far behind the source is after this batch (e.g. Kafka messages not yet read); exported as a metric. */
+  lag?: number;
 }
 
 export interface Reject {

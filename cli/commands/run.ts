@@ -1,0 +1,62 @@
+import { serve } from '@hono/node-server';
+import { loadManifest } from '../../core/manifest/index.ts';
+import { Pipeline } from '../../core/runtime/pipeline.ts';
+import { createServer } from '../../core/server/app.ts';
+import type { Logger } from '../../core/sdk/types.ts';
+import { createCatalog } from '../catalog.ts';
+import { corePages } from '../pages.ts';
+import { formatSummary } from './summary.ts';
+
+export interface RunOptions {
+  once: boolean;
+  date?: string;
+  port?: number;
+  stateDir?: string;
+  logger: Logger;
+}
+
+export async function runCommand(file: string, options: RunOptions): Promise<number> {
+  const { logger } = options;
+  const catalog = createCatalog();
+  const manifest = await loadManifest(file, catalog);
+  const pipeline = new Pipeline(manifest, catalog, { once: options.once, date: options.date, stateDir: options.stateDir, logger });
+  logger.info(`pipeline ${manifest.name} (${file}), state in ${pipeline.stateDir}`);
+  await pipeline.start();
+
+  if (options.once) {
+    const started = Date.now();
+    const { ok } = await pipeline.run();
+    process.stdout.write(formatSummary(pipeline, Date.now() - started) + '\n');
+    await pipeline.stop();
+    return ok ? 0 : 1;
+  }
+
+  const app = await createServer(pipeline, await corePages());
+  const port = options.port ?? manifest.server.port;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname: manifest.server.host }, (info) => {
+      logger.info(`serving http://${manifest.server.host}:${info.port}/ (views: ${[...pipeline.views.keys()].map((v) => '/views/' + v).join(', ') || 'none'})`);
+      resolve(s);
+    });
+    s.once('error', (error) => reject(new Error(`cannot listen on ${manifest.server.host}:${port}: ${(error as Error).message}`)));
+  });
+  for (const role of pipeline.access.openRoles()) {
+    logger.warn(`role ${role} has no token configured: anyone can act as ${role}`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: stopping sources, draining and committing`);
+    await pipeline.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    logger.info('stopped cleanly');
+  };
+  const running = pipeline.run();
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(signal).then(resolve));
+  });
+  await Promise.race([stopped, running.then(() => stopped)]);
+  return 0;
+}

@@ -1,0 +1,19 @@
+import type { Pipeline } from '../../core/runtime/pipeline.ts';
+
+/** The per-step table printed after `platform run --once`. */
+export function formatSummary(pipeline: Pipeline, elapsedMs: number): string {
+  const rows = pipeline.stats().filter((s) => s.kind !== 'view').map((s) => [
+    s.id, s.kind, s.use, s.kind === 'source' ? '' : String(s.recordsIn), String(s.recordsOut), String(s.rejected), String(s.errors), `${Math.round(pipeline.busyMs(s.id))} ms`,
+  ]);
+  const header = ['step', 'kind', 'plugin', 'in', 'out', 'rejected', 'errors', 'busy'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const total = pipeline.deadLetters.count();
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `done in ${(elapsedMs / 1000).toFixed(1)} s; ${total} record(s) in dead-letter (${pipeline.deadLetters.file})`,
+  ].join('\n');
+}

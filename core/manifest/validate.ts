@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import { Cron } from 'croner';
+import type { PluginCatalog } from '../runtime/container.ts';
+import type { ConnectionDeclaration } from '../runtime/connections.ts';
+import type { PluginKind } from '../sdk/types.ts';
+import { compileSchema, describeAjvError, validateConfig } from './config.ts';
+import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
+import { parseDuration } from './duration.ts';
+
+export const SECTIONS = { sources: 'source', transforms: 'transform', sinks: 'sink', views: 'view' } as const satisfies Record<string, PluginKind>;
+type Section = keyof typeof SECTIONS;
+
+export const manifestSchema = JSON.parse(readFileSync(new URL('./manifest.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+export interface Policy {
+  retries: number;
+  backoffMs: number;
+  batchSize?: number;
+  batchTimeoutMs?: number;
+  queue: number;
+}
+
+export interface StepDeclaration {
+  id: string;
+  kind: PluginKind;
+  use: string;
+  from: string[];
+  connection?: string;
+  /** `with:` validated, defaults applied. */
+  config: Record<string, unknown>;
+  schedule?: { cron?: string; timezone?: string; everyMs?: number; runOnStart: boolean };
+  trigger?: { upload: boolean; after: string[]; debounceMs: number };
+  policy: Policy;
+  line: number;
+}
+
+export interface ManifestTest {
+  name: string;
+  step: string;
+  input: Record<string, unknown>[];
+  expect?: Record<string, unknown>[];
+  expectRejects?: { reason?: string }[];
+}
+
+export interface Manifest {
+  file: string;
+  name: string;
+  description?: string;
+  plugins: string[];
+  server: { port: number; host: string; cors: string[] };
+  access: { roles: Record<string, { token?: string; includes?: string[] }>; public: string[] };
+  connections: ConnectionDeclaration[];
+  steps: StepDeclaration[];
+  tests: ManifestTest[];
+  yaml: LoadedYaml;
+}
+
+/** Validates a loaded manifest against the manifest schema, the plugins' config schemas and the graph rules. */
+export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Manifest {
+  const issues: ManifestIssue[] = [];
+  const at = (path: (string | number)[], message: string) => {
+    const { line, col } = yaml.locate(path);
+    issues.push({ file: yaml.file, line, col, path: path.join('.'), message });
+  };
+
+  const raw = structuredClone(yaml.value);
+  const validate = compileSchema(manifestSchema);
+  if (!validate(raw)) {
+    for (const error of validate.errors ?? []) {
+      const { path, message } = describeAjvError(error);
+      // oneOf/pattern noise: ajv reports every branch; keep the errors a user can act on.
+      if (error.keyword === 'oneOf') continue;
+      const extra = error.keyword === 'additionalProperties' ? [String((error.params as { additionalProperty: string }).additionalProperty)] : [];
+      at([...path, ...extra], message);
+    }
+    throw new ManifestError(dedupe(issues));
+  }
+
+  const defaults = (raw.defaults ?? {}) as Record<string, unknown>;
+  const connections: ConnectionDeclaration[] = [];
+  const connectionTypes = catalog.connectionTypes();
+  for (const [name, value] of Object.entries((raw.connections ?? {}) as Record<string, Record<string, unknown>>)) {
+    const { type, ...config } = value as { type: string };
+    const connectionType = connectionTypes.get(type);
+    if (!connectionType) {
+      at(['connections', name, 'type'], `unknown connection type "${type}" (known: ${[...connectionTypes.keys()].join(', ')})`);
+      continue;
+    }
+    const result = validateConfig({ kind: 'source', name: type, summary: '', stability: 'stable', config: connectionType.config }, { type, ...config }, `connections.${name}`);
+    if (!result.ok) for (const d of result.details) at(['connections', name, ...d.path], d.message);
+    else {
+      const { type: _type, ...validated } = result.value;
+      connections.push({ name, type, config: validated, line: yaml.locate(['connections', name]).line });
+    }
+  }
+
+  const steps: StepDeclaration[] = [];
+  const sectionOf = new Map<string, Section>();
+  for (const section of Object.keys(SECTIONS) as Section[]) {
+    for (const [id, value] of Object.entries((raw[section] ?? {}) as Record<string, Record<string, unknown>>)) {
+      const here = [section, id];
+      if (sectionOf.has(id)) {
+        at(here, `step id "${id}" is already used under ${sectionOf.get(id)}`);
+        continue;
+      }
+      sectionOf.set(id, section);
+      if (value.enabled === false) continue;
+      const kind = SECTIONS[section];
+      const use = value.use as string;
+      const definition = catalog.find(kind, use);
+      if (!definition) {
+        const known = catalog.plugins().filter((p) => p.spec.kind === kind).map((p) => p.spec.name);
+        at([...here, 'use'], `unknown ${kind} plugin "${use}" (known ${kind}s: ${known.join(', ') || 'none'}; add its npm package under plugins:)`);
+        continue;
+      }
+      const config = validateConfig(definition.spec, value.with ?? {}, `${section}.${id}.with`);
+      if (!config.ok) for (const d of config.details) at([...here, 'with', ...d.path], d.message);
+
+      const connection = value.connection as string | undefined;
+      const allowed = definition.spec.connectionTypes ?? [];
+      if (connection) {
+        const declared = connections.find((c) => c.name === connection);
+        if (!declared) {
+          if (!(raw.connections as Record<string, unknown> | undefined)?.[connection]) at([...here, 'connection'], `connection "${connection}" is not declared under connections`);
+        } else if (!allowed.includes(declared.type)) {
+          at([...here, 'connection'], `plugin ${use} cannot use a ${declared.type} connection (it takes: ${allowed.join(', ') || 'none'})`);
+        }
+      } else if (definition.spec.connectionRequired) {
+        at(here, `plugin ${use} needs a connection: (of type ${allowed.join(' or ')})`);
+      }
+
+      const schedule = value.schedule as { cron?: string; timezone?: string; every?: string; runOnStart?: boolean } | undefined;
+      if (schedule && kind !== 'source') at([...here, 'schedule'], 'only sources can be scheduled');
+      if (schedule?.cron) {
+        try {
+          new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).stop();
+        } catch (error) {
+          at([...here, 'schedule', 'cron'], `invalid cron or time zone: ${(error as Error).message}`);
+        }
+      }
+      if (schedule && !schedule.cron && !schedule.every) at([...here, 'schedule'], 'a schedule needs cron or every');
+      const trigger = value.trigger as { upload?: boolean; after?: string | string[]; debounce?: string } | undefined;
+      if (trigger && kind !== 'source') at([...here, 'trigger'], 'only sources can be triggered');
+
+      const policy = { ...defaults, ...(value.policy as object) } as Record<string, unknown>;
+      steps.push({
+        id, kind, use,
+        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string),
+        connection,
+        config: config.ok ? config.value : {},
+        schedule: schedule ? {
+          cron: schedule.cron, timezone: schedule.timezone,
+          everyMs: schedule.every ? parseDuration(schedule.every) : undefined,
+          runOnStart: schedule.runOnStart ?? !schedule.cron,
+        } : undefined,
+        trigger: trigger ? { upload: trigger.upload ?? false, after: ([] as string[]).concat(trigger.after ?? []), debounceMs: parseDuration(trigger.debounce ?? '1s') } : undefined,
+        policy: {
+          retries: (policy.retries as number | undefined) ?? 3,
+          backoffMs: parseDuration((policy.backoff as string | undefined) ?? '200ms'),
+          batchSize: policy.batchSize as number | undefined,
+          batchTimeoutMs: policy.batchTimeout ? parseDuration(policy.batchTimeout as string) : undefined,
+          queue: (policy.queue as number | undefined) ?? 2,
+        },
+        line: yaml.locate(here).line,
+      });
+    }
+  }
+
+  checkGraph(steps, sectionOf, at);
+  const tests = (raw.tests ?? []) as ManifestTest[];
+  tests.forEach((test, i) => {
+    if (!steps.some((s) => s.id === test.step && s.kind === 'transform')) at(['tests', i, 'step'], `"${test.step}" is not a transform step of this manifest`);
+  });
+  if (issues.length) throw new ManifestError(dedupe(issues));
+
+  const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
+  const access = (raw.access ?? {}) as Manifest['access'];
+  return {
+    file: yaml.file,
+    name: raw.name as string,
+    description: raw.description as string | undefined,
+    plugins: (raw.plugins ?? []) as string[],
+    server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
+    access: { roles: access.roles ?? {}, public: access.public ?? [] },
+    connections,
+    steps,
+    tests,
+    yaml,
+  };
+}
+
+function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, at: (path: (string | number)[], message: string) => void) {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const sectionFor = (s: StepDeclaration) => sectionOf.get(s.id)!;
+  for (const step of steps) {
+    const here = [sectionFor(step), step.id];
+    if (step.kind === 'source' && step.from.length) at([...here, 'from'], 'a source reads from outside the pipeline; it cannot have from:');
+    if ((step.kind === 'transform' || step.kind === 'sink') && step.from.length === 0) at(here, `a ${step.kind} needs from: (the step(s) it reads)`);
+    for (const input of step.from) {
+      const upstream = byId.get(input);
+      if (!upstream) {
+        at([...here, 'from'], sectionOf.has(input) ? `"${input}" is disabled` : `unknown step "${input}" (steps: ${[...byId.keys()].join(', ')})`);
+        continue;
+      }
+      if (step.kind !== 'view' && (upstream.kind === 'sink' || upstream.kind === 'view')) {
+        at([...here, 'from'], `a ${step.kind} cannot read from ${upstream.kind} "${input}": only sources and transforms produce records`);
+      }
+    }
+    for (const after of step.trigger?.after ?? []) if (!byId.has(after)) at([...here, 'trigger', 'after'], `unknown step "${after}"`);
+  }
+  // Cycles among transforms (sources have no inputs, sinks/views no outputs, so only transforms can loop).
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, trail: string[]): void => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(id)), id];
+      const step = byId.get(id)!;
+      at([sectionFor(step), id, 'from'], `cycle: ${cycle.join(' → ')}`);
+      return;
+    }
+    state.set(id, 'visiting');
+    for (const input of byId.get(id)?.from ?? []) if (byId.has(input)) visit(input, [...trail, id]);
+    state.set(id, 'done');
+  };
+  for (const step of steps) visit(step.id, []);
+}
+
+function dedupe(issues: ManifestIssue[]): ManifestIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.line}:${i.col}:${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,479 @@
+import { resolve } from 'node:path';
+import { Cron } from 'croner';
+import type { Container } from 'inversify';
+import type { Manifest, StepDeclaration } from '../manifest/index.ts';
+import type {
+  Batch, Clock, Logger, PluginDefinition, Reject, Row, Sink, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+} from '../sdk/types.ts';
+import { errorMessage } from '../sdk/index.ts';
+import { AccessControl } from './access.ts';
+import { systemClock } from './clock.ts';
+import { ConnectionRegistry } from './connections.ts';
+import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
+import { DeadLetterStore } from './deadletter.ts';
+import { EventHub } from './events.ts';
+import { PromMetrics } from './metrics.ts';
+import { BoundedQueue, Mutex } from './queue.ts';
+import { rebatch } from './rebatch.ts';
+import { withRetry } from './retry.ts';
+import { StateStore } from './state.ts';
+
+export interface PipelineOptions {
+  once?: boolean;
+  date?: string;
+  /** Default: `.platform/<pipeline name>` in the working directory (or PLATFORM_STATE_DIR). */
+  stateDir?: string;
+  logger: Logger;
+  clock?: Clock;
+}
+
+interface StepRuntime {
+  declaration: StepDeclaration;
+  info: StepInfo;
+  definition: PluginDefinition;
+  stats: StepStats;
+  mutex: Mutex;
+  /** Downstream transform and sink step ids. */
+  outputs: string[];
+  startedAt?: number;
+  busyMs: number;
+}
+
+interface SourceRuntime extends StepRuntime {
+  plugin: Source;
+  /** Serialises runs of one source (a schedule tick and a trigger never overlap). */
+  runs: Mutex;
+}
+
+/** Counts of one source run, for the `--once` summary and upload responses. */
+export interface RunResult {
+  records: number;
+  rejected: number;
+}
+
+/**
+ * A running pipeline: builds every step through the container, drives the sources by their schedule,
+ * pushes each batch through transforms and sinks, and commits the source checkpoint only after every
+ * downstream sink has written the batch (at-least-once; effectively once with idempotent sinks).
+ */
+export class Pipeline {
+  readonly services: CoreServices;
+  readonly stateDir: string;
+  readonly metrics = new PromMetrics();
+  readonly events = new EventHub();
+  readonly connections: ConnectionRegistry;
+  readonly deadLetters: DeadLetterStore;
+  readonly views = new Map<string, View>();
+  readonly access: AccessControl;
+  private readonly steps = new Map<string, StepRuntime>();
+  private readonly sources = new Map<string, SourceRuntime>();
+  private readonly transforms = new Map<string, Transform>();
+  private readonly sinks = new Map<string, Sink>();
+  private readonly runtime: Container;
+  private readonly abort = new AbortController();
+  private readonly tasks: Promise<unknown>[] = [];
+  private readonly timers: { stop(): void }[] = [];
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private failures = 0;
+
+  constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
+    this.logger = options.logger;
+    this.clock = options.clock ?? systemClock;
+    this.stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
+    this.deadLetters = new DeadLetterStore(this.stateDir);
+    this.connections = new ConnectionRegistry(manifest.connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
+    const state = new StateStore(this.stateDir);
+    this.access = new AccessControl(manifest.access);
+    this.services = {
+      logger: this.logger,
+      metrics: this.metrics,
+      clock: this.clock,
+      connections: this.connections,
+      state,
+      events: this.events,
+      status: {
+        name: manifest.name,
+        steps: () => [...this.steps.values()].map((s) => ({ ...s.stats })),
+        step: (id) => (this.steps.get(id) ? { ...this.steps.get(id)!.stats } : undefined),
+        upstream: (id) => this.upstream(id),
+      },
+      deadLetters: this.deadLetters,
+      triggers: {
+        fire: (step, event) => this.fire(step, event),
+        targets: (type) => manifest.steps.filter((s) => (type === 'upload' ? s.trigger?.upload : type === 'step' ? s.trigger?.after.length : false)).map((s) => s.id),
+      },
+      access: this.access,
+      stateDir: this.stateDir,
+    };
+    this.runtime = createRuntimeContainer(catalog, this.services);
+
+    for (const declaration of manifest.steps) {
+      const definition = catalog.find(declaration.kind, declaration.use)!;
+      const info: StepInfo = {
+        id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from, connection: declaration.connection,
+        location: { file: manifest.file, line: declaration.line }, pipeline: manifest.name,
+      };
+      const stats: StepStats = {
+        id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
+        recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0,
+        lastCommitAt: null, watermark: null, lastError: null, location: info.location,
+      };
+      this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
+    }
+    for (const step of this.steps.values()) {
+      if (step.declaration.kind === 'view') continue;
+      for (const input of step.declaration.from) this.steps.get(input)?.outputs.push(step.declaration.id);
+    }
+  }
+
+  /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
+  async start(): Promise<void> {
+    for (const line of await this.connections.describeAll()) this.logger.info(`connection ${line}`);
+    for (const step of this.steps.values()) {
+      const plugin = this.build(step);
+      switch (step.declaration.kind) {
+        case 'source':
+          this.sources.set(step.declaration.id, Object.assign(step, { plugin: plugin as Source, runs: new Mutex() }));
+          break;
+        case 'transform': {
+          const transform = plugin as Transform;
+          const saved = this.services.state.forStep(step.declaration.id).get('snapshot');
+          if (saved !== undefined) transform.restore?.(saved);
+          this.transforms.set(step.declaration.id, transform);
+          break;
+        }
+        case 'sink':
+          this.sinks.set(step.declaration.id, plugin as Sink);
+          break;
+        case 'view':
+          this.views.set(step.declaration.id, plugin as View);
+          break;
+      }
+    }
+  }
+
+  /**
+   * Runs the sources. With `once`, every batch source runs once, streaming sources read to their current end,
+   * `after:`-triggered sources run after the others, and the promise resolves when all is done.
+   * Otherwise it runs until `stop()`.
+   */
+  async run(): Promise<{ ok: boolean }> {
+    const once = this.options.once ?? false;
+    const independent = [...this.sources.values()].filter((s) => !s.declaration.trigger);
+    for (const source of independent) this.tasks.push(this.drive(source, once));
+    if (once) {
+      await Promise.allSettled(this.tasks.splice(0));
+      for (const source of this.orderedTriggered()) {
+        if (source.declaration.trigger?.after.length) await this.runSource(source, { type: 'step', step: source.declaration.trigger.after[0], records: 0 });
+        else this.logger.info(`${source.declaration.id}: not run with --once (it runs on upload)`);
+      }
+      return { ok: this.failures === 0 };
+    }
+    this.wireAfterTriggers();
+    await new Promise<void>((resolveStop) => this.abort.signal.addEventListener('abort', () => resolveStop(), { once: true }));
+    await Promise.allSettled(this.tasks);
+    return { ok: this.failures === 0 };
+  }
+
+  /** Graceful stop: sources stop reading, queued batches drain and commit, plugins and connections close. */
+  async stop(): Promise<void> {
+    if (!this.abort.signal.aborted) this.abort.abort();
+    for (const timer of this.timers) timer.stop();
+    await Promise.allSettled(this.tasks);
+    const closing = [...this.sources.values()].map((s) => s.plugin.close?.())
+      .concat([...this.transforms.values()].map((t) => t.close?.()), [...this.sinks.values()].map((s) => s.close?.()), [...this.views.values()].map((v) => v.close?.()));
+    await Promise.allSettled(closing);
+    await this.connections.closeAll();
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  stats(): StepStats[] {
+    return this.services.status.steps();
+  }
+
+  /** Per-step busy time, for the `--once` summary. */
+  busyMs(id: string): number {
+    return this.steps.get(id)?.busyMs ?? 0;
+  }
+
+  upstream(id: string): string[] {
+    const seen = new Set<string>();
+    const walk = (step: string) => {
+      if (seen.has(step)) return;
+      seen.add(step);
+      for (const input of this.steps.get(step)?.declaration.from ?? []) walk(input);
+    };
+    walk(id);
+    return [...seen];
+  }
+
+  /** Runs a transform step on records, as `platform test` does: returns output and rejects. */
+  async runTransform(id: string, records: Row[]): Promise<{ output: Row[]; rejects: Reject[] }> {
+    const transform = this.transforms.get(id);
+    if (!transform) throw new Error(`"${id}" is not a transform step`);
+    const rejects: Reject[] = [];
+    const output = await transform.process(records, { input: 'test', reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) });
+    return { output, rejects };
+  }
+
+  private build(step: StepRuntime): unknown {
+    return instantiateStep(this.runtime, step.definition, step.info, step.declaration.config, this.services);
+  }
+
+  private async fire(stepId: string, event: TriggerEvent): Promise<RunResult> {
+    const source = this.sources.get(stepId);
+    if (!source) throw new Error(`"${stepId}" is not a source step`);
+    if (!source.declaration.trigger) throw new Error(`source "${stepId}" has no trigger: in the manifest`);
+    return this.runSource(source, event);
+  }
+
+  private orderedTriggered(): SourceRuntime[] {
+    // Sources triggered after other steps run in the order of their dependencies.
+    const triggered = [...this.sources.values()].filter((s) => s.declaration.trigger);
+    const depth = (s: SourceRuntime): number =>
+      Math.max(0, ...(s.declaration.trigger?.after ?? []).flatMap((a) => this.upstream(a)).map((id) => this.sources.get(id)).filter((x): x is SourceRuntime => !!x && x !== s && !!x.declaration.trigger).map((x) => 1 + depth(x)));
+    return triggered.sort((a, b) => depth(a) - depth(b));
+  }
+
+  private wireAfterTriggers(): void {
+    for (const source of this.sources.values()) {
+      const after = source.declaration.trigger?.after ?? [];
+      if (!after.length) continue;
+      let timer: NodeJS.Timeout | undefined;
+      let lastStep = after[0];
+      const off = this.events.on((event) => {
+        if (event.type !== 'commit' || !after.includes(event.step) || event.records === 0) return;
+        lastStep = event.step;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          this.tasks.push(this.runSource(source, { type: 'step', step: lastStep, records: event.records }).catch(() => undefined));
+        }, source.declaration.trigger!.debounceMs);
+      });
+      this.timers.push({ stop: () => (off(), clearTimeout(timer)) });
+    }
+  }
+
+  /** Drives one untriggered source by its kind and schedule. */
+  private async drive(source: SourceRuntime, once: boolean): Promise<void> {
+    const { schedule } = source.declaration;
+    if (once || !schedule) {
+      if (once || !source.definition.spec.streaming) return void (await this.runSource(source));
+      // Streaming: read until stopped; on failure, rebuild the plugin and resume from the last committed checkpoint.
+      while (!this.abort.signal.aborted) {
+        try {
+          await this.runSource(source, undefined, true);
+        } catch {
+          /* already logged and counted */
+        }
+        if (this.abort.signal.aborted) break;
+        await this.clock.sleep(Math.max(1000, source.declaration.policy.backoffMs * 5), this.abort.signal);
+        await source.plugin.close?.().catch(() => undefined);
+        source.plugin = this.build(source) as Source;
+      }
+      return;
+    }
+    const tick = () => {
+      if (this.abort.signal.aborted) return;
+      this.tasks.push(this.runSource(source, { type: 'schedule', at: this.clock.now() }).catch(() => undefined));
+    };
+    if (schedule.cron) {
+      const job = new Cron(schedule.cron, { timezone: schedule.timezone, protect: true }, tick);
+      this.timers.push(job);
+      this.logger.info(`${source.declaration.id}: scheduled "${schedule.cron}"${schedule.timezone ? ' ' + schedule.timezone : ''}, next run ${job.nextRun()?.toISOString()}`);
+    } else if (schedule.everyMs) {
+      const interval = setInterval(tick, schedule.everyMs);
+      this.timers.push({ stop: () => clearInterval(interval) });
+    }
+    if (schedule.runOnStart) tick();
+  }
+
+  /** One run of a source: read batches (bounded read-ahead), process each through the graph, commit in order. */
+  private runSource(source: SourceRuntime, trigger?: TriggerEvent, rethrow = false): Promise<RunResult> {
+    return source.runs.run(async () => {
+      const id = source.declaration.id;
+      const state = this.services.state.forStep(id);
+      const policy = source.declaration.policy;
+      const queue = new BoundedQueue<Batch>(policy.queue);
+      const result: RunResult = { records: 0, rejected: 0 };
+      const started = Date.now();
+      let lastProgress = started;
+      const reader = (async () => {
+        try {
+          const run = { signal: this.abort.signal, once: this.options.once ?? false, date: this.options.date, checkpoint: state.get('checkpoint'), trigger };
+          for await (const batch of rebatch(source.plugin.read(run), policy.batchSize, policy.batchTimeoutMs)) {
+            await queue.push(batch);
+            if (this.abort.signal.aborted) break;
+          }
+        } finally {
+          queue.close();
+        }
+      })();
+      try {
+        for await (const batch of queue) {
+          const t0 = performance.now();
+          const rejected = await this.processBatch(source, batch);
+          result.records += batch.records.length;
+          result.rejected += rejected;
+          this.metrics.histogram('platform_batch_seconds', 'Time to process and commit one source batch', { step: id }).observe((performance.now() - t0) / 1000);
+          if (batch.lag !== undefined) this.metrics.gauge('platform_source_lag', 'Records the source has not read yet', { step: id }).set(batch.lag);
+          if (Date.now() - lastProgress > 5000) {
+            lastProgress = Date.now();
+            const seconds = (lastProgress - started) / 1000;
+            this.logger.info(`${id}: ${result.records.toLocaleString('en-US')} records so far (${Math.round(result.records / seconds).toLocaleString('en-US')}/s)`);
+          }
+        }
+        await reader;
+        if (this.options.once) await this.flushTransforms(source);
+        return result;
+      } catch (error) {
+        this.failures++;
+        this.recordError(source, error);
+        this.logger.error(`${id}: run failed, nothing after the last committed batch was committed: ${errorMessage(error)}`);
+        await reader.catch(() => undefined);
+        if (rethrow) throw error;
+        return result;
+      }
+    });
+  }
+
+  /** Pushes one source batch through every downstream step, then commits its checkpoint. Returns the rejects. */
+  private async processBatch(source: SourceRuntime, batch: Batch): Promise<number> {
+    const id = source.declaration.id;
+    let rejected = 0;
+    if (batch.rejects?.length) {
+      this.reject(source, batch.rejects);
+      rejected += batch.rejects.length;
+    }
+    source.stats.recordsOut += batch.records.length;
+    source.stats.batches++;
+    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: id }).inc(batch.records.length);
+    if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
+
+    const snapshots = new Map<string, unknown>();
+    const writes: Promise<void>[] = [];
+    const written: { step: StepRuntime; records: number }[] = [];
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written);
+    await Promise.all(writes);
+
+    // Every downstream sink has the batch: now, and only now, the checkpoint moves.
+    const state = this.services.state;
+    for (const [step, snapshot] of snapshots) await state.forStep(step).set('snapshot', snapshot);
+    if (batch.checkpoint !== undefined) {
+      await state.forStep(id).set('checkpoint', batch.checkpoint);
+      await source.plugin.commit?.(batch.checkpoint);
+    }
+    const at = this.clock.now();
+    for (const { step, records } of [{ step: source as StepRuntime, records: batch.records.length }, ...written]) {
+      step.stats.lastCommitAt = at.toISOString();
+      this.metrics.gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', { step: step.declaration.id }).set(at.getTime() / 1000);
+      this.events.emit({ type: 'commit', step: step.declaration.id, records, at });
+    }
+    return rejected;
+  }
+
+  /** Sends records from `fromId` to its outputs: transforms run now (in order), sink writes are collected. */
+  private async deliver(fromId: string, records: Row[], snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[]): Promise<number> {
+    let rejected = 0;
+    for (const outputId of this.steps.get(fromId)!.outputs) {
+      const step = this.steps.get(outputId)!;
+      if (records.length === 0 && step.declaration.kind === 'sink') continue;
+      if (step.declaration.kind === 'transform') {
+        const transform = this.transforms.get(outputId)!;
+        const { output, rejects } = await this.timed(step, () => this.retrying(step, async () => {
+          const rejects: Reject[] = [];
+          const output = await transform.process(records, this.context(fromId, rejects));
+          return { output, rejects };
+        }));
+        this.countIn(step, records.length, output.length);
+        if (rejects.length) this.reject(step, rejects);
+        rejected += rejects.length;
+        if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
+        if (output.length) rejected += await this.deliver(outputId, output, snapshots, writes, written);
+      } else if (step.declaration.kind === 'sink') {
+        const sink = this.sinks.get(outputId)!;
+        const rejects: Reject[] = [];
+        writes.push(this.timed(step, () => this.retrying(step, () => sink.write(records, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) }))).then(() => {
+          this.countIn(step, records.length, records.length - rejects.length);
+          if (rejects.length) this.reject(step, rejects);
+          written.push({ step, records: records.length - rejects.length });
+        }));
+      }
+    }
+    return rejected;
+  }
+
+  private async flushTransforms(source: SourceRuntime): Promise<void> {
+    const snapshots = new Map<string, unknown>();
+    const writes: Promise<void>[] = [];
+    const written: { step: StepRuntime; records: number }[] = [];
+    const visit = async (fromId: string) => {
+      for (const outputId of this.steps.get(fromId)!.outputs) {
+        const transform = this.transforms.get(outputId);
+        if (!transform) continue;
+        const step = this.steps.get(outputId)!;
+        if (transform.flush) {
+          const rejects: Reject[] = [];
+          const output = await step.mutex.run(async () => transform.flush!(this.context(fromId, rejects), 'end'));
+          if (rejects.length) this.reject(step, rejects);
+          if (output.length) await this.deliver(outputId, output, snapshots, writes, written);
+        }
+        await visit(outputId);
+      }
+    };
+    await visit(source.declaration.id);
+    await Promise.all(writes);
+    for (const [step, snapshot] of snapshots) await this.services.state.forStep(step).set('snapshot', snapshot);
+  }
+
+  private context(input: string, rejects: Reject[]): TransformContext {
+    return { input, reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) };
+  }
+
+  private timed<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
+    return step.mutex.run(async () => {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        step.busyMs += performance.now() - t0;
+      }
+    });
+  }
+
+  private retrying<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
+    const { retries, backoffMs } = step.declaration.policy;
+    return withRetry(work, {
+      retries, backoffMs, clock: this.clock, signal: this.abort.signal,
+      onRetry: (error, attempt, delay) => {
+        this.recordError(step, error);
+        this.logger.warn(`${step.declaration.id} (${this.manifest.file}:${step.declaration.line}): ${errorMessage(error)} — retry ${attempt}/${retries} in ${delay} ms`);
+      },
+    });
+  }
+
+  private countIn(step: StepRuntime, recordsIn: number, recordsOut: number) {
+    step.stats.recordsIn += recordsIn;
+    step.stats.recordsOut += recordsOut;
+    step.stats.batches++;
+    this.metrics.counter('platform_records_in_total', 'Records a step received', { step: step.declaration.id }).inc(recordsIn);
+    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: step.declaration.id }).inc(recordsOut);
+  }
+
+  private reject(step: StepRuntime, rejects: Reject[]) {
+    this.deadLetters.add(step.declaration.id, rejects);
+    step.stats.rejected += rejects.length;
+    this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(rejects.length);
+    this.events.emit({ type: 'reject', step: step.declaration.id, count: rejects.length, at: this.clock.now() });
+  }
+
+  private recordError(step: StepRuntime, error: unknown) {
+    step.stats.errors++;
+    step.stats.lastError = errorMessage(error);
+    this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
+    this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
+  }
+}

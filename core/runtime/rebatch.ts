@@ -1,0 +1,66 @@
+import type { Batch } from '../sdk/types.ts';
+
+/**
+ * Reshapes a source's batches: splits batches larger than `size`, and (only when `timeoutMs` is set) merges
+ * small ones until `size` records or `timeoutMs` have passed. A merged batch carries the checkpoint of the last batch in it;
+ * of a split batch, only the last part carries it, so a checkpoint is never committed before its records.
+ */
+export async function* rebatch(source: AsyncIterable<Batch>, size?: number, timeoutMs?: number): AsyncGenerator<Batch> {
+  if (!size && !timeoutMs) return yield* source;
+  const max = size ?? Number.MAX_SAFE_INTEGER;
+  const iterator = source[Symbol.asyncIterator]();
+  let pending: Batch | null = null;
+  let started = 0;
+  let next: Promise<IteratorResult<Batch>> | null = null;
+
+  const merge = (into: Batch | null, batch: Batch): Batch => {
+    if (!into) return { ...batch, records: [...batch.records], rejects: [...(batch.rejects ?? [])] };
+    into.records.push(...batch.records);
+    into.rejects!.push(...(batch.rejects ?? []));
+    if ('checkpoint' in batch && batch.checkpoint !== undefined) into.checkpoint = batch.checkpoint;
+    if (batch.watermark && (!into.watermark || batch.watermark > into.watermark)) into.watermark = batch.watermark;
+    if (batch.lag !== undefined) into.lag = batch.lag;
+    return into;
+  };
+
+  while (true) {
+    next ??= iterator.next();
+    let result: IteratorResult<Batch> | 'timeout';
+    if (pending && timeoutMs) {
+      const remaining = Math.max(0, started + timeoutMs - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      result = await Promise.race([next, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining)))]);
+      clearTimeout(timer);
+    } else result = await next;
+
+    if (result === 'timeout') {
+      yield pending!;
+      pending = null;
+      continue;
+    }
+    next = null;
+    if (result.done) {
+      if (pending) yield pending;
+      return;
+    }
+    const batch = result.value;
+    if (!pending) started = Date.now();
+    pending = merge(pending, batch);
+    while (pending && pending.records.length >= max) {
+      if (pending.records.length === max) {
+        yield pending;
+        pending = null;
+        break;
+      }
+      const head: Batch = { records: pending.records.slice(0, max), rejects: pending.rejects };
+      pending = { ...pending, records: pending.records.slice(max), rejects: [] };
+      yield head;
+      started = Date.now();
+    }
+    if (pending && !timeoutMs) {
+      // Without a timeout batches are only split, never held back waiting for more input.
+      yield pending;
+      pending = null;
+    }
+  }
+}
