@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv2020 as Ajv, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
 
@@ -38,7 +38,7 @@ export function describeAjvError(error: ErrorObject): ConfigError {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'additionalProperties':
-      return { path, message: `unknown property "${params.additionalProperty}"` };
+      return { path: [...path, String(params.additionalProperty)], message: `unknown property "${params.additionalProperty}"` };
     case 'required':
       return { path, message: `missing required property "${params.missingProperty}"` };
     case 'enum':

@@ -76,8 +76,10 @@ function locate(doc: Document, path: (string | number)[], position: (offset: num
     if (isMap(node)) {
       const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
       if (!pair) break;
-      best = (pair.key as Node) ?? best;
       node = pair.value as Node;
+      // A mapping or list is best shown by its key; a scalar by its value.
+      best = (isScalar(node) ? node : (pair.key as Node)) ?? best;
+      continue;
     } else if (isSeq(node)) {
       node = node.items[Number(segment)] as Node;
     } else break;

@@ -70,8 +70,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       const { path, message } = describeAjvError(error);
       // oneOf/pattern noise: ajv reports every branch; keep the errors a user can act on.
       if (error.keyword === 'oneOf') continue;
-      const extra = error.keyword === 'additionalProperties' ? [String((error.params as { additionalProperty: string }).additionalProperty)] : [];
-      at([...path, ...extra], message);
+      at(path, message);
     }
     throw new ManifestError(dedupe(issues));
   }
@@ -96,6 +95,8 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
 
   const steps: StepDeclaration[] = [];
   const sectionOf = new Map<string, Section>();
+  /** Steps already reported (unknown plugin): graph checks stay quiet about them. */
+  const broken = new Set<string>();
   for (const section of Object.keys(SECTIONS) as Section[]) {
     for (const [id, value] of Object.entries((raw[section] ?? {}) as Record<string, Record<string, unknown>>)) {
       const here = [section, id];
@@ -111,6 +112,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       if (!definition) {
         const known = catalog.plugins().filter((p) => p.spec.kind === kind).map((p) => p.spec.name);
         at([...here, 'use'], `unknown ${kind} plugin "${use}" (known ${kind}s: ${known.join(', ') || 'none'}; add its npm package under plugins:)`);
+        broken.add(id);
         continue;
       }
       const config = validateConfig(definition.spec, value.with ?? {}, `${section}.${id}.with`);
@@ -166,7 +168,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
     }
   }
 
-  checkGraph(steps, sectionOf, at);
+  checkGraph(steps, sectionOf, broken, at);
   const tests = (raw.tests ?? []) as ManifestTest[];
   tests.forEach((test, i) => {
     if (!steps.some((s) => s.id === test.step && s.kind === 'transform')) at(['tests', i, 'step'], `"${test.step}" is not a transform step of this manifest`);
@@ -189,7 +191,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   };
 }
 
-function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, at: (path: (string | number)[], message: string) => void) {
+function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, broken: Set<string>, at: (path: (string | number)[], message: string) => void) {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const sectionFor = (s: StepDeclaration) => sectionOf.get(s.id)!;
   for (const step of steps) {
@@ -198,6 +200,7 @@ function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, a
     if ((step.kind === 'transform' || step.kind === 'sink') && step.from.length === 0) at(here, `a ${step.kind} needs from: (the step(s) it reads)`);
     for (const input of step.from) {
       const upstream = byId.get(input);
+      if (broken.has(input)) continue;
       if (!upstream) {
         at([...here, 'from'], sectionOf.has(input) ? `"${input}" is disabled` : `unknown step "${input}" (steps: ${[...byId.keys()].join(', ')})`);
         continue;
@@ -219,7 +222,7 @@ function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, a
       return;
     }
     state.set(id, 'visiting');
-    for (const input of byId.get(id)?.from ?? []) if (byId.has(input)) visit(input, [...trail, id]);
+    for (const input of byId.get(id)?.from ?? []) if (byId.get(input)?.kind === 'transform') visit(input, [...trail, id]);
     state.set(id, 'done');
   };
   for (const step of steps) visit(step.id, []);

@@ -32,7 +32,7 @@ describe('step construction through the container', () => {
   });
 
   it('rejects a bad config with the field named', async () => {
-    await expect(createTestStep(module, 'transform', { field: 'x', colour: 'red' })).rejects.toThrow('upper.with: unknown property "colour"');
+    await expect(createTestStep(module, 'transform', { field: 'x', colour: 'red' })).rejects.toThrow('upper.with.colour: unknown property "colour"');
     await expect(createTestStep(module, 'transform', {})).rejects.toThrow('missing required property "field"');
   });
 });

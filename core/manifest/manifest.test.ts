@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PluginCatalog } from '../runtime/container.ts';
+import { builtinConnectionModules } from '../connections/index.ts';
+import { injectable, pluginModule } from '../sdk/index.ts';
+import { loadManifest, ManifestError } from './index.ts';
+
+@injectable()
+class Noop {}
+
+const modules = [
+  pluginModule({ kind: 'source', name: 'numbers', summary: '', stability: 'stable', config: { type: 'object', additionalProperties: false, properties: { count: { type: 'integer', minimum: 1, default: 3 } } } }, Noop),
+  pluginModule({ kind: 'transform', name: 'pass', summary: '', stability: 'stable', config: { type: 'object' } }, Noop),
+  pluginModule({ kind: 'sink', name: 'table', summary: '', stability: 'stable', connectionTypes: ['duckdb'], connectionRequired: true, config: { type: 'object', additionalProperties: false, required: ['table'], properties: { table: { type: 'string' }, mode: { enum: ['append', 'upsert'], default: 'append' } } } }, Noop),
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'manifest-test-'));
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+async function issues(text: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const file = write('m.yaml', text);
+  try {
+    await loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), env);
+  } catch (error) {
+    if (error instanceof ManifestError) return error.issues.map((i) => `${i.line}:${i.col} ${i.path ? i.path + ': ' : ''}${i.message}`);
+    throw error;
+  }
+  return [];
+}
+
+const GOOD = `name: demo
+connections:
+  wh: { type: duckdb, path: "\${WH_PATH:-:memory:}" }
+sources:
+  nums:
+    use: numbers
+    with: { count: "\${COUNT:-5}" }
+transforms:
+  same:
+    use: pass
+    from: nums
+sinks:
+  out:
+    use: table
+    from: same
+    connection: wh
+    with: { table: t }
+`;
+
+describe('manifest loading', () => {
+  it('accepts a valid manifest, interpolates variables with defaults and applies config defaults', async () => {
+    const file = write('good.yaml', GOOD);
+    const manifest = await loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), { COUNT: '7' });
+    expect(manifest.steps.map((s) => [s.id, s.kind, s.from])).toEqual([['nums', 'source', []], ['same', 'transform', ['nums']], ['out', 'sink', ['same']]]);
+    expect(manifest.steps[0].config).toEqual({ count: 7 });
+    expect(manifest.steps[2].config).toEqual({ table: 't', mode: 'append' });
+    expect(manifest.connections).toEqual([{ name: 'wh', type: 'duckdb', config: { path: ':memory:' }, line: 3 }]);
+    expect(manifest.steps[2].line).toBe(13);
+  });
+
+  it('names an unset variable without default and its line', async () => {
+    expect(await issues(GOOD.replace('${COUNT:-5}', '${COUNT}'))).toEqual([
+      '7:20 environment variable COUNT is not set and has no default (write ${COUNT:-value} to give one)',
+    ]);
+  });
+
+  it('reports malformed YAML with line and column', async () => {
+    const found = await issues('name: demo\nsources:\n  a: [unclosed\n');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^\d+:\d+ YAML syntax: /);
+  });
+
+  it('reports an unknown plugin with the known ones', async () => {
+    expect(await issues(GOOD.replace('use: pass', 'use: passs'))).toEqual(['10:10 transforms.same.use: unknown transform plugin "passs" (known transforms: pass; add its npm package under plugins:)']);
+  });
+
+  it('reports a bad config value at the value', async () => {
+    expect(await issues(GOOD.replace('${COUNT:-5}', '0'))).toEqual(['7:20 sources.nums.with.count: must be >= 1']);
+    expect(await issues(GOOD.replace('{ table: t }', '{ table: t, colour: red }'))).toEqual(['17:31 sinks.out.with.colour: unknown property "colour"']);
+    expect(await issues(GOOD.replace('{ table: t }', '{ mode: merge }'))).toEqual([
+      '17:11 sinks.out.with: missing required property "table"',
+      '17:19 sinks.out.with.mode: must be one of "append", "upsert"',
+    ]);
+  });
+
+  it('reports unknown properties of a step and the manifest', async () => {
+    expect(await issues(GOOD.replace('    from: nums', '    form: nums'))).toEqual([
+      '11:11 transforms.same.form: unknown property "form"',
+    ]);
+  });
+
+  it('checks the graph: unknown input, sink without input, wrong kinds, cycles', async () => {
+    expect(await issues(GOOD.replace('from: nums', 'from: numz'))).toEqual(['11:11 transforms.same.from: unknown step "numz" (steps: nums, same, out)']);
+    expect(await issues(GOOD.replace('    from: same\n', ''))).toEqual(['13:3 sinks.out: a sink needs from: (the step(s) it reads)']);
+    const cyclic = GOOD.replace('    from: nums', '    from: [nums, other]') + 'transforms:\n';
+    expect(await issues(cyclic)).toHaveLength(1); // duplicate key "transforms" is a YAML error
+    const cycle = GOOD.replace('  same:\n    use: pass\n    from: nums\n', '  same:\n    use: pass\n    from: [nums, other]\n  other:\n    use: pass\n    from: same\n');
+    expect(await issues(cycle)).toEqual(['11:5 transforms.same.from: cycle: same → other → same']);
+    const sinkFeeds = GOOD.replace('    from: nums', '    from: out');
+    expect(await issues(sinkFeeds)).toEqual(['11:11 transforms.same.from: a transform cannot read from sink "out": only sources and transforms produce records']);
+  });
+
+  it('checks connections: declared, of a type the plugin takes, required', async () => {
+    expect(await issues(GOOD.replace('connection: wh', 'connection: nope'))).toEqual(['16:17 sinks.out.connection: connection "nope" is not declared under connections']);
+    expect(await issues(GOOD.replace('    connection: wh\n', ''))).toEqual(['13:3 sinks.out: plugin table needs a connection: (of type duckdb)']);
+    expect(await issues(GOOD.replace('type: duckdb', 'type: oracle'))).toEqual(['3:15 connections.wh.type: unknown connection type "oracle" (known: duckdb)']);
+  });
+
+  it('validates schedules', async () => {
+    const scheduled = GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "61 2 * * *", timezone: Asia/Kolkata }\n');
+    const found = await issues(scheduled);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^7:23 sources.nums.schedule.cron: invalid cron or time zone/);
+    expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { every: 1 hour }\n'))).toEqual([
+      '7:24 sources.nums.schedule.every: must match pattern "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$"',
+    ]);
+  });
+});
