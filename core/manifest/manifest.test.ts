@@ -84,7 +84,7 @@ describe('manifest loading', () => {
     expect(await issues(GOOD.replace('${COUNT:-5}', '0'))).toEqual(['7:20 sources.nums.with.count: must be >= 1']);
     expect(await issues(GOOD.replace('{ table: t }', '{ table: t, colour: red }'))).toEqual(['17:31 sinks.out.with.colour: unknown property "colour"']);
     expect(await issues(GOOD.replace('{ table: t }', '{ mode: merge }'))).toEqual([
-      '17:11 sinks.out.with: missing required property "table"',
+      '17:5 sinks.out.with: missing required property "table"',
       '17:19 sinks.out.with.mode: must be one of "append", "upsert"',
     ]);
   });
