@@ -1,5 +1,7 @@
 import { Ajv2020 as Ajv, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import countries from 'i18n-iso-countries';
+import currencyCodesModule from 'currency-codes';
 import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -7,6 +9,12 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 
 /** One ajv for the process: defaults applied, strings coerced to the declared type (manifest values may be interpolated text). */
 export const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, allowUnionTypes: true }));
+
+// Formats data pipelines validate all the time, from maintained code lists rather than hand-copied enums.
+// XXX ("no currency") and XTS ("testing") are ISO 4217 codes but never the currency of a payment.
+const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code !== 'XXX' && code !== 'XTS'));
+ajv.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
+ajv.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
 
 const compiled = new WeakMap<JSONSchema, ReturnType<Ajv['compile']>>();
 

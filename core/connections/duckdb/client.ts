@@ -23,6 +23,31 @@ export class DuckDbClient implements SqlClient {
     await this.session((connection) => connection.run(sql));
   }
 
+  /** Streams a query's rows in pages of about `pageSize`, so a large result never sits in memory at once. */
+  async *stream(sql: string, params: unknown[] = [], pageSize = 10_000): AsyncGenerator<Row[]> {
+    const connection = this.idle.pop() ?? (await this.instance.connect());
+    try {
+      const result = await connection.stream(sql, params.length ? params.map(toDuckValue) : undefined);
+      const names = result.columnNames();
+      const types = result.columnTypes().map((t) => t.typeId);
+      let page: Row[] = [];
+      for await (const rows of result.yieldRowsJs()) {
+        for (const values of rows) {
+          const row: Row = {};
+          for (let i = 0; i < names.length; i++) row[names[i]] = fromDuck(values[i], types[i]);
+          page.push(row);
+          if (page.length === pageSize) {
+            yield page;
+            page = [];
+          }
+        }
+      }
+      if (page.length) yield page;
+    } finally {
+      this.idle.push(connection);
+    }
+  }
+
   async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
     return this.session(async (connection) => {
       await connection.run('BEGIN TRANSACTION');
