@@ -163,7 +163,7 @@ export async function loadTempTable(connection: DuckDBConnection, name: string, 
   const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
   if (rows.length === 0 || columns.length === 0) return columns;
-  const appender = await connection.createAppender(name, 'temp');
+  const appender = await connection.createAppender(name, 'main', 'temp');
   for (const row of rows) {
     for (const column of columns) appendCell(appender, row[column.name], column.kind);
     appender.endRow();

@@ -16,12 +16,25 @@ export default connectionModule({
       type: { const: 'duckdb' },
       path: { type: 'string', description: 'Database file, relative to the working directory, or ":memory:". Default: warehouse.duckdb in the state folder.', examples: ['data/analytics.duckdb'] },
       threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (default: all cores).' },
+      init: {
+        type: 'array', items: { type: 'string' }, default: [],
+        description: 'SQL run in order every time the database opens: the schema of the warehouse (write CREATE TABLE IF NOT EXISTS …, so re-running is harmless).',
+        examples: [['CREATE TABLE IF NOT EXISTS fx_rates (currency VARCHAR, rate DOUBLE, rate_time TIMESTAMPTZ, PRIMARY KEY (currency, rate_time))']],
+      },
     },
   },
   async open(config, env) {
     const path = config.path === ':memory:' ? ':memory:' : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const client = await DuckDbClient.open(path, config.threads ? { threads: String(config.threads) } : {});
+    for (const [index, statement] of ((config.init as string[] | undefined) ?? []).entries()) {
+      try {
+        await client.exec(statement);
+      } catch (error) {
+        client.close();
+        throw new Error(`init[${index}] failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
     return {
       client,
       embedded: true,
