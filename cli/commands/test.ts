@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifest } from '../../core/manifest/index.ts';
 import { Pipeline } from '../../core/runtime/pipeline.ts';
-import type { Logger, Row } from '../../core/sdk/types.ts';
+import type { Logger, Reject, Row } from '../../core/sdk/types.ts';
 import { createCatalog } from '../catalog.ts';
 
 /**
@@ -23,7 +23,14 @@ export async function testCommand(file: string, logger: Logger, stateDir?: strin
   let failed = 0;
   try {
     for (const test of manifest.tests) {
-      const { output, rejects } = await pipeline.runTransform(test.step, test.input.map(revive));
+      // A test runs one transform, or a chain of them in order (e.g. [clean, validate]).
+      let output: Row[] = test.input;
+      const rejects: Reject[] = [];
+      for (const step of ([] as string[]).concat(test.step)) {
+        const result = await pipeline.runTransform(step, output);
+        output = result.output;
+        rejects.push(...result.rejects);
+      }
       const problems: string[] = [];
       if (test.expect && !isDeepStrictEqual(output.map(plain), test.expect.map(plain))) {
         problems.push(`expected output ${JSON.stringify(test.expect)}\n      got ${JSON.stringify(output.map(plain))}`);
@@ -41,11 +48,6 @@ export async function testCommand(file: string, logger: Logger, stateDir?: strin
   }
   process.stdout.write(`\n${manifest.tests.length - failed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;
-}
-
-/** ISO timestamps in test YAML become Dates, as sources produce them. */
-function revive(row: Record<string, unknown>): Row {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) ? new Date(v) : v]));
 }
 
 /** Compare as JSON: Dates as ISO strings, numbers as numbers. */

@@ -36,7 +36,8 @@ export interface StepDeclaration {
 
 export interface ManifestTest {
   name: string;
-  step: string;
+  /** One transform step, or a chain run in order. */
+  step: string | string[];
   input: Record<string, unknown>[];
   expect?: Record<string, unknown>[];
   expectRejects?: { reason?: string }[];
@@ -171,7 +172,9 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   checkGraph(steps, sectionOf, broken, at);
   const tests = (raw.tests ?? []) as ManifestTest[];
   tests.forEach((test, i) => {
-    if (!steps.some((s) => s.id === test.step && s.kind === 'transform')) at(['tests', i, 'step'], `"${test.step}" is not a transform step of this manifest`);
+    for (const id of ([] as string[]).concat(test.step)) {
+      if (!steps.some((s) => s.id === id && s.kind === 'transform')) at(['tests', i, 'step'], `"${id}" is not a transform step of this manifest`);
+    }
   });
   if (issues.length) throw new ManifestError(dedupe(issues));
 

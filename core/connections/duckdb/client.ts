@@ -85,7 +85,7 @@ export class DuckDbSession implements SqlClient {
   constructor(readonly connection: DuckDBConnection) {}
   query<R extends Row = Row>(sql: string, params: unknown[] = []) { return runQuery<R>(this.connection, sql, params); }
   async exec(sql: string) { await this.connection.run(sql); }
-  async transaction<T>(work: (tx: SqlClient) => Promise<T>) { return work(this); }
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> { return work(this); }
 }
 
 async function runQuery<R>(connection: DuckDBConnection, sql: string, params: unknown[]): Promise<R[]> {
