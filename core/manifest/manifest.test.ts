@@ -60,7 +60,7 @@ describe('manifest loading', () => {
     expect(manifest.steps.map((s) => [s.id, s.kind, s.from])).toEqual([['nums', 'source', []], ['same', 'transform', ['nums']], ['out', 'sink', ['same']]]);
     expect(manifest.steps[0].config).toEqual({ count: 7 });
     expect(manifest.steps[2].config).toEqual({ table: 't', mode: 'append' });
-    expect(manifest.connections).toEqual([{ name: 'wh', type: 'duckdb', config: { path: ':memory:' }, line: 3 }]);
+    expect(manifest.connections).toEqual([{ name: 'wh', type: 'duckdb', config: { path: ':memory:', init: [] }, line: 3 }]);
     expect(manifest.steps[2].line).toBe(13);
   });
 
