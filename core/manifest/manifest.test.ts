@@ -112,6 +112,14 @@ describe('manifest loading', () => {
     expect(await issues(GOOD.replace('type: duckdb', 'type: oracle'))).toEqual(['3:15 connections.wh.type: unknown connection type "oracle" (known: duckdb)']);
   });
 
+  it('switches off a disabled step and everything only it feeds', async () => {
+    const file = write('disabled.yaml', GOOD.replace('    use: numbers\n', '    use: numbers\n    enabled: ${SIMULATE:-true}\n'));
+    const manifest = await loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), { SIMULATE: 'false' });
+    expect(manifest.steps).toEqual([]);
+    const on = await loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), {});
+    expect(on.steps.map((s) => s.id)).toEqual(['nums', 'same', 'out']);
+  });
+
   it('validates schedules', async () => {
     const scheduled = GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "61 2 * * *", timezone: Asia/Kolkata }\n');
     const found = await issues(scheduled);

@@ -98,6 +98,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   const sectionOf = new Map<string, Section>();
   /** Steps already reported (unknown plugin): graph checks stay quiet about them. */
   const broken = new Set<string>();
+  const disabled = disabledSteps(raw);
   for (const section of Object.keys(SECTIONS) as Section[]) {
     for (const [id, value] of Object.entries((raw[section] ?? {}) as Record<string, Record<string, unknown>>)) {
       const here = [section, id];
@@ -106,7 +107,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
         continue;
       }
       sectionOf.set(id, section);
-      if (value.enabled === false) continue;
+      if (disabled.has(id)) continue;
       const kind = SECTIONS[section];
       const use = value.use as string;
       const definition = catalog.find(kind, use);
@@ -148,7 +149,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       const policy = { ...defaults, ...(value.policy as object) } as Record<string, unknown>;
       steps.push({
         id, kind, use,
-        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string),
+        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string).filter((input) => kind !== 'view' || !disabled.has(input)),
         connection,
         config: config.ok ? config.value : {},
         schedule: schedule ? {
@@ -194,6 +195,28 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   };
 }
 
+/**
+ * `enabled: false` switches a step off, and with it every transform and sink that only it feeds
+ * (so turning a simulator off needs one line, not one per step).
+ */
+function disabledSteps(raw: Record<string, unknown>): Set<string> {
+  const all = (Object.keys(SECTIONS) as Section[]).flatMap((section) =>
+    Object.entries((raw[section] ?? {}) as Record<string, { enabled?: boolean; from?: string | string[] }>).map(([id, step]) => ({ id, section, step })));
+  const disabled = new Set(all.filter((s) => s.step.enabled === false).map((s) => s.id));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const { id, section, step } of all) {
+      const from = step.from === undefined ? [] : ([] as string[]).concat(step.from);
+      if (disabled.has(id) || section === 'views' || section === 'sources' || from.length === 0) continue;
+      if (from.every((input) => disabled.has(input))) {
+        disabled.add(id);
+        changed = true;
+      }
+    }
+  }
+  return disabled;
+}
+
 function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, broken: Set<string>, at: (path: (string | number)[], message: string) => void) {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const sectionFor = (s: StepDeclaration) => sectionOf.get(s.id)!;
@@ -212,7 +235,7 @@ function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, b
         at([...here, 'from'], `a ${step.kind} cannot read from ${upstream.kind} "${input}": only sources and transforms produce records`);
       }
     }
-    for (const after of step.trigger?.after ?? []) if (!byId.has(after)) at([...here, 'trigger', 'after'], `unknown step "${after}"`);
+    for (const after of step.trigger?.after ?? []) if (!sectionOf.has(after)) at([...here, 'trigger', 'after'], `unknown step "${after}"`);
   }
   // Cycles among transforms (sources have no inputs, sinks/views no outputs, so only transforms can loop).
   const state = new Map<string, 'visiting' | 'done'>();
