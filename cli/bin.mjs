@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `platform` command. TypeScript sources run through tsx's loader, so plugins and manifests need no build step.
+import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 
-register();
+// Our tsconfig (legacy decorators for inversify) applies wherever the command runs from, plugins included.
+register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -76,9 +76,20 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
   const { iface, imports, body } = BODIES[k];
   mkdirSync(join(root, 'src'), { recursive: true });
   mkdirSync(join(root, 'test'), { recursive: true });
+  // Published plugins are JavaScript, like every npm package: `npm run build` compiles src/ (decorators included) to dist/.
   writeFileSync(join(root, 'package.json'), JSON.stringify({
-    name: `platform-plugin-${name}`, version: '0.1.0', description: `${k} plugin "${name}" for the platform`, type: 'module', main: 'src/index.ts',
-    keywords: ['platform-plugin'], peerDependencies: { '@platform/sdk': '*' },
+    name: `platform-plugin-${name}`, version: '0.1.0', description: `${k} plugin "${name}" for the platform`, type: 'module', main: 'dist/index.js',
+    files: ['dist'], keywords: ['platform-plugin'],
+    scripts: { build: 'esbuild src/index.ts --outdir=dist --format=esm --platform=node --target=node20', test: 'vitest run', prepare: 'npm run build' },
+    peerDependencies: { '@platform/sdk': '*' },
+    devDependencies: { esbuild: '^0.28.0', vitest: '^4.1.0' },
+  }, null, 2) + '\n');
+  writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, experimentalDecorators: true,
+      allowImportingTsExtensions: true, verbatimModuleSyntax: true, skipLibCheck: true,
+    },
+    include: ['src', 'test'],
   }, null, 2) + '\n');
   writeFileSync(join(root, 'src/index.ts'), `import { inject, injectable, pluginModule, TOKENS, type ${iface}, ${imports} } from '@platform/sdk';
 
@@ -118,7 +129,7 @@ describe('${name}', () => {
   });
 });
 `);
-  writeFileSync(join(root, 'README.md'), `# platform-plugin-${name}\n\nA ${k} plugin. Use it from a manifest:\n\n\`\`\`yaml\nplugins: [platform-plugin-${name}]\n${k}s:\n  my-step:\n    use: ${name}\n${k === 'source' ? '' : '    from: some-step\n'}    with:\n      greeting: hello\n\`\`\`\n\nTest it with \`npx vitest run\`.\n`);
-  process.stdout.write(`created ${root}\n  src/index.ts   the plugin (spec + class + ContainerModule)\n  test/${name}.test.ts\nPut it under examples/ (a workspace) or publish it, then list it under plugins: in a manifest.\n`);
+  writeFileSync(join(root, 'README.md'), `# platform-plugin-${name}\n\nA ${k} plugin. Build it with \`npm run build\` (to dist/), test it with \`npm test\`, publish it to npm, then use it from a manifest:\n\n\`\`\`yaml\nplugins: [platform-plugin-${name}]\n${k}s:\n  my-step:\n    use: ${name}\n${k === 'source' ? '' : '    from: some-step\n'}    with:\n      greeting: hello\n\`\`\`\n\nTest it with \`npx vitest run\`.\n`);
+  process.stdout.write(`created ${root}\n  src/index.ts   the plugin (spec + class + ContainerModule)\n  test/${name}.test.ts\nBuild with npm run build, publish, then list it under plugins: in a manifest.\n`);
   return 0;
 }

@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { platform, repoRoot } from '../tests/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+
+describe('platform CLI', () => {
+  it('validate names the exact line and column and exits 2', async () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'name: broken\nsources:\n  a:\n    use: duckdb\n    with: { query: 1, pageSize: -1 }\n');
+    const result = await platform(['validate', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(2);
+    expect(result.stderr).toContain(`${file}:5:33 sources.a.with.pageSize: must be >= 1`);
+    expect(result.stderr).toContain(`${file}:3:3 sources.a: plugin duckdb needs a connection: (of type duckdb)`);
+  });
+
+  it('validate accepts every shipped pipeline', async () => {
+    const result = await platform(['validate', 'pipelines/globemart.yaml', 'pipelines/revenue-monitor.yaml']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('exits 2 on bad usage and unknown commands, 0 on --help', async () => {
+    expect((await platform(['frobnicate'])).code).toBe(2);
+    expect((await platform(['run'])).code).toBe(2);
+    expect((await platform(['run', 'x.yaml', '--date', '2024-13'])).stderr).toContain('--date must be YYYY-MM-DD');
+    const help = await platform(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('platform <command>');
+  });
+
+  it('plugins --json lists every built-in plugin with its config schema', async () => {
+    const result = await platform(['plugins', '--json']);
+    expect(result.code).toBe(0);
+    const { plugins, connectionTypes } = JSON.parse(result.stdout) as { plugins: { kind: string; name: string; config: { type: string } }[]; connectionTypes: { type: string }[] };
+    expect(plugins.length).toBeGreaterThan(0);
+    for (const plugin of plugins) expect(plugin.config.type).toBe('object');
+    expect(plugins.some((p) => p.kind === 'source' && p.name === 'duckdb')).toBe(true);
+    expect(connectionTypes.map((c) => c.type)).toContain('duckdb');
+  });
+
+  it('docs writes a Markdown reference generated from the specs', async () => {
+    const out = join(dir, 'plugins.md');
+    const result = await platform(['docs', '--out', out]);
+    expect(result.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain('### `duckdb`');
+    expect(text).toContain('| `query` (required) | string |');
+  });
+
+  it('new plugin scaffolds a package whose own test passes, loadable from a manifest', async () => {
+    const result = await platform(['new', 'plugin', 'transform', 'shout', '--dir', dir]);
+    expect(result.code).toBe(0);
+    const pkg = join(dir, 'platform-plugin-shout');
+    expect(existsSync(join(pkg, 'src/index.ts'))).toBe(true);
+    // Make the scaffold resolvable the way an installed package would be.
+    mkdirSync(join(pkg, 'node_modules/@platform'), { recursive: true });
+    symlinkSync(join(repoRoot, 'core/sdk'), join(pkg, 'node_modules/@platform/sdk'));
+    const manifest = join(pkg, 'm.yaml');
+    writeFileSync(manifest, `name: shout\nplugins: [platform-plugin-shout]\nconnections:\n  wh: { type: duckdb, path: ":memory:" }\nsources:\n  one: { use: duckdb, connection: wh, with: { query: "SELECT 1 AS id" } }\ntransforms:\n  loud: { use: shout, from: one, with: { greeting: hey } }\ntests:\n  - name: greets\n    step: loud\n    input: [{ id: 1 }]\n    expect: [{ id: 1, greeting: hey }]\n`);
+    symlinkSync(pkg, join(pkg, 'node_modules/platform-plugin-shout'));
+    // What `npm run build` does: compile src/ to dist/ with the package's own tsconfig (decorators).
+    execFileSync(join(repoRoot, 'node_modules/.bin/esbuild'), ['src/index.ts', '--outdir=dist', '--format=esm', '--platform=node', '--target=node20', '--log-level=warning'], { cwd: pkg });
+    const tested = await platform(['test', manifest], { cwd: pkg });
+    expect(tested.stdout).toContain('ok   greets');
+    expect(tested.stdout).toContain('1 passed, 0 failed');
+    expect(tested.code).toBe(0);
+  });
+});
