@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../sdk/types.ts';
+import { rebatch } from './rebatch.ts';
+import { BoundedQueue } from './queue.ts';
+
+async function* batches(...list: [number, unknown?, number?][]): AsyncGenerator<Batch> {
+  let n = 0;
+  for (const [size, checkpoint, delayMs] of list) {
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    yield { records: Array.from({ length: size }, () => ({ n: ++n })), checkpoint };
+  }
+}
+
+async function collect(source: AsyncIterable<Batch>) {
+  const out: [number[], unknown][] = [];
+  for await (const b of source) out.push([b.records.map((r) => r.n as number), b.checkpoint]);
+  return out;
+}
+
+describe('rebatch', () => {
+  it('splits large batches; only the last part carries the checkpoint', async () => {
+    expect(await collect(rebatch(batches([5, 'a'], [2, 'b']), 2))).toEqual([
+      [[1, 2], undefined], [[3, 4], undefined], [[5], 'a'], [[6, 7], 'b'],
+    ]);
+  });
+
+  it('merges small batches up to the size, keeping the newest checkpoint', async () => {
+    expect(await collect(rebatch(batches([1, 'a'], [1, 'b'], [1, 'c'], [1, 'd']), 3, 10_000))).toEqual([
+      [[1, 2, 3], 'c'], [[4], 'd'],
+    ]);
+  });
+
+  it('emits a partial batch when the timeout passes', async () => {
+    expect(await collect(rebatch(batches([1, 'a'], [1, 'b', 120]), 100, 30))).toEqual([
+      [[1], 'a'], [[2], 'b'],
+    ]);
+  });
+
+  it('passes batches through untouched without size or timeout', async () => {
+    expect(await collect(rebatch(batches([3, 'a'], [1, 'b'])))).toEqual([[[1, 2, 3], 'a'], [[4], 'b']]);
+  });
+});
+
+describe('BoundedQueue', () => {
+  it('makes the producer wait while full (backpressure) and delivers everything in order', async () => {
+    const queue = new BoundedQueue<number>(2);
+    const pushed: number[] = [];
+    const producer = (async () => {
+      for (let i = 1; i <= 5; i++) {
+        await queue.push(i);
+        pushed.push(i);
+      }
+      queue.close();
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pushed).toEqual([1, 2]); // the third push waits for room
+    const got: number[] = [];
+    for await (const item of queue) got.push(item);
+    await producer;
+    expect(got).toEqual([1, 2, 3, 4, 5]);
+  });
+});
