@@ -7,14 +7,22 @@ import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-/** One ajv for the process: defaults applied, strings coerced to the declared type (manifest values may be interpolated text). */
-export const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, allowUnionTypes: true }));
-
-// Formats data pipelines validate all the time, from maintained code lists rather than hand-copied enums.
 // XXX ("no currency") and XTS ("testing") are ISO 4217 codes but never the currency of a payment.
 const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code !== 'XXX' && code !== 'XTS'));
-ajv.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
-ajv.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
+
+/**
+ * An ajv with the standard formats plus the ones pipelines validate all the time (`iso3166-alpha2`, `iso4217`),
+ * taken from maintained code lists rather than hand-copied enums.
+ */
+export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv {
+  const instance = addFormats(new Ajv({ allErrors: true, useDefaults: options.defaults, coerceTypes: options.coerce, strict: false, allowUnionTypes: true }));
+  instance.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
+  instance.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
+  return instance;
+}
+
+/** Manifest and plugin configs: defaults applied, strings coerced to the declared type (values may be interpolated text). */
+export const ajv = createAjv({ coerce: true, defaults: true });
 
 const compiled = new WeakMap<JSONSchema, ReturnType<Ajv['compile']>>();
 
