@@ -1,5 +1,13 @@
 // Every built-in plugin, one ContainerModule each. Third-party plugins come from the manifest's `plugins:`.
 import type { ContainerModule } from 'inversify';
 import duckdbSource from './sources/duckdb/index.ts';
+import generatorSource from './sources/generator/index.ts';
+import sqlTransform from './transforms/sql/index.ts';
+import validateTransform from './transforms/validate/index.ts';
+import duckdbSink from './sinks/duckdb/index.ts';
 
-export const builtinPluginModules: ContainerModule[] = [duckdbSource];
+export const builtinPluginModules: ContainerModule[] = [
+  duckdbSource, generatorSource,
+  sqlTransform, validateTransform,
+  duckdbSink,
+];

@@ -1,0 +1,214 @@
+// The `api` view: JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.
+import type { Context } from 'hono';
+import {
+  inject, injectable, pluginModule, TOKENS,
+  type Access, type Clock, type Connections, type DeadLetters, type PipelineStatus, type SqlClient, type StepInfo, type View, type ViewMount,
+} from '../../../core/sdk/index.ts';
+import { MONITOR_YAML } from '../examples.ts';
+import { parseDuration } from '../shared/duration.ts';
+import { badRequest, csvResponse, envelope, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
+import { openApiParam, PARAM_SCHEMA, parseParams, type ParamSpec } from '../shared/params.ts';
+import { freshnessOf } from '../shared/pipeline.ts';
+import { evaluateRules, RULE_SCHEMA, type AlertRule } from '../shared/rules.ts';
+import { bindQuery, paginate, templateParams } from '../shared/sql.ts';
+import { DENIED, ENVELOPE, ERROR } from '../shared/openapi.ts';
+
+export interface Endpoint {
+  path: string;
+  description?: string;
+  query: string;
+  params: Record<string, ParamSpec>;
+  alias?: string;
+  formats: ('json' | 'csv' | 'parquet')[];
+  rules?: AlertRule[];
+  maxRows: number;
+  from?: string[];
+}
+
+export interface ApiConfig {
+  endpoints: Endpoint[];
+  health?: string | { path: string; maxAge?: string };
+  viewRole: string;
+}
+
+const ENDPOINT_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path', 'query'],
+  properties: {
+    path: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', description: 'Path under /api/views/<id>/.', examples: ['kpis/latest'] },
+    description: { type: 'string', description: 'Shown in the OpenAPI document.' },
+    query: { type: 'string', description: 'SQL; :<param> are bound parameters (never pasted into the text).', examples: ['SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit'] },
+    params: { type: 'object', additionalProperties: PARAM_SCHEMA, default: {}, description: 'Query-string parameters by name; out of range or malformed → 400 naming the parameter.', examples: [{ limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }] },
+    alias: { type: 'string', pattern: '^/[A-Za-z0-9_./-]*$', description: 'Also answer at this absolute path (e.g. a legacy URL).', examples: ['/api/kpis/latest'] },
+    formats: { type: 'array', items: { enum: ['json', 'csv', 'parquet'] }, default: ['json', 'csv'], description: 'Formats allowed through ?format= (parquet needs a DuckDB connection).' },
+    rules: RULE_SCHEMA,
+    maxRows: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'Rows returned at most.' },
+    from: { type: 'array', items: { type: 'string' }, description: 'Steps producing the data (default: the view\'s from), for freshness.' },
+  },
+};
+
+@injectable()
+export class ApiView implements View {
+  private client: Promise<SqlClient> | undefined;
+  private paths: { pages: string; api: string };
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: ApiConfig,
+    @inject(TOKENS.Step) private readonly step: StepInfo,
+    @inject(TOKENS.Connections) private readonly connections: Connections,
+    @inject(TOKENS.Status) private readonly status: PipelineStatus,
+    @inject(TOKENS.DeadLetters) private readonly deadLetters: DeadLetters,
+    @inject(TOKENS.Access) private readonly access: Access,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {
+    this.paths = { pages: `/views/${step.id}`, api: `/api/views/${step.id}` };
+    const label = `step "${step.id}" (${step.location.file}:${step.location.line})`;
+    if (!step.connection) throw new Error(`${label}: the api view needs connection:`);
+    const seen = new Set<string>();
+    for (const endpoint of config.endpoints) {
+      if (seen.has(endpoint.path)) throw new Error(`${label}: two endpoints have the path "${endpoint.path}"`);
+      seen.add(endpoint.path);
+      if ('format' in endpoint.params) throw new Error(`${label}: endpoint "${endpoint.path}": the parameter name "format" is reserved`);
+      for (const name of templateParams(endpoint.query)) {
+        if (!endpoint.params[name]) throw new Error(`${label}: endpoint "${endpoint.path}" uses :${name}, which is not in its params`);
+      }
+    }
+    const health = this.health();
+    if (health?.maxAge) parseDuration(health.maxAge);
+  }
+
+  describe() {
+    return { title: this.step.id, path: `${this.paths.api}/` };
+  }
+
+  private health(): { path: string; maxAge?: string } | undefined {
+    const h = this.config.health;
+    return typeof h === 'string' ? { path: h } : h;
+  }
+
+  private sql(): Promise<SqlClient> {
+    this.client ??= this.connections.get<SqlClient>(this.step.connection!);
+    return this.client;
+  }
+
+  mount({ api, root, paths }: ViewMount): void {
+    this.paths = paths;
+    const guard = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
+    api.get('/', guard, (c) => c.json({ endpoints: this.config.endpoints.map((e) => ({ path: `${paths.api}/${e.path}`, alias: e.alias ?? null, description: e.description ?? null, params: e.params })) }));
+    for (const endpoint of this.config.endpoints) {
+      api.get(`/${endpoint.path}`, guard, (c) => this.answer(c, endpoint));
+      if (endpoint.alias) root.get(endpoint.alias, guard, (c) => this.answer(c, endpoint));
+    }
+    const health = this.health();
+    if (health) root.get(health.path, (c) => this.healthCheck(c, health.maxAge));
+  }
+
+  private async answer(c: Context, endpoint: Endpoint) {
+    const formats = endpoint.formats;
+    let values: Record<string, unknown>;
+    try {
+      values = parseParams({ ...endpoint.params, format: { type: 'string', enum: formats, default: 'json' } }, new URL(c.req.url).searchParams);
+    } catch (error) {
+      return badRequest(c, error);
+    }
+    const { format, ...named } = values;
+    const client = await this.sql();
+    const bound = bindQuery(endpoint.query, { named });
+    if (format === 'parquet') return parquetResponse(c, client, paginate(bound, endpoint.maxRows), endpoint.path);
+    const freshness = freshnessOf(this.status, this.deadLetters, endpoint.from ?? this.step.from);
+    try {
+      const result = await pagedQuery(client, bound, endpoint.maxRows, 0);
+      if (format === 'csv') return csvResponse(c, result.rows, endpoint.path);
+      const alert = endpoint.rules ? evaluateRules(endpoint.rules, result.rows) : {};
+      return c.json(envelope(result, { freshness, truncated: result.truncated }, alert));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const alert = endpoint.rules ? evaluateRules(endpoint.rules, undefined, error) : {};
+      return c.json({ error: message, ...alert }, 500);
+    }
+  }
+
+  private async healthCheck(c: Context, maxAge?: string) {
+    const freshness = freshnessOf(this.status, this.deadLetters, this.step.from);
+    let database = 'ok';
+    try {
+      await (await this.sql()).query('SELECT 1');
+    } catch (error) {
+      database = error instanceof Error ? error.message : String(error);
+    }
+    const ageMs = freshness.lastCommitAt ? this.clock.now().getTime() - Date.parse(freshness.lastCommitAt) : null;
+    const stale = maxAge !== undefined && (ageMs === null || ageMs > parseDuration(maxAge));
+    const status = database !== 'ok' ? 'down' : stale ? 'stale' : 'ok';
+    return c.json({
+      status, pipeline: this.status.name, database, lastCommitAt: freshness.lastCommitAt, ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
+      maxAge: maxAge ?? null, rejected: freshness.rejected, steps: freshness.steps,
+    }, status === 'ok' ? 200 : 503);
+  }
+
+  openapi(): Record<string, unknown> {
+    const paths: Record<string, unknown> = {};
+    for (const endpoint of this.config.endpoints) {
+      const operation = (suffix: string) => ({
+        get: {
+          tags: [this.step.id],
+          operationId: `${this.step.id}_${endpoint.path}${suffix}`.replace(/[^A-Za-z0-9_]/g, '_'),
+          summary: endpoint.description ?? endpoint.path,
+          parameters: [
+            ...Object.entries(endpoint.params).map(([name, spec]) => openApiParam(name, spec)),
+            openApiParam('format', { type: 'string', enum: endpoint.formats, default: 'json' }),
+          ],
+          responses: {
+            200: { description: 'OK', content: Object.fromEntries(endpoint.formats.map((f) => [f === 'json' ? 'application/json' : f === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', { schema: f === 'json' ? ENVELOPE : { type: 'string' } }])) },
+            400: { description: 'A parameter is unknown, malformed or out of range (named in the message)', content: { 'application/json': { schema: ERROR } } },
+            ...DENIED,
+            500: { description: 'The query failed', content: { 'application/json': { schema: ERROR } } },
+          },
+        },
+      });
+      paths[`${this.paths.api}/${endpoint.path}`] = operation('');
+      if (endpoint.alias) paths[endpoint.alias] = operation('_alias');
+    }
+    const health = this.health();
+    if (health) {
+      paths[health.path] = { get: { tags: [this.step.id], summary: 'Health: database reachable and data fresh', responses: { 200: { description: 'OK' }, 503: { description: 'Database down or data stale' } } } };
+    }
+    return paths;
+  }
+}
+
+export default pluginModule({
+  kind: 'view',
+  name: 'api',
+  summary: 'JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.',
+  description: 'Each endpoint answers GET /api/views/<id>/<path> (and optionally a legacy absolute alias) with { data, statistics, meta } — plus status and reasons when it has rules.',
+  stability: 'beta',
+  connectionTypes: ['duckdb', 'postgres'],
+  connectionRequired: true,
+  config: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['endpoints'],
+    properties: {
+      endpoints: { type: 'array', items: ENDPOINT_SCHEMA, minItems: 1, description: 'The endpoints.' },
+      health: {
+        anyOf: [
+          { type: 'string', pattern: '^/' },
+          { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' }, maxAge: { type: 'string', description: 'Answer 503 when the last commit is older (e.g. 10m).' } } },
+        ],
+        description: 'A health endpoint on the server root: 200 when the database answers (and data is fresher than maxAge), 503 otherwise.',
+        examples: ['/health'],
+      },
+      viewRole: { type: 'string', default: 'viewer', description: 'Role needed to call the endpoints (unless the view is public in access:).' },
+    },
+  },
+  examples: [{ title: 'Revenue monitor: dashboard and the legacy /api/kpis/latest with limit 1..500', yaml: MONITOR_YAML }, {
+    title: 'Latest KPIs with a legacy URL and a status',
+    yaml: [
+      'monitor-api:', '  use: api', '  from: [kpis]', '  connection: warehouse', '  with:', '    health: /health', '    endpoints:',
+      '      - path: kpis/latest', '        alias: /api/kpis/latest', '        query: SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit',
+      '        params: { limit: { type: integer, minimum: 1, maximum: 500, default: 50 } }',
+      '        rules:', "          - { when: { field: failure_rate, op: '>', value: 0.05 }, state: CRIT, reason: 'failure rate {failure_rate}' }", '',
+    ].join('\n'),
+  }],
+}, ApiView);

@@ -1,0 +1,212 @@
+// The `dashboard` view: a server-rendered, live dashboard of SQL widgets with filters, plus its typed data API.
+import type { Context } from 'hono';
+import {
+  inject, injectable, pluginModule, TOKENS,
+  type Access, type Clock, type Connections, type DeadLetters, type Logger, type PipelineEvents, type PipelineStatus,
+  type SqlClient, type StepInfo, type Triggers, type View, type ViewMount,
+} from '../../../core/sdk/index.ts';
+import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../examples.ts';
+import { assetUrls, mountAssets } from '../shared/assets.ts';
+import { parseDuration } from '../shared/duration.ts';
+import { badRequest, csvResponse, PAGING_PARAMS, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
+import { liveStream } from '../shared/live.ts';
+import { parseParams } from '../shared/params.ts';
+import { freshnessOf } from '../shared/pipeline.ts';
+import { paginate } from '../shared/sql.ts';
+import { renderDashboardPage } from '../ui/pages.tsx';
+import type { PageModel } from '../ui/types.ts';
+import { generateDashboard, introspect } from './auto.ts';
+import type { DashboardConfig } from './config.ts';
+import { acceptList, Engine, type RequestState } from './engine.ts';
+import { buildLayout, type Layout } from './layout.ts';
+import { dashboardOpenApi } from './openapi.ts';
+import { DASHBOARD_SCHEMA } from './schema.ts';
+import { handleUpload } from './upload.ts';
+
+@injectable()
+export class DashboardView implements View {
+  private layout: Layout | undefined;
+  private generating: Promise<{ layout: Layout; complete: boolean; note?: string }> | undefined;
+  private client: Promise<SqlClient> | undefined;
+  private paths: { pages: string; api: string };
+  private readonly closing = new AbortController();
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: DashboardConfig,
+    @inject(TOKENS.Step) private readonly step: StepInfo,
+    @inject(TOKENS.Connections) private readonly connections: Connections,
+    @inject(TOKENS.Events) private readonly events: PipelineEvents,
+    @inject(TOKENS.Status) private readonly status: PipelineStatus,
+    @inject(TOKENS.DeadLetters) private readonly deadLetters: DeadLetters,
+    @inject(TOKENS.Triggers) private readonly triggers: Triggers,
+    @inject(TOKENS.Access) private readonly access: Access,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.StateDir) private readonly stateDir: string,
+  ) {
+    this.paths = { pages: `/views/${step.id}`, api: `/api/views/${step.id}` };
+    const label = `step "${step.id}" (${step.location.file}:${step.location.line})`;
+    if (!config.widgets?.length && !config.tables?.length) throw new Error(`${label}: give widgets, or tables to generate a dashboard from`);
+    parseDuration(config.refresh);
+    if (config.widgets?.length) {
+      this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label);
+      if (!step.connection && this.layout.widgets.some((w) => w.config.query)) throw new Error(`${label}: widgets with a query need connection:`);
+    } else if (!step.connection) throw new Error(`${label}: tables need connection:`);
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(); // ends open event streams
+  }
+
+  describe() {
+    return { title: this.config.title ?? this.step.id, path: this.paths.pages };
+  }
+
+  openapi(): Record<string, unknown> {
+    const layout = this.layout ?? buildLayout(this.config.filters ?? {}, [], this.step.from, this.step.id);
+    return dashboardOpenApi(layout, this.paths.api, this.step.id, !this.config.widgets?.length);
+  }
+
+  mount({ pages, api, root, paths }: ViewMount): void {
+    this.paths = paths;
+    mountAssets(root);
+    const read = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
+    pages.get('/', requireRole(this.access, this.step.id, this.config.viewRole, 'html'), (c) => this.page(c));
+    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.liveSteps(), signal: this.closing.signal }));
+    api.get('/filters/:filter', read, (c) => this.filterOptions(c));
+    api.post('/upload/:widget', (c) => this.upload(c));
+    api.get('/:widget', read, (c) => this.data(c));
+  }
+
+  private sql(): Promise<SqlClient> {
+    this.client ??= this.connections.get<SqlClient>(this.step.connection!);
+    return this.client;
+  }
+
+  /** The layout; in auto mode generated from the tables, kept once every table exists and has rows. */
+  private async current(): Promise<{ layout: Layout; note?: string }> {
+    if (this.layout) return { layout: this.layout };
+    this.generating ??= this.generate().finally(() => (this.generating = undefined));
+    const generated = await this.generating;
+    if (generated.complete) this.layout = generated.layout;
+    return generated;
+  }
+
+  private async generate(): Promise<{ layout: Layout; complete: boolean; note?: string }> {
+    const tables = this.config.tables ?? [];
+    const schemas = await introspect(await this.sql(), tables).catch((error) => {
+      this.logger.warn(`cannot read the schema of ${tables.join(', ')}: ${error instanceof Error ? error.message : error}`);
+      return tables.map((name) => ({ name, columns: [], rows: 0 }));
+    });
+    const generated = generateDashboard(schemas);
+    const layout = buildLayout({ ...generated.filters, ...this.config.filters }, generated.widgets, this.step.from, this.step.id);
+    const missing = schemas.filter((s) => s.columns.length === 0).map((s) => s.name);
+    const complete = missing.length === 0 && schemas.every((s) => (s.rows ?? 0) > 0);
+    const waiting = this.step.from.length ? ` It appears after the first commit of ${this.step.from.join(', ')}.` : '';
+    return { layout, complete, note: missing.length ? `The table ${missing.join(', ')} does not exist yet.${waiting}` : undefined };
+  }
+
+  private liveSteps(): string[] {
+    const from = new Set([...this.step.from, ...(this.layout?.widgets.flatMap((w) => w.from) ?? [])]);
+    return freshnessOf(this.status, this.deadLetters, [...from]).steps;
+  }
+
+  private async page(c: Context) {
+    const { layout, note } = await this.current();
+    const { values, ignored } = layout.filters.read(new URL(c.req.url).searchParams, { strict: false });
+    const needsSql = Boolean(this.step.connection);
+    const client = needsSql ? await this.sql() : undefined;
+    const filters = client ? await layout.filters.models(client, values) : [];
+    const windows = client ? await layout.filters.windows(client, values, this.clock.now()) : {};
+    const state = { values, windows };
+    const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
+    const results = Object.fromEntries(await Promise.all(layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, { limit: w.config.limit ?? 1000, offset: 0 })] as const)));
+    const model: PageModel = {
+      id: this.step.id,
+      title: this.config.title ?? this.step.id,
+      description: this.config.description,
+      pipeline: this.status.name,
+      paths: this.paths,
+      refreshMs: parseDuration(this.config.refresh),
+      locale: this.config.locale,
+      filters,
+      widgets: layout.widgets.map((w) => engine.model(w, this.config)),
+      results,
+      freshness: freshnessOf(this.status, this.deadLetters, [...new Set([...this.step.from, ...layout.widgets.flatMap((w) => w.from)])]),
+      notices: ignored.length ? [`Ignored in the address: ${ignored.join('; ')}`] : [],
+      empty: note,
+    };
+    return c.html(renderDashboardPage(model, await assetUrls()));
+  }
+
+  private async data(c: Context) {
+    const { layout } = await this.current();
+    const id = (c.req.param('widget') ?? '');
+    const widget = layout.widgets.find((w) => w.config.id === id);
+    if (!widget) return c.json({ error: `no widget "${id}" (widgets: ${layout.widgets.map((w) => w.config.id).join(', ')})` }, 404);
+    const search = new URL(c.req.url).searchParams;
+    let paging: { format: string; limit: number; offset: number };
+    let state: RequestState;
+    const client = await this.sql();
+    try {
+      const pagingSearch = new URLSearchParams([...search].filter(([key]) => key in PAGING_PARAMS));
+      const specs = { ...PAGING_PARAMS, limit: { ...PAGING_PARAMS.limit, default: widget.config.limit ?? 1000 } };
+      paging = parseParams(specs, pagingSearch) as typeof paging;
+      const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(PAGING_PARAMS) });
+      state = { values, windows: await layout.filters.windows(client, values, this.clock.now()) };
+    } catch (error) {
+      return badRequest(c, error);
+    }
+    const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
+    if (paging.format === 'parquet') return parquetResponse(c, client, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
+    if (paging.format === 'csv') {
+      try {
+        return csvResponse(c, (await pagedQuery(client, engine.bound(widget, state), paging.limit, paging.offset)).rows, id);
+      } catch (error) {
+        return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
+      }
+    }
+    const result = await engine.run(widget, state, paging);
+    return c.json(result, result.error && widget.config.type !== 'alert' ? 500 : 200);
+  }
+
+  private async filterOptions(c: Context) {
+    const { layout } = await this.current();
+    const id = (c.req.param('filter') ?? '');
+    if (!layout.filters.defs[id]) return c.json({ error: `no filter "${id}"` }, 404);
+    const client = await this.sql();
+    try {
+      const { values } = layout.filters.read(new URL(c.req.url).searchParams, { strict: true });
+      return c.json({ filter: id, options: await layout.filters.options(client, id, values) });
+    } catch (error) {
+      if (error instanceof Error && !('param' in error)) return c.json({ error: error.message }, 500);
+      return badRequest(c, error);
+    }
+  }
+
+  private async upload(c: Context) {
+    const { layout } = await this.current();
+    const widget = layout.widgets.find((w) => w.config.id === (c.req.param('widget') ?? '') && w.config.type === 'upload');
+    if (!widget) return c.json({ error: `no upload widget "${(c.req.param('widget') ?? '')}"` }, 404);
+    return handleUpload(c, {
+      widget: widget.config.id, target: widget.config.target!, accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
+    }, { viewId: this.step.id, role: this.config.uploadRole, access: this.access, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
+  }
+}
+
+export default pluginModule({
+  kind: 'view',
+  name: 'dashboard',
+  summary: 'A live dashboard of SQL widgets (KPIs, charts, tables, alerts, uploads) with filters and a typed data API.',
+  description: 'Server-rendered with Preact and hydrated in the browser; refreshes widgets when the steps behind them commit (server-sent events, polling as a fallback). Filters are bound SQL parameters. Each widget is also an endpoint: GET /api/views/<id>/<widget>?format=json|csv|parquet.',
+  stability: 'beta',
+  config: DASHBOARD_SCHEMA,
+  connectionTypes: ['duckdb', 'postgres'],
+  connectionRequired: false,
+  examples: [
+    { title: 'Generated from a table', yaml: 'sales-dashboard:\n  use: dashboard\n  from: [warehouse]\n  connection: warehouse\n  with:\n    title: Sales\n    tables: [sales]\n' },
+    { title: 'GlobeMart revenue: KPIs with deltas, bars, pie, hourly line, FX lines per currency, filters', yaml: GLOBEMART_YAML },
+    { title: 'Revenue monitor: status with reasons, trends, KPI table, plus the legacy /api/kpis/latest', yaml: MONITOR_YAML },
+    { title: 'Star schema: date range, cascading region/state/city, 7-day moving average', yaml: STAR_SCHEMA_YAML },
+  ],
+}, DashboardView);

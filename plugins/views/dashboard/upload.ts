@@ -1,0 +1,74 @@
+// POST /api/views/<id>/upload/<widget>: role check, size and extension checks, save under <StateDir>/uploads,
+// fire the target source and answer with what it loaded.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { Context } from 'hono';
+import { errorMessage, type Access, type Logger, type Triggers } from '../../../core/sdk/index.ts';
+import { safeFileName } from '../shared/http.ts';
+
+export interface UploadTarget {
+  widget: string;
+  target: string;
+  accept: string[];
+  maxBytes: number;
+}
+
+export interface UploadContext {
+  viewId: string;
+  role: string;
+  access: Access;
+  triggers: Triggers;
+  stateDir: string;
+  logger: Logger;
+}
+
+/** A cookie-authenticated POST from another site is refused; bearer tokens and same-origin pages pass. */
+export function crossSite(c: Context): boolean {
+  if (c.req.header('authorization')) return false;
+  const site = c.req.header('sec-fetch-site');
+  if (site) return site !== 'same-origin' && site !== 'none';
+  const origin = c.req.header('origin');
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== (c.req.header('x-forwarded-host') ?? c.req.header('host') ?? new URL(c.req.url).host);
+  } catch {
+    return true;
+  }
+}
+
+export async function handleUpload(c: Context, upload: UploadTarget, ctx: UploadContext) {
+  const denied = ctx.access.check(c.req.raw, ctx.role);
+  if (denied) return c.json({ error: denied.message }, denied.status);
+  if (crossSite(c)) return c.json({ error: 'cross-site upload refused' }, 403);
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > upload.maxBytes + 65_536) return c.json({ error: `the file is larger than ${upload.maxBytes} bytes` }, 413);
+  let body: Record<string, unknown>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    return c.json({ error: 'send the file as multipart/form-data in a field named "file"' }, 400);
+  }
+  const file = body.file;
+  if (!(file instanceof File)) return c.json({ error: 'send the file as multipart/form-data in a field named "file"' }, 400);
+  const extension = extname(file.name).toLowerCase();
+  if (!upload.accept.includes(extension)) {
+    return c.json({ error: `only ${upload.accept.join(', ')} files are accepted (got ${JSON.stringify(file.name)})` }, 415);
+  }
+  if (file.size > upload.maxBytes) return c.json({ error: `${file.name} is larger than ${upload.maxBytes} bytes` }, 413);
+  if (file.size === 0) return c.json({ error: `${file.name} is empty` }, 400);
+
+  const dir = join(ctx.stateDir, 'uploads');
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const stored = `${stamp}-${safeFileName(file.name)}`;
+  const path = join(dir, stored);
+  await writeFile(path, new Uint8Array(await file.arrayBuffer()), { flag: 'wx' });
+  ctx.logger.info(`upload ${stored} (${file.size} bytes) → ${upload.target}`, { widget: upload.widget });
+  try {
+    const result = await ctx.triggers.fire(upload.target, { type: 'upload', file: path, filename: file.name, view: ctx.viewId });
+    return c.json({ records: result.records, rejected: result.rejected, file: stored, deadLetter: `/dead-letter?steps=${encodeURIComponent(upload.target)}` });
+  } catch (error) {
+    ctx.logger.error(`upload ${stored}: ${upload.target} failed`, { error: errorMessage(error) });
+    return c.json({ error: `the file was saved as ${stored} but ${upload.target} failed: ${errorMessage(error)}`, file: stored }, 502);
+  }
+}

@@ -1,0 +1,94 @@
+// The browser bundle: built on demand when missing or older than its sources (a fresh checkout works), served once
+// per server at /assets/views/<file>, gzip-compressed, cacheable forever when the URL carries the content version.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Hono } from 'hono';
+import { ASSET_PREFIX, defaultAssets, type Assets } from '../ui/document.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DIST = join(ROOT, 'dist/client');
+const SOURCES = join(ROOT, 'plugins/views/ui');
+const FILES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8', 'theme.js': 'text/javascript; charset=utf-8' };
+
+interface Asset {
+  body: Uint8Array<ArrayBuffer>;
+  gzip: Uint8Array<ArrayBuffer>;
+  type: string;
+}
+
+let loading: Promise<{ assets: Map<string, Asset>; version: string }> | undefined;
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(tsx?|css|js)$/.test(entry.name) && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function needsBuild(): boolean {
+  const files = Object.keys(FILES).map((f) => join(DIST, f));
+  if (!files.every(existsSync)) return true;
+  if (!existsSync(SOURCES)) return false; // an installed package ships dist only
+  const built = Math.min(...files.map((f) => statSync(f).mtimeMs));
+  return newestSource(SOURCES) > built;
+}
+
+async function load(): Promise<{ assets: Map<string, Asset>; version: string }> {
+  if (needsBuild()) {
+    const script = pathToFileURL(join(ROOT, 'scripts/build-client.mjs')).href;
+    const { buildClient } = (await import(script)) as { buildClient: (options?: { minify?: boolean }) => Promise<unknown> };
+    await buildClient();
+  }
+  const assets = new Map<string, Asset>();
+  const hash = createHash('sha256');
+  for (const [name, type] of Object.entries(FILES)) {
+    const body = new Uint8Array(readFileSync(join(DIST, name)));
+    hash.update(body);
+    assets.set(name, { body, gzip: new Uint8Array(gzipSync(body, { level: 9 })), type });
+  }
+  return { assets, version: hash.digest('hex').slice(0, 12) };
+}
+
+/** Builds (once per process) and loads the bundle. */
+export function bundle(): Promise<{ assets: Map<string, Asset>; version: string }> {
+  loading ??= load().catch((error) => {
+    loading = undefined;
+    throw error;
+  });
+  return loading;
+}
+
+/** Versioned URLs of the bundle, for the pages. */
+export async function assetUrls(): Promise<Assets> {
+  return defaultAssets((await bundle()).version);
+}
+
+const mounted = new WeakSet<Hono>();
+
+/** Serves the bundle at /assets/views/* on the server root; safe to call for every view (mounts once). */
+export function mountAssets(root: Hono): void {
+  if (mounted.has(root)) return;
+  mounted.add(root);
+  void bundle().catch(() => undefined); // warm up: build while the server starts
+  root.get(`${ASSET_PREFIX}/:file`, async (c) => {
+    const { assets, version } = await bundle();
+    const asset = assets.get(c.req.param('file'));
+    if (!asset) return c.notFound();
+    const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+    const headers: Record<string, string> = {
+      'content-type': asset.type,
+      'cache-control': c.req.query('v') === version ? 'public, max-age=31536000, immutable' : 'no-cache',
+      etag: `"${version}"`,
+      vary: 'accept-encoding',
+    };
+    if (c.req.header('if-none-match') === headers.etag) return c.body(null, 304, headers);
+    if (gzip) headers['content-encoding'] = 'gzip';
+    return c.body(gzip ? asset.gzip : asset.body, 200, headers);
+  });
+}

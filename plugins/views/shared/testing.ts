@@ -1,0 +1,65 @@
+// Test helpers for views: mount a view the way the server does, and a pipeline status with chosen step stats.
+import { Hono } from 'hono';
+import type { Access, PipelineStatus, SqlClient, StepStats, View } from '../../../core/sdk/index.ts';
+import { createTestStep } from '../../../core/testing.ts';
+
+/** A root app with the view mounted at /views/<id> and /api/views/<id>, as core/server does. */
+export async function mountView(view: View, id: string, root = new Hono()): Promise<Hono> {
+  const pages = new Hono();
+  const api = new Hono();
+  await view.mount({ pages, api, root, paths: { pages: `/views/${id}`, api: `/api/views/${id}` } });
+  root.route(`/views/${id}`, pages);
+  root.route(`/api/views/${id}`, api);
+  return root;
+}
+
+export function stepStats(id: string, overrides: Partial<StepStats> = {}): StepStats {
+  return {
+    id, kind: 'sink', use: 'duckdb', from: [], recordsIn: 0, recordsOut: 0, rejected: 0, errors: 0, batches: 0,
+    lastCommitAt: null, watermark: null, lastError: null, location: { file: 'test.yaml', line: 1 }, ...overrides,
+  };
+}
+
+/** A mutable status: tests change `stats` to simulate commits. */
+export function fakeStatus(stats: StepStats[], name = 'test'): PipelineStatus & { stats: StepStats[] } {
+  const status = {
+    name,
+    stats,
+    steps: () => status.stats.map((s) => ({ ...s })),
+    step: (id: string) => status.stats.find((s) => s.id === id),
+    upstream(id: string): string[] {
+      const out = new Set<string>();
+      const visit = (step: string) => {
+        if (out.has(step)) return;
+        out.add(step);
+        for (const input of status.stats.find((s) => s.id === step)?.from ?? []) visit(input);
+      };
+      visit(id);
+      return [...out];
+    },
+  };
+  return status;
+}
+
+/** Role checks like the runtime's: a role with a token needs `Authorization: Bearer <token>` (401 without, 403 wrong). */
+export function tokenAccess(tokens: Record<string, string>, publicViews: string[] = []): Access {
+  return {
+    check(request: Request, role: string) {
+      const token = tokens[role];
+      if (!token) return null;
+      const header = request.headers.get('authorization');
+      const cookie = request.headers.get('cookie')?.match(/(?:^|;\s*)platform_token=([^;]+)/)?.[1];
+      const given = header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : cookie ? decodeURIComponent(cookie) : undefined;
+      if (!given) return { status: 401, message: `this needs the ${role} role: send Authorization: Bearer <token>` };
+      return given === token ? null : { status: 403, message: `the token does not grant the ${role} role` };
+    },
+    isPublic: (view: string) => publicViews.includes(view),
+  };
+}
+
+/** An in-memory DuckDB SqlClient through the real connection registry (built via the api view's test step). */
+export async function testDuckDb(): Promise<{ client: SqlClient; close(): Promise<void> }> {
+  const { default: api } = await import('../api/index.ts');
+  const step = await createTestStep<View>(api, 'view', { endpoints: [{ path: 'x', query: 'SELECT 1' }] }, { connections: { db: { type: 'duckdb', path: ':memory:' } }, connection: 'db' });
+  return { client: await step.services.connections.get<SqlClient>('db'), close: () => step.close() };
+}

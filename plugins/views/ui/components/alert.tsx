@@ -1,0 +1,47 @@
+// Alert card body: a status pill (OK / WARN / CRIT / NoData / Error) and every reason that fired.
+import type { JSX } from 'preact';
+import { formatValue } from '../format.ts';
+import type { AlertState, WidgetModel, WidgetResult } from '../types.ts';
+
+const LABEL: Record<AlertState, string> = { OK: 'OK', WARN: 'Warning', CRIT: 'Critical', NoData: 'No data', Error: 'Error' };
+
+export function StatusPill({ state }: { state: AlertState }): JSX.Element {
+  return <span class={`pill pill-${state.toLowerCase()}`} data-status={state}><span class="pill-dot" />{LABEL[state]}</span>;
+}
+
+export function AlertBody({ widget, result, locale }: { widget: WidgetModel; result: WidgetResult; locale: string }): JSX.Element {
+  const state = result.status ?? (result.error ? 'Error' : 'NoData');
+  const reasons = result.reasons ?? [];
+  const row = result.data[0];
+  const fields = row ? Object.entries(row).slice(0, 6) : [];
+  return (
+    <div class={`alert alert-${state.toLowerCase()}`}>
+      <div class="alert-top">
+        <StatusPill state={state} />
+        {state === 'OK' && <span class="alert-note">All rules pass</span>}
+      </div>
+      {reasons.length > 0 && (
+        <ul class="reasons">
+          {reasons.map((reason, i) => <li key={i}>{reason}</li>)}
+        </ul>
+      )}
+      {fields.length > 0 && (
+        <dl class="alert-fields">
+          {fields.map(([name, value]) => {
+            const spec = widget.columns[name] ?? {};
+            return (
+              <div key={name}>
+                <dt>{spec.label ?? name}</dt>
+                <dd>{formatValue(value, { ...spec, locale, compact: true })}</dd>
+              </div>
+            );
+          })}
+        </dl>
+      )}
+    </div>
+  );
+}
+
+export function TextBody({ text }: { text: string }): JSX.Element {
+  return <div class="text">{text.split(/\n\s*\n/).map((paragraph, i) => <p key={i}>{paragraph.trim()}</p>)}</div>;
+}

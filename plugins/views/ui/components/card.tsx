@@ -1,0 +1,119 @@
+// The card around every widget: title, body states (loading, empty with the reason, error) and a pipeline footer.
+import type { ComponentChildren, JSX } from 'preact';
+import { formatTime, formatValue, shortTime, timeAgo } from '../format.ts';
+import type { Freshness, WidgetModel, WidgetResult } from '../types.ts';
+import { AlertIcon, BanIcon, ClockIcon, DownloadIcon, ErrorIcon, FilterIcon, InboxIcon, StepIcon } from './icons.tsx';
+
+export function deadLetterHref(steps: string[]): string {
+  return `/dead-letter?steps=${steps.map(encodeURIComponent).join(',')}`;
+}
+
+export function stepHref(step: string): string {
+  return `/pipeline#step-${encodeURIComponent(step)}`;
+}
+
+export interface EmptyReason {
+  kind: 'rejected' | 'waiting' | 'filtered' | 'none';
+  title: string;
+  detail: string;
+}
+
+/** Why a widget has no rows: every record rejected upstream, nothing committed yet, filtered out, or just none. */
+export function emptyReason(result: WidgetResult): EmptyReason {
+  const f = result.meta.freshness;
+  if (f.rejected > 0 && (f.delivered ?? 0) === 0) {
+    return { kind: 'rejected', title: 'Every record was rejected upstream', detail: `${formatValue(f.rejected, { format: 'integer' })} records were sent to dead letters and none reached ${f.producer ?? 'this view'}.` };
+  }
+  if (!f.lastCommitAt && (f.delivered ?? 0) === 0) {
+    return { kind: 'waiting', title: 'No data yet', detail: f.producer ? `Waiting for the first commit of ${f.producer}.` : 'Waiting for the pipeline to write data.' };
+  }
+  if (result.meta.filtered) return { kind: 'filtered', title: 'No rows match the filters', detail: 'Try a wider time range or clear a filter.' };
+  return { kind: 'none', title: 'No rows', detail: 'The query returned no rows.' };
+}
+
+export function EmptyState({ result }: { result: WidgetResult }): JSX.Element {
+  const reason = emptyReason(result);
+  const icon = reason.kind === 'rejected' ? <BanIcon /> : reason.kind === 'filtered' ? <FilterIcon /> : <InboxIcon />;
+  return (
+    <div class={`state state-empty state-${reason.kind}`} data-empty={reason.kind}>
+      {icon}
+      <strong>{reason.title}</strong>
+      <span>{reason.detail}</span>
+      {reason.kind === 'rejected' && <a href={deadLetterHref(result.meta.freshness.steps)}>See the rejected records</a>}
+    </div>
+  );
+}
+
+export function ErrorState({ message }: { message: string }): JSX.Element {
+  return (
+    <div class="state state-error" role="alert" data-error>
+      <ErrorIcon />
+      <strong>This card could not be loaded</strong>
+      <code>{message}</code>
+    </div>
+  );
+}
+
+export function Skeleton({ kind }: { kind: 'kpi' | 'chart' | 'table' }): JSX.Element {
+  if (kind === 'kpi') return <div class="skeleton-stack"><div class="skeleton sk-value" /><div class="skeleton sk-line" /></div>;
+  if (kind === 'table') return <div class="skeleton-stack">{[0, 1, 2, 3, 4].map((i) => <div key={i} class="skeleton sk-row" />)}</div>;
+  return <div class="skeleton sk-chart" />;
+}
+
+export function Footer({ freshness, now, csv, compact }: { freshness: Freshness; now: number; csv?: string; compact?: boolean }): JSX.Element {
+  const f = freshness;
+  if (compact) {
+    return (
+      <footer class="card-foot">
+        <span class="foot-item" title={f.lastCommitAt ? `Last commit ${formatTime(f.lastCommitAt)}${f.watermark ? ` · data until ${formatTime(f.watermark)}` : ''}` : 'No commit yet'}>
+          <ClockIcon /> {f.lastCommitAt ? timeAgo(f.lastCommitAt, now) : 'never'}
+        </span>
+        {f.rejected > 0 && <a class="foot-item foot-rejected" href={deadLetterHref(f.steps)} title={`${formatValue(f.rejected, { format: 'integer' })} records rejected upstream`}><AlertIcon /> {formatValue(f.rejected, { format: 'integer', compact: true })}</a>}
+        <span class="foot-spacer" />
+        {f.producer && <a class="foot-item" href={stepHref(f.producer)} title={`Produced by the step ${f.producer}`}><StepIcon /> {f.producer}</a>}
+      </footer>
+    );
+  }
+  return (
+    <footer class="card-foot">
+      <span class="foot-item" title={f.lastCommitAt ? `Last commit ${formatTime(f.lastCommitAt)}` : 'No commit yet'}>
+        <ClockIcon /> {f.lastCommitAt ? `Updated ${timeAgo(f.lastCommitAt, now)}` : 'Never updated'}
+      </span>
+      {f.watermark && <span class="foot-item" title={`Newest event time seen upstream: ${formatTime(f.watermark)}`}>Data until {shortTime(f.watermark, undefined, now)}</span>}
+      {f.rejected > 0 ? (
+        <a class="foot-item foot-rejected" href={deadLetterHref(f.steps)} title="Records rejected upstream"><AlertIcon /> {formatValue(f.rejected, { format: 'integer' })} rejected</a>
+      ) : (
+        <span class="foot-item foot-muted">0 rejected</span>
+      )}
+      <span class="foot-spacer" />
+      {f.producer && <a class="foot-item" href={stepHref(f.producer)} title="The pipeline step that produced this data"><StepIcon /> {f.producer}</a>}
+      {csv && <a class="foot-item" href={csv} download title="Download as CSV"><DownloadIcon /> CSV</a>}
+    </footer>
+  );
+}
+
+export interface CardProps {
+  widget: WidgetModel;
+  loading: boolean;
+  children: ComponentChildren;
+  footer?: ComponentChildren;
+  actions?: ComponentChildren;
+  class?: string;
+}
+
+export function Card({ widget, loading, children, footer, actions, class: extra }: CardProps): JSX.Element {
+  return (
+    <section class={`card card-${widget.type} span-${widget.width}${extra ? ` ${extra}` : ''}`} id={`widget-${widget.id}`} data-widget={widget.id} aria-busy={loading ? 'true' : 'false'}>
+      <div class="card-progress" />
+      <header class="card-head">
+        <div class="card-titles">
+          <h2 class="card-title">{widget.title}</h2>
+          {widget.description && <p class="card-desc">{widget.description}</p>}
+        </div>
+        {actions && <div class="card-actions">{actions}</div>}
+      </header>
+      <div class="card-body">{children}</div>
+      {footer}
+    </section>
+  );
+}

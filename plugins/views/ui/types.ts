@@ -1,0 +1,130 @@
+// What the server hands the UI (server-rendered, then hydrated in the browser). JSON only: no SQL, no secrets.
+
+export type Format = 'number' | 'currency' | 'percent' | 'integer' | 'duration';
+export type WidgetType = 'kpi' | 'line' | 'area' | 'bar' | 'pie' | 'table' | 'alert' | 'upload' | 'text';
+export type FilterType = 'select' | 'multiSelect' | 'dateRange' | 'timeRange';
+export type AlertState = 'OK' | 'WARN' | 'CRIT' | 'NoData' | 'Error';
+export type ColumnType = 'number' | 'string' | 'boolean' | 'timestamp' | 'date' | 'json' | 'null';
+export type Row = Record<string, unknown>;
+
+export interface ValueFormat {
+  format?: Format;
+  /** ISO 4217 code for `currency`, e.g. EUR. */
+  currency?: string;
+  /** Suffix for number/integer (e.g. 'ms', '%'); for duration the input unit: 'ms' (default) or 's'. */
+  unit?: string;
+  /** Fraction digits (default: sensible per format). */
+  decimals?: number;
+}
+
+export interface ColumnSpec extends ValueFormat {
+  label?: string;
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: ColumnType;
+}
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+/** A filter as the UI sees it; `value` is in URL form (timeRange: '24h'; dateRange: 'YYYY-MM-DD..YYYY-MM-DD'). */
+export interface FilterModel {
+  id: string;
+  type: FilterType;
+  label: string;
+  options: Option[];
+  value: string | string[] | null;
+  /** The value when nothing is chosen (select/multiSelect: null = all). */
+  defaultValue: string | string[] | null;
+  dependsOn: string[];
+  /** Options come from a query and are refetched when a filter it depends on changes. */
+  dynamic: boolean;
+}
+
+export interface WidgetModel extends ValueFormat {
+  id: string;
+  type: WidgetType;
+  title: string;
+  description?: string;
+  /** Grid columns out of 4. */
+  width: number;
+  /** Chart height in px. */
+  height?: number;
+  x?: string;
+  y: string[];
+  series?: string;
+  stack: boolean;
+  top?: number;
+  downIsGood: boolean;
+  sparkline: boolean;
+  delta: boolean;
+  columns: Record<string, ColumnSpec>;
+  pageSize: number;
+  /** Ids of the filters the widget responds to. */
+  filters: string[];
+  /** Steps whose commits refresh the widget (upstream, inclusive). */
+  steps: string[];
+  /** Text widget: plain text, blank lines separate paragraphs. */
+  text?: string;
+  /** Upload widget. */
+  accept?: string[];
+  target?: string;
+  maxBytes?: number;
+}
+
+export interface Freshness {
+  /** Every step upstream of the widget (inclusive). */
+  steps: string[];
+  /** The step whose output the widget reads. */
+  producer: string | null;
+  lastCommitAt: string | null;
+  watermark: string | null;
+  rejected: number;
+  /** Records the producer received or wrote; null when unknown. */
+  delivered: number | null;
+}
+
+export interface WidgetResult {
+  data: Row[];
+  statistics: { rows: number; elapsedMs: number };
+  meta: {
+    columns: ColumnInfo[];
+    freshness: Freshness;
+    truncated?: boolean;
+    /** KPI: the first row of the same query over the previous period. */
+    previous?: Row | null;
+    /** KPI: [x, y] points. */
+    sparkline?: [string | number, number | null][];
+    /** The period compared with, for the delta's tooltip. */
+    period?: { from: string; to: string; previousFrom: string; previousTo: string } | null;
+    /** True when at least one filter the widget responds to is set. */
+    filtered?: boolean;
+  };
+  /** Alert widgets. */
+  status?: AlertState;
+  reasons?: string[];
+  /** Set instead of data when the query failed. */
+  error?: string;
+}
+
+export interface PageModel {
+  id: string;
+  title: string;
+  description?: string;
+  pipeline: string;
+  paths: { pages: string; api: string };
+  refreshMs: number;
+  locale: string;
+  filters: FilterModel[];
+  widgets: WidgetModel[];
+  results: Record<string, WidgetResult>;
+  freshness: Freshness;
+  /** Messages about the request, e.g. ignored URL parameters. */
+  notices: string[];
+  /** Why the page has no widgets, when it has none. */
+  empty?: string;
+}
