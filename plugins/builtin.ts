@@ -2,12 +2,14 @@
 import type { ContainerModule } from 'inversify';
 import duckdbSource from './sources/duckdb/index.ts';
 import generatorSource from './sources/generator/index.ts';
+import kafkaSource from './sources/kafka/index.ts';
 import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
 import duckdbSink from './sinks/duckdb/index.ts';
+import kafkaSink from './sinks/kafka/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
-  duckdbSource, generatorSource,
+  duckdbSource, generatorSource, kafkaSource,
   sqlTransform, validateTransform,
-  duckdbSink,
+  duckdbSink, kafkaSink,
 ];

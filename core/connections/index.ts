@@ -1,4 +1,5 @@
 // Built-in connection types. Each lives in its own folder and exports one ContainerModule.
 import duckdb from './duckdb/index.ts';
+import kafka from './kafka/index.ts';
 
-export const builtinConnectionModules = [duckdb];
+export const builtinConnectionModules = [duckdb, kafka];

@@ -1,0 +1,173 @@
+import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import type { Logger } from '../../sdk/types.ts';
+import { BoundedQueue } from '../../runtime/queue.ts';
+import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
+import { partitionFor } from './client.ts';
+
+/** A real Kafka cluster through kafkajs: idempotent producer with acks from all replicas, consumer groups. */
+export class KafkaTopicClient implements TopicClient {
+  readonly embedded = false;
+  readonly kafka: Kafka;
+  private producer?: Promise<Producer>;
+  private admin?: Promise<Admin>;
+
+  constructor(readonly brokers: string[], clientId: string, logger: Logger, options: { connectionTimeout?: number; retries?: number } = {}) {
+    this.kafka = new Kafka({
+      clientId,
+      brokers,
+      connectionTimeout: options.connectionTimeout ?? 3000,
+      retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
+      logLevel: logLevel.WARN,
+      // kafkajs is chatty; its warnings and errors go to our logger as one line each.
+      logCreator: () => ({ level, log }: LogEntry) => {
+        const text = `kafka: ${log.message}${log.broker ? ` (${log.broker})` : ''}`;
+        if (level <= logLevel.ERROR) logger.debug(text);
+        else logger.debug(text);
+      },
+    });
+  }
+
+  async createTopic(name: string, options: { partitions?: number; replicationFactor?: number } = {}): Promise<void> {
+    const admin = await this.getAdmin();
+    const existing = await admin.listTopics();
+    if (existing.includes(name)) return;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: options.partitions ?? 1, replicationFactor: options.replicationFactor ?? -1 }] });
+  }
+
+  async produce(topic: string, messages: TopicMessage[]): Promise<void> {
+    if (!messages.length) return;
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined, headers: m.headers })),
+    });
+  }
+
+  async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
+    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, rebalanceTimeout: 60_000 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.from !== 'latest' });
+    return new KafkaConsumer(consumer, await this.getAdmin(), options.group, options.topics);
+  }
+
+  async describe(topic: string) {
+    const offsets = await (await this.getAdmin()).fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, high: o.high }));
+  }
+
+  async check(): Promise<void> {
+    await (await this.getAdmin()).describeCluster();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.producer?.then((p) => p.disconnect()), this.admin?.then((a) => a.disconnect())]);
+  }
+
+  private getProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+      await producer.connect();
+      return producer;
+    })().catch((error) => {
+      this.producer = undefined;
+      throw error;
+    });
+    return this.producer;
+  }
+
+  private getAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((error) => {
+      this.admin = undefined;
+      throw error;
+    });
+    return this.admin;
+  }
+}
+
+/** kafkajs pushes batches through eachBatch; this turns them into a pull iterator with backpressure. */
+class KafkaConsumer implements TopicConsumer {
+  private assigned: { topic: string; partition: number }[] | null = null;
+
+  constructor(private readonly consumer: Consumer, private readonly admin: Admin, private readonly group: string, private readonly topics: string[]) {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => (partitions as number[]).map((partition) => ({ topic, partition })));
+    });
+  }
+
+  async *batches(signal: AbortSignal, options: { once: boolean; maxBatch: number }): AsyncIterable<ConsumedBatch> {
+    const queue = new BoundedQueue<ConsumedBatch>(1);
+    const seen = new Map<string, number>(); // next offset per partition
+    const ends = new Map<string, number>();
+    for (const topic of this.topics) for (const o of await this.admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${o.partition}`, Number(o.high));
+    const committed = await this.admin.fetchOffsets({ groupId: this.group, topics: this.topics });
+    for (const { topic, partitions } of committed) for (const p of partitions) if (Number(p.offset) >= 0) seen.set(`${topic}/${p.partition}`, Number(p.offset));
+    const lows = new Map<string, number>();
+    for (const topic of this.topics) for (const o of await this.admin.fetchTopicOffsets(topic)) lows.set(`${topic}/${o.partition}`, Number(o.low));
+
+    const caughtUp = () => this.assigned !== null && this.assigned.every(({ topic, partition }) => {
+      const key = `${topic}/${partition}`;
+      return (seen.get(key) ?? lows.get(key) ?? 0) >= (ends.get(key) ?? 0);
+    });
+
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (let i = 0; i < batch.messages.length && isRunning() && !isStale(); i += options.maxBatch) {
+          const slice = batch.messages.slice(i, i + options.maxBatch);
+          const messages: ConsumedMessage[] = slice.map((m) => ({
+            topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null,
+            value: m.value ?? Buffer.alloc(0), timestamp: Number(m.timestamp),
+          }));
+          const last = slice[slice.length - 1];
+          const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
+          // Wait for room while keeping the group membership alive.
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
+          try {
+            await queue.push({ messages, lag });
+          } finally {
+            clearInterval(beat);
+          }
+          seen.set(`${batch.topic}/${batch.partition}`, Number(last.offset) + 1);
+          resolveOffset(last.offset);
+          await heartbeat();
+        }
+      },
+    });
+
+    const finish = () => queue.close();
+    signal.addEventListener('abort', finish, { once: true });
+    let poll: NodeJS.Timeout | undefined;
+    if (options.once) {
+      poll = setInterval(() => {
+        if (caughtUp()) finish();
+      }, 100);
+    }
+    try {
+      for await (const batch of queue) {
+        yield batch;
+        if (options.once && caughtUp()) break;
+      }
+    } finally {
+      clearInterval(poll);
+      signal.removeEventListener('abort', finish);
+      await this.consumer.stop();
+    }
+  }
+
+  async commit(offsets: CommitOffset[]): Promise<void> {
+    if (offsets.length) await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+  }
+
+  async close(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+export { partitionFor };
