@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import type { Hono } from 'hono';
 import type { CorePages } from '../core/server/app.ts';
+import { corePages as viewPages, mountAssets } from '../plugins/views/index.ts';
 
-/** The index and dead-letter pages come from the views package when it is installed; plain JSON otherwise. */
-export async function corePages(): Promise<CorePages | undefined> {
-  const url = new URL('../plugins/views/ui/pages.tsx', import.meta.url);
-  if (!existsSync(url)) return undefined;
-  const pages = (await import(url.href)) as { renderIndexPage: CorePages['index']; renderDeadLetterPage: CorePages['deadLetters'] };
-  return { index: pages.renderIndexPage, deadLetters: pages.renderDeadLetterPage };
+/** The overview and dead-letter pages, and the browser bundle, come from the views package (core has no UI code). */
+export const corePages: CorePages = viewPages;
+
+export function mountCoreAssets(app: Hono): void {
+  mountAssets(app);
 }

@@ -7,9 +7,11 @@ import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
 import duckdbSink from './sinks/duckdb/index.ts';
 import kafkaSink from './sinks/kafka/index.ts';
+import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
   duckdbSource, generatorSource, kafkaSource,
   sqlTransform, validateTransform,
   duckdbSink, kafkaSink,
+  ...viewPluginModules,
 ];

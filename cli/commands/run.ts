@@ -4,7 +4,7 @@ import { Pipeline } from '../../core/runtime/pipeline.ts';
 import { createServer } from '../../core/server/app.ts';
 import type { Logger } from '../../core/sdk/types.ts';
 import { createCatalog } from '../catalog.ts';
-import { corePages } from '../pages.ts';
+import { corePages, mountCoreAssets } from '../pages.ts';
 import { formatSummary } from './summary.ts';
 
 export interface RunOptions {
@@ -31,7 +31,8 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     return ok ? 0 : 1;
   }
 
-  const app = await createServer(pipeline, await corePages());
+  const app = await createServer(pipeline, corePages);
+  mountCoreAssets(app);
   const port = options.port ?? manifest.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port, hostname: manifest.server.host }, (info) => {

@@ -9,7 +9,7 @@ async function sink(config: Record<string, unknown>, init?: string) {
   const step = await createTestStep<DuckDbSink>(plugin, 'sink', config, warehouse);
   const db = await step.services.connections.get<DuckDbClient>('wh');
   if (init) await db.exec(init);
-  return { step, db, write: (rows: Record<string, unknown>[]) => step.plugin.write(rows, { reject: () => undefined }) };
+  return { step, db, write: (rows: Record<string, unknown>[]) => step.plugin.write(rows) };
 }
 
 describe('duckdb sink', () => {

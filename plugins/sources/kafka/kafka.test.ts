@@ -16,7 +16,7 @@ describe('kafka source and sink (embedded topic log)', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'kafka-'));
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic: 'events', key: 'user', partitions: 2 }, embedded(stateDir));
     const records = Array.from({ length: 50 }, (_, i) => ({ id: i, user: `u${i % 7}`, at: new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString() }));
-    await producer.plugin.write(records, { reject: () => undefined });
+    await producer.plugin.write(records);
     const bus = await producer.services.connections.get<TopicClient>('bus');
     await bus.produce('events', [{ key: 'u1', value: '{not json' }]);
     await producer.close();
@@ -36,7 +36,7 @@ describe('kafka source and sink (embedded topic log)', () => {
   it('commits offsets only when told (after the sinks): an uncommitted batch is read again', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'kafka-'));
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic: 't' }, { ...embedded(stateDir), connections: { bus: { type: 'kafka' } } });
-    await producer.plugin.write([{ n: 1 }, { n: 2 }, { n: 3 }], { reject: () => undefined });
+    await producer.plugin.write([{ n: 1 }, { n: 2 }, { n: 3 }]);
     await producer.close();
     const options = { ...embedded(stateDir), connections: { bus: { type: 'kafka' } } };
     const first = await createTestStep<KafkaSource>(source, 'source', { topics: 't', group: 'g', maxBatch: 2 }, options);

@@ -79,7 +79,7 @@ export class ApiView implements View {
   }
 
   describe() {
-    return { title: this.step.id, path: `${this.paths.api}/` };
+    return { title: this.step.id, path: this.paths.api };
   }
 
   private health(): { path: string; maxAge?: string } | undefined {

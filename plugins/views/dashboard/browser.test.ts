@@ -27,7 +27,7 @@ declare global {
   }
 }
 
-describe.runIf(process.platform === 'linux')('dashboard in a browser', () => {
+describe('dashboard in a browser', () => {
   let step: TestStep<View>;
   let client: SqlClient;
   let server: ServerType;
@@ -35,6 +35,7 @@ describe.runIf(process.platform === 'linux')('dashboard in a browser', () => {
   let page: Page;
   let base: string;
   const fired: { step: string; event: TriggerEvent }[] = [];
+  const problems: string[] = [];
   const status = fakeStatus([
     stepStats('orders', { kind: 'source', recordsOut: 4000, lastCommitAt: new Date().toISOString() }),
     stepStats('warehouse', { from: ['orders'], recordsIn: 4000, recordsOut: 4000, lastCommitAt: new Date().toISOString() }),
@@ -65,7 +66,8 @@ describe.runIf(process.platform === 'linux')('dashboard in a browser', () => {
       colorScheme: 'light',
     });
     page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => message.type() === 'error' || message.type() === 'warning' ? problems.push(`${message.type()}: ${message.text()}`) : undefined);
   });
 
   afterAll(async () => {
@@ -97,6 +99,7 @@ describe.runIf(process.platform === 'linux')('dashboard in a browser', () => {
     expect(await kpi('orders')).toBe((await api('orders?period=7d')).data[0].value);
     expect(await page.getAttribute('[data-widget="health"] [data-status]', 'data-status')).toBe('WARN');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-light.png'), fullPage: true });
+    expect(problems).toEqual([]); // hydration and charts without errors or warnings
   });
 
   it('renders injected markup in records as text: table cells and chart tooltips', async () => {
@@ -201,6 +204,7 @@ describe.runIf(process.platform === 'linux')('dashboard in a browser', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-chart] canvas').length >= 4);
     expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
     expect(await page.evaluate(() => localStorage.getItem('platform-theme'))).toBe('dark');
+    await page.evaluate(() => scrollTo(0, 0));
     await page.waitForTimeout(450); // chart entry animation
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-dark.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });

@@ -73,6 +73,12 @@ describe('dashboard view over HTTP', () => {
     expect(model.freshness).toMatchObject({ steps: ['warehouse', 'orders', 'orders_file'], lastCommitAt: NOW.toISOString(), rejected: 1 });
   });
 
+  it('redirects the page URL with a trailing slash', async () => {
+    const response = await s.app.request('/views/revenue/?country=DE');
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/views/revenue?country=DE');
+  });
+
   it('answers a widget as { data, statistics, meta } with freshness', async () => {
     const { status, body } = await json(s.app, '/api/views/revenue/by_country');
     expect(status).toBe(200);
@@ -347,5 +353,26 @@ describe('dashboard on a postgres connection', () => {
     expect(await json(app, '/api/views/pg/w?format=parquet')).toEqual({ status: 400, body: { error: 'format=parquet needs a duckdb connection', parameter: 'format' } });
     await step.close();
     await db.close();
+  });
+});
+
+describe('dashboard without a connection', () => {
+  it('serves an upload page', async () => {
+    const fired: TriggerEvent[] = [];
+    const step = await createTestStep<View>(dashboard, 'view', {
+      title: 'Upload sales workbooks',
+      widgets: [
+        { id: 'help', type: 'text', text: 'Drop the weekly Excel export here.' },
+        { id: 'sales_file', type: 'upload', target: 'excel', accept: ['.xlsx'] },
+      ],
+    }, { id: 'upload', services: { triggers: { fire: async (_, event) => (fired.push(event), { records: 3, rejected: 0 }), targets: () => ['excel'] } } });
+    const app = await mountView(step.plugin, 'upload');
+    const html = await (await app.request('/views/upload')).text();
+    expect(html).toContain('Drop the weekly Excel export here.');
+    const body = new FormData();
+    body.append('file', new File(['PK'], 'week 12.xlsx'));
+    expect(await (await app.request('/api/views/upload/upload/sales_file', { method: 'POST', body })).json()).toMatchObject({ records: 3, rejected: 0 });
+    expect(fired[0]).toMatchObject({ type: 'upload', filename: 'week 12.xlsx', view: 'upload' });
+    await step.close();
   });
 });

@@ -118,7 +118,7 @@ export class Filters {
   }
 
   /** Resolves time windows (one max() query per `anchor: latest` filter). */
-  async windows(client: SqlClient, values: Record<string, FilterValue>, now: Date): Promise<Record<string, TimeWindow | null>> {
+  async windows(client: SqlClient | undefined, values: Record<string, FilterValue>, now: Date): Promise<Record<string, TimeWindow | null>> {
     const out: Record<string, TimeWindow | null> = {};
     for (const [id, def] of Object.entries(this.defs)) {
       const value = values[id];
@@ -158,7 +158,7 @@ export class Filters {
   }
 
   /** The UI model of every filter, with options fetched in dependency order; values no longer offered are cleared. */
-  async models(client: SqlClient, values: Record<string, FilterValue>): Promise<FilterModel[]> {
+  async models(client: SqlClient | undefined, values: Record<string, FilterValue>): Promise<FilterModel[]> {
     const models = new Map<string, FilterModel>();
     for (const id of this.order) {
       const def = this.defs[id];
@@ -184,13 +184,14 @@ export class Filters {
   }
 
   /** The choices of one filter given the values of the filters it depends on. */
-  async options(client: SqlClient, id: string, values: Record<string, FilterValue>): Promise<Option[]> {
+  async options(client: SqlClient | undefined, id: string, values: Record<string, FilterValue>): Promise<Option[]> {
     const def = this.defs[id];
     if (def.type === 'timeRange') return timeOptions(def).map((value) => ({ value, label: rangeLabel(value) }));
     if (def.type === 'dateRange') return [];
     if (def.options) return def.options.map((o) => (typeof o === 'object' ? { value: String(o.value), label: o.label ?? String(o.value) } : { value: String(o), label: String(o) }));
     const sql = def.query ?? (def.column && def.table ? `SELECT DISTINCT ${def.column} AS value FROM ${def.table} {{where}} ORDER BY 1 LIMIT 500` : undefined);
     if (!sql) return [];
+    if (!client) throw new Error(`filter "${id}" needs the step's connection for its choices`);
     const input = this.bindInput(def.dependsOn ?? [], values, await this.windows(client, pick(values, def.dependsOn ?? []), new Date()));
     const bound = bindQuery(sql, input);
     const rows = await client.query(bound.text, bound.params);
@@ -252,8 +253,8 @@ export function parseDateRange(id: string, raw: string): { from: string | null; 
   return { from: match[1] ?? null, to: match[2] ?? null };
 }
 
-async function anchorOf(client: SqlClient, def: FilterConfig, now: Date): Promise<Date> {
-  if (def.anchor !== 'latest') return now;
+async function anchorOf(client: SqlClient | undefined, def: FilterConfig, now: Date): Promise<Date> {
+  if (def.anchor !== 'latest' || !client) return now;
   try {
     const [row] = await client.query(`SELECT max(${def.column}) AS latest FROM ${def.table}`);
     const latest = row?.latest;

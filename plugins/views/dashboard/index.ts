@@ -10,7 +10,7 @@ import { assetUrls, mountAssets } from '../shared/assets.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { badRequest, csvResponse, PAGING_PARAMS, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
 import { liveStream } from '../shared/live.ts';
-import { parseParams } from '../shared/params.ts';
+import { ParamError, parseParams } from '../shared/params.ts';
 import { freshnessOf } from '../shared/pipeline.ts';
 import { paginate } from '../shared/sql.ts';
 import { renderDashboardPage } from '../ui/pages.tsx';
@@ -72,14 +72,17 @@ export class DashboardView implements View {
     mountAssets(root);
     const read = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
     pages.get('/', requireRole(this.access, this.step.id, this.config.viewRole, 'html'), (c) => this.page(c));
+    root.get(`${paths.pages}/`, (c) => c.redirect(`${paths.pages}${new URL(c.req.url).search}`));
     api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.liveSteps(), signal: this.closing.signal }));
     api.get('/filters/:filter', read, (c) => this.filterOptions(c));
     api.post('/upload/:widget', (c) => this.upload(c));
     api.get('/:widget', read, (c) => this.data(c));
   }
 
-  private sql(): Promise<SqlClient> {
-    this.client ??= this.connections.get<SqlClient>(this.step.connection!);
+  /** The step's SQL connection; undefined for a dashboard without one (uploads and text only). */
+  private async sql(): Promise<SqlClient | undefined> {
+    if (!this.step.connection) return undefined;
+    this.client ??= this.connections.get<SqlClient>(this.step.connection);
     return this.client;
   }
 
@@ -94,7 +97,7 @@ export class DashboardView implements View {
 
   private async generate(): Promise<{ layout: Layout; complete: boolean; note?: string }> {
     const tables = this.config.tables ?? [];
-    const schemas = await introspect(await this.sql(), tables).catch((error) => {
+    const schemas = await introspect((await this.sql())!, tables).catch((error) => {
       this.logger.warn(`cannot read the schema of ${tables.join(', ')}: ${error instanceof Error ? error.message : error}`);
       return tables.map((name) => ({ name, columns: [], rows: 0 }));
     });
@@ -114,10 +117,9 @@ export class DashboardView implements View {
   private async page(c: Context) {
     const { layout, note } = await this.current();
     const { values, ignored } = layout.filters.read(new URL(c.req.url).searchParams, { strict: false });
-    const needsSql = Boolean(this.step.connection);
-    const client = needsSql ? await this.sql() : undefined;
-    const filters = client ? await layout.filters.models(client, values) : [];
-    const windows = client ? await layout.filters.windows(client, values, this.clock.now()) : {};
+    const client = await this.sql();
+    const filters = await layout.filters.models(client, values);
+    const windows = await layout.filters.windows(client, values, this.clock.now());
     const state = { values, windows };
     const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
     const results = Object.fromEntries(await Promise.all(layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, { limit: w.config.limit ?? 1000, offset: 0 })] as const)));
@@ -141,7 +143,7 @@ export class DashboardView implements View {
 
   private async data(c: Context) {
     const { layout } = await this.current();
-    const id = (c.req.param('widget') ?? '');
+    const id = c.req.param('widget') ?? '';
     const widget = layout.widgets.find((w) => w.config.id === id);
     if (!widget) return c.json({ error: `no widget "${id}" (widgets: ${layout.widgets.map((w) => w.config.id).join(', ')})` }, 404);
     const search = new URL(c.req.url).searchParams;
@@ -158,8 +160,8 @@ export class DashboardView implements View {
       return badRequest(c, error);
     }
     const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
-    if (paging.format === 'parquet') return parquetResponse(c, client, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
-    if (paging.format === 'csv') {
+    if (client && paging.format === 'parquet') return parquetResponse(c, client, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
+    if (client && paging.format === 'csv') {
       try {
         return csvResponse(c, (await pagedQuery(client, engine.bound(widget, state), paging.limit, paging.offset)).rows, id);
       } catch (error) {
@@ -172,22 +174,23 @@ export class DashboardView implements View {
 
   private async filterOptions(c: Context) {
     const { layout } = await this.current();
-    const id = (c.req.param('filter') ?? '');
+    const id = c.req.param('filter') ?? '';
     if (!layout.filters.defs[id]) return c.json({ error: `no filter "${id}"` }, 404);
     const client = await this.sql();
     try {
       const { values } = layout.filters.read(new URL(c.req.url).searchParams, { strict: true });
       return c.json({ filter: id, options: await layout.filters.options(client, id, values) });
     } catch (error) {
-      if (error instanceof Error && !('param' in error)) return c.json({ error: error.message }, 500);
-      return badRequest(c, error);
+      if (error instanceof ParamError) return badRequest(c, error);
+      return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
     }
   }
 
   private async upload(c: Context) {
     const { layout } = await this.current();
-    const widget = layout.widgets.find((w) => w.config.id === (c.req.param('widget') ?? '') && w.config.type === 'upload');
-    if (!widget) return c.json({ error: `no upload widget "${(c.req.param('widget') ?? '')}"` }, 404);
+    const id = c.req.param('widget') ?? '';
+    const widget = layout.widgets.find((w) => w.config.id === id && w.config.type === 'upload');
+    if (!widget) return c.json({ error: `no upload widget "${id}"` }, 404);
     return handleUpload(c, {
       widget: widget.config.id, target: widget.config.target!, accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
     }, { viewId: this.step.id, role: this.config.uploadRole, access: this.access, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });

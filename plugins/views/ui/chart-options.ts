@@ -75,7 +75,7 @@ export function chartOption(widget: WidgetModel, result: WidgetResult, theme: Ch
     const points = pieSlices(series[0]?.points ?? [], widget.top);
     return {
       ...base, tooltip: { ...tooltip, trigger: 'item' },
-      legend: { ...legend, show: points.length > 1, type: 'scroll', orient: 'vertical', right: 0, top: 'middle' },
+      legend: { ...legend, show: points.length > 0, type: 'scroll', orient: 'vertical', right: 0, top: 'middle' },
       series: [{
         type: 'pie', radius: ['48%', '74%'], center: ['38%', '50%'], avoidLabelOverlap: true, padAngle: points.length > 1 ? 1 : 0,
         itemStyle: { borderRadius: 4, borderColor: 'transparent' }, label: { show: false },
