@@ -3,15 +3,17 @@ import type { ContainerModule } from 'inversify';
 import duckdbSource from './sources/duckdb/index.ts';
 import generatorSource from './sources/generator/index.ts';
 import kafkaSource from './sources/kafka/index.ts';
+import postgresSource from './sources/postgres/index.ts';
 import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
 import duckdbSink from './sinks/duckdb/index.ts';
 import kafkaSink from './sinks/kafka/index.ts';
+import postgresSink from './sinks/postgres/index.ts';
 import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
-  duckdbSource, generatorSource, kafkaSource,
+  duckdbSource, generatorSource, kafkaSource, postgresSource,
   sqlTransform, validateTransform,
-  duckdbSink, kafkaSink,
+  duckdbSink, kafkaSink, postgresSink,
   ...viewPluginModules,
 ];

@@ -1,5 +1,6 @@
 // Built-in connection types. Each lives in its own folder and exports one ContainerModule.
 import duckdb from './duckdb/index.ts';
 import kafka from './kafka/index.ts';
+import postgres from './postgres/index.ts';
 
-export const builtinConnectionModules = [duckdb, kafka];
+export const builtinConnectionModules = [duckdb, kafka, postgres];

@@ -1,0 +1,172 @@
+import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { quoteIdent, type PostgresClient } from '../../../core/connections/postgres/index.ts';
+
+interface Lookup {
+  column: string;
+  table: string;
+  naturalKey: Record<string, string>;
+  surrogateKey: string;
+  create: boolean;
+}
+
+interface PostgresSinkConfig {
+  table: string;
+  mode: 'append' | 'upsert';
+  key?: string[];
+  columns?: Record<string, string>;
+  createTable: boolean;
+  lookups: Lookup[];
+}
+
+/**
+ * Writes to PostgreSQL. append = COPY. upsert = in one transaction: COPY into a temp staging table, keep the
+ * last row of each key, then INSERT … ON CONFLICT (key) DO UPDATE … WHERE the row IS DISTINCT FROM the new
+ * one (unchanged rows are not rewritten). Lookups replace natural keys by dimension surrogate keys, set-based.
+ * Records whose values do not fit the declared column types go to dead-letter with the column named.
+ */
+@injectable()
+export class PostgresSink implements Sink {
+  private columns?: { name: string; type: string }[];
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: PostgresSinkConfig,
+    @inject(TOKENS.Step) private readonly step: StepInfo,
+    @inject(TOKENS.Connections) private readonly connections: Connections,
+  ) {
+    if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key`);
+  }
+
+  async write(records: Row[], ctx: SinkContext): Promise<void> {
+    if (!records.length) return;
+    const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
+    const columns = await this.tableColumns(db);
+    const good: Row[] = [];
+    for (const record of records) {
+      const problems = columns.flatMap((c) => checkValue(c, record[c.name]));
+      if (problems.length) ctx.reject(record, problems);
+      else good.push(record);
+    }
+    if (!good.length) return;
+    const table = this.config.table;
+    try {
+      await db.transaction(async (tx) => {
+        if (this.config.lookups.length) await this.resolveLookups(tx, good);
+        const names = columns.map((c) => c.name).filter((name) => good.some((r) => r[name] !== undefined));
+        if (this.config.mode === 'append') return tx.copyInto(table, names, good);
+        const staging = `staging_${this.step.id.replace(/\W/g, '_')}`;
+        const key = this.config.key!.map(quoteIdent).join(', ');
+        const list = names.map(quoteIdent).join(', ');
+        await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} (LIKE ${quoteIdent(table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`);
+        await tx.copyInto(staging, names, good);
+        const updates = names.filter((n) => !this.config.key!.includes(n));
+        const target = quoteIdent(table);
+        const action = updates.length
+          ? `DO UPDATE SET ${updates.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} WHERE (${updates.map((n) => `${target}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${updates.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
+          : 'DO NOTHING';
+        await tx.exec(`INSERT INTO ${target} (${list}) SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq DESC ON CONFLICT (${key}) ${action}`);
+      });
+    } catch (error) {
+      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** The target's columns: declared ones (creating the table when asked), else read from the catalog. */
+  private async tableColumns(db: PostgresClient): Promise<{ name: string; type: string }[]> {
+    if (this.columns) return this.columns;
+    const [schema, name] = this.config.table.includes('.') ? this.config.table.split('.') : [null, this.config.table];
+    const existing = await db.query<{ name: string; type: string }>(
+      `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = $1 AND ($2::text IS NULL OR table_schema = $2) AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY ordinal_position`,
+      [name, schema],
+    );
+    if (existing.length) return (this.columns = existing);
+    if (!this.config.createTable || !this.config.columns) throw new Error(`${this.step.id}: relation "${this.config.table}" does not exist (declare columns and set createTable: true to create it)`);
+    const key = this.config.mode === 'upsert' ? `, PRIMARY KEY (${this.config.key!.map(quoteIdent).join(', ')})` : '';
+    await db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdent(this.config.table)} (${Object.entries(this.config.columns).map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')}${key})`);
+    return (this.columns = Object.entries(this.config.columns).map(([n, t]) => ({ name: n, type: t })));
+  }
+
+  private async resolveLookups(tx: PostgresClient, records: Row[]): Promise<void> {
+    for (const lookup of this.config.lookups) {
+      const dimColumns = Object.keys(lookup.naturalKey);
+      const fields = dimColumns.map((c) => lookup.naturalKey[c]);
+      const keyOf = (values: unknown[]) => JSON.stringify(values.map((v) => (v == null ? null : String(v))));
+      const distinct = new Map<string, unknown[]>();
+      for (const record of records) {
+        const values = fields.map((f) => record[f] ?? null);
+        distinct.set(keyOf(values), values);
+      }
+      const tuples = [...distinct.values()];
+      const params = tuples.flat();
+      const rows = tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}`).join(', ')})`).join(', ');
+      const dim = quoteIdent(lookup.table);
+      const cols = dimColumns.map(quoteIdent).join(', ');
+      if (lookup.create) {
+        const typed = dimColumns.map((c, j) => `v.c${j}::text = d.${quoteIdent(c)}::text`).join(' AND ');
+        await tx.query(
+          `INSERT INTO ${dim} (${cols}) SELECT ${dimColumns.map((_, j) => `v.c${j}`).join(', ')} FROM (VALUES ${rows}) AS v(${dimColumns.map((_, j) => `c${j}`).join(', ')}) WHERE NOT EXISTS (SELECT 1 FROM ${dim} d WHERE ${typed})`,
+          params,
+        );
+      }
+      const found = await tx.query(`SELECT ${quoteIdent(lookup.surrogateKey)} AS _key, ${cols} FROM ${dim} WHERE (${dimColumns.map((c) => `${quoteIdent(c)}::text`).join(', ')}) IN (${tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}::text`).join(', ')})`).join(', ')})`, params.map((p) => (p == null ? null : String(p))));
+      const keys = new Map(found.map((row) => [keyOf(dimColumns.map((c) => row[c])), row._key]));
+      for (const record of records) record[lookup.column] = keys.get(keyOf(fields.map((f) => record[f] ?? null))) ?? null;
+    }
+  }
+}
+
+/** Reasons why `value` cannot go into a column of `type`; empty when it fits. */
+function checkValue(column: { name: string; type: string }, value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  const type = column.type.toLowerCase();
+  const bad = (what: string) => [`${column.name}: ${JSON.stringify(value)} is not ${what}`];
+  if (/^(integer|int|int4|int8|bigint|smallint|int2|serial|bigserial)/.test(type)) {
+    return Number.isInteger(typeof value === 'string' && value.trim() !== '' ? Number(value) : value) ? [] : bad('an integer');
+  }
+  if (/^(numeric|decimal|real|double|float)/.test(type)) {
+    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    return typeof n === 'number' && Number.isFinite(n) ? [] : bad('a number');
+  }
+  if (/^(timestamp|date)/.test(type)) {
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? bad('a valid time') : [];
+    return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? [] : bad('a date/time');
+  }
+  if (type === 'boolean') return typeof value === 'boolean' ? [] : bad('a boolean');
+  return [];
+}
+
+export default pluginModule({
+  kind: 'sink',
+  name: 'postgres',
+  summary: 'Writes to PostgreSQL: append with COPY, or upsert through a staging table and INSERT … ON CONFLICT … WHERE IS DISTINCT FROM.',
+  stability: 'stable',
+  connectionTypes: ['postgres'],
+  connectionRequired: true,
+  config: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['table'],
+    properties: {
+      table: { type: 'string', description: 'Target table (schema.table allowed).', examples: ['fact_transactions'] },
+      mode: { enum: ['append', 'upsert'], default: 'append', description: 'append copies rows in; upsert inserts or updates by key.' },
+      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Conflict key for upsert (a primary key or unique constraint).' },
+      columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared schema {column: SQL type}, used by createTable.', examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }] },
+      createTable: { type: 'boolean', default: false, description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).' },
+      lookups: {
+        type: 'array', default: [],
+        description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',
+        items: {
+          type: 'object', additionalProperties: false, required: ['column', 'table', 'naturalKey', 'surrogateKey'],
+          properties: {
+            column: { type: 'string', description: 'Column of the target that receives the surrogate key.' },
+            table: { type: 'string', description: 'Dimension table.' },
+            naturalKey: { type: 'object', additionalProperties: { type: 'string' }, description: '{dimension column: record field}.' },
+            surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
+            create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
+          },
+        },
+        examples: [[{ column: 'customer_key', table: 'dim_customer', naturalKey: { customer_name: 'customer' }, surrogateKey: 'customer_key', create: true }]],
+      },
+    },
+  },
+  examples: [{ title: 'Upsert facts', yaml: 'facts:\n  use: postgres\n  from: clean\n  connection: dw\n  with: { table: fact_transactions, mode: upsert, key: [transaction_id] }\n' }],
+}, PostgresSink);

@@ -1,0 +1,3 @@
+import { postgresSuite } from './suite.ts';
+
+postgresSuite('embedded PGlite', () => ({ type: 'postgres', url: 'embedded' }));

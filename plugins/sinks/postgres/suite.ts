@@ -1,0 +1,110 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestStep, readAll } from '../../../core/testing.ts';
+import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
+import sink, { type PostgresSink } from './index.ts';
+import source, { type PostgresSource } from '../../sources/postgres/index.ts';
+
+/** The same tests run on embedded PGlite here and on the real server in postgres.real.test.ts. One connection registry per test, as in a pipeline. */
+export function postgresSuite(name: string, connection: () => Record<string, unknown> & { type: string }) {
+  const options = (stateDir = mkdtempSync(join(tmpdir(), 'pg-'))) => ({ connections: { db: connection() }, connection: 'db', stateDir });
+  const table = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+
+  describe(`postgres sink and source (${name})`, () => {
+    it('appends with COPY and reads back the same content, with awkward text intact', async () => {
+      const t = table('append');
+      const opts = options();
+      const writer = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer', note: 'text', amount: 'numeric(12,2)', at: 'timestamptz' } }, opts);
+      const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, note: i % 3 ? `a "quoted", comma\nline ${i}` : null, amount: i + 0.25, at: new Date(Date.UTC(2024, 0, 1, 0, i)) }));
+      await writer.plugin.write(rows, writer.context());
+      const reader = await createTestStep<PostgresSource>(source, 'source', { table: t, mode: 'snapshot', pageSize: 128 }, { ...opts, services: { connections: writer.services.connections } });
+      const { records } = await readAll(reader.plugin);
+      expect(records.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(rows);
+      await writer.close();
+    });
+
+    it('upserts idempotently: same batch twice changes nothing, last row of a key wins, unchanged rows are not rewritten', async () => {
+      const t = table('upsert');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, mode: 'upsert', key: ['id'], createTable: true, columns: { id: 'text', v: 'integer' } }, options());
+      const db = await step.services.connections.get<PostgresClient>('db');
+      await step.plugin.write([{ id: 'a', v: 1 }, { id: 'b', v: 2 }, { id: 'a', v: 3 }], step.context());
+      const before = await db.query(`SELECT id, v, xmin::text AS xmin FROM ${t} ORDER BY id`);
+      await step.plugin.write([{ id: 'a', v: 3 }, { id: 'b', v: 2 }], step.context());
+      const after = await db.query(`SELECT id, v, xmin::text AS xmin FROM ${t} ORDER BY id`);
+      expect(after).toEqual(before); // same values and same row versions: nothing rewritten
+      expect(after.map(({ id, v }) => ({ id, v }))).toEqual([{ id: 'a', v: 3 }, { id: 'b', v: 2 }]);
+      await step.plugin.write([{ id: 'b', v: 20 }], step.context());
+      expect(await db.query(`SELECT id, v FROM ${t} ORDER BY id`)).toEqual([{ id: 'a', v: 3 }, { id: 'b', v: 20 }]);
+      await step.close();
+    });
+
+    it('rejects records whose values do not fit the columns, naming the column, and writes the rest', async () => {
+      const t = table('typed');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer', amount: 'numeric(12,2)', at: 'timestamptz' } }, options());
+      await step.plugin.write([{ id: 1, amount: 5, at: '2024-01-01T00:00:00Z' }, { id: 'x', amount: 'lots', at: 'yesterday' }], step.context());
+      expect(step.rejects).toEqual([{ record: { id: 'x', amount: 'lots', at: 'yesterday' }, reasons: ['id: "x" is not an integer', 'amount: "lots" is not a number', 'at: "yesterday" is not a date/time'] }]);
+      const db = await step.services.connections.get<PostgresClient>('db');
+      expect(await db.query(`SELECT id, amount FROM ${t}`)).toEqual([{ id: 1, amount: 5 }]);
+      await step.close();
+    });
+
+    it('maps natural keys to surrogate keys through a dimension (star schema)', async () => {
+      const dim = table('dim_city');
+      const fact = table('fact');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', {
+        table: fact, mode: 'upsert', key: ['id'], createTable: true, columns: { id: 'text', city_key: 'integer', amount: 'numeric' },
+        lookups: [{ column: 'city_key', table: dim, naturalKey: { city_name: 'city' }, surrogateKey: 'city_key', create: true }],
+      }, options());
+      const db = await step.services.connections.get<PostgresClient>('db');
+      await db.exec(`CREATE TABLE ${dim} (city_key serial PRIMARY KEY, city_name text UNIQUE)`);
+      await step.plugin.write([{ id: '1', city: 'Pune', amount: 5 }, { id: '2', city: 'Delhi', amount: 6 }, { id: '3', city: 'Pune', amount: 7 }], step.context());
+      await step.plugin.write([{ id: '4', city: 'Delhi', amount: 1 }], step.context());
+      const joined = await db.query(`SELECT f.id, d.city_name FROM ${fact} f JOIN ${dim} d USING (city_key) ORDER BY f.id`);
+      expect(joined).toEqual([{ id: '1', city_name: 'Pune' }, { id: '2', city_name: 'Delhi' }, { id: '3', city_name: 'Pune' }, { id: '4', city_name: 'Delhi' }]);
+      expect(await db.query(`SELECT count(*)::int AS n FROM ${dim}`)).toEqual([{ n: 2 }]);
+      await step.close();
+    });
+
+    it('reads incrementally by (cursor, tie-breaker) in pages: ties are neither skipped nor repeated, late rows are caught by lookback', async () => {
+      const t = table('tx');
+      const opts = options();
+      const writer = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'text', at: 'timestamptz' } }, opts);
+      const at = (m: number) => new Date(Date.UTC(2024, 0, 1, 10, m));
+      // Five rows share 10:01: a page boundary falls among them.
+      await writer.plugin.write([{ id: 'a', at: at(0) }, ...['b', 'c', 'd', 'e', 'f'].map((id) => ({ id, at: at(1) })), { id: 'g', at: at(2) }], writer.context());
+      const shared = { ...opts, services: { connections: writer.services.connections } };
+      const reader = await createTestStep<PostgresSource>(source, 'source', { table: t, cursor: { column: 'at', tieBreaker: 'id' }, pageSize: 3 }, shared);
+      const first = await readAll(reader.plugin);
+      expect(first.records.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+      expect(first.checkpoint).toEqual({ cursor: at(2).toISOString(), tie: 'g' });
+      await writer.plugin.write([{ id: 'h', at: at(3) }, { id: 'late', at: at(1) }], writer.context());
+      const second = await readAll(reader.plugin, { checkpoint: first.checkpoint });
+      expect(second.records.map((r) => r.id)).toEqual(['h']); // without lookback the late row is missed…
+      const withLookback = await createTestStep<PostgresSource>(source, 'source', { table: t, cursor: { column: 'at', tieBreaker: 'id' }, lookback: '5m', pageSize: 3 }, shared);
+      const third = await readAll(withLookback.plugin, { checkpoint: first.checkpoint });
+      expect(third.records.map((r) => r.id)).toContain('late'); // …with lookback it is read
+      expect(third.checkpoint).toEqual({ cursor: at(3).toISOString(), tie: 'h' });
+      await writer.close();
+    });
+
+    it('reads one day with --date (backfill) without moving the checkpoint', async () => {
+      const t = table('days');
+      const opts = options();
+      const writer = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer', at: 'timestamptz' } }, opts);
+      await writer.plugin.write([1, 2, 3].map((d) => ({ id: d, at: new Date(Date.UTC(2024, 0, d, 12)) })), writer.context());
+      const reader = await createTestStep<PostgresSource>(source, 'source', { table: t, cursor: { column: 'at' }, dateColumn: 'at' }, { ...opts, services: { connections: writer.services.connections } });
+      const day = await readAll(reader.plugin, { date: '2024-01-02' });
+      expect(day.records.map((r) => r.id)).toEqual([2]);
+      expect(day.checkpoint).toBeUndefined();
+      await writer.close();
+    });
+
+    it('names the table when it is missing', async () => {
+      const reader = await createTestStep<PostgresSource>(source, 'source', { table: 'no_such_table', mode: 'snapshot' }, { ...options(), id: 'orders' });
+      await expect(readAll(reader.plugin)).rejects.toThrow(/^orders \(no_such_table\): relation "no_such_table" does not exist/);
+      await reader.close();
+    });
+  });
+}
