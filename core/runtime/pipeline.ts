@@ -160,15 +160,19 @@ export class Pipeline {
    */
   async run(): Promise<{ ok: boolean }> {
     const once = this.options.once ?? false;
-    const independent = [...this.sources.values()].filter((s) => !s.declaration.trigger);
-    for (const source of independent) this.tasks.push(this.drive(source, once));
+    const sources = [...this.sources.values()];
     if (once) {
-      await Promise.allSettled(this.tasks.splice(0));
+      // `trigger: after` orders a --once run: first every untriggered source, then the triggered ones by dependency.
+      await Promise.allSettled(sources.filter((s) => !s.declaration.trigger).map((s) => this.drive(s, true)));
       for (const source of this.orderedTriggered()) {
         if (source.declaration.trigger?.after.length) await this.runSource(source, { type: 'step', step: source.declaration.trigger.after[0], records: 0 });
         else this.logger.info(`${source.declaration.id}: not run with --once (it runs on upload)`);
       }
       return { ok: this.failures === 0 };
+    }
+    // A scheduled or streaming source runs by itself even when it also has a trigger.
+    for (const source of sources) {
+      if (!source.declaration.trigger || source.declaration.schedule || source.definition.spec.streaming) this.tasks.push(this.drive(source, false));
     }
     this.wireAfterTriggers();
     await new Promise<void>((resolveStop) => this.abort.signal.addEventListener('abort', () => resolveStop(), { once: true }));
@@ -242,7 +246,8 @@ export class Pipeline {
   private wireAfterTriggers(): void {
     for (const source of this.sources.values()) {
       const after = source.declaration.trigger?.after ?? [];
-      if (!after.length) continue;
+      // A streaming source is always reading; `after` only orders it in --once runs.
+      if (!after.length || (source.definition.spec.streaming && !source.declaration.schedule)) continue;
       let timer: NodeJS.Timeout | undefined;
       let lastStep = after[0];
       const off = this.events.on((event) => {
