@@ -10,6 +10,7 @@ export interface ConnectionDeclaration {
 /** Opens each declared connection lazily, once, and closes them all at shutdown. */
 export class ConnectionRegistry implements Connections {
   private readonly opened = new Map<string, Promise<OpenConnection<unknown>>>();
+  private readonly descriptions = new Map<string, string>();
 
   constructor(
     private readonly declarations: ConnectionDeclaration[],
@@ -33,6 +34,10 @@ export class ConnectionRegistry implements Connections {
       if (!connectionType) throw new Error(`connection "${name}": unknown type "${declaration.type}" (known: ${[...this.types.keys()].join(', ')})`);
       opening = connectionType
         .open(declaration.config, { name, stateDir: this.stateDir, logger: this.logger.child({ connection: name }) })
+        .then((open) => {
+          this.descriptions.set(name, open.description);
+          return open;
+        })
         .catch((error) => {
           this.opened.delete(name); // let a later call retry once the server is back
           throw new Error(`connection "${name}" (${declaration.type}, ${this.manifestFile}:${declaration.line ?? '?'}): ${(error as Error).message}`);
@@ -47,7 +52,7 @@ export class ConnectionRegistry implements Connections {
       name: d.name,
       type: d.type,
       embedded: isEmbedded(d.config),
-      description: '',
+      description: this.descriptions.get(d.name) ?? '',
     }));
   }
 

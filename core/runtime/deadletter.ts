@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { DeadLetterEntry, DeadLetters, Reject } from '../sdk/types.ts';
 
 /**
@@ -9,6 +10,8 @@ import type { DeadLetterEntry, DeadLetters, Reject } from '../sdk/types.ts';
 export class DeadLetterStore implements DeadLetters {
   readonly file: string;
   private readonly counts = new Map<string, number>();
+  /** Fingerprints of what is stored: a record re-read (a lookback, a retried batch) is not counted twice. */
+  private readonly seen = new Set<string>();
   private nextId = 1;
 
   constructor(dir: string) {
@@ -16,19 +19,28 @@ export class DeadLetterStore implements DeadLetters {
     this.file = join(dir, 'dead-letter.jsonl');
     for (const entry of this.readAll()) {
       this.counts.set(entry.step, (this.counts.get(entry.step) ?? 0) + 1);
+      this.seen.add(fingerprint(entry.step, entry.record, entry.reasons));
       this.nextId = entry.id + 1;
     }
   }
 
-  add(step: string, rejects: Reject[]): void {
-    if (rejects.length === 0) return;
+  /** Stores new rejects; returns how many were new (the same record rejected again for the same reasons is kept once). */
+  add(step: string, rejects: Reject[]): number {
+    const fresh = rejects.filter((reject) => {
+      const key = fingerprint(step, reject.record, reject.reasons);
+      if (this.seen.has(key)) return false;
+      this.seen.add(key);
+      return true;
+    });
+    if (fresh.length === 0) return 0;
     const at = new Date().toISOString();
-    const lines = rejects.map((reject) => {
+    const lines = fresh.map((reject) => {
       const entry: DeadLetterEntry = { id: this.nextId++, at, step, reasons: reject.reasons, origin: reject.origin, record: reject.record };
       return JSON.stringify(entry) + '\n';
     });
     appendFileSync(this.file, lines.join(''));
-    this.counts.set(step, (this.counts.get(step) ?? 0) + rejects.length);
+    this.counts.set(step, (this.counts.get(step) ?? 0) + fresh.length);
+    return fresh.length;
   }
 
   count(steps?: string[]): number {
@@ -47,4 +59,8 @@ export class DeadLetterStore implements DeadLetters {
     if (!existsSync(this.file)) return [];
     return readFileSync(this.file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as DeadLetterEntry);
   }
+}
+
+function fingerprint(step: string, record: unknown, reasons: string[]): string {
+  return createHash('sha1').update(step).update('\0').update(JSON.stringify(record) ?? '').update('\0').update(reasons.join('\n')).digest('base64');
 }

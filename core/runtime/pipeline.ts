@@ -469,10 +469,11 @@ export class Pipeline {
   }
 
   private reject(step: StepRuntime, rejects: Reject[]) {
-    this.deadLetters.add(step.declaration.id, rejects);
-    step.stats.rejected += rejects.length;
-    this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(rejects.length);
-    this.events.emit({ type: 'reject', step: step.declaration.id, count: rejects.length, at: this.clock.now() });
+    const fresh = this.deadLetters.add(step.declaration.id, rejects);
+    if (!fresh) return;
+    step.stats.rejected += fresh;
+    this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(fresh);
+    this.events.emit({ type: 'reject', step: step.declaration.id, count: fresh, at: this.clock.now() });
   }
 
   private recordError(step: StepRuntime, error: unknown) {
