@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parse, parseDocument, visit, type Document, type Node } from 'yaml';
 
 /** A problem in a manifest, located as `file:line:col path: message`. */
 export interface ManifestIssue {
@@ -40,7 +40,8 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const position = (offset: number) => lineCounter.linePos(offset);
   const issues: ManifestIssue[] = [];
-  for (const error of [...doc.errors]) {
+  // After the first syntax errors the parser reports mostly consequences: the first few are the useful ones.
+  for (const error of doc.errors.slice(0, 3)) {
     const { line, col } = position(error.pos[0]);
     issues.push({ file, line, col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` });
   }
@@ -49,6 +50,7 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const whole = node.type === 'PLAIN' && /^\$\{[^}]*\}$/.test(node.value);
       node.value = node.value.replace(VARIABLE, (_match, name: string, fallback: string | undefined) => {
         const value = env[name];
         if (value !== undefined && value !== '') return value;
@@ -57,6 +59,11 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
         issues.push({ file, line, col, path: '', message: `environment variable ${name} is not set and has no default (write \${${name}:-value} to give one)` });
         return '';
       });
+      // An unquoted `${PORT:-8080}` takes the type it would have had written out (number, boolean, null).
+      if (whole) {
+        const typed = parse(node.value) as unknown;
+        if (typed === null || typeof typed === 'number' || typeof typed === 'boolean') node.value = typed;
+      }
     },
   });
   if (issues.length) throw new ManifestError(issues);
