@@ -248,14 +248,21 @@ export class Pipeline {
       const after = source.declaration.trigger?.after ?? [];
       // A streaming source is always reading; `after` only orders it in --once runs.
       if (!after.length || (source.definition.spec.streaming && !source.declaration.schedule)) continue;
+      // Commits are gathered for `debounce` and then trigger one run; a pending run is not pushed back by
+      // further commits, so a steady stream still triggers a run every `debounce` (never starves).
       let timer: NodeJS.Timeout | undefined;
       let lastStep = after[0];
+      let records = 0;
       const off = this.events.on((event) => {
         if (event.type !== 'commit' || !after.includes(event.step) || event.records === 0) return;
         lastStep = event.step;
-        clearTimeout(timer);
+        records += event.records;
+        if (timer) return;
         timer = setTimeout(() => {
-          this.tasks.push(this.runSource(source, { type: 'step', step: lastStep, records: event.records }).catch(() => undefined));
+          timer = undefined;
+          const trigger = { type: 'step' as const, step: lastStep, records };
+          records = 0;
+          this.tasks.push(this.runSource(source, trigger).catch(() => undefined));
         }, source.declaration.trigger!.debounceMs);
       });
       this.timers.push({ stop: () => (off(), clearTimeout(timer)) });

@@ -90,8 +90,9 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   const viewLinks = () => views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
   app.get('/', (c) => {
     const links = viewLinks();
-    // A single dashboard is what a viewer wants to land on.
-    if (links.length === 1 && !c.req.query('overview')) return c.redirect(links[0].path);
+    // A single page is what a viewer wants to land on (API-only views have no page).
+    const pagesOnly = links.filter((l) => l.path.startsWith('/views/'));
+    if (pagesOnly.length === 1 && !c.req.query('overview')) return c.redirect(pagesOnly[0].path);
     const denied = access.check(c.req.raw, 'viewer');
     if (denied) return c.text(denied.message, denied.status);
     if (!pages) return c.json(pipelineJson());
