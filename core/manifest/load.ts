@@ -37,7 +37,7 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}/g;
  */
 export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, text = readFileSync(file, 'utf8')): LoadedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const position = (offset: number) => lineCounter.linePos(offset);
   const issues: ManifestIssue[] = [];
   // After the first syntax errors the parser reports mostly consequences: the first few are the useful ones.

@@ -40,7 +40,7 @@ export interface ManifestTest {
   step: string | string[];
   input: Record<string, unknown>[];
   expect?: Record<string, unknown>[];
-  expectRejects?: { reason?: string }[];
+  expectRejects?: { reasons?: string[] }[];
 }
 
 export interface Manifest {
