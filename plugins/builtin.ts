@@ -1,19 +1,23 @@
 // Every built-in plugin, one ContainerModule each. Third-party plugins come from the manifest's `plugins:`.
 import type { ContainerModule } from 'inversify';
 import duckdbSource from './sources/duckdb/index.ts';
+import fileSource from './sources/file/index.ts';
 import generatorSource from './sources/generator/index.ts';
 import kafkaSource from './sources/kafka/index.ts';
 import postgresSource from './sources/postgres/index.ts';
 import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
+import consoleSink from './sinks/console/index.ts';
+import csvSink from './sinks/csv/index.ts';
 import duckdbSink from './sinks/duckdb/index.ts';
 import kafkaSink from './sinks/kafka/index.ts';
+import parquetSink from './sinks/parquet/index.ts';
 import postgresSink from './sinks/postgres/index.ts';
 import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
-  duckdbSource, generatorSource, kafkaSource, postgresSource,
+  duckdbSource, fileSource, generatorSource, kafkaSource, postgresSource,
   sqlTransform, validateTransform,
-  duckdbSink, kafkaSink, postgresSink,
+  consoleSink, csvSink, duckdbSink, kafkaSink, parquetSink, postgresSink,
   ...viewPluginModules,
 ];
