@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ async function publish(stateDir: string, messages: (Event | string)[]) {
   await log.close();
 }
 
-const env = (stateDir: string, extra: Record<string, string> = {}) => ({ MONITOR_SIMULATE: 'false', MONITOR_KAFKA_BROKERS: 'embedded', MONITOR_DUCKDB_PATH: join(stateDir, 'monitor.duckdb'), ...extra });
+const env = (stateDir: string, extra: Record<string, string> = {}) => ({ MONITOR_SIMULATE: 'false', MONITOR_KAFKA_BROKERS: 'embedded', MONITOR_DUCKDB_PATH: join(stateDir, 'monitor.duckdb'), MONITOR_CSV_EXPORT: join(stateDir, 'kpis.csv'), ...extra });
 
 /** quantile_cont: linear interpolation between closest ranks, the definition the KPIs use. */
 function p95(values: number[]): number {
@@ -75,6 +76,12 @@ describe('revenue monitor pipeline (embedded)', () => {
     expect(w5.revenue).toBe(latencies.map((_, i) => (i % 4 === 0 ? 0 : 10 + i)).reduce((a, b) => a + b, 0));
     expect(windows[0]).toMatchObject({ purchases: 1, failed: 1, revenue: 50, failure_rate: 0.5 });
     expect(windows[2]).toMatchObject({ events: 1, purchases: 0, failed: 0, revenue: 0, failure_rate: null, p95_latency_ms: null });
+    // The export file holds the KPI table after the commit, with a header and ISO timestamps.
+    const exported = readFileSync(join(stateDir, 'kpis.csv'), 'utf8').trim().split('\n');
+    expect(exported[0]).toBe('window_start,window_end,events,purchases,failed,revenue,failure_rate,avg_latency_ms,p95_latency_ms');
+    expect(exported.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual([
+      '2024-05-01T10:00:00.000Z,2024-05-01T10:05:00.000Z,3', '2024-05-01T10:05:00.000Z,2024-05-01T10:10:00.000Z,12', '2024-05-01T10:10:00.000Z,2024-05-01T10:15:00.000Z,1',
+    ]);
     const dead = await run.pipeline.deadLetters.list({});
     expect(dead.total).toBe(2);
     expect(dead.entries.map((e) => e.step).sort()).toEqual(['checked', 'events']);
