@@ -10,7 +10,7 @@ postgresSuite('real PostgreSQL', () => ({ type: 'postgres', url: service('PG_URL
 describe('postgres connection errors (real server)', () => {
   it('names the connection and says the server refused when it is down', async () => {
     const step = await createTestStep<PostgresSource>(source, 'source', { table: 't', mode: 'snapshot' }, { connections: { shop: { type: 'postgres', url: 'postgres://platform:platform@127.0.0.1:1/platform' } }, connection: 'shop' });
-    await expect(readAll(step.plugin)).rejects.toThrow(/^connection "shop" \(postgres, test\.yaml:\?\): PostgreSQL 127\.0\.0\.1:1\/platform as platform: connection refused at 127\.0\.0\.1:1/);
+    await expect(readAll(step.plugin)).rejects.toThrow(/^connection "shop" \(postgres, manifest:\?\): PostgreSQL 127\.0\.0\.1:1\/platform as platform: connection refused at 127\.0\.0\.1:1/);
   });
 
   it('says so when the password is wrong, never showing it', async () => {
