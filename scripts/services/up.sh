@@ -37,15 +37,16 @@ CONF
   fi
   local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
   touch "$RUN_DIR/pg.log" && chown postgres "$RUN_DIR/pg.log"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN_DIR/pg.log" -w -t 60 start >/dev/null
+  # 9>&-: the server must not inherit the lock, or it would hold it for its whole life.
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN_DIR/pg.log" -w -t 60 start >/dev/null 9>&-
   head -1 "$data/postmaster.pid" > "$RUN_DIR/pg.pid"
-  "$PG_BIN/psql" -h 127.0.0.1 -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'platform'" | grep -q 1 ||
-    "$PG_BIN/psql" -h 127.0.0.1 -p 55432 -U postgres -d postgres -qc "CREATE ROLE platform LOGIN SUPERUSER PASSWORD 'platform'"
-  "$PG_BIN/psql" -h 127.0.0.1 -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'platform'" | grep -q 1 ||
-    "$PG_BIN/psql" -h 127.0.0.1 -p 55432 -U postgres -d postgres -qc "CREATE DATABASE platform OWNER platform"
+  "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'platform'" | grep -q 1 ||
+    "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qc "CREATE ROLE platform LOGIN SUPERUSER PASSWORD 'platform'"
+  "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'platform'" | grep -q 1 ||
+    "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qc "CREATE DATABASE platform OWNER platform"
   # Password authentication over TCP from now on (the URL carries it, as a real deployment would).
   sed -i 's/^host\(.*\)trust$/host\1scram-sha-256/' "$data/pg_hba.conf"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null 9>&-
   set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"
   log "pg up: install ${installed}s, start $(seconds_since "$t0")s"
 }
@@ -86,7 +87,7 @@ PROPS
   if [ ! -f "$dir/data/meta.properties" ]; then
     "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" >/dev/null
   fi
-  nohup "${java[@]}" kafka.Kafka "$dir/server.properties" > "$RUN_DIR/kafka.log" 2>&1 &
+  nohup "${java[@]}" kafka.Kafka "$dir/server.properties" > "$RUN_DIR/kafka.log" 2>&1 9>&- &
   echo $! > "$RUN_DIR/kafka.pid"
   wait_port 59092 90 kafka
   node "$(dirname "$0")/kafka-check.mjs" 127.0.0.1:59092 >&2
