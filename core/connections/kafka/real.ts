@@ -134,7 +134,6 @@ class KafkaConsumer implements TopicConsumer {
           } finally {
             clearInterval(beat);
           }
-          seen.set(`${batch.topic}/${batch.partition}`, Number(last.offset) + 1);
           resolveOffset(last.offset);
           await heartbeat();
         }
@@ -145,12 +144,17 @@ class KafkaConsumer implements TopicConsumer {
     signal.addEventListener('abort', finish, { once: true });
     let poll: NodeJS.Timeout | undefined;
     if (options.once) {
+      // Partitions this consumer was given in a rebalance may have been read (and committed) by another member.
+      let ticks = 0;
       poll = setInterval(() => {
-        if (caughtUp()) finish();
-      }, 100);
+        if (caughtUp()) return finish();
+        if (++ticks % 4 === 0) void this.refreshCommitted(seen).catch(() => undefined);
+      }, 250);
     }
     try {
       for await (const batch of queue) {
+        // Progress counts only what was handed to the caller, not what waits in the queue.
+        for (const m of batch.messages) seen.set(`${m.topic}/${m.partition}`, Math.max(seen.get(`${m.topic}/${m.partition}`) ?? 0, Number(m.offset) + 1));
         yield batch;
         if (options.once && caughtUp()) break;
       }
@@ -158,6 +162,15 @@ class KafkaConsumer implements TopicConsumer {
       clearInterval(poll);
       signal.removeEventListener('abort', finish);
       await this.consumer.stop();
+    }
+  }
+
+  private async refreshCommitted(seen: Map<string, number>): Promise<void> {
+    for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId: this.group, topics: this.topics })) {
+      for (const p of partitions) {
+        const key = `${topic}/${p.partition}`;
+        if (Number(p.offset) > (seen.get(key) ?? -1)) seen.set(key, Number(p.offset));
+      }
     }
   }
 
