@@ -14,7 +14,7 @@ services=("$@")
 [ ${#services[@]} -eq 0 ] && services=(pg kafka)
 
 start_pg() {
-  if running pg && port_open 55432; then log "pg already running"; return; fi
+  if running pg && port_open 55432; then log "pg already running"; set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"; return; fi
   local t0; t0=$(date +%s)
   if [ ! -x "$PG_BIN/initdb" ]; then
     log "installing PostgreSQL 15 (apt)"
@@ -52,7 +52,7 @@ CONF
 }
 
 start_kafka() {
-  if running kafka && port_open 59092; then log "kafka already running"; return; fi
+  if running kafka && port_open 59092; then log "kafka already running"; set_env "KAFKA_BROKERS=127.0.0.1:59092"; return; fi
   local t0; t0=$(date +%s)
   local lib="$CACHE/kafka-$KAFKA_VERSION/lib"
   if [ ! -f "$lib/.complete" ]; then
