@@ -39,13 +39,18 @@ sinks:
     const db = new pg.Pool({ connectionString: service('PG_URL') });
     try {
       // Both members join before the data flows, so the group deals them two partitions each.
+      const admin = client.kafka.admin();
+      await admin.connect();
       const joined = Date.now();
-      while (Date.now() - joined < 30_000) {
-        const assigned = await Promise.all(workers.map(async (w) => ((await (await fetch(`${w.url}/readyz`)).json()) as { status: string }).status));
-        if (assigned.every((s) => s === 'ready')) break;
-        await new Promise((r) => setTimeout(r, 200));
+      let members = 0;
+      while (Date.now() - joined < 60_000) {
+        const { groups } = await admin.describeGroups([`${topic}-workers`]);
+        members = groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
+        if (members === 2) break;
+        await new Promise((r) => setTimeout(r, 250));
       }
-      await new Promise((r) => setTimeout(r, 4000));
+      await admin.disconnect();
+      expect(members).toBe(2);
       const total = 2000;
       for (let i = 0; i < total; i += 500) {
         // Every id is sent twice: the upsert keeps one row per id.

@@ -1,6 +1,5 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../sdk/types.ts';
-import { BoundedQueue } from '../../runtime/queue.ts';
 import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
 import { partitionFor } from './client.ts';
 
@@ -89,9 +88,17 @@ export class KafkaTopicClient implements TopicClient {
   }
 }
 
-/** kafkajs pushes batches through eachBatch; this turns them into a pull iterator with backpressure. */
+/**
+ * kafkajs pushes batches through eachBatch; this turns them into a pull iterator with backpressure: eachBatch
+ * waits (heartbeating) until the batch is taken. The consumer runs from the first read until close(), so the
+ * offsets of the last batch of a run can still be committed after the run (commits need a running member).
+ */
 class KafkaConsumer implements TopicConsumer {
   private assigned: { topic: string; partition: number }[] | null = null;
+  private running = false;
+  private offered: { batch: ConsumedBatch; taken: () => void } | null = null;
+  private wake: (() => void) | null = null;
+  private maxBatch = 1000;
 
   constructor(private readonly consumer: Consumer, private readonly admin: Admin, private readonly group: string, private readonly topics: string[]) {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -100,37 +107,75 @@ class KafkaConsumer implements TopicConsumer {
   }
 
   async *batches(signal: AbortSignal, options: { once: boolean; maxBatch: number }): AsyncIterable<ConsumedBatch> {
-    const queue = new BoundedQueue<ConsumedBatch>(1);
-    const seen = new Map<string, number>(); // next offset per partition
+    this.maxBatch = options.maxBatch;
+    const seen = new Map<string, number>(); // next offset per partition, of what was handed out
     const ends = new Map<string, number>();
-    for (const topic of this.topics) for (const o of await this.admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${o.partition}`, Number(o.high));
-    const committed = await this.admin.fetchOffsets({ groupId: this.group, topics: this.topics });
-    for (const { topic, partitions } of committed) for (const p of partitions) if (Number(p.offset) >= 0) seen.set(`${topic}/${p.partition}`, Number(p.offset));
     const lows = new Map<string, number>();
-    for (const topic of this.topics) for (const o of await this.admin.fetchTopicOffsets(topic)) lows.set(`${topic}/${o.partition}`, Number(o.low));
-
+    for (const topic of this.topics) {
+      for (const o of await this.admin.fetchTopicOffsets(topic)) {
+        ends.set(`${topic}/${o.partition}`, Number(o.high));
+        lows.set(`${topic}/${o.partition}`, Number(o.low));
+      }
+    }
+    await this.refreshCommitted(seen);
     const caughtUp = () => this.assigned !== null && this.assigned.every(({ topic, partition }) => {
       const key = `${topic}/${partition}`;
       return (seen.get(key) ?? lows.get(key) ?? 0) >= (ends.get(key) ?? 0);
     });
+    await this.start();
+    let ticks = 0;
+    while (!signal.aborted) {
+      if (options.once && caughtUp()) return;
+      const offered = this.offered;
+      if (offered) {
+        this.offered = null;
+        offered.taken();
+        for (const m of offered.batch.messages) {
+          const key = `${m.topic}/${m.partition}`;
+          seen.set(key, Math.max(seen.get(key) ?? 0, Number(m.offset) + 1));
+        }
+        yield offered.batch;
+        continue;
+      }
+      // Nothing offered yet: wait for a batch, an abort, or a moment to re-check (partitions read by another member).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 250);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        this.wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      this.wake = null;
+      if (options.once && ++ticks % 4 === 0) await this.refreshCommitted(seen).catch(() => undefined);
+    }
+  }
 
+  private async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (let i = 0; i < batch.messages.length && isRunning() && !isStale(); i += options.maxBatch) {
-          const slice = batch.messages.slice(i, i + options.maxBatch);
+        for (let i = 0; i < batch.messages.length && isRunning() && !isStale(); i += this.maxBatch) {
+          const slice = batch.messages.slice(i, i + this.maxBatch);
           const messages: ConsumedMessage[] = slice.map((m) => ({
             topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null,
             value: m.value ?? Buffer.alloc(0), timestamp: Number(m.timestamp),
           }));
           const last = slice[slice.length - 1];
           const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
-          // Wait for room while keeping the group membership alive.
           const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
           try {
-            await queue.push({ messages, lag });
+            // Offer the batch and wait until a reader takes it (backpressure).
+            await new Promise<void>((taken) => {
+              this.offered = { batch: { messages, lag }, taken };
+              this.wake?.();
+            });
           } finally {
             clearInterval(beat);
           }
@@ -139,30 +184,6 @@ class KafkaConsumer implements TopicConsumer {
         }
       },
     });
-
-    const finish = () => queue.close();
-    signal.addEventListener('abort', finish, { once: true });
-    let poll: NodeJS.Timeout | undefined;
-    if (options.once) {
-      // Partitions this consumer was given in a rebalance may have been read (and committed) by another member.
-      let ticks = 0;
-      poll = setInterval(() => {
-        if (caughtUp()) return finish();
-        if (++ticks % 4 === 0) void this.refreshCommitted(seen).catch(() => undefined);
-      }, 250);
-    }
-    try {
-      for await (const batch of queue) {
-        // Progress counts only what was handed to the caller, not what waits in the queue.
-        for (const m of batch.messages) seen.set(`${m.topic}/${m.partition}`, Math.max(seen.get(`${m.topic}/${m.partition}`) ?? 0, Number(m.offset) + 1));
-        yield batch;
-        if (options.once && caughtUp()) break;
-      }
-    } finally {
-      clearInterval(poll);
-      signal.removeEventListener('abort', finish);
-      await this.consumer.stop();
-    }
   }
 
   private async refreshCommitted(seen: Map<string, number>): Promise<void> {
@@ -179,6 +200,7 @@ class KafkaConsumer implements TopicConsumer {
   }
 
   async close(): Promise<void> {
+    this.offered?.taken();
     await this.consumer.disconnect();
   }
 }
