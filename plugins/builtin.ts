@@ -5,8 +5,10 @@ import fileSource from './sources/file/index.ts';
 import generatorSource from './sources/generator/index.ts';
 import kafkaSource from './sources/kafka/index.ts';
 import postgresSource from './sources/postgres/index.ts';
+import dedupeTransform from './transforms/dedupe/index.ts';
 import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
+import windowTransform from './transforms/window/index.ts';
 import consoleSink from './sinks/console/index.ts';
 import csvSink from './sinks/csv/index.ts';
 import duckdbSink from './sinks/duckdb/index.ts';
@@ -17,7 +19,7 @@ import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
   duckdbSource, fileSource, generatorSource, kafkaSource, postgresSource,
-  sqlTransform, validateTransform,
+  dedupeTransform, sqlTransform, validateTransform, windowTransform,
   consoleSink, csvSink, duckdbSink, kafkaSink, parquetSink, postgresSink,
   ...viewPluginModules,
 ];
