@@ -61,7 +61,7 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
       });
       // An unquoted `${PORT:-8080}` takes the type it would have had written out (number, boolean, null).
       if (whole) {
-        const typed = parse(node.value) as unknown;
+        const typed = parse(node.value as string) as unknown;
         if (typed === null || typeof typed === 'number' || typeof typed === 'boolean') node.value = typed;
       }
     },
