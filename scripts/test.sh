@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-system.sh
+npx tsc --noEmit -p .            # types first: a type error fails fast, before any server starts
 node scripts/build-client.mjs
 bash scripts/services/up.sh
 trap 'bash scripts/services/down.sh' EXIT
