@@ -1,0 +1,21 @@
+// Keeps the benchmarks from rotting: every scenario at a tiny scale, asserting that the data landed and the
+// result is well formed. Speed itself is judged by `npm run bench`, never here.
+import { describe, expect, it } from 'vitest';
+
+process.env.BENCH_SCALE = '0.002';
+process.env.BENCH_RUNS = '1';
+
+describe('benchmarks (smoke, tiny sizes)', () => {
+  it('runs each scenario end to end with positive figures', async () => {
+    const { fileBatch } = await import('./scenarios/1-file-batch.ts');
+    const { stream } = await import('./scenarios/2-stream.ts');
+    const { postgresUpsert } = await import('./scenarios/3-postgres-upsert.ts');
+    const { dashboardApi } = await import('./scenarios/5-dashboard-api.ts');
+    const results = [await fileBatch(), ...(await stream()), ...(await postgresUpsert()), ...(await dashboardApi())];
+    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '5', '5b']);
+    for (const r of results) {
+      expect(r.ours, r.id).toBeGreaterThan(0);
+      expect(r.met, r.id).not.toBeNull();
+    }
+  }, 180_000);
+});
