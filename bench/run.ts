@@ -1,7 +1,7 @@
 // `npm run bench`: every scenario next to its physical limit, measured in the same run; prints the table and
 // writes BENCHMARKS.md. BENCH_SCALE=0.1 shrinks the data; BENCH_ONLY=1,3 picks scenarios.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DuckDbClient } from '../core/connections/duckdb/index.ts';
 import { machine, scale, table, type Result } from './lib.ts';
 import { fileBatch } from './scenarios/1-file-batch.ts';
@@ -38,6 +38,7 @@ const text = [
   '',
   table(results),
   '',
+  readFileSync(new URL('./analysis.md', import.meta.url), 'utf8'),
 ].join('\n');
 process.stdout.write(text + '\n');
 if (!process.env.BENCH_NO_WRITE) writeFileSync('BENCHMARKS.md', text);
