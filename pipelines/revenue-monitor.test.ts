@@ -115,6 +115,8 @@ describe('revenue monitor pipeline (embedded)', () => {
     expect(latest.data[0].active_users_30m).toBe(1);
     // Rules on the newest window: stale data (events from 2024) → CRIT; its p95 is null, its failure rate null.
     expect(latest.status).toBe('CRIT');
+    // The same evaluation feeds the metrics: 2 = CRIT.
+    expect(await (await app.request('/metrics')).text()).toContain('platform_alert_state{view="api",endpoint="kpis/latest"} 2');
     expect(latest.reasons).toHaveLength(1);
     expect(latest.reasons[0]).toMatch(/^data is stale: newest event [\d,]+ s ago \(limit 600 s\)$/);
     for (const bad of ['0', '501', 'ten']) {

@@ -2,14 +2,14 @@
 import type { Context } from 'hono';
 import {
   inject, injectable, pluginModule, TOKENS,
-  type Access, type Clock, type Connections, type DeadLetters, type PipelineStatus, type SqlClient, type StepInfo, type View, type ViewMount,
+  type Access, type Clock, type Connections, type DeadLetters, type Metrics, type PipelineEvents, type PipelineStatus, type SqlClient, type StepInfo, type View, type ViewMount,
 } from '../../../core/sdk/index.ts';
 import { MONITOR_YAML } from '../examples.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { badRequest, csvResponse, envelope, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
 import { openApiParam, PARAM_SCHEMA, parseParams, type ParamSpec } from '../shared/params.ts';
 import { freshnessOf } from '../shared/pipeline.ts';
-import { evaluateRules, RULE_SCHEMA, type AlertRule } from '../shared/rules.ts';
+import { evaluateRules, RULE_SCHEMA, type AlertResult, type AlertRule } from '../shared/rules.ts';
 import { bindQuery, paginate, templateParams } from '../shared/sql.ts';
 import { DENIED, ENVELOPE, ERROR } from '../shared/openapi.ts';
 
@@ -61,6 +61,8 @@ export class ApiView implements View {
     @inject(TOKENS.DeadLetters) private readonly deadLetters: DeadLetters,
     @inject(TOKENS.Access) private readonly access: Access,
     @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Metrics) private readonly metrics: Metrics,
+    @inject(TOKENS.Events) private readonly events: PipelineEvents,
   ) {
     this.paths = { pages: `/views/${step.id}`, api: `/api/views/${step.id}` };
     const label = `step "${step.id}" (${step.location.file}:${step.location.line})`;
@@ -94,6 +96,7 @@ export class ApiView implements View {
 
   mount({ api, root, paths }: ViewMount): void {
     this.paths = paths;
+    this.watchAlerts();
     const guard = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
     api.get('/', guard, (c) => c.json({ endpoints: this.config.endpoints.map((e) => ({ path: `${paths.api}/${e.path}`, alias: e.alias ?? null, description: e.description ?? null, params: e.params })) }));
     for (const endpoint of this.config.endpoints) {
@@ -120,13 +123,56 @@ export class ApiView implements View {
     try {
       const result = await pagedQuery(client, bound, endpoint.maxRows, 0);
       if (format === 'csv') return csvResponse(c, result.rows, endpoint.path);
-      const alert = endpoint.rules ? evaluateRules(endpoint.rules, result.rows) : {};
+      const alert = endpoint.rules ? this.recordAlert(endpoint, evaluateRules(endpoint.rules, result.rows)) : {};
       return c.json(envelope(result, { freshness, truncated: result.truncated }, alert));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const alert = endpoint.rules ? evaluateRules(endpoint.rules, undefined, error) : {};
+      const alert = endpoint.rules ? this.recordAlert(endpoint, evaluateRules(endpoint.rules, undefined, error)) : {};
       return c.json({ error: message, ...alert }, 500);
     }
+  }
+
+  /**
+   * The same evaluation that answers the API also feeds /metrics: `platform_alert_state{view,endpoint}` is
+   * 0 OK, 1 WARN, 2 CRIT, -1 NoData, -2 Error. It is refreshed after every commit upstream (at most once a second).
+   */
+  private recordAlert(endpoint: Endpoint, alert: AlertResult): AlertResult {
+    const value = { OK: 0, WARN: 1, CRIT: 2, NoData: -1, Error: -2 }[alert.status];
+    this.metrics.gauge('platform_alert_state', 'Alert state of a view endpoint: 0 OK, 1 WARN, 2 CRIT, -1 NoData, -2 Error', { view: this.step.id, endpoint: endpoint.path }).set(value);
+    return alert;
+  }
+
+  private watchAlerts(): void {
+    const alerting = this.config.endpoints.filter((e) => e.rules?.length);
+    if (!alerting.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const refresh = async () => {
+      timer = undefined;
+      for (const endpoint of alerting) {
+        try {
+          const named = parseParams(endpoint.params, new URLSearchParams());
+          const result = await pagedQuery(await this.sql(), bindQuery(endpoint.query, { named }), endpoint.maxRows, 0);
+          this.recordAlert(endpoint, evaluateRules(endpoint.rules!, result.rows));
+        } catch (error) {
+          this.recordAlert(endpoint, evaluateRules(endpoint.rules!, undefined, error));
+        }
+      }
+    };
+    const watched = new Set(alerting.flatMap((e) => e.from ?? this.step.from));
+    const off = this.events.on((event) => {
+      if (event.type === 'commit' && watched.has(event.step) && !timer) timer = setTimeout(() => void refresh(), 1000);
+    });
+    this.stopWatching = () => {
+      off();
+      clearTimeout(timer);
+    };
+    void refresh();
+  }
+
+  private stopWatching?: () => void;
+
+  async close(): Promise<void> {
+    this.stopWatching?.();
   }
 
   private async healthCheck(c: Context, maxAge?: string) {
