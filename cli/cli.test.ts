@@ -18,6 +18,15 @@ describe('platform CLI', () => {
     expect(result.stderr).toContain(`${file}:3:3 sources.a: plugin duckdb needs a connection: (of type duckdb)`);
   });
 
+  it('validate also reports what a plugin checks when it is built (a dashboard widget with a reserved id)', async () => {
+    const file = join(dir, 'view.yaml');
+    writeFileSync(file, 'name: v\nconnections:\n  wh: { type: duckdb, path: ":memory:" }\nviews:\n  board:\n    use: dashboard\n    connection: wh\n    with: { widgets: [{ id: events, type: kpi, query: "SELECT 1 AS value" }] }\n');
+    const result = await platform(['validate', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:5`);
+    expect(result.stderr).toContain('widget "events": the id is reserved');
+  });
+
   it('validate accepts every shipped pipeline', async () => {
     const result = await platform(['validate', 'pipelines/globemart.yaml', 'pipelines/revenue-monitor.yaml']);
     expect(result.stderr).toBe('');

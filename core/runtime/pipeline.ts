@@ -127,6 +127,23 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Constructs every step's plugin without opening connections or running anything, so configuration errors
+   * a plugin finds in its constructor (e.g. a dashboard's widget layout) surface in `platform validate`.
+   */
+  check(): string[] {
+    const problems: string[] = [];
+    for (const step of this.steps.values()) {
+      try {
+        this.build(step);
+      } catch (error) {
+        const message = errorMessage(error);
+        problems.push(message.includes(this.manifest.file) ? message : `${this.manifest.file}:${step.declaration.line} ${step.declaration.id}: ${message}`);
+      }
+    }
+    return problems;
+  }
+
   /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
   async start(): Promise<void> {
     for (const line of await this.connections.describeAll()) this.logger.info(`connection ${line}`);
