@@ -5,6 +5,7 @@ import fileSource from './sources/file/index.ts';
 import generatorSource from './sources/generator/index.ts';
 import kafkaSource from './sources/kafka/index.ts';
 import postgresSource from './sources/postgres/index.ts';
+import s3Source from './sources/s3/index.ts';
 import dedupeTransform from './transforms/dedupe/index.ts';
 import sqlTransform from './transforms/sql/index.ts';
 import validateTransform from './transforms/validate/index.ts';
@@ -15,11 +16,12 @@ import duckdbSink from './sinks/duckdb/index.ts';
 import kafkaSink from './sinks/kafka/index.ts';
 import parquetSink from './sinks/parquet/index.ts';
 import postgresSink from './sinks/postgres/index.ts';
+import s3Sink from './sinks/s3/index.ts';
 import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
-  duckdbSource, fileSource, generatorSource, kafkaSource, postgresSource,
+  duckdbSource, fileSource, generatorSource, kafkaSource, postgresSource, s3Source,
   dedupeTransform, sqlTransform, validateTransform, windowTransform,
-  consoleSink, csvSink, duckdbSink, kafkaSink, parquetSink, postgresSink,
+  consoleSink, csvSink, duckdbSink, kafkaSink, parquetSink, postgresSink, s3Sink,
   ...viewPluginModules,
 ];

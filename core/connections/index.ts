@@ -2,5 +2,6 @@
 import duckdb from './duckdb/index.ts';
 import kafka from './kafka/index.ts';
 import postgres from './postgres/index.ts';
+import s3 from './s3/index.ts';
 
-export const builtinConnectionModules = [duckdb, kafka, postgres];
+export const builtinConnectionModules = [duckdb, kafka, postgres, s3];

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+export interface ObjectInfo {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** What both S3 implementations (a real S3 API through the AWS SDK, a local folder) offer plugins. */
+export interface ObjectStore {
+  readonly embedded: boolean;
+  ensureBucket(bucket: string): Promise<void>;
+  /** One page of keys under `prefix` in key order; pass `next` back to get the following page. */
+  list(bucket: string, prefix?: string, next?: string, pageSize?: number): Promise<{ objects: ObjectInfo[]; next?: string }>;
+  get(bucket: string, key: string): Promise<Buffer>;
+  download(bucket: string, key: string, file: string): Promise<void>;
+  put(bucket: string, key: string, body: Buffer | string): Promise<void>;
+}
+
+/** Buckets are folders and keys are paths under them; the ETag is the MD5 of the content, as S3 gives for simple uploads. */
+export class LocalObjectStore implements ObjectStore {
+  readonly embedded = true;
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  async ensureBucket(bucket: string) {
+    mkdirSync(join(this.dir, bucket), { recursive: true });
+  }
+
+  async list(bucket: string, prefix = '', next?: string, pageSize = 1000) {
+    const root = this.bucket(bucket);
+    const keys: string[] = [];
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const path = join(folder, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (!entry.name.endsWith('.partial')) keys.push(relative(root, path).split(sep).join('/'));
+      }
+    };
+    walk(root);
+    const selected = keys.filter((k) => k.startsWith(prefix) && (!next || k > next)).sort().slice(0, pageSize);
+    const objects = selected.map((key) => {
+      const file = join(root, key);
+      return { key, size: statSync(file).size, etag: createHash('md5').update(readFileSync(file)).digest('hex') };
+    });
+    return { objects, next: objects.length === pageSize ? objects[objects.length - 1].key : undefined };
+  }
+
+  async get(bucket: string, key: string) {
+    const file = join(this.bucket(bucket), key);
+    if (!existsSync(file)) throw new Error(`NoSuchKey: ${bucket}/${key}`);
+    return readFileSync(file);
+  }
+
+  async download(bucket: string, key: string, file: string) {
+    writeFileSync(file, await this.get(bucket, key));
+  }
+
+  async put(bucket: string, key: string, body: Buffer | string) {
+    const file = join(this.bucket(bucket), key);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file + '.partial', body);
+    renameSync(file + '.partial', file); // listings never show half-written objects
+  }
+
+  private bucket(bucket: string): string {
+    const path = join(this.dir, bucket);
+    if (!existsSync(path)) throw new Error(`NoSuchBucket: the bucket "${bucket}" does not exist`);
+    return path;
+  }
+}
+
+/** A real S3 API (AWS, MinIO, …) with path-style addressing. */
+export class S3ObjectStore implements ObjectStore {
+  readonly embedded = false;
+  constructor(readonly client: S3Client) {}
+
+  async ensureBucket(bucket: string) {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch {
+      await this.client.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+        if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test(error.name)) throw error;
+      });
+    }
+  }
+
+  async list(bucket: string, prefix = '', next?: string, pageSize = 1000) {
+    const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: next, MaxKeys: pageSize }));
+    return {
+      objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, etag: (o.ETag ?? '').replaceAll('"', ''), size: o.Size ?? 0 })),
+      next: out.IsTruncated ? out.NextContinuationToken : undefined,
+    };
+  }
+
+  async get(bucket: string, key: string) {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  }
+
+  async download(bucket: string, key: string, file: string) {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await pipeline(out.Body as Readable, createWriteStream(file));
+  }
+
+  async put(bucket: string, key: string, body: Buffer | string) {
+    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+}
