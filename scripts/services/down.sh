@@ -14,5 +14,6 @@ stop() { # name env-key
   set_env "$2="
 }
 
+stop mongo MONGO_URL
 stop kafka KAFKA_BROKERS
 stop pg PG_URL

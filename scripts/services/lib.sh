@@ -3,6 +3,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN_DIR="$ROOT/.services"                       # data, logs, pid files of this checkout
 CACHE="${PLATFORM_SERVICES_CACHE:-$HOME/.cache/platform-services}"   # downloads and builds, shared by checkouts
 KAFKA_VERSION="${PLATFORM_KAFKA_VERSION:-4.1.1}"
+FERRETDB_VERSION=v1.24.2
 PG_BIN=/usr/lib/postgresql/15/bin
 mkdir -p "$RUN_DIR" "$CACHE"
 

@@ -2,7 +2,8 @@
 # Installs (first time, cached) and starts real servers on 127.0.0.1 for integration tests and benchmarks:
 #   pg     PostgreSQL 15 (Debian package), port 55432
 #   kafka  Apache Kafka in KRaft mode (jars from Maven Central), port 59092
-# Usage: up.sh [pg] [kafka]   (no argument: all). Idempotent: a running service is left alone.
+#   mongo  FerretDB v1 (MongoDB wire protocol, SQLite storage; built with Go from the module proxy), port 57017
+# Usage: up.sh [pg] [kafka] [mongo]   (no argument: all). Idempotent: a running service is left alone.
 # Writes the URLs to .services/env.json and .services/env.sh (see tests/services.ts).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -11,7 +12,7 @@ exec 9>"$RUN_DIR/.lock"
 flock 9   # concurrent callers wait; the first one starts what is missing
 
 services=("$@")
-[ ${#services[@]} -eq 0 ] && services=(pg kafka)
+[ ${#services[@]} -eq 0 ] && services=(pg kafka mongo)
 
 start_pg() {
   if running pg && port_open 55432; then log "pg already running"; set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"; return; fi
@@ -95,10 +96,34 @@ PROPS
   log "kafka up: install ${installed}s, start $(seconds_since "$t0")s"
 }
 
+start_mongo() {
+  if running mongo && port_open 57017; then log "mongo already running"; set_env "MONGO_URL=mongodb://127.0.0.1:57017/"; return; fi
+  local t0; t0=$(date +%s)
+  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+  if [ ! -x "$bin" ]; then
+    # A plain `go install` panics at start ("Invalid build/version/version.txt"): build from the module source
+    # with that file written, as FerretDB's own build does.
+    log "building FerretDB $FERRETDB_VERSION (Go, a few minutes the first time)"
+    local src; src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+    rm -rf "$CACHE/ferretdb-src" && cp -r "$src" "$CACHE/ferretdb-src" && chmod -R u+w "$CACHE/ferretdb-src"
+    mkdir -p "$CACHE/ferretdb-src/build/version" && echo "$FERRETDB_VERSION" > "$CACHE/ferretdb-src/build/version/version.txt"
+    (cd "$CACHE/ferretdb-src" && go build -o "$bin" ./cmd/ferretdb)
+  fi
+  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
+  mkdir -p "$RUN_DIR/ferretdb"
+  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN_DIR/ferretdb/" --listen-addr=127.0.0.1:57017 --telemetry=disable \
+    --debug-addr=- --log-level=warn > "$RUN_DIR/mongo.log" 2>&1 9>&- &
+  echo $! > "$RUN_DIR/mongo.pid"
+  wait_port 57017 30 mongo
+  set_env "MONGO_URL=mongodb://127.0.0.1:57017/"
+  log "mongo up: install ${installed}s, start $(seconds_since "$t0")s"
+}
+
 for service in "${services[@]}"; do
   case "$service" in
     pg) start_pg ;;
     kafka) start_kafka ;;
-    *) log "unknown service $service (known: pg kafka)"; exit 2 ;;
+    mongo) start_mongo ;;
+    *) log "unknown service $service (known: pg kafka mongo)"; exit 2 ;;
   esac
 done

@@ -1,0 +1,167 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Db, Document } from 'mongodb';
+import type { Row } from '../../sdk/types.ts';
+
+export type Filter = Record<string, unknown>;
+export interface FindOptions {
+  sort?: Record<string, 1 | -1>;
+  limit?: number;
+}
+
+/**
+ * What both document stores (a MongoDB-wire server, the embedded store) offer plugins. Only what FerretDB v1
+ * supports is used: no transactions, no change streams, no $avg/$min/$max in $group.
+ */
+export interface DocumentStore {
+  readonly embedded: boolean;
+  upsertMany(collection: string, docs: Row[], key: string[]): Promise<void>;
+  insertMany(collection: string, docs: Row[]): Promise<void>;
+  /** Replaces the whole collection so readers see the old set or the new one, never a half-written one. */
+  replaceCollection(collection: string, docs: Row[]): Promise<void>;
+  find(collection: string, filter?: Filter, options?: FindOptions): Promise<Row[]>;
+}
+
+/** Documents in one JSON file per collection, replaced atomically on every write (write, then rename). */
+export class EmbeddedDocumentStore implements DocumentStore {
+  readonly embedded = true;
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  async upsertMany(collection: string, docs: Row[], key: string[]) {
+    const all = this.load(collection);
+    const index = new Map(all.map((d, i) => [keyOf(d, key), i]));
+    for (const doc of docs) {
+      const at = index.get(keyOf(doc, key));
+      if (at === undefined) {
+        index.set(keyOf(doc, key), all.length);
+        all.push({ ...doc });
+      } else all[at] = { ...all[at], ...doc };
+    }
+    this.save(collection, all);
+  }
+
+  async insertMany(collection: string, docs: Row[]) {
+    this.save(collection, [...this.load(collection), ...docs]);
+  }
+
+  async replaceCollection(collection: string, docs: Row[]) {
+    this.save(collection, docs);
+  }
+
+  async find(collection: string, filter: Filter = {}, options: FindOptions = {}) {
+    let docs = this.load(collection).filter((d) => matches(d, filter));
+    if (options.sort) {
+      const entries = Object.entries(options.sort);
+      docs = docs.sort((a, b) => {
+        for (const [field, dir] of entries) {
+          const c = compare(a[field], b[field]);
+          if (c) return c * dir;
+        }
+        return 0;
+      });
+    }
+    return options.limit ? docs.slice(0, options.limit) : docs;
+  }
+
+  private file(collection: string) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(collection)) throw new Error(`invalid collection name "${collection}"`);
+    return join(this.dir, `${collection}.json`);
+  }
+
+  private load(collection: string): Row[] {
+    const file = this.file(collection);
+    if (!existsSync(file)) return [];
+    return (JSON.parse(readFileSync(file, 'utf8')) as Row[]).map(revive);
+  }
+
+  private save(collection: string, docs: Row[]) {
+    const file = this.file(collection);
+    writeFileSync(file + '.tmp', JSON.stringify(docs.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v instanceof Date ? { $date: v.toISOString() } : v])))));
+    renameSync(file + '.tmp', file);
+  }
+}
+
+function revive(doc: Row): Row {
+  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, v && typeof v === 'object' && '$date' in (v as object) ? new Date((v as { $date: string }).$date) : v]));
+}
+
+function keyOf(doc: Row, key: string[]): string {
+  return JSON.stringify(key.map((k) => doc[k] ?? null));
+}
+
+function compare(a: unknown, b: unknown): number {
+  const x = a instanceof Date ? a.getTime() : a;
+  const y = b instanceof Date ? b.getTime() : b;
+  if (x === y) return 0;
+  if (x === undefined || x === null) return -1;
+  if (y === undefined || y === null) return 1;
+  return (x as number) < (y as number) ? -1 : 1;
+}
+
+/** The filter subset the embedded store understands: equality and $gt/$gte/$lt/$lte/$in/$ne per field. */
+function matches(doc: Row, filter: Filter): boolean {
+  return Object.entries(filter).every(([field, condition]) => {
+    const value = doc[field];
+    if (condition && typeof condition === 'object' && !(condition instanceof Date) && !Array.isArray(condition)) {
+      return Object.entries(condition as Record<string, unknown>).every(([op, arg]) => {
+        switch (op) {
+          case '$gt': return compare(value, arg) > 0;
+          case '$gte': return compare(value, arg) >= 0;
+          case '$lt': return compare(value, arg) < 0;
+          case '$lte': return compare(value, arg) <= 0;
+          case '$ne': return compare(value, arg) !== 0;
+          case '$in': return (arg as unknown[]).some((a) => compare(value, a) === 0);
+          default: throw new Error(`the embedded document store does not support ${op}`);
+        }
+      });
+    }
+    return compare(value, condition) === 0;
+  });
+}
+
+/** A MongoDB-wire server (MongoDB, FerretDB) through the official driver. */
+export class MongoDocumentStore implements DocumentStore {
+  readonly embedded = false;
+  constructor(readonly db: Db) {}
+
+  async upsertMany(collection: string, docs: Row[], key: string[]) {
+    if (!docs.length) return;
+    await this.db.collection(collection).bulkWrite(
+      docs.map((doc) => ({ updateOne: { filter: Object.fromEntries(key.map((k) => [k, doc[k] ?? null])), update: { $set: withoutId(doc) }, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  async insertMany(collection: string, docs: Row[]) {
+    if (docs.length) await this.db.collection(collection).insertMany(docs.map(withoutId) as Document[], { ordered: true });
+  }
+
+  async replaceCollection(collection: string, docs: Row[]) {
+    // Write a new collection, then rename it over the old one (dropTarget): readers switch in one step.
+    const staging = `${collection}__staging_${Date.now()}`;
+    if (docs.length) await this.db.collection(staging).insertMany(docs.map(withoutId) as Document[]);
+    else await this.db.createCollection(staging);
+    try {
+      await this.db.collection(staging).rename(collection, { dropTarget: true });
+    } catch (error) {
+      // FerretDB v1 lacks dropTarget: drop, then rename. Readers may briefly find no collection (never half of one).
+      if (!/dropTarget/.test((error as Error).message)) throw error;
+      await this.db.collection(collection).drop().catch(() => undefined);
+      await this.db.collection(staging).rename(collection);
+    }
+  }
+
+  async find(collection: string, filter: Filter = {}, options: FindOptions = {}) {
+    let cursor = this.db.collection(collection).find(filter, { projection: { _id: 0 } });
+    if (options.sort) cursor = cursor.sort(options.sort);
+    if (options.limit) cursor = cursor.limit(options.limit);
+    return (await cursor.toArray()) as Row[];
+  }
+}
+
+function withoutId(doc: Row): Row {
+  const { _id, ...rest } = doc;
+  return rest;
+}

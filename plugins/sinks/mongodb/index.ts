@@ -1,0 +1,53 @@
+import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
+
+interface MongoSinkConfig {
+  collection: string;
+  mode: 'upsert' | 'replace' | 'append';
+  key?: string[];
+}
+
+/**
+ * Writes documents: upsert by key with one bulk write per batch; replace swaps the whole collection per batch
+ * (write a staging collection, rename it over the old one) so readers never see half of it; append inserts.
+ */
+@injectable()
+export class MongoSink implements Sink {
+  constructor(
+    @inject(TOKENS.Config) private readonly config: MongoSinkConfig,
+    @inject(TOKENS.Step) private readonly step: StepInfo,
+    @inject(TOKENS.Connections) private readonly connections: Connections,
+  ) {
+    if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key`);
+  }
+
+  async write(records: Row[]): Promise<void> {
+    const store = await this.connections.get<DocumentStore>(this.step.connection!, 'mongodb');
+    try {
+      if (this.config.mode === 'replace') await store.replaceCollection(this.config.collection, records);
+      else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
+      else await store.insertMany(this.config.collection, records);
+    } catch (error) {
+      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`);
+    }
+  }
+}
+
+export default pluginModule({
+  kind: 'sink',
+  name: 'mongodb',
+  summary: 'Writes documents to a MongoDB-wire server (or the embedded store): upsert by key, replace atomically, or append.',
+  stability: 'beta',
+  connectionTypes: ['mongodb'],
+  connectionRequired: true,
+  config: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['collection'],
+    properties: {
+      collection: { type: 'string', description: 'Target collection.', examples: ['product_winners'] },
+      mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection with each batch; append.' },
+      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields identifying a document for upsert.', examples: [['client_id']] },
+    },
+  },
+}, MongoSink);
