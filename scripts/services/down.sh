@@ -14,6 +14,8 @@ stop() { # name env-key
   set_env "$2="
 }
 
+stop s3 S3_ENDPOINT
+set_env S3_ACCESS_KEY= S3_SECRET_KEY= S3_REGION= S3_NOTIFY_ARN= S3_NOTIFY_TOPIC=
 stop mongo MONGO_URL
 stop kafka KAFKA_BROKERS
 stop pg PG_URL

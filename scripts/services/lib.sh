@@ -4,6 +4,7 @@ RUN_DIR="$ROOT/.services"                       # data, logs, pid files of this 
 CACHE="${PLATFORM_SERVICES_CACHE:-$HOME/.cache/platform-services}"   # downloads and builds, shared by checkouts
 KAFKA_VERSION="${PLATFORM_KAFKA_VERSION:-4.1.1}"
 FERRETDB_VERSION=v1.24.2
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # the module proxy serves MinIO as pseudo-versions of commits
 PG_BIN=/usr/lib/postgresql/15/bin
 mkdir -p "$RUN_DIR" "$CACHE"
 

@@ -3,7 +3,8 @@
 #   pg     PostgreSQL 15 (Debian package), port 55432
 #   kafka  Apache Kafka in KRaft mode (jars from Maven Central), port 59092
 #   mongo  FerretDB v1 (MongoDB wire protocol, SQLite storage; built with Go from the module proxy), port 57017
-# Usage: up.sh [pg] [kafka] [mongo]   (no argument: all). Idempotent: a running service is left alone.
+#   s3     MinIO (S3 API; `go install` from the module proxy), port 59000, bucket events to Kafka topic s3-events
+# Usage: up.sh [pg] [kafka] [mongo] [s3]   (no argument: all). Idempotent: a running service is left alone.
 # Writes the URLs to .services/env.json and .services/env.sh (see tests/services.ts).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -12,7 +13,7 @@ exec 9>"$RUN_DIR/.lock"
 flock 9   # concurrent callers wait; the first one starts what is missing
 
 services=("$@")
-[ ${#services[@]} -eq 0 ] && services=(pg kafka mongo)
+[ ${#services[@]} -eq 0 ] && services=(pg kafka mongo s3)
 
 start_pg() {
   if running pg && port_open 55432; then log "pg already running"; set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"; return; fi
@@ -119,11 +120,41 @@ start_mongo() {
   log "mongo up: install ${installed}s, start $(seconds_since "$t0")s"
 }
 
+start_s3() {
+  if running s3 && port_open 59000; then log "s3 already running"; s3_env; return; fi
+  local t0; t0=$(date +%s)
+  local bin="$CACHE/bin/minio-$MINIO_VERSION"
+  if [ ! -x "$bin" ]; then
+    log "building MinIO (Go, several minutes the first time)"
+    mkdir -p "$CACHE/minio-build"
+    GOBIN="$CACHE/minio-build" go install "github.com/minio/minio@$MINIO_VERSION"
+    mv "$CACHE/minio-build/minio" "$bin"
+  fi
+  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
+  mkdir -p "$RUN_DIR/minio" "$RUN_DIR/minio-queue"
+  # Bucket notifications go to Kafka (when it runs), queued on disk while Kafka is away.
+  MINIO_ROOT_USER=platformadmin MINIO_ROOT_PASSWORD=platformsecret MINIO_BROWSER=off \
+  MINIO_NOTIFY_KAFKA_ENABLE_PLATFORM=on MINIO_NOTIFY_KAFKA_BROKERS_PLATFORM=127.0.0.1:59092 \
+  MINIO_NOTIFY_KAFKA_TOPIC_PLATFORM=s3-events MINIO_NOTIFY_KAFKA_QUEUE_DIR_PLATFORM="$RUN_DIR/minio-queue" \
+    nohup "$bin" server "$RUN_DIR/minio" --address 127.0.0.1:59000 --console-address 127.0.0.1:59001 --quiet > "$RUN_DIR/s3.log" 2>&1 9>&- &
+  echo $! > "$RUN_DIR/s3.pid"
+  wait_port 59000 60 s3
+  local i; for ((i = 0; i < 100; i++)); do curl -sf http://127.0.0.1:59000/minio/health/live >/dev/null && break; sleep 0.2; done
+  s3_env
+  log "s3 up: install ${installed}s, start $(seconds_since "$t0")s"
+}
+
+s3_env() {
+  set_env "S3_ENDPOINT=http://127.0.0.1:59000" "S3_ACCESS_KEY=platformadmin" "S3_SECRET_KEY=platformsecret" "S3_REGION=us-east-1" \
+    "S3_NOTIFY_ARN=arn:minio:sqs::PLATFORM:kafka" "S3_NOTIFY_TOPIC=s3-events"
+}
+
 for service in "${services[@]}"; do
   case "$service" in
     pg) start_pg ;;
     kafka) start_kafka ;;
     mongo) start_mongo ;;
-    *) log "unknown service $service (known: pg kafka mongo)"; exit 2 ;;
+    s3) start_s3 ;;
+    *) log "unknown service $service (known: pg kafka mongo s3)"; exit 2 ;;
   esac
 done

@@ -54,7 +54,7 @@ export class LocalObjectStore implements ObjectStore {
 
   async get(bucket: string, key: string) {
     const file = join(this.bucket(bucket), key);
-    if (!existsSync(file)) throw new Error(`NoSuchKey: ${bucket}/${key}`);
+    if (!existsSync(file)) throw s3Error('NoSuchKey', 'The specified key does not exist.');
     return readFileSync(file);
   }
 
@@ -71,7 +71,7 @@ export class LocalObjectStore implements ObjectStore {
 
   private bucket(bucket: string): string {
     const path = join(this.dir, bucket);
-    if (!existsSync(path)) throw new Error(`NoSuchBucket: the bucket "${bucket}" does not exist`);
+    if (!existsSync(path)) throw s3Error('NoSuchBucket', 'The specified bucket does not exist');
     return path;
   }
 }
@@ -112,4 +112,9 @@ export class S3ObjectStore implements ObjectStore {
   async put(bucket: string, key: string, body: Buffer | string) {
     await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   }
+}
+
+/** Errors named like the S3 API's, so both stores read the same in messages. */
+function s3Error(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import { explainS3Error, type ObjectStore } from '../../../core/connections/s3/index.ts';
 import { readRecords, type FileFormat } from '../../../core/formats/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
@@ -46,7 +46,7 @@ export class S3Source implements Source {
         try {
           page = await store.list(this.config.bucket, this.config.prefix, next, this.config.pageSize);
         } catch (error) {
-          throw new Error(`${this.step.id}: listing s3://${this.config.bucket}/${this.config.prefix}: ${(error as Error).message}`);
+          throw new Error(`${this.step.id}: listing s3://${this.config.bucket}/${this.config.prefix}: ${explainS3Error(error)}`);
         }
         for (const object of page.objects) {
           if (run.signal.aborted) return;
