@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { explainS3Error, type ObjectStore } from '../../../core/connections/s3/index.ts';
+import { explainS3Error, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
 import { readRecords, type FileFormat } from '../../../core/formats/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
@@ -14,6 +15,7 @@ interface S3SourceConfig {
   batchSize: number;
   pollInterval?: string;
   pageSize: number;
+  notifications?: { connection: string; topic: string; group?: string };
 }
 
 type Seen = Record<string, string>;
@@ -21,7 +23,9 @@ type Seen = Record<string, string>;
 /**
  * Reads new objects of a bucket: lists it page by page, and reads every object whose key is new or whose ETag
  * changed (remembered in the checkpoint), parsed as CSV, JSON lines, Parquet or XLSX. A line that cannot be
- * parsed goes to dead-letter as `s3://bucket/key:line`. With `pollInterval` it keeps polling (streaming).
+ * parsed goes to dead-letter as `s3://bucket/key:line`. With `pollInterval` it keeps polling (streaming); with
+ * `notifications` it lists once to catch up, then reads objects as the bucket's events arrive on a Kafka topic
+ * (MinIO and S3 publish them), committing the event offsets only after the sinks have the object's records.
  */
 @injectable()
 export class S3Source implements Source {
@@ -39,6 +43,44 @@ export class S3Source implements Source {
     const db = await (this.scratch ??= DuckDbClient.open(':memory:'));
     const seen: Seen = { ...((run.checkpoint as { seen?: Seen } | undefined)?.seen ?? {}) };
     const poll = this.config.pollInterval && !run.once ? parseDuration(this.config.pollInterval) : 0;
+    yield* this.listAndRead(store, db, seen, run, poll);
+    if (this.config.notifications && !run.once) yield* this.onEvents(store, db, seen, run);
+  }
+
+  /** Bucket events (S3 event JSON: Records[].s3.bucket.name / object.key / eTag) from a Kafka topic. */
+  private async *onEvents(store: ObjectStore, db: DuckDbClient, seen: Seen, run: SourceRun): AsyncIterable<Batch> {
+    const { connection, topic, group } = this.config.notifications!;
+    const kafka = await this.connections.get<TopicClient>(connection, 'kafka');
+    this.consumer = await kafka.consumer({ group: group ?? `${this.step.pipeline}-${this.step.id}-events`, topics: [topic], from: 'latest' });
+    for await (const batch of this.consumer.batches(run.signal, { once: false, maxBatch: 100 })) {
+      for (const message of batch.messages) {
+        let records: { s3?: { bucket?: { name?: string }; object?: { key?: string; eTag?: string; size?: number } } }[] = [];
+        try {
+          records = (JSON.parse(message.value.toString('utf8')) as { Records?: typeof records }).Records ?? [];
+        } catch {
+          records = []; // not an S3 event: nothing to read
+        }
+        for (const record of records) {
+          if (record.s3?.bucket?.name !== this.config.bucket || !record.s3.object?.key) continue;
+          const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+          if (!key.startsWith(this.config.prefix)) continue;
+          const etag = record.s3.object.eTag ?? '';
+          if (seen[key] === etag) continue;
+          yield* this.readObject(store, db, seen, { key, etag, size: record.s3.object.size ?? 0 });
+        }
+        yield { records: [], checkpoint: { seen: { ...seen }, offsets: [{ topic: message.topic, partition: message.partition, offset: String(BigInt(message.offset) + 1n) }] } };
+      }
+    }
+  }
+
+  async commit(checkpoint: unknown): Promise<void> {
+    const offsets = (checkpoint as { offsets?: CommitOffset[] }).offsets;
+    if (offsets?.length) await this.consumer?.commit(offsets);
+  }
+
+  private consumer?: TopicConsumer;
+
+  private async *listAndRead(store: ObjectStore, db: DuckDbClient, seen: Seen, run: SourceRun, poll: number): AsyncIterable<Batch> {
     do {
       let next: string | undefined;
       do {
@@ -51,21 +93,7 @@ export class S3Source implements Source {
         for (const object of page.objects) {
           if (run.signal.aborted) return;
           if (seen[object.key] === object.etag) continue;
-          const dir = mkdtempSync(join(tmpdir(), 's3-object-'));
-          try {
-            const file = join(dir, basename(object.key));
-            await store.download(this.config.bucket, object.key, file);
-            let pending: Batch | undefined;
-            for await (const { records, rejects } of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
-              if (pending) yield pending;
-              pending = { records, rejects };
-            }
-            seen[object.key] = object.etag;
-            // The object's last batch moves the checkpoint: a crash mid-object re-reads the whole object.
-            yield { ...(pending ?? { records: [] }), checkpoint: { seen: { ...seen } } };
-          } finally {
-            rmSync(dir, { recursive: true, force: true });
-          }
+          yield* this.readObject(store, db, seen, object);
         }
         next = page.next;
       } while (next && !run.signal.aborted);
@@ -73,7 +101,27 @@ export class S3Source implements Source {
     } while (poll && !run.signal.aborted);
   }
 
+  private async *readObject(store: ObjectStore, db: DuckDbClient, seen: Seen, object: ObjectInfo): AsyncIterable<Batch> {
+    const dir = mkdtempSync(join(tmpdir(), 's3-object-'));
+    try {
+      const file = join(dir, basename(object.key));
+      await store.download(this.config.bucket, object.key, file);
+      let pending: Batch | undefined;
+      for await (const { records, rejects } of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
+        if (pending) yield pending;
+        pending = { records, rejects };
+      }
+      seen[object.key] = object.etag;
+      // The object's last batch moves the checkpoint: a crash mid-object re-reads the whole object.
+      yield { ...(pending ?? { records: [] }), checkpoint: { seen: { ...seen } } };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   async close(): Promise<void> {
+    await this.consumer?.close();
+    this.consumer = undefined;
     if (this.scratch) (await this.scratch).close();
   }
 }
@@ -97,6 +145,15 @@ export default pluginModule({
       batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
       pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
       pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once.', examples: ['30s'] },
+      notifications: {
+        type: 'object', additionalProperties: false, required: ['connection'],
+        description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing).',
+        properties: {
+          connection: { type: 'string', description: 'Kafka connection carrying the events.' },
+          topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },
+          group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>-events).' },
+        },
+      },
     },
   },
   examples: [{ title: 'Daily CSV drops', yaml: 'drops:\n  use: s3\n  connection: lake\n  with: { bucket: sales, prefix: daily/, pollInterval: 30s }\n' }],

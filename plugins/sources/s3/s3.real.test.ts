@@ -20,3 +20,40 @@ describe('s3 connection errors (real server)', () => {
     await expect(readAll(step.plugin)).rejects.toThrow(/^connection "lake" \(s3, manifest:\?\): S3 http:\/\/127\.0\.0\.1:1: /);
   });
 });
+
+describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
+  it('catches up by listing, then reads each new object when its event arrives', async () => {
+    const { S3Client, PutBucketNotificationConfigurationCommand } = await import('@aws-sdk/client-s3');
+    const bucket = uniqueName('events').toLowerCase().replaceAll('_', '-');
+    const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC') } }, {
+      connections: { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'lake',
+    });
+    const store = await step.services.connections.get<import('../../../core/connections/s3/index.ts').ObjectStore>('lake');
+    await store.ensureBucket(bucket);
+    const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+    await admin.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: service('S3_NOTIFY_ARN'), Events: ['s3:ObjectCreated:*'] }] } }));
+    await store.put(bucket, 'daily/before.csv', 'n\n1\n'); // there before the source starts: found by the catch-up listing
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const checkpoints: unknown[] = [];
+    const reading = (async () => {
+      for await (const batch of step.plugin.read({ once: false, signal: controller.signal, checkpoint: undefined })) {
+        seen.push(...batch.records.map((r) => r.n as number));
+        if (batch.checkpoint) {
+          checkpoints.push(batch.checkpoint);
+          await step.plugin.commit(batch.checkpoint);
+        }
+        if (seen.length >= 3) controller.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 4000)); // the consumer joins its group
+    await store.put(bucket, 'daily/2024-01-02 sales.csv', 'n\n2\n3\n'); // a space in the key: events URL-encode it
+    const timer = setTimeout(() => controller.abort(), 30_000);
+    await reading;
+    clearTimeout(timer);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(checkpoints.some((c) => (c as { offsets?: unknown[] }).offsets?.length)).toBe(true);
+    admin.destroy();
+    await step.close();
+  }, 60_000);
+});
