@@ -51,6 +51,7 @@ export class S3Source implements Source {
   private async *onEvents(store: ObjectStore, db: DuckDbClient, seen: Seen, run: SourceRun): AsyncIterable<Batch> {
     const { connection, topic, group } = this.config.notifications!;
     const kafka = await this.connections.get<TopicClient>(connection, 'kafka');
+    await kafka.createTopic(topic); // the server creates it on its first event; subscribing must not wait for that
     this.consumer = await kafka.consumer({ group: group ?? `${this.step.pipeline}-${this.step.id}-events`, topics: [topic], from: 'latest' });
     for await (const batch of this.consumer.batches(run.signal, { once: false, maxBatch: 100 })) {
       for (const message of batch.messages) {
