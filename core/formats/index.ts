@@ -1,85 +1,188 @@
+// Reading files as batches of records: CSV and Parquet through DuckDB, JSON with the JS parser, XLSX with exceljs.
+// Shared by the file-like sources (file, s3). Writing is in ./write.ts.
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Reject, Row } from '../sdk/types.ts';
-import { readRows, type DuckDbClient } from '../connections/duckdb/index.ts';
+import { DuckDbClient, readRows } from '../connections/duckdb/client.ts';
 
-export type FileFormat = 'csv' | 'jsonl' | 'parquet' | 'xlsx';
+export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
+
+export interface CsvOptions {
+  /** Field separator (default: detected by DuckDB's sniffer). */
+  delimiter?: string;
+  /** The first line names the columns (default true). */
+  header?: boolean;
+  /** Every column, in file order, with its DuckDB type; a line whose value does not fit is rejected. */
+  columns?: Record<string, string>;
+  /** Types of some columns by name (the others are detected); a line whose value does not fit is rejected. */
+  types?: Record<string, string>;
+}
 
 export interface ReadOptions {
+  /** Default: from the extension (.csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx). */
   format?: FileFormat;
+  /** Records per batch (default 10,000). */
   batchSize?: number;
-  csv?: { delimiter?: string; header?: boolean; columns?: Record<string, string> };
+  csv?: CsvOptions;
+  /** Default: every sheet (each record then has a `_sheet` field when the workbook has several). */
   xlsx?: { sheet?: string };
-  /** Label of the file in reject origins (default: the path), e.g. an object key. */
+  /** Label of the file in reject origins (default: the path), e.g. an object key or an uploaded file's name. */
   origin?: string;
+}
+
+export interface FileBatch {
+  records: Row[];
+  rejects: Reject[];
 }
 
 export function formatOf(path: string, format?: FileFormat): FileFormat {
   if (format) return format;
   const ext = extname(path).toLowerCase();
   if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return 'csv';
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.json') return 'json';
   if (ext === '.parquet') return 'parquet';
   if (ext === '.xlsx') return 'xlsx';
-  throw new Error(`${path}: unknown file format (give format: csv, jsonl, parquet or xlsx)`);
+  throw new Error(`${path}: unknown file format (give format: csv, jsonl, json, parquet or xlsx)`);
 }
+
+let scratch: Promise<DuckDbClient> | undefined;
+
+/** The in-process DuckDB used when the caller gives none (parsing only; nothing is stored in it). */
+function scratchDb(): Promise<DuckDbClient> {
+  return (scratch ??= DuckDbClient.open(':memory:'));
+}
+
+/**
+ * Reads a file as batches of at most `batchSize` records, streaming (a large file never sits in memory at once).
+ *
+ * - CSV through DuckDB's `read_csv` (types detected, or declared with `csv.columns` / `csv.types`), with
+ *   `store_rejects`: a line DuckDB cannot parse or convert becomes a Reject `{ record: <the line>, reasons:
+ *   [DuckDB's message, …], origin: 'file.csv:LINE' }` while the good lines still come through. The rejects of
+ *   a file arrive with its last batch.
+ * - Parquet through DuckDB's `read_parquet`.
+ * - JSON lines parsed line by line: a line that is not a JSON object is a Reject with `file:LINE`. JSON (`.json`):
+ *   an array of objects or one object (each non-object element is a Reject with `file[INDEX]`); a `.json` file
+ *   that is really JSON lines is read as such.
+ * - XLSX through exceljs: every sheet (or `xlsx.sheet`), the first non-empty row gives the keys; values as JS
+ *   (numbers, strings, booleans, Dates; formulas give their result; an error cell gives its text, e.g. `#N/A`).
+ *
+ * A file that cannot be parsed at all (not a CSV, not a Parquet file, a broken workbook) yields one Reject for
+ * the whole file, with the parser's message, rather than an error that would stop its source forever; a file that
+ * cannot be opened (missing, no permission) throws.
+ *
+ * `db` is the DuckDB to parse in (default: a private in-memory one); reading uses a connection of its own.
+ */
+export function readRecords(path: string, options?: ReadOptions): AsyncGenerator<FileBatch>;
+export function readRecords(db: DuckDbClient, path: string, options?: ReadOptions): AsyncGenerator<FileBatch>;
+export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOptions, c?: ReadOptions): AsyncGenerator<FileBatch> {
+  const [db, path, options] = typeof a === 'string' ? [undefined, a, (b as ReadOptions | undefined) ?? {}] : [a, b as string, c ?? {}];
+  const batchSize = Math.max(1, options.batchSize ?? 10_000);
+  const origin = options.origin ?? path;
+  const format = formatOf(path, options.format);
+  try {
+    if (format === 'jsonl') yield* readJsonLines(path, batchSize, origin);
+    else if (format === 'json') yield* readJson(path, batchSize, origin);
+    else if (format === 'xlsx') yield* readXlsx(path, batchSize, options.xlsx?.sheet);
+    else yield* readWithDuckDb(db ?? (await scratchDb()), path, format, options.csv ?? {}, batchSize, origin);
+  } catch (error) {
+    if (!(error instanceof UnreadableFile)) throw error;
+    yield { records: [], rejects: [{ record: { file: origin }, reasons: [error.message], origin }] };
+  }
+}
+
+/** The names of the sheets of a workbook, in order. */
+export async function listSheets(path: string): Promise<string[]> {
+  const workbook = await openWorkbook(path);
+  return workbook.worksheets.map((sheet) => sheet.name);
+}
+
+/** A file whose content cannot be parsed at all: it becomes one reject. */
+class UnreadableFile extends Error {}
 
 function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/**
- * Reads a file as batches of records. CSV and Parquet go through DuckDB (types detected, fast); a CSV line
- * DuckDB cannot parse becomes a Reject with `file:line` and the reason, while the good lines still come
- * through. JSON lines are parsed line by line (a bad line is a Reject). XLSX sheets are read with exceljs.
- */
-export async function* readRecords(db: DuckDbClient, path: string, options: ReadOptions = {}): AsyncGenerator<{ records: Row[]; rejects: Reject[] }> {
-  const batchSize = options.batchSize ?? 10_000;
-  const origin = options.origin ?? path;
-  const format = formatOf(path, options.format);
-  if (format === 'jsonl') return yield* readJsonLines(path, batchSize, origin);
-  if (format === 'xlsx') return yield* readXlsx(path, batchSize, options.xlsx?.sheet);
-  yield* await db.session(async (connection) => {
-    const out: { records: Row[]; rejects: Reject[] }[] = [];
-    let rejects: Reject[] = [];
-    if (format === 'csv') {
-      const csv = options.csv ?? {};
-      const settings = [
-        'store_rejects = true', "rejects_table = '_file_rejects'", "rejects_scan = '_file_scan'",
-        `header = ${csv.header ?? true}`,
-        ...(csv.delimiter ? [`delim = ${literal(csv.delimiter)}`] : []),
-        ...(csv.columns ? [`columns = {${Object.entries(csv.columns).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`] : []),
-      ];
-      await connection.run(`CREATE OR REPLACE TEMP TABLE _file AS SELECT * FROM read_csv(${literal(path)}, ${settings.join(', ')})`);
-      const bad = readRows(await connection.runAndReadAll('SELECT line, csv_line, error_message FROM _file_rejects ORDER BY line'));
-      rejects = bad.map((r) => ({ record: r.csv_line, reasons: [String(r.error_message).split('\n')[0]], origin: `${origin}:${r.line}` }));
-      await connection.run('DROP TABLE IF EXISTS _file_rejects; DROP TABLE IF EXISTS _file_scan');
-    } else {
-      await connection.run(`CREATE OR REPLACE TEMP TABLE _file AS SELECT * FROM read_parquet(${literal(path)})`);
-    }
-    // Page through the file's rows; the first batch carries the rejects.
-    for (let offset = 0; ; offset += batchSize) {
-      const records = readRows(await connection.runAndReadAll(`SELECT * FROM _file LIMIT ${batchSize} OFFSET ${offset}`));
-      if (records.length || offset === 0) out.push({ records, rejects: offset === 0 ? rejects : [] });
-      if (records.length < batchSize) break;
-    }
-    await connection.run('DROP TABLE IF EXISTS _file');
-    return out;
-  });
+function struct(entries: Record<string, string>): string {
+  return `{${Object.entries(entries).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
 }
 
-async function* readJsonLines(path: string, batchSize: number, origin: string): AsyncGenerator<{ records: Row[]; rejects: Reject[] }> {
+async function* readWithDuckDb(db: DuckDbClient, path: string, format: 'csv' | 'parquet', csv: CsvOptions, batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+  // A connection of its own for the whole read: the scan streams while the caller works on the batches.
+  const connection = await db.instance.connect();
+  try {
+    let scan: string;
+    if (format === 'csv') {
+      const settings = [
+        'store_rejects = true', "rejects_table = '_read_rejects'", "rejects_scan = '_read_scans'",
+        `header = ${csv.header ?? true}`,
+        ...(csv.delimiter ? [`delim = ${literal(csv.delimiter)}`] : []),
+        ...(csv.columns ? [`columns = ${struct(csv.columns)}`] : []),
+        ...(csv.types ? [`types = ${struct(csv.types)}`] : []),
+      ];
+      scan = `SELECT * FROM read_csv(${literal(path)}, ${settings.join(', ')})`;
+    } else {
+      scan = `SELECT * FROM read_parquet(${literal(path)})`;
+    }
+    let result;
+    try {
+      result = await connection.stream(scan);
+    } catch (error) {
+      throw duckDbReadError(error);
+    }
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    let page: Row[] = [];
+    const rowsOf = (values: unknown[][]) => readRows({ columnNames: () => names, columnTypes: () => types, getRowsJS: () => values });
+    try {
+      for await (const chunk of result.yieldRowsJs()) {
+        for (const row of rowsOf(chunk as unknown[][])) {
+          page.push(row);
+          if (page.length === batchSize) {
+            yield { records: page, rejects: [] };
+            page = [];
+          }
+        }
+      }
+    } catch (error) {
+      throw duckDbReadError(error);
+    }
+    const rejects = format === 'csv' ? await csvRejects(connection, origin) : [];
+    if (page.length || rejects.length) yield { records: page, rejects };
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** The lines `read_csv` rejected, one Reject per line with every reason DuckDB gave for it. */
+async function csvRejects(connection: Awaited<ReturnType<DuckDbClient['instance']['connect']>>, origin: string): Promise<Reject[]> {
+  const rows = readRows(await connection.runAndReadAll(
+    'SELECT line, any_value(csv_line) AS csv_line, list(error_message ORDER BY byte_position) AS reasons FROM _read_rejects GROUP BY line ORDER BY line',
+  ));
+  return rows.map((r) => ({ record: r.csv_line, reasons: (r.reasons as string[]).map((m) => m.split('\n')[0]), origin: `${origin}:${r.line}` }));
+}
+
+/** DuckDB's error for a file it cannot read: IO errors (missing file) are thrown as is; parse errors become a reject. */
+function duckDbReadError(error: unknown): Error {
+  const message = (error as Error).message ?? String(error);
+  if (/^IO Error/.test(message)) return error as Error;
+  return new UnreadableFile(message.split('\n')[0].trim());
+}
+
+async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>): AsyncGenerator<FileBatch> {
   let records: Row[] = [];
   let rejects: Reject[] = [];
   let line = 0;
-  for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+  for await (const text of lines ?? createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     line++;
     if (!text.trim()) continue;
     try {
       const value = JSON.parse(text) as unknown;
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-      records.push(value as Row);
+      if (!isObject(value)) throw new Error(`not a JSON object (${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`);
+      records.push(value);
     } catch (error) {
       rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin: `${origin}:${line}` });
     }
@@ -92,38 +195,98 @@ async function* readJsonLines(path: string, batchSize: number, origin: string): 
   if (records.length || rejects.length) yield { records, rejects };
 }
 
-async function* readXlsx(path: string, batchSize: number, sheetName?: string): AsyncGenerator<{ records: Row[]; rejects: Reject[] }> {
-  const { default: ExcelJS } = await import('exceljs');
-  const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.readFile(path);
-  const sheets = sheetName ? [workbook.getWorksheet(sheetName)] : workbook.worksheets;
-  if (sheetName && !sheets[0]) throw new Error(`${path}: no sheet "${sheetName}" (sheets: ${workbook.worksheets.map((w) => w.name).join(', ')})`);
-  for (const sheet of sheets) {
-    if (!sheet) continue;
-    let header: string[] = [];
-    let records: Row[] = [];
-    sheet.eachRow((row, number) => {
-      const values = (row.values as unknown[]).slice(1).map(cellValue);
-      if (number === 1) {
-        header = values.map((v, i) => String(v ?? `column_${i + 1}`).trim());
-        return;
-      }
-      const record: Row = sheets.length > 1 ? { _sheet: sheet.name } : {};
-      header.forEach((name, i) => (record[name] = values[i] ?? null));
-      records.push(record);
-    });
-    for (let i = 0; i < records.length; i += batchSize) yield { records: records.slice(i, i + batchSize), rejects: [] };
-    records = [];
+async function* readJson(path: string, batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+  const text = await readFile(path, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // Not one JSON document: JSON lines in a .json file are common.
+    if (text.trimStart().startsWith('{') && text.includes('\n')) return yield* readJsonLines(path, batchSize, origin, text.split(/\r?\n/));
+    throw new UnreadableFile(`invalid JSON: ${(error as Error).message}`);
   }
+  const items = Array.isArray(value) ? value : [value];
+  let records: Row[] = [];
+  let rejects: Reject[] = [];
+  for (const [index, item] of items.entries()) {
+    if (isObject(item)) records.push(item);
+    else rejects.push({ record: item, reasons: [`not a JSON object (${Array.isArray(item) ? 'an array' : item === null ? 'null' : typeof item})`], origin: Array.isArray(value) ? `${origin}[${index}]` : origin });
+    if (records.length >= batchSize) {
+      yield { records, rejects };
+      records = [];
+      rejects = [];
+    }
+  }
+  if (records.length || rejects.length) yield { records, rejects };
 }
 
-/** exceljs cell values: formulas → their result, rich text → plain text, hyperlinks → text. */
-function cellValue(value: unknown): unknown {
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    const v = value as { result?: unknown; richText?: { text: string }[]; text?: string };
-    if ('result' in v) return v.result ?? null;
-    if (v.richText) return v.richText.map((t) => t.text).join('');
-    if (v.text !== undefined) return v.text;
+function isObject(value: unknown): value is Row {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+type Workbook = InstanceType<typeof import('exceljs')['Workbook']>;
+
+async function openWorkbook(path: string): Promise<Workbook> {
+  const { default: ExcelJS } = await import('exceljs');
+  const workbook = new ExcelJS.Workbook();
+  try {
+    await workbook.xlsx.readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw error; // missing file, no permission
+    throw new UnreadableFile(`not a readable XLSX workbook: ${(error as Error).message}`);
   }
-  return value ?? null;
+  return workbook;
+}
+
+async function* readXlsx(path: string, batchSize: number, sheetName?: string): AsyncGenerator<FileBatch> {
+  const workbook = await openWorkbook(path);
+  const sheets = sheetName ? [workbook.getWorksheet(sheetName)] : workbook.worksheets;
+  if (sheetName && !sheets[0]) throw new Error(`${path}: no sheet "${sheetName}" (sheets: ${workbook.worksheets.map((w) => w.name).join(', ')})`);
+  const tagSheet = !sheetName && workbook.worksheets.length > 1;
+  let records: Row[] = [];
+  for (const sheet of sheets) {
+    if (!sheet) continue;
+    let header: string[] | undefined;
+    const rows: unknown[][] = [];
+    sheet.eachRow((row) => void rows.push((row.values as unknown[]).slice(1).map(cellValue)));
+    for (const values of rows) {
+      if (values.every((v) => v === null || v === '')) continue;
+      if (!header) {
+        header = headerNames(values);
+        continue;
+      }
+      const record: Row = tagSheet ? { _sheet: sheet.name } : {};
+      const width = Math.max(header.length, values.length);
+      for (let i = 0; i < width; i++) record[header[i] ?? `column_${i + 1}`] = values[i] ?? null;
+      records.push(record);
+      if (records.length >= batchSize) {
+        yield { records, rejects: [] };
+        records = [];
+      }
+    }
+  }
+  if (records.length) yield { records, rejects: [] };
+}
+
+/** Header cells → keys: trimmed text; an empty cell is `column_N`; a repeated name gets `_2`, `_3`… */
+function headerNames(values: unknown[]): string[] {
+  const seen = new Map<string, number>();
+  return values.map((value, i) => {
+    const text = value === null || value === undefined || String(value).trim() === '' ? `column_${i + 1}` : String(value instanceof Date ? value.toISOString() : value).trim();
+    const n = (seen.get(text) ?? 0) + 1;
+    seen.set(text, n);
+    return n === 1 ? text : `${text}_${n}`;
+  });
+}
+
+/** exceljs cell values → JS: formulas → their result, rich text → plain text, hyperlinks → text, errors → their text. */
+function cellValue(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || value instanceof Date) return value;
+  const v = value as { result?: unknown; formula?: unknown; sharedFormula?: unknown; richText?: { text: string }[]; text?: unknown; error?: string };
+  if ('formula' in v || 'sharedFormula' in v || 'result' in v) return cellValue(v.result);
+  if (v.richText) return v.richText.map((t) => t.text).join('');
+  if (v.error !== undefined) return v.error;
+  if (v.text !== undefined) return cellValue(v.text);
+  return JSON.stringify(value);
 }

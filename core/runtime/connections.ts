@@ -56,14 +56,19 @@ export class ConnectionRegistry implements Connections {
     }));
   }
 
-  /** Opens every connection and returns one banner line each (embedded or real). */
-  async describeAll(): Promise<string[]> {
+  /** Opens every connection: one banner line each (embedded or real), or the error of the ones that failed. */
+  async describeAll(): Promise<{ lines: string[]; errors: Error[] }> {
     const lines: string[] = [];
+    const errors: Error[] = [];
     for (const d of this.declarations) {
-      const open = await this.open(d.name);
-      lines.push(`${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}`);
+      try {
+        const open = await this.open(d.name);
+        lines.push(`${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}`);
+      } catch (error) {
+        errors.push(error as Error);
+      }
     }
-    return lines;
+    return { lines, errors };
   }
 
   /** Every connection reachable? Used by /readyz. */

@@ -146,7 +146,11 @@ export class Pipeline {
 
   /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
   async start(): Promise<void> {
-    for (const line of await this.connections.describeAll()) this.logger.info(`connection ${line}`);
+    const { lines, errors } = await this.connections.describeAll();
+    for (const line of lines) this.logger.info(`connection ${line}`);
+    // A one-off run cannot wait for a server; a long-running pipeline starts anyway and its steps retry.
+    if (errors.length && this.options.once) throw errors[0];
+    for (const error of errors) this.logger.error(`${error.message} — steps using it will retry until it answers`);
     for (const step of this.steps.values()) {
       const plugin = this.build(step);
       switch (step.declaration.kind) {
@@ -330,12 +334,16 @@ export class Pipeline {
       const result: RunResult = { records: 0, rejected: 0 };
       const started = Date.now();
       let lastProgress = started;
+      // This run stops reading when the pipeline stops, or when processing a batch failed for good.
+      const stopRun = new AbortController();
+      const stopWithPipeline = () => stopRun.abort();
+      this.abort.signal.addEventListener('abort', stopWithPipeline, { once: true });
       const reader = (async () => {
         try {
-          const run = { signal: this.abort.signal, once: this.options.once ?? false, date: this.options.date, checkpoint: state.get('checkpoint'), trigger };
+          const run = { signal: stopRun.signal, once: this.options.once ?? false, date: this.options.date, checkpoint: state.get('checkpoint'), trigger };
           for await (const batch of rebatch(source.plugin.read(run), policy.batchSize, policy.batchTimeoutMs)) {
             await queue.push(batch);
-            if (this.abort.signal.aborted) break;
+            if (stopRun.signal.aborted) break;
           }
         } finally {
           queue.close();
@@ -362,9 +370,14 @@ export class Pipeline {
         this.failures++;
         this.recordError(source, error);
         this.logger.error(`${id}: run failed, nothing after the last committed batch was committed: ${errorMessage(error)}`);
+        // Unblock the reader (it may be waiting for room in the queue) and let the source end its read.
+        stopRun.abort();
+        queue.close();
         await reader.catch(() => undefined);
         if (rethrow) throw error;
         return result;
+      } finally {
+        this.abort.signal.removeEventListener('abort', stopWithPipeline);
       }
     });
   }

@@ -56,7 +56,11 @@ export class PgPoolClient implements PostgresClient {
 
   static create(url: string, poolSize: number): PgPoolClient {
     const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (NUMERIC_OIDS.includes(oid) ? parseNumeric : pg.types.getTypeParser(oid, format as 'text')) };
-    return new PgPoolClient(new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, types: types as never }));
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, types: types as never });
+    // An idle client whose server went away emits 'error'; unhandled, it would end the process. The pool drops
+    // that client and the next query connects again (or fails, and the runtime retries).
+    pool.on('error', () => undefined);
+    return new PgPoolClient(pool);
   }
 
   async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {

@@ -1,0 +1,190 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import { describe, expect, it } from 'vitest';
+import { DuckDbClient } from '../connections/duckdb/client.ts';
+import { formatOf, listSheets, readRecords, type FileBatch, type ReadOptions } from './index.ts';
+import { writeRows } from './write.ts';
+
+function folder() {
+  return mkdtempSync(join(tmpdir(), 'formats-'));
+}
+
+async function batches(path: string, options?: ReadOptions): Promise<FileBatch[]> {
+  const out: FileBatch[] = [];
+  for await (const batch of readRecords(path, options)) out.push(batch);
+  return out;
+}
+
+async function all(path: string, options?: ReadOptions) {
+  const out = await batches(path, options);
+  return { records: out.flatMap((b) => b.records), rejects: out.flatMap((b) => b.rejects) };
+}
+
+describe('readRecords: CSV', () => {
+  it('detects types; a corrupt line becomes a reject with file:line and every DuckDB reason, the good lines come through', async () => {
+    const dir = folder();
+    const file = join(dir, 'tx.csv');
+    writeFileSync(file, 'id,amount,at\n1,10.5,2024-01-01 10:00:00\n2,oops,2024-01-01 11:00:00\n3,7.25,2024-01-01 12:00:00\n4,1,2,3\n');
+    const { records, rejects } = await all(file, { csv: { types: { amount: 'DOUBLE' } } });
+    expect(records).toEqual([
+      { id: 1, amount: 10.5, at: new Date('2024-01-01T10:00:00Z') },
+      { id: 3, amount: 7.25, at: new Date('2024-01-01T12:00:00Z') },
+    ]);
+    expect(rejects).toEqual([
+      { record: '2,oops,2024-01-01 11:00:00', reasons: ['Error when converting column "amount". Could not convert string "oops" to \'DOUBLE\''], origin: `${file}:3` },
+      { record: '4,1,2,3', reasons: ['Error when converting column "at". Could not convert string "2" to \'TIMESTAMP\'', 'Expected Number of Columns: 3 Found: 4'], origin: `${file}:5` },
+    ]);
+  });
+
+  it('takes declared columns, a delimiter and header: false, and labels rejects with the given origin', async () => {
+    const file = join(folder(), 'x.txt');
+    writeFileSync(file, 'a;1\nb;x\nc;3\n');
+    const { records, rejects } = await all(file, { csv: { delimiter: ';', header: false, columns: { code: 'VARCHAR', n: 'INTEGER' } }, origin: 's3://bucket/x.txt' });
+    expect(records).toEqual([{ code: 'a', n: 1 }, { code: 'c', n: 3 }]);
+    expect(rejects).toMatchObject([{ record: 'b;x', origin: 's3://bucket/x.txt:2' }]);
+    expect(rejects[0].reasons[0]).toContain('Could not convert string "x" to \'INTEGER\'');
+  });
+
+  it('streams pages of batchSize, the rejects with the last page', async () => {
+    const file = join(folder(), 'n.csv');
+    writeFileSync(file, 'n\n' + Array.from({ length: 25 }, (_, i) => (i === 7 ? 'bad' : String(i))).join('\n') + '\n');
+    const out = await batches(file, { batchSize: 10, csv: { columns: { n: 'INTEGER' } } });
+    expect(out.map((b) => [b.records.length, b.rejects.length])).toEqual([[10, 0], [10, 0], [4, 1]]);
+    expect(out.flatMap((b) => b.records.map((r) => r.n))).toEqual(Array.from({ length: 25 }, (_, i) => i).filter((i) => i !== 7));
+    expect(out[2].rejects[0].origin).toBe(`${file}:9`);
+  });
+
+  it('parses in the DuckDB it is given', async () => {
+    const file = join(folder(), 'a.csv');
+    writeFileSync(file, 'k,v\nx,1\n');
+    const db = await DuckDbClient.open(':memory:');
+    const out: unknown[] = [];
+    for await (const batch of readRecords(db, file)) out.push(...batch.records);
+    expect(out).toEqual([{ k: 'x', v: 1 }]);
+    db.close();
+  });
+});
+
+describe('readRecords: JSON, Parquet, unreadable files', () => {
+  it('reads JSON lines; a line that is not a JSON object is a reject with file:line', async () => {
+    const file = join(folder(), 'e.jsonl');
+    writeFileSync(file, '{"n":1,"t":"2024-01-01T10:00:00Z"}\n\nnot json\n{"n":2,"x":{"a":[1]}}\n[1,2]\n');
+    const { records, rejects } = await all(file);
+    expect(records).toEqual([{ n: 1, t: '2024-01-01T10:00:00Z' }, { n: 2, x: { a: [1] } }]);
+    expect(rejects.map((r) => [r.record, r.origin, r.reasons[0].slice(0, 13)])).toEqual([
+      ['not json', `${file}:3`, 'invalid JSON:'],
+      ['[1,2]', `${file}:5`, 'invalid JSON:'],
+    ]);
+    expect(rejects[1].reasons).toEqual(['invalid JSON: not a JSON object (an array)']);
+  });
+
+  it('reads a JSON array (non-objects rejected by index), and JSON lines named .json', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'a.json'), '[\n  {"id": 1},\n  2,\n  {"id": 3}\n]\n');
+    expect(await all(join(dir, 'a.json'))).toEqual({
+      records: [{ id: 1 }, { id: 3 }],
+      rejects: [{ record: 2, reasons: ['not a JSON object (number)'], origin: `${join(dir, 'a.json')}[1]` }],
+    });
+    writeFileSync(join(dir, 'l.json'), '{"id": 1}\n{"id": 2}\n');
+    expect((await all(join(dir, 'l.json'))).records).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(formatOf('x.ndjson')).toBe('jsonl');
+    expect(() => formatOf('x.bin')).toThrow('x.bin: unknown file format');
+  });
+
+  it('reads Parquet with its types', async () => {
+    const file = join(folder(), 'p.parquet');
+    const db = await DuckDbClient.open(':memory:');
+    await db.exec(`COPY (SELECT 1::INTEGER AS id, 2.5::DOUBLE AS v, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS at, DATE '2024-01-02' AS d, 'x' AS s) TO '${file}' (FORMAT parquet)`);
+    db.close();
+    expect((await all(file)).records).toEqual([{ id: 1, v: 2.5, at: new Date('2024-01-01T00:00:00Z'), d: '2024-01-02', s: 'x' }]);
+  });
+
+  it('turns a file that cannot be parsed at all into one reject; a missing file throws', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'fake.parquet'), 'not parquet at all');
+    expect(await all(join(dir, 'fake.parquet'))).toEqual({
+      records: [],
+      rejects: [{ record: { file: join(dir, 'fake.parquet') }, reasons: [expect.stringContaining('No magic bytes found at end of file')], origin: join(dir, 'fake.parquet') }],
+    });
+    writeFileSync(join(dir, 'broken.xlsx'), 'PK not a zip');
+    const broken = await all(join(dir, 'broken.xlsx'), { origin: 'broken.xlsx' });
+    expect(broken.rejects).toMatchObject([{ record: { file: 'broken.xlsx' }, origin: 'broken.xlsx' }]);
+    expect(broken.rejects[0].reasons[0]).toMatch(/^not a readable XLSX workbook: /);
+    await expect(all(join(dir, 'missing.csv'))).rejects.toThrow('No files found that match the pattern');
+    await expect(all(join(dir, 'missing.jsonl'))).rejects.toThrow('ENOENT');
+  });
+});
+
+describe('readRecords: XLSX', () => {
+  async function workbook(file: string) {
+    const book = new ExcelJS.Workbook();
+    const products = book.addWorksheet('Products');
+    products.addRow([]);
+    products.addRow(['product_id', 'name', 'quantity', 'price', 'updated', null, 'name']);
+    products.addRow(['P1', 'Tea', 10, 2.5, new Date('2024-01-15T00:00:00Z'), null, 'dup']);
+    products.addRow(['P2', { richText: [{ text: 'Ri' }, { text: 'ce' }] }, { formula: '2*3', result: 6 }, 'n/a', null, 'x']);
+    products.addRow(['P3', 'Salt', { formula: '1/0', result: { error: '#DIV/0!' } }, 1, null, null, null, 'extra']);
+    book.addWorksheet('Clients').addRows([['client_id', 'name'], ['C1', 'Ada']]);
+    await book.xlsx.writeFile(file);
+  }
+
+  it('reads every sheet with header names as keys and values as JS; a bad cell type is a value, not an error', async () => {
+    const file = join(folder(), 'stock.xlsx');
+    await workbook(file);
+    expect(await listSheets(file)).toEqual(['Products', 'Clients']);
+    const { records, rejects } = await all(file);
+    expect(rejects).toEqual([]);
+    expect(records).toEqual([
+      { _sheet: 'Products', product_id: 'P1', name: 'Tea', quantity: 10, price: 2.5, updated: new Date('2024-01-15T00:00:00Z'), column_6: null, name_2: 'dup' },
+      { _sheet: 'Products', product_id: 'P2', name: 'Rice', quantity: 6, price: 'n/a', updated: null, column_6: 'x', name_2: null },
+      { _sheet: 'Products', product_id: 'P3', name: 'Salt', quantity: '#DIV/0!', price: 1, updated: null, column_6: null, name_2: null, column_8: 'extra' },
+      { _sheet: 'Clients', client_id: 'C1', name: 'Ada' },
+    ]);
+  });
+
+  it('reads the named sheet only, in batches; an unknown sheet is an error naming the sheets', async () => {
+    const file = join(folder(), 'stock.xlsx');
+    await workbook(file);
+    const out = await batches(file, { xlsx: { sheet: 'Products' }, batchSize: 2 });
+    expect(out.map((b) => b.records.map((r) => r.product_id))).toEqual([['P1', 'P2'], ['P3']]);
+    await expect(all(file, { xlsx: { sheet: 'Nope' } })).rejects.toThrow('no sheet "Nope" (sheets: Products, Clients)');
+  });
+});
+
+describe('writeRows', () => {
+  const rows = [
+    { id: 1, at: new Date('2024-01-01T10:00:00Z'), note: 'a, "b"' },
+    { id: 2, at: new Date('2024-01-02T23:59:59.5Z'), note: null },
+  ];
+
+  it('writes one new CSV file per batch and date partition, with ISO UTC timestamps, never overwriting', async () => {
+    const dir = folder();
+    const db = await DuckDbClient.open(':memory:');
+    await db.exec("SET TimeZone = 'America/New_York'");
+    const first = await writeRows(db, rows, { format: 'csv', path: join(dir, '{YYYY}/{MM}/{DD}/tx.csv'), partitionBy: 'at', mode: 'new' });
+    await writeRows(db, [rows[0]], { format: 'csv', path: join(dir, '{YYYY}/{MM}/{DD}/tx.csv'), partitionBy: 'at', mode: 'new' });
+    expect(first.map((f) => f.slice(dir.length + 1, dir.length + 11))).toEqual(['2024/01/01', '2024/01/02']);
+    expect(readdirSync(join(dir, '2024/01/01'))).toHaveLength(2);
+    expect(readFileSync(first[0], 'utf8')).toBe('id,at,note\n1,2024-01-01T10:00:00.000Z,"a, ""b"""\n');
+    expect(readFileSync(first[1], 'utf8')).toBe('id,at,note\n2,2024-01-02T23:59:59.500Z,\n');
+    db.close();
+  });
+
+  it('appends to a CSV file following its header, and overwrites an export in place', async () => {
+    const dir = folder();
+    const db = await DuckDbClient.open(':memory:');
+    const path = join(dir, 'log-{YYYY}{MM}{DD}.csv');
+    const now = new Date('2024-03-04T05:06:07Z');
+    await writeRows(db, [{ a: 1, b: 'x' }], { format: 'csv', path, mode: 'append', now });
+    await writeRows(db, [{ b: 'y', c: true }], { format: 'csv', path, mode: 'append', now });
+    expect(readFileSync(join(dir, 'log-20240304.csv'), 'utf8')).toBe('a,b\n1,x\n,y\n');
+    await writeRows(db, [{ k: 1 }], { format: 'csv', path: join(dir, 'kpis.csv'), mode: 'overwrite' });
+    await writeRows(db, [{ k: 2 }], { format: 'csv', path: join(dir, 'kpis.csv'), mode: 'overwrite' });
+    expect(readFileSync(join(dir, 'kpis.csv'), 'utf8')).toBe('k\n2\n');
+    expect(readdirSync(dir).sort()).toEqual(['kpis.csv', 'log-20240304.csv']);
+    await expect(writeRows(db, [{ k: 1 }], { format: 'parquet', path: join(dir, 'x.parquet'), mode: 'append' })).rejects.toThrow('mode append is for CSV files only');
+    db.close();
+  });
+});
