@@ -1,35 +1,49 @@
 #!/usr/bin/env bash
-# Installs (first time, cached) and starts real servers on 127.0.0.1 for integration tests and benchmarks:
+# Installs (first time; cached) and starts real servers on 127.0.0.1 for integration tests and benchmarks:
 #   pg     PostgreSQL 15 (Debian package), port 55432
-#   kafka  Apache Kafka in KRaft mode (jars from Maven Central), port 59092
+#   kafka  Apache Kafka in KRaft mode (jars from Maven Central), port 59092 (controller 59093)
 #   mongo  FerretDB v1 (MongoDB wire protocol, SQLite storage; built with Go from the module proxy), port 57017
 #   s3     MinIO (S3 API; `go install` from the module proxy), port 59000, bucket events to Kafka topic s3-events
-# Usage: up.sh [pg] [kafka] [mongo] [s3]   (no argument: all). Idempotent: a running service is left alone.
-# Writes the URLs to .services/env.json and .services/env.sh (see tests/services.ts).
+# Usage: up.sh [pg] [kafka] [mongo] [s3]   (no argument: all; s3 brings kafka too, its event target).
+# Idempotent: a service this checkout already runs is left alone. Concurrent calls wait on .services/.lock.
+# Writes the keys to .services/env.json and .services/env.sh (read by tests/services.ts). See README.md here.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+want=" $* "
+[ -z "${*// /}" ] && want=" pg kafka mongo s3 "
+for s in $want; do case "$s" in pg|kafka|mongo|s3) ;; *) log "unknown service '$s' (known: pg kafka mongo s3)"; exit 2 ;; esac; done
+[[ "$want" == *" s3 "* ]] && want="$want kafka "   # MinIO sends bucket events to Kafka: start that first
 
 exec 9>"$RUN_DIR/.lock"
-flock 9   # concurrent callers wait; the first one starts what is missing
+flock 9   # concurrent callers wait; the first one starts what is missing. Servers get 9>&- so they never hold it.
 
-services=("$@")
-[ ${#services[@]} -eq 0 ] && services=(pg kafka mongo s3)
+report() { printf '[services] %-5s install %ss, start %ss\n' "$1" "$2" "$3"; }
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_sql() { "$PG_BIN/psql" -h "$RUN_DIR/pg" -p "$PG_PORT" -U postgres -d postgres -qtAX "$@"; }   # admin over the Unix socket
 
 start_pg() {
-  if running pg && port_open 55432; then log "pg already running"; set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"; return; fi
-  local t0; t0=$(date +%s)
+  if running pg && port_open "$PG_PORT"; then log "pg already running"; set_env "PG_URL=$PG_URL"; return; fi
+  ensure_port_free "$PG_PORT" pg
+  local t0; t0=$(now)
   if [ ! -x "$PG_BIN/initdb" ]; then
-    log "installing PostgreSQL 15 (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    log "installing PostgreSQL 15 (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
-  id postgres >/dev/null 2>&1 || useradd --system --home "$RUN_DIR" postgres
-  local data="$RUN_DIR/pg"
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  if ! runuser -u postgres -- test -x "$RUN_DIR"; then
+    log "pg: user postgres cannot enter $RUN_DIR (a parent folder is private); use a checkout outside such a folder"; return 1
+  fi
+  local data="$RUN_DIR/pg" installed
   if [ ! -f "$data/PG_VERSION" ]; then
-    rm -rf "$data"; mkdir -p "$data"; chown postgres "$data"
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -A trust -U postgres --no-sync >/dev/null
+    rm -rf "$data"; mkdir -p "$data"; chown postgres: "$data"; chmod 700 "$data"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync >"$RUN_DIR/pg-initdb.log" 2>&1 ||
+      { tail -20 "$RUN_DIR/pg-initdb.log" >&2; return 1; }
     cat >> "$data/postgresql.conf" <<CONF
+# scripts/services/up.sh: loopback only, socket in the data folder, durability off for test speed
 listen_addresses = '127.0.0.1'
-port = 55432
+port = $PG_PORT
 unix_socket_directories = '$data'
 fsync = off
 synchronous_commit = off
@@ -37,41 +51,52 @@ full_page_writes = off
 max_connections = 200
 CONF
   fi
-  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
-  touch "$RUN_DIR/pg.log" && chown postgres "$RUN_DIR/pg.log"
-  # 9>&-: the server must not inherit the lock, or it would hold it for its whole life.
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN_DIR/pg.log" -w -t 60 start >/dev/null 9>&-
+  installed=$(seconds_since "$t0"); t0=$(now)
+  touch "$RUN_DIR/pg.log" && chown postgres: "$RUN_DIR/pg.log"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN_DIR/pg.log" -w -t 60 start >/dev/null 9>&- ||
+    { tail -20 "$RUN_DIR/pg.log" >&2; return 1; }
   head -1 "$data/postmaster.pid" > "$RUN_DIR/pg.pid"
-  "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'platform'" | grep -q 1 ||
-    "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qc "CREATE ROLE platform LOGIN SUPERUSER PASSWORD 'platform'"
-  "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'platform'" | grep -q 1 ||
-    "$PG_BIN/psql" -h "$data" -p 55432 -U postgres -d postgres -qc "CREATE DATABASE platform OWNER platform"
-  # Password authentication over TCP from now on (the URL carries it, as a real deployment would).
-  sed -i 's/^host\(.*\)trust$/host\1scram-sha-256/' "$data/pg_hba.conf"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null 9>&-
-  set_env "PG_URL=postgres://platform:platform@127.0.0.1:55432/platform"
-  log "pg up: install ${installed}s, start $(seconds_since "$t0")s"
+  [ "$(pg_sql -c "SELECT 1 FROM pg_roles WHERE rolname = 'platform'")" = 1 ] ||
+    pg_sql -c "CREATE ROLE platform LOGIN SUPERUSER PASSWORD 'platform'"
+  [ "$(pg_sql -c "SELECT 1 FROM pg_database WHERE datname = 'platform'")" = 1 ] ||
+    pg_sql -c "CREATE DATABASE platform OWNER platform"
+  # TCP logins need the password from now on (the URL carries it, as in a real deployment); the socket stays trust.
+  if grep -q '^host.*trust$' "$data/pg_hba.conf"; then
+    sed -i 's/^\(host.*\)trust$/\1scram-sha-256/' "$data/pg_hba.conf"
+    pg_sql -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+  "$PG_BIN/psql" "$PG_URL" -qtAXc 'select 1' >/dev/null
+  set_env "PG_URL=$PG_URL"
+  report pg "$installed" "$(seconds_since "$t0")"
+}
+
+# ---------------------------------------------------------------- Kafka
+kafka_lib() { # the jar folder, keyed by version and a hash of pom.xml (a changed pom fetches a fresh set)
+  local key; key=$( (echo "$KAFKA_VERSION"; cat "$SERVICES_DIR/kafka/pom.xml") | sha1sum | cut -c1-8)
+  echo "$CACHE/kafka-$KAFKA_VERSION-$key/lib"
 }
 
 start_kafka() {
-  if running kafka && port_open 59092; then log "kafka already running"; set_env "KAFKA_BROKERS=127.0.0.1:59092"; return; fi
-  local t0; t0=$(date +%s)
-  local lib="$CACHE/kafka-$KAFKA_VERSION/lib"
+  if running kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; set_env "KAFKA_BROKERS=$KAFKA_BROKERS"; return; fi
+  ensure_port_free "$KAFKA_PORT" kafka; ensure_port_free "$KAFKA_CONTROLLER_PORT" kafka
+  local t0; t0=$(now)
+  local lib; lib=$(kafka_lib)
   if [ ! -f "$lib/.complete" ]; then
-    log "downloading Kafka $KAFKA_VERSION jars (Maven)"
-    mkdir -p "$lib"
-    mvn -q -B -f "$(dirname "$0")/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies -DoutputDirectory="$lib" >&2
+    log "kafka: fetching Apache Kafka $KAFKA_VERSION jars (Maven)"
+    rm -rf "$lib"; mkdir -p "$lib" "$CACHE/logs"
+    mvn -q -B -f "$SERVICES_DIR/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+      -DoutputDirectory="$lib" >"$CACHE/logs/kafka-mvn.log" 2>&1 || { tail -30 "$CACHE/logs/kafka-mvn.log" >&2; return 1; }
     touch "$lib/.complete"
   fi
-  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
+  local installed; installed=$(seconds_since "$t0"); t0=$(now)
   local dir="$RUN_DIR/kafka"
   mkdir -p "$dir"
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:59093
-listeners=PLAINTEXT://127.0.0.1:59092,CONTROLLER://127.0.0.1:59093
-advertised.listeners=PLAINTEXT://127.0.0.1:59092
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -81,80 +106,102 @@ offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
-log.flush.interval.messages=9223372036854775807
 PROPS
-  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Dkafka.logs.dir="$dir" -Dlog4j2.configurationFile="$(dirname "$0")/kafka/log4j2.properties" -cp "$lib/*")
+  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true -Dkafka.logs.dir="$dir"
+    -Dlog4j2.configurationFile="$SERVICES_DIR/kafka/log4j2.properties" -cp "$lib/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
-    "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" >/dev/null
+    local id; id=$("${java[@]}" kafka.tools.StorageTool random-uuid)
+    "${java[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+      { cat "$dir/format.log" >&2; return 1; }
   fi
   nohup "${java[@]}" kafka.Kafka "$dir/server.properties" > "$RUN_DIR/kafka.log" 2>&1 9>&- &
   echo $! > "$RUN_DIR/kafka.pid"
-  wait_port 59092 90 kafka
-  node "$(dirname "$0")/kafka-check.mjs" 127.0.0.1:59092 >&2
-  set_env "KAFKA_BROKERS=127.0.0.1:59092"
-  log "kafka up: install ${installed}s, start $(seconds_since "$t0")s"
+  wait_for_port "$KAFKA_PORT" 90 kafka $! || { tail -30 "$dir/server.log" >&2 2>/dev/null; return 1; }
+  node "$SERVICES_DIR/kafka-check.mjs" "$KAFKA_BROKERS" || { tail -30 "$dir/server.log" >&2; return 1; }
+  set_env "KAFKA_BROKERS=$KAFKA_BROKERS"
+  report kafka "$installed" "$(seconds_since "$t0")"
 }
 
+# ---------------------------------------------------------------- FerretDB (MongoDB wire protocol)
 start_mongo() {
-  if running mongo && port_open 57017; then log "mongo already running"; set_env "MONGO_URL=mongodb://127.0.0.1:57017/"; return; fi
-  local t0; t0=$(date +%s)
+  if running mongo && port_open "$MONGO_PORT"; then log "mongo already running"; set_env "MONGO_URL=$MONGO_URL"; return; fi
+  ensure_port_free "$MONGO_PORT" mongo
+  local t0; t0=$(now)
   local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
   if [ ! -x "$bin" ]; then
-    # A plain `go install` panics at start ("Invalid build/version/version.txt"): build from the module source
-    # with that file written, as FerretDB's own build does.
-    log "building FerretDB $FERRETDB_VERSION (Go, a few minutes the first time)"
-    local src; src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+    # A plain `go install` builds a binary that panics at start ("Invalid build/version/version.txt"): build from the
+    # module source with that file written, as FerretDB's own build does.
+    log "mongo: building FerretDB $FERRETDB_VERSION (Go; about 2-3 minutes the first time)"
+    mkdir -p "$CACHE/bin" "$CACHE/logs"
+    local src; src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
+      node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
     rm -rf "$CACHE/ferretdb-src" && cp -r "$src" "$CACHE/ferretdb-src" && chmod -R u+w "$CACHE/ferretdb-src"
     mkdir -p "$CACHE/ferretdb-src/build/version" && echo "$FERRETDB_VERSION" > "$CACHE/ferretdb-src/build/version/version.txt"
-    (cd "$CACHE/ferretdb-src" && go build -o "$bin" ./cmd/ferretdb)
+    (cd "$CACHE/ferretdb-src" && go build -o "$bin.tmp" ./cmd/ferretdb) >"$CACHE/logs/ferretdb-build.log" 2>&1 ||
+      { tail -30 "$CACHE/logs/ferretdb-build.log" >&2; return 1; }
+    mv "$bin.tmp" "$bin"
   fi
-  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
+  local installed; installed=$(seconds_since "$t0"); t0=$(now)
   mkdir -p "$RUN_DIR/ferretdb"
-  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN_DIR/ferretdb/" --listen-addr=127.0.0.1:57017 --telemetry=disable \
-    --debug-addr=- --log-level=warn > "$RUN_DIR/mongo.log" 2>&1 9>&- &
+  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN_DIR/ferretdb/" --listen-addr="127.0.0.1:$MONGO_PORT" \
+    --telemetry=disable --debug-addr=- --log-level=warn > "$RUN_DIR/mongo.log" 2>&1 9>&- &
   echo $! > "$RUN_DIR/mongo.pid"
-  wait_port 57017 30 mongo
-  set_env "MONGO_URL=mongodb://127.0.0.1:57017/"
-  log "mongo up: install ${installed}s, start $(seconds_since "$t0")s"
+  wait_for_port "$MONGO_PORT" 30 mongo $!
+  node "$SERVICES_DIR/mongo-check.mjs" "$MONGO_URL" || { tail -30 "$RUN_DIR/mongo.log" >&2; return 1; }
+  set_env "MONGO_URL=$MONGO_URL"
+  report mongo "$installed" "$(seconds_since "$t0")"
+}
+
+# ---------------------------------------------------------------- MinIO (S3)
+s3_arn() { # the ARN MinIO printed for its Kafka target ("SQS ARNs: arn:minio:sqs::PLATFORM:kafka")
+  sed 's/\x1b\[[0-9;]*m//g' "$RUN_DIR/s3.log" | grep -o 'arn:minio:sqs:[^ ]*:kafka' | head -1
 }
 
 start_s3() {
-  if running s3 && port_open 59000; then log "s3 already running"; s3_env; return; fi
-  local t0; t0=$(date +%s)
+  if running s3 && port_open "$S3_PORT" && [ -n "$(s3_arn)" ]; then log "s3 already running"; s3_env "$(s3_arn)"; return; fi
+  ensure_port_free "$S3_PORT" s3; ensure_port_free "$S3_CONSOLE_PORT" s3
+  local t0; t0=$(now)
   local bin="$CACHE/bin/minio-$MINIO_VERSION"
   if [ ! -x "$bin" ]; then
-    log "building MinIO (Go, several minutes the first time)"
-    mkdir -p "$CACHE/minio-build"
-    GOBIN="$CACHE/minio-build" go install "github.com/minio/minio@$MINIO_VERSION"
+    log "s3: building MinIO $MINIO_VERSION (Go; several minutes the first time)"
+    mkdir -p "$CACHE/bin" "$CACHE/logs" "$CACHE/minio-build"
+    GOBIN="$CACHE/minio-build" go install "github.com/minio/minio@$MINIO_VERSION" >"$CACHE/logs/minio-build.log" 2>&1 ||
+      { tail -30 "$CACHE/logs/minio-build.log" >&2; return 1; }
     mv "$CACHE/minio-build/minio" "$bin"
   fi
-  local installed; installed=$(seconds_since "$t0"); t0=$(date +%s)
+  local installed; installed=$(seconds_since "$t0"); t0=$(now)
   mkdir -p "$RUN_DIR/minio" "$RUN_DIR/minio-queue"
-  # Bucket notifications go to Kafka (when it runs), queued on disk while Kafka is away.
-  MINIO_ROOT_USER=platformadmin MINIO_ROOT_PASSWORD=platformsecret MINIO_BROWSER=off \
-  MINIO_NOTIFY_KAFKA_ENABLE_PLATFORM=on MINIO_NOTIFY_KAFKA_BROKERS_PLATFORM=127.0.0.1:59092 \
-  MINIO_NOTIFY_KAFKA_TOPIC_PLATFORM=s3-events MINIO_NOTIFY_KAFKA_QUEUE_DIR_PLATFORM="$RUN_DIR/minio-queue" \
-    nohup "$bin" server "$RUN_DIR/minio" --address 127.0.0.1:59000 --console-address 127.0.0.1:59001 --quiet > "$RUN_DIR/s3.log" 2>&1 9>&- &
-  echo $! > "$RUN_DIR/s3.pid"
-  wait_port 59000 60 s3
-  local i; for ((i = 0; i < 100; i++)); do curl -sf http://127.0.0.1:59000/minio/health/live >/dev/null && break; sleep 0.2; done
-  s3_env
-  log "s3 up: install ${installed}s, start $(seconds_since "$t0")s"
+  # Bucket notifications go to Kafka, queued on disk while Kafka is away. The web console is off (not needed).
+  MINIO_ROOT_USER="$S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$S3_SECRET_KEY" MINIO_BROWSER=off \
+  MINIO_NOTIFY_KAFKA_ENABLE_PLATFORM=on MINIO_NOTIFY_KAFKA_BROKERS_PLATFORM="$KAFKA_BROKERS" \
+  MINIO_NOTIFY_KAFKA_TOPIC_PLATFORM="$S3_NOTIFY_TOPIC" MINIO_NOTIFY_KAFKA_QUEUE_DIR_PLATFORM="$RUN_DIR/minio-queue" \
+    nohup "$bin" server "$RUN_DIR/minio" --address "127.0.0.1:$S3_PORT" --console-address "127.0.0.1:$S3_CONSOLE_PORT" \
+    > "$RUN_DIR/s3.log" 2>&1 9>&- &
+  local pid=$!
+  echo $pid > "$RUN_DIR/s3.pid"
+  wait_for_port "$S3_PORT" 60 s3 $pid
+  local i arn=
+  for ((i = 0; i < 150; i++)); do
+    curl -sf "$S3_ENDPOINT/minio/health/live" >/dev/null && arn=$(s3_arn) && [ -n "$arn" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.2
+  done
+  [ -n "$arn" ] || { log "s3: MinIO is not live or printed no Kafka ARN (log: $RUN_DIR/s3.log)"; tail -30 "$RUN_DIR/s3.log" >&2; return 1; }
+  NODE_NO_WARNINGS=1 node "$SERVICES_DIR/s3-check.mjs" "$S3_ENDPOINT" "$arn" || { tail -30 "$RUN_DIR/s3.log" >&2; return 1; }
+  s3_env "$arn"
+  report s3 "$installed" "$(seconds_since "$t0")"
 }
 
 s3_env() {
-  set_env "S3_ENDPOINT=http://127.0.0.1:59000" "S3_ACCESS_KEY=platformadmin" "S3_SECRET_KEY=platformsecret" "S3_REGION=us-east-1" \
-    "S3_NOTIFY_ARN=arn:minio:sqs::PLATFORM:kafka" "S3_NOTIFY_TOPIC=s3-events"
+  set_env "S3_ENDPOINT=$S3_ENDPOINT" "S3_ACCESS_KEY=$S3_ACCESS_KEY" "S3_SECRET_KEY=$S3_SECRET_KEY" "S3_REGION=$S3_REGION" \
+    "S3_NOTIFY_TOPIC=$S3_NOTIFY_TOPIC" "S3_NOTIFY_ARN=$1"
 }
 
-for service in "${services[@]}"; do
-  case "$service" in
-    pg) start_pg ;;
-    kafka) start_kafka ;;
-    mongo) start_mongo ;;
-    s3) start_s3 ;;
-    *) log "unknown service $service (known: pg kafka mongo s3)"; exit 2 ;;
-  esac
+for s in pg kafka mongo s3; do
+  if [[ "$want" == *" $s "* ]]; then "start_$s"; fi
 done
+exit 0
