@@ -299,8 +299,9 @@ export class Pipeline {
       while (!this.abort.signal.aborted) {
         try {
           await this.runSource(source, undefined, true);
+          break; // the source ended by itself (a generator that reached its count): nothing to restart
         } catch {
-          /* already logged and counted */
+          /* already logged and counted: rebuild the plugin and resume from the last commit */
         }
         if (this.abort.signal.aborted) break;
         await this.clock.sleep(Math.max(1000, source.declaration.policy.backoffMs * 5), this.abort.signal);
