@@ -1,18 +1,28 @@
 import { inject, injectable, pluginModule, TOKENS, type Row, type Sink } from '../../../core/sdk/index.ts';
 
-/** Prints records as JSON lines on standard output, for trying a pipeline out. */
+interface ConsoleConfig {
+  limit?: number;
+  prefix: string;
+}
+
+/** Prints records as JSON lines on standard output (timestamps as ISO strings), for trying a pipeline out. */
 @injectable()
 export class ConsoleSink implements Sink {
   private printed = 0;
-  constructor(@inject(TOKENS.Config) private readonly config: { limit?: number; prefix: string }) {}
+  constructor(@inject(TOKENS.Config) private readonly config: ConsoleConfig) {}
 
   async write(records: Row[]): Promise<void> {
-    for (const record of records) {
-      if (this.config.limit !== undefined && this.printed >= this.config.limit) return;
-      this.printed++;
-      process.stdout.write(`${this.config.prefix}${JSON.stringify(record)}\n`);
-    }
+    const room = this.config.limit === undefined ? records.length : Math.max(0, this.config.limit - this.printed);
+    const shown = records.slice(0, room);
+    if (!shown.length) return;
+    this.printed += shown.length;
+    process.stdout.write(shown.map((record) => `${this.config.prefix}${JSON.stringify(record, jsonSafe)}\n`).join(''));
   }
+}
+
+/** BigInts (which JSON cannot hold) as their decimal text. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 export default pluginModule({
@@ -21,8 +31,9 @@ export default pluginModule({
   config: {
     type: 'object', additionalProperties: false,
     properties: {
-      limit: { type: 'integer', minimum: 0, description: 'Print at most this many records in all.' },
-      prefix: { type: 'string', default: '', description: 'Text before each line.' },
+      limit: { type: 'integer', minimum: 0, description: 'Print at most this many records in all (the others are accepted silently).', examples: [20] },
+      prefix: { type: 'string', default: '', description: 'Text before each line.', examples: ['orders: '] },
     },
   },
+  examples: [{ title: 'Peek at the first records', yaml: 'peek:\n  use: console\n  from: cleaned\n  with: { limit: 20 }\n' }],
 }, ConsoleSink);

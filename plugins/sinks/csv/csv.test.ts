@@ -1,33 +1,49 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { systemClock } from '../../../core/runtime/clock.ts';
 import csv, { type FileSink } from './index.ts';
-import parquet from '../parquet/index.ts';
 
-describe('csv and parquet sinks', () => {
-  it('overwrites an export atomically with a header and ISO timestamps', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+const folder = () => mkdtempSync(join(tmpdir(), 'csv-sink-'));
+const clock = { ...systemClock, now: () => new Date('2024-03-04T05:06:07Z') };
+
+describe('csv sink', () => {
+  it('overwrites an export atomically with a header, quoting and ISO UTC timestamps', async () => {
+    const dir = folder();
     const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, 'kpis.csv'), mode: 'overwrite' });
     await step.plugin.write([{ at: new Date('2024-01-01T10:05:00Z'), n: 1, note: 'a, "b"' }]);
-    await step.plugin.write([{ at: new Date('2024-01-01T10:10:00Z'), n: 2, note: null }]);
-    expect(readFileSync(join(dir, 'kpis.csv'), 'utf8')).toBe('at,n,note\n2024-01-01T10:10:00.000Z,2,\n');
+    expect(readFileSync(join(dir, 'kpis.csv'), 'utf8')).toBe('at,n,note\n2024-01-01T10:05:00.000Z,1,"a, ""b"""\n');
+    await step.plugin.write([{ at: new Date('2024-01-01T10:10:00.250Z'), n: 2, note: null }]);
+    expect(readFileSync(join(dir, 'kpis.csv'), 'utf8')).toBe('at,n,note\n2024-01-01T10:10:00.250Z,2,\n');
     expect(readdirSync(dir)).toEqual(['kpis.csv']);
     await step.close();
   });
 
-  it('writes Parquet partitioned by a date field, one new file per batch, readable by DuckDB', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
-    const step = await createTestStep<FileSink>(parquet, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/part-{uuid}.parquet'), partitionBy: 'at' });
-    await step.plugin.write([{ id: 1, at: new Date('2024-01-01T10:00:00Z') }, { id: 2, at: new Date('2024-01-02T10:00:00Z') }]);
-    await step.plugin.write([{ id: 3, at: new Date('2024-01-01T11:00:00Z') }]);
-    expect(readdirSync(join(dir, '2024/01/01'))).toHaveLength(2);
-    expect(existsSync(join(dir, '2024/01/02'))).toBe(true);
-    const db = await DuckDbClient.open(':memory:');
-    expect(await db.query(`SELECT id FROM read_parquet('${dir}/**/*.parquet') ORDER BY id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
-    db.close();
+  it('writes a new file per batch and partition of partitionBy, never overwriting earlier batches', async () => {
+    const dir = folder();
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' }, { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' });
+    await step.plugin.write([{ id: 1, at: new Date('2024-01-01T23:59:59Z') }, { id: 2, at: new Date('2024-01-02T00:00:00Z') }, { id: 3, at: 'not a time' }]);
+    await step.plugin.write([{ id: 4, at: new Date('2024-01-01T08:00:00Z') }]);
+    const day1 = readdirSync(join(dir, '2024/01/01')).sort();
+    expect(day1).toHaveLength(2);
+    expect(day1.every((f) => /^orders-\d+-[0-9a-f]{8}\.csv$/.test(f))).toBe(true);
+    expect(day1.map((f) => readFileSync(join(dir, '2024/01/01', f), 'utf8')).sort()).toEqual([
+      'id,at\n1,2024-01-01T23:59:59.000Z\n', 'id,at\n4,2024-01-01T08:00:00.000Z\n',
+    ]);
+    expect(readdirSync(join(dir, '2024/01/02'))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'unknown/unknown/unknown', readdirSync(join(dir, 'unknown/unknown/unknown'))[0]), 'utf8')).toBe('id,at\n3,not a time\n');
+    await step.close();
+  });
+
+  it('appends to the file of the clock\'s date, the header once, later batches following its columns', async () => {
+    const dir = folder();
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, 'log-{YYYY}{MM}{DD}.csv'), mode: 'append' }, { services: { clock } });
+    await step.plugin.write([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+    await step.plugin.write([{ b: 'z', c: true }]);
+    expect(readdirSync(dir)).toEqual(['log-20240304.csv']);
+    expect(readFileSync(join(dir, 'log-20240304.csv'), 'utf8')).toBe('a,b\n1,x\n2,y\n,z\n');
     await step.close();
   });
 });

@@ -1,27 +1,55 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { writeRows, type WriteOptions } from '../../../core/formats/write.ts';
 
-/** Writes batches as files (CSV or Parquet) through DuckDB; shared by the csv and parquet sinks. */
-@injectable()
-export class FileSink implements Sink {
-  private scratch?: Promise<DuckDbClient>;
-  constructor(
-    @inject(TOKENS.Config) private readonly config: Omit<WriteOptions, 'format'> & { format: WriteOptions['format'] },
-    @inject(TOKENS.Step) private readonly step: StepInfo,
-    @inject(TOKENS.Connections) private readonly connections: Connections,
-  ) {}
-
-  async write(records: Row[]): Promise<void> {
-    if (!records.length && this.config.mode !== 'overwrite') return;
-    const db = this.step.connection ? await this.connections.get<DuckDbClient>(this.step.connection, 'duckdb') : await (this.scratch ??= DuckDbClient.open(':memory:'));
-    await writeRows(db, records, { ...this.config, format: this.step.use === 'parquet' ? 'parquet' : 'csv' });
-  }
-
-  async close(): Promise<void> {
-    if (this.scratch) (await this.scratch).close();
-  }
+interface FileSinkConfig {
+  path: string;
+  partitionBy?: string;
+  mode: WriteOptions['mode'];
 }
+
+/**
+ * The csv and parquet sinks: each batch is written as files with DuckDB COPY, one per date partition
+ * (`{YYYY}/{MM}/{DD}` in the path, from `partitionBy` or the clock's date). Files appear whole (written under a
+ * temporary name, then renamed). `new` never overwrites earlier batches (a unique suffix or `{uuid}`),
+ * `append` (CSV) adds to the partition's file, `overwrite` replaces the file with each batch (an export).
+ */
+export function fileSinkClass(format: 'csv' | 'parquet') {
+  @injectable()
+  class FileSink implements Sink {
+    private scratch?: Promise<DuckDbClient>;
+    /** Column types of earlier batches, so a column null throughout a batch keeps its type. */
+    private readonly types = new Map<string, string>();
+
+    constructor(
+      @inject(TOKENS.Config) private readonly config: FileSinkConfig,
+      @inject(TOKENS.Step) private readonly step: StepInfo,
+      @inject(TOKENS.Connections) private readonly connections: Connections,
+      @inject(TOKENS.Clock) private readonly clock: Clock,
+      @inject(TOKENS.Logger) private readonly logger: Logger,
+    ) {
+      if (config.mode === 'append' && format !== 'csv') throw new Error(`${step.id}: mode append is for CSV files only`);
+    }
+
+    async write(records: Row[]): Promise<void> {
+      if (!records.length) return;
+      const db = this.step.connection ? await this.connections.get<DuckDbClient>(this.step.connection, 'duckdb') : await (this.scratch ??= DuckDbClient.open(':memory:'));
+      try {
+        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types });
+        this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
+      } catch (error) {
+        throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
+
+    async close(): Promise<void> {
+      if (this.scratch) (await this.scratch).close();
+    }
+  }
+  return FileSink;
+}
+
+export type FileSink = InstanceType<ReturnType<typeof fileSinkClass>>;
 
 export function fileSinkConfig(format: 'csv' | 'parquet') {
   return {
@@ -29,16 +57,25 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
     additionalProperties: false,
     required: ['path'],
     properties: {
-      path: { type: 'string', description: 'File path; {YYYY}/{MM}/{DD} come from partitionBy (or today); {uuid} makes names unique.', examples: [format === 'csv' ? 'exports/kpis.csv' : 'lake/sales/{YYYY}/{MM}/{DD}/part-{uuid}.parquet'] },
-      partitionBy: { type: 'string', description: 'Timestamp or date field that picks the partition of each record.' },
-      mode: { enum: ['new', 'overwrite'], default: 'new', description: 'new: one file per batch (never overwrites earlier data); overwrite: the file is replaced atomically with each batch (an export).' },
+      path: {
+        type: 'string', minLength: 1,
+        description: `File path, relative to the working directory; {YYYY}, {MM}, {DD} come from partitionBy (or the current date, UTC); {uuid} makes each file's name unique.${format === 'csv' ? '' : ' Without {uuid}, mode new adds a unique suffix.'}`,
+        examples: format === 'csv' ? ['exports/kpis.csv', 'out/{YYYY}/{MM}/{DD}/orders.csv'] : ['lake/sales/{YYYY}/{MM}/{DD}/part-{uuid}.parquet'],
+      },
+      partitionBy: { type: 'string', description: 'Timestamp or date field that picks the partition of each record (UTC day); records without a valid one go under "unknown".', examples: ['event_ts'] },
+      mode: format === 'csv'
+        ? { enum: ['new', 'append', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition\'s file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch (an export).' }
+        : { enum: ['new', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch.' },
     },
   };
 }
 
 export default pluginModule({
   kind: 'sink', name: 'csv', stability: 'stable', connectionTypes: ['duckdb'],
-  summary: 'Writes CSV files (header, ISO timestamps), partitioned by date, one file per batch or an atomically replaced export.',
+  summary: 'Writes CSV files (header, ISO-8601 UTC timestamps) through DuckDB, partitioned by date: a new file per batch, appended, or an atomically replaced export.',
   config: fileSinkConfig('csv'),
-  examples: [{ title: 'A Tableau-friendly export rewritten on every commit', yaml: 'export:\n  use: csv\n  from: kpis\n  with: { path: exports/kpis.csv, mode: overwrite }\n' }],
-}, FileSink);
+  examples: [
+    { title: 'A Tableau-friendly export rewritten on every commit', yaml: 'export:\n  use: csv\n  from: kpis\n  with: { path: exports/kpis.csv, mode: overwrite }\n' },
+    { title: 'One file per day, appended to', yaml: 'daily:\n  use: csv\n  from: orders\n  with: { path: "out/{YYYY}/{MM}/{DD}/orders.csv", partitionBy: ordered_at, mode: append }\n' },
+  ],
+}, fileSinkClass('csv'));

@@ -1,30 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/testing.ts';
+import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { Reject } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';
 
-const warehouse = { connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh' };
+const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };
 
 async function sink(config: Record<string, unknown>, init?: string) {
-  const step = await createTestStep<DuckDbSink>(plugin, 'sink', config, warehouse);
-  const db = await step.services.connections.get<DuckDbClient>('wh');
+  const step: TestStep<DuckDbSink> = await createTestStep<DuckDbSink>(plugin, 'sink', config, warehouse);
+  const db = await step.services.connections.get<DuckDbClient>('warehouse');
   if (init) await db.exec(init);
-  return { step, db, write: (rows: Record<string, unknown>[]) => step.plugin.write(rows) };
+  const rejects: Reject[] = [];
+  const write = (rows: Record<string, unknown>[]) => step.plugin.write(rows, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) });
+  return { step, db, write, rejects };
 }
 
 describe('duckdb sink', () => {
-  it('appends, casting to the declared column types', async () => {
-    const { step, db, write } = await sink({ table: 't' }, 'CREATE TABLE t (id INTEGER, amount DECIMAL(12,2), ts TIMESTAMPTZ, note VARCHAR)');
-    await write([{ id: 1, amount: 10.5, ts: new Date('2024-01-01T00:00:00Z'), note: 'a' }]);
+  it('appends by column name, casting to the declared column types; Dates into TIMESTAMP columns as UTC', async () => {
+    const { step, db, write } = await sink({ table: 't' }, 'CREATE TABLE t (id INTEGER, amount DECIMAL(12,2), ts TIMESTAMPTZ, local TIMESTAMP, note VARCHAR)');
+    await db.exec("SET TimeZone = 'Asia/Kolkata'");
+    await write([{ note: 'a', id: 1, amount: 10.5, ts: new Date('2024-01-01T00:00:00Z'), local: new Date('2024-01-01T10:00:00Z') }]);
     await write([{ id: 2, amount: '3.25', ts: '2024-01-02T00:00:00Z' }]);
     expect(await db.query('SELECT * FROM t ORDER BY id')).toEqual([
-      { id: 1, amount: 10.5, ts: new Date('2024-01-01T00:00:00Z'), note: 'a' },
-      { id: 2, amount: 3.25, ts: new Date('2024-01-02T00:00:00Z'), note: null },
+      { id: 1, amount: 10.5, ts: new Date('2024-01-01T00:00:00Z'), local: new Date('2024-01-01T10:00:00Z'), note: 'a' },
+      { id: 2, amount: 3.25, ts: new Date('2024-01-02T00:00:00Z'), local: null, note: null },
     ]);
     await step.close();
   });
 
-  it('upserts by key: the same batch twice changes nothing, the last record of a key wins', async () => {
+  it('upserts by a primary key: the same batch twice changes nothing, the last record of a key wins', async () => {
     const { step, db, write } = await sink({ table: 't', mode: 'upsert', key: ['id'] }, 'CREATE TABLE t (id VARCHAR PRIMARY KEY, v INTEGER)');
     const batch = [{ id: 'a', v: 1 }, { id: 'b', v: 2 }, { id: 'a', v: 3 }];
     await write(batch);
@@ -34,30 +38,81 @@ describe('duckdb sink', () => {
     await step.close();
   });
 
-  it('replaces the whole table with each batch', async () => {
-    const { step, db, write } = await sink({ table: 'agg', mode: 'replace', createTable: true, columns: { k: 'VARCHAR', n: 'BIGINT' } });
-    await write([{ k: 'x', n: 1 }, { k: 'y', n: 2 }]);
-    await write([{ k: 'z', n: 3 }]);
-    expect(await db.query('SELECT * FROM agg')).toEqual([{ k: 'z', n: 3 }]);
+  it('upserts by a composite key into a table without a primary key (delete + insert)', async () => {
+    const { step, db, write } = await sink({ table: 'rates', mode: 'upsert', key: ['currency', 'ts'] }, 'CREATE TABLE rates (currency VARCHAR, ts TIMESTAMPTZ, rate DOUBLE)');
+    const at = new Date('2024-01-01T00:00:00Z');
+    await write([{ currency: 'EUR', ts: at, rate: 1 }, { currency: 'GBP', ts: at, rate: 2 }, { currency: 'EUR', ts: null, rate: 3 }]);
+    await write([{ currency: 'EUR', ts: at, rate: 1.5 }, { currency: 'EUR', ts: at, rate: 1.25 }, { currency: 'EUR', ts: null, rate: 4 }]);
+    expect(await db.query('SELECT * FROM rates ORDER BY currency, rate')).toEqual([
+      { currency: 'EUR', ts: at, rate: 1.25 }, { currency: 'EUR', ts: null, rate: 4 }, { currency: 'GBP', ts: at, rate: 2 },
+    ]);
     await step.close();
   });
 
-  it('creates a missing table from inferred types when asked, and names the table when it may not', async () => {
-    const { step, db, write } = await sink({ table: 'fresh', mode: 'upsert', key: ['id'], createTable: true });
-    await write([{ id: 1, at: new Date('2024-01-01T00:00:00Z'), ok: true }]);
-    expect(await db.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'fresh' ORDER BY ordinal_position")).toEqual([
+  it('replaces the whole table with each batch, atomically, even with a primary key', async () => {
+    const { step, db, write } = await sink({ table: 'agg', mode: 'replace', createTable: true, columns: { k: 'VARCHAR PRIMARY KEY', n: 'BIGINT' } });
+    await write([{ k: 'x', n: 1 }, { k: 'y', n: 2 }]);
+    await write([{ k: 'x', n: 3 }]);
+    expect(await db.query('SELECT * FROM agg')).toEqual([{ k: 'x', n: 3 }]);
+    await step.close();
+  });
+
+  it('creates a missing table from inferred types (the key as primary key) when asked, and names the table when it may not', async () => {
+    const { step, db, write } = await sink({ table: 'analytics.fresh', mode: 'upsert', key: ['id'], createTable: true });
+    await write([{ id: 1, at: new Date('2024-01-01T00:00:00Z'), ok: true, x: 1.5, s: null }]);
+    await write([{ id: 1, at: new Date('2024-01-02T00:00:00Z'), ok: false, x: 2, s: 'y' }]);
+    expect(await db.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'analytics' AND table_name = 'fresh' ORDER BY ordinal_position")).toEqual([
       { column_name: 'id', data_type: 'BIGINT' }, { column_name: 'at', data_type: 'TIMESTAMP WITH TIME ZONE' }, { column_name: 'ok', data_type: 'BOOLEAN' },
+      { column_name: 'x', data_type: 'DOUBLE' }, { column_name: 's', data_type: 'VARCHAR' },
     ]);
+    expect(await db.query("SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'fresh' AND constraint_type = 'PRIMARY KEY'")).toEqual([{ constraint_type: 'PRIMARY KEY' }]);
+    expect(await db.query('SELECT * FROM analytics.fresh')).toEqual([{ id: 1, at: new Date('2024-01-02T00:00:00Z'), ok: false, x: 2, s: 'y' }]);
     await step.close();
     const missing = await sink({ table: 'nope' });
-    await expect(missing.write([{ a: 1 }])).rejects.toThrow('duckdb: table nope does not exist (create it in the connection\'s init, or set createTable: true)');
+    await expect(missing.write([{ a: 1 }])).rejects.toThrow("duckdb: writing 1 record(s) to nope failed: table nope does not exist (create it in the connection's init, or set createTable: true)");
     await missing.step.close();
   });
 
-  it('fails the batch with the table and reason when a value cannot be cast, writing nothing of it', async () => {
-    const { step, db, write } = await sink({ table: 't' }, 'CREATE TABLE t (id INTEGER)');
-    await expect(write([{ id: 1 }, { id: 'x' }])).rejects.toThrow(/writing 2 record\(s\) to t failed: Conversion Error/);
-    expect(await db.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 0 }]);
+  it('sends records that cannot be written to dead-letter with the column and reason, and writes the rest', async () => {
+    const { step, db, write, rejects } = await sink({ table: 't', mode: 'upsert', key: ['id'] }, 'CREATE TABLE t (id INTEGER PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, ts TIMESTAMPTZ)');
+    await write([
+      { id: 1, amount: 5, ts: '2024-01-01T00:00:00Z' },
+      { id: 'x', amount: 'lots', ts: 'yesterday' },
+      { id: 3, amount: null },
+      { id: null, amount: 1 },
+      { id: 5, amount: 7.5 },
+    ]);
+    expect(await db.query('SELECT * FROM t ORDER BY id')).toEqual([{ id: 1, amount: 5, ts: new Date('2024-01-01T00:00:00Z') }, { id: 5, amount: 7.5, ts: null }]);
+    expect(rejects).toEqual([
+      { record: { id: 'x', amount: 'lots', ts: 'yesterday' }, reasons: ['id: cannot convert x to INTEGER', 'amount: cannot convert lots to DECIMAL(12,2)', 'ts: cannot convert yesterday to TIMESTAMP WITH TIME ZONE'] },
+      { record: { id: 3, amount: null }, reasons: ['amount: must not be null'] },
+      { record: { id: null, amount: 1 }, reasons: ['id: must not be null'] },
+    ]);
     await step.close();
+  });
+
+  it('leaves out fields the table has no column for, with a warning once', async () => {
+    const { step, db, write } = await sink({ table: 't' }, 'CREATE TABLE t (id INTEGER)');
+    await write([{ id: 1, _sheet: 'A' }]);
+    await write([{ id: 2, _sheet: 'B' }]);
+    expect(await db.query('SELECT * FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(step.logs.filter((l) => l.includes('fields not written'))).toHaveLength(1);
+    expect(step.logs.find((l) => l.includes('fields not written'))).toContain('_sheet');
+    await expect(write([{ other: 1 }])).rejects.toThrow('none of the fields (other) is a column of t');
+    await step.close();
+  });
+
+  it('fails the whole batch, writing nothing, when the failure is not about particular records', async () => {
+    const { step, db, write } = await sink({ table: 't' }, 'CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    await write([{ id: 1 }]);
+    await expect(write([{ id: 2 }, { id: 1 }])).rejects.toThrow(/duckdb: writing 2 record\(s\) to t failed: Constraint Error: Duplicate key "id: 1"/);
+    expect(await db.query('SELECT id FROM t')).toEqual([{ id: 1 }]);
+    await step.close();
+  });
+
+  it('checks its config', async () => {
+    await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'upsert' }, warehouse)).rejects.toThrow('duckdb: mode upsert needs key');
+    await expect(createTestStep(plugin, 'sink', { table: 't' })).rejects.toThrow('duckdb: the duckdb sink needs connection:');
+    await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'merge' }, warehouse)).rejects.toThrow('duckdb.with.mode: must be one of "append", "upsert", "replace"');
   });
 });

@@ -1,5 +1,6 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
-import { loadTempTable, quoteIdent, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { inject, injectable, pluginModule, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { inferColumns, loadTempTable, quoteIdent, readRows, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
   table: string;
@@ -9,64 +10,170 @@ interface DuckDbSinkConfig {
   columns?: Record<string, string>;
 }
 
+interface TableColumn {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+const BATCH = 'temp._sink_batch';
+
 /**
- * Writes batches into a DuckDB table. The batch is appended to a temp table (the DuckDB appender) and moved
- * with one set-based statement, in one transaction: append = INSERT BY NAME; upsert = INSERT OR REPLACE keyed
- * by the table's primary key (the last record of a key in a batch wins); replace = the table's whole content
- * becomes the batch, atomically. Values are cast to the table's column types by DuckDB.
+ * Writes batches into a DuckDB table. The batch goes into a temp table with the DuckDB appender, then moves with
+ * one set-based statement in one transaction:
+ * - append: INSERT … SELECT by column name;
+ * - upsert: INSERT OR REPLACE when the table has a primary key (or unique constraint) on `key`, else DELETE the
+ *   batch's keys + INSERT; the last record of a key in a batch wins;
+ * - replace: the table's whole content becomes the batch, atomically (readers see the old or the new content).
+ * Values are cast to the table's column types by DuckDB. Fields the table has no column for are left out (logged
+ * once). When some records cannot be written (a value that does not convert, a null in a NOT NULL column or the
+ * key), they go to dead-letter with the column and the reason, and the rest of the batch is written.
  */
 @injectable()
 export class DuckDbSink implements Sink {
   private ready = false;
+  private readonly warned = new Set<string>();
+  private readonly schema?: string;
+  private readonly name: string;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: DuckDbSinkConfig,
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {
-    if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key`);
+    if (!step.connection) throw new Error(`${step.id}: the duckdb sink needs connection: (a duckdb connection)`);
+    if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key (the columns that identify a row)`);
+    if (config.columns && config.key) {
+      const missing = config.key.filter((k) => !(k in config.columns!));
+      if (missing.length) throw new Error(`${step.id}: key ${missing.join(', ')} not among columns`);
+    }
+    const dot = config.table.indexOf('.');
+    [this.schema, this.name] = dot > 0 ? [config.table.slice(0, dot), config.table.slice(dot + 1)] : [undefined, config.table];
   }
 
-  async write(records: Row[]): Promise<void> {
-    if (records.length === 0 && this.config.mode !== 'replace') return;
+  private get table(): string {
+    return this.schema ? `${quoteIdent(this.schema)}.${quoteIdent(this.name)}` : quoteIdent(this.name);
+  }
+
+  async write(records: Row[], ctx?: SinkContext): Promise<void> {
+    if (records.length === 0) return;
     const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
-    const table = quoteIdent(this.config.table);
     await db.session(async (connection) => {
-      const columns = await loadTempTable(connection, 'sink_batch', records);
-      if (!this.ready) {
-        await this.ensureTable(connection, columns);
-        this.ready = true;
-      }
-      const names = columns.map((c) => quoteIdent(c.name)).join(', ');
-      await connection.run('BEGIN TRANSACTION');
       try {
-        if (this.config.mode === 'replace') await connection.run(`DELETE FROM ${table}`);
-        if (records.length) {
-          if (this.config.mode === 'upsert') {
-            // Last record of a key wins inside the batch; INSERT OR REPLACE needs one row per key.
-            const key = this.config.key!.map(quoteIdent).join(', ');
-            await connection.run(`INSERT OR REPLACE INTO ${table} (${names}) SELECT ${names} FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY rowid DESC) AS _rank FROM temp.sink_batch) WHERE _rank = 1`);
-          } else {
-            await connection.run(`INSERT INTO ${table} (${names}) SELECT ${names} FROM temp.sink_batch`);
-          }
+        const batchColumns = inferColumns(records);
+        // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
+        await loadTempTable(connection, '_sink_batch', records, batchColumns);
+        if (!this.ready) {
+          await this.ensureTable(connection, batchColumns);
+          this.ready = true;
         }
-        await connection.run('COMMIT');
+        const columns = await this.tableColumns(connection);
+        const known = new Set(columns.map((c) => c.name));
+        const unknown = batchColumns.map((c) => c.name).filter((n) => !known.has(n) && !this.warned.has(n));
+        if (unknown.length) {
+          unknown.forEach((n) => this.warned.add(n));
+          this.logger.warn(`fields not written: table ${this.config.table} has no column for them`, { fields: unknown.join(', ') });
+        }
+        const kinds = new Map(batchColumns.map((c) => [c.name, c.kind]));
+        const target = columns.filter((c) => kinds.has(c.name));
+        if (target.length === 0) throw new Error(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`);
+        try {
+          await this.move(connection, target, kinds, 'true');
+        } catch (error) {
+          // Find the records that cannot go in, send them to dead-letter, and write the others.
+          const bad = await this.badRecords(connection, columns, kinds);
+          if (!bad.length || !ctx) throw error;
+          for (const { row, reasons } of bad) ctx.reject(records[row], reasons);
+          if (bad.length < records.length) await this.move(connection, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`);
+        }
       } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
         throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
       } finally {
-        await connection.run('DROP TABLE IF EXISTS temp.sink_batch');
+        await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
       }
     });
   }
 
-  private async ensureTable(connection: Parameters<Parameters<DuckDbClient['session']>[0]>[0], columns: { name: string; kind: string }[]) {
-    const exists = await connection.runAndReadAll('SELECT 1 FROM information_schema.tables WHERE table_name = $1', [this.config.table]);
-    if (exists.currentRowCount > 0) return;
-    if (!this.config.createTable) throw new Error(`${this.step.id}: table ${this.config.table} does not exist (create it in the connection's init, or set createTable: true)`);
+  /** One transaction: the batch rows (those matching the SQL condition `filter`) into the table, by the mode. */
+  private async move(connection: DuckDBConnection, target: TableColumn[], kinds: Map<string, string>, filter: string): Promise<void> {
+    const names = target.map((c) => quoteIdent(c.name)).join(', ');
+    // A Date goes into a TIMESTAMP (no zone) column as its UTC time, whatever the session's time zone.
+    const values = target.map((c) => kinds.get(c.name) === 'TIMESTAMPTZ' && /^TIMESTAMP(\(\d\))?$|^TIMESTAMP_(S|MS|NS)$|^DATETIME$/i.test(c.type) ? `timezone('UTC', ${quoteIdent(c.name)})` : quoteIdent(c.name)).join(', ');
+    const key = (this.config.key ?? []).map(quoteIdent).join(', ');
+    // The last record of a key wins inside the batch.
+    const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid DESC) AS _sink_rank FROM ${BATCH} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      if (this.config.mode === 'replace') await connection.run(`DELETE FROM ${this.table}`);
+      if (this.config.mode === 'upsert') {
+        if (await this.hasKeyConstraint(connection)) {
+          await connection.run(`INSERT OR REPLACE INTO ${this.table} (${names}) ${latest}`);
+        } else {
+          const same = (this.config.key ?? []).map((k) => `_b.${quoteIdent(k)} IS NOT DISTINCT FROM ${this.table}.${quoteIdent(k)}`).join(' AND ');
+          await connection.run(`DELETE FROM ${this.table} WHERE EXISTS (SELECT 1 FROM ${BATCH} _b WHERE ${same} AND (${filter.replaceAll('rowid', '_b.rowid')}))`);
+          await connection.run(`INSERT INTO ${this.table} (${names}) ${latest}`);
+        }
+      } else {
+        await connection.run(`INSERT INTO ${this.table} (${names}) SELECT ${values} FROM ${BATCH} WHERE ${filter} ORDER BY rowid`);
+      }
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Batch rows that cannot go in, with every reason: values that do not convert, nulls in NOT NULL or key columns. */
+  private async badRecords(connection: DuckDBConnection, columns: TableColumn[], kinds: Map<string, string>): Promise<{ row: number; reasons: string[] }[]> {
+    const key = new Set(this.config.key ?? []);
+    const checks: string[] = [];
+    for (const c of columns) {
+      const col = quoteIdent(c.name);
+      const label = c.name.replaceAll("'", "''");
+      const mustHave = !c.nullable || (this.config.mode === 'upsert' && key.has(c.name));
+      if (!kinds.has(c.name)) {
+        if (mustHave) checks.push(`'${label}: missing (the column is NOT NULL)'`);
+        continue;
+      }
+      checks.push(`CASE WHEN ${col} IS NOT NULL AND TRY_CAST(${col} AS ${c.type}) IS NULL THEN '${label}: cannot convert ' || left(CAST(${col} AS VARCHAR), 200) || ' to ${c.type.replaceAll("'", "''")}' END`);
+      if (mustHave) checks.push(`CASE WHEN ${col} IS NULL THEN '${label}: must not be null' END`);
+    }
+    if (!checks.length) return [];
+    const rows = readRows(await connection.runAndReadAll(
+      `SELECT _sink_row, reasons FROM (SELECT rowid AS _sink_row, list_filter([${checks.join(', ')}], x -> x IS NOT NULL) AS reasons FROM ${BATCH}) WHERE len(reasons) > 0 ORDER BY _sink_row`,
+    ));
+    return rows.map((r) => ({ row: r._sink_row as number, reasons: r.reasons as string[] }));
+  }
+
+  private async tableColumns(connection: DuckDBConnection): Promise<TableColumn[]> {
+    const rows = readRows(await connection.runAndReadAll(
+      `SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM duckdb_columns()
+       WHERE table_name = $1 AND schema_name = coalesce($2, current_schema()) AND database_name = current_database() ORDER BY column_index`,
+      [this.name, this.schema ?? null],
+    ));
+    return rows as unknown as TableColumn[];
+  }
+
+  /** Whether the table has a primary key or unique constraint on exactly the key columns (INSERT OR REPLACE needs one). */
+  private async hasKeyConstraint(connection: DuckDBConnection): Promise<boolean> {
+    const rows = readRows(await connection.runAndReadAll(
+      `SELECT constraint_column_names AS names FROM duckdb_constraints()
+       WHERE table_name = $1 AND schema_name = coalesce($2, current_schema()) AND database_name = current_database() AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')`,
+      [this.name, this.schema ?? null],
+    ));
+    const key = [...(this.config.key ?? [])].sort().join('\u0000');
+    return rows.some((r) => [...(r.names as string[])].sort().join('\u0000') === key);
+  }
+
+  private async ensureTable(connection: DuckDBConnection, columns: { name: string; kind: string }[]) {
+    if ((await this.tableColumns(connection)).length) return;
+    if (!this.config.createTable) throw new Error(`table ${this.config.table} does not exist (create it in the connection's init, or set createTable: true)`);
     const declared = this.config.columns ?? Object.fromEntries(columns.map((c) => [c.name, c.kind]));
     const key = this.config.mode === 'upsert' ? `, PRIMARY KEY (${this.config.key!.map(quoteIdent).join(', ')})` : '';
-    await connection.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(this.config.table)} (${Object.entries(declared).map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')}${key})`);
+    if (this.schema) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+    await connection.run(`CREATE TABLE IF NOT EXISTS ${this.table} (${Object.entries(declared).map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')}${key})`);
+    this.logger.info(`created table ${this.config.table}`, { columns: Object.entries(declared).map(([n, t]) => `${n} ${t}`).join(', ') });
   }
 }
 
@@ -74,6 +181,9 @@ export default pluginModule({
   kind: 'sink',
   name: 'duckdb',
   summary: 'Writes records into a DuckDB table: append, upsert by key, or replace the whole table atomically.',
+  description: 'Each batch is loaded with the DuckDB appender and moved with one statement in one transaction. Values are cast to the column types; '
+    + 'records that cannot be written (a value that does not convert, a null in a NOT NULL or key column) go to dead-letter with the column named while the rest is written. '
+    + 'Fields the table has no column for are left out (with a warning).',
   stability: 'stable',
   connectionTypes: ['duckdb'],
   connectionRequired: true,
@@ -82,12 +192,18 @@ export default pluginModule({
     additionalProperties: false,
     required: ['table'],
     properties: {
-      table: { type: 'string', description: 'Target table.', examples: ['revenue'] },
-      mode: { enum: ['append', 'upsert', 'replace'], default: 'append', description: 'append adds rows; upsert inserts or replaces by key (the table needs that primary key); replace swaps the table content for each batch.' },
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (the table\'s primary key).', examples: [['transaction_id']] },
-      createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (with the key as primary key).' },
-      columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types for createTable.', examples: [{ id: 'VARCHAR', amount: 'DECIMAL(14,2)', ts: 'TIMESTAMPTZ' }] },
+      table: { type: 'string', minLength: 1, description: 'Target table, optionally schema-qualified (schema.table).', examples: ['revenue', 'analytics.kpis'] },
+      mode: {
+        enum: ['append', 'upsert', 'replace'], default: 'append',
+        description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes each batch the whole content of the table, atomically (for a source that emits its full result in one batch).',
+      },
+      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (best the table\'s primary key; createTable makes it one).', examples: [['transaction_id'], ['window_start', 'country']] },
+      createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR), with the key as primary key in upsert mode.' },
+      columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types {name: SQL type} for createTable.', examples: [{ id: 'VARCHAR', amount: 'DECIMAL(14,2)', ts: 'TIMESTAMPTZ' }] },
     },
   },
-  examples: [{ title: 'Upsert revenue by transaction id', yaml: 'revenue:\n  use: duckdb\n  from: converted\n  connection: warehouse\n  with: { table: revenue, mode: upsert, key: [transaction_id] }\n' }],
+  examples: [
+    { title: 'Upsert revenue by transaction id', yaml: 'revenue:\n  use: duckdb\n  from: converted\n  connection: warehouse\n  with: { table: revenue, mode: upsert, key: [transaction_id] }\n' },
+    { title: 'A table created from the first batch', yaml: 'raw:\n  use: duckdb\n  from: files\n  connection: warehouse\n  with: { table: raw_orders, createTable: true }\n' },
+  ],
 }, DuckDbSink);

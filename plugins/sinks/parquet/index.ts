@@ -1,9 +1,9 @@
 import { pluginModule } from '../../../core/sdk/index.ts';
-import { FileSink, fileSinkConfig } from '../csv/index.ts';
+import { fileSinkClass, fileSinkConfig } from '../csv/index.ts';
 
 export default pluginModule({
   kind: 'sink', name: 'parquet', stability: 'stable', connectionTypes: ['duckdb'],
-  summary: 'Writes Parquet files (cold storage), partitioned by date, one file per batch.',
+  summary: 'Writes Parquet files (cold storage) through DuckDB, partitioned by date, one new file per batch.',
   config: fileSinkConfig('parquet'),
   examples: [{ title: 'Raw events to a date-partitioned lake', yaml: 'lake:\n  use: parquet\n  from: events\n  with: { path: "lake/events/{YYYY}/{MM}/{DD}/part-{uuid}.parquet", partitionBy: event_ts }\n' }],
-}, FileSink);
+}, fileSinkClass('parquet'));

@@ -1,46 +1,70 @@
-import { mkdirSync, mkdtempSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import plugin, { type FileSource } from './index.ts';
+import plugin, { type FileCheckpoint, type FileSource } from './index.ts';
 
 function folder() {
   return mkdtempSync(join(tmpdir(), 'files-'));
 }
 
 describe('file source', () => {
-  it('reads CSV with types; a corrupt line goes to dead-letter with file:line while the good lines land', async () => {
+  it('reads CSV with declared types; a corrupt line goes to dead-letter with file:line while the good lines land', async () => {
     const dir = folder();
     writeFileSync(join(dir, 'a.csv'), 'id,amount,at\n1,10.5,2024-01-01 10:00:00\n2,oops,2024-01-01 11:00:00\n3,7.25,2024-01-01 12:00:00\n');
-    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.csv'), csv: { columns: { id: 'INTEGER', amount: 'DOUBLE', at: 'TIMESTAMP' } } });
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.csv'), csv: { columns: { id: 'INTEGER', amount: 'DOUBLE', at: 'TIMESTAMP' } }, addFileColumn: 'source_file' });
     const { records, rejects } = await readAll(step.plugin);
     expect(records).toEqual([
-      { id: 1, amount: 10.5, at: new Date('2024-01-01T10:00:00Z') },
-      { id: 3, amount: 7.25, at: new Date('2024-01-01T12:00:00Z') },
+      { id: 1, amount: 10.5, at: new Date('2024-01-01T10:00:00Z'), source_file: join(dir, 'a.csv') },
+      { id: 3, amount: 7.25, at: new Date('2024-01-01T12:00:00Z'), source_file: join(dir, 'a.csv') },
     ]);
-    expect(rejects).toHaveLength(1);
-    expect(rejects[0].origin).toBe(`${join(dir, 'a.csv')}:3`);
-    expect(rejects[0].record).toBe('2,oops,2024-01-01 11:00:00');
-    expect(rejects[0].reasons[0]).toMatch(/Could not convert string "oops" to 'DOUBLE'/);
+    expect(rejects).toEqual([{
+      record: '2,oops,2024-01-01 11:00:00',
+      reasons: ['Error when converting column "amount". Could not convert string "oops" to \'DOUBLE\''],
+      origin: `${join(dir, 'a.csv')}:3`,
+    }]);
     await step.close();
   });
 
-  it('remembers the files it has read and reads new or changed ones only', async () => {
+  it('shows files under the working directory by their relative path', async () => {
+    const dir = mkdtempSync(join(process.cwd(), '.tmp-files-'));
+    try {
+      writeFileSync(join(dir, 'r.jsonl'), '{"n":1}\noops\n');
+      const rel = relative(process.cwd(), dir);
+      const step = await createTestStep<FileSource>(plugin, 'source', { path: `${rel}/**/*.jsonl`, addFileColumn: 'file' });
+      const { records, rejects } = await readAll(step.plugin);
+      expect(records).toEqual([{ n: 1, file: `${rel}/r.jsonl` }]);
+      expect(rejects.map((r) => r.origin)).toEqual([`${rel}/r.jsonl:2`]);
+      await step.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('remembers the files it has read (path, size, mtime) and reads new or changed ones only; the last batch of a file carries the checkpoint', async () => {
     const dir = folder();
-    writeFileSync(join(dir, '1.jsonl'), '{"n":1}\n{"n":2}\nnot json\n');
-    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.jsonl') });
-    const first = await readAll(step.plugin);
-    expect(first.records).toEqual([{ n: 1 }, { n: 2 }]);
-    expect(first.rejects).toMatchObject([{ record: 'not json', origin: `${join(dir, '1.jsonl')}:3` }]);
-    writeFileSync(join(dir, '2.jsonl'), '{"n":3}\n');
-    const second = await readAll(step.plugin, { checkpoint: first.checkpoint });
-    expect(second.records).toEqual([{ n: 3 }]);
+    writeFileSync(join(dir, '1.jsonl'), '{"n":1}\n{"n":2}\n{"n":3}\nnot json\n');
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.jsonl'), batchSize: 2 });
+    const batches = [];
+    for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
+    expect(batches.map((b) => [b.records.length, b.rejects?.length, b.checkpoint !== undefined])).toEqual([[2, 0, false], [1, 1, true]]);
+    const first = batches[1].checkpoint as FileCheckpoint;
+    expect(Object.keys(first.files)).toEqual([join(dir, '1.jsonl')]);
+    expect(batches[1].rejects).toMatchObject([{ record: 'not json', origin: `${join(dir, '1.jsonl')}:4` }]);
+
+    writeFileSync(join(dir, '2.jsonl'), '{"n":4}\n');
+    const second = await readAll(step.plugin, { checkpoint: first });
+    expect(second.records).toEqual([{ n: 4 }]);
+    expect(await readAll(step.plugin, { checkpoint: second.checkpoint })).toEqual({ records: [], rejects: [], checkpoint: undefined });
+
     writeFileSync(join(dir, '1.jsonl'), '{"n":10}\n');
     utimesSync(join(dir, '1.jsonl'), new Date(), new Date(Date.now() + 5000));
+    rmSync(join(dir, '2.jsonl'));
     const third = await readAll(step.plugin, { checkpoint: second.checkpoint });
     expect(third.records).toEqual([{ n: 10 }]);
+    expect(Object.keys((third.checkpoint as FileCheckpoint).files)).toEqual([join(dir, '1.jsonl')]); // 2.jsonl is gone
     await step.close();
   });
 
@@ -49,28 +73,58 @@ describe('file source', () => {
     for (const day of ['2024-01-14', '2024-01-15']) {
       const [y, m, d] = day.split('-');
       mkdirSync(join(dir, y, m, d), { recursive: true });
-      writeFileSync(join(dir, y, m, d, 'tx.csv'), `day\n${day}\n`);
+      writeFileSync(join(dir, y, m, d, 'tx.csv'), `day,n\n${day},1\n`);
     }
-    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '{YYYY}/{MM}/{DD}/tx.csv'), csv: { columns: { day: 'VARCHAR' } } });
-    expect((await readAll(step.plugin, { date: '2024-01-15' })).records).toEqual([{ day: '2024-01-15' }]);
-    expect((await readAll(step.plugin)).records).toEqual([{ day: '2024-01-14' }, { day: '2024-01-15' }]);
+    mkdirSync(join(dir, 'latest', '01', '15'), { recursive: true });
+    writeFileSync(join(dir, 'latest', '01', '15', 'tx.csv'), 'day,n\nnot a partition,1\n');
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '{YYYY}/{MM}/{DD}/tx.csv'), csv: { types: { day: 'VARCHAR' } } });
+    const one = await readAll(step.plugin, { date: '2024-01-15' });
+    expect(one.records).toEqual([{ day: '2024-01-15', n: 1 }]);
+    expect((await readAll(step.plugin)).records).toEqual([{ day: '2024-01-14', n: 1 }, { day: '2024-01-15', n: 1 }]);
+    // A backfill's checkpoint keeps the other partitions it did not list.
+    expect((await readAll(step.plugin, { checkpoint: one.checkpoint })).records).toEqual([{ day: '2024-01-14', n: 1 }]);
+    await expect(readAll(step.plugin, { date: '15/01/2024' })).rejects.toThrow('file: --date must be YYYY-MM-DD (got "15/01/2024")');
     await step.close();
   });
 
-  it('reads an uploaded XLSX workbook, every sheet, with header names as keys', async () => {
+  it('reads exactly the uploaded XLSX workbook, every sheet, with header names as keys, the file named by its upload name', async () => {
     const dir = folder();
     const workbook = new ExcelJS.Workbook();
     workbook.addWorksheet('Products').addRows([['product_id', 'name', 'quantity'], ['P1', 'Tea', 10], ['P2', 'Rice', { formula: '2*3', result: 6 }]]);
     workbook.addWorksheet('Clients').addRows([['client_id', 'name'], ['C1', 'Ada']]);
-    const file = join(dir, 'upload.xlsx');
+    const file = join(dir, 'upload-7f3a'); // uploads are stored without their extension: the format comes from the name
     await workbook.xlsx.writeFile(file);
-    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, 'inbox/*.xlsx') });
-    const { records } = await readAll(step.plugin, { trigger: { type: 'upload', file, filename: 'stock_data.xlsx', view: 'upload' } } as never);
+    writeFileSync(join(dir, 'other.xlsx'), 'never read');
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.xlsx'), addFileColumn: 'file' });
+    const { records, rejects, checkpoint } = await readAll(step.plugin, { trigger: { type: 'upload', file, filename: 'stock_data.xlsx', view: 'upload' } } as never);
     expect(records).toEqual([
-      { _sheet: 'Products', product_id: 'P1', name: 'Tea', quantity: 10 },
-      { _sheet: 'Products', product_id: 'P2', name: 'Rice', quantity: 6 },
-      { _sheet: 'Clients', client_id: 'C1', name: 'Ada' },
+      { _sheet: 'Products', product_id: 'P1', name: 'Tea', quantity: 10, file: 'stock_data.xlsx' },
+      { _sheet: 'Products', product_id: 'P2', name: 'Rice', quantity: 6, file: 'stock_data.xlsx' },
+      { _sheet: 'Clients', client_id: 'C1', name: 'Ada', file: 'stock_data.xlsx' },
     ]);
+    expect(rejects).toEqual([]);
+    expect(checkpoint).toBeUndefined();
     await step.close();
+  });
+
+  it('sends a file that is not what its name says to dead-letter whole, and goes on with the next file', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'a.parquet'), 'this is not parquet');
+    const db = join(dir, 'b.parquet');
+    const { DuckDbClient } = await import('../../../core/connections/duckdb/index.ts');
+    const client = await DuckDbClient.open(':memory:');
+    await client.exec(`COPY (SELECT 42 AS answer) TO '${db}' (FORMAT parquet)`);
+    client.close();
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.parquet') }, { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' });
+    const { records, rejects, checkpoint } = await readAll(step.plugin);
+    expect(records).toEqual([{ answer: 42 }]);
+    expect(rejects).toEqual([{ record: { file: join(dir, 'a.parquet') }, reasons: [expect.stringContaining('No magic bytes found')], origin: join(dir, 'a.parquet') }]);
+    expect(Object.keys((checkpoint as FileCheckpoint).files)).toEqual([join(dir, 'a.parquet'), db]);
+    await step.close();
+  });
+
+  it('rejects a config without path, naming the field', async () => {
+    await expect(createTestStep(plugin, 'source', {})).rejects.toThrow('missing required property "path"');
+    await expect(createTestStep(plugin, 'source', { path: 'x', fileColumn: 'f' })).rejects.toThrow('unknown property "fileColumn"');
   });
 });

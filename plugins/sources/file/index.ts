@@ -1,24 +1,34 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { readRecords, type FileFormat } from '../../../core/formats/index.ts';
+import { formatOf, readRecords, type CsvOptions, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
 
 interface FileSourceConfig {
-  path: string;
+  path: string | string[];
   format?: FileFormat;
   batchSize: number;
-  csv?: { delimiter?: string; header?: boolean; columns?: Record<string, string> };
+  csv?: CsvOptions;
   xlsx?: { sheet?: string };
-  fileColumn?: string;
+  addFileColumn?: string;
 }
 
+/** Files already read, by absolute path: a file is read again only when its size or modification time changes. */
 type Done = Record<string, { size: number; mtimeMs: number }>;
 
+export interface FileCheckpoint {
+  files: Done;
+}
+
+const PLACEHOLDERS = { '{YYYY}': '[0-9][0-9][0-9][0-9]', '{MM}': '[0-9][0-9]', '{DD}': '[0-9][0-9]' };
+
 /**
- * Reads CSV, JSON lines, Parquet or XLSX files matching a glob, with `{YYYY}/{MM}/{DD}` placeholders that
- * `--date` fills (backfill) and that otherwise match every partition. Files already read (same size and
- * modification time) are remembered in the checkpoint and skipped. On an upload trigger, reads that file.
+ * Reads CSV, JSON lines, JSON, Parquet or XLSX files matching globs, with `{YYYY}/{MM}/{DD}` placeholders that
+ * `--date` fills (a backfill of one day) and that otherwise match every partition. Files already read (same size
+ * and modification time) are remembered in the checkpoint and skipped; the last batch of each file carries the
+ * checkpoint that includes it, so a crash mid-file re-reads that file only. On an upload trigger it reads exactly
+ * the uploaded file (the checkpoint is left alone). Unparseable lines go to dead-letter with `file:line`.
  */
 @injectable()
 export class FileSource implements Source {
@@ -28,30 +38,54 @@ export class FileSource implements Source {
     @inject(TOKENS.Config) private readonly config: FileSourceConfig,
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
-  ) {}
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {
+    if (config.path.length === 0) throw new Error(`${step.id}: path is empty`);
+  }
 
   async *read(run: SourceRun): AsyncIterable<Batch> {
     const db = await this.duckdb();
     if (run.trigger?.type === 'upload') {
-      for await (const { records, rejects } of readRecords(db, run.trigger.file, { ...this.options(), format: this.config.format, origin: run.trigger.filename })) {
-        yield { records: this.tag(records, run.trigger.filename), rejects };
+      const { file, filename } = run.trigger;
+      const options = { ...this.options(), format: this.config.format ?? formatOf(filename), origin: filename };
+      let records = 0;
+      for await (const batch of readRecords(db, file, options)) {
+        records += batch.records.length;
+        yield { records: this.tag(batch.records, filename), rejects: batch.rejects };
       }
+      this.logger.info('read upload', { file: filename, records });
       return;
     }
-    const done: Done = { ...((run.checkpoint as { files?: Done } | undefined)?.files ?? {}) };
-    for (const file of await this.files(db, run.date)) {
+    const previous = (run.checkpoint as FileCheckpoint | undefined)?.files ?? {};
+    const files = await this.files(run.date);
+    const done: Done = {};
+    // Forget files that are gone, unless only one date's partition was listed.
+    for (const [file, seen] of Object.entries(previous)) if (run.date || files.includes(file)) done[file] = seen;
+    for (const file of files) {
       if (run.signal.aborted) return;
-      const stat = statSync(file);
+      let stat;
+      try {
+        stat = statSync(file);
+      } catch {
+        continue; // removed since it was listed
+      }
       const seen = done[file];
       if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs) continue;
+      const shown = display(file);
       let pending: Batch | undefined;
-      for await (const { records, rejects } of readRecords(db, file, this.options())) {
+      let records = 0;
+      let rejects = 0;
+      for await (const batch of readRecords(db, file, { ...this.options(), origin: shown })) {
         if (pending) yield pending;
-        pending = { records: this.tag(records, file), rejects };
+        if (run.signal.aborted) return;
+        records += batch.records.length;
+        rejects += batch.rejects.length;
+        pending = { records: this.tag(batch.records, shown), rejects: batch.rejects };
       }
       done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
+      this.logger.info('read file', { file: shown, records, rejects });
       // Only the file's last batch moves the checkpoint: a crash mid-file re-reads the whole file.
-      yield { ...(pending ?? { records: [] }), checkpoint: { files: { ...done } } };
+      yield { ...(pending ?? { records: [] }), checkpoint: { files: { ...done } } satisfies FileCheckpoint };
     }
   }
 
@@ -59,22 +93,23 @@ export class FileSource implements Source {
     if (this.scratch) (await this.scratch).close();
   }
 
-  private options() {
+  private options(): ReadOptions {
     return { batchSize: this.config.batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format };
   }
 
-  private tag(records: Record<string, unknown>[], file: string) {
-    if (!this.config.fileColumn) return records;
-    for (const record of records) record[this.config.fileColumn] = file;
+  private tag(records: Row[], file: string): Row[] {
+    const column = this.config.addFileColumn;
+    if (column) for (const record of records) record[column] = file;
     return records;
   }
 
-  /** The files to read, sorted: placeholders become the run date's parts, or wildcards. */
-  private async files(db: DuckDbClient, date?: string): Promise<string[]> {
-    const [y, m, d] = date ? date.split('-') : ['*', '*', '*'];
-    const pattern = resolve(this.config.path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d));
-    const rows = await db.query<{ file: string }>('SELECT file FROM glob($1) ORDER BY file', [pattern]);
-    return rows.map((r) => r.file);
+  /** The files to read, absolute and sorted: placeholders become the run date's parts, or match any digits. */
+  private async files(date?: string): Promise<string[]> {
+    if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`${this.step.id}: --date must be YYYY-MM-DD (got "${date}")`);
+    const [y, m, d] = date ? date.split('-') : [PLACEHOLDERS['{YYYY}'], PLACEHOLDERS['{MM}'], PLACEHOLDERS['{DD}']];
+    const patterns = ([] as string[]).concat(this.config.path).map((p) => p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d));
+    const found = await glob(patterns, { absolute: true, onlyFiles: true, expandDirectories: false, cwd: process.cwd() });
+    return [...new Set(found.map((f) => resolve(f)))].sort();
   }
 
   /** Parsing runs in DuckDB: the step's duckdb connection if it has one, else an in-memory database of its own. */
@@ -85,10 +120,31 @@ export class FileSource implements Source {
   }
 }
 
+/** A file as shown in origins and the file column: relative to the working directory when under it. */
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+const csvOptions = {
+  type: 'object', additionalProperties: false,
+  description: 'CSV options (parsed by DuckDB read_csv): `delimiter` (default: detected), `header` (default true), `columns` {name: DuckDB type} every column in file order, `types` {name: DuckDB type} some columns by name. A line whose values do not fit goes to dead-letter.',
+  examples: [{ delimiter: ';', types: { amount: 'DECIMAL(12,2)' } }],
+  properties: {
+    delimiter: { type: 'string', description: 'Field separator (default: detected).', examples: [';', '\t'] },
+    header: { type: 'boolean', default: true, description: 'The first line names the columns (otherwise column0, column1, …).' },
+    columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Every column in file order with its DuckDB type; a line whose value does not fit goes to dead-letter.', examples: [{ id: 'INTEGER', amount: 'DECIMAL(12,2)', at: 'TIMESTAMP' }] },
+    types: { type: 'object', additionalProperties: { type: 'string' }, description: 'DuckDB types of some columns by name (the others are detected); a line whose value does not fit goes to dead-letter.', examples: [{ amount: 'DOUBLE' }] },
+  },
+};
+
 export default pluginModule({
   kind: 'source',
   name: 'file',
-  summary: 'Reads CSV, JSON lines, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
+  summary: 'Reads CSV, JSON lines, JSON, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
+  description: 'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). '
+    + 'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. '
+    + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason.',
   stability: 'stable',
   connectionTypes: ['duckdb'],
   config: {
@@ -96,20 +152,20 @@ export default pluginModule({
     additionalProperties: false,
     required: ['path'],
     properties: {
-      path: { type: 'string', description: 'Glob of the files; {YYYY}, {MM}, {DD} are filled by --date, or match any partition.', examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx'] },
-      format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'File format (default: from the extension).' },
-      batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
-      csv: {
-        type: 'object', additionalProperties: false, description: 'CSV options.',
-        properties: {
-          delimiter: { type: 'string', description: 'Field separator (default: detected).' },
-          header: { type: 'boolean', default: true, description: 'The first line names the columns.' },
-          columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types {name: DuckDB type}; a line that does not fit is rejected.' },
-        },
+      path: {
+        anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
+        description: 'Glob(s) of the files, relative to the working directory (`**` any folders, `*` any name, `{a,b}` alternatives); {YYYY}, {MM}, {DD} are filled by --date, or match any partition.',
+        examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
       },
-      xlsx: { type: 'object', additionalProperties: false, properties: { sheet: { type: 'string', description: 'Sheet to read (default: every sheet, with a _sheet column).' } } },
-      fileColumn: { type: 'string', description: 'Add the source file path in this column.', examples: ['source_file'] },
+      format: { enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'], description: 'File format (default: from each file\'s extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).' },
+      batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
+      csv: csvOptions,
+      xlsx: { type: 'object', additionalProperties: false, description: 'XLSX options: `sheet`, the sheet to read (default: every sheet). The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.', properties: { sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] } } },
+      addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
     },
   },
-  examples: [{ title: 'Daily partitions, backfill with --date', yaml: 'daily:\n  use: file\n  schedule: { cron: "0 2 * * *", timezone: UTC }\n  with: { path: "data/raw/{YYYY}/{MM}/{DD}/transactions.csv" }\n' }],
+  examples: [
+    { title: 'Daily partitions, backfill with --date', yaml: 'daily:\n  use: file\n  schedule: { cron: "0 2 * * *", timezone: UTC }\n  with:\n    path: "data/raw/{YYYY}/{MM}/{DD}/transactions.csv"\n    csv: { types: { amount: DOUBLE } }\n    addFileColumn: source_file\n' },
+    { title: 'Uploaded workbooks', yaml: 'stock:\n  use: file\n  trigger: { upload: true }\n  with: { path: "inbox/*.xlsx", xlsx: { sheet: Products } }\n' },
+  ],
 }, FileSource);

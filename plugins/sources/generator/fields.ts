@@ -1,7 +1,10 @@
 import type { Faker } from '@faker-js/faker';
 import type { Row } from '../../../core/sdk/types.ts';
 
-/** How one field of a generated record is made. Fields are made in declaration order, so `when` and templates can use earlier ones. */
+/**
+ * How one field of a generated record is made. Fields are made in declaration order, so `when` conditions and
+ * `{{field}}` template placeholders can use earlier fields.
+ */
 export type FieldSpec =
   | { const: unknown }
   | { faker: string; args?: unknown[] }
@@ -10,7 +13,7 @@ export type FieldSpec =
   | { float: [number, number]; decimals?: number }
   | { sequence: { start?: number; prefix?: string; pad?: number } }
   | { uuid: true }
-  | { now: true; jitter?: string }
+  | { now: true }
   | { template: string }
   | { when: { field: string; in: unknown[] }; then: FieldSpec; else?: FieldSpec };
 
@@ -22,14 +25,76 @@ export interface FieldContext {
   record: Row;
 }
 
+const KINDS = ['const', 'faker', 'oneOf', 'int', 'float', 'sequence', 'uuid', 'now', 'template', 'when'] as const;
+const OPTIONS: Record<string, string[]> = { faker: ['args'], oneOf: ['weights'], float: ['decimals'], when: ['then', 'else'] };
+
+/** Template placeholders: `{{digits:N}}`, `{{int:A:B}}`, `{{year}}`, `{{uuid}}`, `{{index}}`, `{{<earlier field>}}`. */
+const TEMPLATE = /\{\{([^}]+)\}\}/g;
+
+/**
+ * Checks a field spec once, at construction, so a typo fails the step with the field named rather than the run.
+ * `earlier` are the fields made before this one.
+ */
+export function checkField(spec: FieldSpec, faker: Faker, earlier: string[]): void {
+  const keys = Object.keys(spec);
+  const kinds = keys.filter((k) => (KINDS as readonly string[]).includes(k));
+  if (kinds.length !== 1) throw new Error(kinds.length ? `give one of ${kinds.join(', ')}, not several` : `give one of ${KINDS.join(', ')}`);
+  const kind = kinds[0];
+  const extra = keys.filter((k) => k !== kind && !(OPTIONS[kind] ?? []).includes(k));
+  if (extra.length) throw new Error(`${extra.join(', ')} cannot go with ${kind}`);
+  const s = spec as Record<string, unknown>;
+  switch (kind) {
+    case 'faker':
+      if (typeof fakerMethod(faker, String(s.faker)) !== 'function') throw new Error(`unknown faker method "${s.faker}" (e.g. person.fullName, location.countryCode, commerce.price)`);
+      return;
+    case 'oneOf': {
+      const values = s.oneOf as unknown[];
+      if (!values.length) throw new Error('oneOf needs at least one value');
+      if (s.weights && (s.weights as number[]).length !== values.length) throw new Error(`weights has ${(s.weights as number[]).length} numbers for ${values.length} values`);
+      return;
+    }
+    case 'int':
+    case 'float': {
+      const [min, max] = s[kind] as [number, number];
+      if (min > max) throw new Error(`${kind}: min ${min} is above max ${max}`);
+      return;
+    }
+    case 'template':
+      for (const [, token] of String(s.template).matchAll(TEMPLATE)) {
+        const [name, a, b] = token.trim().split(':');
+        const ok = name === 'digits' ? Number.isInteger(Number(a)) && Number(a) > 0
+          : name === 'int' ? Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && Number(a) <= Number(b)
+          : ['year', 'uuid', 'index'].includes(name) ? a === undefined : earlier.includes(name) && a === undefined;
+        if (!ok) throw new Error(`template "${s.template}": unknown placeholder {{${token}}} (use digits:N, int:A:B, year, uuid, index or an earlier field)`);
+      }
+      return;
+    case 'when': {
+      const when = s.when as { field: string };
+      if (!earlier.includes(when.field)) throw new Error(`when: field "${when.field}" is not made before this one`);
+      checkField(s.then as FieldSpec, faker, earlier);
+      if (s.else !== undefined) checkField(s.else as FieldSpec, faker, earlier);
+      return;
+    }
+  }
+}
+
+function fakerMethod(faker: Faker, path: string): unknown {
+  let owner: unknown;
+  let value: unknown = faker;
+  for (const key of path.split('.')) {
+    owner = value;
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(owner) : undefined;
+}
+
 export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
   const { faker } = ctx;
   if ('const' in spec) return spec.const;
   if ('faker' in spec) {
-    const fn = spec.faker.split('.').reduce<unknown>((obj, key) => (obj as Record<string, unknown>)?.[key], faker);
-    if (typeof fn !== 'function') throw new Error(`unknown faker method "${spec.faker}"`);
-    const value = (fn as (...a: unknown[]) => unknown).apply(undefined, spec.args ?? []);
-    return value;
+    const fn = fakerMethod(faker, spec.faker) as ((...a: unknown[]) => unknown) | undefined;
+    if (!fn) throw new Error(`unknown faker method "${spec.faker}"`);
+    return fn(...(spec.args ?? []));
   }
   if ('oneOf' in spec) {
     if (!spec.weights) return faker.helpers.arrayElement(spec.oneOf);
@@ -49,19 +114,18 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
   if ('now' in spec) return new Date(ctx.now.getTime());
   if ('template' in spec) return expandTemplate(spec.template, ctx);
   if ('when' in spec) {
-    const matches = spec.when.in.includes(ctx.record[spec.when.field]);
-    if (matches) return makeField(spec.then, ctx);
+    if (spec.when.in.includes(ctx.record[spec.when.field])) return makeField(spec.then, ctx);
     return spec.else ? makeField(spec.else, ctx) : null;
   }
   throw new Error(`unknown field spec ${JSON.stringify(spec)}`);
 }
 
 /**
- * `{{digits:N}}` N random digits, `{{int:A:B}}` an integer in [A, B], `{{year}}` the current year,
+ * `{{digits:N}}` N random digits, `{{int:A:B}}` an integer in [A, B], `{{year}}` the current year (UTC),
  * `{{uuid}}`, `{{index}}` the record's position, `{{<field>}}` an earlier field's value.
  */
 export function expandTemplate(template: string, ctx: FieldContext): string {
-  return template.replace(/\{\{([^}]+)\}\}/g, (_m, token: string) => {
+  return template.replace(TEMPLATE, (_m, token: string) => {
     const [name, a, b] = token.trim().split(':');
     switch (name) {
       case 'digits': return ctx.faker.string.numeric({ length: Number(a), allowLeadingZeros: true });
@@ -74,4 +138,16 @@ export function expandTemplate(template: string, ctx: FieldContext): string {
         return String(ctx.record[name]);
     }
   });
+}
+
+/**
+ * A malformed version of a value, for demos of validation and dead-letter: numbers become negative, text with a
+ * decimal comma, or null; text becomes empty, `N/A` or null; timestamps become unparseable text or null.
+ */
+export function corruptValue(value: unknown, faker: Faker): unknown {
+  if (typeof value === 'number') return faker.helpers.arrayElement([-Math.abs(value || 1), String(value).replace('.', ',') + ' €', null]);
+  if (value instanceof Date) return faker.helpers.arrayElement(['not a date', '31/02/2024 25:61', null]);
+  if (typeof value === 'string') return faker.helpers.arrayElement(['', 'N/A', null]);
+  if (typeof value === 'boolean') return 'maybe';
+  return 'N/A';
 }

@@ -1,6 +1,6 @@
 import { Faker, en } from '@faker-js/faker';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Row, type Source, type SourceRun } from '../../../core/sdk/index.ts';
-import { makeField, type FieldSpec } from './fields.ts';
+import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { checkField, corruptValue, makeField, type FieldSpec } from './fields.ts';
 
 interface GeneratorConfig {
   seed: number;
@@ -8,43 +8,66 @@ interface GeneratorConfig {
   rate?: number;
   batchSize: number;
   fields: Record<string, FieldSpec>;
+  corrupt?: { ratio: number; fields: string[]; values?: unknown[] };
 }
 
 /**
- * Declarative synthetic records (faker), reproducible: record i is drawn from seed + i, so a restart that
- * resumes from the checkpoint (the number emitted) continues the same stream instead of repeating it.
- * With `rate`, batches are paced to that many records per second and the source streams until stopped.
+ * Declarative synthetic records (faker), reproducible: record i is drawn from (seed, i) alone, so a restart that
+ * resumes from the checkpoint (the number of records emitted) continues the same stream instead of repeating it.
+ *
+ * - `count` without `rate`: a batch source making `count` records in all, in batches of `batchSize`.
+ * - `rate`: streams batches paced to `rate` records per second until stopped (or until `count` in all).
+ * - `--once` (run.once): makes `count` records, or one batch of `batchSize`, at once without pacing.
+ *
+ * `{now: true}` fields take the injected clock's time when each batch is made.
  */
 @injectable()
 export class Generator implements Source {
   private readonly faker = new Faker({ locale: [en] });
 
-  constructor(@inject(TOKENS.Config) private readonly config: GeneratorConfig, @inject(TOKENS.Clock) private readonly clock: Clock) {}
+  constructor(
+    @inject(TOKENS.Config) private readonly config: GeneratorConfig,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Step) step: StepInfo,
+  ) {
+    const names = Object.keys(config.fields);
+    names.forEach((field, i) => {
+      try {
+        checkField(config.fields[field], this.faker, names.slice(0, i));
+      } catch (error) {
+        throw new Error(`${step.id}: field ${field}: ${(error as Error).message}`);
+      }
+    });
+    const unknown = (config.corrupt?.fields ?? []).filter((f) => !names.includes(f));
+    if (unknown.length) throw new Error(`${step.id}: corrupt.fields: ${unknown.join(', ')} not among the fields`);
+  }
 
   async *read(run: SourceRun): AsyncIterable<Batch> {
     const { count, rate, batchSize } = this.config;
-    let emitted = (run.checkpoint as number | undefined) ?? 0;
+    let emitted = typeof run.checkpoint === 'number' ? run.checkpoint : 0;
     const streaming = rate !== undefined && !run.once;
     const limit = count ?? (streaming ? Infinity : emitted + batchSize);
-    const started = Date.now();
+    const started = this.clock.now().getTime();
     const startIndex = emitted;
     while (emitted < limit && !run.signal.aborted) {
       const size = Math.min(batchSize, limit - emitted);
       const records = this.records(emitted, size);
       emitted += size;
       yield { records, checkpoint: emitted };
-      if (streaming) {
+      if (streaming && emitted < limit) {
         // Pace by the schedule, not by sleeping a fixed time, so slow downstream steps don't lower the rate.
         const due = started + ((emitted - startIndex) / rate!) * 1000;
-        const wait = due - Date.now();
+        const wait = due - this.clock.now().getTime();
         if (wait > 0) await this.clock.sleep(wait, run.signal);
       }
     }
   }
 
-  private records(from: number, size: number): Row[] {
+  /** Records `from` … `from + size - 1` of the stream. */
+  records(from: number, size: number): Row[] {
     const now = this.clock.now();
     const out: Row[] = [];
+    const corrupt = this.config.corrupt;
     for (let index = from; index < from + size; index++) {
       this.faker.seed(this.config.seed * 1_000_003 + index);
       const record: Row = {};
@@ -55,38 +78,95 @@ export class Generator implements Source {
           throw new Error(`field ${field}: ${(error as Error).message}`);
         }
       }
+      if (corrupt && corrupt.fields.length && this.faker.number.float({ min: 0, max: 1 }) < corrupt.ratio) {
+        const field = this.faker.helpers.arrayElement(corrupt.fields);
+        record[field] = corrupt.values?.length ? this.faker.helpers.arrayElement(corrupt.values) : corruptValue(record[field], this.faker);
+      }
       out.push(record);
     }
     return out;
   }
 }
 
+const pair = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
+
 const fieldSpec = {
   type: 'object',
-  description: 'One of: {const}, {faker: "person.fullName", args}, {oneOf: [...], weights: [...]}, {int: [min, max]}, {float: [min, max], decimals}, {sequence: {start, prefix, pad}}, {uuid: true}, {now: true}, {template: "TX-{{digits:10}}-{{year}}"}, {when: {field, in: [...]}, then: <spec>, else: <spec>}.',
   minProperties: 1,
-} as const;
+  additionalProperties: false,
+  description: 'How a field is made: exactly one of const, faker, oneOf, int, float, sequence, uuid, now, template, when (with its options).',
+  properties: {
+    const: { description: 'This value in every record.', examples: ['web'] },
+    faker: { type: 'string', description: 'A faker method by path (fakerjs.dev/api), called with `args`.', examples: ['person.fullName', 'location.countryCode', 'internet.email'] },
+    args: { type: 'array', description: 'Arguments of the faker method.', examples: [[{ min: 1, max: 9 }]] },
+    oneOf: { type: 'array', minItems: 1, description: 'One of these values, uniformly or by `weights`.', examples: [['login', 'purchase', 'payment_failed']] },
+    weights: { type: 'array', items: { type: 'number', minimum: 0 }, description: 'Relative weights of the oneOf values, in order.', examples: [[60, 30, 10]] },
+    int: { ...pair, description: 'An integer in [min, max].', examples: [[1, 1000]] },
+    float: { ...pair, description: 'A number in [min, max], rounded to `decimals`.', examples: [[5, 250]] },
+    decimals: { type: 'integer', minimum: 0, description: 'Decimals of a float (default 2).', examples: [2] },
+    sequence: {
+      type: 'object', additionalProperties: false, description: 'start + the record\'s position in the stream; text when prefix or pad is given.',
+      properties: {
+        start: { type: 'integer', description: 'The first value (default 1).', examples: [1000] },
+        prefix: { type: 'string', description: 'Text before the number.', examples: ['ORD-'] },
+        pad: { type: 'integer', minimum: 0, description: 'Zero-pad the number to this many digits.', examples: [6] },
+      },
+    },
+    uuid: { const: true, description: 'A random (seeded) UUID.' },
+    now: { const: true, description: 'The clock\'s time when the batch is made (a timestamp).' },
+    template: {
+      type: 'string',
+      description: 'Text with placeholders: {{digits:N}} N random digits, {{int:A:B}} an integer in [A, B], {{year}} the current year, {{uuid}}, {{index}} the record\'s position, {{field}} an earlier field\'s value.',
+      examples: ['TX-{{digits:10}}-{{year}}', 'user_{{int:1:2000}}'],
+    },
+    when: {
+      type: 'object', required: ['field', 'in'], additionalProperties: false, description: 'Condition on an earlier field: `then` when its value is one of `in`, else `else` (default null).',
+      properties: { field: { type: 'string', description: 'An earlier field.' }, in: { type: 'array', description: 'Values for which `then` applies.' } },
+    },
+    then: { $ref: '#/$defs/field' },
+    else: { $ref: '#/$defs/field' },
+  },
+};
 
 export default pluginModule({
   kind: 'source',
   name: 'generator',
-  summary: 'Declarative synthetic records (faker), seeded and reproducible, at a rate or a count.',
+  summary: 'Declarative synthetic records (faker), seeded and reproducible, at a rate or a count; optional malformed values for demos.',
+  description: 'Streams batches paced by `rate` until stopped, or makes `count` records and ends; with --once it makes `count` records or one batch at once. '
+    + 'The checkpoint is the number of records emitted, so a restarted generator continues its seeded stream (no repeated ids).',
   stability: 'stable',
   streaming: true,
   config: {
     type: 'object',
     additionalProperties: false,
     required: ['fields'],
+    $defs: { field: fieldSpec },
     properties: {
       seed: { type: 'integer', default: 1, description: 'Same seed, same records.' },
-      count: { type: 'integer', minimum: 1, description: 'Total records to make, then stop. Without it and with rate, it streams until stopped.' },
+      count: { type: 'integer', minimum: 1, description: 'Total records to make, then stop. Without it and with rate, it streams until stopped.', examples: [1000] },
       rate: { type: 'number', exclusiveMinimum: 0, description: 'Records per second (streaming). With --once, one batch is made at once.', examples: [10] },
       batchSize: { type: 'integer', minimum: 1, default: 100, description: 'Records per batch.' },
-      fields: { type: 'object', additionalProperties: fieldSpec, minProperties: 1, description: 'Field name → how to make it, in order.', examples: [{ id: { uuid: true }, amount: { float: [5, 250], decimals: 2 }, at: { now: true } }] },
+      fields: {
+        type: 'object', additionalProperties: { $ref: '#/$defs/field' }, minProperties: 1,
+        description: 'Field name → how to make it, one of: {const: v}; {faker: "person.fullName", args: [...]}; {oneOf: [...], weights: [...]}; {int: [min, max]}; {float: [min, max], decimals: 2}; '
+          + '{sequence: {start: 1, prefix: "ORD-", pad: 6}}; {uuid: true}; {now: true} (the clock\'s time); {template: "TX-{{digits:10}}-{{year}}"} with {{digits:N}}, {{int:A:B}}, {{year}}, {{uuid}}, {{index}}, {{<earlier field>}}; '
+          + '{when: {field, in: [...]}, then: <spec>, else: <spec>} (else default null). Fields are made in order, so `when` and templates can use earlier ones.',
+        examples: [{ id: { uuid: true }, event_type: { oneOf: ['login', 'purchase'], weights: [70, 30] }, amount: { when: { field: 'event_type', in: ['purchase'] }, then: { float: [5, 250], decimals: 2 } }, at: { now: true } }],
+      },
+      corrupt: {
+        type: 'object', additionalProperties: false, required: ['ratio', 'fields'],
+        description: 'Makes a share of records malformed, for demos of validation and dead-letter: {ratio: 0.02, fields: [amount, currency], values: [optional bad values]}. One of `fields` gets a bad value (default by type: a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).',
+        examples: [{ ratio: 0.02, fields: ['amount'] }],
+        properties: {
+          ratio: { type: 'number', minimum: 0, maximum: 1, description: 'Share of records made malformed.', examples: [0.02] },
+          fields: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that may get a bad value.', examples: [['amount', 'currency']] },
+          values: { type: 'array', minItems: 1, description: 'The bad values to use (default: by type — a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).', examples: [[-1, 'N/A', null]] },
+        },
+      },
     },
   },
   examples: [{
     title: 'Payment events, 2 per second',
-    yaml: 'events:\n  use: generator\n  with:\n    rate: 2\n    batchSize: 10\n    fields:\n      event_id: { uuid: true }\n      event_type: { oneOf: [login, purchase, payment_failed], weights: [60, 30, 10] }\n      amount: { when: { field: event_type, in: [purchase, payment_failed] }, then: { float: [5, 250] } }\n',
+    yaml: 'events:\n  use: generator\n  with:\n    rate: 2\n    batchSize: 10\n    fields:\n      event_id: { uuid: true }\n      event_ts: { now: true }\n      event_type: { oneOf: [login, purchase, payment_failed], weights: [60, 30, 10] }\n      amount: { when: { field: event_type, in: [purchase, payment_failed] }, then: { float: [5, 250] } }\n    corrupt: { ratio: 0.01, fields: [amount] }\n',
   }],
 }, Generator);

@@ -8,8 +8,10 @@ interface DedupeConfig {
 }
 
 /**
- * Drops records whose key was already seen: within each batch, or (scope: run) across batches, remembering
- * the most recent `maxKeys` keys (least recently seen are forgotten first); the seen keys persist with the checkpoint.
+ * Drops records whose key was already seen: within each batch (keeping the first or the last record of a key), or
+ * (scope: run) also across batches, remembering the `maxKeys` most recently seen keys (an LRU: the least recently
+ * seen are forgotten first). The seen keys are saved with the checkpoint (snapshot/restore), so a restart does not
+ * let duplicates through. A key is the JSON of the key fields' values (a missing field counts as null; Dates as ISO).
  */
 @injectable()
 export class Dedupe implements Transform {
@@ -43,7 +45,9 @@ export class Dedupe implements Transform {
   }
 
   restore(state: unknown): void {
-    if (Array.isArray(state)) this.seen = new Map(state.map((k) => [String(k), true]));
+    if (!Array.isArray(state)) return;
+    const keys = state.length > this.config.maxKeys ? state.slice(state.length - this.config.maxKeys) : state;
+    this.seen = new Map(keys.map((k) => [String(k), true]));
   }
 }
 
@@ -58,9 +62,9 @@ export default pluginModule({
     required: ['key'],
     properties: {
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that identify a record.', examples: [['transaction_id']] },
-      keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key.' },
+      keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).' },
       scope: { enum: ['batch', 'run'], default: 'batch', description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).' },
-      maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope.' },
+      maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.', examples: [100000] },
     },
   },
 }, Dedupe);

@@ -3,32 +3,63 @@ import { createTestStep } from '../../../core/testing.ts';
 import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import plugin, { type SqlTransform } from './index.ts';
 
-const warehouse = { connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh' };
+const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };
 
 describe('sql transform', () => {
-  it('runs SQL over the batch joined with warehouse tables', async () => {
-    const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT i.id, upper(i.c) AS c, f.fee FROM input i LEFT JOIN fees f USING (c) ORDER BY id' }, warehouse);
-    await (await step.services.connections.get<DuckDbClient>('wh')).exec("CREATE TABLE fees AS SELECT 'us' AS c, 1.5 AS fee");
-    expect(await step.plugin.process([{ id: 2, c: 'fr' }, { id: 1, c: 'us' }], step.context())).toEqual([{ id: 1, c: 'US', fee: 1.5 }, { id: 2, c: 'FR', fee: null }]);
+  it('runs SQL over the batch joined with warehouse tables; timestamps in and out are Dates', async () => {
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', {
+      query: "SELECT i.id, upper(i.c) AS c, f.fee, i.at + INTERVAL 1 HOUR AS later, DATE '2024-01-02' AS d FROM input i LEFT JOIN fees f USING (c) ORDER BY id",
+    }, warehouse);
+    await (await step.services.connections.get<DuckDbClient>('warehouse')).exec("CREATE TABLE fees AS SELECT 'us' AS c, 1.5 AS fee");
+    const at = new Date('2024-01-01T10:00:00Z');
+    expect(await step.plugin.process([{ id: 2, c: 'fr', at }, { id: 1, c: 'us', at }], step.context())).toEqual([
+      { id: 1, c: 'US', fee: 1.5, later: new Date('2024-01-01T11:00:00Z'), d: '2024-01-02' },
+      { id: 2, c: 'FR', fee: null, later: new Date('2024-01-01T11:00:00Z'), d: '2024-01-02' },
+    ]);
+    // The batch table is gone after each batch; the next batch sees only its own rows.
+    expect(await step.plugin.process([{ id: 3, c: 'us', at }], step.context())).toEqual([{ id: 3, c: 'US', fee: 1.5, later: new Date('2024-01-01T11:00:00Z'), d: '2024-01-02' }]);
+    expect(await step.plugin.process([], step.context())).toEqual([]);
+    await step.close();
+  });
+
+  it('binds params and names the batch table as asked', async () => {
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', {
+      query: 'SELECT id FROM events WHERE ts >= $1 AND kind = $2 ORDER BY id', as: 'events', params: ['2024-01-01T12:00:00Z', 'a'],
+    }, warehouse);
+    const rows = [{ id: 1, kind: 'a', ts: new Date('2024-01-01T11:00:00Z') }, { id: 2, kind: 'a', ts: new Date('2024-01-01T12:00:00Z') }, { id: 3, kind: 'b', ts: new Date('2024-01-01T13:00:00Z') }];
+    expect(await step.plugin.process(rows, step.context())).toEqual([{ id: 2 }]);
     await step.close();
   });
 
   it('rejects rows by a SQL condition with a SQL reason, and only the rest reach the query', async () => {
     const step = await createTestStep<SqlTransform>(plugin, 'transform', {
-      query: 'SELECT id FROM input', rejectWhere: 'amount <= 0 OR amount IS NULL', rejectReason: "'amount must be > 0 (got ' || coalesce(amount::VARCHAR, 'null') || ')'",
+      query: 'SELECT id, count(*) OVER () AS seen FROM input ORDER BY id',
+      rejectWhere: 'amount <= 0 OR amount IS NULL OR amount > (SELECT max_amount FROM limits)',
+      rejectReason: "'amount must be in (0, ' || (SELECT max_amount FROM limits) || '] (got ' || coalesce(amount::VARCHAR, 'null') || ')'",
     }, warehouse);
-    const out = await step.plugin.process([{ id: 1, amount: 5 }, { id: 2, amount: -1 }, { id: 3, amount: null }], step.context());
-    expect(out).toEqual([{ id: 1 }]);
+    await (await step.services.connections.get<DuckDbClient>('warehouse')).exec('CREATE TABLE limits AS SELECT 100 AS max_amount');
+    const out = await step.plugin.process([{ id: 1, amount: 5 }, { id: 2, amount: -1 }, { id: 3, amount: null }, { id: 4, amount: 500 }, { id: 5, amount: 100 }], step.context());
+    expect(out).toEqual([{ id: 1, seen: 2 }, { id: 5, seen: 2 }]);
     expect(step.rejects).toEqual([
-      { record: { id: 2, amount: -1 }, reasons: ['amount must be > 0 (got -1)'] },
-      { record: { id: 3, amount: null }, reasons: ['amount must be > 0 (got null)'] },
+      { record: { id: 2, amount: -1 }, reasons: ['amount must be in (0, 100] (got -1)'] },
+      { record: { id: 3, amount: null }, reasons: ['amount must be in (0, 100] (got null)'] },
+      { record: { id: 4, amount: 500 }, reasons: ['amount must be in (0, 100] (got 500)'] },
     ]);
     await step.close();
   });
 
-  it('names the step in SQL errors', async () => {
+  it('gives a default reason, and no rows when every row is rejected', async () => {
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT count(*) AS n FROM input', rejectWhere: "status = 'bad'" }, warehouse);
+    expect(await step.plugin.process([{ status: 'bad' }], step.context())).toEqual([]);
+    expect(step.rejects).toEqual([{ record: { status: 'bad' }, reasons: ["rejected by: status = 'bad'"] }]);
+    expect(await step.plugin.process([{ status: 'ok' }, { status: 'bad' }], step.context())).toEqual([{ n: 1 }]);
+    await step.close();
+  });
+
+  it('names the step in SQL errors, and needs a connection', async () => {
     const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT nope FROM input' }, { ...warehouse, id: 'enrich' });
     await expect(step.plugin.process([{ id: 1 }], step.context())).rejects.toThrow(/^enrich: Binder Error: Referenced column "nope" not found/);
     await step.close();
+    await expect(createTestStep(plugin, 'transform', { query: 'SELECT 1' }, { id: 'enrich' })).rejects.toThrow('enrich: the sql transform needs connection: (a duckdb connection)');
   });
 });

@@ -1,4 +1,5 @@
 import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, describeAjvError } from '../../../core/manifest/config.ts';
 
 interface ValidateConfig {
@@ -6,21 +7,21 @@ interface ValidateConfig {
   coerce: boolean;
 }
 
-const strict = createAjv({ coerce: false, defaults: false });
-const coercing = createAjv({ coerce: true, defaults: true });
-
 /**
- * JSON Schema per record. A record that fails goes to dead-letter with every reason (`amount: must be > 0`);
- * the others pass on. Timestamps (Date values) are validated as ISO strings, so `format: date-time` applies.
- * With `coerce`, values are converted to the declared types (and defaults applied) in the output.
+ * JSON Schema per record. A record that fails goes to dead-letter with every reason (`amount: must be > 0`,
+ * `missing required property "id"`); the others pass on unchanged. Timestamps (Date values) are validated as ISO
+ * strings, so `format: date-time` applies to them, and stay Dates in the output.
+ * With `coerce`, values are converted to the declared types ("12" → 12) and defaults applied in the output.
+ * Uses the platform's ajv setup (core/manifest/config.ts: the standard formats plus iso3166-alpha2 and iso4217).
  */
 @injectable()
 export class Validate implements Transform {
-  private readonly validate: ReturnType<typeof strict.compile>;
+  private readonly validate: ValidateFunction;
 
   constructor(@inject(TOKENS.Config) private readonly config: ValidateConfig, @inject(TOKENS.Step) step: StepInfo) {
     try {
-      this.validate = (config.coerce ? coercing : strict).compile(config.schema);
+      // An ajv of its own per step: schemas with the same $id in two steps do not clash.
+      this.validate = createAjv({ coerce: config.coerce, defaults: config.coerce }).compile(config.schema);
     } catch (error) {
       throw new Error(`${step.id}: invalid schema: ${(error as Error).message}`);
     }
@@ -29,29 +30,58 @@ export class Validate implements Transform {
   process(records: Row[], ctx: TransformContext): Row[] {
     const out: Row[] = [];
     for (const record of records) {
-      const value = jsonLike(record);
+      // ajv changes what it validates only when coercing; a record without Dates is validated as it is otherwise.
+      const value = this.config.coerce || hasDate(record) ? jsonLike(record) : record;
       if (this.validate(value)) {
-        out.push(this.config.coerce ? (value as Row) : record);
+        out.push(this.config.coerce ? withDates(value, record) : record);
         continue;
       }
-      ctx.reject(record, (this.validate.errors ?? []).map((error) => {
-        const { path, message } = describeAjvError(error);
-        const field = path.join('.');
-        return field ? `${field}: ${message}` : message;
-      }));
+      ctx.reject(record, reasons(this.validate.errors ?? []));
     }
     return out;
   }
 }
 
-/** Dates become ISO strings; undefined fields disappear; the record itself is never changed. */
-function jsonLike(record: Row): Row {
-  const copy: Row = {};
-  for (const [key, value] of Object.entries(record)) {
-    if (value === undefined) continue;
-    copy[key] = value instanceof Date ? (Number.isNaN(value.getTime()) ? null : value.toISOString()) : value;
+/** Every error as `path: message`, without ajv's summaries of `if`/`then` (the errors inside are listed). */
+export function reasons(errors: ErrorObject[]): string[] {
+  const out = new Set<string>();
+  for (const error of errors) {
+    if (error.keyword === 'if') continue;
+    const { path, message } = describeAjvError(error);
+    const field = path.join('.');
+    out.add(field ? `${field}: ${message}` : message);
   }
+  return [...out];
+}
+
+function hasDate(record: Row): boolean {
+  for (const key in record) {
+    const value = record[key];
+    if (value instanceof Date || (value !== null && typeof value === 'object')) return true;
+  }
+  return false;
+}
+
+/** Dates become ISO strings (at any depth); undefined fields disappear; the record itself is never changed. */
+function jsonLike(value: Row): Row {
+  const copy: Row = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) copy[key] = plain(v);
   return copy;
+}
+
+function plain(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') return jsonLike(value as Row);
+  return value;
+}
+
+/** The coerced record with the original Date objects back where the value was not changed. */
+function withDates(coerced: Row, original: Row): Row {
+  for (const [key, value] of Object.entries(original)) {
+    if (value instanceof Date && coerced[key] === plain(value)) coerced[key] = value;
+  }
+  return coerced;
 }
 
 export default pluginModule({

@@ -9,31 +9,66 @@ const schema = {
     id: { type: 'string', pattern: '^TX-\\d{10,}-\\d{4}$' },
     amount: { type: 'number', exclusiveMinimum: 0, maximum: 1000000 },
     country: { type: 'string', format: 'iso3166-alpha2' },
+    currency: { type: 'string', format: 'iso4217' },
     ts: { type: 'string', format: 'date-time' },
   },
 };
 
 describe('validate transform', () => {
-  it('passes good records unchanged and rejects bad ones with every reason', async () => {
+  it('passes good records unchanged (Dates stay Dates) and rejects bad ones with every reason', async () => {
     const step = await createTestStep<Validate>(plugin, 'transform', { schema });
-    const good = { id: 'TX-1234567890-2024', amount: 100, country: 'US', ts: new Date('2024-01-01T00:00:00Z') };
-    const bad = { id: 'TX-1', amount: -100, country: 'United States', ts: 'yesterday' };
-    expect(step.plugin.process([good, bad, { amount: 5 }], step.context())).toEqual([good]);
+    const good = { id: 'TX-1234567890-2024', amount: 100, country: 'US', currency: 'EUR', ts: new Date('2024-01-01T00:00:00Z') };
+    const bad = { id: 'TX-1', amount: -100, country: 'United States', currency: 'XXX', ts: 'yesterday' };
+    const out = step.plugin.process([good, bad, { amount: 5 }], step.context());
+    expect(out).toEqual([good]);
+    expect(out[0]).toBe(good);
     expect(step.rejects).toEqual([
-      { record: bad, reasons: ['id: must match pattern "^TX-\\d{10,}-\\d{4}$"', 'amount: must be > 0', 'country: must match format "iso3166-alpha2"', 'ts: must match format "date-time"'] },
+      {
+        record: bad,
+        reasons: ['id: must match pattern "^TX-\\d{10,}-\\d{4}$"', 'amount: must be > 0', 'country: must match format "iso3166-alpha2"', 'currency: must match format "iso4217"', 'ts: must match format "date-time"'],
+      },
       { record: { amount: 5 }, reasons: ['missing required property "id"', 'missing required property "ts"'] },
     ]);
   });
 
-  it('does not coerce unless asked, and coerces when asked', async () => {
+  it('lists the reasons of a conditional rule and of nested values, without ajv\'s summaries', async () => {
+    const step = await createTestStep<Validate>(plugin, 'transform', {
+      schema: {
+        type: 'object',
+        properties: { event_type: { enum: ['login', 'purchase'] }, amount: { type: ['number', 'null'] }, meta: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, n: { type: 'integer' } } } },
+        allOf: [{ if: { properties: { event_type: { const: 'purchase' } } }, then: { required: ['amount'], properties: { amount: { type: 'number', exclusiveMinimum: 0 } } } }],
+      },
+    });
+    const ok = { event_type: 'purchase', amount: 5, meta: { at: new Date('2024-01-01T00:00:00Z'), n: 1 } };
+    const out = step.plugin.process([
+      ok,
+      { event_type: 'purchase', meta: { n: 1.5 } },
+      { event_type: 'purchase', amount: 0 },
+      { event_type: 'refund', amount: 'x' },
+    ], step.context());
+    expect(out).toEqual([ok]);
+    expect(step.rejects.map((r) => r.reasons)).toEqual([
+      ['missing required property "amount"', 'meta.n: must be integer'],
+      ['amount: must be > 0'],
+      ['event_type: must be one of "login", "purchase"', 'amount: must be number,null'],
+    ]);
+  });
+
+  it('does not coerce unless asked, and coerces (with defaults) when asked, keeping Dates', async () => {
     const strict = await createTestStep<Validate>(plugin, 'transform', { schema: { type: 'object', properties: { n: { type: 'integer' } } } });
     expect(strict.plugin.process([{ n: '12' }], strict.context())).toEqual([]);
-    expect(strict.rejects[0].reasons).toEqual(['n: must be integer']);
-    const coercing = await createTestStep<Validate>(plugin, 'transform', { schema: { type: 'object', properties: { n: { type: 'integer' }, d: { type: 'string', default: 'x' } } }, coerce: true });
-    expect(coercing.plugin.process([{ n: '12' }], coercing.context())).toEqual([{ n: 12, d: 'x' }]);
+    expect(strict.rejects).toEqual([{ record: { n: '12' }, reasons: ['n: must be integer'] }]);
+    const coercing = await createTestStep<Validate>(plugin, 'transform', {
+      schema: { type: 'object', properties: { n: { type: 'integer' }, d: { type: 'string', default: 'x' }, at: { type: 'string', format: 'date-time' } } },
+      coerce: true,
+    });
+    const at = new Date('2024-01-01T00:00:00Z');
+    expect(coercing.plugin.process([{ n: '12', at }, { n: 'twelve' }], coercing.context())).toEqual([{ n: 12, d: 'x', at }]);
+    expect(coercing.rejects).toEqual([{ record: { n: 'twelve' }, reasons: ['n: must be integer'] }]);
   });
 
   it('names the step when its schema is invalid', async () => {
     await expect(createTestStep(plugin, 'transform', { schema: { type: 'nope' } }, { id: 'checked' })).rejects.toThrow(/^checked: invalid schema/);
+    await expect(createTestStep(plugin, 'transform', {})).rejects.toThrow('missing required property "schema"');
   });
 });

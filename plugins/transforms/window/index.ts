@@ -15,8 +15,8 @@ interface WindowConfig {
   allowedLateness: string;
 }
 
-/** Accumulator of one aggregate in one window; plain JSON so the state can be snapshotted. */
-type Acc = { n: number; s: number; min: number | null; max: number | null; values: number[]; distinct: string[] };
+/** Accumulator of one aggregate in one window (plain JSON but for `distinct`, a Set saved as an array). */
+interface Acc { n: number; s: number; min: number | null; max: number | null; values?: number[]; distinct?: Set<string> }
 
 interface WindowState {
   start: number;
@@ -24,18 +24,33 @@ interface WindowState {
   accs: Record<string, Acc>;
 }
 
+type SavedAcc = Omit<Acc, 'distinct'> & { distinct?: string[] };
+
+/** What snapshot() returns: plain JSON. */
+export interface WindowSnapshot {
+  /** Newest event time seen (epoch ms), null before the first event. */
+  newest: number | null;
+  windows: { key: string; start: number; groups: Row; accs: Record<string, SavedAcc> }[];
+}
+
 /**
- * Tumbling (size) or hopping (size + hop) event-time windows aligned to the epoch (so 5-minute windows start at
- * :00, :05, …). Emits the current value of every window a batch touched (update mode: upsert by window_start and
- * the groups). The watermark is the newest event time minus `allowedLateness`: a window closes when its end is
- * behind it; a later event for a closed window goes to dead-letter. Quantiles interpolate linearly between the
- * closest ranks (like DuckDB's quantile_cont); an aggregate over no values is null, never NaN.
+ * Tumbling (size) or hopping (size + hop) event-time windows aligned to the epoch (5-minute windows start at :00,
+ * :05, … UTC). Emits the current value of every window a batch touched (update mode: upsert by window_start and the
+ * groups, and the table converges on the final values).
+ *
+ * The watermark is the newest event time seen minus `allowedLateness`, taken at the start of each batch. A window
+ * closes once its end is at or behind the watermark: its state is dropped after the batch, and an event that only
+ * falls in closed windows goes to dead-letter ("late beyond allowed lateness"). Quantiles (p95, quantile) are exact:
+ * every value of an open window is kept, and the result interpolates linearly between the closest ranks (like
+ * DuckDB's quantile_cont and numpy's default). An aggregate over no values is null, never NaN (counts are 0).
+ * Event times are Dates, ISO strings (without a zone: UTC) or epoch milliseconds.
  */
 @injectable()
 export class WindowTransform implements Transform {
   private readonly size: number;
   private readonly hop: number;
   private readonly lateness: number;
+  private readonly aggregates: [string, Aggregate][];
   private windows = new Map<string, WindowState>();
   private newest = -Infinity;
 
@@ -43,7 +58,11 @@ export class WindowTransform implements Transform {
     this.size = parseDuration(config.size);
     this.hop = config.hop ? parseDuration(config.hop) : this.size;
     this.lateness = parseDuration(config.allowedLateness);
+    this.aggregates = Object.entries(config.aggregates);
+    if (this.size <= 0 || this.hop <= 0) throw new Error(`${step.id}: size and hop must be longer than 0`);
     if (this.hop > this.size) throw new Error(`${step.id}: hop (${config.hop}) cannot be longer than size (${config.size})`);
+    const taken = new Set(['window_start', 'window_end', ...config.groupBy]);
+    for (const [name] of this.aggregates) if (taken.has(name)) throw new Error(`${step.id}: aggregate ${name} has the name of a ${config.groupBy.includes(name) ? 'groupBy field' : 'window column'}`);
   }
 
   process(records: Row[], ctx: TransformContext): Row[] {
@@ -51,42 +70,58 @@ export class WindowTransform implements Transform {
     const watermark = this.newest - this.lateness;
     for (const record of records) {
       const raw = record[this.config.timeField];
-      const time = raw instanceof Date ? raw.getTime() : typeof raw === 'string' || typeof raw === 'number' ? new Date(raw).getTime() : NaN;
-      if (Number.isNaN(time)) {
-        ctx.reject(record, `${this.config.timeField}: not a time (${JSON.stringify(raw)})`);
+      const time = timeOf(raw);
+      if (time === null) {
+        ctx.reject(record, `${this.config.timeField}: not a time (${JSON.stringify(raw) ?? 'missing'})`);
         continue;
       }
-      const starts = this.startsOf(time);
-      if (starts.every((start) => start + this.size <= watermark)) {
-        ctx.reject(record, `late beyond the allowed lateness of ${this.config.allowedLateness} (event at ${new Date(time).toISOString()}, watermark ${new Date(watermark).toISOString()})`);
+      const starts = this.startsOf(time).filter((start) => start + this.size > watermark);
+      if (starts.length === 0) {
+        ctx.reject(record, `late beyond allowed lateness (${this.config.allowedLateness}): event at ${new Date(time).toISOString()}, watermark ${new Date(watermark).toISOString()}`);
         continue;
       }
-      const groups = Object.fromEntries(this.config.groupBy.map((g) => [g, record[g] ?? null]));
+      const groupValues = this.config.groupBy.map((g) => record[g] ?? null);
       for (const start of starts) {
-        if (start + this.size <= watermark) continue;
-        const key = JSON.stringify([start, ...this.config.groupBy.map((g) => record[g] ?? null)]);
+        const key = JSON.stringify([start, ...groupValues]);
         let window = this.windows.get(key);
-        if (!window) this.windows.set(key, (window = { start, groups, accs: Object.fromEntries(Object.keys(this.config.aggregates).map((name) => [name, emptyAcc()])) }));
-        for (const [name, aggregate] of Object.entries(this.config.aggregates)) accumulate(window.accs[name], aggregate, record);
+        if (!window) {
+          const groups = Object.fromEntries(this.config.groupBy.map((g, i) => [g, groupValues[i]]));
+          const accs = Object.fromEntries(this.aggregates.map(([name, aggregate]) => [name, emptyAcc(aggregate)]));
+          this.windows.set(key, (window = { start, groups, accs }));
+        }
+        for (const [name, aggregate] of this.aggregates) accumulate(window.accs[name], aggregate, record);
         touched.add(key);
       }
-      this.newest = Math.max(this.newest, time);
+      if (time > this.newest) this.newest = time;
     }
     const out = [...touched].map((key) => this.row(this.windows.get(key)!));
-    // Windows behind the watermark can no longer change: drop their state.
+    // Windows at or behind the new watermark can no longer change: drop their state.
     const closed = this.newest - this.lateness;
     for (const [key, window] of this.windows) if (window.start + this.size <= closed) this.windows.delete(key);
     return out;
   }
 
-  snapshot(): unknown {
-    return { newest: this.newest, windows: [...this.windows.entries()] };
+  snapshot(): WindowSnapshot {
+    return {
+      newest: Number.isFinite(this.newest) ? this.newest : null,
+      windows: [...this.windows].map(([key, w]) => ({
+        key, start: w.start, groups: w.groups,
+        accs: Object.fromEntries(Object.entries(w.accs).map(([name, acc]) => [name, { ...acc, distinct: acc.distinct ? [...acc.distinct] : undefined }])),
+      })),
+    };
   }
 
   restore(state: unknown): void {
-    const saved = state as { newest: number | null; windows: [string, WindowState][] };
+    const saved = state as WindowSnapshot | null | undefined;
+    if (!saved || !Array.isArray(saved.windows)) return;
     this.newest = saved.newest ?? -Infinity;
-    this.windows = new Map(saved.windows);
+    this.windows = new Map(saved.windows.map((w) => [w.key, {
+      start: w.start, groups: w.groups,
+      accs: Object.fromEntries(this.aggregates.map(([name, aggregate]) => {
+        const acc = w.accs[name];
+        return [name, acc ? { ...acc, distinct: acc.distinct ? new Set(acc.distinct) : undefined } : emptyAcc(aggregate)];
+      })),
+    }]));
   }
 
   private startsOf(time: number): number[] {
@@ -97,17 +132,32 @@ export class WindowTransform implements Transform {
 
   private row(window: WindowState): Row {
     const row: Row = { window_start: new Date(window.start), window_end: new Date(window.start + this.size), ...window.groups };
-    for (const [name, aggregate] of Object.entries(this.config.aggregates)) row[name] = result(window.accs[name], aggregate);
+    for (const [name, aggregate] of this.aggregates) row[name] = result(window.accs[name], aggregate);
     return row;
   }
 }
 
-function emptyAcc(): Acc {
-  return { n: 0, s: 0, min: null, max: null, values: [], distinct: [] };
+/** Epoch ms of a Date, an ISO string (no zone: UTC) or a number; null when it is none of them. */
+function timeOf(value: unknown): number | null {
+  let time = NaN;
+  if (value instanceof Date) time = value.getTime();
+  else if (typeof value === 'number') time = value;
+  else if (typeof value === 'string') {
+    const local = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(value.trim());
+    time = new Date(local ? `${value.trim().replace(' ', 'T')}${value.includes(':') ? 'Z' : 'T00:00:00Z'}` : value).getTime();
+  }
+  return Number.isFinite(time) ? time : null;
+}
+
+function emptyAcc(aggregate: Aggregate): Acc {
+  const acc: Acc = { n: 0, s: 0, min: null, max: null };
+  if ('p95' in aggregate || 'quantile' in aggregate) acc.values = [];
+  if ('countDistinct' in aggregate) acc.distinct = new Set();
+  return acc;
 }
 
 function numberOf(value: unknown): number | null {
-  if (value === null || value === undefined || value === '') return null;
+  if (value === null || value === undefined || value === '' || typeof value === 'boolean') return null;
   const n = typeof value === 'number' ? value : Number(value);
   return Number.isFinite(n) ? n : null;
 }
@@ -116,41 +166,46 @@ function accumulate(acc: Acc, aggregate: Aggregate, record: Row): void {
   if ('count' in aggregate) return void acc.n++;
   if ('countDistinct' in aggregate) {
     const value = record[aggregate.countDistinct];
-    if (value != null && !acc.distinct.includes(String(value))) acc.distinct.push(String(value));
+    if (value !== null && value !== undefined) acc.distinct!.add(value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value));
     return;
   }
   if ('countWhere' in aggregate) {
     if (aggregate.countWhere.in.includes(record[aggregate.countWhere.field])) acc.n++;
     return;
   }
-  if ('sumWhere' in aggregate) {
-    if (!aggregate.sumWhere.in.includes(record[aggregate.sumWhere.field])) return;
-    const v = numberOf(record[aggregate.sumWhere.sum]);
-    if (v !== null) (acc.s += v), acc.n++;
-    return;
-  }
-  const field = 'sum' in aggregate ? aggregate.sum : 'avg' in aggregate ? aggregate.avg : 'min' in aggregate ? aggregate.min : 'max' in aggregate ? aggregate.max : 'p95' in aggregate ? aggregate.p95 : aggregate.quantile[0];
-  const v = numberOf(record[field]);
+  if ('sumWhere' in aggregate && !aggregate.sumWhere.in.includes(record[aggregate.sumWhere.field])) return;
+  const v = numberOf(record[fieldOf(aggregate)]);
   if (v === null) return;
   acc.n++;
   acc.s += v;
   acc.min = acc.min === null ? v : Math.min(acc.min, v);
   acc.max = acc.max === null ? v : Math.max(acc.max, v);
-  if ('p95' in aggregate || 'quantile' in aggregate) acc.values.push(v);
+  acc.values?.push(v);
+}
+
+function fieldOf(aggregate: Aggregate): string {
+  if ('sum' in aggregate) return aggregate.sum;
+  if ('avg' in aggregate) return aggregate.avg;
+  if ('min' in aggregate) return aggregate.min;
+  if ('max' in aggregate) return aggregate.max;
+  if ('p95' in aggregate) return aggregate.p95;
+  if ('quantile' in aggregate) return aggregate.quantile[0];
+  if ('sumWhere' in aggregate) return aggregate.sumWhere.sum;
+  throw new Error(`no field in ${JSON.stringify(aggregate)}`);
 }
 
 function result(acc: Acc, aggregate: Aggregate): number | null {
   if ('count' in aggregate || 'countWhere' in aggregate) return acc.n;
-  if ('countDistinct' in aggregate) return acc.distinct.length;
-  if (acc.n === 0) return 'sum' in aggregate || 'sumWhere' in aggregate ? 0 : null;
+  if ('countDistinct' in aggregate) return acc.distinct!.size;
+  if (acc.n === 0) return null;
   if ('sum' in aggregate || 'sumWhere' in aggregate) return acc.s;
   if ('avg' in aggregate) return acc.s / acc.n;
   if ('min' in aggregate) return acc.min;
   if ('max' in aggregate) return acc.max;
-  return quantile(acc.values, 'p95' in aggregate ? 0.95 : aggregate.quantile[1]);
+  return quantile(acc.values!, 'p95' in aggregate ? 0.95 : aggregate.quantile[1]);
 }
 
-/** Linear interpolation between the closest ranks (DuckDB quantile_cont, numpy's default). */
+/** Linear interpolation between the closest ranks (DuckDB quantile_cont, numpy's default); null for no values. */
 export function quantile(values: number[], q: number): number | null {
   if (!values.length) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -160,36 +215,51 @@ export function quantile(values: number[], q: number): number | null {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
-const field = { type: 'string' };
+const field = { type: 'string', description: 'A numeric field of the records.' };
+const duration = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' };
+const where = (extra: Record<string, unknown>) => ({
+  type: 'object', required: ['field', 'in', ...Object.keys(extra)], additionalProperties: false,
+  properties: { field: { type: 'string', description: 'Field to test.' }, in: { type: 'array', minItems: 1, description: 'Values that count.' }, ...extra },
+});
+
 export default pluginModule({
   kind: 'transform',
   name: 'window',
   summary: 'Tumbling or hopping event-time windows with a watermark and allowed lateness; emits updated windows (upsert them).',
+  description: 'Each batch emits the current aggregates of every window it touched, with window_start and window_end (timestamps) and the groupBy fields: '
+    + 'write them with an upserting sink keyed by window_start (and the groups). The watermark is the newest event time minus allowedLateness; '
+    + 'windows behind it are final and their state dropped, and events that only fall in them go to dead-letter. '
+    + 'Quantiles are exact (linear interpolation between closest ranks, like DuckDB quantile_cont). Empty aggregates are null; counts are 0. '
+    + 'The open windows are saved with the checkpoint.',
   stability: 'beta',
   config: {
     type: 'object',
     additionalProperties: false,
     required: ['timeField', 'size', 'aggregates'],
     properties: {
-      timeField: { type: 'string', description: 'Event time of each record (a Date or an ISO string).', examples: ['event_ts'] },
-      size: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'Window length; windows are aligned to the epoch (5m → :00, :05, …).', examples: ['5m'] },
-      hop: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'Start a window every hop (hopping windows); default size (tumbling).' },
-      groupBy: { type: 'array', items: { type: 'string' }, default: [], description: 'Fields that split windows (one row per window and group).' },
-      allowedLateness: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', default: '0s', description: 'How far behind the newest event a window still accepts events.' },
+      timeField: { type: 'string', description: 'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.', examples: ['event_ts'] },
+      size: { ...duration, description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).', examples: ['5m', '1h'] },
+      hop: { ...duration, description: 'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).', examples: ['1m'] },
+      groupBy: { type: 'array', items: { type: 'string' }, default: [], description: 'Fields that split windows (one row per window and group).', examples: [['country']] },
+      allowedLateness: { ...duration, default: '0s', description: 'How far behind the newest event time a window still accepts events.', examples: ['30m'] },
       aggregates: {
         type: 'object', minProperties: 1,
         description: 'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',
         additionalProperties: {
           oneOf: [
-            { type: 'object', required: ['count'], additionalProperties: false, properties: { count: { const: true } } },
-            ...['sum', 'avg', 'min', 'max', 'p95', 'countDistinct'].map((k) => ({ type: 'object', required: [k], additionalProperties: false, properties: { [k]: field } })),
-            { type: 'object', required: ['quantile'], additionalProperties: false, properties: { quantile: { type: 'array', prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }], minItems: 2, maxItems: 2 } } },
-            { type: 'object', required: ['countWhere'], additionalProperties: false, properties: { countWhere: { type: 'object', required: ['field', 'in'], properties: { field, in: { type: 'array' } } } } },
-            { type: 'object', required: ['sumWhere'], additionalProperties: false, properties: { sumWhere: { type: 'object', required: ['field', 'in', 'sum'], properties: { field, in: { type: 'array' }, sum: field } } } },
+            { type: 'object', required: ['count'], additionalProperties: false, properties: { count: { const: true, description: 'Events in the window.' } } },
+            ...['sum', 'avg', 'min', 'max', 'p95', 'countDistinct'].map((k) => ({ type: 'object', required: [k], additionalProperties: false, properties: { [k]: { type: 'string', description: `${k} of this field (non-numeric values are skipped${k === 'countDistinct' ? '; any type counts' : ''}).` } } })),
+            { type: 'object', required: ['quantile'], additionalProperties: false, properties: { quantile: { type: 'array', prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }], minItems: 2, maxItems: 2, description: '[field, q]: the q-quantile, 0 ≤ q ≤ 1.' } } },
+            { type: 'object', required: ['countWhere'], additionalProperties: false, properties: { countWhere: { ...where({}), description: 'Events whose field is one of `in`.' } } },
+            { type: 'object', required: ['sumWhere'], additionalProperties: false, properties: { sumWhere: { ...where({ sum: field }), description: 'Sum of `sum` over events whose field is one of `in`.' } } },
           ],
         },
-        examples: [{ events: { count: true }, revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } }, p95_latency_ms: { p95: 'latency_ms' } }],
+        examples: [{ events: { count: true }, revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } }, failed: { countWhere: { field: 'event_type', in: ['payment_failed'] } }, p95_latency_ms: { p95: 'latency_ms' } }],
       },
     },
   },
+  examples: [{
+    title: 'Revenue KPIs per 5-minute window, upserted',
+    yaml: 'kpis:\n  use: window\n  from: events\n  with:\n    timeField: event_ts\n    size: 5m\n    allowedLateness: 30m\n    aggregates:\n      events: { count: true }\n      revenue: { sumWhere: { field: event_type, in: [purchase], sum: amount } }\n      p95_latency_ms: { p95: latency_ms }\n',
+  }],
 }, WindowTransform);

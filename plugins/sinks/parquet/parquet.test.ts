@@ -1,0 +1,46 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestStep } from '../../../core/testing.ts';
+import { systemClock } from '../../../core/runtime/clock.ts';
+import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { FileSink } from '../csv/index.ts';
+import parquet from './index.ts';
+
+describe('parquet sink', () => {
+  it('writes Parquet partitioned by a date field, one new file per batch, readable with its types', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/part-{uuid}.parquet'), partitionBy: 'at' });
+    await step.plugin.write([{ id: 1, at: new Date('2024-01-01T10:00:00Z'), amount: 1.5, ok: true, tags: { a: 1 } }, { id: 2, at: new Date('2024-01-02T10:00:00Z'), amount: 2, ok: false, tags: null }]);
+    await step.plugin.write([{ id: 3, at: new Date('2024-01-01T11:00:00Z'), amount: 3.25, ok: null, tags: null }]);
+    const day1 = readdirSync(join(dir, '2024/01/01'));
+    expect(day1).toHaveLength(2);
+    expect(day1.every((f) => /^part-[0-9a-f-]{36}\.parquet$/.test(f))).toBe(true);
+    expect(existsSync(join(dir, '2024/01/02'))).toBe(true);
+    const db = await DuckDbClient.open(':memory:');
+    expect(await db.query(`SELECT id, "at", amount, ok, tags FROM read_parquet('${dir}/**/*.parquet') ORDER BY id`)).toEqual([
+      { id: 1, at: new Date('2024-01-01T10:00:00Z'), amount: 1.5, ok: true, tags: '{"a":1}' },
+      { id: 2, at: new Date('2024-01-02T10:00:00Z'), amount: 2, ok: false, tags: null },
+      { id: 3, at: new Date('2024-01-01T11:00:00Z'), amount: 3.25, ok: null, tags: null },
+    ]);
+    db.close();
+    await step.close();
+  });
+
+  it('partitions by the clock\'s date without partitionBy, adding a unique suffix when the path has no {uuid}', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const clock = { ...systemClock, now: () => new Date('2024-02-29T23:00:00Z') };
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: join(dir, 'dt={YYYY}-{MM}-{DD}/events.parquet') }, { services: { clock } });
+    await step.plugin.write([{ n: 1 }]);
+    await step.plugin.write([{ n: 2 }]);
+    const files = readdirSync(join(dir, 'dt=2024-02-29'));
+    expect(files).toHaveLength(2);
+    expect(files.every((f) => /^events-\d+-[0-9a-f]{8}\.parquet$/.test(f))).toBe(true);
+    await step.close();
+  });
+
+  it('cannot append', async () => {
+    await expect(createTestStep(parquet, 'sink', { path: 'x.parquet', mode: 'append' })).rejects.toThrow('parquet.with.mode: must be one of "new", "overwrite"');
+  });
+});
