@@ -25,6 +25,12 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Nearest-rank percentile of latencies (p in 0..1). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
 /** Runs `work` `runs` times (after `setup` each time) and returns the median seconds. */
 export async function timeMedian(work: () => Promise<void>, setup?: () => Promise<void>, times = runs): Promise<number> {
   const seconds: number[] = [];

@@ -6,13 +6,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startPlatform } from '../../tests/cli.ts';
 import { service, uniqueName } from '../../tests/services.ts';
-import { scale, type Result } from '../lib.ts';
+import { percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 export async function latency(): Promise<Result> {
   const rate = 5000;

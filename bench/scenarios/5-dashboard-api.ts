@@ -5,15 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbClient } from '../../core/connections/duckdb/index.ts';
 import { startPlatform } from '../../tests/cli.ts';
-import { median, scale, type Result } from '../lib.ts';
+import { median, percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 const QUERY = 'SELECT country, sum(amount) AS revenue, count(*) AS orders FROM sales {{where}} GROUP BY 1 ORDER BY 2 DESC';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 export async function dashboardApi(): Promise<Result[]> {
   const rows = Math.round(10_000_000 * scale);

@@ -78,13 +78,22 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   private save(collection: string, docs: Row[]) {
     const file = this.file(collection);
-    writeFileSync(file + '.tmp', JSON.stringify(docs.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v instanceof Date ? { $date: v.toISOString() } : v])))));
+    writeFileSync(file + '.tmp', JSON.stringify(docs.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, toExtendedJson(v)])))));
     renameSync(file + '.tmp', file);
   }
 }
 
 function revive(doc: Row): Row {
-  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, v && typeof v === 'object' && '$date' in (v as object) ? new Date((v as { $date: string }).$date) : v]));
+  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, fromExtendedJson(v)]));
+}
+
+/** A Date as extended JSON `{ $date }`, so files and checkpoints keep it a Date; other values unchanged. */
+export function toExtendedJson(value: unknown): unknown {
+  return value instanceof Date ? { $date: value.toISOString() } : value;
+}
+
+export function fromExtendedJson(value: unknown): unknown {
+  return value && typeof value === 'object' && '$date' in (value as object) ? new Date((value as { $date: string }).$date) : value;
 }
 
 function keyOf(doc: Row, key: string[]): string {

@@ -4,7 +4,7 @@ import { connectionModule } from '../../sdk/index.ts';
 import { isEmbedded } from '../../runtime/connections.ts';
 import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
 
-export { EmbeddedDocumentStore, MongoDocumentStore, type DocumentStore } from './client.ts';
+export { EmbeddedDocumentStore, MongoDocumentStore, fromExtendedJson, toExtendedJson, type DocumentStore } from './client.ts';
 
 export default connectionModule({
   type: 'mongodb',

@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
+import { fromExtendedJson, toExtendedJson, type DocumentStore } from '../../../core/connections/mongodb/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
 interface MongoSourceConfig {
@@ -27,24 +27,16 @@ export class MongoSource implements Source {
     let last = run.checkpoint as unknown;
     do {
       while (!run.signal.aborted) {
-        const filter = field && last !== undefined ? { ...this.config.filter, [field]: { $gt: revive(last) } } : this.config.filter;
+        const filter = field && last !== undefined ? { ...this.config.filter, [field]: { $gt: fromExtendedJson(last) } } : this.config.filter;
         const records = await store.find(this.config.collection, filter, { sort: field ? { [field]: 1 } : undefined, limit: field ? this.config.pageSize : undefined });
         if (!records.length) break;
-        if (field) last = serialise(records[records.length - 1][field]);
+        if (field) last = toExtendedJson(records[records.length - 1][field]);
         yield { records, checkpoint: field ? last : undefined };
         if (!field || records.length < this.config.pageSize) break;
       }
       if (poll) await this.clock.sleep(poll, run.signal);
     } while (poll && !run.signal.aborted);
   }
-}
-
-function serialise(value: unknown): unknown {
-  return value instanceof Date ? { $date: value.toISOString() } : value;
-}
-
-function revive(value: unknown): unknown {
-  return value && typeof value === 'object' && '$date' in (value as object) ? new Date((value as { $date: string }).$date) : value;
 }
 
 export default pluginModule({
