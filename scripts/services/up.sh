@@ -147,7 +147,7 @@ start_mongo() {
   fi
   local installed; installed=$(seconds_since "$t0"); t0=$(now)
   mkdir -p "$RUN_DIR/ferretdb"
-  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN_DIR/ferretdb/" --listen-addr="127.0.0.1:$MONGO_PORT" \
+  nohup "$bin" --handler=sqlite --state-dir="$RUN_DIR/ferretdb" --sqlite-url="file:$RUN_DIR/ferretdb/" --listen-addr="127.0.0.1:$MONGO_PORT" \
     --telemetry=disable --debug-addr=- --log-level=warn > "$RUN_DIR/mongo.log" 2>&1 9>&- &
   echo $! > "$RUN_DIR/mongo.pid"
   wait_for_port "$MONGO_PORT" 30 mongo $!
