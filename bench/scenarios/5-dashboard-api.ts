@@ -8,6 +8,7 @@ import { startPlatform } from '../../tests/cli.ts';
 import { median, percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
+const COUNTRIES = ['US', 'GB', 'DE', 'FR', 'JP', 'CA', 'AU', 'CN', 'BR', 'IN'];
 const QUERY = 'SELECT country, sum(amount) AS revenue, count(*) AS orders FROM sales {{where}} GROUP BY 1 ORDER BY 2 DESC';
 
 export async function dashboardApi(): Promise<Result[]> {
@@ -23,6 +24,14 @@ export async function dashboardApi(): Promise<Result[]> {
     const t0 = performance.now();
     await db.query(sql);
     direct.push(performance.now() - t0);
+  }
+  // 50 distinct country selections: every request a cache miss (the view caches answers until a commit).
+  const selections = Array.from({ length: 50 }, (_, i) => COUNTRIES.filter((_, bit) => ((((i * 37) % 1023) + 1) >> bit) & 1));
+  const directDistinct: number[] = [];
+  for (const selection of selections) {
+    const t0 = performance.now();
+    await db.query(QUERY.replace('{{where}}', `WHERE country IN (${selection.map((c) => `'${c}'`).join(', ')})`));
+    directDistinct.push(performance.now() - t0);
   }
   db.close();
 
@@ -51,6 +60,12 @@ views:
       await (await fetch(url)).arrayBuffer();
       sequential.push(performance.now() - t0);
     }
+    const distinct: number[] = [];
+    for (const selection of selections) {
+      const t0 = performance.now();
+      await (await fetch(`${server.url}/api/views/sales/by_country?${selection.map((c) => `country=${c}`).join('&')}`)).arrayBuffer();
+      distinct.push(performance.now() - t0);
+    }
     const duration = scale < 0.1 ? 2 : 10;
     const out = execFileSync(process.execPath, ['node_modules/autocannon/autocannon.js', '-c', '32', '-d', String(duration), '-j', url], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const report = JSON.parse(out) as { latency: { p50: number; p97_5: number; p99: number }; requests: { average: number }; non2xx: number; errors: number };
@@ -58,11 +73,15 @@ views:
     const p95Seq = percentile(sequential, 0.95);
     return [
       {
-        id: '5', title: `Dashboard API: widget query over ${rows.toLocaleString('en-US')} rows, one client`, ours: p95Seq, limit: percentile(direct, 0.95), unit: 'ms p95', ratio: percentile(direct, 0.95) / p95Seq,
-        target: 'p95 < 50 ms', met: p95Seq < 50, note: `p50 ${median(sequential).toFixed(1)} ms via HTTP vs ${median(direct).toFixed(1)} ms in DuckDB directly`,
+        id: '5', title: `Dashboard API: widget query over ${rows.toLocaleString('en-US')} rows, one client, a different filter each request (no cache hit)`, ours: percentile(distinct, 0.95), limit: percentile(directDistinct, 0.95), unit: 'ms p95', ratio: percentile(directDistinct, 0.95) / percentile(distinct, 0.95),
+        target: 'p95 < 50 ms', met: percentile(distinct, 0.95) < 50, note: `p50 ${median(distinct).toFixed(1)} ms via HTTP vs ${median(directDistinct).toFixed(1)} ms for the same 50 queries in DuckDB directly`,
       },
       {
-        id: '5b', title: 'Dashboard API under 32 concurrent clients (autocannon, separate process)', ours: report.latency.p97_5, limit: null, unit: 'ms p97.5', ratio: null,
+        id: '5a', title: 'Dashboard API: the same request repeated, one client (answered from the view\'s cache until an upstream commit)', ours: p95Seq, limit: percentile(direct, 0.95), unit: 'ms p95', ratio: percentile(direct, 0.95) / p95Seq,
+        target: 'p95 < 50 ms', met: p95Seq < 50, note: `p50 ${median(sequential).toFixed(1)} ms via HTTP vs ${median(direct).toFixed(1)} ms for the query in DuckDB directly`,
+      },
+      {
+        id: '5b', title: 'Dashboard API under 32 concurrent clients, the same request (autocannon, separate process)', ours: report.latency.p97_5, limit: null, unit: 'ms p97.5', ratio: null,
         target: 'p95 < 50 ms', met: report.latency.p97_5 < 50, note: `${Math.round(report.requests.average)} req/s, p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms (autocannon reports p97.5, not p95)`,
       },
     ];

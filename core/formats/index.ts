@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Reject, Row } from '../sdk/types.ts';
-import { DuckDbClient, readRows } from '../connections/duckdb/client.ts';
+import { DuckDbClient, readRows, rowsOfChunk } from '../connections/duckdb/client.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
 
@@ -134,12 +134,11 @@ async function* readWithDuckDb(db: DuckDbClient, path: string, format: 'csv' | '
       throw duckDbReadError(error);
     }
     const names = result.columnNames();
-    const types = result.columnTypes();
+    const types = result.columnTypes().map((t) => t.typeId);
     let page: Row[] = [];
-    const rowsOf = (values: unknown[][]) => readRows({ columnNames: () => names, columnTypes: () => types, getRowsJS: () => values });
     try {
-      for await (const chunk of result.yieldRowsJs()) {
-        for (const row of rowsOf(chunk as unknown[][])) {
+      for await (const chunk of result) {
+        for (const row of rowsOfChunk(chunk, names, types)) {
           page.push(row);
           if (page.length === batchSize) {
             yield { records: page, rejects: [] };

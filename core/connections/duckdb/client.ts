@@ -1,7 +1,6 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBDataChunk, type DuckDBMaterializedResult, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
 import type { Row, SqlClient } from '../../sdk/types.ts';
-
-type ColumnKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR';
+import { appendRows, type ColumnKind } from './append.ts';
 
 /** SqlClient over one DuckDB database (a file or :memory:). Connections are pooled; DuckDB runs queries in parallel. */
 export class DuckDbClient implements SqlClient {
@@ -31,10 +30,8 @@ export class DuckDbClient implements SqlClient {
       const names = result.columnNames();
       const types = result.columnTypes().map((t) => t.typeId);
       let page: Row[] = [];
-      for await (const rows of result.yieldRowsJs()) {
-        for (const values of rows) {
-          const row: Row = {};
-          for (let i = 0; i < names.length; i++) row[names[i]] = fromDuck(values[i], types[i]);
+      for await (const chunk of result) {
+        for (const row of rowsOfChunk(chunk, names, types)) {
           page.push(row);
           if (page.length === pageSize) {
             yield page;
@@ -89,8 +86,7 @@ export class DuckDbSession implements SqlClient {
 }
 
 async function runQuery<R>(connection: DuckDBConnection, sql: string, params: unknown[]): Promise<R[]> {
-  const reader = await connection.runAndReadAll(sql, params.length ? params.map(toDuckValue) : undefined);
-  return readRows(reader) as R[];
+  return materializedRows(await connection.run(sql, params.length ? params.map(toDuckValue) : undefined)) as R[];
 }
 
 /** JS → DuckDB parameter value. Dates bind as TIMESTAMPTZ; objects as JSON text. */
@@ -102,14 +98,49 @@ export function toDuckValue(value: unknown): DuckDBValue {
 }
 
 /** Result rows as plain JS: integers as numbers (strings when beyond 2^53), decimals as numbers, timestamps as Dates. */
-export function readRows(reader: { columnNames(): string[]; columnTypes(): { typeId: DuckDBTypeId }[]; getRowsJS(): unknown[][] }): Row[] {
-  const names = reader.columnNames();
-  const types = reader.columnTypes().map((t) => t.typeId);
-  return reader.getRowsJS().map((values) => {
+export function readRows(reader: { columnNames(): string[]; columnTypes(): { typeId: DuckDBTypeId }[]; getColumnsJS(): unknown[][] }): Row[] {
+  return rowsOfColumns(reader.columnNames(), reader.columnTypes().map((t) => t.typeId), reader.getColumnsJS());
+}
+
+/** Every row of a result of `connection.run`, converted chunk by chunk (as readRows, with rowsOfChunk's fast paths). */
+export function materializedRows(result: DuckDBMaterializedResult): Row[] {
+  const names = result.columnNames();
+  const types = result.columnTypes().map((t) => t.typeId);
+  const rows: Row[] = [];
+  for (let i = 0; i < result.chunkCount; i++) for (const row of rowsOfChunk(result.getChunk(i), names, types)) rows.push(row);
+  return rows;
+}
+
+/** One data chunk of a streamed result as plain JS rows (as readRows). */
+export function rowsOfChunk(chunk: DuckDBDataChunk, names: string[], types: DuckDBTypeId[]): Row[] {
+  return rowsOfColumns(names, types, names.map((_, c) => columnValues(chunk, c, types[c])));
+}
+
+/** Types whose vector items already are the JS value the converter would give: read without it. */
+const AS_IS = new Set([
+  DuckDBTypeId.BOOLEAN, DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.VARCHAR, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT,
+]);
+
+function columnValues(chunk: DuckDBDataChunk, column: number, type: DuckDBTypeId): unknown[] {
+  if (!AS_IS.has(type)) return chunk.convertColumnValues(column, JSDuckDBValueConverter);
+  const vector = chunk.getColumnVector(column);
+  const values = new Array(chunk.rowCount);
+  for (let i = 0; i < values.length; i++) values[i] = vector.getItem(i);
+  return values;
+}
+
+/** Column-major conversion (one converter pass per column), then one object per row: no per-row value arrays. */
+function rowsOfColumns(names: string[], types: DuckDBTypeId[], columns: unknown[][]): Row[] {
+  const count = columns[0]?.length ?? 0;
+  const rows: Row[] = new Array(count);
+  for (let r = 0; r < count; r++) {
     const row: Row = {};
-    for (let i = 0; i < names.length; i++) row[names[i]] = fromDuck(values[i], types[i]);
-    return row;
-  });
+    for (let c = 0; c < names.length; c++) row[names[c]] = fromDuck(columns[c][r], types[c]);
+    rows[r] = row;
+  }
+  return rows;
 }
 
 function fromDuck(value: unknown, type: DuckDBTypeId): unknown {
@@ -137,7 +168,8 @@ export function inferColumns(rows: Row[], names = columnNames(rows)): { name: st
 
 export function columnNames(rows: Row[]): string[] {
   const names = new Set<string>();
-  for (const row of rows) for (const key of Object.keys(row)) names.add(key);
+  // for…in allocates no key array per row (rows are plain objects).
+  for (const row of rows) for (const key in row) names.add(key);
   return [...names];
 }
 
@@ -156,31 +188,20 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * Loads JS rows into a temporary table `name` on this connection with the DuckDB appender (the fastest path),
- * so SQL can do the heavy work. Returns the column list.
+ * Loads JS rows into a temporary table `name` on this connection with the DuckDB appender, a data chunk at a time
+ * (the fastest path), so SQL can do the heavy work. Returns the column list.
  */
 export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows)) {
   const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
   if (rows.length === 0 || columns.length === 0) return columns;
   const appender = await connection.createAppender(name, 'main', 'temp');
-  for (const row of rows) {
-    for (const column of columns) appendCell(appender, row[column.name], column.kind);
-    appender.endRow();
+  try {
+    appendRows(appender, rows, columns);
+  } catch (error) {
+    try { appender.closeSync(); } catch { /* the append error is the one to report */ }
+    throw error;
   }
   appender.closeSync();
   return columns;
-}
-
-type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;
-
-function appendCell(appender: Appender, value: unknown, kind: ColumnKind): void {
-  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return appender.appendNull();
-  switch (kind) {
-    case 'BIGINT': return appender.appendBigInt(BigInt(value as number));
-    case 'DOUBLE': return appender.appendDouble(Number(value));
-    case 'BOOLEAN': return appender.appendBoolean(Boolean(value));
-    case 'TIMESTAMPTZ': return appender.appendTimestampTZ(timestampTZValue(BigInt((value as Date).getTime()) * 1000n));
-    default: return appender.appendVarchar(typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value instanceof Date ? value.toISOString() : String(value));
-  }
 }

@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, quoteIdent, readRows, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, readRows, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface SqlConfig {
   query: string;
@@ -54,7 +54,7 @@ export class SqlTransform implements Transform {
           await loadTempTable(connection, this.config.as, records, columns);
           dropped.push(`DROP TABLE IF EXISTS temp.${name}`);
         }
-        return readRows(await connection.runAndReadAll(this.config.query, params.length ? params : undefined));
+        return materializedRows(await connection.run(this.config.query, params.length ? params : undefined));
       } catch (error) {
         throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`);
       } finally {

@@ -22,6 +22,25 @@ describe('sql transform', () => {
     await step.close();
   });
 
+  it('hands a batch of several data chunks through unchanged, with nulls, big integers, Dates and nested values', async () => {
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT * FROM input ORDER BY n' }, warehouse);
+    const records = Array.from({ length: 4500 }, (_, n) => ({
+      n,
+      big: n % 2 ? 2 ** 53 + 2 : null,
+      x: n % 10 === 0 ? Number.NaN : n / 8,
+      at: n % 3 === 0 ? undefined : new Date(Date.UTC(2024, 0, 1) + n * 60_000),
+      text: n % 4 === 0 ? null : `t${n}`,
+      nested: n % 5 === 0 ? { n, tags: ['a', 'b'] } : null,
+    }));
+    const out = await step.plugin.process(records, step.context());
+    // Expected, written independently: NaN and undefined become null, nested values JSON text, integers past 2^53 text.
+    expect(out).toEqual(records.map((r) => ({
+      n: r.n, big: r.big === null ? null : String(r.big), x: Number.isNaN(r.x) ? null : r.x, at: r.at ?? null, text: r.text,
+      nested: r.nested && JSON.stringify(r.nested),
+    })));
+    await step.close();
+  });
+
   it('binds params and names the batch table as asked', async () => {
     const step = await createTestStep<SqlTransform>(plugin, 'transform', {
       query: 'SELECT id FROM events WHERE ts >= $1 AND kind = $2 ORDER BY id', as: 'events', params: ['2024-01-01T12:00:00Z', 'a'],

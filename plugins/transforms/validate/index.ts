@@ -17,29 +17,73 @@ interface ValidateConfig {
 @injectable()
 export class Validate implements Transform {
   private readonly validate: ValidateFunction;
+  /** With coerce, the same schema without coercion: a record it accepts is one coercion would not change. */
+  private readonly unchanged?: ValidateFunction;
+  /** Top-level fields the schema can look at (null: any field); Dates elsewhere need no conversion. */
+  private readonly inspected: Set<string> | null;
 
   constructor(@inject(TOKENS.Config) private readonly config: ValidateConfig, @inject(TOKENS.Step) step: StepInfo) {
     try {
       // An ajv of its own per step: schemas with the same $id in two steps do not clash.
       this.validate = createAjv({ coerce: config.coerce, defaults: config.coerce }).compile(config.schema);
+      if (config.coerce && !hasDefault(config.schema)) this.unchanged = createAjv({ coerce: false, defaults: false }).compile(config.schema);
     } catch (error) {
       throw new Error(`${step.id}: invalid schema: ${(error as Error).message}`);
     }
+    this.inspected = inspectedFields(config.schema);
   }
 
   process(records: Row[], ctx: TransformContext): Row[] {
     const out: Row[] = [];
     for (const record of records) {
-      // ajv changes what it validates only when coercing; a record without Dates is validated as it is otherwise.
-      const value = this.config.coerce || hasDate(record) ? jsonLike(record) : record;
-      if (this.validate(value)) {
-        out.push(this.config.coerce ? withDates(value, record) : record);
+      // ajv sees Dates as ISO strings; a copy is made only when the schema looks at a Date (or a nested value).
+      const value = this.seesDates(record) ? jsonLike(record) : record;
+      if (!this.config.coerce) {
+        if (this.validate(value)) out.push(record);
+        else ctx.reject(record, reasons(this.validate.errors ?? []));
         continue;
       }
-      ctx.reject(record, reasons(this.validate.errors ?? []));
+      if (this.unchanged?.(value)) {
+        out.push(record);
+        continue;
+      }
+      // ajv coerces and applies defaults in place: never on the record itself.
+      const copy = value === record ? jsonLike(record) : value;
+      if (this.validate(copy)) out.push(withDates(copy, record));
+      else ctx.reject(record, reasons(this.validate.errors ?? []));
     }
     return out;
   }
+
+  private seesDates(record: Row): boolean {
+    const inspected = this.inspected;
+    for (const key in record) {
+      const value = record[key];
+      if (value !== null && typeof value === 'object' && (!inspected || inspected.has(key))) return true;
+    }
+    return false;
+  }
+}
+
+/** Root keywords that look only at the fields named in `properties` (or at none): other fields are never read. */
+const FIELD_LOCAL = new Set(['type', 'properties', 'required', 'title', 'description', '$comment', 'examples', '$schema', '$id', '$defs', 'definitions', 'deprecated']);
+
+/** The top-level fields a record schema can read, or null when it may read any (additionalProperties, allOf, …). */
+function inspectedFields(schema: JSONSchema): Set<string> | null {
+  if (!schema || typeof schema !== 'object') return null;
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword === 'additionalProperties' && value === true) continue;
+    if (!FIELD_LOCAL.has(keyword)) return null;
+  }
+  const properties = (schema as { properties?: Record<string, unknown> }).properties;
+  return new Set(properties && typeof properties === 'object' ? Object.keys(properties) : []);
+}
+
+/** Whether a `default` keyword appears anywhere in the schema (a field literally named so also counts: harmless). */
+function hasDefault(schema: unknown): boolean {
+  if (!schema || typeof schema !== 'object') return false;
+  if (!Array.isArray(schema) && 'default' in schema) return true;
+  return Object.values(schema).some(hasDefault);
 }
 
 /** Every error as `path: message`, without ajv's summaries of `if`/`then` (the errors inside are listed). */
@@ -52,14 +96,6 @@ export function reasons(errors: ErrorObject[]): string[] {
     out.add(field ? `${field}: ${message}` : message);
   }
   return [...out];
-}
-
-function hasDate(record: Row): boolean {
-  for (const key in record) {
-    const value = record[key];
-    if (value instanceof Date || (value !== null && typeof value === 'object')) return true;
-  }
-  return false;
 }
 
 /** Dates become ISO strings (at any depth); undefined fields disappear; the record itself is never changed. */

@@ -67,6 +67,25 @@ describe('validate transform', () => {
     expect(coercing.rejects).toEqual([{ record: { n: 'twelve' }, reasons: ['n: must be integer'] }]);
   });
 
+  it('hands on the very record when nothing changes it, and never changes the input', async () => {
+    const at = new Date('2024-01-01T00:00:00Z');
+    // The schema reads n and at (a Date, validated as its ISO string); other fields, Dates included, pass as they are.
+    const schema = { type: 'object', required: ['n'], properties: { n: { type: 'integer' }, at: { type: 'string', format: 'date-time' } } };
+    const coercing = await createTestStep<Validate>(plugin, 'transform', { schema, coerce: true });
+    const valid = { n: 1, at, other: new Date(0), nested: { x: 1 } };
+    const needsCoercion = { n: '2', at };
+    const out = coercing.plugin.process([valid, needsCoercion, { n: 'x', at: 'not a date' }], coercing.context());
+    expect(out).toEqual([valid, { n: 2, at }]);
+    expect(out[0]).toBe(valid);
+    expect(needsCoercion).toEqual({ n: '2', at });
+    expect(coercing.rejects.map((r) => r.reasons)).toEqual([['n: must be integer', 'at: must match format "date-time"']]);
+    // A schema that may read any field (patternProperties) still sees every Date as an ISO string.
+    const anyField = await createTestStep<Validate>(plugin, 'transform', { schema: { type: 'object', patternProperties: { '^t': { type: 'string', format: 'date-time' } } } });
+    const record = { ts: at };
+    expect(anyField.plugin.process([record, { ts: 'noon' }], anyField.context())).toEqual([record]);
+    expect(anyField.rejects.map((r) => r.reasons)).toEqual([['ts: must match format "date-time"']]);
+  });
+
   it('names the step when its schema is invalid', async () => {
     await expect(createTestStep(plugin, 'transform', { schema: { type: 'nope' } }, { id: 'checked' })).rejects.toThrow(/^checked: invalid schema/);
     await expect(createTestStep(plugin, 'transform', {})).rejects.toThrow('missing required property "schema"');

@@ -111,6 +111,8 @@ describe('dashboard in a browser', () => {
 
     const name = '<img src=x onerror="window.__pwned=2">';
     await client.query(`INSERT INTO sales VALUES (now() - INTERVAL 3 MINUTE, $1, 'x', 'EUR', 5000, 'sku-x', 'cat-0', '')`, [name]);
+    // As a sink would: the commit tells the view (and its query cache) that the data changed.
+    step.services.events.emit({ type: 'commit', step: 'warehouse', records: 1, at: new Date() });
     await page.goto(`${base}/views/revenue`);
     await page.waitForFunction(() => document.querySelectorAll('[data-chart] canvas').length >= 4);
     const shown = await page.evaluate((country) => {
@@ -123,6 +125,7 @@ describe('dashboard in a browser', () => {
     await page.waitForTimeout(100);
     expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
     await client.query('DELETE FROM sales WHERE country = $1', [name]);
+    step.services.events.emit({ type: 'commit', step: 'warehouse', records: 1, at: new Date() });
   });
 
   it('changes the charts when a filter changes, and narrows cascading options', async () => {
