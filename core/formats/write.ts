@@ -1,5 +1,5 @@
 // Writing rows as CSV or Parquet files through DuckDB COPY. Shared by the csv, parquet and s3 sinks.
-import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Row } from '../sdk/types.ts';
@@ -91,6 +91,33 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
     }
   });
   return written;
+}
+
+/**
+ * For an overwritten export whose new content is an empty result: the file keeps its columns (a CSV its header,
+ * a Parquet file its schema) and loses its rows, atomically. The file is the one of `now`'s date; a path whose
+ * file depends on the rows (`partitionBy`, `{uuid}`) names no file for an empty result: nothing is done then, as
+ * when there is no file yet. Returns the file emptied, if any.
+ */
+export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'format' | 'path' | 'partitionBy' | 'now'>): Promise<string | undefined> {
+  if (options.partitionBy || options.path.includes('{uuid}')) return undefined;
+  const [y, m, d] = dayOf(options.now ?? new Date()).split('-');
+  const target = options.path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d);
+  if (!existsSync(target)) return undefined;
+  const tmp = `${target}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
+  try {
+    if (options.format === 'csv') {
+      const header = firstLine(target);
+      writeFileSync(tmp, header ? `${header}\n` : '');
+    } else {
+      const quoted = (path: string) => `'${path.replaceAll("'", "''")}'`;
+      await db.exec(`COPY (SELECT * FROM read_parquet(${quoted(target)}) LIMIT 0) TO ${quoted(tmp)} (FORMAT parquet)`);
+    }
+    renameSync(tmp, target);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return target;
 }
 
 /** 'YYYY-MM-DD' (UTC) of a Date, an ISO string or epoch milliseconds; 'unknown' when it is none of them. */

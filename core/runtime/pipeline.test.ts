@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform, type TransformContext } from '../sdk/index.ts';
+import { asWholeResult, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Batch, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform, type TransformContext } from '../sdk/index.ts';
 import { builtinConnectionModules } from '../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from './container.ts';
@@ -57,6 +57,36 @@ class MemorySink implements Sink {
   }
 }
 
+/** A query over `TableQuery.rows`: each run emits the table's whole current content in pages of `page` rows. */
+@injectable()
+class TableQuery implements Source {
+  static rows: Row[] = [];
+  constructor(@inject(TOKENS.Config) private readonly config: { page: number }) {}
+  read(run: SourceRun): AsyncIterable<Batch> {
+    const { page } = this.config;
+    async function* pages(): AsyncGenerator<Batch> {
+      for (let i = 0; i < TableQuery.rows.length; i += page) yield { records: TableQuery.rows.slice(i, i + page) };
+    }
+    return asWholeResult(pages(), run.signal);
+  }
+}
+
+/** Replaces its target `targets[step]` with what it is given, as replace-mode sinks do; `seen` keeps every content the target had. */
+@injectable()
+class ReplaceSink implements Sink {
+  static targets: Record<string, Row[]> = {};
+  static seen: Record<string, number[][]> = {};
+  private readonly wholeResult = new SnapshotBuffer();
+  constructor(@inject(TOKENS.Step) private readonly step: StepInfo) {}
+  async write(batch: Row[], ctx: SinkContext) {
+    const records = this.wholeResult.collect(batch, ctx.snapshot);
+    if (!records) return;
+    ReplaceSink.targets[this.step.id] = [...records];
+    (ReplaceSink.seen[this.step.id] ??= []).push(records.map((r) => r.n as number));
+    this.wholeResult.done();
+  }
+}
+
 function readCheckpoint(stateDir: string): unknown {
   try {
     return JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).nums?.checkpoint;
@@ -68,16 +98,18 @@ function readCheckpoint(stateDir: string): unknown {
 const modules = [
   pluginModule({ kind: 'source', name: 'counter', summary: '', stability: 'stable', config: { type: 'object', properties: { total: { type: 'integer' }, batch: { type: 'integer' } } } }, Counter),
   pluginModule({ kind: 'transform', name: 'reject-odd', summary: '', stability: 'stable', config: { type: 'object' } }, RejectOdd),
+  pluginModule({ kind: 'source', name: 'table-query', summary: '', stability: 'stable', config: { type: 'object', properties: { page: { type: 'integer' } } } }, TableQuery),
+  pluginModule({ kind: 'sink', name: 'replace', summary: '', stability: 'stable', config: { type: 'object' } }, ReplaceSink),
   pluginModule({ kind: 'sink', name: 'memory', summary: '', stability: 'stable', config: { type: 'object', properties: { failTimes: { type: 'integer', default: 0 } } } }, MemorySink),
 ];
 
-async function pipelineFor(yaml: string, stateDir: string) {
+async function pipelineFor(yaml: string, stateDir: string, once = true) {
   const file = join(stateDir, 'pipeline.yaml');
   writeFileSync(file, yaml);
   const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
   const manifest = await loadManifest(file, catalog, {});
   const logs: string[] = [];
-  const pipeline = new Pipeline(manifest, catalog, { once: true, stateDir, logger: new MemoryLogger(logs) });
+  const pipeline = new Pipeline(manifest, catalog, { once, stateDir, logger: new MemoryLogger(logs) });
   await pipeline.start();
   return { pipeline, logs };
 }
@@ -162,5 +194,74 @@ describe('pipeline runner', () => {
     expect(readCheckpoint(stateDir)).toBe(10);
     // Dead letters persist across restarts and are counted in the new run's stats.
     expect(second.pipeline.stats().find((s) => s.id === 'nums')!.rejected).toBe(1);
+  });
+});
+
+describe('pipeline runner with a source emitting whole results', () => {
+  const yaml = `name: t
+defaults: { backoff: 1ms, retries: 1 }
+sources:
+  query: { use: table-query, with: { page: 3 }, policy: { batchSize: 2 } }
+transforms:
+  even: { use: reject-odd, from: query }
+sinks:
+  copy: { use: replace, from: query }
+  evens: { use: replace, from: even }
+  log: { use: memory, from: query }
+`;
+  const runOnce = async (stateDir: string, rows: number[]) => {
+    TableQuery.rows = rows.map((n) => ({ n }));
+    const { pipeline } = await pipelineFor(yaml, stateDir);
+    const commits: { step: string; records: number; snapshot?: boolean }[] = [];
+    pipeline.events.on((e) => void (e.type === 'commit' && commits.push({ step: e.step, records: e.records, snapshot: e.snapshot })));
+    expect(await pipeline.run()).toEqual({ ok: true });
+    await pipeline.stop();
+    return commits;
+  };
+  const target = (step: string) => ReplaceSink.targets[step].map((r) => r.n as number);
+
+  it('replaces a target with a result of several pages whole, and empties it when the result shrinks to nothing', async () => {
+    ReplaceSink.targets = {};
+    ReplaceSink.seen = {};
+    MemorySink.written = {};
+    const stateDir = mkdtempSync(join(tmpdir(), 'pipeline-'));
+    // 7 rows in pages of 3, split again to batches of 2 by the policy: 5 batches, one whole result.
+    await runOnce(stateDir, [1, 2, 3, 4, 5, 6, 7]);
+    expect(target('copy')).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(target('evens')).toEqual([2, 4, 6]);
+    // The targets only ever held whole results, never a page of one.
+    expect(ReplaceSink.seen).toEqual({ copy: [[1, 2, 3, 4, 5, 6, 7]], evens: [[2, 4, 6]] });
+
+    // Only odd rows now: the transform lets nothing through, and `evens` must become empty (not keep 2, 4, 6).
+    await runOnce(stateDir, [1, 3]);
+    expect(target('copy')).toEqual([1, 3]);
+    expect(target('evens')).toEqual([]);
+
+    // The query's result is empty: every replaced target becomes empty; the appending sink gets nothing new.
+    const commits = await runOnce(stateDir, []);
+    expect(target('copy')).toEqual([]);
+    expect(target('evens')).toEqual([]);
+    expect(MemorySink.written.log.map((r) => r.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 3]);
+    // The commit of an empty result says it ended a whole result, so `trigger: after` steps re-run on it.
+    expect(commits).toEqual(expect.arrayContaining([{ step: 'copy', records: 0, snapshot: true }, { step: 'query', records: 0, snapshot: true }]));
+  });
+
+  it('re-runs a `trigger: after` source when an upstream result became empty (a commit of 0 records that ended a whole result)', async () => {
+    MemorySink.written = {};
+    TableQuery.rows = [];
+    const stateDir = mkdtempSync(join(tmpdir(), 'pipeline-'));
+    const { pipeline } = await pipelineFor(`name: t
+sources:
+  query: { use: table-query, with: { page: 3 } }
+  follow: { use: counter, with: { total: 2, batch: 2 }, trigger: { after: [copy], debounce: 10ms } }
+sinks:
+  copy: { use: replace, from: query }
+  followed: { use: memory, from: follow }
+`, stateDir, false);
+    const running = pipeline.run();
+    for (let i = 0; i < 200 && !MemorySink.written.followed; i++) await new Promise((r) => setTimeout(r, 10));
+    await pipeline.stop();
+    await running;
+    expect(MemorySink.written.followed?.map((r) => r.n)).toEqual([1, 2]);
   });
 });

@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, Clock, Logger, PluginDefinition, Reject, Row, Sink, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, Clock, Logger, PluginDefinition, Reject, Row, Sink, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
@@ -18,6 +18,11 @@ import { rebatch } from './rebatch.ts';
 import { withRetry } from './retry.ts';
 import { StateStore } from './state.ts';
 
+/** How long each phase of stop() may take before the process stops waiting for it. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** The step (and manifest line) whose retries ran out, for the run's error line. */
+const FAILED_AT = new WeakMap<Error, string>();
 export interface PipelineOptions {
   once?: boolean;
   date?: string;
@@ -205,11 +210,24 @@ export class Pipeline {
   async stop(): Promise<void> {
     if (!this.abort.signal.aborted) this.abort.abort();
     for (const timer of this.timers) timer.stop();
-    await Promise.allSettled(this.tasks);
+    await this.settleWithin('running steps', this.tasks);
     const closing = [...this.sources.values()].map((s) => s.plugin.close?.())
       .concat([...this.transforms.values()].map((t) => t.close?.()), [...this.sinks.values()].map((s) => s.close?.()), [...this.views.values()].map((v) => v.close?.()));
-    await Promise.allSettled(closing);
-    await this.connections.closeAll();
+    await this.settleWithin('steps', closing);
+    await this.settleWithin('connections', [this.connections.closeAll()]);
+  }
+
+  /**
+   * Waits for a stop phase, but not forever: a client still retrying a server that went away (kafkajs reconnecting
+   * to a dead broker) must not keep a stopping process alive. Nothing uncommitted is lost by not waiting: commits
+   * happen after the sinks, before stop.
+   */
+  private async settleWithin(what: string, work: Iterable<Promise<unknown> | undefined>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS)));
+    const result = await Promise.race([Promise.allSettled([...work]), late]);
+    clearTimeout(timer);
+    if (result === 'late') this.logger.warn(`stop: ${what} did not finish within ${STOP_TIMEOUT_MS / 1000} s (a server unreachable?); not waiting longer`);
   }
 
   get signal(): AbortSignal {
@@ -275,7 +293,8 @@ export class Pipeline {
       let lastStep = after[0];
       let records = 0;
       const off = this.events.on((event) => {
-        if (event.type !== 'commit' || !after.includes(event.step) || event.records === 0) return;
+        // A commit of 0 records changes nothing, unless it ended a whole result (the step's data became empty).
+        if (event.type !== 'commit' || !after.includes(event.step) || (event.records === 0 && !event.snapshot)) return;
         lastStep = event.step;
         records += event.records;
         if (timer) return;
@@ -370,7 +389,7 @@ export class Pipeline {
       } catch (error) {
         this.failures++;
         this.recordError(source, error);
-        this.logger.error(`${id}: run failed, nothing after the last committed batch was committed: ${errorMessage(error)}`);
+        this.logger.error(`${id}: run failed${error instanceof Error && FAILED_AT.has(error) ? ` at ${FAILED_AT.get(error)}` : ''}, nothing after the last committed batch was committed: ${errorMessage(error)}`);
         // Unblock the reader (it may be waiting for room in the queue) and let the source end its read.
         stopRun.abort();
         queue.close();
@@ -399,7 +418,7 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written);
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, batch.snapshot);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves.
@@ -413,17 +432,21 @@ export class Pipeline {
     for (const { step, records } of [{ step: source as StepRuntime, records: batch.records.length }, ...written]) {
       step.stats.lastCommitAt = at.toISOString();
       this.metrics.gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', { step: step.declaration.id }).set(at.getTime() / 1000);
-      this.events.emit({ type: 'commit', step: step.declaration.id, records, at });
+      this.events.emit({ type: 'commit', step: step.declaration.id, records, at, ...(batch.snapshot?.last ? { snapshot: true } : {}) });
     }
     return rejected;
   }
 
-  /** Sends records from `fromId` to its outputs: transforms run now (in order), sink writes are collected. */
-  private async deliver(fromId: string, records: Row[], snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[]): Promise<number> {
+  /**
+   * Sends records from `fromId` to its outputs: transforms run now (in order), sink writes are collected.
+   * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
+   * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
+   */
+  private async deliver(fromId: string, records: Row[], snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], part?: SnapshotPart): Promise<number> {
     let rejected = 0;
     for (const outputId of this.steps.get(fromId)!.outputs) {
       const step = this.steps.get(outputId)!;
-      if (records.length === 0 && step.declaration.kind === 'sink') continue;
+      if (records.length === 0 && step.declaration.kind === 'sink' && !part) continue;
       if (step.declaration.kind === 'transform') {
         const transform = this.transforms.get(outputId)!;
         const { output, rejects } = await this.timed(step, () => this.retrying(step, async () => {
@@ -435,14 +458,17 @@ export class Pipeline {
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (output.length) rejected += await this.deliver(outputId, output, snapshots, writes, written);
+        if (output.length || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, part);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];
-        writes.push(this.timed(step, () => this.retrying(step, () => sink.write(records, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) }))).then(() => {
-          this.countIn(step, records.length, records.length - rejects.length);
+        const ctx = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
+        writes.push(this.timed(step, () => this.retrying(step, () => sink.write(records, ctx))).then(() => {
+          // A sink writing a whole result at its last batch reports the rejects of all its pages then.
+          const kept = Math.max(0, records.length - rejects.length);
+          this.countIn(step, records.length, kept);
           if (rejects.length) this.reject(step, rejects);
-          written.push({ step, records: records.length - rejects.length });
+          written.push({ step, records: kept });
         }));
       }
     }
@@ -489,12 +515,17 @@ export class Pipeline {
 
   private retrying<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
     const { retries, backoffMs } = step.declaration.policy;
+    const label = `${step.declaration.id} (${this.manifest.file}:${step.declaration.line})`;
     return withRetry(work, {
       retries, backoffMs, clock: this.clock, signal: this.abort.signal,
       onRetry: (error, attempt, delay) => {
         this.recordError(step, error);
-        this.logger.warn(`${step.declaration.id} (${this.manifest.file}:${step.declaration.line}): ${errorMessage(error)} — retry ${attempt}/${retries} in ${delay} ms`);
+        this.logger.warn(`${label}: ${errorMessage(error)} — retry ${attempt}/${retries} in ${delay} ms`);
       },
+    }).catch((error: unknown) => {
+      // The run's one error line names the step that gave up and its manifest line, not only the source.
+      if (error instanceof Error && !FAILED_AT.has(error)) FAILED_AT.set(error, label);
+      throw error;
     });
   }
 

@@ -39,6 +39,26 @@ describe('rebatch', () => {
   it('passes batches through untouched without size or timeout', async () => {
     expect(await collect(rebatch(batches([3, 'a'], [1, 'b'])))).toEqual([[[1, 2, 3], 'a'], [[4], 'b']]);
   });
+
+  it('keeps the first and last marks of a whole result through splits and merges, and keeps an empty last batch', async () => {
+    async function* result(...sizes: number[]): AsyncGenerator<Batch> {
+      let n = 0;
+      for (const [i, size] of sizes.entries()) {
+        yield { records: Array.from({ length: size }, () => ({ n: ++n })), snapshot: { first: i === 0, last: i === sizes.length - 1 } };
+      }
+    }
+    const marks = async (source: AsyncIterable<Batch>) => {
+      const out: [number, boolean, boolean][] = [];
+      for await (const b of source) out.push([b.records.length, b.snapshot!.first, b.snapshot!.last]);
+      return out;
+    };
+    // Split: 5 rows in parts of 2 → first on the head only, last on the tail only.
+    expect(await marks(rebatch(result(5, 0), 2))).toEqual([[2, true, false], [2, false, false], [1, false, false], [0, false, true]]);
+    // Merged up to 10 rows: one batch that is both first and last (the empty last page merged in).
+    expect(await marks(rebatch(result(3, 4, 0), 10, 10_000))).toEqual([[7, true, true]]);
+    // An empty result stays one empty batch, both first and last.
+    expect(await marks(rebatch(result(0), 2))).toEqual([[0, true, true]]);
+  });
 });
 
 describe('BoundedQueue', () => {

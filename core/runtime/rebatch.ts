@@ -4,6 +4,7 @@ import type { Batch } from '../sdk/types.ts';
  * Reshapes a source's batches: splits batches larger than `size`, and (only when `timeoutMs` is set) merges
  * small ones until `size` records or `timeoutMs` have passed. A merged batch carries the checkpoint of the last batch in it;
  * of a split batch, only the last part carries it, so a checkpoint is never committed before its records.
+ * Snapshot marks (`Batch.snapshot`) follow: a whole result still starts with a `first` batch and ends with a `last` one.
  */
 export async function* rebatch(source: AsyncIterable<Batch>, size?: number, timeoutMs?: number): AsyncGenerator<Batch> {
   if (!size && !timeoutMs) return yield* source;
@@ -20,6 +21,8 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
     if ('checkpoint' in batch && batch.checkpoint !== undefined) into.checkpoint = batch.checkpoint;
     if (batch.watermark && (!into.watermark || batch.watermark > into.watermark)) into.watermark = batch.watermark;
     if (batch.lag !== undefined) into.lag = batch.lag;
+    // Merged parts of one whole result: the merge starts where its first part starts and ends where its last ends.
+    if (batch.snapshot) into.snapshot = { first: into.snapshot?.first ?? batch.snapshot.first, last: batch.snapshot.last };
     return into;
   };
 
@@ -53,7 +56,9 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
         break;
       }
       const head: Batch = { records: pending.records.slice(0, max), rejects: pending.rejects };
-      pending = { ...pending, records: pending.records.slice(max), rejects: [] };
+      // Of a split part of a whole result, only the head can be its first batch and only the rest its last.
+      if (pending.snapshot) head.snapshot = { first: pending.snapshot.first, last: false };
+      pending = { ...pending, records: pending.records.slice(max), rejects: [], ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}) };
       yield head;
       started = Date.now();
     }

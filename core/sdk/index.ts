@@ -6,6 +6,7 @@ import type { ConnectionType, PluginDefinition, PluginSpec } from './types.ts';
 
 export * from './types.ts';
 export { TOKENS } from './tokens.ts';
+export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';
 

@@ -58,6 +58,18 @@ export interface Batch {
   watermark?: Date;
   /** How far behind the source is after this batch (e.g. Kafka messages not yet read); exported as a metric. */
   lag?: number;
+  /**
+   * Set by a source whose run emits its whole result (a query's rows): where this batch sits in that result.
+   * The runtime then delivers the batches to sinks even when empty (an empty result is news: it must empty a
+   * replaced target), and a sink that replaces its whole target waits for `last` before swapping it in.
+   */
+  snapshot?: SnapshotPart;
+}
+
+/** The place of a batch in a run's whole result: its first batch, its last, both (one batch), or neither. */
+export interface SnapshotPart {
+  first: boolean;
+  last: boolean;
 }
 
 export interface Reject {
@@ -94,10 +106,18 @@ export interface Transform {
 
 export interface SinkContext {
   reject(record: unknown, reasons: string | string[]): void;
+  /**
+   * Present when the records are part of a source's whole result (see `Batch.snapshot`); such a batch may be
+   * empty. Sinks that replace their whole target use `SnapshotBuffer`; other sinks just write the records.
+   */
+  snapshot?: SnapshotPart;
 }
 
 export interface Sink {
-  /** Durably writes the records; resolves only once they are committed. Transient errors are retried by the runtime. */
+  /**
+   * Durably writes the records; resolves only once they are committed. Transient errors are retried by the runtime.
+   * `records` may be empty (the end of an empty or filtered-out whole result): a sink that adds records does nothing then.
+   */
   write(records: Row[], ctx: SinkContext): Promise<void>;
   close?(): Promise<void>;
 }
@@ -203,7 +223,8 @@ export interface PipelineEvents {
 }
 
 export type PipelineEvent =
-  | { type: 'commit'; step: string; records: number; at: Date }
+  /** `snapshot`: the commit ended a whole result (even with 0 records, the step's data changed: it may be empty now). */
+  | { type: 'commit'; step: string; records: number; at: Date; snapshot?: boolean }
   | { type: 'reject'; step: string; count: number; at: Date }
   | { type: 'error'; step: string; message: string; at: Date };
 

@@ -21,6 +21,20 @@ describe('csv sink', () => {
     await step.close();
   });
 
+  it('overwrites an export with a whole result of several pages, and leaves only the header when the result is empty', async () => {
+    const dir = folder();
+    const file = join(dir, '{YYYY}/kpis.csv');
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: file, mode: 'overwrite' }, { services: { clock } });
+    const ctx = (first: boolean, last: boolean) => ({ reject: () => undefined, snapshot: { first, last } });
+    await step.plugin.write([{ k: 'a', n: 1 }], ctx(true, false));
+    await step.plugin.write([{ k: 'b', n: 2 }], ctx(false, true));
+    expect(readFileSync(join(dir, '2024/kpis.csv'), 'utf8')).toBe('k,n\na,1\nb,2\n');
+    await step.plugin.write([], ctx(true, true));
+    expect(readFileSync(join(dir, '2024/kpis.csv'), 'utf8')).toBe('k,n\n');
+    expect(readdirSync(join(dir, '2024'))).toEqual(['kpis.csv']);
+    await step.close();
+  });
+
   it('writes a new file per batch and partition of partitionBy, never overwriting earlier batches', async () => {
     const dir = folder();
     const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' }, { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' });

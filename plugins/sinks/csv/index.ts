@@ -1,6 +1,6 @@
-import { inject, injectable, pluginModule, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { writeRows, type WriteOptions } from '../../../core/formats/write.ts';
+import { emptyFile, writeRows, type WriteOptions } from '../../../core/formats/write.ts';
 
 interface FileSinkConfig {
   path: string;
@@ -12,7 +12,9 @@ interface FileSinkConfig {
  * The csv and parquet sinks: each batch is written as files with DuckDB COPY, one per date partition
  * (`{YYYY}/{MM}/{DD}` in the path, from `partitionBy` or the clock's date). Files appear whole (written under a
  * temporary name, then renamed). `new` never overwrites earlier batches (a unique suffix or `{uuid}`),
- * `append` (CSV) adds to the partition's file, `overwrite` replaces the file with each batch (an export).
+ * `append` (CSV) adds to the partition's file, `overwrite` replaces the file with each batch (an export) — with a
+ * source's whole result (a query source's run) on its last batch, all its pages together; an empty result leaves
+ * the file with its columns and no rows.
  */
 export function fileSinkClass(format: 'csv' | 'parquet') {
   @injectable()
@@ -20,6 +22,7 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
     private scratch?: Promise<DuckDbClient>;
     /** Column types of earlier batches, so a column null throughout a batch keeps its type. */
     private readonly types = new Map<string, string>();
+    private readonly wholeResult = new SnapshotBuffer();
 
     constructor(
       @inject(TOKENS.Config) private readonly config: FileSinkConfig,
@@ -31,12 +34,20 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
       if (config.mode === 'append' && format !== 'csv') throw new Error(`${step.id}: mode append is for CSV files only`);
     }
 
-    async write(records: Row[]): Promise<void> {
-      if (!records.length) return;
+    async write(batch: Row[], ctx?: SinkContext): Promise<void> {
+      const overwrite = this.config.mode === 'overwrite';
+      const records = overwrite ? this.wholeResult.collect(batch, ctx?.snapshot) : batch;
+      if (!records || (!records.length && !(overwrite && ctx?.snapshot))) return;
       const db = this.step.connection ? await this.connections.get<DuckDbClient>(this.step.connection, 'duckdb') : await (this.scratch ??= DuckDbClient.open(':memory:'));
       try {
+        if (!records.length) {
+          const file = await emptyFile(db, { format, path: this.config.path, partitionBy: this.config.partitionBy, now: this.clock.now() });
+          if (file) this.logger.info('the result is empty: file left with its columns and no rows', { file });
+          return this.wholeResult.done();
+        }
         const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types });
         this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
+        if (overwrite) this.wholeResult.done();
       } catch (error) {
         throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`);
       }
@@ -64,8 +75,8 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
       },
       partitionBy: { type: 'string', description: 'Timestamp or date field that picks the partition of each record (UTC day); records without a valid one go under "unknown".', examples: ['event_ts'] },
       mode: format === 'csv'
-        ? { enum: ['new', 'append', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition\'s file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch (an export).' }
-        : { enum: ['new', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch.' },
+        ? { enum: ['new', 'append', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition\'s file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; the header alone when it is empty) — an export.' }
+        : { enum: ['new', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; no rows when it is empty).' },
     },
   };
 }

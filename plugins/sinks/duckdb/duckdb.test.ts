@@ -57,6 +57,27 @@ describe('duckdb sink', () => {
     await step.close();
   });
 
+  it('replaces the table with a whole result of several pages on its last page, and empties it when the result is empty', async () => {
+    const { step, db, rejects } = await sink({ table: 'agg', mode: 'replace' }, 'CREATE TABLE agg (k VARCHAR PRIMARY KEY, n BIGINT NOT NULL)');
+    const part = (rows: Record<string, unknown>[], first: boolean, last: boolean) =>
+      step.plugin.write(rows, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), snapshot: { first, last } });
+    await db.exec("INSERT INTO agg VALUES ('stale', 0)");
+    await part([{ k: 'a', n: 1 }, { k: 'b', n: 2 }], true, false);
+    await part([{ k: 'c', n: 3 }], false, false);
+    expect(await db.query('SELECT * FROM agg')).toEqual([{ k: 'stale', n: 0 }]); // readers keep the old result meanwhile
+    // The last page holds a bad record: it goes to dead-letter, the rest of the whole result is the table.
+    await part([{ k: 'd', n: null }, { k: 'e', n: 5 }], false, true);
+    expect(await db.query('SELECT * FROM agg ORDER BY k')).toEqual([{ k: 'a', n: 1 }, { k: 'b', n: 2 }, { k: 'c', n: 3 }, { k: 'e', n: 5 }]);
+    expect(rejects).toEqual([{ record: { k: 'd', n: null }, reasons: ['n: must not be null'] }]);
+    await part([], true, true);
+    expect(await db.query('SELECT count(*) AS n FROM agg')).toEqual([{ n: 0 }]);
+    // An empty batch outside a whole result changes nothing (the runtime does not send those, but a sink must not empty on one).
+    await part([{ k: 'z', n: 9 }], true, true);
+    await step.plugin.write([], { reject: () => undefined });
+    expect(await db.query('SELECT * FROM agg')).toEqual([{ k: 'z', n: 9 }]);
+    await step.close();
+  });
+
   it('creates a missing table from inferred types (the key as primary key) when asked, and names the table when it may not', async () => {
     const { step, db, write } = await sink({ table: 'analytics.fresh', mode: 'upsert', key: ['id'], createTable: true });
     await write([{ id: 1, at: new Date('2024-01-01T00:00:00Z'), ok: true, x: 1.5, s: null }]);

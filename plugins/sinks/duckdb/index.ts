@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { inferColumns, loadTempTable, quoteIdent, readRows, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
@@ -24,7 +24,9 @@ const BATCH = 'temp._sink_batch';
  * - append: INSERT … SELECT by column name;
  * - upsert: INSERT OR REPLACE when the table has a primary key (or unique constraint) on `key`, else DELETE the
  *   batch's keys + INSERT; the last record of a key in a batch wins;
- * - replace: the table's whole content becomes the batch, atomically (readers see the old or the new content).
+ * - replace: the table's whole content becomes the batch, atomically (readers see the old or the new content);
+ *   when the batch is part of a source's whole result, the table becomes that whole result on its last batch
+ *   (all its pages; empty when the result is empty).
  * Values are cast to the table's column types by DuckDB. Fields the table has no column for are left out (logged
  * once). When some records cannot be written (a value that does not convert, a null in a NOT NULL column or the
  * key), they go to dead-letter with the column and the reason, and the rest of the batch is written.
@@ -35,6 +37,7 @@ export class DuckDbSink implements Sink {
   private readonly warned = new Set<string>();
   private readonly schema?: string;
   private readonly name: string;
+  private readonly wholeResult = new SnapshotBuffer();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: DuckDbSinkConfig,
@@ -56,9 +59,14 @@ export class DuckDbSink implements Sink {
     return this.schema ? `${quoteIdent(this.schema)}.${quoteIdent(this.name)}` : quoteIdent(this.name);
   }
 
-  async write(records: Row[], ctx?: SinkContext): Promise<void> {
-    if (records.length === 0) return;
+  async write(batch: Row[], ctx?: SinkContext): Promise<void> {
+    const records = this.config.mode === 'replace' ? this.wholeResult.collect(batch, ctx?.snapshot) : batch;
+    if (!records) return; // more pages of the result to come
     const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
+    if (records.length === 0) {
+      if (this.config.mode === 'replace' && ctx?.snapshot) await this.empty(db);
+      return;
+    }
     await db.session(async (connection) => {
       try {
         const batchColumns = inferColumns(records);
@@ -93,6 +101,19 @@ export class DuckDbSink implements Sink {
         await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
       }
     });
+    if (this.config.mode === 'replace') this.wholeResult.done();
+  }
+
+  /** A replaced table whose source result is empty becomes empty (a missing table stays missing: no columns to create it with). */
+  private async empty(db: DuckDbClient): Promise<void> {
+    await db.session(async (connection) => {
+      try {
+        if ((await this.tableColumns(connection)).length) await connection.run(`DELETE FROM ${this.table}`);
+      } catch (error) {
+        throw new Error(`${this.step.id}: emptying ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    });
+    this.wholeResult.done();
   }
 
   /** One transaction: the batch rows (those matching the SQL condition `filter`) into the table, by the mode. */
@@ -195,7 +216,7 @@ export default pluginModule({
       table: { type: 'string', minLength: 1, description: 'Target table, optionally schema-qualified (schema.table).', examples: ['revenue', 'analytics.kpis'] },
       mode: {
         enum: ['append', 'upsert', 'replace'], default: 'append',
-        description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes each batch the whole content of the table, atomically (for a source that emits its full result in one batch).',
+        description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes the table\'s whole content the source\'s whole result, atomically: all the pages of a run of a query source (duckdb, postgres snapshot), an empty table when the result is empty; each batch of other sources.',
       },
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (best the table\'s primary key; createTable makes it one).', examples: [['transaction_id'], ['window_start', 'country']] },
       createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR), with the key as primary key in upsert mode.' },

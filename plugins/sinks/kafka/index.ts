@@ -5,6 +5,7 @@ interface KafkaSinkConfig {
   topic: string;
   key?: string;
   partitions?: number;
+  replicationFactor?: number;
 }
 
 /** Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas). */
@@ -19,9 +20,10 @@ export class KafkaSink implements Sink {
   ) {}
 
   async write(records: Row[]): Promise<void> {
+    if (!records.length) return; // the empty end of a whole result: nothing to produce
     const client = await this.connections.get<TopicClient>(this.step.connection!, 'kafka');
     if (!this.created) {
-      await client.createTopic(this.config.topic, { partitions: this.config.partitions });
+      await client.createTopic(this.config.topic, { partitions: this.config.partitions, replicationFactor: this.config.replicationFactor });
       this.created = true;
     }
     const key = this.config.key;
@@ -47,6 +49,7 @@ export default pluginModule({
       topic: { type: 'string', description: 'Topic to produce to.', examples: ['payment-events'] },
       key: { type: 'string', description: 'Field whose value is the message key (same key, same partition, in order).', examples: ['user_id'] },
       partitions: { type: 'integer', minimum: 1, description: 'Partitions of the topic when it has to be created.' },
+      replicationFactor: { type: 'integer', minimum: 1, description: "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.", examples: [3] },
     },
   },
   examples: [{ title: 'Events keyed by user', yaml: 'to-topic:\n  use: kafka\n  from: events\n  connection: bus\n  with: { topic: payment-events, key: user_id, partitions: 4 }\n' }],

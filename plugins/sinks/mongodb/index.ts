@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
 
 interface MongoSinkConfig {
@@ -8,11 +8,16 @@ interface MongoSinkConfig {
 }
 
 /**
- * Writes documents: upsert by key with one bulk write per batch; replace swaps the whole collection per batch
- * (write a staging collection, rename it over the old one) so readers never see half of it; append inserts.
+ * Writes documents: upsert by key with one bulk write per batch; replace swaps the whole collection (write a
+ * staging collection, rename it over the old one) so readers never see half of it; append inserts.
+ * In replace mode, a source's whole result (a query source's run, see `Batch.snapshot`) becomes the collection on
+ * its last batch, all its pages together, and an empty result empties the collection; other sources' batches
+ * each replace it.
  */
 @injectable()
 export class MongoSink implements Sink {
+  private readonly wholeResult = new SnapshotBuffer();
+
   constructor(
     @inject(TOKENS.Config) private readonly config: MongoSinkConfig,
     @inject(TOKENS.Step) private readonly step: StepInfo,
@@ -21,11 +26,15 @@ export class MongoSink implements Sink {
     if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key`);
   }
 
-  async write(records: Row[]): Promise<void> {
+  async write(batch: Row[], ctx?: SinkContext): Promise<void> {
+    const records = this.config.mode === 'replace' ? this.wholeResult.collect(batch, ctx?.snapshot) : batch;
+    if (!records || (records.length === 0 && this.config.mode !== 'replace')) return;
     const store = await this.connections.get<DocumentStore>(this.step.connection!, 'mongodb');
     try {
-      if (this.config.mode === 'replace') await store.replaceCollection(this.config.collection, records);
-      else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
+      if (this.config.mode === 'replace') {
+        await store.replaceCollection(this.config.collection, records);
+        this.wholeResult.done();
+      } else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
       else await store.insertMany(this.config.collection, records);
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`);
@@ -46,7 +55,7 @@ export default pluginModule({
     required: ['collection'],
     properties: {
       collection: { type: 'string', description: 'Target collection.', examples: ['product_winners'] },
-      mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection with each batch; append.' },
+      mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection, atomically, with the source\'s whole result (all pages of a query source\'s run; empty when the result is empty) or with each batch of other sources; append.' },
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields identifying a document for upsert.', examples: [['client_id']] },
     },
   },

@@ -39,5 +39,28 @@ export function mongoSuite(name: string, connection: () => Record<string, unknow
       expect(await store.find(c)).toEqual([{ product: 'c', profit: 3 }]);
       await step.close();
     });
+
+    it('replaces the collection with a whole result of several pages, and empties it when the result is empty', async () => {
+      const c = collection();
+      const step = await createTestStep<MongoSink>(sink, 'sink', { collection: c, mode: 'replace' }, options());
+      const store = await step.services.connections.get<DocumentStore>('docs');
+      const reject = () => undefined;
+      const docs = Array.from({ length: 5 }, (_, i) => ({ product: `p${i}`, profit: i }));
+      await step.plugin.write([{ product: 'stale', profit: -1 }]);
+      // Three pages of one result: the collection keeps its old content until the last page, then holds all five.
+      await step.plugin.write(docs.slice(0, 2), { reject, snapshot: { first: true, last: false } });
+      await step.plugin.write(docs.slice(2, 4), { reject, snapshot: { first: false, last: false } });
+      expect(await store.find(c)).toEqual([{ product: 'stale', profit: -1 }]);
+      await step.plugin.write(docs.slice(4), { reject, snapshot: { first: false, last: true } });
+      expect(await store.find(c, {}, { sort: { profit: 1 } })).toEqual(docs);
+      // The next run's result is empty: the collection becomes empty, not the previous (stale) five.
+      await step.plugin.write([], { reject, snapshot: { first: true, last: true } });
+      expect(await store.find(c)).toEqual([]);
+      // A run that failed half-way leaves its pages behind; the next run starts over without them.
+      await step.plugin.write(docs.slice(0, 2), { reject, snapshot: { first: true, last: false } });
+      await step.plugin.write(docs.slice(4), { reject, snapshot: { first: true, last: true } });
+      expect(await store.find(c)).toEqual(docs.slice(4));
+      await step.close();
+    });
   });
 }

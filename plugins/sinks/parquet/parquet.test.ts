@@ -40,6 +40,25 @@ describe('parquet sink', () => {
     await step.close();
   });
 
+  it('overwrites with a whole result of several pages, and keeps the schema without rows when the result is empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const file = join(dir, 'winners.parquet');
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: file, mode: 'overwrite' });
+    const ctx = (first: boolean, last: boolean) => ({ reject: () => undefined, snapshot: { first, last } });
+    await step.plugin.write([{ product: 'a', profit: 1.5 }], ctx(true, false));
+    await step.plugin.write([{ product: 'b', profit: 2 }], ctx(false, true));
+    const db = await DuckDbClient.open(':memory:');
+    expect(await db.query(`SELECT * FROM read_parquet('${file}') ORDER BY product`)).toEqual([{ product: 'a', profit: 1.5 }, { product: 'b', profit: 2 }]);
+    await step.plugin.write([], ctx(true, true));
+    expect(await db.query(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`)).toEqual([
+      { column_name: 'product', column_type: 'VARCHAR' }, { column_name: 'profit', column_type: 'DOUBLE' },
+    ]);
+    expect(await db.query(`SELECT count(*) AS n FROM read_parquet('${file}')`)).toEqual([{ n: 0 }]);
+    expect(readdirSync(dir)).toEqual(['winners.parquet']);
+    db.close();
+    await step.close();
+  });
+
   it('cannot append', async () => {
     await expect(createTestStep(parquet, 'sink', { path: 'x.parquet', mode: 'append' })).rejects.toThrow('parquet.with.mode: must be one of "new", "overwrite"');
   });

@@ -17,6 +17,24 @@ describe('duckdb source', () => {
     await step.close();
   });
 
+  it('marks the pages of a run as one whole result, and an empty result as one empty batch', async () => {
+    const step = await createTestStep<DuckDbSource>(plugin, 'source', { query: 'SELECT i FROM range($1) t(i) ORDER BY i', params: [5], pageSize: 2 }, {
+      connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh',
+    });
+    const marks = [];
+    for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([batch.records.length, batch.snapshot]);
+    expect(marks).toEqual([[2, { first: true, last: false }], [2, { first: false, last: false }], [1, { first: false, last: true }]]);
+    await step.close();
+
+    const empty = await createTestStep<DuckDbSource>(plugin, 'source', { query: 'SELECT i FROM range(5) t(i) WHERE i > 10' }, {
+      connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh',
+    });
+    const batches = [];
+    for await (const batch of empty.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
+    expect(batches).toEqual([{ records: [], snapshot: { first: true, last: true } }]);
+    await empty.close();
+  });
+
   it('reads warehouse tables and returns Dates and numbers', async () => {
     const step = await createTestStep<DuckDbSource>(plugin, 'source', { query: 'SELECT * FROM t' }, { connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh' });
     const db = await step.services.connections.get<DuckDbClient>('wh');

@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSourceConfig {
@@ -26,8 +26,14 @@ export class DuckDbSource implements Source {
     const usesDate = /\$date\b/.test(this.config.query);
     const query = usesDate ? this.config.query.replace(/\$date\b/g, `$${this.config.params.length + 1}`) : this.config.query;
     const params = usesDate ? [...this.config.params, date] : this.config.params;
+    // Each run emits the query's whole result: sinks that replace their target take all its pages, or empty the
+    // target when the result is empty, instead of keeping the rows of an earlier run.
+    yield* asWholeResult(this.pages(db, query, params, run.signal), run.signal);
+  }
+
+  private async *pages(db: DuckDbClient, query: string, params: unknown[], signal: AbortSignal): AsyncIterable<Batch> {
     for await (const records of db.stream(query, params, this.config.pageSize)) {
-      if (run.signal.aborted) return;
+      if (signal.aborted) return;
       yield { records };
     }
   }
@@ -47,7 +53,7 @@ export default pluginModule({
     properties: {
       query: { type: 'string', description: 'SELECT to run. Parameters are $1, $2… from params; $date is the run date (YYYY-MM-DD).', examples: ['SELECT * FROM revenue WHERE usd_amount IS NULL'] },
       params: { type: 'array', default: [], description: 'Values bound to $1, $2… (never pasted into the SQL).' },
-      pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per batch.' },
+      pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per batch. The batches of a run are marked as one whole result, so a sink in replace mode swaps in all of them (or empties its target when the result is empty).' },
     },
   },
   examples: [{

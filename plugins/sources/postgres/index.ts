@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../core/connections/postgres/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
@@ -36,7 +36,14 @@ export class PostgresSource implements Source {
     if (config.mode === 'incremental' && !config.cursor) throw new Error(`${step.id}: incremental mode needs cursor.column`);
   }
 
-  async *read(run: SourceRun): AsyncIterable<Batch> {
+  read(run: SourceRun): AsyncIterable<Batch> {
+    // A snapshot run is the whole table or query: marked as such, replace-mode sinks take all its pages (or empty
+    // their target when it is empty). A backfill reads one day only, which is not the whole.
+    const whole = this.config.mode === 'snapshot' && !(run.date && this.config.dateColumn);
+    return whole ? asWholeResult(this.pages(run), run.signal) : this.pages(run);
+  }
+
+  private async *pages(run: SourceRun): AsyncIterable<Batch> {
     const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
     const base = this.config.table ? `SELECT * FROM ${quoteIdent(this.config.table)}` : this.config.query!;
     const conditions: string[] = [];
