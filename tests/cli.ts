@@ -46,7 +46,7 @@ export function startPlatform(args: string[], options: { cwd?: string; env?: Nod
         resolve({
           url: match[1], child, output: () => output,
           stop: (signal = 'SIGTERM') => new Promise((done) => {
-            if (child.exitCode !== null) return done(child.exitCode);
+            if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
             child.once('close', (code) => done(code));
             child.kill(signal);
           }),

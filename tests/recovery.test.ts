@@ -78,7 +78,7 @@ sinks:
       const retries = output.split('\n').filter((line) => line.includes('recovery.yaml:') && line.includes('retry'));
       expect(retries.length).toBeGreaterThan(0);
       expect(retries[0]).toMatch(/WARN\s+rows \(.*recovery\.yaml:\d+\): .+ — retry 1\/2 in \d+ ms$/);
-      expect(output).toMatch(/ERROR numbers: run failed, nothing after the last committed batch was committed: /);
+      expect(output).toMatch(/ERROR numbers: run failed at rows \(.*recovery\.yaml:\d+\), nothing after the last committed batch was committed: /);
     } finally {
       const code = await platform.stop();
       db.stop();

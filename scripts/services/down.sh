@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Stops exactly the servers up.sh started from this checkout (by their pid files under .services/) and removes
 # their keys from .services/env.json and env.sh. Data stays in .services/ (delete it for a clean slate).
-# Usage: down.sh [pg] [kafka] [mongo] [s3]   (no argument: all)
+# Usage: down.sh [pg] [kafka] [kafka3] [mongo] [s3]   (no argument: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 want=" $* "
-[ -z "${*// /}" ] && want=" pg kafka mongo s3 "
+[ -z "${*// /}" ] && want=" pg kafka kafka3 mongo s3 "
 
 exec 9>"$RUN_DIR/.lock"
 flock 9
@@ -33,6 +33,11 @@ if [[ "$want" == *" s3 "* ]]; then
   set_env S3_ENDPOINT= S3_ACCESS_KEY= S3_SECRET_KEY= S3_REGION= S3_NOTIFY_ARN= S3_NOTIFY_TOPIC=
 fi
 if [[ "$want" == *" mongo "* ]]; then stop mongo 10; set_env MONGO_URL=; fi
+if [[ "$want" == *" kafka3 "* ]]; then
+  # In parallel: a node shutting down alone waits for the quorum, which the others leaving one by one would lose.
+  for n in $KAFKA3_NODES; do stop "kafka3-$n" 30 & done; wait
+  set_env KAFKA3_BROKERS=
+fi
 if [[ "$want" == *" kafka "* ]]; then stop kafka 30; set_env KAFKA_BROKERS=; fi
 if [[ "$want" == *" pg "* ]]; then stop pg 30; set_env PG_URL=; fi
 exit 0

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const { Kafka, logLevel } = require('kafkajs');
 
-const kafka = new Kafka({ clientId: 'services-check', brokers: [process.argv[2]], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200 } });
+const kafka = new Kafka({ clientId: 'services-check', brokers: process.argv[2].split(','), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200 } });
 const admin = kafka.admin();
 await admin.connect();
 const topic = `services-check-${Date.now()}`;

@@ -11,6 +11,11 @@ MINIO_VERSION="${PLATFORM_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 PG_BIN=/usr/lib/postgresql/15/bin
 
 PG_PORT=55432 KAFKA_PORT=59092 KAFKA_CONTROLLER_PORT=59093 MONGO_PORT=57017 S3_PORT=59000 S3_CONSOLE_PORT=59001
+# The 3-node Kafka cluster for fault tests: node n listens on 59190+2n (PLAINTEXT) and 59191+2n (controller).
+KAFKA3_NODES="1 2 3"
+kafka3_port() { echo $((59190 + 2 * $1)); }
+kafka3_controller_port() { echo $((59191 + 2 * $1)); }
+KAFKA3_BROKERS="127.0.0.1:59192,127.0.0.1:59194,127.0.0.1:59196"
 PG_URL="postgres://platform:platform@127.0.0.1:$PG_PORT/platform"
 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/"

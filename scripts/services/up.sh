@@ -2,17 +2,18 @@
 # Installs (first time; cached) and starts real servers on 127.0.0.1 for integration tests and benchmarks:
 #   pg     PostgreSQL 15 (Debian package), port 55432
 #   kafka  Apache Kafka in KRaft mode (jars from Maven Central), port 59092 (controller 59093)
+#   kafka3 three Kafka nodes (replication 3, min ISR 2) for broker-fault tests, ports 59192/59194/59196
 #   mongo  FerretDB v1 (MongoDB wire protocol, SQLite storage; built with Go from the module proxy), port 57017
 #   s3     MinIO (S3 API; `go install` from the module proxy), port 59000, bucket events to Kafka topic s3-events
-# Usage: up.sh [pg] [kafka] [mongo] [s3]   (no argument: all; s3 brings kafka too, its event target).
+# Usage: up.sh [pg] [kafka] [kafka3] [mongo] [s3]   (no argument: all; s3 brings kafka too, its event target).
 # Idempotent: a service this checkout already runs is left alone. Concurrent calls wait on .services/.lock.
 # Writes the keys to .services/env.json and .services/env.sh (read by tests/services.ts). See README.md here.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 want=" $* "
-[ -z "${*// /}" ] && want=" pg kafka mongo s3 "
-for s in $want; do case "$s" in pg|kafka|mongo|s3) ;; *) log "unknown service '$s' (known: pg kafka mongo s3)"; exit 2 ;; esac; done
+[ -z "${*// /}" ] && want=" pg kafka kafka3 mongo s3 "
+for s in $want; do case "$s" in pg|kafka|kafka3|mongo|s3) ;; *) log "unknown service '$s' (known: pg kafka kafka3 mongo s3)"; exit 2 ;; esac; done
 [[ "$want" == *" s3 "* ]] && want="$want kafka "   # MinIO sends bucket events to Kafka: start that first
 
 exec 9>"$RUN_DIR/.lock"
@@ -76,10 +77,7 @@ kafka_lib() { # the jar folder, keyed by version and a hash of pom.xml (a change
   echo "$CACHE/kafka-$KAFKA_VERSION-$key/lib"
 }
 
-start_kafka() {
-  if running kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; set_env "KAFKA_BROKERS=$KAFKA_BROKERS"; return; fi
-  ensure_port_free "$KAFKA_PORT" kafka; ensure_port_free "$KAFKA_CONTROLLER_PORT" kafka
-  local t0; t0=$(now)
+kafka_install() { # fetches the jars once; prints the lib folder
   local lib; lib=$(kafka_lib)
   if [ ! -f "$lib/.complete" ]; then
     log "kafka: fetching Apache Kafka $KAFKA_VERSION jars (Maven)"
@@ -88,42 +86,106 @@ start_kafka() {
       -DoutputDirectory="$lib" >"$CACHE/logs/kafka-mvn.log" 2>&1 || { tail -30 "$CACHE/logs/kafka-mvn.log" >&2; return 1; }
     touch "$lib/.complete"
   fi
-  local installed; installed=$(seconds_since "$t0"); t0=$(now)
-  local dir="$RUN_DIR/kafka"
-  mkdir -p "$dir"
-  cat > "$dir/server.properties" <<PROPS
+  echo "$lib"
+}
+
+kafka_java() { # lib dir heap: the JVM command line shared by every node and the storage tool
+  echo java "-Xms128m" "-Xmx$2" -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j2.configurationFile=$SERVICES_DIR/kafka/log4j2.properties" -cp "$1/*"
+}
+
+# Writes server.properties for one combined broker+controller node. The settings that differ between the single
+# broker and the 3-node cluster (replication) come as extra lines.
+kafka_properties() { # dir node-id port controller-port voters extra-lines
+  mkdir -p "$1"
+  cat > "$1/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+node.id=$2
+controller.quorum.voters=$5
+listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
+advertised.listeners=PLAINTEXT://127.0.0.1:$3
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
+log.dirs=$1/data
 num.partitions=1
-offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+$6
+PROPS
+}
+
+# Formats a node's log dir once (with the cluster id) and starts it in the background; the pid goes to <name>.pid.
+kafka_node_start() { # name dir lib heap cluster-id
+  local java; read -r -a java <<<"$(kafka_java "$3" "$4")"
+  if [ ! -f "$2/data/meta.properties" ]; then
+    "${java[@]}" kafka.tools.StorageTool format -t "$5" -c "$2/server.properties" >"$2/format.log" 2>&1 ||
+      { cat "$2/format.log" >&2; return 1; }
+  fi
+  nohup "${java[@]}" -Dkafka.logs.dir="$2" kafka.Kafka "$2/server.properties" > "$RUN_DIR/$1.log" 2>&1 9>&- &
+  echo $! > "$RUN_DIR/$1.pid"
+}
+
+kafka_cluster_id() { # dir lib: one id per cluster, kept next to its nodes
+  if [ ! -f "$1/cluster-id" ]; then
+    local java; read -r -a java <<<"$(kafka_java "$2" 256m)"
+    mkdir -p "$1" && "${java[@]}" kafka.tools.StorageTool random-uuid > "$1/cluster-id"
+  fi
+  cat "$1/cluster-id"
+}
+
+start_kafka() {
+  if running kafka && port_open "$KAFKA_PORT"; then log "kafka already running"; set_env "KAFKA_BROKERS=$KAFKA_BROKERS"; return; fi
+  ensure_port_free "$KAFKA_PORT" kafka; ensure_port_free "$KAFKA_CONTROLLER_PORT" kafka
+  local t0; t0=$(now)
+  local lib; lib=$(kafka_install)
+  local installed; installed=$(seconds_since "$t0"); t0=$(now)
+  local dir="$RUN_DIR/kafka"
+  kafka_properties "$dir" 1 "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "1@127.0.0.1:$KAFKA_CONTROLLER_PORT" \
+"offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-PROPS
-  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true -Dkafka.logs.dir="$dir"
-    -Dlog4j2.configurationFile="$SERVICES_DIR/kafka/log4j2.properties" -cp "$lib/*")
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    local id; id=$("${java[@]}" kafka.tools.StorageTool random-uuid)
-    "${java[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-      { cat "$dir/format.log" >&2; return 1; }
-  fi
-  nohup "${java[@]}" kafka.Kafka "$dir/server.properties" > "$RUN_DIR/kafka.log" 2>&1 9>&- &
-  echo $! > "$RUN_DIR/kafka.pid"
-  wait_for_port "$KAFKA_PORT" 90 kafka $! || { tail -30 "$dir/server.log" >&2 2>/dev/null; return 1; }
+share.coordinator.state.topic.min.isr=1"
+  kafka_node_start kafka "$dir" "$lib" 768m "$(kafka_cluster_id "$dir" "$lib")"
+  wait_for_port "$KAFKA_PORT" 90 kafka "$(cat "$RUN_DIR/kafka.pid")" || { tail -30 "$dir/server.log" >&2 2>/dev/null; return 1; }
   node "$SERVICES_DIR/kafka-check.mjs" "$KAFKA_BROKERS" || { tail -30 "$dir/server.log" >&2; return 1; }
   set_env "KAFKA_BROKERS=$KAFKA_BROKERS"
   report kafka "$installed" "$(seconds_since "$t0")"
+}
+
+# Three nodes, each broker and controller (a 3-voter quorum), replication 3 with min.insync.replicas 2: one node can
+# die without losing a write acknowledged by all in-sync replicas. Starts only the nodes that are not running, so
+# after a fault test killed a node, `up.sh kafka3` brings just that one back.
+start_kafka3() {
+  local n missing=
+  for n in $KAFKA3_NODES; do running "kafka3-$n" && port_open "$(kafka3_port "$n")" || missing="$missing $n"; done
+  if [ -z "$missing" ]; then log "kafka3 already running"; set_env "KAFKA3_BROKERS=$KAFKA3_BROKERS"; return; fi
+  for n in $missing; do ensure_port_free "$(kafka3_port "$n")" "kafka3-$n"; ensure_port_free "$(kafka3_controller_port "$n")" "kafka3-$n"; done
+  local t0; t0=$(now)
+  local lib; lib=$(kafka_install)
+  local installed; installed=$(seconds_since "$t0"); t0=$(now)
+  local voters= ; for n in $KAFKA3_NODES; do voters="$voters${voters:+,}$n@127.0.0.1:$(kafka3_controller_port "$n")"; done
+  local id; id=$(kafka_cluster_id "$RUN_DIR/kafka3" "$lib")
+  for n in $missing; do
+    kafka_properties "$RUN_DIR/kafka3/node-$n" "$n" "$(kafka3_port "$n")" "$(kafka3_controller_port "$n")" "$voters" \
+"default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2"
+    kafka_node_start "kafka3-$n" "$RUN_DIR/kafka3/node-$n" "$lib" 512m "$id"
+  done
+  # A node opens its broker port once the quorum has a leader, which needs two voters: start all, then wait.
+  for n in $missing; do
+    wait_for_port "$(kafka3_port "$n")" 120 "kafka3-$n" "$(cat "$RUN_DIR/kafka3-$n.pid")" ||
+      { tail -30 "$RUN_DIR/kafka3/node-$n/server.log" >&2 2>/dev/null; return 1; }
+  done
+  node "$SERVICES_DIR/kafka-check.mjs" "$KAFKA3_BROKERS" || { tail -30 "$RUN_DIR/kafka3/node-1/server.log" >&2; return 1; }
+  set_env "KAFKA3_BROKERS=$KAFKA3_BROKERS"
+  report kafka3 "$installed" "$(seconds_since "$t0")"
 }
 
 # ---------------------------------------------------------------- FerretDB (MongoDB wire protocol)
@@ -201,7 +263,7 @@ s3_env() {
     "S3_NOTIFY_TOPIC=$S3_NOTIFY_TOPIC" "S3_NOTIFY_ARN=$1"
 }
 
-for s in pg kafka mongo s3; do
+for s in pg kafka kafka3 mongo s3; do
   if [[ "$want" == *" $s "* ]]; then "start_$s"; fi
 done
 exit 0
