@@ -44,6 +44,9 @@ export class KafkaTopicClient implements TopicClient {
   }
 
   async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
+    // A topic not produced to yet is an empty topic, as on the embedded log: subscribing to a missing one fails
+    // ("does not host this topic-partition"), so it is created first (a no-op when it exists).
+    for (const topic of options.topics) await this.createTopic(topic);
     const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, rebalanceTimeout: 60_000 });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.from !== 'latest' });

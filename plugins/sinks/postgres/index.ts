@@ -7,6 +7,7 @@ interface Lookup {
   naturalKey: Record<string, string>;
   surrogateKey: string;
   create: boolean;
+  onMissing: 'null' | 'reject';
 }
 
 interface PostgresSinkConfig {
@@ -40,7 +41,7 @@ export class PostgresSink implements Sink {
     if (!records.length) return;
     const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
     const columns = await this.tableColumns(db);
-    const good: Row[] = [];
+    let good: Row[] = [];
     for (const record of records) {
       const problems = columns.flatMap((c) => checkValue(c, record[c.name]));
       if (problems.length) ctx.reject(record, problems);
@@ -51,12 +52,22 @@ export class PostgresSink implements Sink {
     try {
       await db.transaction(async (tx) => {
         if (this.config.lookups.length) await this.resolveLookups(tx, good);
+        // Records whose dimension row is missing (onMissing: reject) go to dead-letter; the rest is written.
+        const missing = good.filter((r) => this.missing(r).length);
+        if (missing.length) {
+          for (const record of missing) ctx.reject(record, this.missing(record));
+          good = good.filter((r) => !missing.includes(r));
+          if (!good.length) return;
+        }
         const names = columns.map((c) => c.name).filter((name) => good.some((r) => r[name] !== undefined));
         if (this.config.mode === 'append') return tx.copyInto(table, names, good);
-        const staging = `staging_${this.step.id.replace(/\W/g, '_')}`;
+        // Per step and table: a session's temp table must not be one made for another table's columns.
+        const staging = `staging_${`${this.step.id}_${table}`.replace(/\W/g, '_')}`.slice(0, 63);
         const key = this.config.key!.map(quoteIdent).join(', ');
         const list = names.map(quoteIdent).join(', ');
-        await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} (LIKE ${quoteIdent(table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`);
+        // The target's column types without its constraints: a NOT NULL column the records leave out (an identity
+        // or serial surrogate key of a dimension) must not fail the staging COPY; the target applies its default.
+        await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM ${quoteIdent(table)} WITH NO DATA; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`);
         await tx.copyInto(staging, names, good);
         const updates = names.filter((n) => !this.config.key!.includes(n));
         const target = quoteIdent(table);
@@ -68,6 +79,12 @@ export class PostgresSink implements Sink {
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Reasons why a record has no surrogate key from a lookup with onMissing: reject (empty when it has all). */
+  private missing(record: Row): string[] {
+    return this.config.lookups.filter((l) => l.onMissing === 'reject' && record[l.column] == null).map((l) =>
+      `${l.column}: no ${l.table} row with ${Object.entries(l.naturalKey).map(([c, f]) => `${c} = ${JSON.stringify(record[f] ?? null)}`).join(' and ')}`);
   }
 
   /** The target's columns: declared ones (creating the table when asked), else read from the catalog. */
@@ -107,7 +124,8 @@ export class PostgresSink implements Sink {
           params,
         );
       }
-      const found = await tx.query(`SELECT ${quoteIdent(lookup.surrogateKey)} AS _key, ${cols} FROM ${dim} WHERE (${dimColumns.map((c) => `${quoteIdent(c)}::text`).join(', ')}) IN (${tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}::text`).join(', ')})`).join(', ')})`, params.map((p) => (p == null ? null : String(p))));
+      // Natural keys come back as text, as they are compared: a date column matches its 'YYYY-MM-DD' value.
+      const found = await tx.query(`SELECT ${quoteIdent(lookup.surrogateKey)} AS _key, ${dimColumns.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(', ')} FROM ${dim} WHERE (${dimColumns.map((c) => `${quoteIdent(c)}::text`).join(', ')}) IN (${tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}::text`).join(', ')})`).join(', ')})`, params.map((p) => (p == null ? null : String(p))));
       const keys = new Map(found.map((row) => [keyOf(dimColumns.map((c) => row[c])), row._key]));
       for (const record of records) record[lookup.column] = keys.get(keyOf(fields.map((f) => record[f] ?? null))) ?? null;
     }
@@ -162,6 +180,7 @@ export default pluginModule({
             naturalKey: { type: 'object', additionalProperties: { type: 'string' }, description: '{dimension column: record field}.' },
             surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
             create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
+            onMissing: { enum: ['null', 'reject'], default: 'null', description: 'A natural key the dimension does not have (without create): null leaves the surrogate key null; reject sends the record to dead-letter naming the lookup and its values (the others are written).' },
           },
         },
         examples: [[{ column: 'customer_key', table: 'dim_customer', naturalKey: { customer_name: 'customer' }, surrogateKey: 'customer_key', create: true }]],

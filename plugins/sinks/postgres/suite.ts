@@ -22,6 +22,10 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       const reader = await createTestStep<PostgresSource>(source, 'source', { table: t, mode: 'snapshot', pageSize: 128 }, { ...opts, services: { connections: writer.services.connections } });
       const { records } = await readAll(reader.plugin);
       expect(records.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(rows);
+      // A snapshot run is one whole result: its pages are marked first / last (a replace-mode sink takes them all).
+      const marks = [];
+      for await (const batch of reader.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([batch.records.length, batch.snapshot]);
+      expect(marks).toEqual([[128, { first: true, last: false }], [128, { first: false, last: false }], [44, { first: false, last: true }]]);
       await writer.close();
     });
 
@@ -65,6 +69,41 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       expect(joined).toEqual([{ id: '1', city_name: 'Pune' }, { id: '2', city_name: 'Delhi' }, { id: '3', city_name: 'Pune' }, { id: '4', city_name: 'Delhi' }]);
       expect(await db.query(`SELECT count(*)::int AS n FROM ${dim}`)).toEqual([{ n: 2 }]);
       await step.close();
+    });
+
+    it('upserts a dimension with an identity surrogate key by its natural key; onMissing: reject sends facts without a dimension row to dead-letter', async () => {
+      const dim = table('dim_channel');
+      const fact = table('fact');
+      const opts = options();
+      const dimStep = await createTestStep<PostgresSink>(sink, 'sink', { table: dim, mode: 'upsert', key: ['channel_name'] }, opts);
+      const db = await dimStep.services.connections.get<PostgresClient>('db');
+      await db.exec(`CREATE TABLE ${dim} (channel_key integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, channel_name text NOT NULL UNIQUE, fee_percent numeric(5,2) NOT NULL)`);
+      await dimStep.plugin.write([{ channel_name: 'UPI', fee_percent: 0.5, amount: 1 }, { channel_name: 'Card', fee_percent: 2 }, { channel_name: 'UPI', fee_percent: 0.5 }], dimStep.context());
+      const keys = Object.fromEntries((await db.query<{ channel_key: number; channel_name: string }>(`SELECT channel_key, channel_name FROM ${dim}`)).map((r) => [r.channel_name, r.channel_key]));
+      expect(new Set(Object.values(keys)).size).toBe(2);
+      await dimStep.plugin.write([{ channel_name: 'Card', fee_percent: 2.5 }], dimStep.context());
+      expect(await db.query(`SELECT channel_key, channel_name, fee_percent FROM ${dim} ORDER BY channel_name`)).toEqual([
+        { channel_key: keys.Card, channel_name: 'Card', fee_percent: 2.5 }, { channel_key: keys.UPI, channel_name: 'UPI', fee_percent: 0.5 },
+      ]);
+      const factStep = await createTestStep<PostgresSink>(sink, 'sink', {
+        table: fact, mode: 'upsert', key: ['id'], createTable: true, columns: { id: 'text', channel_key: 'integer NOT NULL' },
+        lookups: [{ column: 'channel_key', table: dim, naturalKey: { channel_name: 'channel' }, surrogateKey: 'channel_key', onMissing: 'reject' }],
+      }, { ...opts, services: { connections: dimStep.services.connections } });
+      await factStep.plugin.write([{ id: 't1', channel: 'UPI' }, { id: 't2', channel: 'Cash' }, { id: 't3', channel: 'Card' }], factStep.context());
+      expect(await db.query(`SELECT id, channel_key FROM ${fact} ORDER BY id`)).toEqual([{ id: 't1', channel_key: keys.UPI }, { id: 't3', channel_key: keys.Card }]);
+      expect(factStep.rejects).toEqual([{ record: { id: 't2', channel: 'Cash', channel_key: null }, reasons: [`channel_key: no ${dim} row with channel_name = "Cash"`] }]);
+      // A date natural key matches its 'YYYY-MM-DD' value.
+      const dates = table('dim_date');
+      await db.exec(`CREATE TABLE ${dates} (date_key integer PRIMARY KEY, full_date date UNIQUE); INSERT INTO ${dates} VALUES (20240301, '2024-03-01')`);
+      const dated = await createTestStep<PostgresSink>(sink, 'sink', {
+        table: table('fact_d'), mode: 'upsert', key: ['id'], createTable: true, columns: { id: 'text', date_key: 'integer' },
+        lookups: [{ column: 'date_key', table: dates, naturalKey: { full_date: 'day' }, surrogateKey: 'date_key', onMissing: 'reject' }],
+      }, { ...opts, services: { connections: dimStep.services.connections } });
+      const record = { id: 'd1', day: '2024-03-01' };
+      await dated.plugin.write([record], dated.context());
+      expect(dated.rejects).toEqual([]);
+      expect(record).toEqual({ id: 'd1', day: '2024-03-01', date_key: 20240301 });
+      await dimStep.close();
     });
 
     it('reads incrementally by (cursor, tie-breaker) in pages: ties are neither skipped nor repeated, late rows are caught by lookback', async () => {

@@ -28,6 +28,20 @@ describe('file source', () => {
     await step.close();
   });
 
+  it('adds each CSV record\'s line (skipping rejected lines, across batches) so later rejects can point at it', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'a.csv'), 'id,amount\n1,10\n2,oops\n3,30\n4,x\n5,50\n');
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.csv'), batchSize: 2, csv: { types: { amount: 'DOUBLE' } }, addLineColumn: 'line' });
+    const { records, rejects } = await readAll(step.plugin);
+    expect(records).toEqual([{ id: 1, amount: 10, line: 2 }, { id: 3, amount: 30, line: 4 }, { id: 5, amount: 50, line: 6 }]);
+    expect(rejects.map((r) => r.origin)).toEqual([`${join(dir, 'a.csv')}:3`, `${join(dir, 'a.csv')}:5`]);
+    writeFileSync(join(dir, 'b.csv'), '1,10\n2,20\n');
+    const headless = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, 'b.csv'), csv: { header: false }, addLineColumn: 'line' });
+    expect((await readAll(headless.plugin)).records.map((r) => r.line)).toEqual([1, 2]);
+    await step.close();
+    await headless.close();
+  });
+
   it('shows files under the working directory by their relative path', async () => {
     const dir = mkdtempSync(join(process.cwd(), '.tmp-files-'));
     try {
@@ -105,6 +119,23 @@ describe('file source', () => {
     expect(rejects).toEqual([]);
     expect(checkpoint).toBeUndefined();
     await step.close();
+  });
+
+  it('reads only its sheet of an uploaded workbook, so one upload can feed one source per sheet (types kept per sheet)', async () => {
+    const dir = folder();
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Products').addRows([['product_id', 'price'], ['P1', 2.5], ['P2', 'twelve']]);
+    workbook.addWorksheet('Invoices').addRows([['invoice_id', 'day', 'quantity'], ['I1', new Date('2024-05-31T00:00:00Z'), 3]]);
+    const file = join(dir, 'upload.xlsx');
+    await workbook.xlsx.writeFile(file);
+    const upload = { trigger: { type: 'upload', file, filename: 'stock_data.xlsx', view: 'upload' } } as never;
+    const products = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, 'none/*.xlsx'), xlsx: { sheet: 'Products' } });
+    const invoices = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, 'none/*.xlsx'), xlsx: { sheet: 'Invoices' } });
+    expect((await readAll(products.plugin, upload)).records).toEqual([{ product_id: 'P1', price: 2.5 }, { product_id: 'P2', price: 'twelve' }]);
+    expect((await readAll(invoices.plugin, upload)).records).toEqual([{ invoice_id: 'I1', day: new Date('2024-05-31T00:00:00Z'), quantity: 3 }]);
+    const missing = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, 'none/*.xlsx'), xlsx: { sheet: 'Clients' } });
+    await expect(readAll(missing.plugin, upload)).rejects.toThrow('no sheet "Clients" (sheets: Products, Invoices)');
+    for (const step of [products, invoices, missing]) await step.close();
   });
 
   it('sends a file that is not what its name says to dead-letter whole, and goes on with the next file', async () => {

@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { formatOf, readRecords, type CsvOptions, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
+import { formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
 
 interface FileSourceConfig {
   path: string | string[];
@@ -12,6 +12,7 @@ interface FileSourceConfig {
   csv?: CsvOptions;
   xlsx?: { sheet?: string };
   addFileColumn?: string;
+  addLineColumn?: string;
 }
 
 /** Files already read, by absolute path: a file is read again only when its size or modification time changes. */
@@ -49,7 +50,7 @@ export class FileSource implements Source {
       const { file, filename } = run.trigger;
       const options = { ...this.options(), format: this.config.format ?? formatOf(filename), origin: filename };
       let records = 0;
-      for await (const batch of readRecords(db, file, options)) {
+      for await (const batch of this.numbered(readRecords(db, file, options), options.format)) {
         records += batch.records.length;
         yield { records: this.tag(batch.records, filename), rejects: batch.rejects };
       }
@@ -75,7 +76,8 @@ export class FileSource implements Source {
       let pending: Batch | undefined;
       let records = 0;
       let rejects = 0;
-      for await (const batch of readRecords(db, file, { ...this.options(), origin: shown })) {
+      const batches = this.numbered(readRecords(db, file, { ...this.options(), origin: shown }), formatOf(file, this.config.format));
+      for await (const batch of batches) {
         if (pending) yield pending;
         if (run.signal.aborted) return;
         records += batch.records.length;
@@ -95,6 +97,28 @@ export class FileSource implements Source {
 
   private options(): ReadOptions {
     return { batchSize: this.config.batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format };
+  }
+
+  /**
+   * With addLineColumn, a CSV file's records get their line: DuckDB streams the good records in file order and
+   * tells the rejected lines only at the end, so the file's records are held until then and numbered 2, 3, …
+   * (1 with header: false) skipping the rejected lines, the numbering of DuckDB's own `file:LINE` origins.
+   */
+  private async *numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
+    const column = this.config.addLineColumn;
+    if (!column || format !== 'csv') return yield* batches;
+    const held: FileBatch[] = [];
+    for await (const batch of batches) held.push(batch);
+    const rejected = new Set(held.flatMap((b) => b.rejects).map((r) => Number(/:(\d+)$/.exec(r.origin ?? '')?.[1])));
+    let line = this.config.csv?.header === false ? 0 : 1;
+    for (const batch of held) {
+      for (const record of batch.records) {
+        do line++;
+        while (rejected.has(line));
+        record[column] = line;
+      }
+      yield batch;
+    }
   }
 
   private tag(records: Row[], file: string): Row[] {
@@ -158,10 +182,15 @@ export default pluginModule({
         examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
       },
       format: { enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'], description: 'File format (default: from each file\'s extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).' },
-      batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
+      batchSize: { type: 'integer', minimum: 1, default: 50000, description: 'Records per batch (large batches suit DuckDB: each batch costs a few statements and a commit in the steps after).' },
       csv: csvOptions,
       xlsx: { type: 'object', additionalProperties: false, description: 'XLSX options: `sheet`, the sheet to read (default: every sheet). The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.', properties: { sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] } } },
       addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
+      addLineColumn: {
+        type: 'string', minLength: 1,
+        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines), so that later rejects (validation) can point at the line. A file\'s records are held in memory until it is read whole.',
+        examples: ['source_line'],
+      },
     },
   },
   examples: [

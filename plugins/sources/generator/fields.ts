@@ -14,6 +14,7 @@ export type FieldSpec =
   | { sequence: { start?: number; prefix?: string; pad?: number } }
   | { uuid: true }
   | { now: true }
+  | { dayTime: [number, number] }
   | { template: string }
   | { when: { field: string; in: unknown[] }; then: FieldSpec; else?: FieldSpec };
 
@@ -22,13 +23,15 @@ export interface FieldContext {
   /** 0-based position of the record in the whole generated stream. */
   index: number;
   now: Date;
+  /** The day being made, 'YYYY-MM-DD' (UTC): the run's --date, the daily mode's day, or the clock's date. */
+  day: string;
   record: Row;
 }
 
-const KINDS = ['const', 'faker', 'oneOf', 'int', 'float', 'sequence', 'uuid', 'now', 'template', 'when'] as const;
+const KINDS = ['const', 'faker', 'oneOf', 'int', 'float', 'sequence', 'uuid', 'now', 'dayTime', 'template', 'when'] as const;
 const OPTIONS: Record<string, string[]> = { faker: ['args'], oneOf: ['weights'], float: ['decimals'], when: ['then', 'else'] };
 
-/** Template placeholders: `{{digits:N}}`, `{{int:A:B}}`, `{{year}}`, `{{uuid}}`, `{{index}}`, `{{<earlier field>}}`. */
+/** Template placeholders: `{{digits:N}}`, `{{int:A:B}}`, `{{year}}`, `{{date}}`, `{{uuid}}`, `{{index}}`, `{{<earlier field>}}`. */
 const TEMPLATE = /\{\{([^}]+)\}\}/g;
 
 /**
@@ -59,13 +62,18 @@ export function checkField(spec: FieldSpec, faker: Faker, earlier: string[]): vo
       if (min > max) throw new Error(`${kind}: min ${min} is above max ${max}`);
       return;
     }
+    case 'dayTime': {
+      const [from, to] = s.dayTime as [number, number];
+      if (!(from >= 0 && to <= 24 && from < to)) throw new Error(`dayTime: hours [${from}, ${to}] must satisfy 0 <= from < to <= 24`);
+      return;
+    }
     case 'template':
       for (const [, token] of String(s.template).matchAll(TEMPLATE)) {
         const [name, a, b] = token.trim().split(':');
         const ok = name === 'digits' ? Number.isInteger(Number(a)) && Number(a) > 0
           : name === 'int' ? Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && Number(a) <= Number(b)
-          : ['year', 'uuid', 'index'].includes(name) ? a === undefined : earlier.includes(name) && a === undefined;
-        if (!ok) throw new Error(`template "${s.template}": unknown placeholder {{${token}}} (use digits:N, int:A:B, year, uuid, index or an earlier field)`);
+          : ['year', 'date', 'uuid', 'index'].includes(name) ? a === undefined : earlier.includes(name) && a === undefined;
+        if (!ok) throw new Error(`template "${s.template}": unknown placeholder {{${token}}} (use digits:N, int:A:B, year, date, uuid, index or an earlier field)`);
       }
       return;
     case 'when': {
@@ -112,6 +120,12 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
   }
   if ('uuid' in spec) return faker.string.uuid();
   if ('now' in spec) return new Date(ctx.now.getTime());
+  if ('dayTime' in spec) {
+    // A whole second between the hours of the day being made (UTC): sales of a given day, for a backfill too.
+    const start = Date.parse(`${ctx.day}T00:00:00Z`) / 1000;
+    const [from, to] = spec.dayTime;
+    return new Date((start + faker.number.int({ min: Math.round(from * 3600), max: Math.round(to * 3600) - 1 })) * 1000);
+  }
   if ('template' in spec) return expandTemplate(spec.template, ctx);
   if ('when' in spec) {
     if (spec.when.in.includes(ctx.record[spec.when.field])) return makeField(spec.then, ctx);
@@ -122,7 +136,7 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
 
 /**
  * `{{digits:N}}` N random digits, `{{int:A:B}}` an integer in [A, B], `{{year}}` the current year (UTC),
- * `{{uuid}}`, `{{index}}` the record's position, `{{<field>}}` an earlier field's value.
+ * `{{date}}` the day being made (YYYY-MM-DD), `{{uuid}}`, `{{index}}` the record's position, `{{<field>}}` an earlier field's value.
  */
 export function expandTemplate(template: string, ctx: FieldContext): string {
   return template.replace(TEMPLATE, (_m, token: string) => {
@@ -131,6 +145,7 @@ export function expandTemplate(template: string, ctx: FieldContext): string {
       case 'digits': return ctx.faker.string.numeric({ length: Number(a), allowLeadingZeros: true });
       case 'int': return String(ctx.faker.number.int({ min: Number(a), max: Number(b) }));
       case 'year': return String(ctx.now.getUTCFullYear());
+      case 'date': return ctx.day;
       case 'uuid': return ctx.faker.string.uuid();
       case 'index': return String(ctx.index);
       default:

@@ -149,5 +149,27 @@ describe('generator source', () => {
     await expect(make({ a: { int: [5, 1] } })).rejects.toThrow('gen: field a: int: min 5 is above max 1');
     await expect(make({ a: { fakr: 'person.firstName' } })).rejects.toThrow('unknown property "fakr"');
     await expect(make({ a: { const: 1 } }, { corrupt: { ratio: 0.1, fields: ['b'] } })).rejects.toThrow('gen: corrupt.fields: b not among the fields');
+    await expect(make({ a: { dayTime: [20, 8] } })).rejects.toThrow('gen: field a: dayTime: hours [20, 8] must satisfy 0 <= from < to <= 24');
+    await expect(make({ a: { const: 1 } }, { daily: true, count: undefined })).rejects.toThrow('gen: daily needs count (the records of a day) and no rate');
+  });
+
+  it('daily: makes the same records for the same day (the --date, else today + dayOffset), other ones for another day', async () => {
+    const { clock } = fakeClock('2024-05-02T01:00:00.000Z');
+    const config = { seed: 5, count: 30, batchSize: 20, daily: true, dayOffset: -1, fields: { id: { template: 'S-{{date}}-{{index}}' }, at: { dayTime: [8, 22] }, qty: { int: [1, 9] } } };
+    const step = await createTestStep<Generator>(plugin, 'source', config, { services: { clock } });
+    const yesterday = await readAll(step.plugin);
+    expect(yesterday.records.map((r) => r.id)).toEqual(Array.from({ length: 30 }, (_, i) => `S-2024-05-01-${i}`));
+    expect(yesterday.checkpoint).toEqual({ day: '2024-05-01' });
+    for (const r of yesterday.records) {
+      const hours = ((r.at as Date).getTime() - Date.parse('2024-05-01T00:00:00Z')) / 3_600_000;
+      expect(hours).toBeGreaterThanOrEqual(8);
+      expect(hours).toBeLessThan(22);
+    }
+    // A backfill of that day (even with a checkpoint) gives the same records; another day other ones.
+    expect((await readAll(step.plugin, { date: '2024-05-01', checkpoint: { day: '2024-05-01' } })).records).toEqual(yesterday.records);
+    const other = await readAll(step.plugin, { date: '2024-04-30' });
+    expect(other.records[0].id).toBe('S-2024-04-30-0');
+    expect((other.records[0].at as Date).toISOString().slice(0, 10)).toBe('2024-04-30');
+    expect(other.records.map((r) => r.qty)).not.toEqual(yesterday.records.map((r) => r.qty));
   });
 });

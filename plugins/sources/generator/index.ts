@@ -7,6 +7,8 @@ interface GeneratorConfig {
   count?: number;
   rate?: number;
   batchSize: number;
+  daily: boolean;
+  dayOffset: number;
   fields: Record<string, FieldSpec>;
   corrupt?: { ratio: number; fields: string[]; values?: unknown[] };
 }
@@ -18,6 +20,8 @@ interface GeneratorConfig {
  * - `count` without `rate`: a batch source making `count` records in all, in batches of `batchSize`.
  * - `rate`: streams batches paced to `rate` records per second until stopped (or until `count` in all).
  * - `--once` (run.once): makes `count` records, or one batch of `batchSize`, at once without pacing.
+ * - `daily`: each run makes the `count` records of one day (the --date, else the clock's UTC date + `dayOffset`),
+ *   drawn from (seed, day, index): making a day again gives the same records, so a re-run or a backfill is idempotent.
  *
  * `{now: true}` fields take the injected clock's time when each batch is made.
  */
@@ -38,11 +42,14 @@ export class Generator implements Source {
         throw new Error(`${step.id}: field ${field}: ${(error as Error).message}`);
       }
     });
+    if (config.daily && (config.count === undefined || config.rate !== undefined)) throw new Error(`${step.id}: daily needs count (the records of a day) and no rate`);
     const unknown = (config.corrupt?.fields ?? []).filter((f) => !names.includes(f));
     if (unknown.length) throw new Error(`${step.id}: corrupt.fields: ${unknown.join(', ')} not among the fields`);
   }
 
   async *read(run: SourceRun): AsyncIterable<Batch> {
+    if (this.config.daily) return yield* this.day(run);
+    const day = run.date ?? this.clock.now().toISOString().slice(0, 10);
     const { count, rate, batchSize } = this.config;
     let emitted = typeof run.checkpoint === 'number' ? run.checkpoint : 0;
     const streaming = rate !== undefined && !run.once;
@@ -51,7 +58,7 @@ export class Generator implements Source {
     const startIndex = emitted;
     while (emitted < limit && !run.signal.aborted) {
       const size = Math.min(batchSize, limit - emitted);
-      const records = this.records(emitted, size);
+      const records = this.records(emitted, size, day);
       emitted += size;
       yield { records, checkpoint: emitted };
       if (streaming && emitted < limit) {
@@ -63,17 +70,28 @@ export class Generator implements Source {
     }
   }
 
-  /** Records `from` … `from + size - 1` of the stream. */
-  records(from: number, size: number): Row[] {
+  /** Daily mode: the whole day's records; the checkpoint (the day made last) is not needed to resume. */
+  private async *day(run: SourceRun): AsyncIterable<Batch> {
+    const today = new Date(this.clock.now().getTime() + this.config.dayOffset * 86_400_000).toISOString().slice(0, 10);
+    const day = run.date ?? today;
+    const count = this.config.count!;
+    for (let from = 0; from < count && !run.signal.aborted; from += this.config.batchSize) {
+      const size = Math.min(this.config.batchSize, count - from);
+      yield { records: this.records(from, size, day, Date.parse(`${day}T00:00:00Z`) / 86_400_000), checkpoint: from + size === count ? { day } : undefined };
+    }
+  }
+
+  /** Records `from` … `from + size - 1` of the stream (of `dayNumber`'s stream in daily mode). */
+  records(from: number, size: number, day = this.clock.now().toISOString().slice(0, 10), dayNumber?: number): Row[] {
     const now = this.clock.now();
     const out: Row[] = [];
     const corrupt = this.config.corrupt;
     for (let index = from; index < from + size; index++) {
-      this.faker.seed(this.config.seed * 1_000_003 + index);
+      this.faker.seed(dayNumber === undefined ? this.config.seed * 1_000_003 + index : [this.config.seed, dayNumber, index]);
       const record: Row = {};
       for (const [field, spec] of Object.entries(this.config.fields)) {
         try {
-          record[field] = makeField(spec, { faker: this.faker, index, now, record });
+          record[field] = makeField(spec, { faker: this.faker, index, now, day, record });
         } catch (error) {
           throw new Error(`field ${field}: ${(error as Error).message}`);
         }
@@ -114,9 +132,10 @@ const fieldSpec = {
     },
     uuid: { const: true, description: 'A random (seeded) UUID.' },
     now: { const: true, description: 'The clock\'s time when the batch is made (a timestamp).' },
+    dayTime: { ...pair, description: 'A timestamp between these hours (UTC) of the day being made: the --date, the daily mode\'s day, or the clock\'s date.', examples: [[8, 22]] },
     template: {
       type: 'string',
-      description: 'Text with placeholders: {{digits:N}} N random digits, {{int:A:B}} an integer in [A, B], {{year}} the current year, {{uuid}}, {{index}} the record\'s position, {{field}} an earlier field\'s value.',
+      description: 'Text with placeholders: {{digits:N}} N random digits, {{int:A:B}} an integer in [A, B], {{year}} the current year, {{date}} the day being made (YYYY-MM-DD), {{uuid}}, {{index}} the record\'s position, {{field}} an earlier field\'s value.',
       examples: ['TX-{{digits:10}}-{{year}}', 'user_{{int:1:2000}}'],
     },
     when: {
@@ -133,7 +152,8 @@ export default pluginModule({
   name: 'generator',
   summary: 'Declarative synthetic records (faker), seeded and reproducible, at a rate or a count; optional malformed values for demos.',
   description: 'Streams batches paced by `rate` until stopped, or makes `count` records and ends; with --once it makes `count` records or one batch at once. '
-    + 'The checkpoint is the number of records emitted, so a restarted generator continues its seeded stream (no repeated ids).',
+    + 'The checkpoint is the number of records emitted, so a restarted generator continues its seeded stream (no repeated ids). '
+    + 'With daily, each run makes one day\'s `count` records (the --date, or today + dayOffset), the same ones every time that day is made.',
   stability: 'stable',
   streaming: true,
   config: {
@@ -146,10 +166,15 @@ export default pluginModule({
       count: { type: 'integer', minimum: 1, description: 'Total records to make, then stop. Without it and with rate, it streams until stopped.', examples: [1000] },
       rate: { type: 'number', exclusiveMinimum: 0, description: 'Records per second (streaming). With --once, one batch is made at once.', examples: [10] },
       batchSize: { type: 'integer', minimum: 1, default: 100, description: 'Records per batch.' },
+      daily: {
+        type: 'boolean', default: false,
+        description: 'Each run makes the `count` records of one day: the --date (a backfill), else the clock\'s UTC date plus `dayOffset`. Records are drawn from (seed, day, index), so making a day again gives the same records (idempotent re-runs); dayTime fields and {{date}} take that day.',
+      },
+      dayOffset: { type: 'integer', default: 0, description: 'Daily mode without --date: days added to the clock\'s date (-1: yesterday, for a run just after midnight).', examples: [-1] },
       fields: {
         type: 'object', additionalProperties: { $ref: '#/$defs/field' }, minProperties: 1,
         description: 'Field name → how to make it, one of: {const: v}; {faker: "person.fullName", args: [...]}; {oneOf: [...], weights: [...]}; {int: [min, max]}; {float: [min, max], decimals: 2}; '
-          + '{sequence: {start: 1, prefix: "ORD-", pad: 6}}; {uuid: true}; {now: true} (the clock\'s time); {template: "TX-{{digits:10}}-{{year}}"} with {{digits:N}}, {{int:A:B}}, {{year}}, {{uuid}}, {{index}}, {{<earlier field>}}; '
+          + '{sequence: {start: 1, prefix: "ORD-", pad: 6}}; {uuid: true}; {now: true} (the clock\'s time); {dayTime: [8, 22]} (a time of the day being made); {template: "TX-{{digits:10}}-{{year}}"} with {{digits:N}}, {{int:A:B}}, {{year}}, {{date}}, {{uuid}}, {{index}}, {{<earlier field>}}; '
           + '{when: {field, in: [...]}, then: <spec>, else: <spec>} (else default null). Fields are made in order, so `when` and templates can use earlier ones.',
         examples: [{ id: { uuid: true }, event_type: { oneOf: ['login', 'purchase'], weights: [70, 30] }, amount: { when: { field: 'event_type', in: ['purchase'] }, then: { float: [5, 250], decimals: 2 } }, at: { now: true } }],
       },

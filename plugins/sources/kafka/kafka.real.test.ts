@@ -42,6 +42,20 @@ describe('kafka source and sink (real broker)', () => {
     await second.close();
   });
 
+  it('reads a topic nothing was produced to yet as empty (as embedded), then what is produced to it', async () => {
+    const topic = uniqueName('notyet');
+    const group = uniqueName('g');
+    const first = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
+    expect(await readAll(first.plugin)).toMatchObject({ records: [], rejects: [] });
+    await first.close();
+    const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic }, options());
+    await producer.plugin.write([{ n: 1 }, { n: 2 }]);
+    await producer.close();
+    const second = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
+    expect((await readAll(second.plugin)).records).toEqual([{ n: 1 }, { n: 2 }]);
+    await second.close();
+  });
+
   it('sends a malformed message to dead-letter with topic/partition@offset', async () => {
     const topic = uniqueName('bad');
     const client = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());

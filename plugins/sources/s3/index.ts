@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { explainS3Error, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
-import { readRecords, type FileFormat } from '../../../core/formats/index.ts';
+import { formatOf, readRecords, type FileFormat } from '../../../core/formats/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
 interface S3SourceConfig {
@@ -16,6 +16,9 @@ interface S3SourceConfig {
   pollInterval?: string;
   pageSize: number;
   notifications?: { connection: string; topic: string; group?: string };
+  keyColumn?: string;
+  lineColumn?: string;
+  createBucket: boolean;
 }
 
 type Seen = Record<string, string>;
@@ -26,6 +29,8 @@ type Seen = Record<string, string>;
  * parsed goes to dead-letter as `s3://bucket/key:line`. With `pollInterval` it keeps polling (streaming); with
  * `notifications` it lists once to catch up, then reads objects as the bucket's events arrive on a Kafka topic
  * (MinIO and S3 publish them), committing the event offsets only after the sinks have the object's records.
+ * The embedded store (a local folder) publishes no events: there `notifications` falls back to polling every
+ * `pollInterval` (default 10s), so one manifest reads events on a real S3 API and still sees new objects embedded.
  */
 @injectable()
 export class S3Source implements Source {
@@ -36,15 +41,20 @@ export class S3Source implements Source {
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
     @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
   async *read(run: SourceRun): AsyncIterable<Batch> {
     const store = await this.connections.get<ObjectStore>(this.step.connection!, 's3');
+    if (this.config.createBucket) await store.ensureBucket(this.config.bucket); // before its writer's first object
     const db = await (this.scratch ??= DuckDbClient.open(':memory:'));
     const seen: Seen = { ...((run.checkpoint as { seen?: Seen } | undefined)?.seen ?? {}) };
-    const poll = this.config.pollInterval && !run.once ? parseDuration(this.config.pollInterval) : 0;
+    const events = Boolean(this.config.notifications) && !store.embedded;
+    const interval = this.config.notifications && store.embedded ? this.config.pollInterval ?? '10s' : this.config.pollInterval;
+    if (this.config.notifications && store.embedded && !run.once) this.logger.info(`the embedded object store publishes no bucket events: polling s3://${this.config.bucket}/${this.config.prefix} every ${interval} instead`);
+    const poll = interval && !events && !run.once ? parseDuration(interval) : 0;
     yield* this.listAndRead(store, db, seen, run, poll);
-    if (this.config.notifications && !run.once) yield* this.onEvents(store, db, seen, run);
+    if (events && !run.once) yield* this.onEvents(store, db, seen, run);
   }
 
   /** Bucket events (S3 event JSON: Records[].s3.bucket.name / object.key / eTag) from a Kafka topic. */
@@ -108,8 +118,11 @@ export class S3Source implements Source {
       const file = join(dir, basename(object.key));
       await store.download(this.config.bucket, object.key, file);
       let pending: Batch | undefined;
+      let position = 0;
       for await (const { records, rejects } of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
         if (pending) yield pending;
+        this.tag(records, object.key, position, file);
+        position += records.length;
         pending = { records, rejects };
       }
       seen[object.key] = object.etag;
@@ -118,6 +131,21 @@ export class S3Source implements Source {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Adds the object key and the record's line to each record (keyColumn, lineColumn), so a record rejected
+   * downstream still says where it came from. The line counts the CSV header; it is the physical line when no
+   * earlier value spans lines and no earlier line was unparseable (such lines go to dead-letter with their own line).
+   */
+  private tag(records: Row[], key: string, position: number, file: string): void {
+    const { keyColumn, lineColumn } = this.config;
+    if (!keyColumn && !lineColumn) return;
+    const header = formatOf(file, this.config.format) === 'csv' ? 1 : 0;
+    records.forEach((record, i) => {
+      if (keyColumn) record[keyColumn] = key;
+      if (lineColumn) record[lineColumn] = header + position + i + 1;
+    });
   }
 
   async close(): Promise<void> {
@@ -145,10 +173,13 @@ export default pluginModule({
       format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
       batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
       pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once.', examples: ['30s'] },
+      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once. With notifications: the polling used on the embedded store, which publishes no events (default 10s there).', examples: ['30s'] },
+      createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
+      keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
+      lineColumn: { type: 'string', description: 'Add the record\'s line in its object (CSV: the header is line 1) to each record in this column.', examples: ['source_line'] },
       notifications: {
         type: 'object', additionalProperties: false, required: ['connection'],
-        description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing).',
+        description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
         properties: {
           connection: { type: 'string', description: 'Kafka connection carrying the events.' },
           topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },

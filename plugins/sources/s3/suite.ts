@@ -46,6 +46,21 @@ export function s3Suite(name: string, connection: () => Record<string, unknown> 
       await step.close();
     });
 
+    it('mode replace puts a day\'s object again under the same key; records say their key and line', async () => {
+      const b = bucket();
+      const opts = options();
+      const writer = await createTestStep<S3Sink>(sink, 'sink', { bucket: b, key: 'daily/{YYYY}/{MM}/{DD}/sales.csv', mode: 'replace', partitionBy: 'day' }, opts);
+      await writer.plugin.write([{ id: 1, day: '2024-01-01' }, { id: 2, day: '2024-01-01' }]);
+      await writer.plugin.write([{ id: 1, day: '2024-01-01' }, { id: 3, day: '2024-01-01' }, { id: 4, day: '2024-01-01' }]);
+      const store = await writer.services.connections.get<ObjectStore>('lake');
+      expect((await store.list(b, 'daily/')).objects.map((o) => o.key)).toEqual(['daily/2024/01/01/sales.csv']);
+      const reader = await createTestStep<S3Source>(source, 'source', { bucket: b, keyColumn: 'source_key', lineColumn: 'source_line' }, { ...opts, services: { connections: writer.services.connections } });
+      expect((await readAll(reader.plugin)).records).toEqual([1, 3, 4].map((id, i) => ({ id, day: '2024-01-01', source_key: 'daily/2024/01/01/sales.csv', source_line: i + 2 })));
+      await expect(createTestStep(sink, 'sink', { bucket: b, key: 'daily/{YYYY}/sales.csv' }, { ...opts, id: 'put' })).rejects.toThrow('put: key "daily/{YYYY}/sales.csv" needs {uuid} in mode new');
+      await writer.close();
+      await reader.close();
+    });
+
     it('names the bucket when it does not exist', async () => {
       const step = await createTestStep<S3Source>(source, 'source', { bucket: 'no-such-bucket-here' }, { ...options(), id: 'drops' });
       await expect(readAll(step.plugin)).rejects.toThrow(/^drops: listing s3:\/\/no-such-bucket-here\/: .*NoSuchBucket/);

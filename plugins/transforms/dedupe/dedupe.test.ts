@@ -25,6 +25,16 @@ describe('dedupe transform', () => {
     expect(step.plugin.process(rows).map((r) => r.rate)).toEqual([1, 3, 4, 5]);
   });
 
+  it('with nulls: distinct, passes every record with a null or missing key field on (to be rejected by a validation)', async () => {
+    const rows = [{ id: 'a', n: 1 }, { id: null, n: 2 }, { n: 3 }, { id: 'a', n: 4 }, { id: null, n: 5 }];
+    for (const scope of ['batch', 'run']) {
+      const step = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'], nulls: 'distinct', scope });
+      expect(step.plugin.process(rows).map((r) => r.n).sort()).toEqual([1, 2, 3, 5]);
+    }
+    const equal = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'] });
+    expect(equal.plugin.process(rows).map((r) => r.n)).toEqual([1, 2]);
+  });
+
   it('remembers keys across batches in run scope, bounded (least recently seen forgotten), and restores them from a snapshot', async () => {
     const step = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'], scope: 'run', maxKeys: 2 });
     expect(step.plugin.process([{ id: 1 }, { id: 2 }])).toEqual([{ id: 1 }, { id: 2 }]);

@@ -5,6 +5,7 @@ interface DedupeConfig {
   keep: 'first' | 'last';
   scope: 'batch' | 'run';
   maxKeys: number;
+  nulls: 'equal' | 'distinct';
 }
 
 /**
@@ -12,6 +13,8 @@ interface DedupeConfig {
  * (scope: run) also across batches, remembering the `maxKeys` most recently seen keys (an LRU: the least recently
  * seen are forgotten first). The seen keys are saved with the checkpoint (snapshot/restore), so a restart does not
  * let duplicates through. A key is the JSON of the key fields' values (a missing field counts as null; Dates as ISO).
+ * With `nulls: distinct`, a record with a null or missing key field duplicates nothing (as in a SQL unique
+ * constraint): it passes on, so that a validation after it can reject it with its reason instead of it vanishing here.
  */
 @injectable()
 export class Dedupe implements Transform {
@@ -21,12 +24,18 @@ export class Dedupe implements Transform {
 
   process(records: Row[]): Row[] {
     const inBatch = new Map<string, Row>();
+    const keyless: Row[] = [];
     for (const record of records) {
-      const key = JSON.stringify(this.config.key.map((k) => record[k] ?? null));
+      const values = this.config.key.map((k) => record[k] ?? null);
+      if (this.config.nulls === 'distinct' && values.includes(null)) {
+        keyless.push(record);
+        continue;
+      }
+      const key = JSON.stringify(values);
       if (this.config.keep === 'last') inBatch.delete(key);
       if (!inBatch.has(key)) inBatch.set(key, record);
     }
-    if (this.config.scope === 'batch') return [...inBatch.values()];
+    if (this.config.scope === 'batch') return [...inBatch.values(), ...keyless];
     const out: Row[] = [];
     for (const [key, record] of inBatch) {
       const known = this.seen.delete(key);
@@ -37,7 +46,7 @@ export class Dedupe implements Transform {
       if (this.seen.size <= this.config.maxKeys) break;
       this.seen.delete(key);
     }
-    return out;
+    return [...out, ...keyless];
   }
 
   snapshot(): unknown {
@@ -64,6 +73,7 @@ export default pluginModule({
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that identify a record.', examples: [['transaction_id']] },
       keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).' },
       scope: { enum: ['batch', 'run'], default: 'batch', description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).' },
+      nulls: { enum: ['equal', 'distinct'], default: 'equal', description: 'equal: a null or missing key field is a value like any other (records keyed null are duplicates of each other); distinct: a record with a null key field is never a duplicate and passes on (e.g. to a validation that rejects it with its reason).' },
       maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.', examples: [100000] },
     },
   },

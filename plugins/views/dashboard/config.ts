@@ -39,7 +39,7 @@ export interface WidgetConfig {
   sparkline?: boolean | string;
   delta?: 'previousPeriod' | 'none';
   rules?: AlertRule[];
-  target?: string;
+  target?: string | string[];
   accept?: string | string[];
   maxBytes?: number;
   pageSize?: number;
@@ -69,3 +69,8 @@ export interface DashboardConfig {
 
 /** Ids a widget cannot take: they name other endpoints of the view's API. */
 export const RESERVED_WIDGET_IDS = ['events', 'filters', 'upload', 'assets', 'openapi'];
+
+/** An upload widget's target(s) as a list, in firing order. */
+export function uploadTargets(target: string | string[] | undefined): string[] {
+  return target === undefined ? [] : ([] as string[]).concat(target);
+}

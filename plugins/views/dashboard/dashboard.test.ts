@@ -375,4 +375,35 @@ describe('dashboard without a connection', () => {
     expect(fired[0]).toMatchObject({ type: 'upload', filename: 'week 12.xlsx', view: 'upload' });
     await step.close();
   });
+
+  it('fires several targets in order with the same file, sums what they loaded, and names the one that failed', async () => {
+    const fired: { step: string; file: string }[] = [];
+    const loaded: Record<string, { records: number; rejected: number }> = { products: { records: 3, rejected: 1 }, clients: { records: 2, rejected: 0 } };
+    const fire = async (step: string, event: TriggerEvent) => {
+      fired.push({ step, file: (event as Extract<TriggerEvent, { type: 'upload' }>).file });
+      if (!loaded[step]) throw new Error('no such sheet');
+      return loaded[step];
+    };
+    const make = (target: string[]) => createTestStep<View>(dashboard, 'view', { widgets: [{ id: 'book', type: 'upload', target, accept: ['.xlsx'] }] },
+      { id: 'upload', services: { triggers: { fire, targets: () => target } } });
+    const post = async (app: Awaited<ReturnType<typeof mountView>>) => {
+      const body = new FormData();
+      body.append('file', new File(['PK'], 'stock.xlsx'));
+      return app.request('/api/views/upload/upload/book', { method: 'POST', body });
+    };
+    const step = await make(['products', 'clients']);
+    const response = await post(await mountView(step.plugin, 'upload'));
+    expect(await response.json()).toMatchObject({ records: 5, rejected: 1, deadLetter: '/dead-letter?steps=products,clients' });
+    expect(fired.map((f) => f.step)).toEqual(['products', 'clients']);
+    expect(fired[0].file).toBe(fired[1].file);
+    await step.close();
+
+    fired.length = 0;
+    const failing = await make(['products', 'invoices', 'clients']);
+    const failed = await post(await mountView(failing.plugin, 'upload'));
+    expect(failed.status).toBe(502);
+    expect((await failed.json() as { error: string }).error).toMatch(/but invoices failed \(products loaded it\): no such sheet$/);
+    expect(fired.map((f) => f.step)).toEqual(['products', 'invoices']); // stops at the first failure
+    await failing.close();
+  });
 });

@@ -7,7 +7,7 @@ import { columnsOf, normalizeRows, toJsonValue } from '../shared/serialize.ts';
 import { bindQuery, type BoundQuery } from '../shared/sql.ts';
 import { kpiValue } from '../ui/rows.ts';
 import type { WidgetModel, WidgetResult } from '../ui/types.ts';
-import type { DashboardConfig, WidgetConfig } from './config.ts';
+import { uploadTargets, type DashboardConfig, type WidgetConfig } from './config.ts';
 import type { Filters, FilterValue, TimeWindow } from './filters.ts';
 
 /** A widget with what the view resolved for it: the filters it responds to and the steps behind it. */
@@ -124,7 +124,7 @@ export class Engine {
       x: c.x, y: c.y === undefined ? [] : ([] as string[]).concat(c.y), series: c.series, stack: c.stack ?? false, top: c.top,
       downIsGood: c.downIsGood ?? false, sparkline: Boolean(c.sparkline), delta: this.hasDelta(widget), columns: c.columns ?? {},
       pageSize: c.pageSize ?? 10, filters: widget.applies, steps: freshnessOf(this.status, this.deadLetters, widget.from).steps,
-      text: c.text, accept: c.type === 'upload' ? acceptList(c.accept) : undefined, target: c.target, maxBytes: c.type === 'upload' ? c.maxBytes ?? view.maxUploadBytes : undefined,
+      text: c.text, accept: c.type === 'upload' ? acceptList(c.accept) : undefined, target: c.type === 'upload' ? uploadTargets(c.target) : undefined, maxBytes: c.type === 'upload' ? c.maxBytes ?? view.maxUploadBytes : undefined,
     };
   }
 }

@@ -8,15 +8,16 @@ import {
 import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../examples.ts';
 import { assetUrls, mountAssets } from '../shared/assets.ts';
 import { parseDuration } from '../shared/duration.ts';
+import { QueryCache } from '../shared/cache.ts';
 import { badRequest, csvResponse, PAGING_PARAMS, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
 import { liveStream } from '../shared/live.ts';
 import { ParamError, parseParams } from '../shared/params.ts';
-import { freshnessOf } from '../shared/pipeline.ts';
+import { freshnessOf, upstreamOf } from '../shared/pipeline.ts';
 import { paginate } from '../shared/sql.ts';
 import { renderDashboardPage } from '../ui/pages.tsx';
 import type { PageModel } from '../ui/types.ts';
 import { generateDashboard, introspect } from './auto.ts';
-import type { DashboardConfig } from './config.ts';
+import { uploadTargets, type DashboardConfig } from './config.ts';
 import { acceptList, Engine, type RequestState } from './engine.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { dashboardOpenApi } from './openapi.ts';
@@ -28,6 +29,9 @@ export class DashboardView implements View {
   private layout: Layout | undefined;
   private generating: Promise<{ layout: Layout; complete: boolean; note?: string }> | undefined;
   private client: Promise<SqlClient> | undefined;
+  /** Widget, filter and page queries: answered again without the database until a step behind the view commits. */
+  private readonly cache: QueryCache;
+  private readonly stopInvalidating: () => void;
   private paths: { pages: string; api: string };
   private readonly closing = new AbortController();
 
@@ -47,7 +51,13 @@ export class DashboardView implements View {
     this.paths = { pages: `/views/${step.id}`, api: `/api/views/${step.id}` };
     const label = `step "${step.id}" (${step.location.file}:${step.location.line})`;
     if (!config.widgets?.length && !config.tables?.length) throw new Error(`${label}: give widgets, or tables to generate a dashboard from`);
-    parseDuration(config.refresh);
+    // Writes the pipeline does not announce (another program's) show within `refresh`, as with polling.
+    this.cache = new QueryCache({ maxAgeMs: parseDuration(config.refresh) });
+    // A view that names no step behind it may read what any step writes.
+    this.stopInvalidating = this.cache.invalidateOnCommit(events, (id) => {
+      const behind = this.upstreamSteps();
+      return behind.length === 0 || behind.includes(id);
+    });
     if (config.widgets?.length) {
       this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label);
       if (!step.connection && this.layout.widgets.some((w) => w.config.query)) throw new Error(`${label}: widgets with a query need connection:`);
@@ -56,6 +66,7 @@ export class DashboardView implements View {
 
   async close(): Promise<void> {
     this.closing.abort(); // ends open event streams
+    this.stopInvalidating();
   }
 
   describe() {
@@ -73,7 +84,7 @@ export class DashboardView implements View {
     const read = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
     pages.get('/', requireRole(this.access, this.step.id, this.config.viewRole, 'html'), (c) => this.page(c));
     root.get(`${paths.pages}/`, (c) => c.redirect(`${paths.pages}${new URL(c.req.url).search}`));
-    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.liveSteps(), signal: this.closing.signal }));
+    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.upstreamSteps(), signal: this.closing.signal }));
     api.get('/filters/:filter', read, (c) => this.filterOptions(c));
     api.post('/upload/:widget', (c) => this.upload(c));
     api.get('/:widget', read, (c) => this.data(c));
@@ -84,6 +95,12 @@ export class DashboardView implements View {
     if (!this.step.connection) return undefined;
     this.client ??= this.connections.get<SqlClient>(this.step.connection);
     return this.client;
+  }
+
+  /** The SQL connection for reads, through the view's query cache. */
+  private async reads(): Promise<SqlClient | undefined> {
+    const client = await this.sql();
+    return client && this.cache.wrap(client);
   }
 
   /** The layout; in auto mode generated from the tables, kept once every table exists and has rows. */
@@ -109,15 +126,16 @@ export class DashboardView implements View {
     return { layout, complete, note: missing.length ? `The table ${missing.join(', ')} does not exist yet.${waiting}` : undefined };
   }
 
-  private liveSteps(): string[] {
+  /** Every step behind the view or one of its widgets: their commits go to the page and refresh the cache. */
+  private upstreamSteps(): string[] {
     const from = new Set([...this.step.from, ...(this.layout?.widgets.flatMap((w) => w.from) ?? [])]);
-    return freshnessOf(this.status, this.deadLetters, [...from]).steps;
+    return upstreamOf(this.status, [...from]);
   }
 
   private async page(c: Context) {
     const { layout, note } = await this.current();
     const { values, ignored } = layout.filters.read(new URL(c.req.url).searchParams, { strict: false });
-    const client = await this.sql();
+    const client = await this.reads();
     const filters = await layout.filters.models(client, values);
     const windows = await layout.filters.windows(client, values, this.clock.now());
     const state = { values, windows };
@@ -149,7 +167,7 @@ export class DashboardView implements View {
     const search = new URL(c.req.url).searchParams;
     let paging: { format: string; limit: number; offset: number };
     let state: RequestState;
-    const client = await this.sql();
+    const client = await this.reads();
     try {
       const pagingSearch = new URLSearchParams([...search].filter(([key]) => key in PAGING_PARAMS));
       const specs = { ...PAGING_PARAMS, limit: { ...PAGING_PARAMS.limit, default: widget.config.limit ?? 1000 } };
@@ -160,7 +178,8 @@ export class DashboardView implements View {
       return badRequest(c, error);
     }
     const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
-    if (client && paging.format === 'parquet') return parquetResponse(c, client, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
+    // The parquet answer is written to a file by the query itself: never from the cache.
+    if (client && paging.format === 'parquet') return parquetResponse(c, (await this.sql())!, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
     if (client && paging.format === 'csv') {
       try {
         return csvResponse(c, (await pagedQuery(client, engine.bound(widget, state), paging.limit, paging.offset)).rows, id);
@@ -176,7 +195,7 @@ export class DashboardView implements View {
     const { layout } = await this.current();
     const id = c.req.param('filter') ?? '';
     if (!layout.filters.defs[id]) return c.json({ error: `no filter "${id}"` }, 404);
-    const client = await this.sql();
+    const client = await this.reads();
     try {
       const { values } = layout.filters.read(new URL(c.req.url).searchParams, { strict: true });
       return c.json({ filter: id, options: await layout.filters.options(client, id, values) });
@@ -192,7 +211,7 @@ export class DashboardView implements View {
     const widget = layout.widgets.find((w) => w.config.id === id && w.config.type === 'upload');
     if (!widget) return c.json({ error: `no upload widget "${id}"` }, 404);
     return handleUpload(c, {
-      widget: widget.config.id, target: widget.config.target!, accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
+      widget: widget.config.id, targets: uploadTargets(widget.config.target), accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
     }, { viewId: this.step.id, role: this.config.uploadRole, access: this.access, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
   }
 }

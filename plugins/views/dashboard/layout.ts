@@ -1,7 +1,7 @@
 // Turns the dashboard config (or a generated one) into validated filters and widgets; errors name the widget.
 import { templateParams } from '../shared/sql.ts';
 import type { FilterConfig, WidgetConfig } from './config.ts';
-import { RESERVED_WIDGET_IDS } from './config.ts';
+import { RESERVED_WIDGET_IDS, uploadTargets } from './config.ts';
 import type { Widget } from './engine.ts';
 import { Filters } from './filters.ts';
 
@@ -37,7 +37,7 @@ export function buildLayout(filterConfigs: Record<string, FilterConfig>, widgetC
     for (const id of config.filters ?? []) if (!filterConfigs[id]) throw new Error(`${label}: ${where} lists an unknown filter "${id}"`);
     for (const id of Object.keys(config.filterColumns ?? {})) if (!filterConfigs[id]) throw new Error(`${label}: ${where}: filterColumns names an unknown filter "${id}"`);
     // An upload card reports on the source it feeds.
-    const from = config.from ?? (config.type === 'upload' && config.target ? [config.target] : viewFrom);
+    const from = config.from ?? (config.type === 'upload' && config.target ? uploadTargets(config.target) : viewFrom);
     return { config, applies: config.filters ?? ids, from };
   });
   return { filters, widgets };

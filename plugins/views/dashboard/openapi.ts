@@ -41,7 +41,7 @@ export function dashboardOpenApi(layout: Layout, api: string, tag: string, auto:
   for (const { config } of layout.widgets.filter((w) => w.config.type === 'upload')) {
     paths[`${api}/upload/${config.id}`] = {
       post: {
-        tags: [tag], summary: `Upload a file to ${config.target}`,
+        tags: [tag], summary: `Upload a file to ${([] as string[]).concat(config.target ?? []).join(', ')}`,
         requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } } },
         responses: {
           200: { description: 'Loaded', content: { 'application/json': { schema: { type: 'object', properties: { records: { type: 'integer' }, rejected: { type: 'integer' }, file: { type: 'string' }, deadLetter: { type: 'string' } } } } } },
@@ -49,7 +49,7 @@ export function dashboardOpenApi(layout: Layout, api: string, tag: string, auto:
           ...DENIED,
           413: { description: 'Too large', content: { 'application/json': { schema: ERROR } } },
           415: { description: 'Extension not accepted', content: { 'application/json': { schema: ERROR } } },
-          502: { description: 'Saved, but the target source failed', content: { 'application/json': { schema: ERROR } } },
+          502: { description: 'Saved, but a target source failed', content: { 'application/json': { schema: ERROR } } },
         },
       },
     };

@@ -75,7 +75,11 @@ const WIDGET = {
     sparkline: { type: ['boolean', 'string'], default: false, description: 'KPI: true splits the time range into 12 buckets and runs the query for each; or SQL returning (x, y) points.' },
     delta: { enum: ['previousPeriod', 'none'], description: 'KPI: compare with the same query over the previous equal period (default when the KPI responds to a time filter). A query may instead return a column "previous".' },
     rules: RULE_SCHEMA,
-    target: { type: 'string', description: 'upload: the source step fired with the uploaded file.' },
+    target: {
+      anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
+      description: 'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
+      examples: ['orders_file', ['products_sheet', 'clients_sheet']],
+    },
     accept: { type: ['string', 'array'], items: { type: 'string' }, default: ['.xlsx', '.csv'], description: 'upload: allowed file extensions.' },
     maxBytes: { type: 'integer', minimum: 1, description: 'upload: size limit (default: the view\'s maxUploadBytes).' },
     pageSize: { type: 'integer', minimum: 1, maximum: 500, default: 10, description: 'table: rows per page.' },

@@ -1,5 +1,5 @@
 // POST /api/views/<id>/upload/<widget>: role check, size and extension checks, save under <StateDir>/uploads,
-// fire the target source and answer with what it loaded.
+// fire the target source(s) in order and answer with what they loaded.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Context } from 'hono';
@@ -8,7 +8,8 @@ import { safeFileName } from '../shared/http.ts';
 
 export interface UploadTarget {
   widget: string;
-  target: string;
+  /** Sources fired in order with the same file (e.g. one per sheet of a workbook). */
+  targets: string[];
   accept: string[];
   maxBytes: number;
 }
@@ -63,12 +64,20 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
   const stored = `${stamp}-${safeFileName(file.name)}`;
   const path = join(dir, stored);
   await writeFile(path, new Uint8Array(await file.arrayBuffer()), { flag: 'wx' });
-  ctx.logger.info(`upload ${stored} (${file.size} bytes) → ${upload.target}`, { widget: upload.widget });
-  try {
-    const result = await ctx.triggers.fire(upload.target, { type: 'upload', file: path, filename: file.name, view: ctx.viewId });
-    return c.json({ records: result.records, rejected: result.rejected, file: stored, deadLetter: `/dead-letter?steps=${encodeURIComponent(upload.target)}` });
-  } catch (error) {
-    ctx.logger.error(`upload ${stored}: ${upload.target} failed`, { error: errorMessage(error) });
-    return c.json({ error: `the file was saved as ${stored} but ${upload.target} failed: ${errorMessage(error)}`, file: stored }, 502);
+  ctx.logger.info(`upload ${stored} (${file.size} bytes) → ${upload.targets.join(', ')}`, { widget: upload.widget });
+  const loaded = { records: 0, rejected: 0 };
+  for (const target of upload.targets) {
+    try {
+      const result = await ctx.triggers.fire(target, { type: 'upload', file: path, filename: file.name, view: ctx.viewId });
+      loaded.records += result.records;
+      loaded.rejected += result.rejected;
+    } catch (error) {
+      // The targets before this one have loaded the file; say so, so a retry is understood as a re-load.
+      const done = upload.targets.slice(0, upload.targets.indexOf(target));
+      ctx.logger.error(`upload ${stored}: ${target} failed`, { error: errorMessage(error) });
+      const before = done.length ? ` (${done.join(', ')} loaded it)` : '';
+      return c.json({ error: `the file was saved as ${stored} but ${target} failed${before}: ${errorMessage(error)}`, file: stored }, 502);
+    }
   }
+  return c.json({ ...loaded, file: stored, deadLetter: `/dead-letter?steps=${upload.targets.map(encodeURIComponent).join(',')}` });
 }

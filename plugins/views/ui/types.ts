@@ -72,7 +72,8 @@ export interface WidgetModel extends ValueFormat {
   text?: string;
   /** Upload widget. */
   accept?: string[];
-  target?: string;
+  /** The source step(s) the upload feeds, in firing order. */
+  target?: string[];
   maxBytes?: number;
 }
 

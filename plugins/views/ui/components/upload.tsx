@@ -51,14 +51,14 @@ export function UploadBody({ widget, model, locale }: { widget: WidgetModel; mod
       >
         <UploadIcon />
         <span class="dropzone-title">{state.kind === 'sending' ? `Uploading ${state.name}…` : 'Drop a file here or click to choose'}</span>
-        <span class="dropzone-hint">{accept.join(', ')}{widget.maxBytes ? ` · up to ${formatValue(widget.maxBytes / 1048576, { locale, decimals: 0 })} MiB` : ''}{widget.target ? ` · loads into ${widget.target}` : ''}</span>
+        <span class="dropzone-hint">{accept.join(', ')}{widget.maxBytes ? ` · up to ${formatValue(widget.maxBytes / 1048576, { locale, decimals: 0 })} MiB` : ''}{widget.target?.length ? ` · loads into ${widget.target.join(', ')}` : ''}</span>
         <input ref={input} type="file" name="file" accept={accept.join(',')} disabled={state.kind === 'sending'} onChange={(e) => void send((e.target as HTMLInputElement).files?.[0])} />
       </label>
       {state.kind === 'done' && (
         <div class={`upload-result ${state.outcome.rejected ? 'upload-partial' : 'upload-ok'}`} role="status" data-upload="done">
           <strong>{state.name}</strong>: {formatValue(state.outcome.records, { format: 'integer', locale })} records loaded
           {state.outcome.rejected > 0 && (
-            <>, <a href={state.outcome.deadLetter || deadLetterHref([widget.target ?? ''])}>{formatValue(state.outcome.rejected, { format: 'integer', locale })} rejected</a></>
+            <>, <a href={state.outcome.deadLetter || deadLetterHref(widget.target ?? [])}>{formatValue(state.outcome.rejected, { format: 'integer', locale })} rejected</a></>
           )}
           {state.outcome.rejected === 0 && ', none rejected'}.
         </div>
