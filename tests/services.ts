@@ -7,7 +7,8 @@ const envFile = fileURLToPath(new URL('../.services/env.json', import.meta.url))
 
 export type ServiceKey =
   | 'PG_URL' | 'KAFKA_BROKERS' | 'KAFKA3_BROKERS' | 'MONGO_URL'
-  | 'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_REGION' | 'S3_NOTIFY_ARN' | 'S3_NOTIFY_TOPIC';
+  | 'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_REGION' | 'S3_NOTIFY_ARN' | 'S3_NOTIFY_TOPIC'
+  | 'FERRETDB_BIN' | 'MINIO_BIN';
 
 export function service(key: ServiceKey): string {
   const env = existsSync(envFile) ? (JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};

@@ -30,9 +30,9 @@ stop() { # name seconds-before-SIGKILL
 # Reverse order of up.sh: MinIO first (it writes to Kafka), PostgreSQL last.
 if [[ "$want" == *" s3 "* ]]; then
   stop s3 10
-  set_env S3_ENDPOINT= S3_ACCESS_KEY= S3_SECRET_KEY= S3_REGION= S3_NOTIFY_ARN= S3_NOTIFY_TOPIC=
+  set_env S3_ENDPOINT= S3_ACCESS_KEY= S3_SECRET_KEY= S3_REGION= S3_NOTIFY_ARN= S3_NOTIFY_TOPIC= MINIO_BIN=
 fi
-if [[ "$want" == *" mongo "* ]]; then stop mongo 10; set_env MONGO_URL=; fi
+if [[ "$want" == *" mongo "* ]]; then stop mongo 10; set_env MONGO_URL= FERRETDB_BIN=; fi
 if [[ "$want" == *" kafka3 "* ]]; then
   # In parallel: a node shutting down alone waits for the quorum, which the others leaving one by one would lose.
   for n in $KAFKA3_NODES; do stop "kafka3-$n" 30 & done; wait

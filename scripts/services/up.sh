@@ -190,10 +190,10 @@ share.coordinator.state.topic.min.isr=2"
 
 # ---------------------------------------------------------------- FerretDB (MongoDB wire protocol)
 start_mongo() {
-  if running mongo && port_open "$MONGO_PORT"; then log "mongo already running"; set_env "MONGO_URL=$MONGO_URL"; return; fi
+  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"   # in env.json too: recovery tests start a throwaway server
+  if running mongo && port_open "$MONGO_PORT"; then log "mongo already running"; set_env "MONGO_URL=$MONGO_URL" "FERRETDB_BIN=$bin"; return; fi
   ensure_port_free "$MONGO_PORT" mongo
   local t0; t0=$(now)
-  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
   if [ ! -x "$bin" ]; then
     # A plain `go install` builds a binary that panics at start ("Invalid build/version/version.txt"): build from the
     # module source with that file written, as FerretDB's own build does.
@@ -214,7 +214,7 @@ start_mongo() {
   echo $! > "$RUN_DIR/mongo.pid"
   wait_for_port "$MONGO_PORT" 30 mongo $!
   node "$SERVICES_DIR/mongo-check.mjs" "$MONGO_URL" || { tail -30 "$RUN_DIR/mongo.log" >&2; return 1; }
-  set_env "MONGO_URL=$MONGO_URL"
+  set_env "MONGO_URL=$MONGO_URL" "FERRETDB_BIN=$bin"
   report mongo "$installed" "$(seconds_since "$t0")"
 }
 
@@ -224,10 +224,10 @@ s3_arn() { # the ARN MinIO printed for its Kafka target ("SQS ARNs: arn:minio:sq
 }
 
 start_s3() {
-  if running s3 && port_open "$S3_PORT" && [ -n "$(s3_arn)" ]; then log "s3 already running"; s3_env "$(s3_arn)"; return; fi
+  local bin="$CACHE/bin/minio-$MINIO_VERSION"
+  if running s3 && port_open "$S3_PORT" && [ -n "$(s3_arn)" ]; then log "s3 already running"; s3_env "$(s3_arn)" "$bin"; return; fi
   ensure_port_free "$S3_PORT" s3; ensure_port_free "$S3_CONSOLE_PORT" s3
   local t0; t0=$(now)
-  local bin="$CACHE/bin/minio-$MINIO_VERSION"
   if [ ! -x "$bin" ]; then
     log "s3: building MinIO $MINIO_VERSION (Go; several minutes the first time)"
     mkdir -p "$CACHE/bin" "$CACHE/logs" "$CACHE/minio-build"
@@ -254,13 +254,13 @@ start_s3() {
   done
   [ -n "$arn" ] || { log "s3: MinIO is not live or printed no Kafka ARN (log: $RUN_DIR/s3.log)"; tail -30 "$RUN_DIR/s3.log" >&2; return 1; }
   NODE_NO_WARNINGS=1 node "$SERVICES_DIR/s3-check.mjs" "$S3_ENDPOINT" "$arn" || { tail -30 "$RUN_DIR/s3.log" >&2; return 1; }
-  s3_env "$arn"
+  s3_env "$arn" "$bin"
   report s3 "$installed" "$(seconds_since "$t0")"
 }
 
 s3_env() {
   set_env "S3_ENDPOINT=$S3_ENDPOINT" "S3_ACCESS_KEY=$S3_ACCESS_KEY" "S3_SECRET_KEY=$S3_SECRET_KEY" "S3_REGION=$S3_REGION" \
-    "S3_NOTIFY_TOPIC=$S3_NOTIFY_TOPIC" "S3_NOTIFY_ARN=$1"
+    "S3_NOTIFY_TOPIC=$S3_NOTIFY_TOPIC" "S3_NOTIFY_ARN=$1" "MINIO_BIN=$2"
 }
 
 for s in pg kafka kafka3 mongo s3; do
