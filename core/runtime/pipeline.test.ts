@@ -133,6 +133,21 @@ function reset() {
 }
 
 describe('pipeline runner', () => {
+  it('remembers when each step last committed, so a restarted process does not show "never updated"', async () => {
+    reset();
+    const stateDir = mkdtempSync(join(tmpdir(), 'pipeline-'));
+    const first = await pipelineFor(YAML(), stateDir);
+    expect(await first.pipeline.run()).toEqual({ ok: true });
+    const committed = Object.fromEntries(first.pipeline.stats().map((s) => [s.id, s.lastCommitAt]));
+    await first.pipeline.stop();
+    expect(committed.nums).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(committed.all).toBe(committed.nums);
+
+    const restarted = await pipelineFor(YAML(), stateDir);
+    expect(Object.fromEntries(restarted.pipeline.stats().map((s) => [s.id, s.lastCommitAt]))).toEqual(committed);
+    await restarted.pipeline.stop();
+  });
+
   it('moves every batch through transforms to every sink, with rejects in dead-letter and stats', async () => {
     reset();
     const stateDir = mkdtempSync(join(tmpdir(), 'pipeline-'));

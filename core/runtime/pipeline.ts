@@ -64,6 +64,7 @@ export interface RunResult {
 export class Pipeline {
   readonly services: CoreServices;
   readonly stateDir: string;
+  private readonly state: StateStore;
   readonly metrics = new PromMetrics();
   readonly events = new EventHub();
   readonly connections: ConnectionRegistry;
@@ -88,7 +89,7 @@ export class Pipeline {
     this.stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
     this.deadLetters = new DeadLetterStore(this.stateDir);
     this.connections = new ConnectionRegistry(manifest.connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
-    const state = new StateStore(this.stateDir);
+    const state = (this.state = new StateStore(this.stateDir));
     this.access = new AccessControl(manifest.access);
     this.services = {
       logger: this.logger,
@@ -122,7 +123,7 @@ export class Pipeline {
       const stats: StepStats = {
         id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
         recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0,
-        lastCommitAt: null, watermark: null, lastError: null, location: info.location,
+        lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
       };
       this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
     }
@@ -421,15 +422,17 @@ export class Pipeline {
     rejected += await this.deliver(id, batch.records, snapshots, writes, written, batch.snapshot);
     await Promise.all(writes);
 
-    // Every downstream sink has the batch: now, and only now, the checkpoint moves.
-    const state = this.services.state;
-    for (const [step, snapshot] of snapshots) await state.forStep(step).set('snapshot', snapshot);
-    if (batch.checkpoint !== undefined) {
-      await state.forStep(id).set('checkpoint', batch.checkpoint);
-      await source.plugin.commit?.(batch.checkpoint);
-    }
+    // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
+    // and the commit times the pages show after a restart, in one atomic write).
     const at = this.clock.now();
-    for (const { step, records } of [{ step: source as StepRuntime, records: batch.records.length }, ...written]) {
+    const committed = [{ step: source as StepRuntime, records: batch.records.length }, ...written];
+    await this.state.update([
+      ...[...snapshots].map(([step, snapshot]): [string, string, unknown] => [step, 'snapshot', snapshot]),
+      ...(batch.checkpoint !== undefined ? [[id, 'checkpoint', batch.checkpoint] as [string, string, unknown]] : []),
+      ...committed.map(({ step }): [string, string, unknown] => [step.declaration.id, 'lastCommitAt', at.toISOString()]),
+    ]);
+    if (batch.checkpoint !== undefined) await source.plugin.commit?.(batch.checkpoint);
+    for (const { step, records } of committed) {
       step.stats.lastCommitAt = at.toISOString();
       this.metrics.gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', { step: step.declaration.id }).set(at.getTime() / 1000);
       this.events.emit({ type: 'commit', step: step.declaration.id, records, at, ...(batch.snapshot?.last ? { snapshot: true } : {}) });

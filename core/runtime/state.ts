@@ -30,7 +30,12 @@ export class StateStore {
   }
 
   set(step: string, key: string, value: unknown): Promise<void> {
-    (this.data[step] ??= {})[key] = value;
+    return this.update([[step, key, value]]);
+  }
+
+  /** Several keys in one atomic write: a batch's checkpoint, transform snapshots and commit times land together. */
+  update(changes: [step: string, key: string, value: unknown][]): Promise<void> {
+    for (const [step, key, value] of changes) (this.data[step] ??= {})[key] = value;
     const json = JSON.stringify(this.data);
     // Writes are chained so a slow fsync never lets an older state overwrite a newer one.
     this.writing = this.writing.then(() => {

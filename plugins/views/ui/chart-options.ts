@@ -52,6 +52,18 @@ export function chartData(widget: WidgetModel, data: Row[], columns: ColumnInfo[
   return { x, ys, series, time };
 }
 
+/** Whole days (DATE values, or timestamps at UTC midnight): the time axis then ticks by day, never by hour. */
+function wholeDays(series: Series[]): boolean {
+  const midnight = /^\d{4}-\d{2}-\d{2}([T ]00:00:00(\.0+)?(Z|[+-]00(:?00)?)?)?$/;
+  return series.some((s) => s.points.length > 0) && series.every((s) => s.points.every(([x]) => typeof x === 'string' && midnight.test(x)));
+}
+
+/** 'Mar 1' at a UTC midnight, nothing at the hours between. */
+function dayLabel(locale: string): (value: number) => string {
+  const format = new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  return (value) => (value % 86_400_000 === 0 ? format.format(value) : '');
+}
+
 function xValue(value: unknown): string | number {
   if (typeof value === 'number') return value;
   if (value === null || value === undefined) return '(none)';
@@ -85,12 +97,15 @@ export function chartOption(widget: WidgetModel, result: WidgetResult, theme: Ch
     };
   }
 
+  // Dates have no time zone: a chart of whole days is drawn in UTC, so each day sits on its own midnight everywhere.
+  const days = time && wholeDays(series);
   const axisLine = { lineStyle: { color: theme.grid } };
   const splitLine = { lineStyle: { color: theme.grid } };
   const xAxis = time
     ? {
       type: 'time', axisLine, splitLine: { show: false },
-      axisLabel: { color: theme.muted, hideOverlap: true, formatter: { year: '{yyyy}', month: '{MMM}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } },
+      // ECharts still ticks a few days by hours (it ignores minInterval on time axes): days label only their midnights.
+      axisLabel: { color: theme.muted, hideOverlap: true, formatter: days ? dayLabel(locale) : { year: '{yyyy}', month: '{MMM}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } },
     }
     : { type: 'category', axisLine, axisTick: { show: false }, axisLabel: { color: theme.muted, hideOverlap: true, interval: 'auto' } };
   const kind = widget.type === 'bar' ? 'bar' : 'line';
@@ -100,6 +115,7 @@ export function chartOption(widget: WidgetModel, result: WidgetResult, theme: Ch
   const many = series.reduce((n, s) => Math.max(n, s.points.length), 0) > 40;
   return {
     ...base,
+    ...(days ? { useUTC: true } : {}),
     grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
     tooltip: { ...tooltip, trigger: 'axis', axisPointer: { type: kind === 'bar' ? 'shadow' : 'line' } },
     legend,
