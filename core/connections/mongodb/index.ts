@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { MongoClient } from 'mongodb';
 import { connectionModule } from '../../sdk/index.ts';
 import { isEmbedded } from '../../runtime/connections.ts';
 import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
@@ -25,6 +24,7 @@ export default connectionModule({
       return { client: new EmbeddedDocumentStore(dir), embedded: true, description: `embedded document store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
     const url = String(config.url);
+    const { MongoClient } = await import('mongodb'); // loaded only for a real server (~20 MB at import)
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 3000, connectTimeoutMS: 3000 });
     const where = url.replace(/\/\/[^@/]*@/, '//');
     try {

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { connectionModule } from '../../sdk/index.ts';
 import { isEmbedded } from '../../runtime/connections.ts';
 import { PgliteClient, PgPoolClient } from './client.ts';
@@ -49,6 +48,7 @@ export default connectionModule({
     if (isEmbedded(config)) {
       const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/pglite`);
       mkdirSync(dir, { recursive: true });
+      const { PGlite } = await import('@electric-sql/pglite'); // loaded only when embedded
       client = new PgliteClient(await PGlite.create(dir));
       description = `embedded PGlite in ${dir}`;
       embedded = true;

@@ -3,7 +3,10 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, re
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** The AWS SDK module, loaded only when a real S3 connection opens (it costs ~25 MB of memory at import). */
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 export interface ObjectInfo {
   key: string;
@@ -79,20 +82,20 @@ export class LocalObjectStore implements ObjectStore {
 /** A real S3 API (AWS, MinIO, …) with path-style addressing. */
 export class S3ObjectStore implements ObjectStore {
   readonly embedded = false;
-  constructor(readonly client: S3Client) {}
+  constructor(readonly client: S3Client, private readonly sdk: S3Sdk) {}
 
   async ensureBucket(bucket: string) {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: bucket }));
     } catch {
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+      await this.client.send(new this.sdk.CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
         if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test(error.name)) throw error;
       });
     }
   }
 
   async list(bucket: string, prefix = '', next?: string, pageSize = 1000) {
-    const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: next, MaxKeys: pageSize }));
+    const out = await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: next, MaxKeys: pageSize }));
     return {
       objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, etag: (o.ETag ?? '').replaceAll('"', ''), size: o.Size ?? 0 })),
       next: out.IsTruncated ? out.NextContinuationToken : undefined,
@@ -100,17 +103,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(bucket: string, key: string) {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
     return Buffer.from(await out.Body!.transformToByteArray());
   }
 
   async download(bucket: string, key: string, file: string) {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
     await pipeline(out.Body as Readable, createWriteStream(file));
   }
 
   async put(bucket: string, key: string, body: Buffer | string) {
-    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   }
 }
 

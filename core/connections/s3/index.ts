@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { connectionModule } from '../../sdk/index.ts';
 import { isEmbedded } from '../../runtime/connections.ts';
 import { LocalObjectStore, S3ObjectStore } from './client.ts';
@@ -33,14 +32,15 @@ export default connectionModule({
       const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`);
       return { client: new LocalObjectStore(dir), embedded: true, description: `embedded object store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
-    const client = new S3Client({
+    const sdk = await import('@aws-sdk/client-s3');
+    const client = new sdk.S3Client({
       endpoint: String(config.endpoint), region: String(config.region), forcePathStyle: true,
       credentials: config.accessKeyId ? { accessKeyId: String(config.accessKeyId), secretAccessKey: String(config.secretAccessKey ?? '') } : undefined,
       maxAttempts: 2,
     });
     const check = async () => {
       try {
-        await client.send(new ListBucketsCommand({}));
+        await client.send(new sdk.ListBucketsCommand({}));
       } catch (error) {
         throw new Error(explainS3Error(error));
       }
@@ -51,6 +51,6 @@ export default connectionModule({
       client.destroy();
       throw new Error(`S3 ${config.endpoint}: ${(error as Error).message}`);
     }
-    return { client: new S3ObjectStore(client), embedded: false, description: `S3 API ${config.endpoint}`, check, close: async () => client.destroy() };
+    return { client: new S3ObjectStore(client, sdk), embedded: false, description: `S3 API ${config.endpoint}`, check, close: async () => client.destroy() };
   },
 });

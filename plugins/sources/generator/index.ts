@@ -1,6 +1,13 @@
-import { Faker, en } from '@faker-js/faker';
+import { createRequire } from 'node:module';
+import type { Faker } from '@faker-js/faker';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { checkField, corruptValue, makeField, type FieldSpec } from './fields.ts';
+
+/** faker costs ~40 MB at import: it is loaded when a generator is built, not by every process that lists plugins. */
+function newFaker(): Faker {
+  const { Faker: FakerClass, en } = createRequire(import.meta.url)('@faker-js/faker') as typeof import('@faker-js/faker');
+  return new FakerClass({ locale: [en] });
+}
 
 interface GeneratorConfig {
   seed: number;
@@ -27,7 +34,7 @@ interface GeneratorConfig {
  */
 @injectable()
 export class Generator implements Source {
-  private readonly faker = new Faker({ locale: [en] });
+  private readonly faker = newFaker();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: GeneratorConfig,
