@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedTopicLog } from '../core/connections/kafka/index.ts';
 import type { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import { platform } from '../tests/cli.ts';
 import { runOnce, tempStateDir } from '../tests/pipelines.ts';
 
 interface Event {
@@ -45,6 +46,12 @@ function p95(values: number[]): number {
 }
 
 describe('revenue monitor pipeline (embedded)', () => {
+  it('validates events as the manifest\'s own tests say: platform test passes them', async () => {
+    const result = await platform(['test', 'pipelines/revenue-monitor.yaml']);
+    expect(result.stdout).toMatch(/\n4 passed, 0 failed\n/);
+    expect(result.code).toBe(0);
+  });
+
   it('computes clock-aligned 5-minute windows, p95 and failure rate like an independent computation, and updates a window for a late event', async () => {
     const stateDir = tempStateDir('monitor');
     const latencies = [150, 220, 310, 480, 520, 610, 700, 880, 990, 1210, 1400, 1590];
