@@ -10,7 +10,7 @@ import type { DeadLetterEntry } from '../core/sdk/types.ts';
 import { createServer } from '../core/server/app.ts';
 import { createCatalog } from '../cli/catalog.ts';
 import { platform, repoRoot } from '../tests/cli.ts';
-import { tempStateDir } from '../tests/pipelines.ts';
+import { expectManifestChecksPass, tempStateDir } from '../tests/pipelines.ts';
 import { dailyRevenue, expected, FEE_PERCENT, readRaw, rawPath, REGION_OF_STATE, round2, STATE_OF_CITY, type Fact } from './expectations/batch-analytics.ts';
 
 const MANIFEST = 'pipelines/batch-analytics.yaml';
@@ -67,11 +67,7 @@ describe('batch analytics pipeline (embedded)', () => {
   });
 
   it('validates, and passes the manifest\'s own cleaning, validation and enrichment cases', async () => {
-    const validate = await platform(['validate', MANIFEST]);
-    expect(validate.code, validate.stdout + validate.stderr).toBe(0);
-    const tests = await platform(['test', MANIFEST], { env: { BATCH_PG_URL: 'embedded' } });
-    expect(tests.stdout).toMatch(/\n(\d+) passed, 0 failed\n/);
-    expect(tests.code).toBe(0);
+    await expectManifestChecksPass('batch-analytics', { BATCH_PG_URL: 'embedded' });
   }, 60_000);
 
   it('writes the raw CSV and the processed Parquet of each day under its dated paths', async () => {

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDbClient } from '../core/connections/duckdb/index.ts';
 import type { DocumentStore } from '../core/connections/mongodb/index.ts';
-import { platform, repoRoot } from '../tests/cli.ts';
-import { runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
+import { repoRoot } from '../tests/cli.ts';
+import { expectManifestChecksPass, runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
 import { writeStockWorkbook } from './data/make-stock-data.ts';
 import { expectations, sheets, WORKBOOK, type Row } from './expectations/economic-analytics.ts';
 
@@ -48,12 +48,7 @@ const sortBy = <T extends Row>(rows: T[], key: string) => [...rows].sort((a, b) 
 
 describe('economic analytics pipeline (embedded)', () => {
   it('passes validate and the manifest\'s own validation cases (platform test)', async () => {
-    const validate = await platform(['validate', 'pipelines/economic-analytics.yaml']);
-    expect(validate.stdout).toContain('pipelines/economic-analytics.yaml: ok');
-    expect(validate.code).toBe(0);
-    const tests = await platform(['test', 'pipelines/economic-analytics.yaml']);
-    expect(tests.stdout).toMatch(/\n(\d+) passed, 0 failed\n/);
-    expect(tests.code).toBe(0);
+    await expectManifestChecksPass('economic-analytics');
   });
 
   it('the committed sample workbook is exactly what pipelines/data/make-stock-data.ts generates', async () => {

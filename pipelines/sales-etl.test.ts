@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlClient } from '../core/sdk/index.ts';
 import type { ObjectStore } from '../core/connections/s3/index.ts';
-import { platform } from '../tests/cli.ts';
-import { runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
+import { expectManifestChecksPass, runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
 import { expectedOf, keyOf, summary } from './expectations/sales-etl.ts';
 
 const BUCKET = 'sales-landing';
@@ -27,12 +26,7 @@ async function salesOf(run: PipelineRun, date?: string) {
 
 describe('sales ETL pipeline (embedded)', () => {
   it('validates, and passes its own cleaning and validation cases (platform test)', async () => {
-    const validated = await platform(['validate', 'pipelines/sales-etl.yaml']);
-    expect(validated.stdout).toContain('pipelines/sales-etl.yaml: ok');
-    expect(validated.code).toBe(0);
-    const tested = await platform(['test', 'pipelines/sales-etl.yaml']);
-    expect(tested.stdout).toMatch(/\n(\d+) passed, 0 failed\n/);
-    expect(tested.code).toBe(0);
+    await expectManifestChecksPass('sales-etl');
   }, 60_000);
 
   it('loads exactly the valid rows of a day\'s sheet, rejects the others with key, line and reasons; re-runs change nothing; another day adds its rows', async () => {

@@ -60,20 +60,26 @@ async function readTopic(topic: string, expected: number): Promise<Record<string
 
 const step = (what: string) => console.error(`${new Date().toISOString().slice(11, 19)} kafka-faults: ${what}`);
 
+/** A manifest file in a fresh folder of its own (its state and outputs go there too). */
+function manifestIn(prefix: string, yaml: string): { dir: string; manifest: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-faults-'));
+  const manifest = join(dir, `${prefix}.yaml`);
+  writeFileSync(manifest, yaml.replaceAll('{dir}', dir));
+  return { dir, manifest };
+}
+
 const byId = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.id), Number(r.v)]));
 
 describe('a 3-node Kafka cluster losing brokers (real servers)', () => {
   afterAll(() => restartMissingNodes()); // leave the cluster whole for whoever runs next
 
   it('keeps producing and consuming through a SIGKILLed partition leader and its restart: every record lands exactly once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-faults-'));
     const topic = uniqueName('faults');
-    const manifest = join(dir, 'faults.yaml');
-    writeFileSync(manifest, `name: faults
+    const { dir, manifest } = manifestIn('faults', `name: faults
 defaults: { retries: 8, backoff: 500ms }
 connections:
   bus: { type: kafka, brokers: "${service('KAFKA3_BROKERS')}" }
-  db: { type: duckdb, path: "${join(dir, 'out.duckdb')}" }
+  db: { type: duckdb, path: "{dir}/out.duckdb" }
 sources:
   numbers: { use: generator, with: { seed: 5, count: 1000, rate: 50, batchSize: 10, fields: { id: { sequence: {} }, v: { int: [1, 999] } } } }
   from-topic: { use: kafka, connection: bus, with: { topics: ${topic}, group: ${topic}-group, startFrom: earliest, format: json } }
@@ -128,10 +134,8 @@ sinks:
   }, 480_000);
 
   it('below min.insync.replicas a run fails in one line and commits nothing; after the brokers return it completes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-faults-'));
     const topic = uniqueName('isr');
-    const manifest = join(dir, 'isr.yaml');
-    writeFileSync(manifest, `name: isr
+    const { dir, manifest } = manifestIn('isr', `name: isr
 defaults: { retries: 1, backoff: 200ms }
 connections:
   bus: { type: kafka, brokers: "${service('KAFKA3_BROKERS')}", connectionTimeout: 1000, retries: 2 }

@@ -8,7 +8,8 @@ import { Pipeline } from '../core/runtime/pipeline.ts';
 import { MemoryLogger } from '../core/runtime/logger.ts';
 import { createServer } from '../core/server/app.ts';
 import { createCatalog } from '../cli/catalog.ts';
-import { repoRoot } from './cli.ts';
+import { expect } from 'vitest';
+import { platform, repoRoot } from './cli.ts';
 
 export interface PipelineRun {
   pipeline: Pipeline;
@@ -34,4 +35,15 @@ export async function runOnce(name: string, env: Record<string, string>, stateDi
   await pipeline.start();
   const { ok } = await pipeline.run();
   return { pipeline, stateDir, logs, ok, app: () => createServer(pipeline) };
+}
+
+/** `platform validate` accepts `pipelines/<name>.yaml` and `platform test` passes every one of its own tests. */
+export async function expectManifestChecksPass(name: string, env: Record<string, string> = {}): Promise<void> {
+  const file = `pipelines/${name}.yaml`;
+  const validated = await platform(['validate', file], { env });
+  expect(validated.stdout, validated.stdout + validated.stderr).toContain(`${file}: ok`);
+  expect(validated.code).toBe(0);
+  const tested = await platform(['test', file], { env });
+  expect(tested.stdout).toMatch(/\n(\d+) passed, 0 failed\n/);
+  expect(tested.code).toBe(0);
 }

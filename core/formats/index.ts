@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Reject, Row } from '../sdk/types.ts';
-import { DuckDbClient, readRows, rowsOfChunk } from '../connections/duckdb/client.ts';
+import { DuckDbClient, materializedRows, rowsOfChunk } from '../connections/duckdb/client.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
 
@@ -158,7 +158,7 @@ async function* readWithDuckDb(db: DuckDbClient, path: string, format: 'csv' | '
 
 /** The lines `read_csv` rejected, one Reject per line with every reason DuckDB gave for it. */
 async function csvRejects(connection: Awaited<ReturnType<DuckDbClient['instance']['connect']>>, origin: string): Promise<Reject[]> {
-  const rows = readRows(await connection.runAndReadAll(
+  const rows = materializedRows(await connection.run(
     'SELECT line, any_value(csv_line) AS csv_line, list(error_message ORDER BY byte_position) AS reasons FROM _read_rejects GROUP BY line ORDER BY line',
   ));
   return rows.map((r) => ({ record: r.csv_line, reasons: (r.reasons as string[]).map((m) => m.split('\n')[0]), origin: `${origin}:${r.line}` }));

@@ -44,8 +44,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
   await db.session(async (connection) => {
     try {
       for (const [day, group] of groups) {
-        const [y, m, d] = day === 'unknown' ? ['unknown', 'unknown', 'unknown'] : day.split('-');
-        let target = options.path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d);
+        let target = dayPath(options.path, day);
         if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', randomUUID());
         else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${Date.now()}-${randomUUID().slice(0, 8)}$1`);
         mkdirSync(dirname(target), { recursive: true });
@@ -101,8 +100,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
  */
 export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'format' | 'path' | 'partitionBy' | 'now'>): Promise<string | undefined> {
   if (options.partitionBy || options.path.includes('{uuid}')) return undefined;
-  const [y, m, d] = dayOf(options.now ?? new Date()).split('-');
-  const target = options.path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d);
+  const target = dayPath(options.path, dayOf(options.now ?? new Date()));
   if (!existsSync(target)) return undefined;
   const tmp = `${target}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
   try {
@@ -118,6 +116,12 @@ export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'f
     rmSync(tmp, { force: true });
   }
   return target;
+}
+
+/** `path` with `{YYYY}`, `{MM}`, `{DD}` of `day` ('YYYY-MM-DD', or 'unknown' in each place). */
+function dayPath(path: string, day: string): string {
+  const [y, m, d] = day === 'unknown' ? ['unknown', 'unknown', 'unknown'] : day.split('-');
+  return path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d);
 }
 
 /** 'YYYY-MM-DD' (UTC) of a Date, an ISO string or epoch milliseconds; 'unknown' when it is none of them. */

@@ -16,13 +16,14 @@ import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
 import { withRetry } from './retry.ts';
-import { StateStore } from './state.ts';
+import { StateStore, type StateChange } from './state.ts';
 
 /** How long each phase of stop() may take before the process stops waiting for it. */
 const STOP_TIMEOUT_MS = 10_000;
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
+
 export interface PipelineOptions {
   once?: boolean;
   date?: string;
@@ -425,15 +426,15 @@ export class Pipeline {
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
     // and the commit times the pages show after a restart, in one atomic write).
     const at = this.clock.now();
+    const iso = at.toISOString();
     const committed = [{ step: source as StepRuntime, records: batch.records.length }, ...written];
-    await this.state.update([
-      ...[...snapshots].map(([step, snapshot]): [string, string, unknown] => [step, 'snapshot', snapshot]),
-      ...(batch.checkpoint !== undefined ? [[id, 'checkpoint', batch.checkpoint] as [string, string, unknown]] : []),
-      ...committed.map(({ step }): [string, string, unknown] => [step.declaration.id, 'lastCommitAt', at.toISOString()]),
-    ]);
+    const changes: StateChange[] = snapshotChanges(snapshots);
+    if (batch.checkpoint !== undefined) changes.push([id, 'checkpoint', batch.checkpoint]);
+    for (const { step } of committed) changes.push([step.declaration.id, 'lastCommitAt', iso]);
+    await this.state.update(changes);
     if (batch.checkpoint !== undefined) await source.plugin.commit?.(batch.checkpoint);
     for (const { step, records } of committed) {
-      step.stats.lastCommitAt = at.toISOString();
+      step.stats.lastCommitAt = iso;
       this.metrics.gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', { step: step.declaration.id }).set(at.getTime() / 1000);
       this.events.emit({ type: 'commit', step: step.declaration.id, records, at, ...(batch.snapshot?.last ? { snapshot: true } : {}) });
     }
@@ -498,7 +499,7 @@ export class Pipeline {
     };
     await visit(source.declaration.id);
     await Promise.all(writes);
-    for (const [step, snapshot] of snapshots) await this.services.state.forStep(step).set('snapshot', snapshot);
+    await this.state.update(snapshotChanges(snapshots));
   }
 
   private context(input: string, rejects: Reject[]): TransformContext {
@@ -554,4 +555,9 @@ export class Pipeline {
     this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
+}
+
+/** The transforms' snapshots of a batch as state changes. */
+function snapshotChanges(snapshots: Map<string, unknown>): StateChange[] {
+  return [...snapshots].map(([step, snapshot]) => [step, 'snapshot', snapshot]);
 }

@@ -2,6 +2,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync
 import { join } from 'node:path';
 import type { StepState } from '../sdk/types.ts';
 
+export type StateChange = [step: string, key: string, value: unknown];
+
 /**
  * Checkpoints and other small per-step state, kept in one JSON file in the pipeline's state folder.
  * Every write replaces the file atomically (write, fsync, rename), so a crash leaves the old or the new state, never half.
@@ -34,7 +36,8 @@ export class StateStore {
   }
 
   /** Several keys in one atomic write: a batch's checkpoint, transform snapshots and commit times land together. */
-  update(changes: [step: string, key: string, value: unknown][]): Promise<void> {
+  update(changes: StateChange[]): Promise<void> {
+    if (!changes.length) return this.writing;
     for (const [step, key, value] of changes) (this.data[step] ??= {})[key] = value;
     const json = JSON.stringify(this.data);
     // Writes are chained so a slow fsync never lets an older state overwrite a newer one.

@@ -97,12 +97,10 @@ export function toDuckValue(value: unknown): DuckDBValue {
   return value as DuckDBValue;
 }
 
-/** Result rows as plain JS: integers as numbers (strings when beyond 2^53), decimals as numbers, timestamps as Dates. */
-export function readRows(reader: { columnNames(): string[]; columnTypes(): { typeId: DuckDBTypeId }[]; getColumnsJS(): unknown[][] }): Row[] {
-  return rowsOfColumns(reader.columnNames(), reader.columnTypes().map((t) => t.typeId), reader.getColumnsJS());
-}
-
-/** Every row of a result of `connection.run`, converted chunk by chunk (as readRows, with rowsOfChunk's fast paths). */
+/**
+ * Every row of a result of `connection.run` as plain JS: integers as numbers (strings when beyond 2^53), decimals
+ * as numbers, timestamps as Dates (converted chunk by chunk, see rowsOfChunk).
+ */
 export function materializedRows(result: DuckDBMaterializedResult): Row[] {
   const names = result.columnNames();
   const types = result.columnTypes().map((t) => t.typeId);
@@ -111,7 +109,7 @@ export function materializedRows(result: DuckDBMaterializedResult): Row[] {
   return rows;
 }
 
-/** One data chunk of a streamed result as plain JS rows (as readRows). */
+/** One data chunk of a result as plain JS rows (as materializedRows). */
 export function rowsOfChunk(chunk: DuckDBDataChunk, names: string[], types: DuckDBTypeId[]): Row[] {
   return rowsOfColumns(names, types, names.map((_, c) => columnValues(chunk, c, types[c])));
 }

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, quoteIdent, readRows, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
   table: string;
@@ -161,14 +161,14 @@ export class DuckDbSink implements Sink {
       if (mustHave) checks.push(`CASE WHEN ${col} IS NULL THEN '${label}: must not be null' END`);
     }
     if (!checks.length) return [];
-    const rows = readRows(await connection.runAndReadAll(
+    const rows = materializedRows(await connection.run(
       `SELECT _sink_row, reasons FROM (SELECT rowid AS _sink_row, list_filter([${checks.join(', ')}], x -> x IS NOT NULL) AS reasons FROM ${BATCH}) WHERE len(reasons) > 0 ORDER BY _sink_row`,
     ));
     return rows.map((r) => ({ row: r._sink_row as number, reasons: r.reasons as string[] }));
   }
 
   private async tableColumns(connection: DuckDBConnection): Promise<TableColumn[]> {
-    const rows = readRows(await connection.runAndReadAll(
+    const rows = materializedRows(await connection.run(
       `SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM duckdb_columns()
        WHERE table_name = $1 AND schema_name = coalesce($2, current_schema()) AND database_name = current_database() ORDER BY column_index`,
       [this.name, this.schema ?? null],
@@ -178,7 +178,7 @@ export class DuckDbSink implements Sink {
 
   /** Whether the table has a primary key or unique constraint on exactly the key columns (INSERT OR REPLACE needs one). */
   private async hasKeyConstraint(connection: DuckDBConnection): Promise<boolean> {
-    const rows = readRows(await connection.runAndReadAll(
+    const rows = materializedRows(await connection.run(
       `SELECT constraint_column_names AS names FROM duckdb_constraints()
        WHERE table_name = $1 AND schema_name = coalesce($2, current_schema()) AND database_name = current_database() AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')`,
       [this.name, this.schema ?? null],

@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, readRows, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface SqlConfig {
   query: string;
@@ -45,7 +45,7 @@ export class SqlTransform implements Transform {
             SELECT *, CASE WHEN _sql_rejected THEN CAST((${reason}) AS VARCHAR) END AS _sql_reason
             FROM (SELECT *, rowid AS _sql_row, coalesce((${this.config.rejectWhere}), false) AS _sql_rejected FROM temp._sql_batch)`);
           dropped.push('DROP TABLE IF EXISTS temp._sql_checked');
-          const rejected = readRows(await connection.runAndReadAll('SELECT _sql_row, _sql_reason FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row'));
+          const rejected = materializedRows(await connection.run('SELECT _sql_row, _sql_reason FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row'));
           for (const r of rejected) ctx.reject(records[r._sql_row as number], String(r._sql_reason ?? 'rejected'));
           if (rejected.length === records.length) return [];
           await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (_sql_row, _sql_rejected, _sql_reason) FROM temp._sql_checked WHERE NOT _sql_rejected`);
