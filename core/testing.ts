@@ -13,7 +13,8 @@ import { StateStore } from './runtime/state.ts';
 import { systemClock } from './runtime/clock.ts';
 import { validateConfig } from './manifest/config.ts';
 import { builtinConnectionModules } from './connections/index.ts';
-import type { PluginKind, Reject, Row, StepInfo, TransformContext } from './sdk/types.ts';
+import type { Batch, PluginKind, Reject, Row, StepInfo, TransformContext } from './sdk/types.ts';
+import { recordsOf } from './sdk/index.ts';
 
 export interface TestStepOptions {
   /** Connections by name: `{ warehouse: { type: 'duckdb', path: ':memory:' } }`. */
@@ -73,12 +74,12 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
 }
 
 /** Drains a source run into one array of records (and rejects), for assertions. */
-export async function readAll(source: { read(run: never): AsyncIterable<{ records: Row[]; rejects?: Reject[]; checkpoint?: unknown }> }, run: Partial<{ once: boolean; date: string; checkpoint: unknown; signal: AbortSignal }> = {}) {
+export async function readAll(source: { read(run: never): AsyncIterable<Batch> }, run: Partial<{ once: boolean; date: string; checkpoint: unknown; signal: AbortSignal }> = {}) {
   const records: Row[] = [];
   const rejects: Reject[] = [];
   let checkpoint: unknown;
   for await (const batch of source.read({ once: true, signal: new AbortController().signal, checkpoint: undefined, ...run } as never)) {
-    records.push(...batch.records);
+    records.push(...(await recordsOf(batch.records)));
     rejects.push(...(batch.rejects ?? []));
     if (batch.checkpoint !== undefined) checkpoint = batch.checkpoint;
   }

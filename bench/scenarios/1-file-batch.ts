@@ -25,7 +25,7 @@ export async function fileBatch(): Promise<Result> {
 connections:
   warehouse: { type: duckdb, path: "${warehouse}", init: ["CREATE TABLE IF NOT EXISTS orders (id BIGINT, customer VARCHAR, amount DOUBLE, ts TIMESTAMP, amount_cents BIGINT)"] }
 sources:
-  files: { use: file, connection: warehouse, with: { path: "${csv}", batchSize: 100000 } }
+  files: { use: file, connection: warehouse, with: { path: "${csv}" } }
 transforms:
   checked:
     use: validate

@@ -4,16 +4,18 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { DuckDbClient } from '../connections/duckdb/client.ts';
-import { formatOf, listSheets, readRecords, type FileBatch, type ReadOptions } from './index.ts';
+import type { DuckDbRows } from '../connections/duckdb/rows.ts';
+import { formatOf, listSheets, readRecords, type ReadOptions } from './index.ts';
+import { recordsOf, type Reject, type Row } from '../sdk/index.ts';
 import { writeRows } from './write.ts';
 
 function folder() {
   return mkdtempSync(join(tmpdir(), 'formats-'));
 }
 
-async function batches(path: string, options?: ReadOptions): Promise<FileBatch[]> {
-  const out: FileBatch[] = [];
-  for await (const batch of readRecords(path, options)) out.push(batch);
+async function batches(path: string, options?: ReadOptions, db?: DuckDbClient): Promise<{ records: Row[]; rejects: Reject[] }[]> {
+  const out = [];
+  for await (const batch of db ? readRecords(db, path, options) : readRecords(path, options)) out.push({ records: await recordsOf(batch.records), rejects: batch.rejects });
   return out;
 }
 
@@ -56,12 +58,32 @@ describe('readRecords: CSV', () => {
     expect(out[2].rejects[0].origin).toBe(`${file}:9`);
   });
 
+  it('keeps CSV in the DuckDB it is given as batch tables when asked: the same records, batches and rejects', async () => {
+    const file = join(folder(), 'n.csv');
+    writeFileSync(file, 'n,s\n' + Array.from({ length: 25 }, (_, i) => (i === 7 ? 'bad,x' : `${i},s${i}`)).join('\n') + '\n');
+    const db = await DuckDbClient.open(':memory:');
+    const options = { batchSize: 10, csv: { columns: { n: 'INTEGER', s: 'VARCHAR' } }, addColumns: { file: 'n.csv' } };
+    const raw = [];
+    for await (const batch of readRecords(db, file, { ...options, inDuckDb: true })) raw.push(batch);
+    expect(raw.map((b) => (Array.isArray(b.records) ? 'records' : b.records.count))).toEqual([10, 10, 4]);
+    const resident = await Promise.all(raw.map(async (b) => ({ records: await recordsOf(b.records), rejects: b.rejects })));
+    expect(resident).toEqual(await batches(file, options, db));
+    expect(resident[0].records[0]).toEqual({ n: 0, s: 's0', file: 'n.csv' });
+    expect(resident[2].rejects.map((r) => r.origin)).toEqual([`${file}:9`]);
+    // The whole file's table is dropped once it is cut; each batch's table goes with its batch.
+    const tables = () => db.query("SELECT table_name FROM duckdb_tables() WHERE database_name = '_batches'");
+    expect(await tables()).toHaveLength(3);
+    for (const batch of raw) await (batch.records as DuckDbRows).release();
+    expect(await tables()).toEqual([]);
+    db.close();
+  });
+
   it('parses in the DuckDB it is given', async () => {
     const file = join(folder(), 'a.csv');
     writeFileSync(file, 'k,v\nx,1\n');
     const db = await DuckDbClient.open(':memory:');
     const out: unknown[] = [];
-    for await (const batch of readRecords(db, file)) out.push(...batch.records);
+    for await (const batch of readRecords(db, file)) out.push(...(batch.records as Row[]));
     expect(out).toEqual([{ k: 'x', v: 1 }]);
     db.close();
   });

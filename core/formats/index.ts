@@ -4,8 +4,10 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Reject, Row } from '../sdk/types.ts';
-import { DuckDbClient, materializedRows, rowsOfChunk } from '../connections/duckdb/client.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Reject, Row, Rows } from '../sdk/types.ts';
+import { DuckDbClient, materializedRows, quoteIdent, rowsOfChunk } from '../connections/duckdb/client.ts';
+import { residentRows } from '../connections/duckdb/rows.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
 
@@ -30,10 +32,17 @@ export interface ReadOptions {
   xlsx?: { sheet?: string };
   /** Label of the file in reject origins (default: the path), e.g. an object key or an uploaded file's name. */
   origin?: string;
+  /** Columns with the same text in every record, e.g. `{ source_file: 'data/x.csv' }`. */
+  addColumns?: Record<string, string>;
+  /**
+   * CSV and Parquet (read by DuckDB) stay in `db` as batch tables (`DuckDbRows`) instead of becoming records:
+   * the file is loaded with one parallel `read_csv`/`read_parquet` into a table, cut into batches of `batchSize`.
+   */
+  inDuckDb?: boolean;
 }
 
 export interface FileBatch {
-  records: Row[];
+  records: Rows;
   rejects: Reject[];
 }
 
@@ -82,11 +91,19 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
   const batchSize = Math.max(1, options.batchSize ?? 10_000);
   const origin = options.origin ?? path;
   const format = formatOf(path, options.format);
+  const add = Object.entries(options.addColumns ?? {});
   try {
-    if (format === 'jsonl') yield* readJsonLines(path, batchSize, origin);
-    else if (format === 'json') yield* readJson(path, batchSize, origin);
-    else if (format === 'xlsx') yield* readXlsx(path, batchSize, options.xlsx?.sheet);
-    else yield* readWithDuckDb(db ?? (await scratchDb()), path, format, options.csv ?? {}, batchSize, origin);
+    if (format === 'csv' || format === 'parquet') {
+      const scan = `SELECT *${add.map(([name, value]) => `, ${literal(value)} AS ${quoteIdent(name)}`).join('')} FROM ${scanOf(path, format, options.csv ?? {})}`;
+      if (db && options.inDuckDb) yield* loadWithDuckDb(db, scan, format, batchSize, origin);
+      else yield* readWithDuckDb(db ?? (await scratchDb()), scan, format, batchSize, origin);
+      return;
+    }
+    const batches = format === 'jsonl' ? readJsonLines(path, batchSize, origin) : format === 'json' ? readJson(path, batchSize, origin) : readXlsx(path, batchSize, options.xlsx?.sheet);
+    for await (const batch of batches) {
+      if (add.length) for (const record of batch.records as Row[]) for (const [name, value] of add) record[name] = value;
+      yield batch;
+    }
   } catch (error) {
     if (!(error instanceof UnreadableFile)) throw error;
     yield { records: [], rejects: [{ record: { file: origin }, reasons: [error.message], origin }] };
@@ -110,23 +127,54 @@ function struct(entries: Record<string, string>): string {
   return `{${Object.entries(entries).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
 }
 
-async function* readWithDuckDb(db: DuckDbClient, path: string, format: 'csv' | 'parquet', csv: CsvOptions, batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+/** The table function reading a CSV (rejected lines kept in `_read_rejects` of the connection) or Parquet file. */
+function scanOf(path: string, format: 'csv' | 'parquet', csv: CsvOptions): string {
+  if (format === 'parquet') return `read_parquet(${literal(path)})`;
+  const settings = [
+    'store_rejects = true', "rejects_table = '_read_rejects'", "rejects_scan = '_read_scans'",
+    `header = ${csv.header ?? true}`,
+    ...(csv.delimiter ? [`delim = ${literal(csv.delimiter)}`] : []),
+    ...(csv.columns ? [`columns = ${struct(csv.columns)}`] : []),
+    ...(csv.types ? [`types = ${struct(csv.types)}`] : []),
+  ];
+  return `read_csv(${literal(path)}, ${settings.join(', ')})`;
+}
+
+/**
+ * The file into `db` as batch tables: one `CREATE TABLE … AS` of the scan (DuckDB parses in parallel), then cut
+ * into batches by rowid (one batch when the file fits in one). The rejected lines come with the last batch.
+ */
+async function* loadWithDuckDb(db: DuckDbClient, scan: string, format: 'csv' | 'parquet', batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+  const connection = await db.instance.connect();
+  let whole;
+  try {
+    try {
+      whole = await residentRows(db, connection, scan);
+    } catch (error) {
+      throw duckDbReadError(error);
+    }
+    const rejects = format === 'csv' ? await csvRejects(connection, origin) : [];
+    if (whole.count <= batchSize) {
+      const only = whole;
+      whole = undefined; // the runtime drops it with the batch
+      if (only.count || rejects.length) yield { records: only.count ? only : [], rejects };
+      if (!only.count) await only.release();
+      return;
+    }
+    for (let start = 0; start < whole.count; start += batchSize) {
+      const batch = await residentRows(db, connection, `SELECT * FROM ${whole.table} WHERE rowid >= ${start} AND rowid < ${start + batchSize}`);
+      yield { records: batch, rejects: start + batchSize >= whole.count ? rejects : [] };
+    }
+  } finally {
+    await whole?.release().catch(() => undefined);
+    connection.closeSync();
+  }
+}
+
+async function* readWithDuckDb(db: DuckDbClient, scan: string, format: 'csv' | 'parquet', batchSize: number, origin: string): AsyncGenerator<FileBatch> {
   // A connection of its own for the whole read: the scan streams while the caller works on the batches.
   const connection = await db.instance.connect();
   try {
-    let scan: string;
-    if (format === 'csv') {
-      const settings = [
-        'store_rejects = true', "rejects_table = '_read_rejects'", "rejects_scan = '_read_scans'",
-        `header = ${csv.header ?? true}`,
-        ...(csv.delimiter ? [`delim = ${literal(csv.delimiter)}`] : []),
-        ...(csv.columns ? [`columns = ${struct(csv.columns)}`] : []),
-        ...(csv.types ? [`types = ${struct(csv.types)}`] : []),
-      ];
-      scan = `SELECT * FROM read_csv(${literal(path)}, ${settings.join(', ')})`;
-    } else {
-      scan = `SELECT * FROM read_parquet(${literal(path)})`;
-    }
     let result;
     try {
       result = await connection.stream(scan);
@@ -157,7 +205,7 @@ async function* readWithDuckDb(db: DuckDbClient, path: string, format: 'csv' | '
 }
 
 /** The lines `read_csv` rejected, one Reject per line with every reason DuckDB gave for it. */
-async function csvRejects(connection: Awaited<ReturnType<DuckDbClient['instance']['connect']>>, origin: string): Promise<Reject[]> {
+async function csvRejects(connection: DuckDBConnection, origin: string): Promise<Reject[]> {
   const rows = materializedRows(await connection.run(
     'SELECT line, any_value(csv_line) AS csv_line, list(error_message ORDER BY byte_position) AS reasons FROM _read_rejects GROUP BY line ORDER BY line',
   ));

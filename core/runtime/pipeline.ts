@@ -3,9 +3,9 @@ import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, Clock, Logger, PluginDefinition, Reject, Row, Sink, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
-import { errorMessage } from '../sdk/index.ts';
+import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
@@ -123,7 +123,7 @@ export class Pipeline {
       };
       const stats: StepStats = {
         id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
-        recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0,
+        recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0, batchesInDuckDb: 0,
         lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
       };
       this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
@@ -375,7 +375,7 @@ export class Pipeline {
         for await (const batch of queue) {
           const t0 = performance.now();
           const rejected = await this.processBatch(source, batch);
-          result.records += batch.records.length;
+          result.records += rowCount(batch.records);
           result.rejected += rejected;
           this.metrics.histogram('platform_batch_seconds', 'Time to process and commit one source batch', { step: id }).observe((performance.now() - t0) / 1000);
           if (batch.lag !== undefined) this.metrics.gauge('platform_source_lag', 'Records the source has not read yet', { step: id }).set(batch.lag);
@@ -396,6 +396,8 @@ export class Pipeline {
         stopRun.abort();
         queue.close();
         await reader.catch(() => undefined);
+        // Batches read ahead but never processed may hold DuckDB tables.
+        for await (const left of queue) await release([left.records]);
         if (rethrow) throw error;
         return result;
       } finally {
@@ -406,28 +408,40 @@ export class Pipeline {
 
   /** Pushes one source batch through every downstream step, then commits its checkpoint. Returns the rejects. */
   private async processBatch(source: SourceRuntime, batch: Batch): Promise<number> {
+    // Every DuckDB table made for this batch (by the source or a transform) is dropped once it is done.
+    const held: Rows[] = [batch.records];
+    try {
+      return await this.commitBatch(source, batch, held);
+    } finally {
+      await release(held);
+    }
+  }
+
+  private async commitBatch(source: SourceRuntime, batch: Batch, held: Rows[]): Promise<number> {
     const id = source.declaration.id;
+    const size = rowCount(batch.records);
     let rejected = 0;
     if (batch.rejects?.length) {
       this.reject(source, batch.rejects);
       rejected += batch.rejects.length;
     }
-    source.stats.recordsOut += batch.records.length;
+    source.stats.recordsOut += size;
     source.stats.batches++;
-    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: id }).inc(batch.records.length);
+    if (!Array.isArray(batch.records)) source.stats.batchesInDuckDb++;
+    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: id }).inc(size);
     if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
 
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, batch.snapshot);
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
     // and the commit times the pages show after a restart, in one atomic write).
     const at = this.clock.now();
     const iso = at.toISOString();
-    const committed = [{ step: source as StepRuntime, records: batch.records.length }, ...written];
+    const committed = [{ step: source as StepRuntime, records: size }, ...written];
     const changes: StateChange[] = snapshotChanges(snapshots);
     if (batch.checkpoint !== undefined) changes.push([id, 'checkpoint', batch.checkpoint]);
     for (const { step } of committed) changes.push([step.declaration.id, 'lastCommitAt', iso]);
@@ -446,31 +460,39 @@ export class Pipeline {
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
    */
-  private async deliver(fromId: string, records: Row[], snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], part?: SnapshotPart): Promise<number> {
+  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart): Promise<number> {
     let rejected = 0;
+    const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
       const step = this.steps.get(outputId)!;
-      if (records.length === 0 && step.declaration.kind === 'sink' && !part) continue;
+      if (size === 0 && step.declaration.kind === 'sink' && !part) continue;
       if (step.declaration.kind === 'transform') {
         const transform = this.transforms.get(outputId)!;
         const { output, rejects } = await this.timed(step, () => this.retrying(step, async () => {
           const rejects: Reject[] = [];
-          const output = await transform.process(records, this.context(fromId, rejects));
+          const ctx = this.context(fromId, rejects);
+          // The DuckDB path when the transform has one and can take these rows; otherwise JS records.
+          const inDuckDb = await transform.processInDuckDb?.(records, ctx);
+          const output = inDuckDb ?? (await transform.process(await recordsOf(records), ctx));
+          if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
           return { output, rejects };
         }));
-        this.countIn(step, records.length, output.length);
+        if (output !== records) held.push(output);
+        const produced = rowCount(output);
+        this.countIn(step, size, produced);
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (output.length || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, part);
+        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];
-        const ctx = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
-        writes.push(this.timed(step, () => this.retrying(step, () => sink.write(records, ctx))).then(() => {
+        const ctx: SinkContext = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
+        writes.push(this.timed(step, () => this.retrying(step, () => writeRows(sink, records, ctx))).then((inDuckDb) => {
+          if (inDuckDb) step.stats.batchesInDuckDb++;
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
-          const kept = Math.max(0, records.length - rejects.length);
-          this.countIn(step, records.length, kept);
+          const kept = Math.max(0, size - rejects.length);
+          this.countIn(step, size, kept);
           if (rejects.length) this.reject(step, rejects);
           written.push({ step, records: kept });
         }));
@@ -483,6 +505,7 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
+    const held: Rows[] = [];
     const visit = async (fromId: string) => {
       for (const outputId of this.steps.get(fromId)!.outputs) {
         const transform = this.transforms.get(outputId);
@@ -492,13 +515,17 @@ export class Pipeline {
           const rejects: Reject[] = [];
           const output = await step.mutex.run(async () => transform.flush!(this.context(fromId, rejects), 'end'));
           if (rejects.length) this.reject(step, rejects);
-          if (output.length) await this.deliver(outputId, output, snapshots, writes, written);
+          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held);
         }
         await visit(outputId);
       }
     };
-    await visit(source.declaration.id);
-    await Promise.all(writes);
+    try {
+      await visit(source.declaration.id);
+      await Promise.all(writes);
+    } finally {
+      await release(held);
+    }
     await this.state.update(snapshotChanges(snapshots));
   }
 
@@ -555,6 +582,18 @@ export class Pipeline {
     this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
+}
+
+/** Writes through the sink's DuckDB path when the rows are a DuckDB table it can take (true), else as records. */
+async function writeRows(sink: Sink, rows: Rows, ctx: SinkContext): Promise<boolean> {
+  if (!Array.isArray(rows) && sink.writeFromDuckDb && (await sink.writeFromDuckDb(rows, ctx))) return true;
+  await sink.write(await recordsOf(rows), ctx);
+  return false;
+}
+
+/** Drops the DuckDB tables among a batch's rows (records need nothing). A failed drop only costs memory. */
+async function release(rows: Rows[]): Promise<void> {
+  await Promise.all(rows.map((r) => (Array.isArray(r) ? undefined : r.release().catch(() => undefined))));
 }
 
 /** The transforms' snapshots of a batch as state changes. */

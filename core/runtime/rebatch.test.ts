@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch } from '../sdk/types.ts';
+import type { Batch, Row } from '../sdk/types.ts';
+import { rowCount } from '../sdk/index.ts';
 import { rebatch } from './rebatch.ts';
 import { BoundedQueue } from './queue.ts';
 
@@ -13,7 +14,7 @@ async function* batches(...list: [number, unknown?, number?][]): AsyncGenerator<
 
 async function collect(source: AsyncIterable<Batch>) {
   const out: [number[], unknown][] = [];
-  for await (const b of source) out.push([b.records.map((r) => r.n as number), b.checkpoint]);
+  for await (const b of source) out.push([(b.records as Row[]).map((r) => r.n as number), b.checkpoint]);
   return out;
 }
 
@@ -49,7 +50,7 @@ describe('rebatch', () => {
     }
     const marks = async (source: AsyncIterable<Batch>) => {
       const out: [number, boolean, boolean][] = [];
-      for await (const b of source) out.push([b.records.length, b.snapshot!.first, b.snapshot!.last]);
+      for await (const b of source) out.push([rowCount(b.records), b.snapshot!.first, b.snapshot!.last]);
       return out;
     };
     // Split: 5 rows in parts of 2 → first on the head only, last on the tail only.

@@ -1,20 +1,24 @@
-import type { Batch } from '../sdk/types.ts';
+import type { Batch, Row } from '../sdk/types.ts';
+
+/** A batch whose rows are JS records (the only kind rebatch reshapes). */
+type JsBatch = Batch & { records: Row[] };
 
 /**
  * Reshapes a source's batches: splits batches larger than `size`, and (only when `timeoutMs` is set) merges
  * small ones until `size` records or `timeoutMs` have passed. A merged batch carries the checkpoint of the last batch in it;
  * of a split batch, only the last part carries it, so a checkpoint is never committed before its records.
  * Snapshot marks (`Batch.snapshot`) follow: a whole result still starts with a `first` batch and ends with a `last` one.
+ * A batch held in DuckDB (`DuckDbRows`) passes as it is: its source sized it, and it costs no JS memory.
  */
 export async function* rebatch(source: AsyncIterable<Batch>, size?: number, timeoutMs?: number): AsyncGenerator<Batch> {
   if (!size && !timeoutMs) return yield* source;
   const max = size ?? Number.MAX_SAFE_INTEGER;
   const iterator = source[Symbol.asyncIterator]();
-  let pending: Batch | null = null;
+  let pending: JsBatch | null = null;
   let started = 0;
   let next: Promise<IteratorResult<Batch>> | null = null;
 
-  const merge = (into: Batch | null, batch: Batch): Batch => {
+  const merge = (into: JsBatch | null, batch: JsBatch): JsBatch => {
     if (!into) return { ...batch, records: [...batch.records], rejects: [...(batch.rejects ?? [])] };
     into.records.push(...batch.records);
     into.rejects!.push(...(batch.rejects ?? []));
@@ -47,8 +51,15 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
       return;
     }
     const batch = result.value;
+    if (!Array.isArray(batch.records)) {
+      // Order is kept: what is pending goes first.
+      if (pending) yield pending;
+      pending = null;
+      yield batch;
+      continue;
+    }
     if (!pending) started = Date.now();
-    pending = merge(pending, batch);
+    pending = merge(pending, batch as JsBatch);
     while (pending && pending.records.length >= max) {
       if (pending.records.length === max) {
         yield pending;

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { ContainerModule } from 'inversify';
 import { TOKENS } from './tokens.ts';
-import type { ConnectionType, PluginDefinition, PluginSpec } from './types.ts';
+import type { ConnectionType, PluginDefinition, PluginSpec, Row, Rows } from './types.ts';
 
 export * from './types.ts';
 export { TOKENS } from './tokens.ts';
@@ -31,4 +31,14 @@ export function connectionModule(type: ConnectionType): ContainerModule {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
+}
+
+/** How many rows a batch holds, whether records or a DuckDB table. */
+export function rowCount(rows: Rows): number {
+  return Array.isArray(rows) ? rows.length : rows.count;
+}
+
+/** A batch's rows as JS records (a DuckDB table is read once). */
+export async function recordsOf(rows: Rows): Promise<Row[]> {
+  return Array.isArray(rows) ? rows : rows.toRecords();
 }

@@ -1,8 +1,15 @@
 // The plugin contract. Everything a plugin author needs is in core/sdk; nothing here imports the runtime.
 import type { Hono } from 'hono';
+import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 
 /** One record. Values are JSON-like; timestamps are Date objects, dates 'YYYY-MM-DD' strings. */
 export type Row = Record<string, unknown>;
+
+/**
+ * The rows of a batch: JS records, or a table in DuckDB (`DuckDbRows`) that DuckDB-backed steps use in place and
+ * the runtime turns into records for any other step. Only `Batch.records` and the `…InDuckDb` hooks see the latter.
+ */
+export type Rows = Row[] | DuckDbRows;
 
 export type PluginKind = 'source' | 'transform' | 'sink' | 'view';
 
@@ -49,7 +56,8 @@ export interface SourceRun {
 }
 
 export interface Batch {
-  records: Row[];
+  /** A source reading through its DuckDB connection may hand over a DuckDB table instead of records. */
+  records: Rows;
   /** Opaque position persisted by the runtime once every downstream sink has committed this batch. */
   checkpoint?: unknown;
   /** Records the source itself could not parse (corrupt CSV line, bad JSON): sent to dead-letter. */
@@ -96,6 +104,13 @@ export interface TransformContext {
 
 export interface Transform {
   process(records: Row[], ctx: TransformContext): Promise<Row[]> | Row[];
+  /**
+   * Optional fast path for transforms that run in DuckDB: may take the rows as they come (records or a DuckDB
+   * table) and give a DuckDB table back, so the batch is not converted to JS between DuckDB-backed steps.
+   * Must do what `process` does. Returns undefined when it cannot (another DuckDB instance, a case only the JS
+   * path handles): the runtime then calls `process` with records.
+   */
+  processInDuckDb?(rows: Rows, ctx: TransformContext): Promise<Rows | undefined>;
   /** Stateful transforms: called on every scheduler tick and at the end of a run; may emit late output. */
   flush?(ctx: TransformContext, reason: 'tick' | 'end'): Promise<Row[]> | Row[];
   /** Stateful transforms: state saved with the source checkpoint of the batch just processed. */
@@ -119,6 +134,12 @@ export interface Sink {
    * `records` may be empty (the end of an empty or filtered-out whole result): a sink that adds records does nothing then.
    */
   write(records: Row[], ctx: SinkContext): Promise<void>;
+  /**
+   * Optional fast path: writes rows held in a DuckDB table without converting them to JS; must do what `write`
+   * does. Returns false when it cannot (another DuckDB instance, a mode only `write` handles): the runtime then
+   * calls `write` with the records.
+   */
+  writeFromDuckDb?(rows: DuckDbRows, ctx: SinkContext): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -239,6 +260,8 @@ export interface StepStats {
   rejected: number;
   errors: number;
   batches: number;
+  /** Batches the step took as a DuckDB table and handled there, without converting their rows to JS. */
+  batchesInDuckDb: number;
   lastCommitAt: string | null;
   /** Newest event time seen, when the step knows one. */
   watermark: string | null;

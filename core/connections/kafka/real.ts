@@ -47,7 +47,7 @@ export class KafkaTopicClient implements TopicClient {
     // A topic not produced to yet is an empty topic, as on the embedded log: subscribing to a missing one fails
     // ("does not host this topic-partition"), so it is created first (a no-op when it exists).
     for (const topic of options.topics) await this.createTopic(topic);
-    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, rebalanceTimeout: 60_000 });
+    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, rebalanceTimeout: 60_000, maxWaitTimeInMs: 500 });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.from !== 'latest' });
     return new KafkaConsumer(consumer, await this.getAdmin(), options.group, options.topics);

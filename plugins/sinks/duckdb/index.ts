@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
   table: string;
@@ -18,9 +18,17 @@ interface TableColumn {
 
 const BATCH = 'temp._sink_batch';
 
+/** The batch to move: a table whose rowid order is the batch order, its columns, and how to get rejected rows as records. */
+interface BatchTable {
+  table: string;
+  count: number;
+  columns: { name: string; kind: string }[];
+  records(rowids: number[]): Promise<Row[]>;
+}
+
 /**
- * Writes batches into a DuckDB table. The batch goes into a temp table with the DuckDB appender, then moves with
- * one set-based statement in one transaction:
+ * Writes batches into a DuckDB table. The batch goes into a temp table with the DuckDB appender (or, already in
+ * this DuckDB as a batch table, stays where it is), then moves with one set-based statement in one transaction:
  * - append: INSERT … SELECT by column name;
  * - upsert: INSERT OR REPLACE when the table has a primary key (or unique constraint) on `key`, else DELETE the
  *   batch's keys + INSERT; the last record of a key in a batch wins;
@@ -33,7 +41,11 @@ const BATCH = 'temp._sink_batch';
  */
 @injectable()
 export class DuckDbSink implements Sink {
-  private ready = false;
+  /**
+   * The target table as last seen: its columns and whether its key is a constraint. Read once, not per batch (a
+   * catalog query costs milliseconds); forgotten when a write fails, so a changed table is read again on the retry.
+   */
+  private target?: { columns: TableColumn[]; keyConstraint: boolean };
   private readonly warned = new Set<string>();
   private readonly schema?: string;
   private readonly name: string;
@@ -69,39 +81,73 @@ export class DuckDbSink implements Sink {
     }
     await db.session(async (connection) => {
       try {
-        const batchColumns = inferColumns(records);
+        const columns = inferColumns(records);
         // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
-        await loadTempTable(connection, '_sink_batch', records, batchColumns);
-        if (!this.ready) {
-          await this.ensureTable(connection, batchColumns);
-          this.ready = true;
-        }
-        const columns = await this.tableColumns(connection);
-        const known = new Set(columns.map((c) => c.name));
-        const unknown = batchColumns.map((c) => c.name).filter((n) => !known.has(n) && !this.warned.has(n));
-        if (unknown.length) {
-          unknown.forEach((n) => this.warned.add(n));
-          this.logger.warn(`fields not written: table ${this.config.table} has no column for them`, { fields: unknown.join(', ') });
-        }
-        const kinds = new Map(batchColumns.map((c) => [c.name, c.kind]));
-        const target = columns.filter((c) => kinds.has(c.name));
-        if (target.length === 0) throw new Error(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`);
-        try {
-          await this.move(connection, target, kinds, 'true');
-        } catch (error) {
-          // Find the records that cannot go in, send them to dead-letter, and write the others.
-          const bad = await this.badRecords(connection, columns, kinds);
-          if (!bad.length || !ctx) throw error;
-          for (const { row, reasons } of bad) ctx.reject(records[row], reasons);
-          if (bad.length < records.length) await this.move(connection, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`);
-        }
+        await loadTempTable(connection, '_sink_batch', records, columns);
+        await this.moveBatch(connection, { table: BATCH, count: records.length, columns, records: async (rowids) => rowids.map((r) => records[r]) }, ctx);
       } catch (error) {
+        this.target = undefined;
         throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
       } finally {
         await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
       }
     });
     if (this.config.mode === 'replace') this.wholeResult.done();
+  }
+
+  /**
+   * A batch already held in this sink's DuckDB moves from its table with the same statements as `write`, without
+   * a round trip through JS. A replaced table fed in several pages is left to `write` (it gathers the pages).
+   */
+  async writeFromDuckDb(rows: DuckDbRows, ctx: SinkContext): Promise<boolean> {
+    const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
+    const part = ctx.snapshot;
+    if (rows.db !== db || (this.config.mode === 'replace' && part && !(part.first && part.last))) return false;
+    if (rows.count === 0) {
+      if (this.config.mode === 'replace' && part) await this.empty(db);
+      return true;
+    }
+    await db.session(async (connection) => {
+      try {
+        const columns = (await rows.columns(connection)).map((c) => ({ name: c.name, kind: c.type === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : c.type }));
+        const records = async (rowids: number[]) => materializedRows(await connection.run(`SELECT * EXCLUDE (_sink_row) FROM (SELECT rowid AS _sink_row, * FROM ${rows.table}) WHERE _sink_row IN (${rowids.join(', ')}) ORDER BY _sink_row`));
+        await this.moveBatch(connection, { table: rows.table, count: rows.count, columns, records }, ctx);
+      } catch (error) {
+        this.target = undefined;
+        throw new Error(`${this.step.id}: writing ${rows.count} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    });
+    if (this.config.mode === 'replace') this.wholeResult.done();
+    return true;
+  }
+
+  /** Moves a batch table into the target; records that cannot go in are rejected and the others written. */
+  private async moveBatch(connection: DuckDBConnection, batch: BatchTable, ctx: SinkContext | undefined): Promise<void> {
+    const batchColumns = batch.columns;
+    if (!this.target) {
+      await this.ensureTable(connection, batchColumns);
+      this.target = { columns: await this.tableColumns(connection), keyConstraint: this.config.mode === 'upsert' && (await this.hasKeyConstraint(connection)) };
+    }
+    const { columns } = this.target;
+    const known = new Set(columns.map((c) => c.name));
+    const unknown = batchColumns.map((c) => c.name).filter((n) => !known.has(n) && !this.warned.has(n));
+    if (unknown.length) {
+      unknown.forEach((n) => this.warned.add(n));
+      this.logger.warn(`fields not written: table ${this.config.table} has no column for them`, { fields: unknown.join(', ') });
+    }
+    const kinds = new Map(batchColumns.map((c) => [c.name, c.kind]));
+    const target = columns.filter((c) => kinds.has(c.name));
+    if (target.length === 0) throw new Error(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`);
+    try {
+      await this.move(connection, batch.table, target, kinds, 'true');
+    } catch (error) {
+      // Find the records that cannot go in, send them to dead-letter, and write the others.
+      const bad = await this.badRecords(connection, batch.table, columns, kinds);
+      if (!bad.length || !ctx) throw error;
+      const records = await batch.records(bad.map((b) => b.row));
+      bad.forEach(({ reasons }, i) => ctx.reject(records[i], reasons));
+      if (bad.length < batch.count) await this.move(connection, batch.table, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`);
+    }
   }
 
   /** A replaced table whose source result is empty becomes empty (a missing table stays missing: no columns to create it with). */
@@ -117,26 +163,27 @@ export class DuckDbSink implements Sink {
   }
 
   /** One transaction: the batch rows (those matching the SQL condition `filter`) into the table, by the mode. */
-  private async move(connection: DuckDBConnection, target: TableColumn[], kinds: Map<string, string>, filter: string): Promise<void> {
+  private async move(connection: DuckDBConnection, batch: string, target: TableColumn[], kinds: Map<string, string>, filter: string): Promise<void> {
     const names = target.map((c) => quoteIdent(c.name)).join(', ');
     // A Date goes into a TIMESTAMP (no zone) column as its UTC time, whatever the session's time zone.
     const values = target.map((c) => kinds.get(c.name) === 'TIMESTAMPTZ' && /^TIMESTAMP(\(\d\))?$|^TIMESTAMP_(S|MS|NS)$|^DATETIME$/i.test(c.type) ? `timezone('UTC', ${quoteIdent(c.name)})` : quoteIdent(c.name)).join(', ');
     const key = (this.config.key ?? []).map(quoteIdent).join(', ');
     // The last record of a key wins inside the batch.
-    const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid DESC) AS _sink_rank FROM ${BATCH} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
+    const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid DESC) AS _sink_rank FROM ${batch} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
     await connection.run('BEGIN TRANSACTION');
     try {
       if (this.config.mode === 'replace') await connection.run(`DELETE FROM ${this.table}`);
       if (this.config.mode === 'upsert') {
-        if (await this.hasKeyConstraint(connection)) {
+        if (this.target!.keyConstraint) {
           await connection.run(`INSERT OR REPLACE INTO ${this.table} (${names}) ${latest}`);
         } else {
           const same = (this.config.key ?? []).map((k) => `_b.${quoteIdent(k)} IS NOT DISTINCT FROM ${this.table}.${quoteIdent(k)}`).join(' AND ');
-          await connection.run(`DELETE FROM ${this.table} WHERE EXISTS (SELECT 1 FROM ${BATCH} _b WHERE ${same} AND (${filter.replaceAll('rowid', '_b.rowid')}))`);
+          await connection.run(`DELETE FROM ${this.table} WHERE EXISTS (SELECT 1 FROM ${batch} _b WHERE ${same} AND (${filter.replaceAll('rowid', '_b.rowid')}))`);
           await connection.run(`INSERT INTO ${this.table} (${names}) ${latest}`);
         }
       } else {
-        await connection.run(`INSERT INTO ${this.table} (${names}) SELECT ${values} FROM ${BATCH} WHERE ${filter} ORDER BY rowid`);
+        // A plain scan keeps the batch's order (DuckDB preserves insertion order): no sort needed.
+        await connection.run(`INSERT INTO ${this.table} (${names}) SELECT ${values} FROM ${batch} WHERE ${filter}`);
       }
       await connection.run('COMMIT');
     } catch (error) {
@@ -146,7 +193,7 @@ export class DuckDbSink implements Sink {
   }
 
   /** Batch rows that cannot go in, with every reason: values that do not convert, nulls in NOT NULL or key columns. */
-  private async badRecords(connection: DuckDBConnection, columns: TableColumn[], kinds: Map<string, string>): Promise<{ row: number; reasons: string[] }[]> {
+  private async badRecords(connection: DuckDBConnection, batch: string, columns: TableColumn[], kinds: Map<string, string>): Promise<{ row: number; reasons: string[] }[]> {
     const key = new Set(this.config.key ?? []);
     const checks: string[] = [];
     for (const c of columns) {
@@ -162,7 +209,7 @@ export class DuckDbSink implements Sink {
     }
     if (!checks.length) return [];
     const rows = materializedRows(await connection.run(
-      `SELECT _sink_row, reasons FROM (SELECT rowid AS _sink_row, list_filter([${checks.join(', ')}], x -> x IS NOT NULL) AS reasons FROM ${BATCH}) WHERE len(reasons) > 0 ORDER BY _sink_row`,
+      `SELECT _sink_row, reasons FROM (SELECT rowid AS _sink_row, list_filter([${checks.join(', ')}], x -> x IS NOT NULL) AS reasons FROM ${batch}) WHERE len(reasons) > 0 ORDER BY _sink_row`,
     ));
     return rows.map((r) => ({ row: r._sink_row as number, reasons: r.reasons as string[] }));
   }

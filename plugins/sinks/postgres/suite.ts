@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
+import { rowCount } from '../../../core/sdk/index.ts';
 import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
 import sink, { type PostgresSink } from './index.ts';
 import source, { type PostgresSource } from '../../sources/postgres/index.ts';
@@ -24,7 +25,7 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       expect(records.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(rows);
       // A snapshot run is one whole result: its pages are marked first / last (a replace-mode sink takes them all).
       const marks = [];
-      for await (const batch of reader.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([batch.records.length, batch.snapshot]);
+      for await (const batch of reader.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([rowCount(batch.records), batch.snapshot]);
       expect(marks).toEqual([[128, { first: true, last: false }], [128, { first: false, last: false }], [44, { first: false, last: true }]]);
       await writer.close();
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { rowCount } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSource } from './index.ts';
 
 describe('duckdb source', () => {
@@ -22,7 +23,7 @@ describe('duckdb source', () => {
       connections: { wh: { type: 'duckdb', path: ':memory:' } }, connection: 'wh',
     });
     const marks = [];
-    for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([batch.records.length, batch.snapshot]);
+    for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) marks.push([rowCount(batch.records), batch.snapshot]);
     expect(marks).toEqual([[2, { first: true, last: false }], [2, { first: false, last: false }], [1, { first: false, last: true }]]);
     await step.close();
 

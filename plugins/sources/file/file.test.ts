@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
+import { rowCount } from '../../../core/sdk/index.ts';
 import plugin, { type FileCheckpoint, type FileSource } from './index.ts';
 
 function folder() {
@@ -63,7 +64,7 @@ describe('file source', () => {
     const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.jsonl'), batchSize: 2 });
     const batches = [];
     for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
-    expect(batches.map((b) => [b.records.length, b.rejects?.length, b.checkpoint !== undefined])).toEqual([[2, 0, false], [1, 1, true]]);
+    expect(batches.map((b) => [rowCount(b.records), b.rejects?.length, b.checkpoint !== undefined])).toEqual([[2, 0, false], [1, 1, true]]);
     const first = batches[1].checkpoint as FileCheckpoint;
     expect(Object.keys(first.files)).toEqual([join(dir, '1.jsonl')]);
     expect(batches[1].rejects).toMatchObject([{ record: 'not json', origin: `${join(dir, '1.jsonl')}:4` }]);

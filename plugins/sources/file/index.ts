@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
 
 interface FileSourceConfig {
   path: string | string[];
   format?: FileFormat;
-  batchSize: number;
+  batchSize?: number;
   csv?: CsvOptions;
   xlsx?: { sheet?: string };
   addFileColumn?: string;
@@ -21,6 +21,13 @@ type Done = Record<string, { size: number; mtimeMs: number }>;
 export interface FileCheckpoint {
   files: Done;
 }
+
+/**
+ * Default batch sizes. Records cost JS memory; rows kept in DuckDB do not, and every batch costs a commit in each
+ * DuckDB step after (~15–40 ms: a sync of the database file), so those batches are large.
+ */
+const BATCH_OF_RECORDS = 50_000;
+const BATCH_IN_DUCKDB = 1_000_000;
 
 const PLACEHOLDERS = { '{YYYY}': '[0-9][0-9][0-9][0-9]', '{MM}': '[0-9][0-9]', '{DD}': '[0-9][0-9]' };
 
@@ -48,11 +55,11 @@ export class FileSource implements Source {
     const db = await this.duckdb();
     if (run.trigger?.type === 'upload') {
       const { file, filename } = run.trigger;
-      const options = { ...this.options(), format: this.config.format ?? formatOf(filename), origin: filename };
+      const options = { ...this.options(filename), format: this.config.format ?? formatOf(filename), origin: filename };
       let records = 0;
       for await (const batch of this.numbered(readRecords(db, file, options), options.format)) {
-        records += batch.records.length;
-        yield { records: this.tag(batch.records, filename), rejects: batch.rejects };
+        records += rowCount(batch.records);
+        yield batch;
       }
       this.logger.info('read upload', { file: filename, records });
       return;
@@ -76,13 +83,13 @@ export class FileSource implements Source {
       let pending: Batch | undefined;
       let records = 0;
       let rejects = 0;
-      const batches = this.numbered(readRecords(db, file, { ...this.options(), origin: shown }), formatOf(file, this.config.format));
+      const batches = this.numbered(readRecords(db, file, { ...this.options(shown), origin: shown }), formatOf(file, this.config.format));
       for await (const batch of batches) {
         if (pending) yield pending;
         if (run.signal.aborted) return;
-        records += batch.records.length;
+        records += rowCount(batch.records);
         rejects += batch.rejects.length;
-        pending = { records: this.tag(batch.records, shown), rejects: batch.rejects };
+        pending = batch;
       }
       done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
       this.logger.info('read file', { file: shown, records, rejects });
@@ -95,8 +102,15 @@ export class FileSource implements Source {
     if (this.scratch) (await this.scratch).close();
   }
 
-  private options(): ReadOptions {
-    return { batchSize: this.config.batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format };
+  /**
+   * With a duckdb connection, CSV and Parquet files stay in that DuckDB as batch tables (the steps after that run in
+   * the same DuckDB use them in place), unless records must be numbered by line in JS.
+   */
+  private options(file: string): ReadOptions {
+    const addColumns = this.config.addFileColumn ? { [this.config.addFileColumn]: file } : undefined;
+    const inDuckDb = !!this.step.connection && !this.config.addLineColumn;
+    const batchSize = this.config.batchSize ?? (inDuckDb ? BATCH_IN_DUCKDB : BATCH_OF_RECORDS);
+    return { batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
   }
 
   /**
@@ -108,23 +122,17 @@ export class FileSource implements Source {
     const column = this.config.addLineColumn;
     if (!column || format !== 'csv') return yield* batches;
     const held: FileBatch[] = [];
-    for await (const batch of batches) held.push(batch);
+    for await (const batch of batches) held.push(batch); // records: addLineColumn turns off inDuckDb
     const rejected = new Set(held.flatMap((b) => b.rejects).map((r) => Number(/:(\d+)$/.exec(r.origin ?? '')?.[1])));
     let line = this.config.csv?.header === false ? 0 : 1;
     for (const batch of held) {
-      for (const record of batch.records) {
+      for (const record of batch.records as Row[]) {
         do line++;
         while (rejected.has(line));
         record[column] = line;
       }
       yield batch;
     }
-  }
-
-  private tag(records: Row[], file: string): Row[] {
-    const column = this.config.addFileColumn;
-    if (column) for (const record of records) record[column] = file;
-    return records;
   }
 
   /** The files to read, absolute and sorted: placeholders become the run date's parts, or match any digits. */
@@ -168,7 +176,8 @@ export default pluginModule({
   summary: 'Reads CSV, JSON lines, JSON, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
   description: 'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). '
     + 'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. '
-    + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason.',
+    + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason. '
+    + 'With a duckdb connection, CSV and Parquet files are loaded into that DuckDB and their batches stay there: validate, sql and the duckdb sink on the same connection work on them in place (the fast path for large files); other steps get records.',
   stability: 'stable',
   connectionTypes: ['duckdb'],
   config: {
@@ -182,7 +191,13 @@ export default pluginModule({
         examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
       },
       format: { enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'], description: 'File format (default: from each file\'s extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).' },
-      batchSize: { type: 'integer', minimum: 1, default: 50000, description: 'Records per batch (large batches suit DuckDB: each batch costs a few statements and a commit in the steps after).' },
+      batchSize: {
+        type: 'integer', minimum: 1,
+        description: 'Records per batch. Default 50,000; 1,000,000 when CSV and Parquet files stay in DuckDB (the step has a duckdb connection and no addLineColumn): '
+          + 'such a batch costs no JS memory and each batch costs a commit in every DuckDB step after, so large batches are faster. A JS step after it (one without a DuckDB path) '
+          + 'gets the whole batch as records: lower it then.',
+        examples: [10000, 250000],
+      },
       csv: csvOptions,
       xlsx: { type: 'object', additionalProperties: false, description: 'XLSX options: `sheet`, the sheet to read (default: every sheet). The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.', properties: { sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] } } },
       addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },

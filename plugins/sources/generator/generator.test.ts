@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../../core/sdk/index.ts';
+import { rowCount, type Batch, type Clock, type Row } from '../../../core/sdk/index.ts';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import plugin, { type Generator } from './index.ts';
 
@@ -41,8 +41,8 @@ describe('generator source', () => {
     const step = await createTestStep<Generator>(plugin, 'source', { seed: 3, count: 250, batchSize: 100, fields }, { services: { clock } });
     const batches = [];
     for await (const batch of step.plugin.read({ once: false, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
-    expect(batches.map((b) => [b.records.length, b.checkpoint])).toEqual([[100, 100], [100, 200], [50, 250]]);
-    const records = batches.flatMap((b) => b.records);
+    expect(batches.map((b) => [rowCount(b.records), b.checkpoint])).toEqual([[100, 100], [100, 200], [50, 250]]);
+    const records = batches.flatMap((b) => b.records as Row[]);
     expect(records.map((r) => r.n)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     expect(records.slice(0, 2).map((r) => r.code)).toEqual(['ORD-0007', 'ORD-0008']);
     for (const [i, r] of records.entries()) {
@@ -86,12 +86,12 @@ describe('generator source', () => {
     const { clock, sleeps } = fakeClock();
     const step = await createTestStep<Generator>(plugin, 'source', { rate: 100, batchSize: 10, fields: { n: { sequence: {} }, at: { now: true } } }, { services: { clock } });
     const controller = new AbortController();
-    const batches = [];
+    const batches: Batch[] = [];
     for await (const batch of step.plugin.read({ once: false, signal: controller.signal, checkpoint: 30 })) {
       batches.push(batch);
       if (batches.length === 5) controller.abort();
     }
-    expect(batches.map((b) => [b.records[0].n, b.records.length, b.checkpoint, (b.records[9].at as Date).toISOString()])).toEqual([
+    expect(batches.map((b) => b.records as Row[]).map((r, i) => [r[0].n, r.length, batches[i].checkpoint, (r[9].at as Date).toISOString()])).toEqual([
       [31, 10, 40, '2024-05-01T10:00:00.000Z'],
       [41, 10, 50, '2024-05-01T10:00:00.100Z'],
       [51, 10, 60, '2024-05-01T10:00:00.200Z'],

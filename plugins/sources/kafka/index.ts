@@ -35,12 +35,12 @@ export class KafkaSource implements Source {
     for await (const batch of this.consumer.batches(run.signal, { once: run.once, maxBatch: this.config.maxBatch })) {
       const records: Row[] = [];
       const rejects: Reject[] = [];
-      const next = new Map<string, CommitOffset>();
+      // The next offset to read, per partition: after the batch's last message of that partition.
+      const last = new Map<string, { topic: string; partition: number; offset: string }>();
       let newest = 0;
       for (const message of batch.messages) {
-        next.set(`${message.topic}/${message.partition}`, { topic: message.topic, partition: message.partition, offset: String(BigInt(message.offset) + 1n) });
-        newest = Math.max(newest, message.timestamp);
-        const origin = `${message.topic}/${message.partition}@${message.offset}`;
+        last.set(`${message.topic}/${message.partition}`, message);
+        if (message.timestamp > newest) newest = message.timestamp;
         let record: Row;
         if (this.config.format === 'json') {
           const text = message.value.toString('utf8');
@@ -49,7 +49,7 @@ export class KafkaSource implements Source {
             if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
             record = parsed as Row;
           } catch (error) {
-            rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin });
+            rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin: `${message.topic}/${message.partition}@${message.offset}` });
             continue;
           }
         } else {
@@ -58,7 +58,8 @@ export class KafkaSource implements Source {
         if (this.config.metadata) Object.assign(record, { _topic: message.topic, _partition: message.partition, _offset: message.offset, _key: message.key, _timestamp: new Date(message.timestamp) });
         records.push(record);
       }
-      yield { records, rejects, checkpoint: [...next.values()], lag: batch.lag, watermark: newest ? new Date(newest) : undefined };
+      const next: CommitOffset[] = [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: String(BigInt(m.offset) + 1n) }));
+      yield { records, rejects, checkpoint: next, lag: batch.lag, watermark: newest ? new Date(newest) : undefined };
     }
   }
 

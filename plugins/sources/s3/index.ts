@@ -119,8 +119,10 @@ export class S3Source implements Source {
       await store.download(this.config.bucket, object.key, file);
       let pending: Batch | undefined;
       let position = 0;
-      for await (const { records, rejects } of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
+      for await (const batch of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
         if (pending) yield pending;
+        const { rejects } = batch;
+        const records = batch.records as Row[]; // records: inDuckDb is not asked for
         this.tag(records, object.key, position, file);
         position += records.length;
         pending = { records, rejects };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Row } from '../../../core/sdk/index.ts';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
@@ -38,7 +39,7 @@ describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
     const checkpoints: unknown[] = [];
     const reading = (async () => {
       for await (const batch of step.plugin.read({ once: false, signal: controller.signal, checkpoint: undefined })) {
-        seen.push(...batch.records.map((r) => r.n as number));
+        seen.push(...(batch.records as Row[]).map((r) => r.n as number));
         if (batch.checkpoint) {
           checkpoints.push(batch.checkpoint);
           await step.plugin.commit(batch.checkpoint);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Row } from '../../../core/sdk/index.ts';
 import { createTestStep } from '../../../core/testing.ts';
 import type { ObjectStore } from '../../../core/connections/s3/index.ts';
 import { s3Suite } from './suite.ts';
@@ -20,7 +21,7 @@ describe('s3 source on bucket notifications, embedded store', () => {
     const timer = setTimeout(() => controller.abort(), 10_000);
     const seen: number[] = [];
     for await (const batch of step.plugin.read({ once: false, signal: controller.signal, checkpoint: undefined })) {
-      seen.push(...batch.records.map((r) => r.n as number));
+      seen.push(...(batch.records as Row[]).map((r) => r.n as number));
       if (seen.length === 1) await store.put(bucket, 'b.csv', 'n\n2\n'); // after the first listing: found by polling
       if (seen.length === 2) controller.abort();
     }

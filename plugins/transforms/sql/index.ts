@@ -1,5 +1,5 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface SqlConfig {
   query: string;
@@ -11,7 +11,8 @@ interface SqlConfig {
 
 /**
  * DuckDB SQL over each batch (a temp table, `input` by default) and the warehouse tables of the connection, on one
- * session: the batch is loaded with the DuckDB appender, then the query runs; its rows are the output.
+ * session: the batch is loaded with the DuckDB appender (a batch already in this DuckDB is used where it is), then
+ * the query runs; its rows are the output, kept in DuckDB as a batch table for the steps after (records for JS steps).
  * With `rejectWhere`, rows for which that SQL condition is true go to dead-letter with `rejectReason` (a SQL
  * expression, so the reason can quote the bad value) and the query sees only the others. An empty batch gives no rows.
  */
@@ -28,32 +29,57 @@ export class SqlTransform implements Transform {
 
   async process(records: Row[], ctx: TransformContext): Promise<Row[]> {
     if (records.length === 0) return [];
-    const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
+    return (await this.run(await this.duckdb(), records, ctx, false)) as Row[];
+  }
+
+  /** The same over rows already in this DuckDB, or records; the output stays in DuckDB as a batch table. */
+  async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
+    const db = await this.duckdb();
+    if (!Array.isArray(rows) && rows.db !== db) return undefined;
+    if (rowCount(rows) === 0) return [];
+    return this.run(db, rows, ctx, true);
+  }
+
+  private duckdb(): Promise<DuckDbClient> {
+    return this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
+  }
+
+  /** Runs the query over the batch on one session; `resident`: its result becomes a batch table, else records. */
+  private async run(db: DuckDbClient, rows: Rows, ctx: TransformContext, resident: boolean): Promise<Rows> {
     const name = quoteIdent(this.config.as);
     const params = this.config.params.map(toDuckValue);
     return db.session(async (connection) => {
       const dropped: string[] = [];
       try {
-        const columns = inferColumns(records);
+        // The batch as a table whose rowid is the record's index in the batch: records go in with the appender (in
+        // order), a batch table is used where it is.
+        let batch: string;
+        if (Array.isArray(rows)) {
+          const table = this.config.rejectWhere ? '_sql_batch' : this.config.as;
+          await loadTempTable(connection, table, rows, inferColumns(rows));
+          dropped.push(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
+          batch = `temp.${quoteIdent(table)}`;
+        } else batch = rows.table;
         if (this.config.rejectWhere) {
           // The condition is evaluated once per row (it may read warehouse tables that change meanwhile).
-          // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
-          await loadTempTable(connection, '_sql_batch', records, columns);
-          dropped.push('DROP TABLE IF EXISTS temp._sql_batch');
           const reason = this.config.rejectReason ?? `'rejected by: ' || ${sqlString(this.config.rejectWhere)}`;
           await connection.run(`CREATE OR REPLACE TEMP TABLE _sql_checked AS
             SELECT *, CASE WHEN _sql_rejected THEN CAST((${reason}) AS VARCHAR) END AS _sql_reason
-            FROM (SELECT *, rowid AS _sql_row, coalesce((${this.config.rejectWhere}), false) AS _sql_rejected FROM temp._sql_batch)`);
+            FROM (SELECT *, rowid AS _sql_row, coalesce((${this.config.rejectWhere}), false) AS _sql_rejected FROM ${batch})`);
           dropped.push('DROP TABLE IF EXISTS temp._sql_checked');
           const rejected = materializedRows(await connection.run('SELECT _sql_row, _sql_reason FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row'));
-          for (const r of rejected) ctx.reject(records[r._sql_row as number], String(r._sql_reason ?? 'rejected'));
-          if (rejected.length === records.length) return [];
-          await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (_sql_row, _sql_rejected, _sql_reason) FROM temp._sql_checked WHERE NOT _sql_rejected`);
+          const records = Array.isArray(rows)
+            ? rejected.map((r) => rows[r._sql_row as number])
+            : materializedRows(await connection.run(`SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row`));
+          rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected')));
+          if (rejected.length === rowCount(rows)) return [];
+          await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE NOT _sql_rejected`);
           dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
-        } else {
-          await loadTempTable(connection, this.config.as, records, columns);
-          dropped.push(`DROP TABLE IF EXISTS temp.${name}`);
+        } else if (!Array.isArray(rows)) {
+          await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${batch}`);
+          dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
         }
+        if (resident) return await residentRows(db, connection, this.config.query, params);
         return materializedRows(await connection.run(this.config.query, params.length ? params : undefined));
       } catch (error) {
         throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`);
@@ -63,6 +89,9 @@ export class SqlTransform implements Transform {
     });
   }
 }
+
+/** The columns _sql_checked adds to the batch. */
+const HELPERS = '_sql_row, _sql_rejected, _sql_reason';
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbClient, DuckDbRows, loadTempTable, residentRows } from '../../../core/connections/duckdb/index.ts';
 import plugin, { type SqlTransform } from './index.ts';
 
 const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };
@@ -80,5 +80,34 @@ describe('sql transform', () => {
     await expect(step.plugin.process([{ id: 1 }], step.context())).rejects.toThrow(/^enrich: Binder Error: Referenced column "nope" not found/);
     await step.close();
     await expect(createTestStep(plugin, 'transform', { query: 'SELECT 1' }, { id: 'enrich' })).rejects.toThrow('enrich: the sql transform needs connection: (a duckdb connection)');
+  });
+
+  it('keeps its output in DuckDB for the steps after, from records or from a batch table, with the same rows and rejects', async () => {
+    const config = {
+      query: 'SELECT id, amount * $1 AS cents, note FROM input ORDER BY id DESC',
+      params: [100], rejectWhere: 'amount <= 0', rejectReason: "'amount must be > 0, got ' || amount",
+    };
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', config, warehouse);
+    const db = await step.services.connections.get<DuckDbClient>('warehouse');
+    const records = [{ id: 1, amount: 2.5, note: 'a' }, { id: 2, amount: -1, note: 'b' }, { id: 3, amount: 4, note: null }];
+    const expected = await step.plugin.process(records, step.context());
+    expect(expected).toEqual([{ id: 3, cents: 400, note: null }, { id: 1, cents: 250, note: 'a' }]);
+    const fromRecords = await step.plugin.processInDuckDb(records, step.context());
+    const table = await db.session(async (connection) => {
+      await loadTempTable(connection, '_test_rows', records);
+      return residentRows(db, connection, 'SELECT * FROM temp._test_rows');
+    });
+    const fromTable = await step.plugin.processInDuckDb(table, step.context());
+    for (const out of [fromRecords, fromTable]) {
+      expect(out).toBeInstanceOf(DuckDbRows);
+      expect(await (out as DuckDbRows).toRecords()).toEqual(expected);
+    }
+    expect(step.rejects.map((r) => [r.record, r.reasons])).toEqual(Array(3).fill([{ id: 2, amount: -1, note: 'b' }, ['amount must be > 0, got -1.0']]));
+    // A batch table of another DuckDB is not this step's to read: the runtime hands over records instead.
+    const other = await DuckDbClient.open(':memory:');
+    const elsewhere = await other.session((connection) => residentRows(other, connection, 'SELECT 1 AS id, 1.0 AS amount'));
+    expect(await step.plugin.processInDuckDb(elsewhere, step.context())).toBeUndefined();
+    other.close();
+    await step.close();
   });
 });

@@ -1,6 +1,8 @@
-import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, describeAjvError } from '../../../core/manifest/config.ts';
+import { materializedRows, residentRows } from '../../../core/connections/duckdb/index.ts';
+import { certainlyValid } from './in-duckdb.ts';
 
 interface ValidateConfig {
   schema: JSONSchema;
@@ -13,6 +15,8 @@ interface ValidateConfig {
  * strings, so `format: date-time` applies to them, and stay Dates in the output.
  * With `coerce`, values are converted to the declared types ("12" → 12) and defaults applied in the output.
  * Uses the platform's ajv setup (core/manifest/config.ts: the standard formats plus iso3166-alpha2 and iso4217).
+ * A batch held in DuckDB is checked there first (see in-duckdb.ts): only the rows DuckDB cannot vouch for are read
+ * into JS and judged by ajv, and the batch stays in DuckDB (rejected rows removed).
  */
 @injectable()
 export class Validate implements Transform {
@@ -21,6 +25,8 @@ export class Validate implements Transform {
   private readonly unchanged?: ValidateFunction;
   /** Top-level fields the schema can look at (null: any field); Dates elsewhere need no conversion. */
   private readonly inspected: Set<string> | null;
+  /** certainlyValid() by the batch table's columns (the same columns come batch after batch). */
+  private readonly conditions = new Map<string, string | undefined>();
 
   constructor(@inject(TOKENS.Config) private readonly config: ValidateConfig, @inject(TOKENS.Step) step: StepInfo) {
     try {
@@ -53,6 +59,32 @@ export class Validate implements Transform {
       else ctx.reject(record, reasons(this.validate.errors ?? []));
     }
     return out;
+  }
+
+  async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
+    if (Array.isArray(rows)) return undefined;
+    return rows.db.session(async (connection) => {
+      const columns = await rows.columns(connection);
+      const signature = JSON.stringify(columns);
+      if (!this.conditions.has(signature)) this.conditions.set(signature, certainlyValid(this.config.schema, columns));
+      const condition = this.conditions.get(signature);
+      if (condition === undefined) return undefined;
+      const doubtful = materializedRows(await connection.run(`SELECT rowid AS _validate_row, * FROM ${rows.table} WHERE NOT coalesce((${condition}), false) ORDER BY rowid`));
+      if (!doubtful.length) return rows;
+      const rowids = new Map<Row, number>();
+      for (const record of doubtful) {
+        rowids.set(record, record._validate_row as number);
+        delete record._validate_row;
+      }
+      const rejects: [Row, string[]][] = [];
+      const passed = this.process(doubtful, { input: ctx.input, reject: (record, reasons) => void rejects.push([record as Row, ([] as string[]).concat(reasons)]) });
+      // A record coerced into another value cannot stay in the table: the batch goes the JS way instead.
+      if (passed.some((record) => !rowids.has(record))) return undefined;
+      for (const [record, reasons] of rejects) ctx.reject(record, reasons);
+      if (!rejects.length) return rows;
+      const dropped = rejects.map(([record]) => rowids.get(record)!).join(', ');
+      return residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE rowid NOT IN (${dropped})`);
+    });
   }
 
   private seesDates(record: Row): boolean {

@@ -1,0 +1,72 @@
+// Batches held in DuckDB end to end (file → validate → sql → duckdb sink), against the same manifest run with JS
+// records: the same table, the same dead letters, and no batch table left behind.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadManifest } from '../manifest/index.ts';
+import { createCatalog } from '../../cli/catalog.ts';
+import { MemoryLogger } from './logger.ts';
+import { Pipeline } from './pipeline.ts';
+import type { DuckDbClient } from '../connections/duckdb/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'in-duckdb-'));
+const csv = join(dir, 'orders.csv');
+// 1,000 orders: every 97th has a negative amount (validate rejects it), line 500 has too few columns (read_csv rejects it).
+writeFileSync(csv, 'id,customer,amount\n' + Array.from({ length: 1000 }, (_, i) => (i === 498 ? '"broken,line' : `${i},c${i % 7},${i % 97 === 0 ? -1 : (i * 13) % 500 / 4}`)).join('\n') + '\n');
+
+async function run(variant: string, fileConnection: boolean, checkStep: string) {
+  const manifest = join(dir, `${variant}.yaml`);
+  writeFileSync(manifest, `name: ${variant}
+connections:
+  warehouse: { type: duckdb, path: "${join(dir, `${variant}.duckdb`)}", init: ["CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer VARCHAR, cents BIGINT)"] }
+sources:
+  files: { use: file, ${fileConnection ? 'connection: warehouse, ' : ''}with: { path: "${csv}", batchSize: 300 } }
+transforms:
+${checkStep}
+  cents: { use: sql, from: checked, connection: warehouse, with: { query: "SELECT id, upper(customer) AS customer, CAST(amount * 100 AS BIGINT) AS cents FROM input" } }
+sinks:
+  orders: { use: duckdb, from: cents, connection: warehouse, with: { table: orders, mode: upsert, key: [id] } }
+`);
+  const catalog = createCatalog();
+  const pipeline = new Pipeline(await loadManifest(manifest, catalog), catalog, { once: true, stateDir: join(dir, `state-${variant}`), logger: new MemoryLogger() });
+  await pipeline.start();
+  expect((await pipeline.run()).ok).toBe(true);
+  const db = await pipeline.connections.get<DuckDbClient>('warehouse', 'duckdb');
+  const orders = await db.query('SELECT * FROM orders ORDER BY id');
+  const leftover = await db.query("SELECT table_name FROM duckdb_tables() WHERE database_name = '_batches'");
+  const dead = (await pipeline.deadLetters.list({ limit: 100 })).entries.map((e) => [e.step, e.reasons, e.origin ?? null]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const stats = Object.fromEntries(pipeline.stats().map((s) => [s.id, [s.batchesInDuckDb, s.batches]]));
+  await pipeline.stop();
+  return { orders, leftover, dead, stats };
+}
+
+const validate = '  checked: { use: validate, from: files, with: { schema: { type: object, required: [id, amount], properties: { id: { type: integer }, amount: { type: number, minimum: 0 } } } } }';
+
+describe('batches held in DuckDB', () => {
+  it('stay in DuckDB from the file to the sink and give what the JS path gives', async () => {
+    const inJs = await run('records', false, validate);
+    const inDb = await run('tables', true, validate);
+    expect(inJs.orders).toHaveLength(999 - 11);
+    expect(inDb.orders).toEqual(inJs.orders);
+    expect(inDb.dead).toEqual(inJs.dead);
+    expect(inDb.dead.filter(([step]) => step === 'checked')).toHaveLength(11);
+    expect(inDb.dead.filter(([step]) => step === 'files')).toEqual([['files', expect.arrayContaining(['Expected Number of Columns: 3 Found: 2']), `${csv}:500`]]);
+    // 999 rows in batches of 300: every batch of every step stayed a DuckDB table…
+    expect(inDb.stats).toEqual({ files: [4, 4], checked: [4, 4], cents: [4, 4], orders: [4, 4] });
+    // …and none was left behind once committed. The JS path read records from the start.
+    expect(inDb.leftover).toEqual([]);
+    expect(inJs.stats.files).toEqual([0, 4]);
+    expect(inJs.stats.orders).toEqual([4, 4]); // sql turns records into a DuckDB table for the sink
+  });
+
+  it('turns a batch into records for a step that needs them, and back into a table after sql', async () => {
+    const jsOnly = '  checked: { use: validate, from: files, with: { schema: { type: object, properties: { customer: { type: string, pattern: "^c[0-6]$" }, amount: { type: number, minimum: 0 } } } } }';
+    const inJs = await run('records-pattern', false, jsOnly);
+    const mixed = await run('tables-pattern', true, jsOnly);
+    expect(mixed.orders).toEqual(inJs.orders);
+    expect(mixed.dead).toEqual(inJs.dead);
+    expect(mixed.stats).toEqual({ files: [4, 4], checked: [0, 4], cents: [0, 4], orders: [4, 4] });
+    expect(mixed.leftover).toEqual([]);
+  });
+});
