@@ -96,6 +96,9 @@ export class KafkaTopicClient implements TopicClient {
  * waits (heartbeating) until the batch is taken. The consumer runs from the first read until close(), so the
  * offsets of the last batch of a run can still be committed after the run (commits need a running member).
  */
+/** How long a batch waits for more messages to fill it (see takeUpTo). */
+const LINGER_MS = 50;
+
 class KafkaConsumer implements TopicConsumer {
   private assigned: { topic: string; partition: number }[] | null = null;
   private running = false;
@@ -129,15 +132,13 @@ class KafkaConsumer implements TopicConsumer {
     let ticks = 0;
     while (!signal.aborted) {
       if (options.once && caughtUp()) return;
-      const offered = this.offered;
-      if (offered) {
-        this.offered = null;
-        offered.taken();
-        for (const m of offered.batch.messages) {
+      if (this.offered) {
+        const batch = await this.takeUpTo(options.maxBatch);
+        for (const m of batch.messages) {
           const key = `${m.topic}/${m.partition}`;
           seen.set(key, Math.max(seen.get(key) ?? 0, Number(m.offset) + 1));
         }
-        yield offered.batch;
+        yield batch;
         continue;
       }
       // Nothing offered yet: wait for a batch, an abort, or a moment to re-check (partitions read by another member).
@@ -154,6 +155,47 @@ class KafkaConsumer implements TopicConsumer {
       this.wake = null;
       if (options.once && ++ticks % 4 === 0) await this.refreshCommitted(seen).catch(() => undefined);
     }
+  }
+
+  /**
+   * Takes up to `maxBatch` messages from the offered batch and the ones kafkajs offers after it (the other
+   * partitions of a fetch, the next fetch) within LINGER_MS of the first: under load, full batches (each costs a
+   * commit downstream, so fewer is faster); when idle, a batch waits at most LINGER_MS longer. An offered batch
+   * that does not fit is split and its rest taken next time. The lag is the sum of the last lag seen per partition.
+   */
+  private async takeUpTo(maxBatch: number): Promise<ConsumedBatch> {
+    const messages: ConsumedMessage[] = [];
+    const lags = new Map<string, number>();
+    const deadline = Date.now() + LINGER_MS;
+    let offer = this.offered;
+    while (offer) {
+      const { batch } = offer;
+      const room = maxBatch - messages.length;
+      // A batch that does not fit is split: the rest stays offered for the next take.
+      const split = batch.messages.length > room;
+      const part = split ? batch.messages.splice(0, room) : batch.messages;
+      for (const m of part) messages.push(m);
+      // Unread in that partition: what follows the offered batch, and its rest when split.
+      if (part.length) lags.set(`${part[0].topic}/${part[0].partition}`, batch.lag + (split ? batch.messages.length : 0));
+      if (!split) {
+        this.offered = null;
+        offer.taken();
+      }
+      if (messages.length >= maxBatch) break;
+      while (!this.offered && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.wake = done;
+        });
+        this.wake = null;
+      }
+      offer = this.offered as typeof offer | null;
+    }
+    return { messages, lag: [...lags.values()].reduce((a, b) => a + b, 0) };
   }
 
   private async start(): Promise<void> {

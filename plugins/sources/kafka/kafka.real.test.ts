@@ -3,6 +3,7 @@ import { createTestStep, readAll } from '../../../core/testing.ts';
 import { KafkaTopicClient, type TopicClient } from '../../../core/connections/kafka/index.ts';
 import { MemoryLogger } from '../../../core/runtime/logger.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
+import type { Row } from '../../../core/sdk/index.ts';
 import source, { type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
 
@@ -19,6 +20,25 @@ describe('kafka source and sink (real broker)', () => {
     const { records: got, rejects } = await readAll(consumer.plugin);
     expect(rejects).toEqual([]);
     expect(got.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(records);
+    await consumer.close();
+  });
+
+  it('fills each batch to maxBatch from several partitions and fetches, splitting a partition\'s batch where it must', async () => {
+    const topic = uniqueName('fill');
+    const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 4 }, options());
+    for (let i = 0; i < 10_000; i += 2500) await producer.plugin.write(Array.from({ length: 2500 }, (_, j) => ({ id: i + j, user: `u${(i + j) % 97}` })));
+    await producer.close();
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: uniqueName('g'), startFrom: 'earliest', maxBatch: 3000 }, options());
+    const sizes: number[] = [];
+    const ids: number[] = [];
+    for await (const batch of consumer.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) {
+      sizes.push((batch.records as Row[]).length);
+      ids.push(...(batch.records as Row[]).map((r) => r.id as number));
+      await consumer.plugin.commit(batch.checkpoint);
+    }
+    // The partitions' batches are ~2,500 each: without filling, four batches of ~2,500; filled, 3,000 until the end.
+    expect(sizes).toEqual([3000, 3000, 3000, 1000]);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
     await consumer.close();
   });
 
