@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
 
 interface KafkaSourceConfig {
@@ -20,11 +20,13 @@ interface KafkaSourceConfig {
 @injectable()
 export class KafkaSource implements Source {
   private consumer?: TopicConsumer;
+  private committing: Promise<unknown> = Promise.resolve();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: KafkaSourceConfig,
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
   async *read(run: SourceRun): AsyncIterable<Batch> {
@@ -63,11 +65,25 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * Offsets are committed in the background, in order (Kafka's usual asynchronous commit): the next batch does not
+   * wait for the broker's answer (~10 ms a batch). At most one commit is in flight; a failed commit fails the next
+   * one (the run then restarts from the last committed offsets), and a commit lost to a crash only means its batch
+   * is read again — at-least-once, as before.
+   */
   async commit(checkpoint: unknown): Promise<void> {
-    await this.consumer?.commit(checkpoint as CommitOffset[]);
+    const previous = this.committing;
+    const consumer = this.consumer;
+    this.committing = previous.then(() => consumer?.commit(checkpoint as CommitOffset[]));
+    await previous;
   }
 
   async close(): Promise<void> {
+    try {
+      await this.committing;
+    } catch (error) {
+      this.logger.warn(`last offset commit failed, its messages will be read again: ${(error as Error).message}`);
+    }
     await this.consumer?.close();
     this.consumer = undefined;
   }

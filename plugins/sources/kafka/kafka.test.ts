@@ -53,4 +53,32 @@ describe('kafka source and sink (embedded topic log)', () => {
     expect((await readAll(third.plugin)).records).toEqual([{ n: 3 }]); // still not committed: read again
     await third.close();
   });
+
+  it('commits in the background and in order; a failed commit fails the next one, a last one is waited for on close', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'kafka-'));
+    const options = { ...embedded(stateDir), connections: { bus: { type: 'kafka' } } };
+    const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic: 'c' }, options);
+    await producer.plugin.write(Array.from({ length: 6 }, (_, n) => ({ n })));
+    await producer.close();
+    const first = await createTestStep<KafkaSource>(source, 'source', { topics: 'c', group: 'g', maxBatch: 2 }, options);
+    const checkpoints: unknown[] = [];
+    for await (const batch of first.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) checkpoints.push(batch.checkpoint);
+    expect(checkpoints).toHaveLength(3);
+    await first.plugin.commit(checkpoints[0]);
+    await first.plugin.commit(checkpoints[1]); // not awaited by the broker yet: close waits for it
+    await first.close();
+    const second = await createTestStep<KafkaSource>(source, 'source', { topics: 'c', group: 'g', maxBatch: 2 }, options);
+    const batches = [];
+    for await (const batch of second.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
+    expect(batches.map((b) => b.records)).toEqual([[{ n: 4 }, { n: 5 }]]);
+    // The broker refuses a commit: the call itself returns, the next commit reports it.
+    const consumer = (second.plugin as unknown as { consumer: { commit(): Promise<void> } }).consumer;
+    consumer.commit = async () => {
+      throw new Error('coordinator not available');
+    };
+    await second.plugin.commit(batches[0].checkpoint);
+    await expect(second.plugin.commit(batches[0].checkpoint)).rejects.toThrow('coordinator not available');
+    await second.close();
+    expect(second.logs.join('\n')).toContain('last offset commit failed, its messages will be read again: coordinator not available');
+  });
 });
