@@ -13,7 +13,7 @@ describe('benchmarks (smoke, tiny sizes)', () => {
     const { latency } = await import('./scenarios/4-latency.ts');
     const { dashboardApi } = await import('./scenarios/5-dashboard-api.ts');
     const results = [await fileBatch(), ...(await stream()), ...(await postgresUpsert()), await latency(), ...(await dashboardApi())];
-    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '4', '5', '5a', '5b']);
+    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '4', '5', '5a', '5b', '5c']);
     for (const r of results) {
       expect(r.ours, r.id).toBeGreaterThan(0);
       expect(r.met, r.id).not.toBeNull();

@@ -33,6 +33,13 @@ export async function dashboardApi(): Promise<Result[]> {
     await db.query(QUERY.replace('{{where}}', `WHERE country IN (${selection.map((c) => `'${c}'`).join(', ')})`));
     directDistinct.push(performance.now() - t0);
   }
+  // The aggregate a rollup step runs after each commit to the table: its cost is what a rollup trades for fast misses.
+  const rollupRuns: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await db.query(ROLLUP);
+    rollupRuns.push(performance.now() - t0);
+  }
   db.close();
 
   const manifest = join(dir, 'api.yaml');
@@ -71,6 +78,8 @@ views:
     const report = JSON.parse(out) as { latency: { p50: number; p97_5: number; p99: number }; requests: { average: number }; non2xx: number; errors: number };
     if (report.non2xx || report.errors) throw new Error(`autocannon: ${report.non2xx} non-2xx, ${report.errors} errors`);
     const p95Seq = percentile(sequential, 0.95);
+    await server.stop();
+    const rollup = await overRollup(dir, path, rows, selections, percentile(distinct, 0.95), median(rollupRuns));
     return [
       {
         id: '5', title: `Dashboard API: widget query over ${rows.toLocaleString('en-US')} rows, one client, a different filter each request (no cache hit)`, ours: percentile(distinct, 0.95), limit: percentile(directDistinct, 0.95), unit: 'ms p95', ratio: percentile(directDistinct, 0.95) / percentile(distinct, 0.95),
@@ -84,7 +93,61 @@ views:
         id: '5b', title: 'Dashboard API under 32 concurrent clients, the same request (autocannon, separate process)', ours: report.latency.p97_5, limit: null, unit: 'ms p97.5', ratio: null,
         target: 'p95 < 50 ms', met: report.latency.p97_5 < 50, note: `${Math.round(report.requests.average)} req/s, p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms (autocannon reports p97.5, not p95)`,
       },
+      rollup,
     ];
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The per-country rollup (a duckdb source feeding a replaced table), and the widget query over it. */
+const ROLLUP = 'SELECT country, sum(amount) AS revenue, count(*) AS orders FROM sales GROUP BY 1';
+const ROLLUP_QUERY = 'SELECT country, sum(revenue) AS revenue, sum(orders) AS orders FROM sales_by_country {{where}} GROUP BY 1 ORDER BY 2 DESC';
+
+/**
+ * 5c: the same widget and the same 50 distinct filters, answered from a rollup the pipeline maintains — what the
+ * README recommends for dashboards over very large tables — next to the raw query's p95 measured in this run.
+ */
+async function overRollup(dir: string, path: string, rows: number, selections: string[][], rawP95: number, rollupMs: number): Promise<Result> {
+  const manifest = join(dir, 'rollup.yaml');
+  writeFileSync(manifest, `name: bench-rollup
+connections:
+  warehouse: { type: duckdb, path: "${path}" }
+sources:
+  by-country: { use: duckdb, connection: warehouse, with: { query: "${ROLLUP}" } }
+sinks:
+  sales_by_country: { use: duckdb, from: by-country, connection: warehouse, with: { table: sales_by_country, mode: replace, createTable: true } }
+views:
+  sales:
+    use: dashboard
+    connection: warehouse
+    with:
+      filters:
+        country: { type: multiSelect, column: country, options: [${COUNTRIES.join(', ')}] }
+      widgets:
+        - { id: by_country, type: bar, query: "${ROLLUP_QUERY}" }
+`);
+  const server = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state-rollup')]);
+  try {
+    const url = (selection: string[]) => `${server.url}/api/views/sales/by_country?${selection.map((c) => `country=${c}`).join('&')}`;
+    // The rollup is built by the source's first run, after the server starts listening.
+    for (let tries = 0; ; tries++) {
+      const answer = (await (await fetch(url(['US', 'DE']))).json()) as { data?: { orders: number }[] };
+      if ((answer.data ?? []).reduce((n, r) => n + Number(r.orders), 0) === rows / 5) break;
+      if (tries > 600) throw new Error(`rollup not ready: ${JSON.stringify(answer)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const distinct: number[] = [];
+    for (const selection of selections) {
+      const t0 = performance.now();
+      await (await fetch(url(selection))).arrayBuffer();
+      distinct.push(performance.now() - t0);
+    }
+    const p95 = percentile(distinct, 0.95);
+    return {
+      id: '5c', title: 'Dashboard API: the same widget and 50 distinct filters over a per-country rollup the pipeline maintains (duckdb source → replaced table)', ours: p95, limit: rawP95, unit: 'ms p95', ratio: rawP95 / p95,
+      target: 'p95 < 50 ms', met: p95 < 50, note: `p50 ${median(distinct).toFixed(1)} ms; limit column: row 5 (the raw 10M-row query via HTTP); the rollup costs one ${rollupMs.toFixed(0)} ms aggregate per commit to the table (median in DuckDB)`,
+    };
   } finally {
     await server.stop();
   }

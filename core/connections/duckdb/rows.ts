@@ -63,7 +63,10 @@ export async function residentRows(db: DuckDbClient, connection: DuckDBConnectio
 function attachBatches(db: DuckDbClient, connection: DuckDBConnection): Promise<void> {
   let done = attached.get(db);
   if (!done) {
-    done = connection.run(`ATTACH IF NOT EXISTS ':memory:' AS ${BATCHES}`).then(() => undefined);
+    done = connection.run(`ATTACH IF NOT EXISTS ':memory:' AS ${BATCHES}`).then(() => undefined, (error: unknown) => {
+      attached.delete(db); // the next batch tries again
+      throw error;
+    });
     attached.set(db, done);
   }
   return done;

@@ -5,6 +5,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { rowCount } from '../../../core/sdk/index.ts';
+import type { DuckDbClient, DuckDbRows } from '../../../core/connections/duckdb/index.ts';
 import plugin, { type FileCheckpoint, type FileSource } from './index.ts';
 
 function folder() {
@@ -158,5 +159,23 @@ describe('file source', () => {
   it('rejects a config without path, naming the field', async () => {
     await expect(createTestStep(plugin, 'source', {})).rejects.toThrow('missing required property "path"');
     await expect(createTestStep(plugin, 'source', { path: 'x', fileColumn: 'f' })).rejects.toThrow('unknown property "fileColumn"');
+  });
+
+  it('with a duckdb connection, hands on batches held in DuckDB; a run stopped early leaves only the tables it handed on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'file-'));
+    writeFileSync(join(dir, 'n.csv'), 'n\n' + Array.from({ length: 1000 }, (_, i) => i).join('\n') + '\n');
+    const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.csv'), batchSize: 300 }, { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' });
+    const db = await step.services.connections.get<DuckDbClient>('warehouse');
+    const stop = new AbortController();
+    const handed: DuckDbRows[] = [];
+    for await (const batch of step.plugin.read({ once: true, signal: stop.signal, checkpoint: undefined })) {
+      handed.push(batch.records as DuckDbRows);
+      stop.abort();
+    }
+    expect(handed.map((rows) => rows.count)).toEqual([300]);
+    expect(await handed[0].toRecords()).toEqual(Array.from({ length: 300 }, (_, n) => ({ n })));
+    // The whole file's table and the batch read ahead are gone; the batch handed on is the runtime's to drop.
+    expect(await db.query("SELECT table_name AS t FROM duckdb_tables() WHERE database_name = '_batches'")).toEqual([{ t: handed[0].name }]);
+    await step.close();
   });
 });

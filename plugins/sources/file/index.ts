@@ -80,21 +80,30 @@ export class FileSource implements Source {
       const seen = done[file];
       if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs) continue;
       const shown = display(file);
+      // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped)
+      // has its DuckDB table dropped here (those handed on, the runtime drops).
       let pending: Batch | undefined;
       let records = 0;
       let rejects = 0;
-      const batches = this.numbered(readRecords(db, file, { ...this.options(shown), origin: shown }), formatOf(file, this.config.format));
-      for await (const batch of batches) {
-        if (pending) yield pending;
-        if (run.signal.aborted) return;
-        records += rowCount(batch.records);
-        rejects += batch.rejects.length;
-        pending = batch;
+      try {
+        const batches = this.numbered(readRecords(db, file, { ...this.options(shown), origin: shown }), formatOf(file, this.config.format));
+        for await (const batch of batches) {
+          const previous = pending;
+          pending = batch;
+          if (previous) yield previous;
+          if (run.signal.aborted) return;
+          records += rowCount(batch.records);
+          rejects += batch.rejects.length;
+        }
+        done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
+        this.logger.info('read file', { file: shown, records, rejects });
+        // Only the file's last batch moves the checkpoint: a crash mid-file re-reads the whole file.
+        const last = { ...(pending ?? { records: [] }), checkpoint: { files: { ...done } } satisfies FileCheckpoint };
+        pending = undefined;
+        yield last;
+      } finally {
+        if (pending && !Array.isArray(pending.records)) await pending.records.release().catch(() => undefined);
       }
-      done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
-      this.logger.info('read file', { file: shown, records, rejects });
-      // Only the file's last batch moves the checkpoint: a crash mid-file re-reads the whole file.
-      yield { ...(pending ?? { records: [] }), checkpoint: { files: { ...done } } satisfies FileCheckpoint };
     }
   }
 
