@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, existsSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, symlinkSync, mkdirSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -78,5 +78,17 @@ describe('platform CLI', () => {
     expect(tested.stdout).toContain('ok   greets');
     expect(tested.stdout).toContain('1 passed, 0 failed');
     expect(tested.code).toBe(0);
+  });
+
+  it('runs the compiled command, rebuilt first when a source is newer than it', async () => {
+    const bundle = join(repoRoot, 'dist/cli/platform.mjs');
+    expect((await platform(['--help'])).code).toBe(0);
+    // As if every source had been edited after the build.
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(bundle, past, past);
+    const result = await platform(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: platform <command>');
+    expect(statSync(bundle).mtimeMs).toBeGreaterThan(past.getTime() + 60_000);
   });
 });

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system.sh
 npx tsc --noEmit -p .            # types first: a type error fails fast, before any server starts
 node scripts/build-client.mjs
+node scripts/build-cli.mjs        # the compiled `platform` command the tests start (cli/bin.mjs)
 bash scripts/services/up.sh
 trap 'bash scripts/services/down.sh' EXIT
 npx vitest run "$@"

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
 import type { PluginCatalog } from '../runtime/container.ts';
 import type { ConnectionDeclaration } from '../runtime/connections.ts';
@@ -10,7 +12,7 @@ import { parseDuration } from './duration.ts';
 export const SECTIONS = { sources: 'source', transforms: 'transform', sinks: 'sink', views: 'view' } as const satisfies Record<string, PluginKind>;
 type Section = keyof typeof SECTIONS;
 
-export const manifestSchema = JSON.parse(readFileSync(new URL('./manifest.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+export const manifestSchema = JSON.parse(readFileSync(join(repoRoot, 'core/manifest/manifest.schema.json'), 'utf8')) as Record<string, unknown>;
 
 export interface Policy {
   retries: number;

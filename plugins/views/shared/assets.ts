@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from '../../../core/paths.ts';
 import { gzipSync } from 'node:zlib';
 import type { Hono } from 'hono';
 import { ASSET_PREFIX, defaultAssets, type Assets } from '../ui/document.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = repoRoot;
 const DIST = join(ROOT, 'dist/client');
 const SOURCES = join(ROOT, 'plugins/views/ui');
 const FILES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8', 'theme.js': 'text/javascript; charset=utf-8' };
