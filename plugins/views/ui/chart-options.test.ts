@@ -29,4 +29,22 @@ describe('chart options', () => {
     expect(useUTC).toBeUndefined();
     expect(xAxis.axisLabel.formatter).toMatchObject({ hour: '{HH}:{mm}' });
   });
+
+  it('puts a value column in another unit (a count next to revenue) on a right axis with its own format', () => {
+    const both = { ...widget, y: ['revenue', 'orders'], columns: { revenue: { label: 'Revenue', format: 'currency' }, orders: { label: 'Orders', format: 'integer' } } } as unknown as WidgetModel;
+    const rows = {
+      ...result([]), data: [{ day: '2024-03-01T10:00:00Z', revenue: 120_000, orders: 300 }, { day: '2024-03-01T11:00:00Z', revenue: 90_000, orders: 250 }],
+      meta: { columns: [{ name: 'day', type: 'string' }, { name: 'revenue', type: 'number' }, { name: 'orders', type: 'number' }], freshness: { lastCommitAt: null, steps: [] } },
+    } as unknown as WidgetResult;
+    type Axis = { axisLabel: { formatter: (v: number) => string } };
+    const { yAxis, series } = chartOption(both, rows, theme) as { yAxis: Axis[]; series: { yAxisIndex: number; tooltip: { valueFormatter: (v: number) => string } }[] };
+    expect(yAxis).toHaveLength(2);
+    expect(yAxis[0].axisLabel.formatter(120_000)).toBe('$120K');
+    expect(yAxis[1].axisLabel.formatter(300)).toBe('300');
+    expect(series.map((s) => s.yAxisIndex)).toEqual([0, 1]);
+    expect(series[1].tooltip.valueFormatter(300)).toBe('300');
+    // Columns in the same unit share one axis.
+    const same = { ...both, columns: { revenue: { format: 'currency' }, orders: { format: 'currency' } } } as unknown as WidgetModel;
+    expect(Array.isArray((chartOption(same, rows, theme) as { yAxis: unknown }).yAxis)).toBe(false);
+  });
 });

@@ -73,9 +73,10 @@ function xValue(value: unknown): string | number {
 /** The ECharts option for a line, area, bar or pie widget. */
 export function chartOption(widget: WidgetModel, result: WidgetResult, theme: ChartTheme, locale = 'en-US'): Record<string, unknown> {
   const { series, time, ys } = chartData(widget, result.data, result.meta.columns);
-  const yFormat = { ...widget, ...(widget.columns[ys[0]] ?? {}), locale };
-  const full = (v: unknown) => formatValue(v, yFormat);
-  const short = (v: unknown) => formatValue(v, { ...yFormat, compact: true, compactFrom: 1000, decimals: undefined });
+  const formatOf = (y: string | undefined) => ({ ...widget, ...(widget.columns[y ?? ''] ?? {}), locale });
+  const fullOf = (y: string | undefined) => (v: unknown) => formatValue(v, formatOf(y));
+  const shortOf = (y: string | undefined) => (v: unknown) => formatValue(v, { ...formatOf(y), compact: true, compactFrom: 1000, decimals: undefined });
+  const full = fullOf(ys[0]);
   const tooltip = {
     backgroundColor: theme.tooltip, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 },
     valueFormatter: full, confine: true,
@@ -109,21 +110,26 @@ export function chartOption(widget: WidgetModel, result: WidgetResult, theme: Ch
     }
     : { type: 'category', axisLine, axisTick: { show: false }, axisLabel: { color: theme.muted, hideOverlap: true, interval: 'auto' } };
   const kind = widget.type === 'bar' ? 'bar' : 'line';
-  // Lines (rates, latencies) zoom on their range; areas and bars start at zero.
-  const yAxis = { type: 'value', scale: widget.type === 'line', axisLabel: { color: theme.muted, formatter: short }, splitLine };
+  // Lines (rates, latencies) zoom on their range; areas and bars start at zero. Value columns in another unit than
+  // the first (a count next to revenue) get an axis of their own on the right, or they would be flat along zero.
+  const unit = (y: string) => { const f = formatOf(y); return `${f.format ?? 'number'} ${f.currency ?? ''} ${f.unit ?? ''}`; };
+  const right = widget.series ? [] : ys.filter((y) => unit(y) !== unit(ys[0]));
+  const axis = (y: string | undefined) => ({ type: 'value', scale: widget.type === 'line', axisLabel: { color: theme.muted, formatter: shortOf(y) }, splitLine });
+  const yAxis = right.length ? [axis(ys[0]), { ...axis(right[0]), splitLine: { show: false } }] : axis(ys[0]);
   const categories = [...new Set(series.flatMap((s) => s.points.map((p) => String(p[0]))))];
   const many = series.reduce((n, s) => Math.max(n, s.points.length), 0) > 40;
   return {
     ...base,
     ...(days ? { useUTC: true } : {}),
-    grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
+    grid: { left: 8, right: right.length ? 8 : 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
     tooltip: { ...tooltip, trigger: 'axis', axisPointer: { type: kind === 'bar' ? 'shadow' : 'line' } },
     legend,
     xAxis,
     yAxis,
-    series: series.map((s) => ({
+    series: series.map((s, i) => ({
       name: s.name,
       type: kind,
+      ...(right.length ? { yAxisIndex: right.includes(ys[i]) ? 1 : 0, tooltip: { valueFormatter: fullOf(ys[i]) } } : {}),
       data: time ? s.points : categories.map((c) => s.points.find((p) => String(p[0]) === c)?.[1] ?? null),
       stack: widget.stack ? 'total' : undefined,
       ...(kind === 'line'
