@@ -41,10 +41,15 @@ export class PostgresSink implements Sink {
     if (!records.length) return;
     const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
     const columns = await this.tableColumns(db);
+    const checks = columns.flatMap((c) => valueCheck(c) ?? []);
     let good: Row[] = [];
     for (const record of records) {
-      const problems = columns.flatMap((c) => checkValue(c, record[c.name]));
-      if (problems.length) ctx.reject(record, problems);
+      let problems: string[] | undefined;
+      for (const check of checks) {
+        const problem = check(record);
+        if (problem) (problems ??= []).push(problem);
+      }
+      if (problems) ctx.reject(record, problems);
       else good.push(record);
     }
     if (!good.length) return;
@@ -74,7 +79,20 @@ export class PostgresSink implements Sink {
         const action = updates.length
           ? `DO UPDATE SET ${updates.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} WHERE (${updates.map((n) => `${target}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${updates.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
           : 'DO NOTHING';
-        await tx.exec(`INSERT INTO ${target} (${list}) SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq DESC ON CONFLICT (${key}) ${action}`);
+        const insert = (rows: string) => `INSERT INTO ${target} (${list}) ${rows} ON CONFLICT (${key}) ${action}`;
+        // The last record of a key wins: DISTINCT ON, a sort of the batch in PostgreSQL. A batch whose keys are all
+        // different (as JS sees them) skips it; should PostgreSQL still find two equal keys (1 and '1.0' in a numeric
+        // key), the statement fails with cardinality_violation and runs again with the dedupe.
+        const deduped = insert(`SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq DESC`);
+        if (!distinctKeys(good, this.config.key!)) return tx.exec(deduped);
+        await tx.exec('SAVEPOINT distinct_keys');
+        try {
+          await tx.exec(insert(`SELECT ${list} FROM ${quoteIdent(staging)}`));
+        } catch (error) {
+          if ((error as { code?: string }).code !== '21000') throw error;
+          await tx.exec('ROLLBACK TO SAVEPOINT distinct_keys');
+          await tx.exec(deduped);
+        }
       });
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
@@ -133,23 +151,44 @@ export class PostgresSink implements Sink {
 }
 
 /** Reasons why `value` cannot go into a column of `type`; empty when it fits. */
-function checkValue(column: { name: string; type: string }, value: unknown): string[] {
-  if (value === null || value === undefined) return [];
+/**
+ * The check of one column's values by its SQL type (undefined: a type not checked here), made once per table: the
+ * reason when a record's value cannot go in (the others still can), else undefined. Nulls pass.
+ */
+function valueCheck(column: { name: string; type: string }): ((record: Row) => string | undefined) | undefined {
   const type = column.type.toLowerCase();
-  const bad = (what: string) => [`${column.name}: ${JSON.stringify(value)} is not ${what}`];
+  const { name } = column;
+  const bad = (value: unknown, what: string) => `${name}: ${JSON.stringify(value)} is not ${what}`;
+  const asNumber = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
   if (/^(integer|int|int4|int8|bigint|smallint|int2|serial|bigserial)/.test(type)) {
-    return Number.isInteger(typeof value === 'string' && value.trim() !== '' ? Number(value) : value) ? [] : bad('an integer');
+    return (record) => {
+      const value = record[name];
+      return value === null || value === undefined || Number.isInteger(asNumber(value)) ? undefined : bad(value, 'an integer');
+    };
   }
   if (/^(numeric|decimal|real|double|float)/.test(type)) {
-    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    return typeof n === 'number' && Number.isFinite(n) ? [] : bad('a number');
+    return (record) => {
+      const value = record[name];
+      if (value === null || value === undefined) return undefined;
+      const n = asNumber(value);
+      return typeof n === 'number' && Number.isFinite(n) ? undefined : bad(value, 'a number');
+    };
   }
   if (/^(timestamp|date)/.test(type)) {
-    if (value instanceof Date) return Number.isNaN(value.getTime()) ? bad('a valid time') : [];
-    return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? [] : bad('a date/time');
+    return (record) => {
+      const value = record[name];
+      if (value === null || value === undefined) return undefined;
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? bad(value, 'a valid time') : undefined;
+      return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? undefined : bad(value, 'a date/time');
+    };
   }
-  if (type === 'boolean') return typeof value === 'boolean' ? [] : bad('a boolean');
-  return [];
+  if (type === 'boolean') {
+    return (record) => {
+      const value = record[name];
+      return value === null || value === undefined || typeof value === 'boolean' ? undefined : bad(value, 'a boolean');
+    };
+  }
+  return undefined;
 }
 
 export default pluginModule({
@@ -189,3 +228,19 @@ export default pluginModule({
   },
   examples: [{ title: 'Upsert facts', yaml: 'facts:\n  use: postgres\n  from: clean\n  connection: dw\n  with: { table: fact_transactions, mode: upsert, key: [transaction_id] }\n' }],
 }, PostgresSink);
+
+/** Whether no two records share a key (compared as text; a null key counts as shared, as DISTINCT ON sees it). */
+function distinctKeys(records: Row[], key: string[]): boolean {
+  const seen = new Set<string>();
+  for (const record of records) {
+    let text = '';
+    for (const column of key) {
+      const value = record[column];
+      if (value === null || value === undefined) return false;
+      text += `${value instanceof Date ? value.toISOString() : String(value)}\u0000`;
+    }
+    if (seen.has(text)) return false;
+    seen.add(text);
+  }
+  return true;
+}

@@ -45,6 +45,18 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       await step.close();
     });
 
+    it('lets the last record of a key win also when only PostgreSQL sees the keys as equal (1 and 1.0 in a numeric key)', async () => {
+      const t = table('equalkeys');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, mode: 'upsert', key: ['id'], createTable: true, columns: { id: 'numeric', v: 'text' } }, options());
+      const db = await step.services.connections.get<PostgresClient>('db');
+      await step.plugin.write([{ id: 1, v: 'first' }, { id: 2, v: 'two' }, { id: '1.0', v: 'last' }], step.context());
+      expect(await db.query(`SELECT id::text AS id, v FROM ${t} ORDER BY id`)).toEqual([{ id: '1.0', v: 'last' }, { id: '2', v: 'two' }]);
+      // Keys all different: written without the dedupe, as the same statement would.
+      await step.plugin.write([{ id: 2, v: 'deux' }, { id: 3, v: 'trois' }], step.context());
+      expect(await db.query(`SELECT id::text AS id, v FROM ${t} ORDER BY id`)).toEqual([{ id: '1.0', v: 'last' }, { id: '2', v: 'deux' }, { id: '3', v: 'trois' }]);
+      await step.close();
+    });
+
     it('rejects records whose values do not fit the columns, naming the column, and writes the rest', async () => {
       const t = table('typed');
       const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer', amount: 'numeric(12,2)', at: 'timestamptz' } }, options());
