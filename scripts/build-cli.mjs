@@ -3,32 +3,14 @@
 // module, dist/cli/platform.mjs, so that a run does not compile TypeScript at start-up (tsx: ~0.3 s and ~40 MB
 // for its loader thread). Packages stay external (node_modules). `cli/bin.mjs` rebuilds it when a source is newer.
 // Usage: node scripts/build-cli.mjs
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isStale } from './stale.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_BUNDLE = join(ROOT, 'dist/cli/platform.mjs');
 const SOURCES = ['cli', 'core', 'plugins'].map((dir) => join(ROOT, dir));
-
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.(tsx?|json)$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Whether the bundle is missing or older than a source (a checkout without sources ships the bundle only). */
-export function cliIsStale() {
-  if (!existsSync(CLI_BUNDLE)) return true;
-  if (!existsSync(SOURCES[0])) return false;
-  const built = statSync(CLI_BUNDLE).mtimeMs;
-  return SOURCES.some((dir) => newestSource(dir) > built);
-}
 
 export async function buildCli() {
   const esbuild = await import('esbuild');
@@ -57,7 +39,7 @@ export async function buildCli() {
 
 /** The bundle, built first when missing or stale. */
 export async function ensureCli() {
-  if (cliIsStale()) await buildCli();
+  if (isStale([CLI_BUNDLE], SOURCES, /\.(tsx?|json)$/)) await buildCli();
   return CLI_BUNDLE;
 }
 

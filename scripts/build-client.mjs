@@ -5,9 +5,12 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { isStale } from './stale.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist/client');
+/** The files it writes, which plugins/views/shared/assets.ts serves. */
+const CLIENT_FILES = ['app.js', 'app.css', 'theme.js'];
 
 /** Writes through a temporary file and a rename, so a concurrent reader never sees half a bundle. */
 async function writeAtomic(path, contents) {
@@ -16,7 +19,14 @@ async function writeAtomic(path, contents) {
   await rename(temporary, path);
 }
 
+/** The bundle, built first when missing or older than its sources; returns its folder. */
+export async function ensureClient() {
+  if (isStale(CLIENT_FILES.map((file) => join(DIST, file)), [join(ROOT, 'plugins/views/ui')], /\.(tsx?|css|js)$/)) await buildClient();
+  return DIST;
+}
+
 export async function buildClient({ root = ROOT, outdir = join(root, 'dist/client'), minify = true } = {}) {
+  const esbuild = await import('esbuild');
   const ui = join(root, 'plugins/views/ui');
   const result = await esbuild.build({
     entryPoints: { app: join(ui, 'client.tsx') },

@@ -11,6 +11,36 @@ import { workDir } from '../pipeline.ts';
 const COUNTRIES = ['US', 'GB', 'DE', 'FR', 'JP', 'CA', 'AU', 'CN', 'BR', 'IN'];
 const QUERY = 'SELECT country, sum(amount) AS revenue, count(*) AS orders FROM sales {{where}} GROUP BY 1 ORDER BY 2 DESC';
 
+/** Milliseconds each call of `work` took, one after the other. */
+async function latencies<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (const item of items) {
+    const t0 = performance.now();
+    await work(item);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const times = (n: number) => Array.from({ length: n }, (_, i) => i);
+const fetchBody = async (url: string) => (await fetch(url)).arrayBuffer();
+
+/** The dashboard of both manifests: the country filter and one widget running `query`. */
+function salesView(query: string): string {
+  return `views:
+  sales:
+    use: dashboard
+    connection: warehouse
+    with:
+      filters:
+        country: { type: multiSelect, column: country, options: [${COUNTRIES.join(', ')}] }
+      widgets:
+        - { id: by_country, type: bar, query: "${query}" }
+`;
+}
+
+const widgetUrl = (server: string, selection: string[]) => `${server}/api/views/sales/by_country?${selection.map((c) => `country=${c}`).join('&')}`;
+
 export async function dashboardApi(): Promise<Result[]> {
   const rows = Math.round(10_000_000 * scale);
   const dir = workDir('api');
@@ -18,61 +48,27 @@ export async function dashboardApi(): Promise<Result[]> {
   const db = await DuckDbClient.open(path);
   await db.exec(`CREATE TABLE sales AS SELECT i AS id, ['US','GB','DE','FR','JP','CA','AU','CN','BR','IN'][1 + i % 10] AS country,
     (i * 7919 % 100000) / 100.0 AS amount, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i % 31536000) AS at FROM range(${rows}) t(i)`);
-  const direct: number[] = [];
   const sql = QUERY.replace('{{where}}', "WHERE country IN ('US', 'DE')");
-  for (let i = 0; i < 50; i++) {
-    const t0 = performance.now();
-    await db.query(sql);
-    direct.push(performance.now() - t0);
-  }
+  const direct = await latencies(times(50), () => db.query(sql));
   // 50 distinct country selections: every request a cache miss (the view caches answers until a commit).
   const selections = Array.from({ length: 50 }, (_, i) => COUNTRIES.filter((_, bit) => ((((i * 37) % 1023) + 1) >> bit) & 1));
-  const directDistinct: number[] = [];
-  for (const selection of selections) {
-    const t0 = performance.now();
-    await db.query(QUERY.replace('{{where}}', `WHERE country IN (${selection.map((c) => `'${c}'`).join(', ')})`));
-    directDistinct.push(performance.now() - t0);
-  }
+  const directDistinct = await latencies(selections, (selection) => db.query(QUERY.replace('{{where}}', `WHERE country IN (${selection.map((c) => `'${c}'`).join(', ')})`)));
   // The aggregate a rollup step runs after each commit to the table: its cost is what a rollup trades for fast misses.
-  const rollupRuns: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    await db.query(ROLLUP);
-    rollupRuns.push(performance.now() - t0);
-  }
+  const rollupRuns = await latencies(times(3), () => db.query(ROLLUP));
   db.close();
 
   const manifest = join(dir, 'api.yaml');
   writeFileSync(manifest, `name: bench-api
 connections:
   warehouse: { type: duckdb, path: "${path}" }
-views:
-  sales:
-    use: dashboard
-    connection: warehouse
-    with:
-      filters:
-        country: { type: multiSelect, column: country, options: [US, GB, DE, FR, JP, CA, AU, CN, BR, IN] }
-      widgets:
-        - { id: by_country, type: bar, query: "${QUERY}" }
-`);
+${salesView(QUERY)}`);
   const server = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state')]);
   try {
-    const url = `${server.url}/api/views/sales/by_country?country=US&country=DE`;
+    const url = widgetUrl(server.url, ['US', 'DE']);
     const check = (await (await fetch(url)).json()) as { data: { country: string; orders: number }[] };
     if (check.data.reduce((n, r) => n + r.orders, 0) !== rows / 5) throw new Error(`API returned ${JSON.stringify(check.data)}`);
-    const sequential: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const t0 = performance.now();
-      await (await fetch(url)).arrayBuffer();
-      sequential.push(performance.now() - t0);
-    }
-    const distinct: number[] = [];
-    for (const selection of selections) {
-      const t0 = performance.now();
-      await (await fetch(`${server.url}/api/views/sales/by_country?${selection.map((c) => `country=${c}`).join('&')}`)).arrayBuffer();
-      distinct.push(performance.now() - t0);
-    }
+    const sequential = await latencies(times(50), () => fetchBody(url));
+    const distinct = await latencies(selections, (selection) => fetchBody(widgetUrl(server.url, selection)));
     const duration = scale < 0.1 ? 2 : 10;
     const out = execFileSync(process.execPath, ['node_modules/autocannon/autocannon.js', '-c', '32', '-d', String(duration), '-j', url], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const report = JSON.parse(out) as { latency: { p50: number; p97_5: number; p99: number }; requests: { average: number }; non2xx: number; errors: number };
@@ -117,32 +113,17 @@ sources:
   by-country: { use: duckdb, connection: warehouse, with: { query: "${ROLLUP}" } }
 sinks:
   sales_by_country: { use: duckdb, from: by-country, connection: warehouse, with: { table: sales_by_country, mode: replace, createTable: true } }
-views:
-  sales:
-    use: dashboard
-    connection: warehouse
-    with:
-      filters:
-        country: { type: multiSelect, column: country, options: [${COUNTRIES.join(', ')}] }
-      widgets:
-        - { id: by_country, type: bar, query: "${ROLLUP_QUERY}" }
-`);
+${salesView(ROLLUP_QUERY)}`);
   const server = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state-rollup')]);
   try {
-    const url = (selection: string[]) => `${server.url}/api/views/sales/by_country?${selection.map((c) => `country=${c}`).join('&')}`;
     // The rollup is built by the source's first run, after the server starts listening.
     for (let tries = 0; ; tries++) {
-      const answer = (await (await fetch(url(['US', 'DE']))).json()) as { data?: { orders: number }[] };
+      const answer = (await (await fetch(widgetUrl(server.url, ['US', 'DE']))).json()) as { data?: { orders: number }[] };
       if ((answer.data ?? []).reduce((n, r) => n + Number(r.orders), 0) === rows / 5) break;
       if (tries > 600) throw new Error(`rollup not ready: ${JSON.stringify(answer)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const distinct: number[] = [];
-    for (const selection of selections) {
-      const t0 = performance.now();
-      await (await fetch(url(selection))).arrayBuffer();
-      distinct.push(performance.now() - t0);
-    }
+    const distinct = await latencies(selections, (selection) => fetchBody(widgetUrl(server.url, selection)));
     const p95 = percentile(distinct, 0.95);
     return {
       id: '5c', title: 'Dashboard API: the same widget and 50 distinct filters over a per-country rollup the pipeline maintains (duckdb source → replaced table)', ours: p95, limit: rawP95, unit: 'ms p95', ratio: rawP95 / p95,

@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject, Row, Rows } from '../sdk/types.ts';
-import { DuckDbClient, materializedRows, quoteIdent, rowsOfChunk } from '../connections/duckdb/client.ts';
+import { DuckDbClient, materializedRows, quoteIdent, rowsOfChunk, sqlString } from '../connections/duckdb/client.ts';
 import { residentRows } from '../connections/duckdb/rows.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
@@ -94,7 +94,7 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
   const add = Object.entries(options.addColumns ?? {});
   try {
     if (format === 'csv' || format === 'parquet') {
-      const scan = `SELECT *${add.map(([name, value]) => `, ${literal(value)} AS ${quoteIdent(name)}`).join('')} FROM ${scanOf(path, format, options.csv ?? {})}`;
+      const scan = `SELECT *${add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('')} FROM ${scanOf(path, format, options.csv ?? {})}`;
       if (db && options.inDuckDb) yield* loadWithDuckDb(db, scan, format, batchSize, origin);
       else yield* readWithDuckDb(db ?? (await scratchDb()), scan, format, batchSize, origin);
       return;
@@ -119,25 +119,21 @@ export async function listSheets(path: string): Promise<string[]> {
 /** A file whose content cannot be parsed at all: it becomes one reject. */
 class UnreadableFile extends Error {}
 
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 function struct(entries: Record<string, string>): string {
-  return `{${Object.entries(entries).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
+  return `{${Object.entries(entries).map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
 }
 
 /** The table function reading a CSV (rejected lines kept in `_read_rejects` of the connection) or Parquet file. */
 function scanOf(path: string, format: 'csv' | 'parquet', csv: CsvOptions): string {
-  if (format === 'parquet') return `read_parquet(${literal(path)})`;
+  if (format === 'parquet') return `read_parquet(${sqlString(path)})`;
   const settings = [
     'store_rejects = true', "rejects_table = '_read_rejects'", "rejects_scan = '_read_scans'",
     `header = ${csv.header ?? true}`,
-    ...(csv.delimiter ? [`delim = ${literal(csv.delimiter)}`] : []),
+    ...(csv.delimiter ? [`delim = ${sqlString(csv.delimiter)}`] : []),
     ...(csv.columns ? [`columns = ${struct(csv.columns)}`] : []),
     ...(csv.types ? [`types = ${struct(csv.types)}`] : []),
   ];
-  return `read_csv(${literal(path)}, ${settings.join(', ')})`;
+  return `read_csv(${sqlString(path)}, ${settings.join(', ')})`;
 }
 
 /**
@@ -154,11 +150,14 @@ async function* loadWithDuckDb(db: DuckDbClient, scan: string, format: 'csv' | '
       throw duckDbReadError(error);
     }
     const rejects = format === 'csv' ? await csvRejects(connection, origin) : [];
+    if (whole.count === 0) {
+      if (rejects.length) yield { records: [], rejects };
+      return;
+    }
     if (whole.count <= batchSize) {
       const only = whole;
-      whole = undefined; // the runtime drops it with the batch
-      if (only.count || rejects.length) yield { records: only.count ? only : [], rejects };
-      if (!only.count) await only.release();
+      whole = undefined; // handed on whole: the runtime drops it with the batch
+      yield { records: only, rejects };
       return;
     }
     for (let start = 0; start < whole.count; start += batchSize) {

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, r
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Row } from '../sdk/types.ts';
-import { inferColumns, loadTempTable, quoteIdent, type DuckDbClient } from '../connections/duckdb/client.ts';
+import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 
 export interface WriteOptions {
   format: 'csv' | 'parquet';
@@ -73,7 +73,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         }
         const format = options.format === 'csv' ? `FORMAT csv, HEADER ${appending ? 'false' : 'true'}` : 'FORMAT parquet';
         try {
-          await connection.run(`COPY (SELECT ${select} FROM temp._write_rows) TO '${tmp.replaceAll("'", "''")}' (${format})`);
+          await connection.run(`COPY (SELECT ${select} FROM temp._write_rows) TO ${sqlString(tmp)} (${format})`);
           if (appending) {
             appendFileSync(target, readFileSync(tmp));
             rmSync(tmp);
@@ -108,8 +108,7 @@ export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'f
       const header = firstLine(target);
       writeFileSync(tmp, header ? `${header}\n` : '');
     } else {
-      const quoted = (path: string) => `'${path.replaceAll("'", "''")}'`;
-      await db.exec(`COPY (SELECT * FROM read_parquet(${quoted(target)}) LIMIT 0) TO ${quoted(tmp)} (FORMAT parquet)`);
+      await db.exec(`COPY (SELECT * FROM read_parquet(${sqlString(target)}) LIMIT 0) TO ${sqlString(tmp)} (FORMAT parquet)`);
     }
     renameSync(tmp, target);
   } finally {

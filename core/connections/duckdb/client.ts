@@ -181,6 +181,11 @@ function kindOf(value: unknown): ColumnKind {
   }
 }
 
+/** A SQL string literal ('it''s'), for the few places a value cannot be a bound parameter (file paths, DDL). */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replaceAll('"', '""') + '"';
 }

@@ -4,7 +4,7 @@ import { connectionModule } from '../../sdk/index.ts';
 import { DuckDbClient } from './client.ts';
 
 export { DuckDbRows, residentRows } from './rows.ts';
-export { DuckDbClient, DuckDbSession, loadTempTable, inferColumns, materializedRows, quoteIdent, toDuckValue } from './client.ts';
+export { DuckDbClient, DuckDbSession, loadTempTable, inferColumns, materializedRows, quoteIdent, sqlString, toDuckValue } from './client.ts';
 
 /** DuckDB is always in-process; `path` is a file (default in the pipeline's state folder) or ":memory:". */
 export default connectionModule({

@@ -27,10 +27,9 @@ export class DuckDbRows {
   }
 
   /** Names and DuckDB types of the columns, in order (types as SQL spells them, e.g. DECIMAL(12,2)). */
-  async columns(connection?: DuckDBConnection): Promise<{ name: string; type: string }[]> {
+  async columns(connection: DuckDBConnection): Promise<{ name: string; type: string }[]> {
     if (!this.described) {
-      const sql = `SELECT * FROM ${this.table} LIMIT 0`;
-      const result = connection ? await connection.run(sql) : await this.db.session((c) => c.run(sql));
+      const result = await connection.run(`SELECT * FROM ${this.table} LIMIT 0`);
       const types = result.columnTypes();
       this.described = result.columnNames().map((name, i) => ({ name, type: types[i].toString() }));
     }

@@ -133,7 +133,7 @@ class KafkaConsumer implements TopicConsumer {
     while (!signal.aborted) {
       if (options.once && caughtUp()) return;
       if (this.offered) {
-        const batch = await this.takeUpTo(options.maxBatch);
+        const batch = await this.takeUpTo(options.maxBatch, signal);
         for (const m of batch.messages) {
           const key = `${m.topic}/${m.partition}`;
           seen.set(key, Math.max(seen.get(key) ?? 0, Number(m.offset) + 1));
@@ -142,17 +142,7 @@ class KafkaConsumer implements TopicConsumer {
         continue;
       }
       // Nothing offered yet: wait for a batch, an abort, or a moment to re-check (partitions read by another member).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 250);
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        this.wake = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
-      this.wake = null;
+      await this.waitForOffer(250, signal);
       if (options.once && ++ticks % 4 === 0) await this.refreshCommitted(seen).catch(() => undefined);
     }
   }
@@ -163,7 +153,7 @@ class KafkaConsumer implements TopicConsumer {
    * commit downstream, so fewer is faster); when idle, a batch waits at most LINGER_MS longer. An offered batch
    * that does not fit is split and its rest taken next time. The lag is the sum of the last lag seen per partition.
    */
-  private async takeUpTo(maxBatch: number): Promise<ConsumedBatch> {
+  private async takeUpTo(maxBatch: number, signal: AbortSignal): Promise<ConsumedBatch> {
     const messages: ConsumedMessage[] = [];
     const lags = new Map<string, number>();
     const deadline = Date.now() + LINGER_MS;
@@ -182,20 +172,25 @@ class KafkaConsumer implements TopicConsumer {
         offer.taken();
       }
       if (messages.length >= maxBatch) break;
-      while (!this.offered && Date.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
-          function done() {
-            clearTimeout(timer);
-            resolve();
-          }
-          this.wake = done;
-        });
-        this.wake = null;
-      }
+      while (!this.offered && Date.now() < deadline && !signal.aborted) await this.waitForOffer(deadline - Date.now(), signal);
       offer = this.offered as typeof offer | null;
     }
     return { messages, lag: [...lags.values()].reduce((a, b) => a + b, 0) };
+  }
+
+  /** Resolves when kafkajs offers a batch (eachBatch wakes it), after `ms`, or on abort, whichever comes first. */
+  private async waitForOffer(ms: number, signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(1, ms));
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      this.wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+    this.wake = null;
   }
 
   private async start(): Promise<void> {

@@ -79,20 +79,12 @@ export class DuckDbSink implements Sink {
       if (this.config.mode === 'replace' && ctx?.snapshot) await this.empty(db);
       return;
     }
-    await db.session(async (connection) => {
-      try {
-        const columns = inferColumns(records);
-        // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
-        await loadTempTable(connection, '_sink_batch', records, columns);
-        await this.moveBatch(connection, { table: BATCH, count: records.length, columns, records: async (rowids) => rowids.map((r) => records[r]) }, ctx);
-      } catch (error) {
-        this.target = undefined;
-        throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
-      } finally {
-        await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
-      }
+    await this.writeBatch(db, records.length, ctx, async (connection) => {
+      const columns = inferColumns(records);
+      // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
+      await loadTempTable(connection, '_sink_batch', records, columns);
+      return { table: BATCH, count: records.length, columns, records: async (rowids) => rowids.map((r) => records[r]) };
     });
-    if (this.config.mode === 'replace') this.wholeResult.done();
   }
 
   /**
@@ -107,18 +99,29 @@ export class DuckDbSink implements Sink {
       if (this.config.mode === 'replace' && part) await this.empty(db);
       return true;
     }
+    await this.writeBatch(db, rows.count, ctx, async (connection) => {
+      const columns = (await rows.columns(connection)).map((c) => ({ name: c.name, kind: c.type === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : c.type }));
+      const records = async (rowids: number[]) => materializedRows(await connection.run(`SELECT * EXCLUDE (_sink_row) FROM (SELECT rowid AS _sink_row, * FROM ${rows.table}) WHERE _sink_row IN (${rowids.join(', ')}) ORDER BY _sink_row`));
+      return { table: rows.table, count: rows.count, columns, records };
+    });
+    return true;
+  }
+
+  /** On one session: the batch table `open` makes ready moves into the target; the temp table of records is dropped after. */
+  private async writeBatch(db: DuckDbClient, count: number, ctx: SinkContext | undefined, open: (connection: DuckDBConnection) => Promise<BatchTable>): Promise<void> {
     await db.session(async (connection) => {
+      let batch: BatchTable | undefined;
       try {
-        const columns = (await rows.columns(connection)).map((c) => ({ name: c.name, kind: c.type === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : c.type }));
-        const records = async (rowids: number[]) => materializedRows(await connection.run(`SELECT * EXCLUDE (_sink_row) FROM (SELECT rowid AS _sink_row, * FROM ${rows.table}) WHERE _sink_row IN (${rowids.join(', ')}) ORDER BY _sink_row`));
-        await this.moveBatch(connection, { table: rows.table, count: rows.count, columns, records }, ctx);
+        batch = await open(connection);
+        await this.moveBatch(connection, batch, ctx);
       } catch (error) {
-        this.target = undefined;
-        throw new Error(`${this.step.id}: writing ${rows.count} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+        this.target = undefined; // a changed table is read again on the retry
+        throw new Error(`${this.step.id}: writing ${count} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        if (!batch || batch.table === BATCH) await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
       }
     });
     if (this.config.mode === 'replace') this.wholeResult.done();
-    return true;
   }
 
   /** Moves a batch table into the target; records that cannot go in are rejected and the others written. */

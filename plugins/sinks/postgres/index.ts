@@ -28,6 +28,8 @@ interface PostgresSinkConfig {
 @injectable()
 export class PostgresSink implements Sink {
   private columns?: { name: string; type: string }[];
+  /** One check per column, made with the columns (see valueCheck). */
+  private checks?: ((record: Row) => string | undefined)[];
 
   constructor(
     @inject(TOKENS.Config) private readonly config: PostgresSinkConfig,
@@ -41,7 +43,7 @@ export class PostgresSink implements Sink {
     if (!records.length) return;
     const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
     const columns = await this.tableColumns(db);
-    const checks = columns.flatMap((c) => valueCheck(c) ?? []);
+    const checks = (this.checks ??= columns.flatMap((c) => valueCheck(c) ?? []));
     let good: Row[] = [];
     for (const record of records) {
       let problems: string[] | undefined;

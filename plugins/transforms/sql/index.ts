@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface SqlConfig {
   query: string;
@@ -92,10 +92,6 @@ export class SqlTransform implements Transform {
 
 /** The columns _sql_checked adds to the batch. */
 const HELPERS = '_sql_row, _sql_rejected, _sql_reason';
-
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
 
 export default pluginModule({
   kind: 'transform',

@@ -1,7 +1,7 @@
 // The browser bundle: built on demand when missing or older than its sources (a fresh checkout works), served once
 // per server at /assets/views/<file>, gzip-compressed, cacheable forever when the URL carries the content version.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../../../core/paths.ts';
@@ -9,9 +9,6 @@ import { gzipSync } from 'node:zlib';
 import type { Hono } from 'hono';
 import { ASSET_PREFIX, defaultAssets, type Assets } from '../ui/document.ts';
 
-const ROOT = repoRoot;
-const DIST = join(ROOT, 'dist/client');
-const SOURCES = join(ROOT, 'plugins/views/ui');
 const FILES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8', 'theme.js': 'text/javascript; charset=utf-8' };
 
 interface Asset {
@@ -22,34 +19,14 @@ interface Asset {
 
 let loading: Promise<{ assets: Map<string, Asset>; version: string }> | undefined;
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.(tsx?|css|js)$/.test(entry.name) && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function needsBuild(): boolean {
-  const files = Object.keys(FILES).map((f) => join(DIST, f));
-  if (!files.every(existsSync)) return true;
-  if (!existsSync(SOURCES)) return false; // an installed package ships dist only
-  const built = Math.min(...files.map((f) => statSync(f).mtimeMs));
-  return newestSource(SOURCES) > built;
-}
-
 async function load(): Promise<{ assets: Map<string, Asset>; version: string }> {
-  if (needsBuild()) {
-    const script = pathToFileURL(join(ROOT, 'scripts/build-client.mjs')).href;
-    const { buildClient } = (await import(script)) as { buildClient: (options?: { minify?: boolean }) => Promise<unknown> };
-    await buildClient();
-  }
+  const script = pathToFileURL(join(repoRoot, 'scripts/build-client.mjs')).href;
+  const { ensureClient } = (await import(script)) as { ensureClient: () => Promise<string> };
+  const dist = await ensureClient();
   const assets = new Map<string, Asset>();
   const hash = createHash('sha256');
   for (const [name, type] of Object.entries(FILES)) {
-    const body = new Uint8Array(readFileSync(join(DIST, name)));
+    const body = new Uint8Array(readFileSync(join(dist, name)));
     hash.update(body);
     assets.set(name, { body, gzip: new Uint8Array(gzipSync(body, { level: 9 })), type });
   }

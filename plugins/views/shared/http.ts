@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Access, Row, SqlClient } from '../../../core/sdk/index.ts';
+import { sqlString } from '../../../core/connections/duckdb/index.ts';
 import { ParamError, type ParamSpec } from './params.ts';
 import { normalizeRows, columnsOf, toCsv } from './serialize.ts';
 import { paginate, stripSemicolon, type BoundQuery } from './sql.ts';
@@ -78,7 +79,7 @@ export async function parquetResponse(c: Context, client: SqlClient, query: Boun
   if (client.dialect !== 'duckdb') return c.json({ error: 'format=parquet needs a duckdb connection', parameter: 'format' }, 400);
   const file = join(tmpdir(), `platform-view-${randomUUID()}.parquet`);
   try {
-    await client.query(`COPY (${stripSemicolon(query.text)}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`, query.params);
+    await client.query(`COPY (${stripSemicolon(query.text)}) TO ${sqlString(file)} (FORMAT parquet)`, query.params);
     const bytes = await readFile(file);
     return c.body(new Uint8Array(bytes), 200, {
       'content-type': 'application/vnd.apache.parquet',
