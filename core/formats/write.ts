@@ -15,8 +15,9 @@ export interface WriteOptions {
    * `new`: one new file per batch and partition (a unique suffix is added when the path has no `{uuid}`), never
    * overwriting earlier batches. `append` (CSV only): rows are added to the partition's file, the header written
    * once and later batches following its columns. `overwrite`: the file is replaced atomically with each batch (an export).
+   * `create`: the file is written only when there is none yet; an existing file (one a person put there) is left as it is.
    */
-  mode: 'new' | 'append' | 'overwrite';
+  mode: 'new' | 'append' | 'overwrite' | 'create';
   /** The date of the partition when there is no `partitionBy` (default: the current time). */
   now?: Date;
   /**
@@ -24,12 +25,16 @@ export interface WriteOptions {
    * batch takes its earlier type (not VARCHAR), so the files of a dataset agree. Updated with this batch's types.
    */
   types?: Map<string, string>;
+  /** DuckDB types of some columns in the file, e.g. `{ amount: 'DECIMAL(10,2)' }`: values are cast when written (a column the rows lack is written as NULL of its type). */
+  columnTypes?: Record<string, string>;
+  /** Mode `create`: the files that were there already (left as they are) are added here. */
+  existing?: string[];
 }
 
 /**
  * Writes rows with DuckDB COPY (CSV with a header and ISO-8601 UTC timestamps, or Parquet), one file per
  * date partition. Files appear whole: they are written under a temporary name and renamed.
- * Returns the files written.
+ * Returns the files written (with mode `create`, an existing file is not written and not returned).
  */
 export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOptions): Promise<string[]> {
   if (!rows.length) return [];
@@ -47,6 +52,10 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         let target = dayPath(options.path, day);
         if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', randomUUID());
         else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${Date.now()}-${randomUUID().slice(0, 8)}$1`);
+        if (options.mode === 'create' && existsSync(target)) {
+          options.existing?.push(target);
+          continue;
+        }
         mkdirSync(dirname(target), { recursive: true });
         const columns = inferColumns(group).map((c) => {
           const known = options.types?.get(c.name);
@@ -57,20 +66,19 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         await loadTempTable(connection, '_write_rows', group, columns);
         const tmp = `${target}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
         const appending = options.mode === 'append' && existsSync(target) && statSync(target).size > 0;
-        let select: string;
-        if (options.format === 'csv') {
-          // Timestamps as ISO-8601 UTC text whatever the session's time zone; when appending, the file's columns.
-          const kinds = new Map(columns.map((c) => [c.name, c.kind]));
-          const names = appending ? parseCsvHeader(firstLine(target)) : columns.map((c) => c.name);
-          select = names.map((name) => {
-            const kind = kinds.get(name);
-            if (!kind) return `NULL AS ${quoteIdent(name)}`;
-            if (kind === 'TIMESTAMPTZ') return `strftime(timezone('UTC', ${quoteIdent(name)}), '%Y-%m-%dT%H:%M:%S.%gZ') AS ${quoteIdent(name)}`;
-            return quoteIdent(name);
-          }).join(', ');
-        } else {
-          select = '*';
-        }
+        // CSV: timestamps as ISO-8601 UTC text whatever the session's time zone; when appending, the file's columns.
+        // Declared column types are cast to (a declared column the rows lack is a typed NULL).
+        const kinds = new Map(columns.map((c) => [c.name, c.kind]));
+        const declared = options.columnTypes ?? {};
+        const names = appending ? parseCsvHeader(firstLine(target)) : [...columns.map((c) => c.name), ...Object.keys(declared).filter((name) => !kinds.has(name))];
+        const select = names.map((name) => {
+          const kind = kinds.get(name);
+          const column = quoteIdent(name);
+          if (declared[name]) return `CAST(${kind ? column : 'NULL'} AS ${declared[name]}) AS ${column}`;
+          if (!kind) return `NULL AS ${column}`;
+          if (kind === 'TIMESTAMPTZ' && options.format === 'csv') return `strftime(timezone('UTC', ${column}), '%Y-%m-%dT%H:%M:%S.%gZ') AS ${column}`;
+          return column;
+        }).join(', ');
         const format = options.format === 'csv' ? `FORMAT csv, HEADER ${appending ? 'false' : 'true'}` : 'FORMAT parquet';
         try {
           await connection.run(`COPY (SELECT ${select} FROM temp._write_rows) TO ${sqlString(tmp)} (${format})`);
