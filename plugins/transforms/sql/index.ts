@@ -59,22 +59,24 @@ export class SqlTransform implements Transform {
         // The batch as a table whose rowid is the record's index in the batch: records go in with the appender (in
         // order), a batch table is used where it is.
         let batch: string;
-        let names: string[];
+        let added = '';
         if (Array.isArray(rows)) {
-          const columns = inferColumns(rows);
-          names = columns.map((c) => c.name);
-          const direct = !rejectWhere && !rejectReason && this.missing(names).length === 0;
+          // Records: optional columns the batch lacks become columns of its table (its rowid stays the record's index).
+          const direct = !rejectWhere && !rejectReason;
           const table = direct ? this.config.as : '_sql_batch';
-          await loadTempTable(connection, table, rows, columns);
+          const columns = await loadTempTable(connection, table, rows, inferColumns(rows));
           dropped.push(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
+          for (const column of this.missing(columns.map((c) => c.name))) {
+            await connection.run(`ALTER TABLE temp.${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} ${this.config.optionalColumns![column]}`);
+          }
           if (direct) return await this.query(db, connection, params, resident);
           batch = `temp.${quoteIdent(table)}`;
         } else {
+          // A batch table is shared: optional columns it lacks are added in the view over it, as typed NULLs.
           batch = rows.table;
-          names = (await rows.columns(connection)).map((c) => c.name);
+          const names = (await rows.columns(connection)).map((c) => c.name);
+          added = this.missing(names).map((column) => `, CAST(NULL AS ${this.config.optionalColumns![column]}) AS ${quoteIdent(column)}`).join('');
         }
-        // Optional columns the batch lacks, as typed NULLs.
-        const added = this.missing(names).map((column) => `, CAST(NULL AS ${this.config.optionalColumns![column]}) AS ${quoteIdent(column)}`).join('');
         if (rejectWhere || rejectReason) {
           // The condition and the reason are evaluated once per row (they may read warehouse tables that change meanwhile).
           const rows_ = `SELECT *${added}, rowid AS _sql_row FROM ${batch}`;
