@@ -195,7 +195,8 @@ export class S3Source implements Source {
       let position = 0;
       for await (const batch of batches) {
         if (pending) yield pending;
-        const { rejects } = batch;
+        // A parser's message names the local copy: name the object instead.
+        const rejects = batch.rejects.map((r) => ({ ...r, reasons: r.reasons.map((reason) => reason.replaceAll(file, origin)) }));
         const records = batch.records as Row[]; // records: inDuckDb is not asked for
         this.tag(records, object.key, position, format);
         position += records.length;
