@@ -4,6 +4,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../../tests/cli.ts';
+import { random } from '../data/random.ts';
+import { csvCell, splitCsvLine } from './csv.ts';
 
 /** The original's fee table (ingest.py, transform.py), fees in hundredths of a percent. */
 export const CHANNELS: Record<number, { name: string; fee: number }> = {
@@ -19,17 +21,6 @@ function referenceRows(file: string): Record<string, string>[] {
 export const CITIES = new Map(referenceRows('cities.csv').map((c) => [Number(c.city_key), { city_name: c.city_name, state: c.state, region: c.region }]));
 export const CUSTOMERS = new Map(referenceRows('customers.csv').map((c) => [Number(c.customer_key), { customer_id: c.customer_id, segment: c.segment, city_key: Number(c.city_key) }]));
 
-/** mulberry32, so a test's files are the same every time. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type RawLine = string[]; // the 8 cells, as text
 
@@ -54,29 +45,16 @@ export function processedPath(dataDir: string, date: string, name = 'cleaned_tra
   return join(dataDir, 'processed', ...date.split('-'), name);
 }
 
-/** Writes a raw file as pandas' to_csv does: a value with a comma or a quote is quoted. */
+/** Writes a raw file as pandas' to_csv does. */
 export function writeRaw(file: string, lines: RawLine[]): void {
-  const quoted = (v: string) => (/[",]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, [HEADER, ...lines.map((l) => l.map(quoted).join(','))].join('\n') + '\n');
+  writeFileSync(file, [HEADER, ...lines.map((l) => l.map(csvCell).join(','))].join('\n') + '\n');
 }
 
-/** A raw file's lines as cells (quoted values unquoted). */
+/** A raw file's lines as cells. */
 export function readRaw(file: string): RawLine[] {
   const [, ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
-  return lines.map((line) => {
-    const cells: string[] = [];
-    let cell = '';
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (quoted && ch === '"' && line[i + 1] === '"') (cell += '"', i++);
-      else if (ch === '"') quoted = !quoted;
-      else if (ch === ',' && !quoted) (cells.push(cell), (cell = ''));
-      else cell += ch;
-    }
-    return [...cells, cell];
-  });
+  return lines.map(splitCsvLine);
 }
 
 export interface Fact {

@@ -1,6 +1,8 @@
 // The sales-ETL original's sheet and rules (ORIGINALS.md 002), written out independently of the manifest in plain
 // TypeScript (money in cents): sheets made here in its 24-column CSV format as its csv_generator.py writes them, the
 // checks of its pydantic SalesRecord, and its dashboard's KPIs. Shared by the embedded and the real-server tests.
+import { random } from '../data/random.ts';
+import { csvCell, splitCsvLine } from './csv.ts';
 
 export const HEADERS = ['Sale Date', 'Sale ID', 'Product ID', 'Product Name', 'Product Category', 'Quantity Sold', 'Unit Price', 'Discount (%)',
   'Total Value (with Discount)', 'Unit Cost', 'Total Cost', 'Gross Profit', 'Payment Method', 'Payment Status', 'Payment Date', 'Customer ID',
@@ -13,16 +15,6 @@ const REPS = Array.from({ length: 30 }, (_, i) => `Rep ${String.fromCharCode(65 
 
 export const keyOf = (date: string, prefix = 'CSV/') => `${prefix}sales_data_${date.replaceAll('-', '')}.csv`;
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** pandas' to_csv of a float: 120.5, 325.35, 50.0 */
 const pyFloat = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
@@ -54,30 +46,16 @@ export function originalSheet(date: string, rows: number, seed: number): string[
   });
 }
 
-/** A CSV as pandas writes it: a header, values with a comma or quote quoted. */
+/** A CSV as pandas writes it: a header, then the rows. */
 export function toCsv(rows: string[][], header = HEADERS): string {
-  const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
+  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
-/** A CSV parser of its own (quotes, doubled quotes): the lines with their line numbers (the header is line 1). */
+/** The lines of a CSV with their line numbers (the header is line 1). */
 export function parseCsv(text: string): { line: number; row: Record<string, string> }[] {
   const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
-  const split = (line: string) => {
-    const cells: string[] = [];
-    let cell = '';
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (quoted && ch === '"' && line[i + 1] === '"') (cell += '"', i++);
-      else if (ch === '"') quoted = !quoted;
-      else if (ch === ',' && !quoted) (cells.push(cell), (cell = ''));
-      else cell += ch;
-    }
-    return [...cells, cell];
-  };
-  const header = split(lines[0]);
-  return lines.slice(1).map((text, i) => ({ line: i + 2, row: Object.fromEntries(split(text).map((v, j) => [header[j], v])) }));
+  const header = splitCsvLine(lines[0]);
+  return lines.slice(1).map((text, i) => ({ line: i + 2, row: Object.fromEntries(splitCsvLine(text).map((v, j) => [header[j], v])) }));
 }
 
 export interface Sale {
