@@ -1,117 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SqlClient } from '../core/sdk/index.ts';
-import type { ObjectStore } from '../core/connections/s3/index.ts';
+import { LocalObjectStore } from '../core/connections/s3/index.ts';
 import { expectManifestChecksPass, runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
-import { expectedOf, keyOf, summary } from './expectations/sales-etl.ts';
+import { expectedOf, HEADERS, keyOf, kpis, loaded, originalSheet, parseCsv, toCsv, type Sale } from './expectations/sales-etl.ts';
+import { SAMPLE_WORKBOOK } from './expectations/economic-analytics.ts';
 
 const BUCKET = 'sales-landing';
-const ROWS_PER_DAY = 300;
-const env = { SALES_S3_ENDPOINT: 'embedded', SALES_KAFKA_BROKERS: 'embedded', SALES_PG_URL: 'embedded', SALES_SIMULATE: 'true', SALES_ROWS_PER_DAY: String(ROWS_PER_DAY) };
+const env = { SALES_S3_ENDPOINT: 'embedded', SALES_KAFKA_BROKERS: 'embedded', SALES_PG_URL: 'embedded', SALES_SIMULATE: 'false' };
 
-
-async function sheet(run: PipelineRun, date: string): Promise<string> {
-  const store = await run.pipeline.connections.get<ObjectStore>('landing');
-  return (await store.get(BUCKET, keyOf(date))).toString('utf8');
+/** The bucket of a state folder, as the pipeline's embedded store sees it, to drop objects in as a user would. */
+function bucketOf(stateDir: string): LocalObjectStore {
+  const store = new LocalObjectStore(join(stateDir, 's3'));
+  void store.ensureBucket(BUCKET);
+  return store;
 }
 
-async function db(run: PipelineRun) {
-  return run.pipeline.connections.get<SqlClient>('sales-db');
+/** A day's sheet of the original with the dirt a real sheet may have, as cells, line by line. */
+function dirtySheet(date: string, seed: number): string[][] {
+  const rows = originalSheet(date, 60, seed);
+  const set = (row: string[], changes: Record<string, string>) => row.map((v, i) => changes[HEADERS[i]] ?? v);
+  return [
+    ...rows.slice(0, 30),
+    set(rows[30], { 'Quantity Sold': '0', 'Unit Price': '-1', 'Payment Date': 'the 3rd' }),
+    set(rows[31], { 'Sale ID': '', 'Gross Profit': 'NaN' }),
+    set(rows[32], { 'Sale ID': rows[2][1], 'Unit Price': '999.0' }), // a Sale ID already used on line 4
+    set(rows[33], { 'Discount (%)': '', 'Customer Rating': '', 'Gross Profit': '-12.5' }), // optional values empty, a loss: valid
+    set(rows[34], { 'Total Value (with Discount)': '1,250.00', 'Customer Name': '  ' }),
+    set(rows[35], { 'Sale Date': '2024-02-31', 'Quantity Sold': '2.5', 'Discount (%)': '120' }),
+    ...rows.slice(36),
+  ];
 }
 
-async function salesOf(run: PipelineRun, date?: string) {
-  const client = await db(run);
-  return client.query<{ sale_id: string; category: string; product: string; quantity: number; amount: number; source_key: string; source_line: number; loaded_at: Date }>(
-    `SELECT sale_id, category, product, quantity, amount, source_key, source_line, loaded_at FROM sales ${date ? 'WHERE sale_date = $1' : ''} ORDER BY sale_id`, date ? [date] : []);
+async function salesData(run: PipelineRun): Promise<Record<string, unknown>[]> {
+  const db = await run.pipeline.connections.get<SqlClient>('sales-db');
+  return db.query(`SELECT sale_id, to_char(sale_date, 'YYYY-MM-DD') AS sale_date, product_name, product_category, quantity_sold, total_value::float8 AS total_value,
+    gross_profit::float8 AS gross_profit, sales_channel, sales_region, sales_rep, discount, to_char(payment_date, 'YYYY-MM-DD') AS payment_date,
+    to_char(delivery_date, 'YYYY-MM-DD') AS delivery_date, source_key, source_line FROM sales_data ORDER BY sale_id`);
 }
+
+const asRows = (sales: Sale[]) => sales.map((s) => ({ ...s }));
 
 describe('sales ETL pipeline (embedded)', () => {
   it('validates, and passes its own cleaning and validation cases (platform test)', async () => {
     await expectManifestChecksPass('sales-etl');
   }, 60_000);
 
-  it('loads exactly the valid rows of a day\'s sheet, rejects the others with key, line and reasons; re-runs change nothing; another day adds its rows', async () => {
+  it('loads the original\'s 24-column sheets dropped in the bucket: each row checked as its pydantic model, bad rows to dead-letter with key, line and reasons; KPIs equal an independent computation', async () => {
     const stateDir = tempStateDir('sales-etl');
-    const first = await runOnce('sales-etl', env, stateDir, { date: '2024-05-01' });
-    expect(first.ok).toBe(true);
-    // The sheet is in the bucket under its day's key, and holds the day's sales with a few dirty rows.
-    const store = await first.pipeline.connections.get<ObjectStore>('landing');
-    expect((await store.list(BUCKET, 'sales/')).objects.map((o) => o.key)).toEqual([keyOf('2024-05-01')]);
-    const csv = await sheet(first, '2024-05-01');
-    const { valid, invalid } = expectedOf(csv);
-    expect(valid.length + invalid.size).toBe(ROWS_PER_DAY);
-    expect(invalid.size).toBeGreaterThan(0);
+    const store = bucketOf(stateDir);
+    const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
+    const csvs = days.map((date, i) => toCsv(i === 0 ? dirtySheet(date, 11) : originalSheet(date, 50 + i * 13, 11 + i)));
+    for (const [i, date] of days.entries()) await store.put(BUCKET, keyOf(date), csvs[i]);
+    const run = await runOnce('sales-etl', env, stateDir);
+    expect(run.ok, run.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n')).toBe(true);
 
-    // PostgreSQL holds exactly the valid rows, each with the key and line it came from.
-    const rows = await salesOf(first);
-    expect(rows.map((r) => [r.sale_id, r.source_key, r.source_line, r.quantity, r.amount])).toEqual(
-      [...valid].sort((a, b) => (a.sale_id < b.sale_id ? -1 : 1)).map((s) => [s.sale_id, keyOf('2024-05-01'), s.line, s.quantity, s.amount]));
-    const expected = summary(valid);
-    const client = await db(first);
-    expect(await client.query('SELECT category, sum(amount) AS sales FROM sales GROUP BY 1 ORDER BY 1')).toEqual(
-      Object.entries(expected.byCategory).sort().map(([category, sales]) => ({ category, sales })));
-    expect((await client.query('SELECT product FROM sales GROUP BY 1 ORDER BY sum(quantity) DESC, 1 LIMIT 1'))[0].product).toBe(expected.top[0][0]);
+    const objects = days.map((date, i) => expectedOf(keyOf(date), csvs[i]));
+    const sales = loaded(objects.map((o) => o.valid));
+    expect(objects[0].invalid.size).toBe(5);
+    expect(await salesData(run)).toEqual(asRows(sales));
 
-    // Every bad line is in the dead-letter with its object key, its line and a reason for each field at fault.
-    const dead = await first.pipeline.deadLetters.list({ steps: ['valid-sales'], limit: 1000 });
-    expect(dead.total).toBe(invalid.size);
-    const got = new Map(dead.entries.map((e) => {
+    // Every refused line: its object key, its line, a reason for each field at fault, quoting the value.
+    const dead = await run.pipeline.deadLetters.list({ steps: ['valid-sales'], limit: 1000 });
+    expect(new Map(dead.entries.map((e) => {
       const record = e.record as { source_key: string; source_line: number };
-      expect(record.source_key).toBe(keyOf('2024-05-01'));
-      return [record.source_line, e.reasons.map((r) => r.split(':')[0]).sort()];
-    }));
-    expect(got).toEqual(new Map([...invalid].map(([line, fields]) => [line, [...fields].sort()])));
-    expect(dead.entries.some((e) => e.reasons.some((r) => /^quantity: must be >= 1$|^unit_price: must be > 0$/.test(r)))).toBe(true);
-    await first.pipeline.stop();
+      return [`${record.source_key}:${record.source_line}`, e.reasons.join('; ').split('; ').map((r) => r.split(':')[0]).sort()];
+    }))).toEqual(new Map(objects.flatMap((o, i) => [...o.invalid].map(([line, fields]) => [`${keyOf(days[i])}:${line}`, [...fields].sort()]))));
+    const reasons = dead.entries.flatMap((e) => e.reasons).join('\n');
+    expect(reasons).toContain('Quantity Sold: must be >= 1 (got 0); Unit Price: must be >= 0 (got -1); Payment Date: "the 3rd" is not a date (YYYY-MM-DD)');
+    expect(reasons).toContain(`Sale ID: ${parseCsv(csvs[0])[2].row['Sale ID']} is already on line 4`);
+    expect(reasons).toContain('Sale Date: "2024-02-31" is not a date (YYYY-MM-DD); Quantity Sold: "2.5" is not a whole number; Discount (%): must be between 0 and 100 (got 120)');
+    expect(reasons).toContain('Total Value (with Discount): "1,250.00" is not a number');
 
-    // The same day again: the same sheet is put again (same ETag, not read twice), nothing changes.
-    const again = await runOnce('sales-etl', env, stateDir, { date: '2024-05-01' });
-    expect(again.ok).toBe(true);
-    expect(await sheet(again, '2024-05-01')).toBe(csv);
-    expect(again.pipeline.stats().find((s) => s.id === 'sheets')!.recordsOut).toBe(0);
-    expect(await salesOf(again)).toEqual(rows);
-    expect((await again.pipeline.deadLetters.list({ steps: ['valid-sales'] })).total).toBe(invalid.size);
-    await again.pipeline.stop();
-
-    // Another day adds its own rows, under its own key, and leaves the first day's alone.
-    const next = await runOnce('sales-etl', env, stateDir, { date: '2024-05-02' });
-    expect(next.ok).toBe(true);
-    const second = expectedOf(await sheet(next, '2024-05-02'));
-    expect((await salesOf(next, '2024-05-02')).map((r) => r.sale_id)).toEqual(second.valid.map((s) => s.sale_id).sort());
-    expect(await salesOf(next, '2024-05-01')).toEqual(rows);
-    expect((await salesOf(next)).length).toBe(valid.length + second.valid.length);
-    await next.pipeline.stop();
-  }, 60_000);
-
-  it('serves the KPIs equal to an independent computation from the sheet, with date and category filters', async () => {
-    const stateDir = tempStateDir('sales-etl');
-    const run = await runOnce('sales-etl', env, stateDir, { date: '2024-06-10' });
-    expect(run.ok).toBe(true);
-    const { valid, invalid } = expectedOf(await sheet(run, '2024-06-10'));
-    const expected = summary(valid);
+    // The original's dashboard: its five KPIs and its charts (the reps' chart really the top 10).
+    const want = kpis(sales);
     const app = await run.app();
-    const widget = async (id: string, query = 'dates=2024-06-10..2024-06-10') => {
-      const response = await app.request(`/api/views/dashboard/${id}?${query}`);
-      expect(response.status).toBe(200);
+    const widget = async (id: string, query = '') => {
+      const response = await app.request(`/api/views/dashboard/${id}${query}`);
+      expect(response.status, id).toBe(200);
       return ((await response.json()) as { data: Record<string, unknown>[] }).data;
     };
-    expect((await widget('total_sales'))[0].value).toBe(expected.total);
-    expect((await widget('transactions'))[0].value).toBe(expected.count);
-    expect((await widget('avg_transaction'))[0].value).toBeCloseTo(expected.average, 6);
-    expect((await widget('not_loaded'))[0].value).toBe(invalid.size);
-    expect((await widget('top_products'))[0]).toEqual({ product: expected.top[0][0], units: expected.top[0][1] });
-    expect(await widget('by_category')).toEqual(Object.entries(expected.byCategory).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([category, sales]) => ({ category, sales })));
-    const hourly = await widget('hourly');
-    expect(hourly.reduce((n, h) => n + (h.transactions as number), 0)).toBe(expected.count);
-    expect(Math.round(hourly.reduce((n, h) => n + (h.sales as number), 0) * 100) / 100).toBe(expected.total);
-    expect(await widget('daily')).toEqual([{ day: '2024-06-10', sales: expected.total }]);
-    // Filters: one category; a date range without the day.
-    const books = summary(valid.filter((s) => s.category === 'Books'));
-    expect((await widget('total_sales', 'dates=2024-06-10..2024-06-10&category=Books'))[0].value).toBe(books.total);
-    expect((await widget('transactions', 'category=Books&category=Home'))[0].value).toBe(valid.filter((s) => ['Books', 'Home'].includes(s.category)).length);
-    expect((await widget('total_sales', 'dates=2024-06-11..2024-06-30'))[0].value).toBe(0);
-    expect((await widget('not_loaded', 'dates=2024-06-11..2024-06-30'))[0].value).toBe(0);
-    expect((await app.request('/api/views/dashboard/total_sales?dates=2024-06-31..')).status).toBe(400);
-    expect(await (await app.request('/views/dashboard')).text()).toContain('Sales KPIs');
+    expect((await widget('total_revenue'))[0].value).toBe(want.totalRevenue);
+    expect((await widget('gross_profit_margin'))[0].value).toBeCloseTo(want.grossProfitMargin, 12);
+    expect((await widget('total_quantity'))[0].value).toBe(want.totalQuantity);
+    expect((await widget('avg_quantity'))[0].value).toBeCloseTo(want.averageQuantity!, 12);
+    expect((await widget('avg_order_value'))[0].value).toBeCloseTo(want.averageOrderValue!, 10);
+    expect((await widget('not_loaded'))[0].value).toBe(objects.reduce((n, o) => n + o.invalid.size, 0));
+    expect((await widget('revenue_by_category')).map((r) => [r.product_category, r.revenue])).toEqual(want.revenueByCategory);
+    expect((await widget('top_reps')).map((r) => [r.sales_rep, r.quantity_sold])).toEqual(want.topReps);
+    expect(want.topReps).toHaveLength(10);
+    expect((await widget('value_by_region')).map((r) => [r.sales_region, r.total_value])).toEqual(want.valueByRegion);
+    expect((await widget('sales_trend')).map((r) => [r.day, r.revenue])).toEqual(want.byDay);
+    // Filtered: one category over two days; no sales at all gives a margin of 0.
+    const dairy = kpis(sales.filter((s) => s.product_category === 'Dairy Products' && s.sale_date >= '2024-01-02'));
+    expect((await widget('total_revenue', '?dates=2024-01-02..2024-01-03&category=Dairy%20Products'))[0].value).toBe(dairy.totalRevenue);
+    expect((await widget('gross_profit_margin', '?dates=2024-01-02..2024-01-03&category=Dairy%20Products'))[0].value).toBeCloseTo(dairy.grossProfitMargin, 12);
+    expect((await widget('gross_profit_margin', '?dates=2025-01-01..2025-01-31'))[0].value).toBe(0);
+    expect(await (await app.request('/views/dashboard')).text()).toContain('Interactive Sales KPI Dashboard');
     await run.pipeline.stop();
-  }, 60_000);
+  }, 90_000);
+
+  it('one object it cannot use never blocks the later ones: another layout, a PDF, garbage, then good sheets, all handled and the good ones loaded', async () => {
+    const stateDir = tempStateDir('sales-etl');
+    const store = bucketOf(stateDir);
+    // First the bad objects alone: a run handles them (to dead-letter) and ends well.
+    await store.put(BUCKET, 'CSV/a-old-layout.csv', 'sale_id,sold_at,product,category,quantity,unit_price\nS-1,2024-05-01T10:00:00Z,Laptop,Electronics,1,999.5\nS-2,2024-05-01T11:00:00Z,Novel,Books,2,12.5\n');
+    await store.put(BUCKET, 'CSV/b-notes.pdf', '%PDF-1.4 not a sheet');
+    await store.put(BUCKET, 'CSV/c-workbook-saved-as.csv', readFileSync(SAMPLE_WORKBOOK)); // an .xlsx named .csv
+    const first = await runOnce('sales-etl', env, stateDir);
+    expect(first.ok, first.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n')).toBe(true);
+    const shapes = await first.pipeline.deadLetters.list({ steps: ['sheet-shape'] });
+    expect(shapes.entries.map((e) => [(e.record as Record<string, unknown>).source_key, (e.record as Record<string, unknown>).source_line])).toEqual(
+      expect.arrayContaining([['CSV/a-old-layout.csv', 2], ['CSV/a-old-layout.csv', 3]]));
+    expect(shapes.entries[0].reasons).toContain('missing required property "Gross Profit"');
+    const unreadable = await first.pipeline.deadLetters.list({ steps: ['sheets'] });
+    expect(Object.fromEntries(unreadable.entries.map((e) => [e.origin, e.reasons.join('; ')]))).toEqual({
+      [`s3://${BUCKET}/CSV/b-notes.pdf`]: `s3://${BUCKET}/CSV/b-notes.pdf: unknown file format (give format: csv, jsonl, json, parquet or xlsx)`,
+      [`s3://${BUCKET}/CSV/c-workbook-saved-as.csv`]: `Invalid Input Error: Error when sniffing file "s3://${BUCKET}/CSV/c-workbook-saved-as.csv".`,
+    });
+    await first.pipeline.stop();
+
+    // Then good sheets arrive: they load, the bad objects are not read again.
+    const good = toCsv(originalSheet('2024-05-02', 40, 5));
+    await store.put(BUCKET, keyOf('2024-05-02'), good);
+    const second = await runOnce('sales-etl', env, stateDir);
+    expect(second.ok).toBe(true);
+    const { valid } = expectedOf(keyOf('2024-05-02'), good);
+    expect(await salesData(second)).toEqual(asRows(loaded([valid])));
+    expect(second.pipeline.stats().find((s) => s.id === 'sheets')!.recordsOut).toBe(40);
+
+    // The same sale in a later sheet is upserted (the newest wins); an identical copy changes nothing.
+    const rows = originalSheet('2024-05-02', 40, 5);
+    const corrected = [rows[0].map((v, i) => (HEADERS[i] === 'Quantity Sold' ? '9' : v)), rows[1]];
+    await store.put(BUCKET, keyOf('2024-05-03'), toCsv(corrected));
+    await second.pipeline.stop();
+    const third = await runOnce('sales-etl', env, stateDir);
+    expect(third.ok).toBe(true);
+    const later = expectedOf(keyOf('2024-05-03'), toCsv(corrected));
+    expect(await salesData(third)).toEqual(asRows(loaded([valid, later.valid])));
+    expect((await salesData(third)).find((s) => s.sale_id === rows[0][1])).toMatchObject({ quantity_sold: 9, source_key: keyOf('2024-05-03'), source_line: 2 });
+    await third.pipeline.stop();
+  }, 90_000);
+
+  it('the generator is one optional producer: the day\'s sheet in the original\'s 24 columns under CSV/, never replacing an object there', async () => {
+    const stateDir = tempStateDir('sales-etl');
+    const store = bucketOf(stateDir);
+    const mine = toCsv(originalSheet('2024-06-02', 12, 9));
+    await store.put(BUCKET, keyOf('2024-06-02'), mine);
+    const on = { ...env, SALES_SIMULATE: 'true', SALES_ROWS_PER_DAY: '80' };
+    const run = await runOnce('sales-etl', on, stateDir, { date: '2024-06-01' });
+    expect(run.ok).toBe(true);
+    const sheet = (await store.get(BUCKET, keyOf('2024-06-01'))).toString('utf8');
+    expect(sheet.slice(0, sheet.indexOf('\n'))).toBe(HEADERS.join(','));
+    const { valid, invalid } = expectedOf(keyOf('2024-06-01'), sheet);
+    expect(valid.length + invalid.size).toBeGreaterThanOrEqual(80);
+    expect(valid.every((s) => s.sale_date === '2024-06-01')).toBe(true);
+    // Its own formulas hold: total = qty × price × (1 − discount), profit = total − qty × unit cost.
+    for (const { row } of parseCsv(sheet).slice(0, 20)) {
+      const [q, p, d, c] = ['Quantity Sold', 'Unit Price', 'Discount (%)', 'Unit Cost'].map((h) => Number(row[h]));
+      if (q < 1) continue;
+      expect(Number(row['Total Value (with Discount)'])).toBeCloseTo(q * p * (1 - d / 100), 1);
+      expect(Number(row['Gross Profit'])).toBeCloseTo(Number(row['Total Value (with Discount)']) - Math.round(q * c * 100) / 100, 1);
+    }
+    const db = await run.pipeline.connections.get<SqlClient>('sales-db');
+    expect(await db.query("SELECT count(*)::int AS n FROM sales_data WHERE sale_date = '2024-06-01'")).toEqual([{ n: loaded([valid]).length }]);
+    await run.pipeline.stop();
+
+    // The same day again: the object is there, so nothing is put, nothing changes. A user's day is never replaced.
+    const again = await runOnce('sales-etl', on, stateDir, { date: '2024-06-01' });
+    expect((await store.get(BUCKET, keyOf('2024-06-01'))).toString('utf8')).toBe(sheet);
+    await again.pipeline.stop();
+    const theirs = await runOnce('sales-etl', on, stateDir, { date: '2024-06-02' });
+    expect((await store.get(BUCKET, keyOf('2024-06-02'))).toString('utf8')).toBe(mine);
+    expect(await salesData(theirs)).toEqual(expect.arrayContaining(asRows(expectedOf(keyOf('2024-06-02'), mine).valid)));
+    await theirs.pipeline.stop();
+  }, 90_000);
 });

@@ -21,3 +21,22 @@ export function service(key: ServiceKey): string {
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
+
+/** A PostgreSQL database of its own on the real server (tables of a manifest never collide); drop it afterwards. */
+export async function freshDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const name = uniqueName(prefix).toLowerCase();
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: service('PG_URL') });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(service('PG_URL'));
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

@@ -7,16 +7,17 @@ import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient }
 
 export interface WriteOptions {
   format: 'csv' | 'parquet';
-  /** Target path; `{YYYY}`, `{MM}`, `{DD}` come from `partitionBy` (or `now`), `{uuid}` is unique per file. */
+  /** Target path; `{YYYY}`, `{MM}`, `{DD}` come from `partitionBy` (or `now`), `{uuid}` is unique per file, `{field}` is the row's value of that field. */
   path: string;
-  /** Timestamp or date field giving each row's partition (UTC day); rows without a valid one go to `unknown`. */
+  /** Timestamp, date or YYYYMMDD date-key field giving each row's partition (UTC day); rows without a valid one go to `unknown`. */
   partitionBy?: string;
   /**
    * `new`: one new file per batch and partition (a unique suffix is added when the path has no `{uuid}`), never
    * overwriting earlier batches. `append` (CSV only): rows are added to the partition's file, the header written
    * once and later batches following its columns. `overwrite`: the file is replaced atomically with each batch (an export).
+   * `create`: the file is written only when there is none yet; an existing file (one a person put there) is left as it is.
    */
-  mode: 'new' | 'append' | 'overwrite';
+  mode: 'new' | 'append' | 'overwrite' | 'create';
   /** The date of the partition when there is no `partitionBy` (default: the current time). */
   now?: Date;
   /**
@@ -24,29 +25,39 @@ export interface WriteOptions {
    * batch takes its earlier type (not VARCHAR), so the files of a dataset agree. Updated with this batch's types.
    */
   types?: Map<string, string>;
+  /** DuckDB types of some columns in the file, e.g. `{ amount: 'DECIMAL(10,2)' }`: values are cast when written (a column the rows lack is written as NULL of its type). */
+  columnTypes?: Record<string, string>;
+  /** Mode `create`: the files that were there already (left as they are) are added here. */
+  existing?: string[];
 }
 
 /**
  * Writes rows with DuckDB COPY (CSV with a header and ISO-8601 UTC timestamps, or Parquet), one file per
  * date partition. Files appear whole: they are written under a temporary name and renamed.
- * Returns the files written.
+ * Returns the files written (with mode `create`, an existing file is not written and not returned).
  */
 export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOptions): Promise<string[]> {
   if (!rows.length) return [];
   if (options.mode === 'append' && options.format !== 'csv') throw new Error('mode append is for CSV files only (Parquet files cannot be appended to)');
+  // Rows go to the file of their path: the day's partition, and {field} placeholders from the row.
   const groups = new Map<string, Row[]>();
   const now = options.now ?? new Date();
+  const fields = fieldsOf(options.path);
   for (const row of rows) {
-    const day = dayOf(options.partitionBy ? row[options.partitionBy] : now);
-    (groups.get(day) ?? groups.set(day, []).get(day)!).push(row);
+    const path = fieldPath(dayPath(options.path, dayOf(options.partitionBy ? row[options.partitionBy] : now)), fields, row);
+    (groups.get(path) ?? groups.set(path, []).get(path)!).push(row);
   }
   const written: string[] = [];
   await db.session(async (connection) => {
     try {
-      for (const [day, group] of groups) {
-        let target = dayPath(options.path, day);
+      for (const [path, group] of groups) {
+        let target = path;
         if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', randomUUID());
         else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${Date.now()}-${randomUUID().slice(0, 8)}$1`);
+        if (options.mode === 'create' && existsSync(target)) {
+          options.existing?.push(target);
+          continue;
+        }
         mkdirSync(dirname(target), { recursive: true });
         const columns = inferColumns(group).map((c) => {
           const known = options.types?.get(c.name);
@@ -57,20 +68,19 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         await loadTempTable(connection, '_write_rows', group, columns);
         const tmp = `${target}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
         const appending = options.mode === 'append' && existsSync(target) && statSync(target).size > 0;
-        let select: string;
-        if (options.format === 'csv') {
-          // Timestamps as ISO-8601 UTC text whatever the session's time zone; when appending, the file's columns.
-          const kinds = new Map(columns.map((c) => [c.name, c.kind]));
-          const names = appending ? parseCsvHeader(firstLine(target)) : columns.map((c) => c.name);
-          select = names.map((name) => {
-            const kind = kinds.get(name);
-            if (!kind) return `NULL AS ${quoteIdent(name)}`;
-            if (kind === 'TIMESTAMPTZ') return `strftime(timezone('UTC', ${quoteIdent(name)}), '%Y-%m-%dT%H:%M:%S.%gZ') AS ${quoteIdent(name)}`;
-            return quoteIdent(name);
-          }).join(', ');
-        } else {
-          select = '*';
-        }
+        // CSV: timestamps as ISO-8601 UTC text whatever the session's time zone; when appending, the file's columns.
+        // Declared column types are cast to (a declared column the rows lack is a typed NULL).
+        const kinds = new Map(columns.map((c) => [c.name, c.kind]));
+        const declared = options.columnTypes ?? {};
+        const names = appending ? parseCsvHeader(firstLine(target)) : [...columns.map((c) => c.name), ...Object.keys(declared).filter((name) => !kinds.has(name))];
+        const select = names.map((name) => {
+          const kind = kinds.get(name);
+          const column = quoteIdent(name);
+          if (declared[name]) return `CAST(${kind ? column : 'NULL'} AS ${declared[name]}) AS ${column}`;
+          if (!kind) return `NULL AS ${column}`;
+          if (kind === 'TIMESTAMPTZ' && options.format === 'csv') return `strftime(timezone('UTC', ${column}), '%Y-%m-%dT%H:%M:%S.%gZ') AS ${column}`;
+          return column;
+        }).join(', ');
         const format = options.format === 'csv' ? `FORMAT csv, HEADER ${appending ? 'false' : 'true'}` : 'FORMAT parquet';
         try {
           await connection.run(`COPY (SELECT ${select} FROM temp._write_rows) TO ${sqlString(tmp)} (${format})`);
@@ -99,7 +109,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
  * when there is no file yet. Returns the file emptied, if any.
  */
 export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'format' | 'path' | 'partitionBy' | 'now'>): Promise<string | undefined> {
-  if (options.partitionBy || options.path.includes('{uuid}')) return undefined;
+  if (options.partitionBy || options.path.includes('{uuid}') || fieldsOf(options.path).length) return undefined;
   const target = dayPath(options.path, dayOf(options.now ?? new Date()));
   if (!existsSync(target)) return undefined;
   const tmp = `${target}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -117,15 +127,37 @@ export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'f
   return target;
 }
 
+/** The `{field}` placeholders of a path: every `{name}` but {YYYY}, {MM}, {DD} and {uuid}. */
+function fieldsOf(path: string): string[] {
+  return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]).filter((name) => !['YYYY', 'MM', 'DD', 'uuid'].includes(name));
+}
+
+/** `path` with each `{field}` replaced by the row's value, made safe as a file name part ('unknown' when missing). */
+function fieldPath(path: string, fields: string[], row: Row): string {
+  let out = path;
+  for (const field of fields) {
+    const value = row[field];
+    const text = value === null || value === undefined || value === '' ? 'unknown' : String(value instanceof Date ? value.toISOString() : value);
+    out = out.replaceAll(`{${field}}`, text.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_'));
+  }
+  return out;
+}
+
 /** `path` with `{YYYY}`, `{MM}`, `{DD}` of `day` ('YYYY-MM-DD', or 'unknown' in each place). */
 function dayPath(path: string, day: string): string {
   const [y, m, d] = day === 'unknown' ? ['unknown', 'unknown', 'unknown'] : day.split('-');
   return path.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d);
 }
 
-/** 'YYYY-MM-DD' (UTC) of a Date, an ISO string or epoch milliseconds; 'unknown' when it is none of them. */
+/** 'YYYY-MM-DD' (UTC) of a Date, an ISO string, a YYYYMMDD date key or epoch milliseconds; 'unknown' when it is none of them. */
 function dayOf(value: unknown): string {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const key = /^(\d{4})(\d{2})(\d{2})$/.exec(typeof value === 'number' || typeof value === 'string' ? String(value) : '');
+  if (key) {
+    const iso = `${key[1]}-${key[2]}-${key[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : 'unknown'; // 20240231 is no day
+  }
   const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(NaN);
   return Number.isNaN(date.getTime()) ? 'unknown' : date.toISOString().slice(0, 10);
 }

@@ -118,6 +118,11 @@ describe('manifest loading', () => {
     expect(manifest.steps).toEqual([]);
     const on = await loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), {});
     expect(on.steps.map((s) => s.id)).toEqual(['nums', 'same', 'out']);
+    // A test of a step switched off cannot run: it is left out, not an error; a test of an unknown step still is one.
+    const tested = write('disabled-tested.yaml', `${GOOD.replace('    use: numbers\n', '    use: numbers\n    enabled: ${SIMULATE:-true}\n')}tests:\n  - { name: t, step: same, input: [] }\n`);
+    expect((await loadManifest(tested, new PluginCatalog([...builtinConnectionModules, ...modules]), { SIMULATE: 'false' })).tests).toEqual([]);
+    expect((await loadManifest(tested, new PluginCatalog([...builtinConnectionModules, ...modules]), {})).tests).toHaveLength(1);
+    expect(await issues(`${GOOD}tests:\n  - { name: t, step: nope, input: [] }\n`)).toEqual(['19:22 tests.0.step: "nope" is not a transform step of this manifest']);
   });
 
   it('validates schedules', async () => {

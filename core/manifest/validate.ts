@@ -173,12 +173,15 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   }
 
   checkGraph(steps, sectionOf, broken, at);
-  const tests = (raw.tests ?? []) as ManifestTest[];
-  tests.forEach((test, i) => {
+  // A test of a step switched off (enabled: false, e.g. a simulator turned off by a variable) cannot run: it is left out.
+  const runnable = (test: ManifestTest) => !([] as string[]).concat(test.step).some((id) => disabled.has(id));
+  ((raw.tests ?? []) as ManifestTest[]).forEach((test, i) => {
+    if (!runnable(test)) return;
     for (const id of ([] as string[]).concat(test.step)) {
       if (!steps.some((s) => s.id === id && s.kind === 'transform')) at(['tests', i, 'step'], `"${id}" is not a transform step of this manifest`);
     }
   });
+  const tests = ((raw.tests ?? []) as ManifestTest[]).filter(runnable);
   if (issues.length) throw new ManifestError(dedupe(issues));
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };

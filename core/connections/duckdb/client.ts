@@ -145,6 +145,21 @@ function fromDuck(value: unknown, type: DuckDBTypeId): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (type === DuckDBTypeId.DATE && value instanceof Date) return value.toISOString().slice(0, 10);
+  if (NESTED.has(type)) return plainNested(value);
+  return value;
+}
+
+const NESTED = new Set([DuckDBTypeId.LIST, DuckDBTypeId.ARRAY, DuckDBTypeId.STRUCT, DuckDBTypeId.MAP, DuckDBTypeId.UNION]);
+
+/** Integers inside lists and structs as numbers too (as at the top level), so a nested value is plain JSON. */
+function plainNested(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (Array.isArray(value)) return value.map(plainNested);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = plainNested(item);
+    return out;
+  }
   return value;
 }
 

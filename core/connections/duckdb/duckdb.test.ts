@@ -31,6 +31,14 @@ describe('duckdb connection', () => {
     await expect(r.get('wh')).rejects.toThrow(/^connection "wh" \(duckdb, m\.yaml:4\): init\[0\] failed: Parser Error: syntax error at or near "SELEC"/);
   });
 
+  it('gives integers inside lists and structs as numbers, so nested values are plain JSON', async () => {
+    const db = await DuckDbClient.open(':memory:');
+    const [row] = await db.query("SELECT [{'product_id': 4::BIGINT, 'quantity': 2::BIGINT}, {'product_id': 3::BIGINT, 'quantity': 1::BIGINT}] AS items, {'n': 9007199254740993::HUGEINT, 'm': [1::BIGINT]} AS s");
+    expect(row).toEqual({ items: [{ product_id: 4, quantity: 2 }, { product_id: 3, quantity: 1 }], s: { n: '9007199254740993', m: [1] } });
+    expect(JSON.parse(JSON.stringify(row))).toEqual(row);
+    db.close();
+  });
+
   it('loads JS rows into a temp table with inferred types (ints, doubles, booleans, dates, objects, nulls)', async () => {
     const db = await DuckDbClient.open(':memory:');
     const rows = await db.session(async (connection) => {

@@ -23,6 +23,19 @@ export interface ObjectStore {
   get(bucket: string, key: string): Promise<Buffer>;
   download(bucket: string, key: string, file: string): Promise<void>;
   put(bucket: string, key: string, body: Buffer | string): Promise<void>;
+  /** The bucket's event notification rules (a real S3 API; the embedded store publishes no events and has none). */
+  eventRules?(bucket: string): Promise<EventRule[]>;
+  /** Adds a rule to the bucket's notification configuration, keeping the rules it has. */
+  addEventRule?(bucket: string, rule: EventRule): Promise<void>;
+}
+
+/** A bucket notification rule: events (e.g. s3:ObjectCreated:*) under a key prefix/suffix sent to a target ARN. */
+export interface EventRule {
+  id?: string;
+  arn: string;
+  events: string[];
+  prefix?: string;
+  suffix?: string;
 }
 
 /** Buckets are folders and keys are paths under them; the ETag is the MD5 of the content, as S3 gives for simple uploads. */
@@ -114,6 +127,29 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer | string) {
     await this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+
+  async eventRules(bucket: string): Promise<EventRule[]> {
+    const config = await this.client.send(new this.sdk.GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+    const filter = (rules?: { Name?: string; Value?: string }[]) => ({
+      prefix: rules?.find((r) => r.Name?.toLowerCase() === 'prefix')?.Value || undefined,
+      suffix: rules?.find((r) => r.Name?.toLowerCase() === 'suffix')?.Value || undefined,
+    });
+    return [
+      ...(config.QueueConfigurations ?? []).map((q) => ({ id: q.Id, arn: q.QueueArn ?? '', events: q.Events ?? [], ...filter(q.Filter?.Key?.FilterRules) })),
+      ...(config.TopicConfigurations ?? []).map((t) => ({ id: t.Id, arn: t.TopicArn ?? '', events: t.Events ?? [], ...filter(t.Filter?.Key?.FilterRules) })),
+      ...(config.LambdaFunctionConfigurations ?? []).map((l) => ({ id: l.Id, arn: l.LambdaFunctionArn ?? '', events: l.Events ?? [], ...filter(l.Filter?.Key?.FilterRules) })),
+    ];
+  }
+
+  async addEventRule(bucket: string, rule: EventRule): Promise<void> {
+    // PutBucketNotificationConfiguration replaces the whole configuration: the rules there stay in it.
+    const { $metadata: _, ...current } = await this.client.send(new this.sdk.GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+    const rules = [...(rule.prefix ? [{ Name: 'prefix' as const, Value: rule.prefix }] : []), ...(rule.suffix ? [{ Name: 'suffix' as const, Value: rule.suffix }] : [])];
+    const queue = { Id: rule.id, QueueArn: rule.arn, Events: rule.events as import('@aws-sdk/client-s3').Event[], ...(rules.length ? { Filter: { Key: { FilterRules: rules } } } : {}) };
+    await this.client.send(new this.sdk.PutBucketNotificationConfigurationCommand({
+      Bucket: bucket, NotificationConfiguration: { ...current, QueueConfigurations: [...(current.QueueConfigurations ?? []), queue] },
+    }));
   }
 }
 

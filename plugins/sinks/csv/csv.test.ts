@@ -60,4 +60,18 @@ describe('csv sink', () => {
     expect(readFileSync(join(dir, 'log-20240304.csv'), 'utf8')).toBe('a,b\n1,x\n2,y\n,z\n');
     await step.close();
   });
+
+  it('partitions by a YYYYMMDD date key and names files by a {field} placeholder (one file per raw file)', async () => {
+    const dir = folder();
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/cleaned_{raw_name}.csv'), partitionBy: 'date_key', mode: 'overwrite' });
+    await step.plugin.write([
+      { id: 1, date_key: 20240301, raw_name: 'transactions' }, { id: 2, date_key: 20240301, raw_name: 'branch-b' },
+      { id: 3, date_key: '20240302', raw_name: 'transactions' }, { id: 4, date_key: 20240231, raw_name: '../x' },
+    ]);
+    expect(readFileSync(join(dir, '2024/03/01/cleaned_transactions.csv'), 'utf8')).toBe('id,date_key,raw_name\n1,20240301,transactions\n');
+    expect(readFileSync(join(dir, '2024/03/01/cleaned_branch-b.csv'), 'utf8')).toBe('id,date_key,raw_name\n2,20240301,branch-b\n');
+    expect(readFileSync(join(dir, '2024/03/02/cleaned_transactions.csv'), 'utf8')).toBe('id,date_key,raw_name\n3,20240302,transactions\n');
+    expect(readdirSync(join(dir, 'unknown/unknown/unknown'))).toEqual(['cleaned___x.csv']);
+    await step.close();
+  });
 });

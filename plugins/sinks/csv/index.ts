@@ -6,6 +6,7 @@ interface FileSinkConfig {
   path: string;
   partitionBy?: string;
   mode: WriteOptions['mode'];
+  types?: Record<string, string>;
 }
 
 /**
@@ -45,7 +46,9 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
           if (file) this.logger.info('the result is empty: file left with its columns and no rows', { file });
           return this.wholeResult.done();
         }
-        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types });
+        const existing: string[] = [];
+        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types, columnTypes: this.config.types, existing });
+        for (const file of existing) this.logger.info('the file is there already: left as it is (mode create)', { file });
         this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
         if (overwrite) this.wholeResult.done();
       } catch (error) {
@@ -70,13 +73,18 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
     properties: {
       path: {
         type: 'string', minLength: 1,
-        description: `File path, relative to the working directory; {YYYY}, {MM}, {DD} come from partitionBy (or the current date, UTC); {uuid} makes each file's name unique.${format === 'csv' ? '' : ' Without {uuid}, mode new adds a unique suffix.'}`,
-        examples: format === 'csv' ? ['exports/kpis.csv', 'out/{YYYY}/{MM}/{DD}/orders.csv'] : ['lake/sales/{YYYY}/{MM}/{DD}/part-{uuid}.parquet'],
+        description: `File path, relative to the working directory; {YYYY}, {MM}, {DD} come from partitionBy (or the current date, UTC); {uuid} makes each file's name unique; {<field>} is a record's value of that field (records go to the file of their path, e.g. one processed file per raw file).${format === 'csv' ? '' : ' Without {uuid}, mode new adds a unique suffix.'}`,
+        examples: format === 'csv' ? ['exports/kpis.csv', 'out/{YYYY}/{MM}/{DD}/orders.csv'] : ['lake/sales/{YYYY}/{MM}/{DD}/part-{uuid}.parquet', 'processed/{YYYY}/{MM}/{DD}/cleaned_{raw_name}.parquet'],
       },
-      partitionBy: { type: 'string', description: 'Timestamp or date field that picks the partition of each record (UTC day); records without a valid one go under "unknown".', examples: ['event_ts'] },
+      partitionBy: { type: 'string', description: 'Timestamp, date or YYYYMMDD date-key field that picks the partition of each record (UTC day); records without a valid one go under "unknown".', examples: ['event_ts', 'date_key'] },
       mode: format === 'csv'
-        ? { enum: ['new', 'append', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition\'s file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; the header alone when it is empty) — an export.' }
-        : { enum: ['new', 'overwrite'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; no rows when it is empty).' },
+        ? { enum: ['new', 'append', 'overwrite', 'create'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition\'s file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; the header alone when it is empty) — an export; create: the file is written only when there is none yet (a simulator that must never replace a file a person put there).' }
+        : { enum: ['new', 'overwrite', 'create'], default: 'new', description: 'new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source\'s run (all its pages; no rows when it is empty); create: the file is written only when there is none yet.' },
+      types: {
+        type: 'object', additionalProperties: { type: 'string' },
+        description: 'DuckDB types of some columns in the file, cast when written (e.g. exact DECIMAL money instead of DOUBLE); a declared column a batch lacks is written as NULL of its type. Default: from the values (integers BIGINT, other numbers DOUBLE, text VARCHAR, Dates TIMESTAMPTZ).',
+        examples: [{ amount: 'DECIMAL(10,2)', revenue: 'DECIMAL(10,2)', date_key: 'INTEGER' }],
+      },
     },
   };
 }

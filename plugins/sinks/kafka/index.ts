@@ -1,14 +1,18 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import type { TopicClient } from '../../../core/connections/kafka/index.ts';
 
 interface KafkaSinkConfig {
   topic: string;
   key?: string;
+  value?: string;
   partitions?: number;
   replicationFactor?: number;
 }
 
-/** Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas). */
+/**
+ * Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas); with `value`, the
+ * message is that field's text as it is (a document made upstream, e.g. JSON built in SQL to an exact shape).
+ */
 @injectable()
 export class KafkaSink implements Sink {
   private created = false;
@@ -19,7 +23,9 @@ export class KafkaSink implements Sink {
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {}
 
-  async write(records: Row[]): Promise<void> {
+  async write(batch: Row[], ctx?: SinkContext): Promise<void> {
+    const field = this.config.value;
+    const records = field ? batch.filter((record) => typeof record[field] === 'string' || (ctx?.reject(record, `${field}: missing (the message value; text expected)`), false)) : batch;
     if (!records.length) return; // the empty end of a whole result: nothing to produce
     const client = await this.connections.get<TopicClient>(this.step.connection!, 'kafka');
     if (!this.created) {
@@ -29,7 +35,7 @@ export class KafkaSink implements Sink {
     const key = this.config.key;
     await client.produce(this.config.topic, records.map((record) => ({
       key: key && record[key] != null ? String(record[key]) : null,
-      value: JSON.stringify(record),
+      value: field ? (record[field] as string) : JSON.stringify(record),
     })));
   }
 }
@@ -48,6 +54,7 @@ export default pluginModule({
     properties: {
       topic: { type: 'string', description: 'Topic to produce to.', examples: ['payment-events'] },
       key: { type: 'string', description: 'Field whose value is the message key (same key, same partition, in order).', examples: ['user_id'] },
+      value: { type: 'string', description: 'Field whose text is the message value, produced as it is (e.g. a JSON document built upstream to an exact shape); default: the whole record as JSON. A record without it goes to dead-letter.', examples: ['message'] },
       partitions: { type: 'integer', minimum: 1, description: 'Partitions of the topic when it has to be created.' },
       replicationFactor: { type: 'integer', minimum: 1, description: "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.", examples: [3] },
     },

@@ -62,4 +62,33 @@ describe('parquet sink', () => {
   it('cannot append', async () => {
     await expect(createTestStep(parquet, 'sink', { path: 'x.parquet', mode: 'append' })).rejects.toThrow('parquet.with.mode: must be one of "new", "overwrite"');
   });
+
+  it('writes declared column types (exact DECIMAL money), a declared column the batch lacks as a typed NULL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const file = join(dir, 'processed.parquet');
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: file, mode: 'overwrite', types: { amount: 'DECIMAL(10,2)', revenue: 'DECIMAL(10,2)', fee_percent: 'DECIMAL(5,2)', note: 'VARCHAR' } });
+    // 13,904.50 × 1% = 139.045 → 139.05 (half-up), computed upstream exactly; here only carried as a JS number.
+    await step.plugin.write([{ id: 1, amount: 13904.5, fee_percent: 1, revenue: 139.05 }, { id: 2, amount: 0.1, fee_percent: 2.5, revenue: 0 }]);
+    const db = await DuckDbClient.open(':memory:');
+    expect(await db.query(`SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`)).toEqual([
+      { name: 'id', type: 'BIGINT' }, { name: 'amount', type: 'DECIMAL(10,2)' }, { name: 'fee_percent', type: 'DECIMAL(5,2)' }, { name: 'revenue', type: 'DECIMAL(10,2)' }, { name: 'note', type: 'VARCHAR' },
+    ]);
+    expect(await db.query(`SELECT CAST(amount AS VARCHAR) AS amount, CAST(revenue AS VARCHAR) AS revenue, note FROM read_parquet('${file}') ORDER BY id`)).toEqual([
+      { amount: '13904.50', revenue: '139.05', note: null }, { amount: '0.10', revenue: '0.00', note: null },
+    ]);
+    db.close();
+    await step.close();
+  });
+
+  it('mode create writes a file only when there is none, and never replaces one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/day.parquet'), partitionBy: 'day', mode: 'create' });
+    await step.plugin.write([{ day: '2024-01-01', n: 1 }]);
+    await step.plugin.write([{ day: '2024-01-01', n: 2 }, { day: '2024-01-02', n: 3 }]);
+    const db = await DuckDbClient.open(':memory:');
+    expect(await db.query(`SELECT n FROM read_parquet('${dir}/**/*.parquet') ORDER BY n`)).toEqual([{ n: 1 }, { n: 3 }]);
+    db.close();
+    expect(step.logs.join('\n')).toContain('the file is there already: left as it is (mode create)');
+    await step.close();
+  });
 });

@@ -11,7 +11,7 @@ interface S3SinkConfig {
   bucket: string;
   key: string;
   format: 'csv' | 'parquet';
-  mode: 'new' | 'replace';
+  mode: 'new' | 'replace' | 'create';
   partitionBy?: string;
   createBucket: boolean;
 }
@@ -19,7 +19,8 @@ interface S3SinkConfig {
 /**
  * Puts each batch as objects under a date-partitioned key: in mode `new` one object per batch and day, never
  * overwritten ({uuid} in the key); in mode `replace` the day's object is put again (a daily file made whole in
- * one batch: re-making the day replaces it instead of adding a second copy).
+ * one batch: re-making the day replaces it instead of adding a second copy); in mode `create` the day's object is put
+ * only when there is none yet (a simulator never replaces an object someone else put under that key).
  */
 @injectable()
 export class S3Sink implements Sink {
@@ -34,13 +35,13 @@ export class S3Sink implements Sink {
   ) {
     const unique = config.key.includes('{uuid}');
     if (config.mode === 'new' && !unique) throw new Error(`${step.id}: key "${config.key}" needs {uuid} in mode new (so nothing is overwritten); use mode replace for one object per day`);
-    if (config.mode === 'replace' && unique) throw new Error(`${step.id}: key "${config.key}" has {uuid}, which never replaces anything: drop it in mode replace`);
+    if (config.mode !== 'new' && unique) throw new Error(`${step.id}: key "${config.key}" has {uuid}, which names a new object every time: drop it in mode ${config.mode}`);
   }
 
   async write(batch: Row[], ctx?: SinkContext): Promise<void> {
     // In replace mode the pages of a query source's whole result are put as one object, on its last page.
     // (An empty result puts nothing: the day's object, if any, stays.)
-    const records = this.config.mode === 'replace' ? this.wholeResult.collect(batch, ctx?.snapshot) : batch;
+    const records = this.config.mode !== 'new' ? this.wholeResult.collect(batch, ctx?.snapshot) : batch;
     if (!records?.length) return;
     const store = await this.connections.get<ObjectStore>(this.step.connection!, 's3');
     if (!this.ready && this.config.createBucket) await store.ensureBucket(this.config.bucket);
@@ -51,7 +52,11 @@ export class S3Sink implements Sink {
       // Files are written by DuckDB under a local mirror of the key layout, then put one by one.
       const batch = randomUUID();
       const files = await writeRows(db, records, { format: this.config.format, path: join(dir, this.config.key.replaceAll('{uuid}', batch)), partitionBy: this.config.partitionBy, mode: 'overwrite' });
-      for (const file of files) await store.put(this.config.bucket, file.slice(dir.length + 1), readFileSync(file));
+      for (const file of files) {
+        const key = file.slice(dir.length + 1);
+        if (this.config.mode === 'create' && (await store.list(this.config.bucket, key, undefined, 1)).objects[0]?.key === key) continue;
+        await store.put(this.config.bucket, key, readFileSync(file));
+      }
       this.wholeResult.done();
     } catch (error) {
       throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`);
@@ -80,7 +85,7 @@ export default pluginModule({
       bucket: { type: 'string', description: 'Target bucket.' },
       key: { type: 'string', minLength: 1, description: 'Object key; {YYYY}/{MM}/{DD} from partitionBy (or today), {uuid} unique per batch (required in mode new, so nothing is overwritten).', examples: ['sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', 'sales/{YYYY}/{MM}/{DD}/sales.csv'] },
       format: { enum: ['csv', 'parquet'], default: 'csv', description: 'Object format.' },
-      mode: { enum: ['new', 'replace'], default: 'new', description: 'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill.' },
+      mode: { enum: ['new', 'replace', 'create'], default: 'new', description: 'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill; create: the key (without {uuid}) is put only when no object has it yet — a simulator that must never replace an object someone else put there.' },
       partitionBy: { type: 'string', description: 'Date field choosing the partition of each record.' },
       createBucket: { type: 'boolean', default: true, description: 'Create the bucket when missing.' },
     },

@@ -103,6 +103,21 @@ describe('file source', () => {
     await step.close();
   });
 
+  it('with rereadOnBackfill, a --date run reads that day\'s files again although already read; other runs do not', async () => {
+    const dir = folder();
+    mkdirSync(join(dir, '2024', '01', '15'), { recursive: true });
+    writeFileSync(join(dir, '2024', '01', '15', 'tx.csv'), 'n\n1\n');
+    const path = join(dir, '{YYYY}/{MM}/{DD}/tx.csv');
+    for (const rereadOnBackfill of [true, false]) {
+      const step = await createTestStep<FileSource>(plugin, 'source', { path, rereadOnBackfill });
+      const first = await readAll(step.plugin, { date: '2024-01-15' });
+      expect(first.records).toEqual([{ n: 1 }]);
+      expect((await readAll(step.plugin, { date: '2024-01-15', checkpoint: first.checkpoint })).records).toEqual(rereadOnBackfill ? [{ n: 1 }] : []);
+      expect((await readAll(step.plugin, { checkpoint: first.checkpoint })).records).toEqual([]);
+      await step.close();
+    }
+  });
+
   it('reads exactly the uploaded XLSX workbook, every sheet, with header names as keys, the file named by its upload name', async () => {
     const dir = folder();
     const workbook = new ExcelJS.Workbook();

@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
+import { numberedLines } from '../../../core/formats/lines.ts';
 
 interface FileSourceConfig {
   path: string | string[];
@@ -13,6 +14,7 @@ interface FileSourceConfig {
   xlsx?: { sheet?: string };
   addFileColumn?: string;
   addLineColumn?: string;
+  rereadOnBackfill: boolean;
 }
 
 /** Files already read, by absolute path: a file is read again only when its size or modification time changes. */
@@ -78,7 +80,7 @@ export class FileSource implements Source {
         continue; // removed since it was listed
       }
       const seen = done[file];
-      if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs) continue;
+      if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs && !(run.date && this.config.rereadOnBackfill)) continue;
       const shown = display(file);
       // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped)
       // has its DuckDB table dropped here (those handed on, the runtime drops).
@@ -122,26 +124,11 @@ export class FileSource implements Source {
     return { batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
   }
 
-  /**
-   * With addLineColumn, a CSV file's records get their line: DuckDB streams the good records in file order and
-   * tells the rejected lines only at the end, so the file's records are held until then and numbered 2, 3, …
-   * (1 with header: false) skipping the rejected lines, the numbering of DuckDB's own `file:LINE` origins.
-   */
-  private async *numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
+  /** With addLineColumn, a CSV file's records get their line (see numberedLines: held until the file is read). */
+  private numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
     const column = this.config.addLineColumn;
-    if (!column || format !== 'csv') return yield* batches;
-    const held: FileBatch[] = [];
-    for await (const batch of batches) held.push(batch); // records: addLineColumn turns off inDuckDb
-    const rejected = new Set(held.flatMap((b) => b.rejects).map((r) => Number(/:(\d+)$/.exec(r.origin ?? '')?.[1])));
-    let line = this.config.csv?.header === false ? 0 : 1;
-    for (const batch of held) {
-      for (const record of batch.records as Row[]) {
-        do line++;
-        while (rejected.has(line));
-        record[column] = line;
-      }
-      yield batch;
-    }
+    if (!column || format !== 'csv') return batches;
+    return numberedLines(batches, column, this.config.csv?.header !== false); // records: addLineColumn turns off inDuckDb
   }
 
   /** The files to read, absolute and sorted: placeholders become the run date's parts, or match any digits. */
@@ -214,6 +201,10 @@ export default pluginModule({
         type: 'string', minLength: 1,
         description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines), so that later rejects (validation) can point at the line. A file\'s records are held in memory until it is read whole.',
         examples: ['source_line'],
+      },
+      rereadOnBackfill: {
+        type: 'boolean', default: false,
+        description: 'With --date (a backfill), read that date\'s files again even when they were read already: the day is processed again, e.g. after reference data changed (idempotent when the sinks upsert). Without it, a file is read again only when its size or modification time changes.',
       },
     },
   },

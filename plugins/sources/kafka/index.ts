@@ -9,6 +9,7 @@ interface KafkaSourceConfig {
   maxBatch: number;
   metadata: boolean;
   partitions?: number;
+  nanAsNull: boolean;
 }
 
 /**
@@ -47,7 +48,7 @@ export class KafkaSource implements Source {
         if (this.config.format === 'json') {
           const text = message.value.toString('utf8');
           try {
-            const parsed = JSON.parse(text) as unknown;
+            const parsed = this.parse(text);
             if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
             record = parsed as Row;
           } catch (error) {
@@ -62,6 +63,18 @@ export class KafkaSource implements Source {
       }
       const next: CommitOffset[] = [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: String(BigInt(m.offset) + 1n) }));
       yield { records, rejects, checkpoint: next, lag: batch.lag, watermark: newest ? new Date(newest) : undefined };
+    }
+  }
+
+  /** JSON.parse, or with nanAsNull, the same after the bare NaN/Infinity tokens of Python's json.dumps become null. */
+  private parse(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      if (!this.config.nanAsNull) throw error;
+      const lenient = nonFiniteAsNull(text);
+      if (lenient === text) throw error;
+      return JSON.parse(lenient);
     }
   }
 
@@ -89,6 +102,30 @@ export class KafkaSource implements Source {
   }
 }
 
+/** `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null` (Python's json.dumps writes them for NaN floats). */
+export function nonFiniteAsNull(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      out += ch;
+      if (ch === '\\') out += text[++i] ?? '';
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    const token = text.startsWith('NaN', i) ? 'NaN' : text.startsWith('-Infinity', i) ? '-Infinity' : text.startsWith('Infinity', i) ? 'Infinity' : '';
+    if (token) {
+      out += 'null';
+      i += token.length - 1;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
 export default pluginModule({
   kind: 'source',
   name: 'kafka',
@@ -109,6 +146,7 @@ export default pluginModule({
       maxBatch: { type: 'integer', minimum: 1, default: 1000, description: 'Most messages per batch.' },
       metadata: { type: 'boolean', default: false, description: 'Add _topic, _partition, _offset, _key and _timestamp to each record.' },
       partitions: { type: 'integer', minimum: 1, description: 'Create the topics with this many partitions when missing.' },
+      nanAsNull: { type: 'boolean', default: false, description: 'json: read the NaN, Infinity and -Infinity tokens that Python\'s json.dumps writes (e.g. for empty spreadsheet cells read by pandas) as null instead of sending the message to dead-letter.' },
     },
   },
   examples: [{ title: 'FX ticks', yaml: 'fx:\n  use: kafka\n  connection: bus\n  with: { topics: fx-rates, group: globemart-fx, startFrom: earliest }\n' }],

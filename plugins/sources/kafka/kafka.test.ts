@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import type { TopicClient } from '../../../core/connections/kafka/index.ts';
-import source, { type KafkaSource } from './index.ts';
+import source, { nonFiniteAsNull, type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
 
 function embedded(stateDir: string) {
@@ -80,5 +80,39 @@ describe('kafka source and sink (embedded topic log)', () => {
     await expect(second.plugin.commit(batches[0].checkpoint)).rejects.toThrow('coordinator not available');
     await second.close();
     expect(second.logs.join('\n')).toContain('last offset commit failed, its messages will be read again: coordinator not available');
+  });
+
+  it('produces a field\'s text as the message value as it is (exact shapes made upstream); a record without it goes to dead-letter', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'kafka-'));
+    const options = { ...embedded(stateDir), connections: { bus: { type: 'kafka' } } };
+    const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic: 'v', key: 'id', value: 'message' }, options);
+    const message = '{"invoice_id": 3, "items": [{"product_id": 4, "quantity": 2}]}';
+    await producer.plugin.write([{ id: 3, message }, { id: 4, message: null }], { reject: (record, reasons) => void producer.rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) });
+    expect(producer.rejects).toEqual([{ record: { id: 4, message: null }, reasons: ['message: missing (the message value; text expected)'] }]);
+    const bus = await producer.services.connections.get<TopicClient>('bus');
+    const consumer = await bus.consumer({ group: 'raw', topics: ['v'], from: 'earliest' });
+    for await (const batch of consumer.batches(new AbortController().signal, { once: true, maxBatch: 10 })) {
+      expect(batch.messages.map((m) => [m.key, m.value.toString('utf8')])).toEqual([['3', message]]);
+    }
+    await consumer.close();
+    await producer.close();
+  });
+
+  it('reads Python\'s NaN/Infinity tokens as null with nanAsNull (dead-letter without it), never inside strings', async () => {
+    expect(nonFiniteAsNull('{"a": NaN, "b": "NaN and -Infinity", "c": [Infinity, -Infinity], "d": "\\"NaN"}')).toBe('{"a": null, "b": "NaN and -Infinity", "c": [null, null], "d": "\\"NaN"}');
+    const stateDir = mkdtempSync(join(tmpdir(), 'kafka-'));
+    const options = { ...embedded(stateDir), connections: { bus: { type: 'kafka' } } };
+    const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic: 'py' }, options);
+    const bus = await producer.services.connections.get<TopicClient>('bus');
+    await bus.createTopic('py');
+    await bus.produce('py', [{ value: '{"product_id": 2, "category": NaN, "name": "NaN"}' }]);
+    await producer.close();
+    for (const [nanAsNull, group] of [[true, 'lenient'], [false, 'strict']] as const) {
+      const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: 'py', group, nanAsNull }, options);
+      const { records, rejects } = await readAll(consumer.plugin);
+      expect(records).toEqual(nanAsNull ? [{ product_id: 2, category: null, name: 'NaN' }] : []);
+      expect(rejects.length).toBe(nanAsNull ? 0 : 1);
+      await consumer.close();
+    }
   });
 });

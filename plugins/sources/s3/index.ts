@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { explainS3Error, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
+import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
-import { formatOf, readRecords, type FileFormat } from '../../../core/formats/index.ts';
+import { formatOf, readRecords, type FileBatch, type FileFormat } from '../../../core/formats/index.ts';
+import { numberedLines } from '../../../core/formats/lines.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
 interface S3SourceConfig {
@@ -15,7 +16,7 @@ interface S3SourceConfig {
   batchSize: number;
   pollInterval?: string;
   pageSize: number;
-  notifications?: { connection: string; topic: string; group?: string };
+  notifications?: { connection: string; topic: string; group?: string; queueArn?: string };
   keyColumn?: string;
   lineColumn?: string;
   createBucket: boolean;
@@ -26,9 +27,13 @@ type Seen = Record<string, string>;
 /**
  * Reads new objects of a bucket: lists it page by page, and reads every object whose key is new or whose ETag
  * changed (remembered in the checkpoint), parsed as CSV, JSON lines, Parquet or XLSX. A line that cannot be
- * parsed goes to dead-letter as `s3://bucket/key:line`. With `pollInterval` it keeps polling (streaming); with
- * `notifications` it lists once to catch up, then reads objects as the bucket's events arrive on a Kafka topic
- * (MinIO and S3 publish them), committing the event offsets only after the sinks have the object's records.
+ * parsed goes to dead-letter as `s3://bucket/key:line`; an object that cannot be read at all (not the format its
+ * name says, an unknown format) goes to dead-letter whole and the source goes on with the next one. With
+ * `pollInterval` it keeps polling (streaming); with `notifications` it lists once to catch up, then reads objects
+ * as the bucket's events arrive on a Kafka topic (MinIO and S3 publish them), committing the event offsets only
+ * after the sinks have the object's records, and still lists every `pollInterval` (if given) for an object whose
+ * event was lost. Before reading events it checks that a bucket notification rule sends the prefix's object-created
+ * events (with `queueArn`, it adds one when there is none; without, a missing rule is a clear error).
  * The embedded store (a local folder) publishes no events: there `notifications` falls back to polling every
  * `pollInterval` (default 10s), so one manifest reads events on a real S3 API and still sees new objects embedded.
  */
@@ -53,8 +58,42 @@ export class S3Source implements Source {
     const interval = this.config.notifications && store.embedded ? this.config.pollInterval ?? '10s' : this.config.pollInterval;
     if (this.config.notifications && store.embedded && !run.once) this.logger.info(`the embedded object store publishes no bucket events: polling s3://${this.config.bucket}/${this.config.prefix} every ${interval} instead`);
     const poll = interval && !events && !run.once ? parseDuration(interval) : 0;
+    if (events && !run.once) await this.ensureEventRule(store);
     yield* this.listAndRead(store, db, seen, run, poll);
     if (events && !run.once) yield* this.onEvents(store, db, seen, run);
+  }
+
+  /**
+   * The bucket must send the prefix's object-created events to the server's notification target: a rule that does
+   * is kept as it is; without one, `queueArn` adds it, else the source stops with what to do.
+   */
+  private async ensureEventRule(store: ObjectStore): Promise<void> {
+    if (!store.eventRules || !store.addEventRule) return;
+    const { bucket, prefix } = this.config;
+    const arn = this.config.notifications!.queueArn || undefined;
+    const where = `s3://${bucket}/${prefix}`;
+    let rules: EventRule[];
+    try {
+      rules = await store.eventRules(bucket);
+    } catch (error) {
+      throw new Error(`${this.step.id}: reading the bucket notification rules of ${where}: ${explainS3Error(error)}`);
+    }
+    const covering = rules.find((r) => r.events.some((e) => e === 's3:ObjectCreated:*' || e === 's3:ObjectCreated:Put')
+      && prefix.startsWith(r.prefix ?? '') && !r.suffix && (!arn || r.arn === arn));
+    if (covering) {
+      this.logger.info(`bucket events: ${where} sends object-created events to ${covering.arn}`);
+      return;
+    }
+    if (!arn) {
+      throw new Error(`${this.step.id}: ${where} sends no object-created events (no bucket notification rule for s3:ObjectCreated:* on this prefix${rules.length ? `; rules there: ${rules.map((r) => `${r.arn} ${r.events.join(' ')} prefix "${r.prefix ?? ''}"${r.suffix ? ` suffix "${r.suffix}"` : ''}`).join(', ')}` : ''}). `
+        + 'Give notifications.queueArn, the ARN of the server\'s Kafka notification target (MinIO prints it at start under "SQS ARNs", e.g. arn:minio:sqs::PRIMARY:kafka), to have the rule set up, or add it to the bucket yourself.');
+    }
+    try {
+      await store.addEventRule(bucket, { id: `${this.step.pipeline}-${this.step.id}`, arn, events: ['s3:ObjectCreated:*'], prefix: prefix || undefined });
+    } catch (error) {
+      throw new Error(`${this.step.id}: setting up the bucket notification of ${where} to ${arn}: ${explainS3Error(error)}`);
+    }
+    this.logger.info(`bucket events: set up ${where} to send object-created events to ${arn}`);
   }
 
   /** Bucket events (S3 event JSON: Records[].s3.bucket.name / object.key / eTag) from a Kafka topic. */
@@ -63,7 +102,24 @@ export class S3Source implements Source {
     const kafka = await this.connections.get<TopicClient>(connection, 'kafka');
     await kafka.createTopic(topic); // the server creates it on its first event; subscribing must not wait for that
     this.consumer = await kafka.consumer({ group: group ?? `${this.step.pipeline}-${this.step.id}-events`, topics: [topic], from: 'latest' });
-    for await (const batch of this.consumer.batches(run.signal, { once: false, maxBatch: 100 })) {
+    // The listing fallback: every pollInterval, the bucket is listed as well, for an object whose event was lost
+    // (put while no consumer was a member yet, a notification target that was down).
+    const fallback = this.config.pollInterval ? parseDuration(this.config.pollInterval) : 0;
+    const batches = this.consumer.batches(run.signal, { once: false, maxBatch: 100 })[Symbol.asyncIterator]();
+    let next = batches.next();
+    let listedAt = this.clock.now().getTime();
+    while (!run.signal.aborted) {
+      const due = listedAt + fallback - this.clock.now().getTime();
+      const arrived = fallback ? await Promise.race([next, this.clock.sleep(Math.max(0, due), run.signal).then(() => undefined)]) : await next;
+      if (run.signal.aborted) break;
+      if (!arrived) {
+        listedAt = this.clock.now().getTime();
+        yield* this.listAndRead(store, db, seen, run, 0);
+        continue;
+      }
+      if (arrived.done) break;
+      next = batches.next();
+      const batch = arrived.value;
       for (const message of batch.messages) {
         let records: { s3?: { bucket?: { name?: string }; object?: { key?: string; eTag?: string; size?: number } } }[] = [];
         try {
@@ -113,17 +169,36 @@ export class S3Source implements Source {
   }
 
   private async *readObject(store: ObjectStore, db: DuckDbClient, seen: Seen, object: ObjectInfo): AsyncIterable<Batch> {
+    const origin = `s3://${this.config.bucket}/${object.key}`;
+    let format: FileFormat;
+    try {
+      format = formatOf(object.key, this.config.format);
+    } catch (error) {
+      // An object this source cannot read at all (a PDF dropped in the folder): one dead letter, then the next object.
+      seen[object.key] = object.etag;
+      yield { records: [], rejects: [{ record: { key: object.key, size: object.size }, reasons: [(error as Error).message.replace(object.key, origin)], origin }], checkpoint: { seen: { ...seen } } };
+      return;
+    }
     const dir = mkdtempSync(join(tmpdir(), 's3-object-'));
     try {
       const file = join(dir, basename(object.key));
-      await store.download(this.config.bucket, object.key, file);
+      try {
+        await store.download(this.config.bucket, object.key, file);
+      } catch (error) {
+        if ((error as Error).name !== 'NoSuchKey') throw error;
+        this.logger.warn(`${origin} was removed before it could be read: skipped`);
+        return;
+      }
+      let batches: AsyncIterable<FileBatch> = readRecords(db, file, { format, batchSize: this.config.batchSize, origin });
+      if (this.config.lineColumn && format === 'csv') batches = numberedLines(batches, this.config.lineColumn);
       let pending: Batch | undefined;
       let position = 0;
-      for await (const batch of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
+      for await (const batch of batches) {
         if (pending) yield pending;
-        const { rejects } = batch;
+        // A parser's message names the local copy: name the object instead.
+        const rejects = batch.rejects.map((r) => ({ ...r, reasons: r.reasons.map((reason) => reason.replaceAll(file, origin)) }));
         const records = batch.records as Row[]; // records: inDuckDb is not asked for
-        this.tag(records, object.key, position, file);
+        this.tag(records, object.key, position, format);
         position += records.length;
         pending = { records, rejects };
       }
@@ -137,16 +212,14 @@ export class S3Source implements Source {
 
   /**
    * Adds the object key and the record's line to each record (keyColumn, lineColumn), so a record rejected
-   * downstream still says where it came from. The line counts the CSV header; it is the physical line when no
-   * earlier value spans lines and no earlier line was unparseable (such lines go to dead-letter with their own line).
+   * downstream still says where it came from. CSV lines are the file's (rejected lines skipped, see numberedLines;
+   * the header is line 1); other formats count records (the physical line when no line was unparseable).
    */
-  private tag(records: Row[], key: string, position: number, file: string): void {
+  private tag(records: Row[], key: string, position: number, format: FileFormat): void {
     const { keyColumn, lineColumn } = this.config;
-    if (!keyColumn && !lineColumn) return;
-    const header = formatOf(file, this.config.format) === 'csv' ? 1 : 0;
     records.forEach((record, i) => {
       if (keyColumn) record[keyColumn] = key;
-      if (lineColumn) record[lineColumn] = header + position + i + 1;
+      if (lineColumn && format !== 'csv') record[lineColumn] = position + i + 1;
     });
   }
 
@@ -175,10 +248,10 @@ export default pluginModule({
       format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
       batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
       pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once. With notifications: the polling used on the embedded store, which publishes no events (default 10s there).', examples: ['30s'] },
+      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] },
       createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
       keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
-      lineColumn: { type: 'string', description: 'Add the record\'s line in its object (CSV: the header is line 1) to each record in this column.', examples: ['source_line'] },
+      lineColumn: { type: 'string', description: 'Add the record\'s line in its object to each record in this column (CSV: the file\'s line, the header being line 1, lines DuckDB rejected skipped; an object\'s records are then held until it is read whole).', examples: ['source_line'] },
       notifications: {
         type: 'object', additionalProperties: false, required: ['connection'],
         description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
@@ -186,6 +259,11 @@ export default pluginModule({
           connection: { type: 'string', description: 'Kafka connection carrying the events.' },
           topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },
           group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>-events).' },
+          queueArn: {
+            type: 'string',
+            description: 'ARN of the server\'s notification target that publishes to the topic (MinIO: arn:minio:sqs::<id>:kafka, printed at start under "SQS ARNs"). When the bucket has no rule sending this prefix\'s object-created events there, the source adds one; without queueArn, a missing rule stops the source with an error saying so. Empty: not given.',
+            examples: ['arn:minio:sqs::PRIMARY:kafka'],
+          },
         },
       },
     },

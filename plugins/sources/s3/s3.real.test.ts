@@ -4,6 +4,7 @@ import { createTestStep, readAll } from '../../../core/testing.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
+import type { ObjectStore } from '../../../core/connections/s3/index.ts';
 
 const minio = () => ({ type: 's3', endpoint: service('S3_ENDPOINT'), accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY'), region: service('S3_REGION') });
 s3Suite('MinIO', minio, () => uniqueName('b').toLowerCase().replaceAll('_', '-'));
@@ -57,4 +58,56 @@ describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
     admin.destroy();
     await step.close();
   }, 60_000);
+
+  it('sets up the bucket notification from queueArn (keeping the rules there), stops with a clear error without it, and lists for an object whose event was lost', async () => {
+    const { S3Client, PutBucketNotificationConfigurationCommand, GetBucketNotificationConfigurationCommand, DeleteObjectCommand, DeleteBucketCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+    const bucket = uniqueName('notify').toLowerCase().replaceAll('_', '-');
+    const connections = { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } };
+    const config = (extra: Record<string, unknown>) => ({ bucket, prefix: 'CSV/', createBucket: true, notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: uniqueName('notify'), ...extra } });
+    try {
+      // Without queueArn and without a rule: the source says what is missing and how to fix it.
+      const unset = await createTestStep<S3Source>(source, 'source', config({ queueArn: '' }), { connections, connection: 'lake', id: 'sheets' });
+      const error = await (async () => {
+        for await (const _ of unset.plugin.read({ once: false, signal: new AbortController().signal, checkpoint: undefined })) break;
+      })().catch((e: Error) => e);
+      expect((error as Error).message).toMatch(new RegExp(`^sheets: s3://${bucket}/CSV/ sends no object-created events .*Give notifications.queueArn`));
+      await unset.close();
+
+      // With queueArn: the rule is added next to the one already there (another prefix).
+      await admin.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ Id: 'other', QueueArn: service('S3_NOTIFY_ARN'), Events: ['s3:ObjectRemoved:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'archive/' }] } } }] } }));
+      const step = await createTestStep<S3Source>(source, 'source', { ...config({ queueArn: service('S3_NOTIFY_ARN') }), pollInterval: '2s' }, { connections, connection: 'lake' });
+      const store = await step.services.connections.get<ObjectStore>('lake');
+      const controller = new AbortController();
+      const seen: number[] = [];
+      const reading = (async () => {
+        for await (const batch of step.plugin.read({ once: false, signal: controller.signal, checkpoint: undefined })) {
+          seen.push(...(batch.records as Row[]).map((r) => r.n as number));
+          if (batch.checkpoint) await step.plugin.commit(batch.checkpoint);
+          if (seen.length >= 2) controller.abort();
+        }
+      })();
+      const rules = async () => (await admin.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }))).QueueConfigurations ?? [];
+      for (let waited = 0; (await rules()).length < 2 && waited < 20_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+      expect((await rules()).map((q) => [q.QueueArn, q.Events, q.Filter?.Key?.FilterRules?.map((f) => f.Value)]).sort()).toEqual([
+        [service('S3_NOTIFY_ARN'), ['s3:ObjectCreated:*'], ['CSV/']], [service('S3_NOTIFY_ARN'), ['s3:ObjectRemoved:*'], ['archive/']],
+      ].sort());
+      await new Promise((r) => setTimeout(r, 4000)); // the consumer joins its group
+      await store.put(bucket, 'CSV/one.csv', 'n\n1\n'); // read from its event
+      for (let waited = 0; seen.length < 1 && waited < 20_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+      expect(seen).toEqual([1]);
+      // An object whose event is lost (the rule gone meanwhile) is found by the listing every pollInterval.
+      await admin.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: {} }));
+      await store.put(bucket, 'CSV/two.csv', 'n\n2\n');
+      const timer = setTimeout(() => controller.abort(), 30_000);
+      await reading;
+      clearTimeout(timer);
+      expect(seen).toEqual([1, 2]);
+      await step.close();
+    } finally {
+      for (const object of (await admin.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []) await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key! }));
+      await admin.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      admin.destroy();
+    }
+  }, 90_000);
 });

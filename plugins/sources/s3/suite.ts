@@ -61,6 +61,39 @@ export function s3Suite(name: string, connection: () => Record<string, unknown> 
       await reader.close();
     });
 
+    it('sends an object it cannot read at all to dead-letter whole and reads the next; CSV lines skip the lines DuckDB rejected', async () => {
+      const b = bucket();
+      const opts = options();
+      const step = await createTestStep<S3Source>(source, 'source', { bucket: b, keyColumn: 'source_key', lineColumn: 'source_line' }, opts);
+      const store = await step.services.connections.get<ObjectStore>('lake');
+      await store.ensureBucket(b);
+      await store.put(b, 'a-report.pdf', '%PDF-1.4 not a table');
+      await store.put(b, 'b-broken.parquet', 'not parquet at all');
+      await store.put(b, 'c-sales.csv', 'id,qty\n1,2\n2,3,extra,cells\n3,4\n');
+      const { records, rejects, checkpoint } = await readAll(step.plugin);
+      expect(records).toEqual([{ id: 1, qty: 2, source_key: 'c-sales.csv', source_line: 2 }, { id: 3, qty: 4, source_key: 'c-sales.csv', source_line: 4 }]);
+      expect(rejects.map((r) => r.origin)).toEqual([`s3://${b}/a-report.pdf`, `s3://${b}/b-broken.parquet`, `s3://${b}/c-sales.csv:3`]);
+      expect(rejects[0].reasons[0]).toContain('unknown file format');
+      // Those objects count as read: the next run does not stop on them again.
+      expect((await readAll(step.plugin, { checkpoint })).rejects).toEqual([]);
+      await step.close();
+    });
+
+    it('mode create puts a day\'s object only when there is none: an object someone else put is never replaced', async () => {
+      const b = bucket();
+      const opts = options();
+      const writer = await createTestStep<S3Sink>(sink, 'sink', { bucket: b, key: 'CSV/sales_data_{YYYY}{MM}{DD}.csv', mode: 'create', partitionBy: 'day' }, opts);
+      const store = await writer.services.connections.get<ObjectStore>('lake');
+      await store.ensureBucket(b);
+      await store.put(b, 'CSV/sales_data_20240101.csv', 'id,day\n99,2024-01-01\n'); // a person's file
+      await writer.plugin.write([{ id: 1, day: '2024-01-01' }, { id: 2, day: '2024-01-02' }]);
+      await writer.plugin.write([{ id: 3, day: '2024-01-02' }]);
+      expect((await store.get(b, 'CSV/sales_data_20240101.csv')).toString()).toBe('id,day\n99,2024-01-01\n');
+      expect((await store.get(b, 'CSV/sales_data_20240102.csv')).toString()).toBe('id,day\n2,2024-01-02\n');
+      await expect(createTestStep(sink, 'sink', { bucket: b, key: 'x/{uuid}.csv', mode: 'create' }, { ...opts, id: 'put' })).rejects.toThrow('put: key "x/{uuid}.csv" has {uuid}, which names a new object every time: drop it in mode create');
+      await writer.close();
+    });
+
     it('names the bucket when it does not exist', async () => {
       const step = await createTestStep<S3Source>(source, 'source', { bucket: 'no-such-bucket-here' }, { ...options(), id: 'drops' });
       await expect(readAll(step.plugin)).rejects.toThrow(/^drops: listing s3:\/\/no-such-bucket-here\/: .*NoSuchBucket/);

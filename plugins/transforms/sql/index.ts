@@ -1,4 +1,5 @@
 import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 
 interface SqlConfig {
@@ -7,6 +8,7 @@ interface SqlConfig {
   params: unknown[];
   rejectWhere?: string;
   rejectReason?: string;
+  optionalColumns?: Record<string, string>;
 }
 
 /**
@@ -14,7 +16,10 @@ interface SqlConfig {
  * session: the batch is loaded with the DuckDB appender (a batch already in this DuckDB is used where it is), then
  * the query runs; its rows are the output, kept in DuckDB as a batch table for the steps after (records for JS steps).
  * With `rejectWhere`, rows for which that SQL condition is true go to dead-letter with `rejectReason` (a SQL
- * expression, so the reason can quote the bad value) and the query sees only the others. An empty batch gives no rows.
+ * expression, so the reason can quote the bad value) and the query sees only the others; `rejectReason` alone rejects
+ * the rows whose reason is not null or empty (one expression states both the rule and the reason). Columns of
+ * `optionalColumns` that a batch lacks are added as NULL (records of another shape, e.g. an older sheet layout).
+ * An empty batch gives no rows.
  */
 @injectable()
 export class SqlTransform implements Transform {
@@ -24,7 +29,6 @@ export class SqlTransform implements Transform {
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {
     if (!step.connection) throw new Error(`${step.id}: the sql transform needs connection: (a duckdb connection)`);
-    if (config.rejectReason && !config.rejectWhere) throw new Error(`${step.id}: rejectReason needs rejectWhere`);
   }
 
   async process(records: Row[], ctx: TransformContext): Promise<Row[]> {
@@ -48,24 +52,39 @@ export class SqlTransform implements Transform {
   private async run(db: DuckDbClient, rows: Rows, ctx: TransformContext, resident: boolean): Promise<Rows> {
     const name = quoteIdent(this.config.as);
     const params = this.config.params.map(toDuckValue);
+    const { rejectWhere, rejectReason } = this.config;
     return db.session(async (connection) => {
       const dropped: string[] = [];
       try {
         // The batch as a table whose rowid is the record's index in the batch: records go in with the appender (in
         // order), a batch table is used where it is.
         let batch: string;
+        let added = '';
         if (Array.isArray(rows)) {
-          const table = this.config.rejectWhere ? '_sql_batch' : this.config.as;
-          await loadTempTable(connection, table, rows, inferColumns(rows));
+          // Records: optional columns the batch lacks become columns of its table (its rowid stays the record's index).
+          const direct = !rejectWhere && !rejectReason;
+          const table = direct ? this.config.as : '_sql_batch';
+          const columns = await loadTempTable(connection, table, rows, inferColumns(rows));
           dropped.push(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
+          for (const column of this.missing(columns.map((c) => c.name))) {
+            await connection.run(`ALTER TABLE temp.${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} ${this.config.optionalColumns![column]}`);
+          }
+          if (direct) return await this.query(db, connection, params, resident);
           batch = `temp.${quoteIdent(table)}`;
-        } else batch = rows.table;
-        if (this.config.rejectWhere) {
-          // The condition is evaluated once per row (it may read warehouse tables that change meanwhile).
-          const reason = this.config.rejectReason ?? `'rejected by: ' || ${sqlString(this.config.rejectWhere)}`;
-          await connection.run(`CREATE OR REPLACE TEMP TABLE _sql_checked AS
-            SELECT *, CASE WHEN _sql_rejected THEN CAST((${reason}) AS VARCHAR) END AS _sql_reason
-            FROM (SELECT *, rowid AS _sql_row, coalesce((${this.config.rejectWhere}), false) AS _sql_rejected FROM ${batch})`);
+        } else {
+          // A batch table is shared: optional columns it lacks are added in the view over it, as typed NULLs.
+          batch = rows.table;
+          const names = (await rows.columns(connection)).map((c) => c.name);
+          added = this.missing(names).map((column) => `, CAST(NULL AS ${this.config.optionalColumns![column]}) AS ${quoteIdent(column)}`).join('');
+        }
+        if (rejectWhere || rejectReason) {
+          // The condition and the reason are evaluated once per row (they may read warehouse tables that change meanwhile).
+          const rows_ = `SELECT *${added}, rowid AS _sql_row FROM ${batch}`;
+          const checked = rejectWhere
+            ? `SELECT *, CASE WHEN _sql_rejected THEN CAST((${rejectReason ?? `'rejected by: ' || ${sqlString(rejectWhere)}`}) AS VARCHAR) END AS _sql_reason
+               FROM (SELECT *, coalesce((${rejectWhere}), false) AS _sql_rejected FROM (${rows_}))`
+            : `SELECT *, coalesce(_sql_reason <> '', false) AS _sql_rejected FROM (SELECT *, CAST((${rejectReason}) AS VARCHAR) AS _sql_reason FROM (${rows_}))`;
+          await connection.run(`CREATE OR REPLACE TEMP TABLE _sql_checked AS ${checked}`);
           dropped.push('DROP TABLE IF EXISTS temp._sql_checked');
           const rejected = materializedRows(await connection.run('SELECT _sql_row, _sql_reason FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row'));
           const records = Array.isArray(rows)
@@ -74,19 +93,28 @@ export class SqlTransform implements Transform {
           rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected')));
           if (rejected.length === rowCount(rows)) return [];
           await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE NOT _sql_rejected`);
-          dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
-        } else if (!Array.isArray(rows)) {
-          await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM ${batch}`);
-          dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
+        } else {
+          await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT *${added} FROM ${batch}`);
         }
-        if (resident) return await residentRows(db, connection, this.config.query, params);
-        return materializedRows(await connection.run(this.config.query, params.length ? params : undefined));
+        dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
+        return await this.query(db, connection, params, resident);
       } catch (error) {
         throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`);
       } finally {
         for (const statement of dropped) await connection.run(statement).catch(() => undefined);
       }
     });
+  }
+
+  private async query(db: DuckDbClient, connection: DuckDBConnection, params: DuckDBValue[], resident: boolean): Promise<Rows> {
+    if (resident) return residentRows(db, connection, this.config.query, params);
+    return materializedRows(await connection.run(this.config.query, params.length ? params : undefined));
+  }
+
+  /** The optional columns not among `names`. */
+  private missing(names: string[]): string[] {
+    const have = new Set(names);
+    return Object.keys(this.config.optionalColumns ?? {}).filter((column) => !have.has(column));
   }
 }
 
@@ -109,7 +137,16 @@ export default pluginModule({
       as: { type: 'string', minLength: 1, default: 'input', description: 'Name of the batch table in the query.', examples: ['events'] },
       params: { type: 'array', default: [], description: 'Values bound to $1, $2… of the query (never pasted into its text).', examples: [['EUR', 100]] },
       rejectWhere: { type: 'string', description: 'SQL condition over the batch columns; matching rows go to dead-letter instead of the query.', examples: ['amount <= 0'] },
-      rejectReason: { type: 'string', description: 'SQL expression (over the batch columns) giving the reason of a reject; default: \'rejected by: <rejectWhere>\'.', examples: ["'amount must be > 0 (got ' || amount || ')'"] },
+      rejectReason: {
+        type: 'string',
+        description: 'SQL expression (over the batch columns) giving the reason of a reject; default: \'rejected by: <rejectWhere>\'. Without rejectWhere, a row is rejected when this reason is not null or empty (e.g. a concat_ws of one CASE per rule).',
+        examples: ["'amount must be > 0 (got ' || amount || ')'", "concat_ws('; ', CASE WHEN amount <= 0 THEN 'amount: must be > 0' END, CASE WHEN id IS NULL THEN 'id: missing' END)"],
+      },
+      optionalColumns: {
+        type: 'object', additionalProperties: { type: 'string' },
+        description: 'Columns the query (and rejectWhere/rejectReason) may read that a batch can lack, {name: DuckDB type}: a missing one is added as NULL of that type, so records of another shape (an older sheet layout, a producer that leaves a field out) do not fail the query.',
+        examples: [{ facture_id: 'BIGINT', received_date: 'VARCHAR' }],
+      },
     },
   },
   examples: [{ title: 'Enrich with a dimension table', yaml: 'enriched:\n  use: sql\n  from: raw\n  connection: warehouse\n  with:\n    query: SELECT i.*, c.fee_percent FROM input i LEFT JOIN dim_channel c USING (channel)\n' }],

@@ -75,6 +75,39 @@ describe('sql transform', () => {
     await step.close();
   });
 
+  it('rejects by rejectReason alone: rows with a non-empty reason, reasons that may look at the whole batch', async () => {
+    const step = await createTestStep<SqlTransform>(plugin, 'transform', {
+      query: 'SELECT id FROM input ORDER BY id',
+      rejectReason: "concat_ws('; ', CASE WHEN amount <= 0 THEN 'amount: must be > 0 (got ' || amount || ')' END, CASE WHEN count(*) OVER (PARTITION BY id) > 1 AND line > min(line) OVER (PARTITION BY id) THEN 'id: ' || id || ' already at line ' || min(line) OVER (PARTITION BY id) END)",
+    }, warehouse);
+    const out = await step.plugin.process([{ id: 1, amount: 5, line: 2 }, { id: 2, amount: -1, line: 3 }, { id: 1, amount: 0, line: 4 }, { id: 3, amount: 1, line: 5 }], step.context());
+    expect(out).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(step.rejects).toEqual([
+      { record: { id: 2, amount: -1, line: 3 }, reasons: ['amount: must be > 0 (got -1)'] },
+      { record: { id: 1, amount: 0, line: 4 }, reasons: ['amount: must be > 0 (got 0); id: 1 already at line 2'] },
+    ]);
+    await step.close();
+  });
+
+  it('adds the optional columns a batch lacks as typed NULLs, for records and for batch tables, with and without rejects', async () => {
+    for (const config of [{}, { rejectReason: "CASE WHEN qty < 1 THEN 'qty: must be >= 1' END" }]) {
+      const step = await createTestStep<SqlTransform>(plugin, 'transform', {
+        query: 'SELECT id, coalesce(new_id, id) AS key, typeof(new_id) AS t, qty FROM input ORDER BY id', optionalColumns: { new_id: 'INTEGER', qty: 'BIGINT' }, ...config,
+      }, warehouse);
+      const db = await step.services.connections.get<DuckDbClient>('warehouse');
+      // An older shape (no new_id, no qty), then the newer one: the query reads both.
+      expect(await step.plugin.process([{ id: 1 }, { id: 2 }], step.context())).toEqual([{ id: 1, key: 1, t: 'INTEGER', qty: null }, { id: 2, key: 2, t: 'INTEGER', qty: null }]);
+      expect(await step.plugin.process([{ id: 1, new_id: 10, qty: 1 }], step.context())).toEqual([{ id: 1, key: 10, t: 'BIGINT', qty: 1 }]);
+      const table = await db.session(async (connection) => {
+        await loadTempTable(connection, '_test_rows', [{ id: 3 }]);
+        return residentRows(db, connection, 'SELECT * FROM temp._test_rows');
+      });
+      expect(await ((await step.plugin.processInDuckDb(table, step.context())) as DuckDbRows).toRecords()).toEqual([{ id: 3, key: 3, t: 'INTEGER', qty: null }]);
+      expect(step.rejects).toEqual([]);
+      await step.close();
+    }
+  });
+
   it('names the step in SQL errors, and needs a connection', async () => {
     const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT nope FROM input' }, { ...warehouse, id: 'enrich' });
     await expect(step.plugin.process([{ id: 1 }], step.context())).rejects.toThrow(/^enrich: Binder Error: Referenced column "nope" not found/);
