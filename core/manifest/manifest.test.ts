@@ -120,6 +120,46 @@ describe('manifest loading', () => {
     expect(on.steps.map((s) => s.id)).toEqual(['nums', 'same', 'out']);
   });
 
+  it('picks one of several sources by one variable: enabled { if, in }; a step fed by both keeps the enabled input; an unused connection is not opened', async () => {
+    const text = `name: pick
+connections:
+  wh: { type: duckdb, path: ":memory:" }
+  other: { type: duckdb, path: ":memory:" }
+sources:
+  a:
+    use: numbers
+    enabled: { if: "\${FROM:-a}", in: [a, both] }
+  b:
+    use: numbers
+    enabled: { if: "\${FROM:-a}", in: [b, both] }
+transforms:
+  merged:
+    use: pass
+    from: [a, b]
+sinks:
+  out:
+    use: table
+    from: merged
+    connection: wh
+    with: { table: t }
+  b-only:
+    use: table
+    from: b
+    connection: other
+    with: { table: t }
+`;
+    const file = write('pick.yaml', text);
+    const load = (env: NodeJS.ProcessEnv) => loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), env);
+    const byDefault = await load({});
+    expect(byDefault.steps.map((s) => [s.id, s.from])).toEqual([['a', []], ['merged', ['a']], ['out', ['merged']]]);
+    expect(byDefault.connections.map((c) => c.name)).toEqual(['wh']);
+    const b = await load({ FROM: 'b' });
+    expect(b.steps.map((s) => [s.id, s.from])).toEqual([['b', []], ['merged', ['b']], ['out', ['merged']], ['b-only', ['b']]]);
+    expect(b.connections.map((c) => c.name)).toEqual(['wh', 'other']);
+    expect((await load({ FROM: 'both' })).steps.find((s) => s.id === 'merged')!.from).toEqual(['a', 'b']);
+    expect(await issues(text.replace('in: [a, both]', 'in: []'))).toEqual(['8:34 sources.a.enabled.in: must NOT have fewer than 1 items']);
+  });
+
   it('validates schedules', async () => {
     const scheduled = GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "61 2 * * *", timezone: Asia/Kolkata }\n');
     const found = await issues(scheduled);
