@@ -157,6 +157,9 @@ sinks:
     expect(b.steps.map((s) => [s.id, s.from])).toEqual([['b', []], ['merged', ['b']], ['out', ['merged']], ['b-only', ['b']]]);
     expect(b.connections.map((c) => c.name)).toEqual(['wh', 'other']);
     expect((await load({ FROM: 'both' })).steps.find((s) => s.id === 'merged')!.from).toEqual(['a', 'b']);
+    // A connection a step's config names (not its own connection:) is in use too.
+    const nested = write('nested.yaml', text.replace('    from: [a, b]\n', '    from: [a, b]\n    with: { notify: { connection: other } }\n'));
+    expect((await loadManifest(nested, new PluginCatalog([...builtinConnectionModules, ...modules]), {})).connections.map((c) => c.name)).toEqual(['wh', 'other']);
     expect(await issues(text.replace('in: [a, both]', 'in: []'))).toEqual(['8:34 sources.a.enabled.in: must NOT have fewer than 1 items']);
   });
 

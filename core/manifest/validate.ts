@@ -173,8 +173,9 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   }
 
   checkGraph(steps, sectionOf, broken, at);
-  // A connection that no enabled step uses (e.g. the database of a source switched off) is not opened.
-  const used = new Set(steps.map((s) => s.connection));
+  // A connection that no enabled step uses (e.g. the database of a source switched off) is not opened. A step uses
+  // its `connection:` and any `connection` its config names (e.g. an s3 source's notifications).
+  const used = new Set(steps.flatMap((s) => [s.connection, ...namedConnections(s.config)]));
   const opened = connections.filter((c) => used.has(c.name));
   const tests = (raw.tests ?? []) as ManifestTest[];
   tests.forEach((test, i) => {
@@ -201,6 +202,12 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
 }
 
 type Enabled = boolean | { if: string; in: string[] };
+
+/** The values of every `connection` property inside a step's config. */
+function namedConnections(value: unknown): string[] {
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => (key === 'connection' && typeof v === 'string' ? [v] : namedConnections(v)));
+}
 
 /** `enabled:` as written: a boolean, or `{ if: <text>, in: [values] }` (on when the text is one of the values). */
 function isEnabled(enabled: Enabled | undefined): boolean {
