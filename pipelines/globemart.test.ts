@@ -35,7 +35,7 @@ describe('GlobeMart pipeline (embedded)', () => {
     const result = await platform(['test', 'pipelines/globemart.yaml']);
     expect(result.stdout).toMatch(/\n10 passed, 0 failed\n/);
     expect(result.code).toBe(0);
-  });
+  }, 120_000);
 
   it('the originals\' inputs (flat + nested FX ticks mixed, zone-less local times, the live and the older generators\' rows) give every figure of an independent computation; a currency first quoted late converts then', async () => {
     const stateDir = tempStateDir('globemart');
@@ -91,7 +91,7 @@ describe('GlobeMart pipeline (embedded)', () => {
     expect(late.pipeline.stats().find((s) => s.id === 'conversions')!.recordsOut).toBe(want.pending.length - wantLate.pending.length);
     await expectDashboard(late, wantLate);
     await late.pipeline.stop();
-  });
+  }, 240_000);
 
   it('reads the original\'s own table with its NOT NULL and primary-key constraints and the simulator\'s flat ticks: nothing pending that has a rate', async () => {
     const stateDir = tempStateDir('globemart-sim');
@@ -104,5 +104,5 @@ describe('GlobeMart pipeline (embedded)', () => {
     expect(pending).toBe(0);
     expect((await db.query<{ n: number }>('SELECT count(DISTINCT currency) AS n FROM fx_rates'))[0].n).toBe(11);
     await run.pipeline.stop();
-  });
+  }, 120_000);
 });

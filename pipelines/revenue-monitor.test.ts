@@ -42,7 +42,7 @@ describe('revenue monitor pipeline (embedded)', () => {
     const result = await platform(['test', 'pipelines/revenue-monitor.yaml']);
     expect(result.stdout).toMatch(/\n4 passed, 0 failed\n/);
     expect(result.code).toBe(0);
-  });
+  }, 120_000);
 
   it('a 3-hour backlog read in one go gives every window, equal to an independent computation, and the same table as the events read live', async () => {
     const want = judge(THREE_HOURS.messages);
@@ -217,5 +217,5 @@ describe('revenue monitor pipeline (embedded)', () => {
     expect(await (await app.request('/api/views/monitor/status')).json()).toMatchObject({ status: 'NoData' });
     expect((await app.request('/views/monitor')).status).toBe(200);
     await run.pipeline.stop();
-  });
+  }, 120_000);
 });
