@@ -169,6 +169,7 @@ describe.each(['records', 'duckdb'] as const)('duckdb sink, rows as %s', (mode) 
 
   it('checks its config', async () => {
     await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'upsert' }, warehouse)).rejects.toThrow('duckdb: mode upsert needs key');
+    await expect(createTestStep(plugin, 'sink', { table: 't', onConflict: 'ignore' }, warehouse)).rejects.toThrow('duckdb: onConflict: ignore is for mode upsert (mode is append)');
     await expect(createTestStep(plugin, 'sink', { table: 't' })).rejects.toThrow('duckdb: the duckdb sink needs connection:');
     await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'merge' }, warehouse)).rejects.toThrow('duckdb.with.mode: must be one of "append", "upsert", "replace"');
   });

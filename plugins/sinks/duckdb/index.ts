@@ -61,6 +61,7 @@ export class DuckDbSink implements Sink {
   ) {
     if (!step.connection) throw new Error(`${step.id}: the duckdb sink needs connection: (a duckdb connection)`);
     if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key (the columns that identify a row)`);
+    if (config.onConflict === 'ignore' && config.mode !== 'upsert') throw new Error(`${step.id}: onConflict: ignore is for mode upsert (mode is ${config.mode})`);
     if (config.columns && config.key) {
       const missing = config.key.filter((k) => !(k in config.columns!));
       if (missing.length) throw new Error(`${step.id}: key ${missing.join(', ')} not among columns`);
