@@ -125,6 +125,49 @@ describe('manifest loading', () => {
     expect(await issues(`${GOOD}tests:\n  - { name: t, step: nope, input: [] }\n`)).toEqual(['19:22 tests.0.step: "nope" is not a transform step of this manifest']);
   });
 
+  it('picks one of several sources by one variable: enabled { if, in }; a step fed by both keeps the enabled input; an unused connection is not opened', async () => {
+    const text = `name: pick
+connections:
+  wh: { type: duckdb, path: ":memory:" }
+  other: { type: duckdb, path: ":memory:" }
+sources:
+  a:
+    use: numbers
+    enabled: { if: "\${FROM:-a}", in: [a, both] }
+  b:
+    use: numbers
+    enabled: { if: "\${FROM:-a}", in: [b, both] }
+transforms:
+  merged:
+    use: pass
+    from: [a, b]
+sinks:
+  out:
+    use: table
+    from: merged
+    connection: wh
+    with: { table: t }
+  b-only:
+    use: table
+    from: b
+    connection: other
+    with: { table: t }
+`;
+    const file = write('pick.yaml', text);
+    const load = (env: NodeJS.ProcessEnv) => loadManifest(file, new PluginCatalog([...builtinConnectionModules, ...modules]), env);
+    const byDefault = await load({});
+    expect(byDefault.steps.map((s) => [s.id, s.from])).toEqual([['a', []], ['merged', ['a']], ['out', ['merged']]]);
+    expect(byDefault.connections.map((c) => c.name)).toEqual(['wh']);
+    const b = await load({ FROM: 'b' });
+    expect(b.steps.map((s) => [s.id, s.from])).toEqual([['b', []], ['merged', ['b']], ['out', ['merged']], ['b-only', ['b']]]);
+    expect(b.connections.map((c) => c.name)).toEqual(['wh', 'other']);
+    expect((await load({ FROM: 'both' })).steps.find((s) => s.id === 'merged')!.from).toEqual(['a', 'b']);
+    // A connection a step's config names (not its own connection:) is in use too.
+    const nested = write('nested.yaml', text.replace('    from: [a, b]\n', '    from: [a, b]\n    with: { notify: { connection: other } }\n'));
+    expect((await loadManifest(nested, new PluginCatalog([...builtinConnectionModules, ...modules]), {})).connections.map((c) => c.name)).toEqual(['wh', 'other']);
+    expect(await issues(text.replace('in: [a, both]', 'in: []'))).toEqual(['8:34 sources.a.enabled.in: must NOT have fewer than 1 items']);
+  });
+
   it('validates schedules', async () => {
     const scheduled = GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "61 2 * * *", timezone: Asia/Kolkata }\n');
     const found = await issues(scheduled);

@@ -151,7 +151,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       const policy = { ...defaults, ...(value.policy as object) } as Record<string, unknown>;
       steps.push({
         id, kind, use,
-        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string).filter((input) => kind !== 'view' || !disabled.has(input)),
+        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string).filter((input) => !disabled.has(input)),
         connection,
         config: config.ok ? config.value : {},
         schedule: schedule ? {
@@ -173,6 +173,10 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   }
 
   checkGraph(steps, sectionOf, broken, at);
+  // A connection that no enabled step uses (e.g. the database of a source switched off) is not opened. A step uses
+  // its `connection:` and any `connection` its config names (e.g. an s3 source's notifications).
+  const used = new Set(steps.flatMap((s) => [s.connection, ...namedConnections(s.config)]));
+  const opened = connections.filter((c) => used.has(c.name));
   // A test of a step switched off (enabled: false, e.g. a simulator turned off by a variable) cannot run: it is left out.
   const runnable = (test: ManifestTest) => !([] as string[]).concat(test.step).some((id) => disabled.has(id));
   ((raw.tests ?? []) as ManifestTest[]).forEach((test, i) => {
@@ -193,21 +197,36 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
     plugins: (raw.plugins ?? []) as string[],
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
     access: { roles: access.roles ?? {}, public: access.public ?? [] },
-    connections,
+    connections: opened,
     steps,
     tests,
     yaml,
   };
 }
 
+type Enabled = boolean | { if: string; in: string[] };
+
+/** The values of every `connection` property inside a step's config. */
+function namedConnections(value: unknown): string[] {
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => (key === 'connection' && typeof v === 'string' ? [v] : namedConnections(v)));
+}
+
+/** `enabled:` as written: a boolean, or `{ if: <text>, in: [values] }` (on when the text is one of the values). */
+function isEnabled(enabled: Enabled | undefined): boolean {
+  if (enabled === undefined || typeof enabled === 'boolean') return enabled !== false;
+  return enabled.in.includes(String(enabled.if));
+}
+
 /**
  * `enabled: false` switches a step off, and with it every transform and sink that only it feeds
- * (so turning a simulator off needs one line, not one per step).
+ * (so turning a simulator off needs one line, not one per step). A step fed by others too keeps running
+ * without the disabled input.
  */
 function disabledSteps(raw: Record<string, unknown>): Set<string> {
   const all = (Object.keys(SECTIONS) as Section[]).flatMap((section) =>
-    Object.entries((raw[section] ?? {}) as Record<string, { enabled?: boolean; from?: string | string[] }>).map(([id, step]) => ({ id, section, step })));
-  const disabled = new Set(all.filter((s) => s.step.enabled === false).map((s) => s.id));
+    Object.entries((raw[section] ?? {}) as Record<string, { enabled?: Enabled; from?: string | string[] }>).map(([id, step]) => ({ id, section, step })));
+  const disabled = new Set(all.filter((s) => !isEnabled(s.step.enabled)).map((s) => s.id));
   for (let changed = true; changed; ) {
     changed = false;
     for (const { id, section, step } of all) {

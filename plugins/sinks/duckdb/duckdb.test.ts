@@ -73,6 +73,17 @@ describe.each(['records', 'duckdb'] as const)('duckdb sink, rows as %s', (mode) 
     await step.close();
   });
 
+  it('keeps the first row of a key with onConflict: ignore (ON CONFLICT DO NOTHING), with or without a primary key', async () => {
+    for (const ddl of ['CREATE TABLE t (id VARCHAR PRIMARY KEY, v INTEGER, ts TIMESTAMP)', 'CREATE TABLE t (id VARCHAR, v INTEGER, ts TIMESTAMP)']) {
+      const { step, db, write } = await sink({ table: 't', mode: 'upsert', key: ['id'], onConflict: 'ignore' }, ddl);
+      const at = new Date('2024-01-01T10:00:00Z');
+      await write([{ id: 'a', v: 1, ts: at }, { id: 'b', v: 2, ts: at }, { id: 'a', v: 3, ts: at }]);
+      await write([{ id: 'b', v: 20, ts: at }, { id: 'c', v: 30, ts: at }, { id: 'c', v: 31, ts: at }]);
+      expect(await db.query('SELECT id, v, ts FROM t ORDER BY id')).toEqual([{ id: 'a', v: 1, ts: at }, { id: 'b', v: 2, ts: at }, { id: 'c', v: 30, ts: at }]);
+      await step.close();
+    }
+  });
+
   it('replaces the whole table with each batch, atomically, even with a primary key', async () => {
     const { step, db, write } = await sink({ table: 'agg', mode: 'replace', createTable: true, columns: { k: 'VARCHAR PRIMARY KEY', n: 'BIGINT' } });
     await write([{ k: 'x', n: 1 }, { k: 'y', n: 2 }]);
@@ -158,6 +169,7 @@ describe.each(['records', 'duckdb'] as const)('duckdb sink, rows as %s', (mode) 
 
   it('checks its config', async () => {
     await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'upsert' }, warehouse)).rejects.toThrow('duckdb: mode upsert needs key');
+    await expect(createTestStep(plugin, 'sink', { table: 't', onConflict: 'ignore' }, warehouse)).rejects.toThrow('duckdb: onConflict: ignore is for mode upsert (mode is append)');
     await expect(createTestStep(plugin, 'sink', { table: 't' })).rejects.toThrow('duckdb: the duckdb sink needs connection:');
     await expect(createTestStep(plugin, 'sink', { table: 't', mode: 'merge' }, warehouse)).rejects.toThrow('duckdb.with.mode: must be one of "append", "upsert", "replace"');
   });

@@ -6,6 +6,7 @@ interface DuckDbSinkConfig {
   table: string;
   mode: 'append' | 'upsert' | 'replace';
   key?: string[];
+  onConflict: 'replace' | 'ignore';
   createTable: boolean;
   columns?: Record<string, string>;
 }
@@ -31,7 +32,8 @@ interface BatchTable {
  * this DuckDB as a batch table, stays where it is), then moves with one set-based statement in one transaction:
  * - append: INSERT … SELECT by column name;
  * - upsert: INSERT OR REPLACE when the table has a primary key (or unique constraint) on `key`, else DELETE the
- *   batch's keys + INSERT; the last record of a key in a batch wins;
+ *   batch's keys + INSERT; the last record of a key in a batch wins. With `onConflict: ignore` a key already in
+ *   the table keeps its row and the first record of a key in a batch wins (INSERT … ON CONFLICT DO NOTHING);
  * - replace: the table's whole content becomes the batch, atomically (readers see the old or the new content);
  *   when the batch is part of a source's whole result, the table becomes that whole result on its last batch
  *   (all its pages; empty when the result is empty).
@@ -59,6 +61,7 @@ export class DuckDbSink implements Sink {
   ) {
     if (!step.connection) throw new Error(`${step.id}: the duckdb sink needs connection: (a duckdb connection)`);
     if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key (the columns that identify a row)`);
+    if (config.onConflict === 'ignore' && config.mode !== 'upsert') throw new Error(`${step.id}: onConflict: ignore is for mode upsert (mode is ${config.mode})`);
     if (config.columns && config.key) {
       const missing = config.key.filter((k) => !(k in config.columns!));
       if (missing.length) throw new Error(`${step.id}: key ${missing.join(', ')} not among columns`);
@@ -169,14 +172,20 @@ export class DuckDbSink implements Sink {
   private async move(connection: DuckDBConnection, batch: string, target: TableColumn[], kinds: Map<string, string>, filter: string): Promise<void> {
     const names = target.map((c) => quoteIdent(c.name)).join(', ');
     // A Date goes into a TIMESTAMP (no zone) column as its UTC time, whatever the session's time zone.
-    const values = target.map((c) => kinds.get(c.name) === 'TIMESTAMPTZ' && /^TIMESTAMP(\(\d\))?$|^TIMESTAMP_(S|MS|NS)$|^DATETIME$/i.test(c.type) ? `timezone('UTC', ${quoteIdent(c.name)})` : quoteIdent(c.name)).join(', ');
+    const values = target.map((c) => kinds.get(c.name) === 'TIMESTAMPTZ' && /^TIMESTAMP(\(\d\))?$|^TIMESTAMP_(S|MS|NS)$|^DATETIME$/i.test(c.type) ? `timezone('UTC', ${quoteIdent(c.name)}) AS ${quoteIdent(c.name)}` : quoteIdent(c.name)).join(', ');
     const key = (this.config.key ?? []).map(quoteIdent).join(', ');
-    // The last record of a key wins inside the batch.
-    const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid DESC) AS _sink_rank FROM ${batch} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
+    const ignore = this.config.onConflict === 'ignore';
+    // The last record of a key wins inside the batch (the first one when existing keys are kept).
+    const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid ${ignore ? 'ASC' : 'DESC'}) AS _sink_rank FROM ${batch} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
     await connection.run('BEGIN TRANSACTION');
     try {
       if (this.config.mode === 'replace') await connection.run(`DELETE FROM ${this.table}`);
-      if (this.config.mode === 'upsert') {
+      if (this.config.mode === 'upsert' && ignore) {
+        const same = (this.config.key ?? []).map((k) => `_t.${quoteIdent(k)} IS NOT DISTINCT FROM _n.${quoteIdent(k)}`).join(' AND ');
+        await connection.run(this.target!.keyConstraint
+          ? `INSERT OR IGNORE INTO ${this.table} (${names}) ${latest}`
+          : `INSERT INTO ${this.table} (${names}) SELECT * FROM (${latest}) _n WHERE NOT EXISTS (SELECT 1 FROM ${this.table} _t WHERE ${same})`);
+      } else if (this.config.mode === 'upsert') {
         if (this.target!.keyConstraint) {
           await connection.run(`INSERT OR REPLACE INTO ${this.table} (${names}) ${latest}`);
         } else {
@@ -269,6 +278,10 @@ export default pluginModule({
         description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes the table\'s whole content the source\'s whole result, atomically: all the pages of a run of a query source (duckdb, postgres snapshot), an empty table when the result is empty; each batch of other sources.',
       },
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (best the table\'s primary key; createTable makes it one).', examples: [['transaction_id'], ['window_start', 'country']] },
+      onConflict: {
+        enum: ['replace', 'ignore'], default: 'replace',
+        description: 'upsert: what a record whose key is already in the table does. replace: it replaces the row (the last record of a key in a batch wins); ignore: the row stays as first written (the first record of a key in a batch wins), like INSERT … ON CONFLICT DO NOTHING — e.g. events whose first delivery counts.',
+      },
       createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR), with the key as primary key in upsert mode.' },
       columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types {name: SQL type} for createTable.', examples: [{ id: 'VARCHAR', amount: 'DECIMAL(14,2)', ts: 'TIMESTAMPTZ' }] },
     },

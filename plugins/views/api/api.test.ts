@@ -126,6 +126,28 @@ describe('api view', () => {
     await closed.close();
   });
 
+  it('judges the first row of rulesQuery when given (the rows may include a window still in progress)', async () => {
+    const judged = await createTestStep<View>(api, 'view', {
+      endpoints: [{
+        path: 'latest',
+        query: "SELECT * FROM (VALUES (2, 900, true), (1, 100, false)) t(n, p95_ms, partial) ORDER BY n DESC LIMIT :limit",
+        rulesQuery: "SELECT * FROM (VALUES (2, 900, true), (1, 100, false)) t(n, p95_ms, partial) WHERE NOT partial ORDER BY n DESC",
+        params: { limit: { type: 'integer', default: 10 } },
+        rules: [{ when: { field: 'p95_ms', op: '>', value: 800 }, state: 'WARN', reason: 'p95 {p95_ms} of window {n}' }],
+      }, { path: 'none', query: 'SELECT 1 AS n', rulesQuery: 'SELECT 1 AS n WHERE false', rules: [{ when: { field: 'n', op: '>', value: 0 }, state: 'WARN' }] }],
+    }, { id: 'judged', connection: 'w', connections: { w: { type: 'duckdb', path: ':memory:' } }, services: { access: tokenAccess({}, ['judged']) } });
+    const root = await mountView(judged.plugin, 'judged');
+    const body = (await (await root.request('/api/views/judged/latest')).json()) as { data: unknown[]; status: string; reasons: string[] };
+    expect(body.data).toHaveLength(2);
+    expect([body.status, body.reasons]).toEqual(['OK', []]);
+    const none = (await (await root.request('/api/views/judged/none')).json()) as { data: unknown[]; status: string };
+    expect([none.data.length, none.status]).toEqual([1, 'NoData']);
+    await judged.close();
+    await expect(createTestStep<View>(api, 'view', { endpoints: [{ path: 'x', query: 'SELECT 1', rulesQuery: 'SELECT :n', params: { n: { type: 'integer' } } }] }, {
+      connection: 'w', connections: { w: { type: 'duckdb', path: ':memory:' } },
+    })).rejects.toThrow(/endpoint "x" has rulesQuery but no rules/);
+  });
+
   it('refuses an endpoint using an undeclared parameter', async () => {
     await expect(createTestStep<View>(api, 'view', { endpoints: [{ path: 'x', query: 'SELECT :n' }] }, {
       connection: 'w', connections: { w: { type: 'duckdb', path: ':memory:' } },

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import {
   inject, injectable, pluginModule, TOKENS,
-  type Access, type Clock, type Connections, type DeadLetters, type Metrics, type PipelineEvents, type PipelineStatus, type SqlClient, type StepInfo, type View, type ViewMount,
+  type Access, type Clock, type Connections, type DeadLetters, type Metrics, type PipelineEvents, type PipelineStatus, type Row, type SqlClient, type StepInfo, type View, type ViewMount,
 } from '../../../core/sdk/index.ts';
 import { MONITOR_YAML } from '../examples.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -21,6 +21,7 @@ export interface Endpoint {
   alias?: string;
   formats: ('json' | 'csv' | 'parquet')[];
   rules?: AlertRule[];
+  rulesQuery?: string;
   maxRows: number;
   from?: string[];
 }
@@ -43,6 +44,11 @@ const ENDPOINT_SCHEMA = {
     alias: { type: 'string', pattern: '^/[A-Za-z0-9_./-]*$', description: 'Also answer at this absolute path (e.g. a legacy URL).', examples: ['/api/kpis/latest'] },
     formats: { type: 'array', items: { enum: ['json', 'csv', 'parquet'] }, default: ['json', 'csv'], description: 'Formats allowed through ?format= (parquet needs a DuckDB connection).' },
     rules: RULE_SCHEMA,
+    rulesQuery: {
+      type: 'string',
+      description: 'SQL whose first row the rules judge (same :params as query); default: the first row of query. E.g. the endpoint lists every window, the one still in progress too, while the status judges the last complete one.',
+      examples: ['SELECT * FROM kpis WHERE window_end <= now() ORDER BY window_start DESC LIMIT 1'],
+    },
     maxRows: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'Rows returned at most.' },
     from: { type: 'array', items: { type: 'string' }, description: 'Steps producing the data (default: the view\'s from), for freshness.' },
   },
@@ -72,9 +78,10 @@ export class ApiView implements View {
       if (seen.has(endpoint.path)) throw new Error(`${label}: two endpoints have the path "${endpoint.path}"`);
       seen.add(endpoint.path);
       if ('format' in endpoint.params) throw new Error(`${label}: endpoint "${endpoint.path}": the parameter name "format" is reserved`);
-      for (const name of templateParams(endpoint.query)) {
+      for (const name of [...templateParams(endpoint.query), ...templateParams(endpoint.rulesQuery ?? '')]) {
         if (!endpoint.params[name]) throw new Error(`${label}: endpoint "${endpoint.path}" uses :${name}, which is not in its params`);
       }
+      if (endpoint.rulesQuery && !endpoint.rules?.length) throw new Error(`${label}: endpoint "${endpoint.path}" has rulesQuery but no rules`);
     }
     const health = this.health();
     if (health?.maxAge) parseDuration(health.maxAge);
@@ -123,7 +130,7 @@ export class ApiView implements View {
     try {
       const result = await pagedQuery(client, bound, endpoint.maxRows, 0);
       if (format === 'csv') return csvResponse(c, result.rows, endpoint.path);
-      const alert = endpoint.rules ? this.recordAlert(endpoint, evaluateRules(endpoint.rules, result.rows)) : {};
+      const alert = endpoint.rules ? this.recordAlert(endpoint, await this.judge(endpoint, named, result.rows)) : {};
       return c.json(envelope(result, { freshness, truncated: result.truncated }, alert));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -142,6 +149,16 @@ export class ApiView implements View {
     return alert;
   }
 
+  /** The rules on the first row of `rulesQuery` (when the endpoint has one), else of the endpoint's rows. */
+  private async judge(endpoint: Endpoint, named: Record<string, unknown>, rows: Row[] | undefined): Promise<AlertResult> {
+    if (!endpoint.rulesQuery) return evaluateRules(endpoint.rules!, rows);
+    try {
+      return evaluateRules(endpoint.rules!, (await pagedQuery(await this.sql(), bindQuery(endpoint.rulesQuery, { named }), 1, 0)).rows);
+    } catch (error) {
+      return evaluateRules(endpoint.rules!, undefined, error);
+    }
+  }
+
   private watchAlerts(): void {
     const alerting = this.config.endpoints.filter((e) => e.rules?.length);
     if (!alerting.length) return;
@@ -151,8 +168,8 @@ export class ApiView implements View {
       for (const endpoint of alerting) {
         try {
           const named = parseParams(endpoint.params, new URLSearchParams());
-          const result = await pagedQuery(await this.sql(), bindQuery(endpoint.query, { named }), endpoint.maxRows, 0);
-          this.recordAlert(endpoint, evaluateRules(endpoint.rules!, result.rows));
+          const rows = endpoint.rulesQuery ? undefined : (await pagedQuery(await this.sql(), bindQuery(endpoint.query, { named }), endpoint.maxRows, 0)).rows;
+          this.recordAlert(endpoint, await this.judge(endpoint, named, rows));
         } catch (error) {
           this.recordAlert(endpoint, evaluateRules(endpoint.rules!, undefined, error));
         }
