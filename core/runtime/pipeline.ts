@@ -21,6 +21,15 @@ import { StateStore, type StateChange } from './state.ts';
 /** How long each phase of stop() may take before the process stops waiting for it. */
 const STOP_TIMEOUT_MS = 10_000;
 
+/** The per-step counters on /metrics: name and help. */
+const COUNTERS = {
+  in: ['platform_records_in_total', 'Records a step received'],
+  out: ['platform_records_out_total', 'Records a step emitted'],
+  rejected: ['platform_records_rejected_total', 'Records sent to dead-letter'],
+  errors: ['platform_errors_total', 'Failed attempts of a step (retried or not)'],
+} as const;
+type Counter = keyof typeof COUNTERS;
+
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
 
@@ -131,6 +140,18 @@ export class Pipeline {
     for (const step of this.steps.values()) {
       if (step.declaration.kind === 'view') continue;
       for (const input of step.declaration.from) this.steps.get(input)?.outputs.push(step.declaration.id);
+    }
+    this.zeroCounters();
+  }
+
+  /**
+   * Every counter of every step exists from the start at 0: Prometheus' increase()/rate() see the first reject or
+   * error as a change only when the series existed before it.
+   */
+  private zeroCounters(): void {
+    for (const { declaration: { id, kind } } of this.steps.values()) {
+      if (kind === 'view') continue;
+      for (const counter of Object.keys(COUNTERS) as Counter[]) if (counter !== 'in' || kind !== 'source') this.count(counter, id, 0);
     }
   }
 
@@ -428,7 +449,7 @@ export class Pipeline {
     source.stats.recordsOut += size;
     source.stats.batches++;
     if (!Array.isArray(batch.records)) source.stats.batchesInDuckDb++;
-    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: id }).inc(size);
+    this.count('out', id, size);
     if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
 
     const snapshots = new Map<string, unknown>();
@@ -564,22 +585,27 @@ export class Pipeline {
     step.stats.recordsIn += recordsIn;
     step.stats.recordsOut += recordsOut;
     step.stats.batches++;
-    this.metrics.counter('platform_records_in_total', 'Records a step received', { step: step.declaration.id }).inc(recordsIn);
-    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: step.declaration.id }).inc(recordsOut);
+    this.count('in', step.declaration.id, recordsIn);
+    this.count('out', step.declaration.id, recordsOut);
   }
 
   private reject(step: StepRuntime, rejects: Reject[]) {
     const fresh = this.deadLetters.add(step.declaration.id, rejects);
     if (!fresh) return;
     step.stats.rejected += fresh;
-    this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(fresh);
+    this.count('rejected', step.declaration.id, fresh);
     this.events.emit({ type: 'reject', step: step.declaration.id, count: fresh, at: this.clock.now() });
+  }
+
+  private count(counter: Counter, step: string, by: number) {
+    const [name, help] = COUNTERS[counter];
+    this.metrics.counter(name, help, { step }).inc(by);
   }
 
   private recordError(step: StepRuntime, error: unknown) {
     step.stats.errors++;
     step.stats.lastError = errorMessage(error);
-    this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
+    this.count('errors', step.declaration.id, 1);
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
 }

@@ -114,4 +114,22 @@ describe('server', () => {
     expect((await app.request('/api/dead-letter', { headers: { cookie: 'a=b; platform_token=s3cret' } })).status).toBe(200);
     await pipeline.stop();
   });
+
+  it('has every per-step counter from the start, at 0 (increase() sees the first reject)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'server-'));
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, 'name: s\nsources:\n  src: { use: two }\nsinks:\n  out: { use: nowhere, from: src }\nviews:\n  hello: { use: hello, from: [out] }\n');
+    const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
+    const pipeline = new Pipeline(await loadManifest(file, catalog, {}), catalog, { stateDir: dir, logger: new MemoryLogger() });
+    await pipeline.start();
+    const metrics = await (await (await createServer(pipeline)).request('/metrics')).text();
+    for (const step of ['src', 'out']) {
+      expect(metrics).toContain(`platform_records_rejected_total{step="${step}"} 0`);
+      expect(metrics).toContain(`platform_errors_total{step="${step}"} 0`);
+      expect(metrics).toContain(`platform_records_out_total{step="${step}"} 0`);
+    }
+    expect(metrics).toContain('platform_records_in_total{step="out"} 0');
+    expect(metrics).not.toContain('step="hello"');
+    await pipeline.stop();
+  });
 });

@@ -32,6 +32,9 @@ export default connectionModule({
       const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`);
       return { client: new LocalObjectStore(dir), embedded: true, description: `embedded object store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
+    // The SDK's supported switch for its Node-version notice: printed at every start, it is nothing a pipeline's
+    // operator can act on there (the Node versions this project supports are in the README).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const sdk = await import('@aws-sdk/client-s3');
     const client = new sdk.S3Client({
       endpoint: String(config.endpoint), region: String(config.region), forcePathStyle: true,
