@@ -63,14 +63,15 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   const issues: ManifestIssue[] = [];
   const at = (path: (string | number)[], message: string) => {
     const { line, col } = yaml.locate(path);
-    issues.push({ file: yaml.file, line, col, path: path.join('.'), message });
+    const origin = yaml.origin(path);
+    issues.push({ file: yaml.file, line, col, path: path.join('.'), message: origin ? `${message} (from ${origin})` : message });
   };
 
   const raw = structuredClone(yaml.value);
   const validate = compileSchema(manifestSchema);
   if (!validate(raw)) {
     for (const error of validate.errors ?? []) {
-      const { path, message } = describeAjvError(error);
+      const { path, message } = describeAjvError(error, raw);
       // oneOf/pattern noise: ajv reports every branch; keep the errors a user can act on.
       if (error.keyword === 'oneOf') continue;
       at(path, message);

@@ -17,7 +17,7 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'kafka' },
-      brokers: { type: 'string', default: 'embedded', description: 'Comma-separated host:port of the brokers, or "embedded".', examples: ['127.0.0.1:9092', 'embedded'] },
+      brokers: { type: 'string', format: 'host-ports', default: 'embedded', description: 'Comma-separated host:port of the brokers, or "embedded".', examples: ['127.0.0.1:9092', 'embedded'] },
       clientId: { type: 'string', default: 'platform', description: 'Client id sent to the brokers.' },
       dataDir: { type: 'string', description: 'Embedded log folder (default: topics/ in the state folder).' },
       partitions: { type: 'integer', minimum: 1, default: 1, description: 'Partitions of topics the embedded log creates on first use.' },

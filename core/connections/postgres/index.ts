@@ -35,7 +35,7 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'postgres' },
-      url: { type: 'string', default: 'embedded', description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.', examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'] },
+      url: { type: 'string', format: 'server-url', default: 'embedded', description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.', examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'] },
       dataDir: { type: 'string', description: 'PGlite data folder (default: pglite/ in the state folder).' },
       poolSize: { type: 'integer', minimum: 1, default: 4, description: 'Connections in the pool (real server).' },
       init: { type: 'array', items: { type: 'string' }, default: [], description: 'SQL run at open (CREATE TABLE IF NOT EXISTS …).' },

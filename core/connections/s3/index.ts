@@ -20,7 +20,7 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 's3' },
-      endpoint: { type: 'string', default: 'embedded', description: 'http(s)://host:port of the S3 API, or "embedded".', examples: ['http://127.0.0.1:9000'] },
+      endpoint: { type: 'string', format: 'server-url', default: 'embedded', description: 'http(s)://host:port of the S3 API, or "embedded".', examples: ['http://127.0.0.1:9000'] },
       region: { type: 'string', default: 'us-east-1' },
       accessKeyId: { type: 'string', description: 'Access key (from an environment variable).' },
       secretAccessKey: { type: 'string', description: 'Secret key (from an environment variable).' },
