@@ -44,9 +44,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     await pipeline.stop();
     throw error;
   });
-  for (const role of pipeline.access.openRoles()) {
-    logger.warn(`role ${role} has no token configured: anyone can act as ${role}`);
-  }
+  for (const { level, message } of pipeline.access.banner()) logger[level](message);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -4,6 +4,7 @@ import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
 import type { PluginCatalog } from '../runtime/container.ts';
 import type { ConnectionDeclaration } from '../runtime/connections.ts';
+import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../runtime/access.ts';
 import type { PluginKind } from '../sdk/types.ts';
 import { compileSchema, describeAjvError, validateConfig } from './config.ts';
 import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
@@ -51,7 +52,7 @@ export interface Manifest {
   description?: string;
   plugins: string[];
   server: { port: number; host: string; cors: string[] };
-  access: { roles: Record<string, { token?: string; includes?: string[] }>; public: string[] };
+  access: AccessDeclaration & { areas: Record<AccessArea, string> };
   connections: ConnectionDeclaration[];
   steps: StepDeclaration[];
   tests: ManifestTest[];
@@ -174,6 +175,17 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   }
 
   checkGraph(steps, sectionOf, broken, at);
+  const access = (raw.access ?? {}) as { roles?: AccessDeclaration['roles']; public?: string[] } & Partial<Record<AccessArea, string>>;
+  const roles = access.roles ?? {};
+  const declaredRoles = Object.keys(roles).join(', ') || 'none';
+  for (const area of ACCESS_AREAS) {
+    if (access[area] !== undefined && !roles[access[area]]) at(['access', area], `role "${access[area]}" is not declared under access.roles (declared: ${declaredRoles})`);
+  }
+  for (const [name, role] of Object.entries(roles)) {
+    (role.includes ?? []).forEach((included, i) => {
+      if (!roles[included]) at(['access', 'roles', name, 'includes', i], `role "${included}" is not declared under access.roles (declared: ${declaredRoles})`);
+    });
+  }
   const tests = (raw.tests ?? []) as ManifestTest[];
   tests.forEach((test, i) => {
     for (const id of ([] as string[]).concat(test.step)) {
@@ -183,14 +195,13 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   if (issues.length) throw new ManifestError(dedupe(issues));
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
-  const access = (raw.access ?? {}) as Manifest['access'];
   return {
     file: yaml.file,
     name: raw.name as string,
     description: raw.description as string | undefined,
     plugins: (raw.plugins ?? []) as string[],
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
-    access: { roles: access.roles ?? {}, public: access.public ?? [] },
+    access: { roles, public: access.public ?? [], areas: Object.fromEntries(ACCESS_AREAS.map((area) => [area, access[area] ?? DEFAULT_AREA_ROLE])) as Record<AccessArea, string> },
     connections,
     steps,
     tests,
