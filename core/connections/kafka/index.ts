@@ -9,6 +9,10 @@ export { EmbeddedTopicLog } from './embedded.ts';
 export { KafkaTopicClient } from './real.ts';
 
 /** Kafka: a real cluster when `brokers` lists them, else the embedded, file-backed topic log. */
+function logFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`) : undefined;
+}
+
 export default connectionModule({
   type: 'kafka',
   summary: 'Apache Kafka (kafkajs) or, with brokers "embedded", an in-process file-backed topic log with the same model.',
@@ -25,9 +29,10 @@ export default connectionModule({
       retries: { type: 'integer', minimum: 0, default: 5, description: 'kafkajs retries of a failed request.' },
     },
   },
+  storePath: logFolder,
   async open(config, env) {
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`);
+      const dir = logFolder(config, env)!;
       const log = new EmbeddedTopicLog(dir, config.partitions as number);
       return { client: log, embedded: true, description: `embedded topic log in ${dir}`, check: async () => undefined, close: () => log.close() };
     }

@@ -12,6 +12,10 @@ export function explainS3Error(error: unknown): string {
   return `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
 }
 
+function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`) : undefined;
+}
+
 export default connectionModule({
   type: 's3',
   summary: 'An S3 API (AWS S3, MinIO, …) or, with endpoint "embedded", a local folder with buckets as folders.',
@@ -27,9 +31,10 @@ export default connectionModule({
       dataDir: { type: 'string', description: 'Embedded: the folder (default: s3/ in the state folder).' },
     },
   },
+  storePath: dataFolder,
   async open(config, env) {
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`);
+      const dir = dataFolder(config, env)!;
       return { client: new LocalObjectStore(dir), embedded: true, description: `embedded object store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
     // The SDK's supported switch for its Node-version notice: printed at every start, it is nothing a pipeline's

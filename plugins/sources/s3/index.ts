@@ -161,6 +161,7 @@ export default pluginModule({
   kind: 'source',
   name: 's3',
   summary: 'Reads new or changed objects of a bucket (by key and ETag), parsed as CSV, JSON lines, Parquet or XLSX.',
+  checkpoint: { type: 'object', required: ['seen'], properties: { seen: { type: 'object', description: 'The objects read, by key.' }, offsets: { type: 'array' } } },
   stability: 'beta',
   streaming: true,
   connectionTypes: ['s3'],
