@@ -1,9 +1,9 @@
-// POST /api/views/<id>/upload/<widget>: role check, size and extension checks, save under <StateDir>/uploads,
+// POST /api/views/<id>/upload/<widget> (after the role check): size and extension checks, save under <StateDir>/uploads,
 // fire the target source(s) in order and answer with what they loaded.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Context } from 'hono';
-import { errorMessage, isCrossSite, type Access, type Logger, type Triggers } from '../../../core/sdk/index.ts';
+import { errorMessage, isCrossSite, type Logger, type Triggers } from '../../../core/sdk/index.ts';
 import { safeFileName } from '../shared/http.ts';
 
 export interface UploadTarget {
@@ -16,16 +16,12 @@ export interface UploadTarget {
 
 export interface UploadContext {
   viewId: string;
-  role: string;
-  access: Access;
   triggers: Triggers;
   stateDir: string;
   logger: Logger;
 }
 
 export async function handleUpload(c: Context, upload: UploadTarget, ctx: UploadContext) {
-  const denied = ctx.access.check(c.req.raw, ctx.role);
-  if (denied) return c.json({ error: denied.message }, denied.status);
   if (isCrossSite(c.req.raw)) return c.json({ error: 'cross-site upload refused' }, 403);
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > upload.maxBytes + 65_536) return c.json({ error: `the file is larger than ${upload.maxBytes} bytes` }, 413);
