@@ -176,7 +176,7 @@ export default pluginModule({
       format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
       batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
       pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'List again this often (streaming); without it, each run lists once. With notifications: the polling used on the embedded store, which publishes no events (default 10s there).', examples: ['30s'] },
+      pollInterval: { type: 'string', format: 'duration', description: 'List again this often (streaming); without it, each run lists once. With notifications: the polling used on the embedded store, which publishes no events (default 10s there).', examples: ['30s'] },
       createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
       keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
       lineColumn: { type: 'string', description: 'Add the record\'s line in its object (CSV: the header is line 1) to each record in this column.', examples: ['source_line'] },
