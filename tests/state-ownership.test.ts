@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../core/manifest/index.ts';
 import { MemoryLogger } from '../core/runtime/logger.ts';
-import { Pipeline } from '../core/runtime/pipeline.ts';
+import { Pipeline, stateDirOf } from '../core/runtime/pipeline.ts';
 import { createCatalog } from '../cli/catalog.ts';
 import { platform, repoRoot, startPlatform } from './cli.ts';
 import { service } from './services.ts';
@@ -41,9 +41,7 @@ describe('--state-dir holds every embedded store', () => {
     const saved = process.env.PLATFORM_STATE_DIR;
     delete process.env.PLATFORM_STATE_DIR;
     try {
-      const byDefault = new Pipeline(manifest, catalog, { logger: new MemoryLogger() });
-      expect(byDefault.stateDir).toBe(join(process.cwd(), '.platform', name));
-      for (const store of byDefault.connections.stores().filter((s) => s.path)) expect(store.path!.startsWith(byDefault.stateDir + '/')).toBe(true);
+      expect(stateDirOf(name)).toBe(join(process.cwd(), '.platform', name));
     } finally {
       if (saved !== undefined) process.env.PLATFORM_STATE_DIR = saved;
     }

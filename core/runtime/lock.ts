@@ -18,10 +18,8 @@ export interface LockOwner {
  * taken over; a live owner's lock makes the second process fail at once with the owner's pid and command.
  */
 export class FolderLock {
-  private readonly onExit = () => this.release();
-
   private constructor(readonly file: string, private readonly owner: LockOwner) {
-    process.once('exit', this.onExit);
+    held.add(this);
   }
 
   /**
@@ -74,7 +72,7 @@ export class FolderLock {
 
   /** Gives the lock up, if it is still this process's. */
   release(): void {
-    process.removeListener('exit', this.onExit);
+    held.delete(this);
     const owner = parseOwner(readText(this.file));
     if (owner?.pid === this.owner.pid && owner.startedAt === this.owner.startedAt) {
       try {
@@ -85,6 +83,12 @@ export class FolderLock {
     }
   }
 }
+
+/** Locks this process holds, given up when it exits without stopping its pipelines. */
+const held = new Set<FolderLock>();
+process.once('exit', () => {
+  for (const lock of held) lock.release();
+});
 
 function isAlive(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return true; // cannot be checked from here: assume it runs

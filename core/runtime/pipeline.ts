@@ -104,7 +104,7 @@ export class Pipeline {
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
+    this.stateDir = stateDirOf(manifest.name, options.stateDir);
     this.deadLetters = new DeadLetterStore(this.stateDir);
     const connections = manifest.connections.map((c) => ({ ...c, config: withStateDir(c.config, this.stateDir) }));
     this.connections = new ConnectionRegistry(connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
@@ -712,6 +712,11 @@ async function release(rows: Rows[]): Promise<void> {
 /** The transforms' snapshots of a batch as state changes. */
 function snapshotChanges(snapshots: Map<string, unknown>): StateChange[] {
   return [...snapshots].map(([step, snapshot]) => [step, 'snapshot', snapshot]);
+}
+
+/** The state folder of a run: `--state-dir`, else PLATFORM_STATE_DIR, else `.platform/<name>` in the working directory. */
+export function stateDirOf(pipeline: string, given?: string): string {
+  return resolve(given ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${pipeline}`);
 }
 
 /** `${STATE_DIR}` in every string of a step's or connection's settings, replaced by the run's state folder. */
