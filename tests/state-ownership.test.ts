@@ -154,6 +154,7 @@ describe('state files with the wrong shape', () => {
     ['null', 'expected an object of steps, found null'],
     ['{"numbers": 3}', 'step "numbers": expected an object, found a number'],
     ['{"numbers": {"checkpoint": "five"}}', 'the checkpoint of step "numbers" is not a generator source\'s'],
+    ['{"numbers": {"checkpoint": "2"}}', 'the checkpoint of step "numbers" is not a generator source\'s'],
     ['{"numbers": {"checkpoint": 2}, "out": {"lastCommitAt": 12}}', 'step "out": lastCommitAt is not a time'],
     ['{"numbers": ', 'not JSON'],
   ])('state.json holding %s stops the run with the file named', async (text, message) => {

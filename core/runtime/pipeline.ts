@@ -7,7 +7,7 @@ import type {
   Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
-import { compileSchema } from '../manifest/config.ts';
+import { createAjv } from '../manifest/config.ts';
 import { STATE_DIR_VARIABLE } from '../manifest/load.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
@@ -24,6 +24,9 @@ import { StateStore, type StateChange } from './state.ts';
 
 /** How long each phase of stop() may take before the process stops waiting for it. */
 const STOP_TIMEOUT_MS = 10_000;
+
+/** Checkpoints are checked as stored: nothing coerced ("5" is not 5), no defaults filled in. */
+const checkpointAjv = createAjv({ coerce: false, defaults: false });
 
 /** The per-step counters on /metrics: name and help. */
 const COUNTERS = {
@@ -253,8 +256,8 @@ export class Pipeline {
       const schema = step.declaration.kind === 'source' ? step.definition.spec.checkpoint : undefined;
       const saved = this.state.forStep(step.declaration.id).get('checkpoint');
       if (!schema || saved === undefined) continue;
-      const validate = compileSchema(schema);
-      if (validate(structuredClone(saved))) continue;
+      const validate = checkpointAjv.compile(schema);
+      if (validate(saved)) continue;
       const why = (validate.errors ?? []).map((e) => `${e.instancePath || 'checkpoint'} ${e.message}`).join('; ');
       throw new Error(`${this.state.path}: the checkpoint of step "${step.declaration.id}" is not a ${step.declaration.use} source's (${why}): restore the file, or delete the step's entry to read its source again from the start`);
     }
