@@ -4,10 +4,20 @@
 // Plugin packages written in TypeScript load either way (see importPluginPackage).
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// A reader that went away (`platform plugins --json | head`) is not an error of the command.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', (error) => { if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
+
 const { main } = process.env.PLATFORM_FROM_SOURCE ? await fromSource() : await compiled();
 const code = await main(process.argv.slice(2));
+// Output to a pipe is written asynchronously: exiting before it drains cuts it (at 64 KiB, the pipe's buffer).
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 // The command is done (its pipeline stopped, within bounded waits): do not linger on a client's reconnect timers.
 process.exit(code);
+
+/** Resolves once everything written to the stream so far has been handed to the operating system. */
+function flushed(stream) {
+  return new Promise((resolve) => (stream.destroyed ? resolve() : stream.write('', () => resolve())));
+}
 
 async function compiled() {
   const { ensureCli } = await import('../scripts/build-cli.mjs');

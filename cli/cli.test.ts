@@ -27,8 +27,24 @@ describe('platform CLI', () => {
     expect(result.stderr).toContain('widget "events": the id is reserved');
   });
 
+  it('validate names the variable behind a malformed value and its line, and exits 2 (not a crash)', async () => {
+    const result = await platform(['validate', 'pipelines/batch-analytics.yaml'], { env: { BATCH_PORT: '[' } });
+    expect(result.code).toBe(2);
+    const portLine = readFileSync(join(repoRoot, 'pipelines/batch-analytics.yaml'), 'utf8').split('\n').findIndex((line) => line.startsWith('  port: ${BATCH_PORT')) + 1;
+    expect(result.stderr.trim()).toBe(`pipelines/batch-analytics.yaml:${portLine}:9 server.port: must be integer (from BATCH_PORT="[")`);
+    const zone = await platform(['validate', 'pipelines/batch-analytics.yaml'], { env: { BATCH_TIMEZONE: 'Asia/Kolkatta' } });
+    expect(zone.code).toBe(2);
+    expect(zone.stderr).toContain('sources.');
+    expect(zone.stderr).toContain('.schedule.timezone: "Asia/Kolkatta" is not an IANA time zone, e.g. UTC, Europe/Paris, Asia/Kolkata (from BATCH_TIMEZONE="Asia/Kolkatta")');
+    const never = join(dir, 'never.yaml');
+    writeFileSync(never, 'name: never\nsources:\n  n: { use: generator, schedule: { every: "0s" }, with: { fields: { n: { sequence: {} } } } }\nsinks:\n  out: { use: console, from: n }\n');
+    const zero = await platform(['validate', never]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr.trim()).toBe(`${never}:3:43 sources.n.schedule.every: "0s" is not a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d`);
+  });
+
   it('validate accepts every shipped pipeline', async () => {
-    const result = await platform(['validate', 'pipelines/globemart.yaml', 'pipelines/revenue-monitor.yaml']);
+    const result = await platform(['validate', 'pipelines/globemart.yaml', 'pipelines/revenue-monitor.yaml', 'pipelines/economic-analytics.yaml', 'pipelines/sales-etl.yaml', 'pipelines/batch-analytics.yaml']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   });

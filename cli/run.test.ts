@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,5 +82,31 @@ sinks:
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('q: run failed');
     expect(failed.stderr).toContain('missing_table');
+  });
+
+  it('a port in use names the --port flag, and the run stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const manifest = join(dir, 'busy.yaml');
+    writeFileSync(manifest, `name: busy\nserver: { port: ${port} }\nsources:\n  n: { use: generator, with: { count: 1, fields: { n: { sequence: {} } } } }\nsinks:\n  out: { use: console, from: n }\n`);
+    try {
+      const result = await platform(['run', manifest, '--state-dir', join(dir, 'state')]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is in use by another process; give another with --port N`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('prints no third-party warning a user cannot act on (the AWS SDK\'s Node-version notice)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-'));
+    const manifest = join(dir, 's3.yaml');
+    // The SDK warns when its client is made, before any request: an endpoint nobody listens on is enough.
+    writeFileSync(manifest, `name: s3warn\nconnections:\n  lake: { type: s3, endpoint: "http://127.0.0.1:1", accessKeyId: a, secretAccessKey: b }\nsources:\n  n: { use: generator, with: { count: 1, fields: { n: { sequence: {} } } } }\nsinks:\n  out: { use: console, from: n }\n`);
+    const result = await platform(['run', manifest, '--once', '--state-dir', join(dir, 'state')]);
+    expect(result.stderr).toContain('connection "lake" (s3');
+    expect(result.stderr).not.toMatch(/Warning|AWS SDK/);
   });
 });

@@ -193,6 +193,8 @@ describe('batch analytics pipeline (embedded): the original\'s raw files dropped
     const client = await db();
     const factsBefore = await client.query('SELECT * FROM fact_transactions ORDER BY transaction_id');
     const deadBefore = run.pipeline.deadLetters.count();
+    // One process owns a state folder at a time: the first run stops before the backfill opens the same folder.
+    await run.pipeline.stop();
     const again = await runOnce('batch-analytics', env, stateDir, { date: DAYS[0] });
     expect(again.ok).toBe(true);
     expect(again.pipeline.stats().find((s) => s.id === 'facts')!.recordsIn).toBe(facts.filter((f) => f.day === DAYS[0]).length);

@@ -39,11 +39,12 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       logger.info(`serving http://${manifest.server.host}:${info.port}/ (views: ${[...pipeline.views.keys()].map((v) => '/views/' + v).join(', ') || 'none'})`);
       resolve(s);
     });
-    s.once('error', (error) => reject(new Error(`cannot listen on ${manifest.server.host}:${port}: ${(error as Error).message}`)));
+    s.once('error', (error) => reject(new Error(`cannot listen on ${manifest.server.host}:${port}: ${listenProblem(error as NodeJS.ErrnoException)}`)));
+  }).catch(async (error: unknown) => {
+    await pipeline.stop();
+    throw error;
   });
-  for (const role of pipeline.access.openRoles()) {
-    logger.warn(`role ${role} has no token configured: anyone can act as ${role}`);
-  }
+  for (const { level, message } of pipeline.access.banner()) logger[level](message);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -60,4 +61,11 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   });
   await Promise.race([stopped, running.then(() => stopped)]);
   return 0;
+}
+
+/** Why the server cannot listen, and what to change. */
+function listenProblem(error: NodeJS.ErrnoException): string {
+  if (error.code === 'EADDRINUSE') return 'the port is in use by another process; give another with --port N (or server.port in the manifest)';
+  if (error.code === 'EACCES') return 'ports below 1024 need privileges; give another with --port N (or server.port in the manifest)';
+  return error.message;
 }

@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import countries from 'i18n-iso-countries';
 import currencyCodesModule from 'currency-codes';
 import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
+import { isDuration, parseDuration } from './duration.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -18,8 +19,44 @@ export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv 
   const instance = addFormats(new Ajv({ allErrors: true, useDefaults: options.defaults, coerceTypes: options.coerce, strict: false, allowUnionTypes: true }));
   instance.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
   instance.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
+  instance.addFormat('duration', { type: 'string', validate: (value: string) => isDuration(value) && parseDuration(value) > 0 });
+  instance.addFormat('time-zone', { type: 'string', validate: isTimeZone });
+  instance.addFormat('host-ports', { type: 'string', validate: (value: string) => value === 'embedded' || value.split(',').every((b) => hostPort(b.trim())) });
+  instance.addFormat('server-url', { type: 'string', validate: (value: string) => value === 'embedded' || value === '' || serverUrl(value) });
   return instance;
 }
+
+/** An IANA time zone the runtime knows (Asia/Kolkata, UTC, …), as the scheduler will read it. */
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const validPort = (port: string) => /^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+const hostPort = (text: string) => /^\[?[^\s/[\]]+\]?:\d+$/.test(text) && validPort(text.slice(text.lastIndexOf(':') + 1));
+
+function serverUrl(value: string): boolean {
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(value);
+  if (!port) return false;
+  if (port[1] !== undefined && !validPort(port[1])) return false;
+  try {
+    return Boolean(new URL(value));
+  } catch {
+    return false;
+  }
+}
+
+/** What the configuration formats mean, for the error a user reads. */
+const FORMAT_HINTS: Record<string, string> = {
+  duration: 'a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d',
+  'time-zone': 'an IANA time zone, e.g. UTC, Europe/Paris, Asia/Kolkata',
+  'host-ports': 'host:port[,host:port…] with ports 1–65535, or "embedded"',
+  'server-url': 'a URL such as scheme://user:password@host:port/path with a port 1–65535, or "embedded"',
+};
 
 /** Manifest and plugin configs: defaults applied, strings coerced to the declared type (values may be interpolated text). */
 export const ajv = createAjv({ coerce: true, defaults: true });
@@ -44,15 +81,21 @@ export function validateConfig(spec: PluginSpec, config: unknown, label: string)
   const value = structuredClone(config ?? {}) as Record<string, unknown>;
   const validate = compileSchema(spec.config);
   if (validate(value)) return { ok: true, value };
-  const details = (validate.errors ?? []).map(describeAjvError);
+  const details = (validate.errors ?? []).map((error) => describeAjvError(error, value));
   return { ok: false, details, errors: details.map((d) => `${[label, ...d.path].join('.')}: ${d.message}`) };
 }
 
-/** Turns one ajv error into a path and a sentence a user understands. */
-export function describeAjvError(error: ErrorObject): ConfigError {
+/** Turns one ajv error into a path and a sentence a user understands (`data`: the validated value, to quote it). */
+export function describeAjvError(error: ErrorObject, data?: unknown): ConfigError {
   const path = error.instancePath.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
+    case 'format': {
+      const hint = FORMAT_HINTS[String(params.format)];
+      if (!hint || data === undefined) break;
+      const value = path.reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], data);
+      return { path, message: `${JSON.stringify(value)} is not ${hint}` };
+    }
     case 'additionalProperties':
       return { path: [...path, String(params.additionalProperty)], message: `unknown property "${params.additionalProperty}"` };
     case 'required':
@@ -61,7 +104,6 @@ export function describeAjvError(error: ErrorObject): ConfigError {
       return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'const':
       return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
-    default:
-      return { path, message: error.message ?? error.keyword };
   }
+  return { path, message: error.message ?? error.keyword };
 }

@@ -76,6 +76,12 @@ describe('manifest loading', () => {
     expect(found[0]).toMatch(/^\d+:\d+ YAML syntax: /);
   });
 
+  it('reports a key written twice in one mapping at the second one (merge keys may repeat)', async () => {
+    expect(await issues(GOOD.replace('    use: pass\n', '    use: pass\n    use: pass\n'))).toEqual(['11:5 YAML syntax: duplicate key "use" (map keys must be unique)']);
+    const merged = await issues('name: demo\nx-a: &a { count: 1 }\nx-b: &b { x: 2 }\nx-c:\n  <<: *a\n  <<: *b\n');
+    expect(merged).toEqual([]);
+  });
+
   it('reports an unknown plugin with the known ones', async () => {
     expect(await issues(GOOD.replace('use: pass', 'use: passs'))).toEqual(['10:10 transforms.same.use: unknown transform plugin "passs" (known transforms: pass; add its npm package under plugins:)']);
   });
@@ -174,7 +180,37 @@ sinks:
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^7:23 sources.nums.schedule.cron: invalid cron or time zone/);
     expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { every: 1 hour }\n'))).toEqual([
-      '7:24 sources.nums.schedule.every: must match pattern "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$"',
+      '7:24 sources.nums.schedule.every: "1 hour" is not a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d',
     ]);
+  });
+
+  it('rejects a time zone the scheduler does not know, and durations of 0 (a schedule that would never run)', async () => {
+    expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "0 2 * * *", timezone: Asia/Kolkatta }\n'))).toEqual([
+      '7:46 sources.nums.schedule.timezone: "Asia/Kolkatta" is not an IANA time zone, e.g. UTC, Europe/Paris, Asia/Kolkata',
+    ]);
+    expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { every: "0s" }\n'))).toEqual([
+      '7:24 sources.nums.schedule.every: "0s" is not a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d',
+    ]);
+    expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    policy: { batchTimeout: 0ms, backoff: 0.0s }\n'))).toHaveLength(2);
+    expect(await issues(GOOD.replace('    use: numbers\n', '    use: numbers\n    schedule: { cron: "0 2 * * *", timezone: Asia/Kolkata }\n'))).toEqual([]);
+  });
+
+  it('names the variable behind a bad substituted value, and keeps a value that is no YAML scalar as text', async () => {
+    const withPort = GOOD.replace('name: demo\n', 'name: demo\nserver:\n  port: ${DEMO_PORT:-8080}\n');
+    expect(await issues(withPort, { DEMO_PORT: '[' })).toEqual(['3:9 server.port: must be integer (from DEMO_PORT="[")']);
+    expect(await issues(withPort, { DEMO_PORT: '70000' })).toEqual(['3:9 server.port: must be <= 65535 (from DEMO_PORT="70000")']);
+    expect(await issues(withPort, {})).toEqual([]);
+    const withBrokers = GOOD.replace('connections:\n', 'connections:\n  bus: { type: kafka, brokers: "${DEMO_BROKERS:-embedded}" }\n');
+    expect(await issues(withBrokers, { DEMO_BROKERS: 'kafka:99999' })).toEqual([
+      '3:32 connections.bus.brokers: "kafka:99999" is not host:port[,host:port…] with ports 1–65535, or "embedded" (from DEMO_BROKERS="kafka:99999")',
+    ]);
+    expect(await issues(withBrokers, { DEMO_BROKERS: 'a:9092, b:9093' })).toEqual([]);
+    // A default may itself refer to a variable; ${STATE_DIR} is the runtime's and stays for it to fill in.
+    const nested = GOOD.replace('"\${WH_PATH:-:memory:}"', '"\${WH_PATH:-\${WH_DIR:-\${STATE_DIR}}/wh.duckdb}"');
+    const file = write('nested.yaml', nested);
+    const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
+    expect((await loadManifest(file, catalog, { STATE_DIR: '/ignored' })).connections[0].config.path).toBe('${STATE_DIR}/wh.duckdb');
+    expect((await loadManifest(file, catalog, { WH_DIR: '/data' })).connections[0].config.path).toBe('/data/wh.duckdb');
+    expect((await loadManifest(file, catalog, { WH_PATH: '/x.duckdb' })).connections[0].config.path).toBe('/x.duckdb');
   });
 });

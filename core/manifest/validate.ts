@@ -4,6 +4,7 @@ import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
 import type { PluginCatalog } from '../runtime/container.ts';
 import type { ConnectionDeclaration } from '../runtime/connections.ts';
+import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../runtime/access.ts';
 import type { PluginKind } from '../sdk/types.ts';
 import { compileSchema, describeAjvError, validateConfig } from './config.ts';
 import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
@@ -51,7 +52,7 @@ export interface Manifest {
   description?: string;
   plugins: string[];
   server: { port: number; host: string; cors: string[] };
-  access: { roles: Record<string, { token?: string; includes?: string[] }>; public: string[] };
+  access: AccessDeclaration & { areas: Record<AccessArea, string> };
   connections: ConnectionDeclaration[];
   steps: StepDeclaration[];
   tests: ManifestTest[];
@@ -63,14 +64,15 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   const issues: ManifestIssue[] = [];
   const at = (path: (string | number)[], message: string) => {
     const { line, col } = yaml.locate(path);
-    issues.push({ file: yaml.file, line, col, path: path.join('.'), message });
+    const origin = yaml.origin(path);
+    issues.push({ file: yaml.file, line, col, path: path.join('.'), message: origin ? `${message} (from ${origin})` : message });
   };
 
   const raw = structuredClone(yaml.value);
   const validate = compileSchema(manifestSchema);
   if (!validate(raw)) {
     for (const error of validate.errors ?? []) {
-      const { path, message } = describeAjvError(error);
+      const { path, message } = describeAjvError(error, raw);
       // oneOf/pattern noise: ajv reports every branch; keep the errors a user can act on.
       if (error.keyword === 'oneOf') continue;
       at(path, message);
@@ -173,10 +175,25 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   }
 
   checkGraph(steps, sectionOf, broken, at);
-  // A connection that no enabled step uses (e.g. the database of a source switched off) is not opened. A step uses
-  // its `connection:` and any `connection` its config names (e.g. an s3 source's notifications).
-  const used = new Set(steps.flatMap((s) => [s.connection, ...namedConnections(s.config)]));
-  const opened = connections.filter((c) => used.has(c.name));
+  // A connection whose every step is switched off (e.g. the database of a source turned off by a variable) is not
+  // opened; one no step names is (the manifest declares it for a reason: /readyz checks it). A step uses its
+  // `connection:` and any `connection` its config names (e.g. an s3 source's notifications).
+  const connectionsOf = (step: { connection?: unknown; config?: unknown; with?: unknown }) => [step.connection, ...namedConnections(step.config ?? step.with)];
+  const used = new Set(steps.flatMap(connectionsOf));
+  const usedBySwitchedOff = new Set((Object.keys(SECTIONS) as Section[]).flatMap((section) =>
+    Object.entries((raw[section] ?? {}) as Record<string, { connection?: unknown; with?: unknown }>).filter(([id]) => disabled.has(id)).flatMap(([, step]) => connectionsOf(step))));
+  const opened = connections.filter((c) => used.has(c.name) || !usedBySwitchedOff.has(c.name));
+  const access = (raw.access ?? {}) as { roles?: AccessDeclaration['roles']; public?: string[] } & Partial<Record<AccessArea, string>>;
+  const roles = access.roles ?? {};
+  const declaredRoles = Object.keys(roles).join(', ') || 'none';
+  for (const area of ACCESS_AREAS) {
+    if (access[area] !== undefined && !roles[access[area]]) at(['access', area], `role "${access[area]}" is not declared under access.roles (declared: ${declaredRoles})`);
+  }
+  for (const [name, role] of Object.entries(roles)) {
+    (role.includes ?? []).forEach((included, i) => {
+      if (!roles[included]) at(['access', 'roles', name, 'includes', i], `role "${included}" is not declared under access.roles (declared: ${declaredRoles})`);
+    });
+  }
   // A test of a step switched off (enabled: false, e.g. a simulator turned off by a variable) cannot run: it is left out.
   const runnable = (test: ManifestTest) => !([] as string[]).concat(test.step).some((id) => disabled.has(id));
   ((raw.tests ?? []) as ManifestTest[]).forEach((test, i) => {
@@ -189,14 +206,13 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   if (issues.length) throw new ManifestError(dedupe(issues));
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
-  const access = (raw.access ?? {}) as Manifest['access'];
   return {
     file: yaml.file,
     name: raw.name as string,
     description: raw.description as string | undefined,
     plugins: (raw.plugins ?? []) as string[],
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
-    access: { roles: access.roles ?? {}, public: access.public ?? [] },
+    access: { roles, public: access.public ?? [], areas: Object.fromEntries(ACCESS_AREAS.map((area) => [area, access[area] ?? DEFAULT_AREA_ROLE])) as Record<AccessArea, string> },
     connections: opened,
     steps,
     tests,

@@ -1,29 +1,64 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Access } from '../sdk/types.ts';
 
+/** The core pages and APIs, each opened to one role by `access:` (default `viewer`). */
+export const ACCESS_AREAS = ['pipeline', 'dead-letter', 'metrics'] as const;
+export type AccessArea = (typeof ACCESS_AREAS)[number];
+
+/** The role an area needs when `access:` names none. */
+export const DEFAULT_AREA_ROLE = 'viewer';
+
+/** The cookie the sign-in page sets (HttpOnly, SameSite=Lax) and every check reads. */
+export const TOKEN_COOKIE = 'platform_token';
+
 export interface AccessDeclaration {
   roles: Record<string, { token?: string; includes?: string[] }>;
   public: string[];
+  /** The role each core area needs (`access: { dead-letter: admin }`); absent ones need `viewer`. */
+  areas?: Partial<Record<AccessArea, string>>;
 }
 
+export type Denial = { status: 401 | 403; message: string };
+
 /**
- * Role checks for views and APIs. A request proves a role with `Authorization: Bearer <token>` or the
- * `platform_token` cookie. A role holds itself and the roles it `includes`. A role that is not declared,
- * or declared with an empty token, is open (the embedded demo); the start-up log says so.
+ * Role checks for pages and APIs, deny-by-default. A request proves a role with `Authorization: Bearer <token>` or
+ * the `platform_token` cookie; a role holds itself and the roles it `includes`.
+ * - No role declared: everything is open (the embedded demo; the start-up log says so).
+ * - Roles declared: a check for a role nobody declared fails for everyone; a declared role whose token is empty
+ *   (its variable unset) is open to anyone, and the start-up log says so.
  */
 export class AccessControl implements Access {
   constructor(private readonly declaration: AccessDeclaration) {}
 
-  check(request: Request, role: string): { status: 401 | 403; message: string } | null {
-    if (this.isOpen(role)) return null;
+  check(request: Request, role: string): Denial | null {
+    if (!this.enforced() || this.isOpen(role)) return null;
+    if (!this.declaration.roles[role]) return { status: 403, message: `this needs the ${role} role, which the manifest does not declare (access.roles): nobody can open it` };
     const token = tokenOf(request);
-    if (!token) return { status: 401, message: `this needs the ${role} role: send Authorization: Bearer <token>` };
-    const granted = Object.entries(this.declaration.roles).some(([name, r]) => r.token && equal(r.token, token) && this.holds(name, role));
-    return granted ? null : { status: 403, message: `the token does not grant the ${role} role` };
+    if (!token) return { status: 401, message: `this needs the ${role} role: sign in, or send Authorization: Bearer <token>` };
+    return this.rolesOf(token).some((name) => this.holds(name, role)) ? null : { status: 403, message: `the token does not grant the ${role} role` };
+  }
+
+  /** The check of a core area (`pipeline`, `dead-letter`, `metrics`) with the role the manifest gives it. */
+  checkArea(request: Request, area: AccessArea): Denial | null {
+    return this.check(request, this.roleFor(area));
+  }
+
+  roleFor(area: AccessArea): string {
+    return this.declaration.areas?.[area] ?? DEFAULT_AREA_ROLE;
   }
 
   isPublic(view: string): boolean {
     return this.declaration.public.includes(view);
+  }
+
+  /** The declared roles whose token this is (the sign-in page accepts a token that is some role's). */
+  rolesOf(token: string): string[] {
+    return Object.entries(this.declaration.roles).filter(([, r]) => r.token && equal(r.token, token)).map(([name]) => name);
+  }
+
+  /** Whether any check can fail: false when no role is declared. */
+  enforced(): boolean {
+    return Object.keys(this.declaration.roles).length > 0;
   }
 
   /** Roles that need no token, for the start-up banner. */
@@ -31,9 +66,23 @@ export class AccessControl implements Access {
     return Object.keys(this.declaration.roles).filter((role) => this.isOpen(role));
   }
 
+  /** What the start-up log says about access: who opens the core pages, and what is open to anyone. */
+  banner(): { level: 'info' | 'warn'; message: string }[] {
+    if (!this.enforced()) return [{ level: 'warn', message: 'access: no roles declared (access.roles): every page and API is open to anyone who reaches the port' }];
+    const paths: Record<AccessArea, string> = { pipeline: '/, /api/pipeline, /api/openapi.json', 'dead-letter': '/dead-letter, /api/dead-letter', metrics: '/metrics' };
+    return [
+      ...ACCESS_AREAS.map((area) => {
+        const role = this.roleFor(area);
+        if (!this.declaration.roles[role]) return { level: 'warn' as const, message: `access: ${paths[area]} need role ${role}, which is not declared: nobody can open them (name a role with access.${area})` };
+        return { level: 'info' as const, message: `access: ${paths[area]} need role ${role}` };
+      }),
+      ...this.openRoles().map((role) => ({ level: 'warn' as const, message: `access: role ${role} has no token configured: anyone can act as ${role}` })),
+    ];
+  }
+
   private isOpen(role: string): boolean {
     const declared = this.declaration.roles[role];
-    return !declared || !declared.token;
+    return declared !== undefined && !declared.token;
   }
 
   private holds(name: string, role: string, seen = new Set<string>()): boolean {
@@ -44,11 +93,17 @@ export class AccessControl implements Access {
   }
 }
 
-function tokenOf(request: Request): string | undefined {
+/** The bearer token, else the cookie's; a malformed cookie counts as none (never an error). */
+export function tokenOf(request: Request): string | undefined {
   const header = request.headers.get('authorization');
-  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim();
-  const cookie = request.headers.get('cookie')?.split(';').map((c) => c.trim()).find((c) => c.startsWith('platform_token='));
-  return cookie ? decodeURIComponent(cookie.slice('platform_token='.length)) : undefined;
+  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim() || undefined;
+  const cookie = request.headers.get('cookie')?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
+  if (!cookie) return undefined;
+  try {
+    return decodeURIComponent(cookie.slice(TOKEN_COOKIE.length + 1)) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function equal(a: string, b: string): boolean {

@@ -47,6 +47,14 @@ export class ConnectionRegistry implements Connections {
     return opening;
   }
 
+  /** Each connection's mode and, for an embedded one, where it keeps its data (undefined: in memory). */
+  stores(): { name: string; type: string; embedded: boolean; path?: string }[] {
+    return this.declarations.map((d) => ({
+      name: d.name, type: d.type, embedded: isEmbedded(d.config),
+      path: this.types.get(d.type)?.storePath?.(d.config, { stateDir: this.stateDir }),
+    }));
+  }
+
   list() {
     return this.declarations.map((d) => ({
       name: d.name,
@@ -56,19 +64,25 @@ export class ConnectionRegistry implements Connections {
     }));
   }
 
-  /** Opens every connection: one banner line each (embedded or real), or the error of the ones that failed. */
-  async describeAll(): Promise<{ lines: string[]; errors: Error[] }> {
-    const lines: string[] = [];
-    const errors: Error[] = [];
+  /** Opens every connection: one banner line each (embedded or real), the ones opened, and the errors of the others. */
+  async describeAll(): Promise<{
+    lines: { name: string; line: string }[];
+    opened: { name: string; type: string; embedded: boolean; description: string }[];
+    errors: { name: string; embedded: boolean; error: Error }[];
+  }> {
+    const lines: { name: string; line: string }[] = [];
+    const opened: { name: string; type: string; embedded: boolean; description: string }[] = [];
+    const errors: { name: string; embedded: boolean; error: Error }[] = [];
     for (const d of this.declarations) {
       try {
         const open = await this.open(d.name);
-        lines.push(`${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}`);
+        lines.push({ name: d.name, line: `${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}` });
+        opened.push({ name: d.name, type: d.type, embedded: open.embedded, description: open.description });
       } catch (error) {
-        errors.push(error as Error);
+        errors.push({ name: d.name, embedded: isEmbedded(d.config), error: error as Error });
       }
     }
-    return { lines, errors };
+    return { lines, opened, errors };
   }
 
   /** Every connection reachable? Used by /readyz. */

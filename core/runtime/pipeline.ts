@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
@@ -6,12 +7,15 @@ import type {
   Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
+import { createAjv } from '../manifest/config.ts';
+import { STATE_DIR_VARIABLE } from '../manifest/load.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
 import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
+import { FolderLock } from './lock.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
@@ -20,6 +24,18 @@ import { StateStore, type StateChange } from './state.ts';
 
 /** How long each phase of stop() may take before the process stops waiting for it. */
 const STOP_TIMEOUT_MS = 10_000;
+
+/** Checkpoints are checked as stored: nothing coerced ("5" is not 5), no defaults filled in. */
+const checkpointAjv = createAjv({ coerce: false, defaults: false });
+
+/** The per-step counters on /metrics: name and help. */
+const COUNTERS = {
+  in: ['platform_records_in_total', 'Records a step received'],
+  out: ['platform_records_out_total', 'Records a step emitted'],
+  rejected: ['platform_records_rejected_total', 'Records sent to dead-letter'],
+  errors: ['platform_errors_total', 'Failed attempts of a step (retried or not)'],
+} as const;
+type Counter = keyof typeof COUNTERS;
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
@@ -35,6 +51,8 @@ export interface PipelineOptions {
 
 interface StepRuntime {
   declaration: StepDeclaration;
+  /** `with:` with `${STATE_DIR}` filled in. */
+  config: Record<string, unknown>;
   info: StepInfo;
   definition: PluginDefinition;
   stats: StepStats;
@@ -83,13 +101,16 @@ export class Pipeline {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private failures = 0;
+  /** The state folder's lock and those of embedded stores kept outside it, held from start() to stop(). */
+  private locks: FolderLock[] = [];
 
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
+    this.stateDir = stateDirOf(manifest.name, options.stateDir);
     this.deadLetters = new DeadLetterStore(this.stateDir);
-    this.connections = new ConnectionRegistry(manifest.connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
+    const connections = manifest.connections.map((c) => ({ ...c, config: withStateDir(c.config, this.stateDir) }));
+    this.connections = new ConnectionRegistry(connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
     const state = (this.state = new StateStore(this.stateDir));
     this.access = new AccessControl(manifest.access);
     this.services = {
@@ -126,11 +147,24 @@ export class Pipeline {
         recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0, batchesInDuckDb: 0,
         lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
       };
-      this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
+      const config = withStateDir(declaration.config, this.stateDir);
+      this.steps.set(declaration.id, { declaration, config, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
     }
     for (const step of this.steps.values()) {
       if (step.declaration.kind === 'view') continue;
       for (const input of step.declaration.from) this.steps.get(input)?.outputs.push(step.declaration.id);
+    }
+    this.zeroCounters();
+  }
+
+  /**
+   * Every counter of every step exists from the start at 0: Prometheus' increase()/rate() see the first reject or
+   * error as a change only when the series existed before it.
+   */
+  private zeroCounters(): void {
+    for (const { declaration: { id, kind } } of this.steps.values()) {
+      if (kind === 'view') continue;
+      for (const counter of Object.keys(COUNTERS) as Counter[]) if (counter !== 'in' || kind !== 'source') this.count(counter, id, 0);
     }
   }
 
@@ -151,13 +185,85 @@ export class Pipeline {
     return problems;
   }
 
-  /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
+  /**
+   * Takes the state folder (a second process on it fails here, naming the holder), opens every connection (saying
+   * which are embedded, where each embedded store lives and whether it holds data from an earlier run or mode),
+   * checks the stored checkpoints and builds every plugin. On failure everything opened is closed again.
+   */
   async start(): Promise<void> {
-    const { lines, errors } = await this.connections.describeAll();
-    for (const line of lines) this.logger.info(`connection ${line}`);
-    // A one-off run cannot wait for a server; a long-running pipeline starts anyway and its steps retry.
-    if (errors.length && this.options.once) throw errors[0];
-    for (const error of errors) this.logger.error(`${error.message} — steps using it will retry until it answers`);
+    try {
+      this.locks.push(FolderLock.acquire(join(this.stateDir, 'platform.lock'), `the state folder ${this.stateDir}`, 'give this one another --state-dir'));
+      await this.openConnections();
+      this.checkCheckpoints();
+      this.buildSteps();
+    } catch (error) {
+      await this.connections.closeAll();
+      this.releaseLocks();
+      throw error;
+    }
+  }
+
+  private async openConnections(): Promise<void> {
+    const stores = this.connections.stores();
+    for (const store of stores) {
+      // The state folder's lock covers what is inside it; a store kept elsewhere is locked by itself.
+      if (store.embedded && store.path && !isInside(store.path, this.stateDir)) this.locks.push(FolderLock.acquire(`${store.path}.lock`, `the embedded store ${store.path} (connection ${store.name})`, 'give this connection another path'));
+    }
+    const earlier = new Set(stores.filter((s) => s.path && existsSync(s.path)).map((s) => s.name));
+    const { lines, errors, opened } = await this.connections.describeAll();
+    for (const { name, line } of lines) this.logger.info(`connection ${line}${earlier.has(name) ? ' (holds data from earlier runs)' : stores.find((s) => s.name === name)?.path ? ' (new)' : ''}`);
+    // An embedded store that cannot open (locked by another process, corrupt) does not come back by waiting.
+    const fatal = errors.filter((e) => e.embedded || this.options.once);
+    if (fatal.length) throw fatal[0].error;
+    for (const { error } of errors) this.logger.error(`${error.message} — steps using it will retry until it answers`);
+    this.compareModes(opened.map((c) => ({ ...c, store: stores.find((s) => s.name === c.name)?.path })), stores.filter((s) => earlier.has(s.name)));
+  }
+
+  /**
+   * Remembers each connection's mode (embedded or which server) in `connections.json`, and warns when it changed
+   * since the last run while embedded stores kept data from then: those rows now sit next to the new mode's.
+   */
+  private compareModes(opened: { name: string; type: string; embedded: boolean; description: string; store?: string }[], keptStores: { name: string; type: string; path?: string }[]): void {
+    const file = join(this.stateDir, 'connections.json');
+    const now = Object.fromEntries(opened.map((c) => [c.name, { type: c.type, embedded: c.embedded, target: c.embedded ? 'embedded' : c.description, store: c.store }]));
+    let before: Record<string, { embedded?: unknown; target?: unknown; store?: unknown }> = {};
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) before = parsed as typeof before;
+      else this.logger.warn(`${file}: not an object of connections; ignored (rewritten now)`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn(`${file}: unreadable (${(error as Error).message}); ignored (rewritten now)`);
+    }
+    const changes = opened.filter((c) => before[c.name] && before[c.name].target !== now[c.name].target)
+      .map((c) => `${c.name} went from ${String(before[c.name].target)} to ${now[c.name].target}`);
+    if (changes.length) {
+      for (const store of keptStores) {
+        this.logger.warn(`${store.name} (${store.type}) in ${store.path} holds data of earlier runs, and since the last run ${changes.join('; ')}: that data is used as it is — move it away, or give another --state-dir, to start clean`);
+      }
+      for (const c of opened) {
+        const left = before[c.name]?.store;
+        if (!c.embedded && typeof left === 'string' && existsSync(left)) this.logger.info(`${c.name}: the embedded data of earlier runs stays in ${left}, unused while it is real`);
+      }
+    }
+    const temporary = `${file}.tmp`;
+    writeFileSync(temporary, JSON.stringify(now, null, 2) + '\n');
+    renameSync(temporary, file);
+  }
+
+  /** A stored checkpoint a source cannot read (a state file edited, or from another plugin) is an error, not a re-read. */
+  private checkCheckpoints(): void {
+    for (const step of this.steps.values()) {
+      const schema = step.declaration.kind === 'source' ? step.definition.spec.checkpoint : undefined;
+      const saved = this.state.forStep(step.declaration.id).get('checkpoint');
+      if (!schema || saved === undefined) continue;
+      const validate = checkpointAjv.compile(schema);
+      if (validate(saved)) continue;
+      const why = (validate.errors ?? []).map((e) => `${e.instancePath || 'checkpoint'} ${e.message}`).join('; ');
+      throw new Error(`${this.state.path}: the checkpoint of step "${step.declaration.id}" is not a ${step.declaration.use} source's (${why}): restore the file, or delete the step's entry to read its source again from the start`);
+    }
+  }
+
+  private buildSteps(): void {
     for (const step of this.steps.values()) {
       const plugin = this.build(step);
       switch (step.declaration.kind) {
@@ -179,6 +285,10 @@ export class Pipeline {
           break;
       }
     }
+  }
+
+  private releaseLocks(): void {
+    for (const lock of this.locks.splice(0)) lock.release();
   }
 
   /**
@@ -217,6 +327,7 @@ export class Pipeline {
       .concat([...this.transforms.values()].map((t) => t.close?.()), [...this.sinks.values()].map((s) => s.close?.()), [...this.views.values()].map((v) => v.close?.()));
     await this.settleWithin('steps', closing);
     await this.settleWithin('connections', [this.connections.closeAll()]);
+    this.releaseLocks();
   }
 
   /**
@@ -266,7 +377,7 @@ export class Pipeline {
   }
 
   private build(step: StepRuntime): unknown {
-    return instantiateStep(this.runtime, step.definition, step.info, step.declaration.config, this.services);
+    return instantiateStep(this.runtime, step.definition, step.info, step.config, this.services);
   }
 
   private async fire(stepId: string, event: TriggerEvent): Promise<RunResult> {
@@ -428,7 +539,7 @@ export class Pipeline {
     source.stats.recordsOut += size;
     source.stats.batches++;
     if (!Array.isArray(batch.records)) source.stats.batchesInDuckDb++;
-    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: id }).inc(size);
+    this.count('out', id, size);
     if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
 
     const snapshots = new Map<string, unknown>();
@@ -564,22 +675,27 @@ export class Pipeline {
     step.stats.recordsIn += recordsIn;
     step.stats.recordsOut += recordsOut;
     step.stats.batches++;
-    this.metrics.counter('platform_records_in_total', 'Records a step received', { step: step.declaration.id }).inc(recordsIn);
-    this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: step.declaration.id }).inc(recordsOut);
+    this.count('in', step.declaration.id, recordsIn);
+    this.count('out', step.declaration.id, recordsOut);
   }
 
   private reject(step: StepRuntime, rejects: Reject[]) {
     const fresh = this.deadLetters.add(step.declaration.id, rejects);
     if (!fresh) return;
     step.stats.rejected += fresh;
-    this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(fresh);
+    this.count('rejected', step.declaration.id, fresh);
     this.events.emit({ type: 'reject', step: step.declaration.id, count: fresh, at: this.clock.now() });
+  }
+
+  private count(counter: Counter, step: string, by: number) {
+    const [name, help] = COUNTERS[counter];
+    this.metrics.counter(name, help, { step }).inc(by);
   }
 
   private recordError(step: StepRuntime, error: unknown) {
     step.stats.errors++;
     step.stats.lastError = errorMessage(error);
-    this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
+    this.count('errors', step.declaration.id, 1);
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
 }
@@ -599,4 +715,25 @@ async function release(rows: Rows[]): Promise<void> {
 /** The transforms' snapshots of a batch as state changes. */
 function snapshotChanges(snapshots: Map<string, unknown>): StateChange[] {
   return [...snapshots].map(([step, snapshot]) => [step, 'snapshot', snapshot]);
+}
+
+/** The state folder of a run: `--state-dir`, else PLATFORM_STATE_DIR, else `.platform/<name>` in the working directory. */
+export function stateDirOf(pipeline: string, given?: string): string {
+  return resolve(given ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${pipeline}`);
+}
+
+/** `${STATE_DIR}` in every string of a step's or connection's settings, replaced by the run's state folder. */
+function withStateDir<T>(value: T, stateDir: string): T {
+  const reference = '${' + STATE_DIR_VARIABLE + '}';
+  if (typeof value === 'string') return (value.includes(reference) ? value.replaceAll(reference, stateDir) : value) as T;
+  if (Array.isArray(value)) return value.map((item) => withStateDir(item, stateDir)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withStateDir(item, stateDir)])) as T;
+  }
+  return value;
+}
+
+function isInside(path: string, folder: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== '' && !inside.startsWith('..') && !inside.startsWith('/');
 }

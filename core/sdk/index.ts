@@ -42,3 +42,31 @@ export function rowCount(rows: Rows): number {
 export async function recordsOf(rows: Rows): Promise<Row[]> {
   return Array.isArray(rows) ? rows : rows.toRecords();
 }
+
+/** The core's sign-in page; a page refused for want of a token sends the browser there, to come back to `next`. */
+export function signInPath(next?: string): string {
+  return next ? `/sign-in?next=${encodeURIComponent(next)}` : '/sign-in';
+}
+
+/** `next` when it is a path of this server (never another site: `//host`, `/\host`, `scheme:`), else `/`. */
+export function localPath(next: string | null | undefined): string {
+  return next && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : '/';
+}
+
+/**
+ * Whether a request comes from a page of another site: such a request carrying this site's cookie must not act
+ * (uploads, sign-in). A bearer token is never sent by a browser on its own, so it passes.
+ */
+export function isCrossSite(request: Request): boolean {
+  const headers = request.headers;
+  if (headers.get('authorization')) return false;
+  const site = headers.get('sec-fetch-site');
+  if (site) return site !== 'same-origin' && site !== 'none';
+  const origin = headers.get('origin');
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== (headers.get('x-forwarded-host') ?? headers.get('host') ?? new URL(request.url).host);
+  } catch {
+    return true;
+  }
+}

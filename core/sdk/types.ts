@@ -34,6 +34,11 @@ export interface PluginSpec {
   streaming?: boolean;
   /** Examples for docs: a title and the YAML of a step using the plugin. */
   examples?: { title: string; yaml: string }[];
+  /**
+   * Sources: JSON Schema of the checkpoint the source yields. A stored checkpoint that does not match (a state file
+   * edited or from another plugin) stops the start with the file and the step named, instead of a full re-read.
+   */
+  checkpoint?: JSONSchema;
 }
 
 /** A plugin class constructed by the container for each step that uses it. */
@@ -225,6 +230,12 @@ export interface ConnectionType<T = unknown> {
   config: JSONSchema;
   /** Opens a client; `embedded` says whether it runs in-process. `stateDir` is the pipeline's state folder. */
   open(config: Record<string, unknown>, env: { name: string; stateDir: string; logger: Logger }): Promise<OpenConnection<T>>;
+  /**
+   * Where the embedded store keeps its data (an absolute file or folder: by default in the state folder), or
+   * undefined for a real server or an in-memory store. The runtime locks it for the process and says at start
+   * whether it holds data from an earlier run.
+   */
+  storePath?(config: Record<string, unknown>, env: { stateDir: string }): string | undefined;
 }
 
 export interface OpenConnection<T> {

@@ -1,35 +1,69 @@
-import { Hono } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { deleteCookie, setCookie } from 'hono/cookie';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
+import { TOKEN_COOKIE, tokenOf, type AccessArea, type Denial } from '../runtime/access.ts';
 import type { Pipeline } from '../runtime/pipeline.ts';
-import type { DeadLetterEntry, StepStats } from '../sdk/types.ts';
+import { isCrossSite, localPath, signInPath, type DeadLetterEntry, type StepStats } from '../sdk/index.ts';
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
   index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: StepStats[] }): string;
   deadLetters(input: { pipeline: string; entries: DeadLetterEntry[]; total: number; steps?: string[]; offset: number; limit: number }): string;
+  signIn(input: { pipeline: string; next: string; error?: string }): string;
+}
+
+/** How long the sign-in cookie lasts. */
+const SIGN_IN_DAYS = 7;
+
+/** A query parameter out of range: answered 400 naming it. */
+class ParameterError extends Error {
+  constructor(readonly parameter: string, message: string) {
+    super(message);
+  }
 }
 
 /**
  * The HTTP surface of a running pipeline: health, readiness, Prometheus metrics, the pipeline graph,
- * dead letters, OpenAPI, and every view mounted at /views/<id> (pages) and /api/views/<id> (data).
+ * dead letters, OpenAPI, sign-in, and every view mounted at /views/<id> (pages) and /api/views/<id> (data).
+ *
+ * Access (deny by default once the manifest declares roles): the overview, /api/pipeline and /api/openapi.json
+ * need the `pipeline` area's role, everything under /dead-letter and /api/dead-letter the `dead-letter` area's,
+ * /metrics the `metrics` area's (`access:` names them; default viewer). Open to all: /healthz and /readyz (probes
+ * carry no token; /readyz names a failing connection's error only to the `pipeline` role), /sign-in, and the
+ * pages' static assets. A browser refused for want of a token is sent to /sign-in and back.
  */
 export async function createServer(pipeline: Pipeline, pages?: CorePages): Promise<Hono> {
   const app = new Hono();
   const { manifest } = pipeline;
+  const access = pipeline.access;
   app.use('*', secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
   // CORS is closed unless the manifest lists origins; credentials never go to a wildcard.
   if (manifest.server.cors.length) app.use('/api/*', cors({ origin: manifest.server.cors, credentials: false }));
 
+  /** Lets a request through when it holds the area's role; otherwise JSON/text for programs, sign-in for browsers. */
+  const guard = (area: AccessArea, answer: 'json' | 'text' | 'html'): MiddlewareHandler => async (c, next) => {
+    const denied = access.checkArea(c.req.raw, area);
+    if (!denied) return next();
+    return refuse(c, denied, answer);
+  };
+  app.use('/metrics', guard('metrics', 'text'));
+  for (const path of ['/api/pipeline', '/api/openapi.json']) app.use(path, guard('pipeline', 'json'));
+  // Whatever is added under these paths (the dead-letter actions) is covered too.
+  for (const path of ['/api/dead-letter', '/api/dead-letter/*']) app.use(path, guard('dead-letter', 'json'));
+  for (const path of ['/dead-letter', '/dead-letter/*']) app.use(path, guard('dead-letter', 'html'));
+
   app.get('/healthz', (c) => c.json({ status: 'ok', pipeline: manifest.name }));
   app.get('/readyz', async (c) => {
-    const connections = await pipeline.connections.check();
-    const ready = connections.every((x) => x.ok);
+    const checked = await pipeline.connections.check();
+    const ready = checked.every((x) => x.ok);
+    const detailed = !access.checkArea(c.req.raw, 'pipeline');
+    const connections = detailed ? checked : checked.map(({ name, ok }) => ({ name, ok }));
     return c.json({ status: ready ? 'ready' : 'not ready', connections }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await pipeline.metrics.text(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
-  const access = pipeline.services.access;
   const pipelineJson = () => ({
     name: manifest.name,
     description: manifest.description ?? null,
@@ -38,22 +72,11 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     steps: pipeline.stats(),
     deadLetters: pipeline.deadLetters.count(),
   });
-  app.get('/api/pipeline', (c) => {
-    const denied = access.check(c.req.raw, 'viewer');
-    return denied ? c.json({ error: denied.message }, denied.status) : c.json(pipelineJson());
-  });
+  app.get('/api/pipeline', (c) => c.json(pipelineJson()));
 
-  const deadLetterQuery = (url: string) => {
-    const params = new URL(url).searchParams;
-    const steps = params.get('steps')?.split(',').filter(Boolean);
-    const limit = Math.min(Math.max(Number(params.get('limit') ?? 100) || 100, 1), 1000);
-    const offset = Math.max(Number(params.get('offset') ?? 0) || 0, 0);
-    return { steps, limit, offset };
-  };
   app.get('/api/dead-letter', async (c) => {
-    const denied = access.check(c.req.raw, 'viewer');
-    if (denied) return c.json({ error: denied.message }, denied.status);
     const query = deadLetterQuery(c.req.url);
+    if (query instanceof ParameterError) return c.json({ error: query.message, parameter: query.parameter }, 400);
     return c.json({ ...(await pipeline.deadLetters.list(query)), ...query });
   });
 
@@ -78,9 +101,9 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
           parameters: [
             { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 } },
           ],
-          responses: { 200: { description: 'OK' } },
+          responses: { 200: { description: 'OK' }, 400: { description: 'A parameter out of range (named in the answer)' } },
         },
       },
       ...openapiPaths,
@@ -90,22 +113,89 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   const viewLinks = () => views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
   app.get('/', (c) => {
     const links = viewLinks();
-    // A single page is what a viewer wants to land on (API-only views have no page).
+    // A single page is what a viewer wants to land on (API-only views have no page); that page checks its own role.
     const pagesOnly = links.filter((l) => l.path.startsWith('/views/'));
     if (pagesOnly.length === 1 && !c.req.query('overview')) return c.redirect(pagesOnly[0].path);
-    const denied = access.check(c.req.raw, 'viewer');
-    if (denied) return c.text(denied.message, denied.status);
+    const denied = access.checkArea(c.req.raw, 'pipeline');
+    if (denied) return refuse(c, denied, 'html');
     if (!pages) return c.json(pipelineJson());
     return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: links, steps: pipeline.stats() }));
   });
   app.get('/pipeline', (c) => c.redirect('/?overview=1'));
   app.get('/dead-letter', async (c) => {
-    const denied = access.check(c.req.raw, 'viewer');
-    if (denied) return c.text(denied.message, denied.status);
     const query = deadLetterQuery(c.req.url);
+    if (query instanceof ParameterError) return c.text(query.message, 400);
     const result = await pipeline.deadLetters.list(query);
     if (!pages) return c.json(result);
     return c.html(pages.deadLetters({ pipeline: manifest.name, ...result, ...query }));
   });
+
+  app.get('/sign-in', (c) => {
+    const next = localPath(c.req.query('next'));
+    // Shown again with a token in the cookie: the token grants nothing (any more), or not what the page needs.
+    const token = tokenOf(c.req.raw);
+    const roles = token ? access.rolesOf(token) : [];
+    const error = !token ? undefined : roles.length
+      ? `You are signed in as ${roles.join(', ')}, which does not open that page: sign in with another token.`
+      : 'The token you signed in with is not valid any more: sign in again.';
+    if (!pages) return c.json({ signIn: 'POST a form with the field "token" (and "next") to /sign-in', next, error: error ?? null });
+    return c.html(pages.signIn({ pipeline: manifest.name, next, error }));
+  });
+  app.post('/sign-in', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('the sign-in form is larger than 16 KiB', 413) }), async (c) => {
+    if (isCrossSite(c.req.raw)) return c.text('cross-site sign-in refused', 403);
+    let form: Record<string, unknown>;
+    try {
+      form = await c.req.parseBody();
+    } catch {
+      return c.text('send the sign-in form as application/x-www-form-urlencoded or multipart/form-data', 400);
+    }
+    const next = localPath(typeof form.next === 'string' ? form.next : undefined);
+    const token = typeof form.token === 'string' ? form.token.trim() : '';
+    if (!access.enforced()) return c.redirect(next, 303); // nothing to sign in to: every page is open
+    if (!token || access.rolesOf(token).length === 0) {
+      const error = 'This token is not valid for any role of this pipeline.';
+      return pages ? c.html(pages.signIn({ pipeline: manifest.name, next, error }), 401) : c.json({ error }, 401);
+    }
+    const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+    setCookie(c, TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'Lax', secure, maxAge: SIGN_IN_DAYS * 86_400 });
+    return c.redirect(next, 303);
+  });
+  app.post('/sign-out', (c) => {
+    if (isCrossSite(c.req.raw)) return c.text('cross-site sign-out refused', 403);
+    deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+    return c.redirect(signInPath(), 303);
+  });
   return app;
+}
+
+/** A refusal: JSON or text for programs; a browser without a token goes to the sign-in page, and comes back. */
+function refuse(c: Context, denied: Denial, answer: 'json' | 'text' | 'html') {
+  if (answer === 'json') return c.json({ error: denied.message }, denied.status);
+  if (answer === 'html') {
+    const url = new URL(c.req.url);
+    return c.redirect(signInPath(url.pathname + url.search), 302);
+  }
+  return c.text(denied.message, denied.status);
+}
+
+/** `steps`, `limit` (1–1000, default 100) and `offset` (≥ 0, default 0) of a dead-letter listing. */
+function deadLetterQuery(url: string): { steps?: string[]; limit: number; offset: number } | ParameterError {
+  const params = new URL(url).searchParams;
+  const steps = params.get('steps')?.split(',').filter(Boolean);
+  try {
+    return { steps, limit: integerParameter(params, 'limit', 1, 1000, 100), offset: integerParameter(params, 'offset', 0, Number.MAX_SAFE_INTEGER, 0) };
+  } catch (error) {
+    if (error instanceof ParameterError) return error;
+    throw error;
+  }
+}
+
+function integerParameter(params: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ParameterError(name, `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
 }

@@ -6,6 +6,10 @@ import { DuckDbClient } from './client.ts';
 export { DuckDbRows, residentRows } from './rows.ts';
 export { DuckDbClient, DuckDbSession, loadTempTable, inferColumns, materializedRows, quoteIdent, sqlString, toDuckValue } from './client.ts';
 
+function databaseFile(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return config.path === ':memory:' ? undefined : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
+}
+
 /** DuckDB is always in-process; `path` is a file (default in the pipeline's state folder) or ":memory:". */
 export default connectionModule({
   type: 'duckdb',
@@ -24,8 +28,9 @@ export default connectionModule({
       },
     },
   },
+  storePath: databaseFile,
   async open(config, env) {
-    const path = config.path === ':memory:' ? ':memory:' : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
+    const path = databaseFile(config, env) ?? ':memory:';
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const client = await DuckDbClient.open(path, config.threads ? { threads: String(config.threads) } : {});
     for (const [index, statement] of ((config.init as string[] | undefined) ?? []).entries()) {

@@ -9,6 +9,10 @@ export { EmbeddedTopicLog } from './embedded.ts';
 export { KafkaTopicClient } from './real.ts';
 
 /** Kafka: a real cluster when `brokers` lists them, else the embedded, file-backed topic log. */
+function logFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`) : undefined;
+}
+
 export default connectionModule({
   type: 'kafka',
   summary: 'Apache Kafka (kafkajs) or, with brokers "embedded", an in-process file-backed topic log with the same model.',
@@ -17,7 +21,7 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'kafka' },
-      brokers: { type: 'string', default: 'embedded', description: 'Comma-separated host:port of the brokers, or "embedded".', examples: ['127.0.0.1:9092', 'embedded'] },
+      brokers: { type: 'string', format: 'host-ports', default: 'embedded', description: 'Comma-separated host:port of the brokers, or "embedded".', examples: ['127.0.0.1:9092', 'embedded'] },
       clientId: { type: 'string', default: 'platform', description: 'Client id sent to the brokers.' },
       dataDir: { type: 'string', description: 'Embedded log folder (default: topics/ in the state folder).' },
       partitions: { type: 'integer', minimum: 1, default: 1, description: 'Partitions of topics the embedded log creates on first use.' },
@@ -25,9 +29,10 @@ export default connectionModule({
       retries: { type: 'integer', minimum: 0, default: 5, description: 'kafkajs retries of a failed request.' },
     },
   },
+  storePath: logFolder,
   async open(config, env) {
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`);
+      const dir = logFolder(config, env)!;
       const log = new EmbeddedTopicLog(dir, config.partitions as number);
       return { client: log, embedded: true, description: `embedded topic log in ${dir}`, check: async () => undefined, close: () => log.close() };
     }

@@ -5,6 +5,10 @@ import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
 
 export { EmbeddedDocumentStore, MongoDocumentStore, fromExtendedJson, toExtendedJson, type DocumentStore } from './client.ts';
 
+function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/mongo`) : undefined;
+}
+
 export default connectionModule({
   type: 'mongodb',
   summary: 'A MongoDB-wire server (MongoDB, FerretDB) or, with url "embedded", documents in JSON files.',
@@ -18,9 +22,10 @@ export default connectionModule({
       dataDir: { type: 'string', description: 'Embedded: the folder (default: mongo/ in the state folder).' },
     },
   },
+  storePath: dataFolder,
   async open(config, env) {
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/mongo`);
+      const dir = dataFolder(config, env)!;
       return { client: new EmbeddedDocumentStore(dir), embedded: true, description: `embedded document store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
     const url = String(config.url);

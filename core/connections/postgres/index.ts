@@ -27,6 +27,10 @@ export function explainPgError(error: unknown): string {
   return e.message ?? String(error);
 }
 
+function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/pglite`) : undefined;
+}
+
 export default connectionModule({
   type: 'postgres',
   summary: 'PostgreSQL through a connection pool or, with url "embedded", PGlite in-process with a data folder.',
@@ -35,18 +39,19 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'postgres' },
-      url: { type: 'string', default: 'embedded', description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.', examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'] },
+      url: { type: 'string', format: 'server-url', default: 'embedded', description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.', examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'] },
       dataDir: { type: 'string', description: 'PGlite data folder (default: pglite/ in the state folder).' },
       poolSize: { type: 'integer', minimum: 1, default: 4, description: 'Connections in the pool (real server).' },
       init: { type: 'array', items: { type: 'string' }, default: [], description: 'SQL run at open (CREATE TABLE IF NOT EXISTS …).' },
     },
   },
+  storePath: dataFolder,
   async open(config, env) {
     let client: PgliteClient | PgPoolClient;
     let description: string;
     let embedded = false;
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/pglite`);
+      const dir = dataFolder(config, env)!;
       mkdirSync(dir, { recursive: true });
       const { PGlite } = await import('@electric-sql/pglite'); // loaded only when embedded
       client = new PgliteClient(await PGlite.create(dir));

@@ -12,6 +12,10 @@ export function explainS3Error(error: unknown): string {
   return `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
 }
 
+function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
+  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`) : undefined;
+}
+
 export default connectionModule({
   type: 's3',
   summary: 'An S3 API (AWS S3, MinIO, …) or, with endpoint "embedded", a local folder with buckets as folders.',
@@ -20,18 +24,22 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 's3' },
-      endpoint: { type: 'string', default: 'embedded', description: 'http(s)://host:port of the S3 API, or "embedded".', examples: ['http://127.0.0.1:9000'] },
+      endpoint: { type: 'string', format: 'server-url', default: 'embedded', description: 'http(s)://host:port of the S3 API, or "embedded".', examples: ['http://127.0.0.1:9000'] },
       region: { type: 'string', default: 'us-east-1' },
       accessKeyId: { type: 'string', description: 'Access key (from an environment variable).' },
       secretAccessKey: { type: 'string', description: 'Secret key (from an environment variable).' },
       dataDir: { type: 'string', description: 'Embedded: the folder (default: s3/ in the state folder).' },
     },
   },
+  storePath: dataFolder,
   async open(config, env) {
     if (isEmbedded(config)) {
-      const dir = resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`);
+      const dir = dataFolder(config, env)!;
       return { client: new LocalObjectStore(dir), embedded: true, description: `embedded object store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
+    // The SDK's supported switch for its Node-version notice: printed at every start, it is nothing a pipeline's
+    // operator can act on there (the Node versions this project supports are in the README).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const sdk = await import('@aws-sdk/client-s3');
     const client = new sdk.S3Client({
       endpoint: String(config.endpoint), region: String(config.region), forcePathStyle: true,

@@ -170,6 +170,7 @@ export default pluginModule({
   kind: 'source',
   name: 'file',
   summary: 'Reads CSV, JSON lines, JSON, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
+  checkpoint: { type: 'object', required: ['files'], properties: { files: { type: 'object', description: 'The files read, by path.' } } },
   description: 'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). '
     + 'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. '
     + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason. '

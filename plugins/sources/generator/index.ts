@@ -158,6 +158,7 @@ export default pluginModule({
   kind: 'source',
   name: 'generator',
   summary: 'Declarative synthetic records (faker), seeded and reproducible, at a rate or a count; optional malformed values for demos.',
+  checkpoint: { oneOf: [{ type: 'integer', minimum: 0, description: 'Records made so far.' }, { type: 'object', required: ['day'], properties: { day: { type: 'string' } }, description: 'The daily mode: the last day made in full.' }] },
   description: 'Streams batches paced by `rate` until stopped, or makes `count` records and ends; with --once it makes `count` records or one batch at once. '
     + 'The checkpoint is the number of records emitted, so a restarted generator continues its seeded stream (no repeated ids). '
     + 'With daily, each run makes one day\'s `count` records (the --date, or today + dayOffset), the same ones every time that day is made.',

@@ -130,6 +130,7 @@ export default pluginModule({
   kind: 'source',
   name: 'kafka',
   summary: 'Reads Kafka topics (or the embedded topic log) as a consumer group; offsets committed after the sinks.',
+  checkpoint: { type: 'array', items: { type: 'object', required: ['topic', 'partition', 'offset'] }, description: 'The next offset of each partition read.' },
   stability: 'stable',
   streaming: true,
   connectionTypes: ['kafka'],

@@ -56,7 +56,7 @@ export default pluginModule({
       filter: { type: 'object', default: {}, description: 'Query filter (equality, $gt/$gte/$lt/$lte/$in/$ne).' },
       cursor: { type: 'string', description: 'Increasing field (time, sequence); the last value read is the checkpoint.', examples: ['updated_at'] },
       pageSize: { type: 'integer', minimum: 1, default: 1000, description: 'Documents per batch (with cursor).' },
-      pollInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'Query again this often (streaming).' },
+      pollInterval: { type: 'string', format: 'duration', description: 'Query again this often (streaming).' },
     },
   },
 }, MongoSource);

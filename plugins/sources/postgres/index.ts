@@ -133,6 +133,7 @@ export default pluginModule({
   kind: 'source',
   name: 'postgres',
   summary: 'Reads a PostgreSQL table or query in pages: incremental by a cursor column (with ties and late rows), or a snapshot.',
+  checkpoint: { type: 'object', required: ['cursor'], properties: { cursor: { description: 'The last row read: its cursor value.' }, tie: { description: 'The last row read: its tie-breaker.' } } },
   stability: 'stable',
   connectionTypes: ['postgres'],
   connectionRequired: true,

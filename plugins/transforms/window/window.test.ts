@@ -99,6 +99,7 @@ describe('window transform', () => {
   it('rejects configs that cannot work, naming the step', async () => {
     await expect(createTestStep(plugin, 'transform', { timeField: 'ts', size: '5m', hop: '10m', aggregates: { n: { count: true } } }, { id: 'kpis' })).rejects.toThrow('kpis: hop (10m) cannot be longer than size (5m)');
     await expect(createTestStep(plugin, 'transform', { timeField: 'ts', size: '5m', groupBy: ['n'], aggregates: { n: { count: true } } }, { id: 'kpis' })).rejects.toThrow('kpis: aggregate n has the name of a groupBy field');
-    await expect(createTestStep(plugin, 'transform', { timeField: 'ts', size: '5 minutes', aggregates: { n: { count: true } } })).rejects.toThrow('window.with.size: must match pattern');
+    await expect(createTestStep(plugin, 'transform', { timeField: 'ts', size: '5 minutes', aggregates: { n: { count: true } } })).rejects.toThrow('window.with.size: "5 minutes" is not a duration above 0');
+    await expect(createTestStep(plugin, 'transform', { timeField: 'ts', size: '0s', aggregates: { n: { count: true } } })).rejects.toThrow('window.with.size: "0s" is not a duration above 0');
   });
 });

@@ -47,7 +47,8 @@ describe('dashboard in a browser', () => {
       id: 'revenue', from: ['warehouse'], connection: 'warehouse', connections: { warehouse: { type: 'duckdb', path: ':memory:' } },
       services: {
         status,
-        access: tokenAccess({ uploader: 'up-secret' }),
+        // A public dashboard (as GlobeMart's) whose uploads need the uploader's token.
+        access: tokenAccess({ uploader: 'up-secret' }, ['revenue']),
         triggers: { fire: async (target, event) => (fired.push({ step: target, event }), { records: 42, rejected: 2 }), targets: () => ['orders_file'] },
       },
     });

@@ -142,6 +142,7 @@ describe('dashboard view over HTTP', () => {
     ['limit=0', 'limit', 'limit must be between 1 and 10000 (got 0)'],
     ['limit=10001', 'limit', 'limit must be between 1 and 10000 (got 10001)'],
     ['offset=-1', 'offset', 'offset must be at least 0 (got -1)'],
+    ['offset=99999999999999999999&format=parquet', 'offset', 'offset is out of range (got 99999999999999999999; at most 9007199254740991)'],
     ['format=xml', 'format', 'format must be one of json, csv, parquet (got "xml")'],
     ['period=5h', 'period', 'period must be one of 12h, 24h, 7d (got "5h")'],
     ['currency=XXX', 'currency', 'currency must be one of EUR, USD, GBP, JPY (got "XXX")'],
@@ -259,7 +260,10 @@ describe('dashboard uploads and access', () => {
   const post = (widget: string, body: FormData, headers: Record<string, string> = {}) => s.app.request(`/api/views/revenue/upload/${widget}`, { method: 'POST', body, headers });
 
   it('needs the viewer role for pages and data', async () => {
-    expect((await s.app.request('/views/revenue')).status).toBe(401);
+    // A browser without a token is sent to the sign-in page, and back to the dashboard after it.
+    const page = await s.app.request('/views/revenue?period=24h');
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/sign-in?next=%2Fviews%2Frevenue%3Fperiod%3D24h');
     expect((await s.app.request('/api/views/revenue/orders')).status).toBe(401);
     expect((await s.app.request('/api/views/revenue/orders', { headers: { authorization: 'Bearer nope' } })).status).toBe(403);
     expect((await s.app.request('/api/views/revenue/orders', { headers: { authorization: 'Bearer view-secret' } })).status).toBe(200);
@@ -269,7 +273,7 @@ describe('dashboard uploads and access', () => {
   it('refuses uploads without the uploader token (401) or with another (403)', async () => {
     const none = await post('orders_upload', form('orders.csv', 'a,b\n1,2\n'));
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({ error: 'this needs the uploader role: send Authorization: Bearer <token>' });
+    expect(await none.json()).toEqual({ error: 'this needs the uploader role: sign in, or send Authorization: Bearer <token>' });
     expect((await post('orders_upload', form('orders.csv', 'a'), { authorization: 'Bearer view-secret' })).status).toBe(403);
     expect(s.fired).toHaveLength(0);
   });

@@ -206,13 +206,16 @@ export class DashboardView implements View {
   }
 
   private async upload(c: Context) {
+    // Uploads need their role even on a public dashboard, and a refusal says nothing about which widgets exist.
+    const denied = this.access.check(c.req.raw, this.config.uploadRole);
+    if (denied) return c.json({ error: denied.message }, denied.status);
     const { layout } = await this.current();
     const id = c.req.param('widget') ?? '';
     const widget = layout.widgets.find((w) => w.config.id === id && w.config.type === 'upload');
     if (!widget) return c.json({ error: `no upload widget "${id}"` }, 404);
     return handleUpload(c, {
       widget: widget.config.id, targets: uploadTargets(widget.config.target), accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
-    }, { viewId: this.step.id, role: this.config.uploadRole, access: this.access, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
+    }, { viewId: this.step.id, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
   }
 }
 

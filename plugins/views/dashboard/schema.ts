@@ -100,7 +100,7 @@ export const DASHBOARD_SCHEMA = {
   properties: {
     title: { type: 'string', description: 'Page title (default: the step id).', examples: ['GlobeMart revenue'] },
     description: { type: 'string', description: 'A line under the title.' },
-    refresh: { type: 'string', default: '30s', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] },
+    refresh: { type: 'string', default: '30s', format: 'duration', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] },
     tables: {
       type: 'array', items: { type: 'string' },
       description: 'Auto mode: without widgets, a page is generated from these tables\' schemas (KPI sums of numeric columns, a time series, bars/pies of low-cardinality text columns, a table).',

@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Access, Row, SqlClient } from '../../../core/sdk/index.ts';
+import { signInPath, type Access, type Row, type SqlClient } from '../../../core/sdk/index.ts';
 import { sqlString } from '../../../core/connections/duckdb/index.ts';
 import { ParamError, type ParamSpec } from './params.ts';
 import { normalizeRows, columnsOf, toCsv } from './serialize.ts';
@@ -12,14 +12,15 @@ import { paginate, stripSemicolon, type BoundQuery } from './sql.ts';
 
 export type OutputFormat = 'json' | 'csv' | 'parquet';
 
-/** Pages and APIs need `role` unless the view is public; JSON or a small HTML page explains a refusal. */
+/** Pages and APIs need `role` unless the view is public; JSON explains a refusal, a page sends the browser to sign in. */
 export function requireRole(access: Access, viewId: string, role: string, answer: 'json' | 'html'): MiddlewareHandler {
   return async (c, next) => {
     if (access.isPublic(viewId)) return next();
     const denied = access.check(c.req.raw, role);
     if (!denied) return next();
     if (answer === 'json') return c.json({ error: denied.message }, denied.status);
-    return c.html(`<!doctype html><meta charset="utf-8"><title>${denied.status}</title><p>${escapeHtml(denied.message)}</p>`, denied.status);
+    const url = new URL(c.req.url);
+    return c.redirect(signInPath(url.pathname + url.search), 302);
   };
 }
 

@@ -30,6 +30,7 @@ describe('parseParams', () => {
     expect(error('limit=501').message).toBe('limit must be between 1 and 500 (got 501)');
     expect(error('limit=ten').message).toBe('limit must be an integer (got "ten")');
     expect(error('limit=1.5').message).toBe('limit must be an integer (got "1.5")');
+    expect(error('limit=99999999999999999999')).toEqual({ param: 'limit', message: 'limit is out of range (got 99999999999999999999; at most 9007199254740991)' });
     expect(error('day=2024-02-30').message).toBe('day must be a date YYYY-MM-DD (got "2024-02-30")');
     expect(error('ratio=-1').message).toBe('ratio must be at least 0 (got -1)');
     expect(error('kind=c').message).toBe('kind must be one of a, b (got "c")');

@@ -43,6 +43,8 @@ export function coerceParam(name: string, raw: string, spec: ParamSpec): unknown
     case 'integer':
       if (!/^[-+]?\d+$/.test(raw.trim())) throw new ParamError(name, `${name} must be an integer (got ${JSON.stringify(raw)})`);
       value = Number(raw);
+      // Beyond 2^53 a number is no longer the integer written (and databases' BIGINT ends at 2^63).
+      if (!Number.isSafeInteger(value)) throw new ParamError(name, `${name} is out of range (got ${raw.trim()}; at most ${Number.MAX_SAFE_INTEGER})`);
       break;
     case 'number':
       if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw new ParamError(name, `${name} must be a number (got ${JSON.stringify(raw)})`);

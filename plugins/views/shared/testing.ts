@@ -1,5 +1,6 @@
 // Test helpers for views: mount a view the way the server does, and a pipeline status with chosen step stats.
 import { Hono } from 'hono';
+import { AccessControl } from '../../../core/runtime/access.ts';
 import type { Access, PipelineStatus, SqlClient, StepStats, View } from '../../../core/sdk/index.ts';
 import { createTestStep } from '../../../core/testing.ts';
 
@@ -41,20 +42,9 @@ export function fakeStatus(stats: StepStats[], name = 'test'): PipelineStatus & 
   return status;
 }
 
-/** Role checks like the runtime's: a role with a token needs `Authorization: Bearer <token>` (401 without, 403 wrong). */
+/** The runtime's role checks with these roles' tokens (`Authorization: Bearer <token>` or the sign-in cookie). */
 export function tokenAccess(tokens: Record<string, string>, publicViews: string[] = []): Access {
-  return {
-    check(request: Request, role: string) {
-      const token = tokens[role];
-      if (!token) return null;
-      const header = request.headers.get('authorization');
-      const cookie = request.headers.get('cookie')?.match(/(?:^|;\s*)platform_token=([^;]+)/)?.[1];
-      const given = header?.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : cookie ? decodeURIComponent(cookie) : undefined;
-      if (!given) return { status: 401, message: `this needs the ${role} role: send Authorization: Bearer <token>` };
-      return given === token ? null : { status: 403, message: `the token does not grant the ${role} role` };
-    },
-    isPublic: (view: string) => publicViews.includes(view),
-  };
+  return new AccessControl({ roles: Object.fromEntries(Object.entries(tokens).map(([role, token]) => [role, { token }])), public: publicViews });
 }
 
 /** An in-memory DuckDB SqlClient through the real connection registry (built via the api view's test step). */

@@ -188,8 +188,44 @@ function DeadLetterPage({ pipeline = 'pipeline', entries, total, steps, offset =
   );
 }
 
-/** The object the lead's server takes as `CorePages` (index and dead-letter pages). */
+export interface SignInPageInput {
+  pipeline: string;
+  /** Where to go once signed in (a path of this server). */
+  next: string;
+  /** Why the page is shown again: a token that grants nothing, or one that lacks the page's role. */
+  error?: string;
+  assets?: Assets;
+}
+
+/** The sign-in page: one token field; the server answers with an HttpOnly cookie and sends the browser back. */
+export function renderSignInPage(input: SignInPageInput): string {
+  return renderDocument({ title: `Sign in · ${input.pipeline}`, body: renderToString(<SignInPage {...input} />), assets: input.assets ?? defaultAssets() });
+}
+
+function SignInPage({ pipeline, next, error }: SignInPageInput): JSX.Element {
+  return (
+    <div class="app">
+      <TopBar pipeline={pipeline} />
+      <div class="container">
+        <section class="card sign-in">
+          <header class="card-head"><div class="card-titles"><h1 class="card-title">Sign in to {pipeline}</h1><p class="card-desc">Paste the access token your operator gave you. It is kept in a cookie of this site only.</p></div></header>
+          <div class="card-body">
+            {error && <p class="sign-in-error" role="alert">{error}</p>}
+            <form class="token" method="post" action="/sign-in">
+              <input type="hidden" name="next" value={next} />
+              <input type="password" name="token" placeholder="Access token" autoComplete="current-password" required autoFocus aria-label="Access token" />
+              <button type="submit" class="btn btn-primary">Sign in</button>
+            </form>
+          </div>
+        </section>
+      </div>
+    </div>
+  );
+}
+
+/** The object the lead's server takes as `CorePages` (index, dead-letter and sign-in pages). */
 export const corePages = {
   index: (input: IndexPageInput) => renderIndexPage(input),
   deadLetters: (input: DeadLetterPageInput) => renderDeadLetterPage(input),
+  signIn: (input: SignInPageInput) => renderSignInPage(input),
 };
