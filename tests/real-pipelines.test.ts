@@ -6,7 +6,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketN
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaTopicClient } from '../core/connections/kafka/index.ts';
 import type { DuckDbClient } from '../core/connections/duckdb/index.ts';
 import { loadManifest } from '../core/manifest/index.ts';
@@ -18,24 +18,20 @@ import { expectations as economicExpectations, sheets, WORKBOOK, type Row } from
 import { expectedOf, keyOf } from '../pipelines/expectations/sales-etl.ts';
 import { repoRoot } from './cli.ts';
 import { runOnce, tempStateDir, type PipelineRun } from './pipelines.ts';
-import { service, uniqueName } from './services.ts';
+import { Scratch, service, uniqueName } from './services.ts';
+
+// Databases of their own (the manifests' table names must not collide), topics, groups, buckets: all removed at the end.
+const scratch = new Scratch();
+afterAll(() => scratch.drop());
 
 /** A database of its own on the real server, so the manifest's table names do not collide. */
-async function freshDatabase(): Promise<string> {
-  const name = uniqueName('gm').toLowerCase();
-  const admin = new pg.Client({ connectionString: service('PG_URL') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(service('PG_URL'));
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const freshDatabase = () => scratch.database('gm');
 
 describe('shipped pipelines on real PostgreSQL and Kafka', () => {
   it('globemart.yaml: transactions from PostgreSQL, FX ticks from a Kafka topic, USD revenue in DuckDB', async () => {
     const pgUrl = await freshDatabase();
-    const topic = uniqueName('fx');
+    const topic = scratch.topic('fx');
+    scratch.groups.add('globemart-fx'); // the manifest's consumer group
     const shop = new pg.Client({ connectionString: pgUrl });
     await shop.connect();
     await shop.query(`CREATE TABLE transactions (transaction_id text, user_id text, country text, currency text, amount numeric(12,2), product_category text, transaction_time timestamptz, batch_id text)`);
@@ -68,7 +64,8 @@ describe('shipped pipelines on real PostgreSQL and Kafka', () => {
   }, 120_000);
 
   it('revenue-monitor.yaml: events from a real Kafka topic become 5-minute KPI windows', async () => {
-    const topic = uniqueName('payments');
+    const topic = scratch.topic('payments');
+    scratch.groups.add('revenue-monitor'); // the manifest's consumer group
     const kafka = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
     await kafka.createTopic(topic, { partitions: 2 });
     const events = [
@@ -108,11 +105,13 @@ describe('new shipped pipelines on real Kafka, MongoDB, MinIO and PostgreSQL', (
   it('economic-analytics.yaml: the uploaded workbook goes through real Kafka topics; MongoDB holds the analytics of an independent computation', async () => {
     const want = economicExpectations(await sheets());
     const book = await sheets();
-    const database = uniqueName('stock').toLowerCase();
+    const database = scratch.mongoDatabase('stock');
+    const prefix = `${uniqueName('econ')}-`;
+    scratch.prefixes.add(prefix); // the manifest's three topics and consumer groups
     const stateDir = tempStateDir('econ-real');
     const env = {
       ECON_KAFKA_BROKERS: service('KAFKA_BROKERS'), ECON_MONGO_URL: service('MONGO_URL'), ECON_MONGO_DATABASE: database,
-      ECON_TOPIC_PREFIX: `${uniqueName('econ')}-`, ECON_DUCKDB_PATH: join(stateDir, 'analytics.duckdb'), ECON_LAKE_DIR: join(stateDir, 'lake'),
+      ECON_TOPIC_PREFIX: prefix, ECON_DUCKDB_PATH: join(stateDir, 'analytics.duckdb'), ECON_LAKE_DIR: join(stateDir, 'lake'),
     };
     // 1. The upload produces each sheet's rows to its (new) topic on the real Kafka.
     const first = await runOnce('economic-analytics', env, stateDir);
@@ -155,14 +154,14 @@ describe('new shipped pipelines on real Kafka, MongoDB, MinIO and PostgreSQL', (
 
   it('sales-etl.yaml: the day\'s sheet lands in MinIO, is loaded into PostgreSQL, and a new object is read from its bucket event on Kafka', async () => {
     const pgUrl = await freshDatabase();
-    const bucket = uniqueName('sales').toLowerCase().replaceAll('_', '-');
+    const bucket = scratch.bucket('sales');
     // The bucket and its notification rule are set up outside the pipeline, as its header says.
     const admin = s3Admin();
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
     await admin.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: service('S3_NOTIFY_ARN'), Events: ['s3:ObjectCreated:*'] }] } }));
     const env = {
       SALES_S3_ENDPOINT: service('S3_ENDPOINT'), SALES_S3_ACCESS_KEY: service('S3_ACCESS_KEY'), SALES_S3_SECRET_KEY: service('S3_SECRET_KEY'), SALES_S3_REGION: service('S3_REGION'),
-      SALES_S3_BUCKET: bucket, SALES_KAFKA_BROKERS: service('KAFKA_BROKERS'), SALES_S3_EVENTS_TOPIC: service('S3_NOTIFY_TOPIC'), SALES_S3_EVENTS_GROUP: uniqueName('sales-etl'),
+      SALES_S3_BUCKET: bucket, SALES_KAFKA_BROKERS: service('KAFKA_BROKERS'), SALES_S3_EVENTS_TOPIC: service('S3_NOTIFY_TOPIC'), SALES_S3_EVENTS_GROUP: scratch.group('sales-etl'),
       SALES_PG_URL: pgUrl, SALES_SIMULATE: 'true', SALES_ROWS_PER_DAY: '200',
     };
     const stateDir = tempStateDir('sales-real');

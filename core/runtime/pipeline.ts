@@ -1,9 +1,10 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, BatchIdentity, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
@@ -20,6 +21,9 @@ import { StateStore, type StateChange } from './state.ts';
 
 /** How long each phase of stop() may take before the process stops waiting for it. */
 const STOP_TIMEOUT_MS = 10_000;
+
+/** The state key (never a step id: those start with a letter) of the state folder's own facts, e.g. its epoch. */
+const STATE_META = '_platform';
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
@@ -83,6 +87,8 @@ export class Pipeline {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private failures = 0;
+  /** Made once with the state folder; batch ids derive from it (see `batchIdentity`). */
+  private epoch = '';
 
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
@@ -153,6 +159,7 @@ export class Pipeline {
 
   /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
   async start(): Promise<void> {
+    await this.ensureEpoch();
     const { lines, errors } = await this.connections.describeAll();
     for (const line of lines) this.logger.info(`connection ${line}`);
     // A one-off run cannot wait for a server; a long-running pipeline starts anyway and its steps retry.
@@ -434,7 +441,8 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot);
+    const origin = batch.position !== undefined ? { source: id, position: batch.position } : undefined;
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, origin);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
@@ -460,7 +468,7 @@ export class Pipeline {
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart): Promise<number> {
+  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, origin?: BatchOrigin): Promise<number> {
     let rejected = 0;
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
@@ -483,11 +491,15 @@ export class Pipeline {
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part);
+        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, origin);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];
-        const ctx: SinkContext = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
+        const ctx: SinkContext = {
+          reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }),
+          ...(part ? { snapshot: part } : {}),
+          ...(origin ? { batch: this.batchIdentity(origin, fromId, outputId) } : {}),
+        };
         writes.push(this.timed(step, () => this.retrying(step, () => writeRows(sink, records, ctx))).then((inDuckDb) => {
           if (inDuckDb) step.stats.batchesInDuckDb++;
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
@@ -499,6 +511,27 @@ export class Pipeline {
       }
     }
     return rejected;
+  }
+
+  /**
+   * A batch's identity at one sink: the same for the same source position reaching the same sink through the same
+   * step, so a batch delivered again after a crash is recognised by the sink (exactly-once appends); different in a
+   * fresh state folder (its new epoch), where reading everything again is meant to write everything again.
+   */
+  private batchIdentity(origin: BatchOrigin, input: string, sink: string): BatchIdentity {
+    return {
+      id: digest(this.epoch, origin.source, origin.position, input, sink),
+      writer: digest(this.epoch, sink),
+      origin: `${origin.source} ${origin.position}`,
+    };
+  }
+
+  /** The state folder's epoch, made (and stored, before any batch is written) on its first start. */
+  private async ensureEpoch(): Promise<void> {
+    const meta = this.services.state.forStep(STATE_META);
+    let epoch = meta.get<string>('epoch');
+    if (typeof epoch !== 'string' || !epoch) await meta.set('epoch', (epoch = randomUUID()));
+    this.epoch = epoch;
   }
 
   private async flushTransforms(source: SourceRuntime): Promise<void> {
@@ -582,6 +615,17 @@ export class Pipeline {
     this.metrics.counter('platform_errors_total', 'Failed attempts of a step (retried or not)', { step: step.declaration.id }).inc();
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
+}
+
+/** The source step and the position of the source batch a delivery comes from (see `Batch.position`). */
+interface BatchOrigin {
+  source: string;
+  position: string;
+}
+
+/** 32 hex characters naming the parts (NUL-separated, so no two lists of parts give the same text). */
+function digest(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
 /** Writes through the sink's DuckDB path when the rows are a DuckDB table it can take (true), else as records. */

@@ -1,12 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../../core/sdk/index.ts';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { service, uniqueName } from '../../../tests/services.ts';
+import { Scratch, service } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
 
 const minio = () => ({ type: 's3', endpoint: service('S3_ENDPOINT'), accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY'), region: service('S3_REGION') });
-s3Suite('MinIO', minio, () => uniqueName('b').toLowerCase().replaceAll('_', '-'));
+// Buckets (and the event consumer group) of this file's tests, deleted at the end (MinIO and Kafka are shared).
+const scratch = new Scratch();
+afterAll(() => scratch.drop());
+s3Suite('MinIO', minio, () => scratch.bucket('b'));
 
 describe('s3 connection errors (real server)', () => {
   it('says the credentials are wrong, naming the connection and never the secret', async () => {
@@ -25,8 +28,8 @@ describe('s3 connection errors (real server)', () => {
 describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
   it('catches up by listing, then reads each new object when its event arrives', async () => {
     const { S3Client, PutBucketNotificationConfigurationCommand } = await import('@aws-sdk/client-s3');
-    const bucket = uniqueName('events').toLowerCase().replaceAll('_', '-');
-    const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC') } }, {
+    const bucket = scratch.bucket('events');
+    const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: scratch.group('events') } }, {
       connections: { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'lake',
     });
     const store = await step.services.connections.get<import('../../../core/connections/s3/index.ts').ObjectStore>('lake');
