@@ -14,7 +14,9 @@ interface FileSinkConfig {
  * temporary name, then renamed). `new` never overwrites earlier batches (a unique suffix or `{uuid}`),
  * `append` (CSV) adds to the partition's file, `overwrite` replaces the file with each batch (an export) — with a
  * source's whole result (a query source's run) on its last batch, all its pages together; an empty result leaves
- * the file with its columns and no rows.
+ * the file with its columns and no rows. A batch with an identity (`SinkContext.batch`) written again after a crash
+ * does not double: in mode `new` its files get the same names (and are replaced), in mode `append` the file's ledger
+ * (`.<file>.batches`) knows it was added.
  */
 export function fileSinkClass(format: 'csv' | 'parquet') {
   @injectable()
@@ -45,7 +47,7 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
           if (file) this.logger.info('the result is empty: file left with its columns and no rows', { file });
           return this.wholeResult.done();
         }
-        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types });
+        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types, batch: ctx?.batch });
         this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
         if (overwrite) this.wholeResult.done();
       } catch (error) {

@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import type { TopicClient } from '../../../core/connections/kafka/index.ts';
 
 interface KafkaSinkConfig {
@@ -8,7 +8,11 @@ interface KafkaSinkConfig {
   replicationFactor?: number;
 }
 
-/** Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas). */
+/**
+ * Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas). A batch with an
+ * identity (`SinkContext.batch`) is produced exactly once: one Kafka transaction per batch, noted in a ledger
+ * committed with it, so a batch delivered again after a crash is not produced twice (`TopicClient.produceOnce`).
+ */
 @injectable()
 export class KafkaSink implements Sink {
   private created = false;
@@ -19,7 +23,7 @@ export class KafkaSink implements Sink {
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {}
 
-  async write(records: Row[]): Promise<void> {
+  async write(records: Row[], ctx?: SinkContext): Promise<void> {
     if (!records.length) return; // the empty end of a whole result: nothing to produce
     const client = await this.connections.get<TopicClient>(this.step.connection!, 'kafka');
     if (!this.created) {
@@ -27,10 +31,12 @@ export class KafkaSink implements Sink {
       this.created = true;
     }
     const key = this.config.key;
-    await client.produce(this.config.topic, records.map((record) => ({
+    const messages = records.map((record) => ({
       key: key && record[key] != null ? String(record[key]) : null,
       value: JSON.stringify(record),
-    })));
+    }));
+    if (ctx?.batch) await client.produceOnce(this.config.topic, messages, ctx.batch);
+    else await client.produce(this.config.topic, messages);
   }
 }
 

@@ -93,6 +93,34 @@ describe('kafka source and sink (real broker)', () => {
     await consumer.close();
   });
 
+  it('produces a batch with an identity once, in one transaction: again after a restart it is skipped; a dead process\'s open transaction is aborted', async () => {
+    const topic = scratch.topic('once');
+    const writer = `writer-${topic}`;
+    const batch = (n: number) => ({ id: `${n}`.repeat(32), writer, origin: `files #${n}` });
+    const ctx = (n: number) => ({ reject: () => undefined, batch: batch(n) });
+    const records = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ n: from + i, user: `u${(from + i) % 5}` }));
+    const first = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 3 }, options());
+    await first.plugin.write(records(0, 5), ctx(1));
+    await first.plugin.write(records(0, 5), ctx(1));
+    await first.close();
+    // A process that died inside batch 2's transaction (its messages sent, never committed).
+    const { Kafka, logLevel } = await import('kafkajs');
+    const dead = new Kafka({ brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING }).producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1 });
+    await dead.connect();
+    const open = await dead.transaction();
+    await open.send({ topic, messages: records(5, 4).map((r) => ({ key: r.user, value: JSON.stringify(r) })) });
+    // The restarted process: batch 1 is in its ledger (skipped), batch 2 is written once (the dead one's is aborted).
+    const restarted = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 3 }, options());
+    await restarted.plugin.write(records(0, 5), ctx(1));
+    await restarted.plugin.write(records(5, 4), ctx(2));
+    await restarted.plugin.write(records(5, 4), ctx(2));
+    await restarted.close();
+    await dead.disconnect();
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest' }, options());
+    expect((await readAll(consumer.plugin)).records.map((r) => r.n).sort((a, b) => (a as number) - (b as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    await consumer.close();
+  });
+
   it('says which brokers are unreachable, in one line, within seconds', async () => {
     const step = await createTestStep<KafkaSource>(source, 'source', { topics: 't' }, { connections: { bus: { type: 'kafka', brokers: '127.0.0.1:1', connectionTimeout: 500, retries: 0 } }, connection: 'bus' });
     const started = Date.now();

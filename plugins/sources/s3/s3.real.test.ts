@@ -4,12 +4,31 @@ import { createTestStep, readAll } from '../../../core/testing.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
+import sink, { type S3Sink } from '../../sinks/s3/index.ts';
 
 const minio = () => ({ type: 's3', endpoint: service('S3_ENDPOINT'), accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY'), region: service('S3_REGION') });
 // Buckets (and the event consumer group) of this file's tests, deleted at the end (MinIO and Kafka are shared).
 const scratch = new Scratch();
 afterAll(() => scratch.drop());
 s3Suite('MinIO', minio, () => scratch.bucket('b'));
+
+describe('s3 sink objects on MinIO', () => {
+  it('carry their content type and metadata: pipeline, step, records, batch and source position', async () => {
+    const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const bucket = scratch.bucket('typed');
+    const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+    const batch = { id: 'a'.repeat(32), writer: 'w'.repeat(32), origin: 'files data/é.csv:10:17#0' };
+    for (const format of ['csv', 'parquet'] as const) {
+      const step = await createTestStep<S3Sink>(sink, 'sink', { bucket, key: `${format}/{YYYY}/part-{uuid}.${format}`, format, partitionBy: 'day' }, { connections: { lake: minio() }, connection: 'lake', id: 'lake-out' });
+      await step.plugin.write([{ n: 1, day: '2024-01-01' }, { n: 2, day: '2024-01-01' }, { n: 3, day: '2025-01-01' }], { reject: () => undefined, batch });
+      const head = await admin.send(new HeadObjectCommand({ Bucket: bucket, Key: `${format}/2024/part-aaaaaaaa-aaaa-8aaa-aaaa-aaaaaaaaaaaa.${format}` }));
+      expect(head.ContentType).toBe(format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet');
+      expect(head.Metadata).toEqual({ pipeline: 'test', step: 'lake-out', records: '2', batch: batch.id, source: encodeURIComponent(batch.origin) });
+      await step.close();
+    }
+    admin.destroy();
+  });
+});
 
 describe('s3 connection errors (real server)', () => {
   it('says the credentials are wrong, naming the connection and never the secret', async () => {
