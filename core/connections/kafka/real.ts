@@ -126,7 +126,7 @@ class OnceWriter {
     // Connecting runs InitProducerId: the dead predecessor with this id is fenced, its open transaction aborted
     // (or, if it had asked to commit, completed), so the ledger read next is final.
     // Short retries: the next transaction meets CONCURRENT_TRANSACTIONS while the last one's markers are written.
-    const producer = kafka.producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000, allowAutoTopicCreation: true, retry: { initialRetryTime: 25, maxRetryTime: 1000, retries: 12 } });
+    const producer = kafka.producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000, allowAutoTopicCreation: true, retry: { initialRetryTime: 5, multiplier: 1.5, maxRetryTime: 500, retries: 20 } });
     await producer.connect();
     try {
       const group = `${topic}.platform-sink.${writer}`;
