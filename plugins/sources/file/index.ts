@@ -106,7 +106,7 @@ export class FileSource implements Source {
       // Batch `n` of this version of the file, and the checkpoint once it is committed.
       const numberedBatch = (batch: Batch, n: number, last: boolean): Batch => ({
         ...batch,
-        position: `${shown}:${stat.size}:${stat.mtimeMs}#${n}`,
+        position: `${file}:${stat.size}:${stat.mtimeMs}#${n}`, // the absolute path, as in the checkpoint: a restart elsewhere gives the same
         checkpoint: (last ? { files: { ...done } } : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
       });
       try {
