@@ -74,8 +74,11 @@ const byId = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Numbe
 
 describe('a 3-node Kafka cluster losing brokers (real servers)', () => {
   afterAll(async () => {
-    await restartMissingNodes(); // leave the cluster whole for whoever runs next
-    await scratch.drop();
+    try {
+      await restartMissingNodes(); // leave the cluster whole for whoever runs next
+    } finally {
+      await scratch.drop();
+    }
   });
 
   it('keeps producing and consuming through a SIGKILLed partition leader and its restart: every record lands exactly once', async () => {
