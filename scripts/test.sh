@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-system.sh
+# A supported Node LTS line (22 or 24) runs everything below — tsc, the builds, vitest and each `platform` process
+# the tests start: the machine's Node when it is one, else Node 24 from the npm registry (scripts/lts-node.sh, cached).
+PATH="$(bash scripts/lts-node.sh):$PATH"
+PLATFORM_TEST_NODE="$(node --version)" # tests/node-lts.test.ts checks the workers run on it
+export PATH PLATFORM_TEST_NODE
+echo "test.sh: tests run on Node $PLATFORM_TEST_NODE"
+# The servers are this run's own: anything the tests leave on them fails the run (tests/leftovers.ts).
+export PLATFORM_LEFTOVERS=fail
 npx tsc --noEmit -p .            # types first: a type error fails fast, before any server starts
 node scripts/build-client.mjs
 node scripts/build-cli.mjs        # the compiled `platform` command the tests start (cli/bin.mjs)

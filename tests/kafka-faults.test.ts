@@ -9,9 +9,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { platform, repoRoot, startPlatform } from './cli.ts';
-import { service, uniqueName } from './services.ts';
+import { Scratch, service } from './services.ts';
 
 const brokers = () => service('KAFKA3_BROKERS').split(',');
+// Topics and consumer groups of these tests, deleted at the end (the cluster is shared).
+const scratch = new Scratch(() => service('KAFKA3_BROKERS'));
 const nodeOfPort = (port: number) => (port - 59190) / 2; // lib.sh: node n listens on 59190 + 2n
 
 function killNode(node: number) {
@@ -40,7 +42,7 @@ async function leaderOfPartition0(topic: string): Promise<number> {
 /** Every message of a topic, read by a bare kafkajs consumer (not the platform's code). */
 async function readTopic(topic: string, expected: number): Promise<Record<string, unknown>[]> {
   const kafka = new Kafka({ clientId: 'faults', brokers: brokers(), logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('check') });
+  const consumer = kafka.consumer({ groupId: scratch.group('check') });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   const values: Record<string, unknown>[] = [];
@@ -71,10 +73,17 @@ function manifestIn(prefix: string, yaml: string): { dir: string; manifest: stri
 const byId = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [Number(r.id), Number(r.v)]));
 
 describe('a 3-node Kafka cluster losing brokers (real servers)', () => {
-  afterAll(() => restartMissingNodes()); // leave the cluster whole for whoever runs next
+  afterAll(async () => {
+    try {
+      await restartMissingNodes(); // leave the cluster whole for whoever runs next
+    } finally {
+      await scratch.drop();
+    }
+  });
 
   it('keeps producing and consuming through a SIGKILLed partition leader and its restart: every record lands exactly once', async () => {
-    const topic = uniqueName('faults');
+    const topic = scratch.topic('faults');
+    scratch.groups.add(`${topic}-group`);
     const { dir, manifest } = manifestIn('faults', `name: faults
 defaults: { retries: 8, backoff: 500ms }
 connections:
@@ -134,7 +143,7 @@ sinks:
   }, 480_000);
 
   it('below min.insync.replicas a run fails in one line and commits nothing; after the brokers return it completes', async () => {
-    const topic = uniqueName('isr');
+    const topic = scratch.topic('isr');
     const { dir, manifest } = manifestIn('isr', `name: isr
 defaults: { retries: 1, backoff: 200ms }
 connections:

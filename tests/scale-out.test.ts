@@ -8,12 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { KafkaTopicClient } from '../core/connections/kafka/index.ts';
 import { MemoryLogger } from '../core/runtime/logger.ts';
 import { startPlatform } from './cli.ts';
-import { service, uniqueName } from './services.ts';
+import { Scratch, service, uniqueName } from './services.ts';
 
 describe('scale-out with a Kafka consumer group (real Kafka and PostgreSQL)', () => {
   it('two processes split the partitions and write every record once; SIGTERM stops each cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scale-'));
-    const topic = uniqueName('orders');
+    // A database, topic and group of this test's own, removed at the end (the servers are shared).
+    const scratch = new Scratch();
+    const topic = scratch.topic('orders');
+    scratch.groups.add(`${topic}-workers`);
+    const pgUrl = await scratch.database('scale');
     const table = uniqueName('orders');
     const manifest = join(dir, 'scale.yaml');
     writeFileSync(manifest, `name: scale-out
@@ -34,9 +38,9 @@ sinks:
 `);
     const client = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
     await client.createTopic(topic, { partitions: 4 });
-    const env = { BROKERS: service('KAFKA_BROKERS'), PG: service('PG_URL'), TOPIC: topic, TABLE: table };
+    const env = { BROKERS: service('KAFKA_BROKERS'), PG: pgUrl, TOPIC: topic, TABLE: table };
     const workers = await Promise.all([1, 2].map((n) => startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, `state-${n}`)], { env })));
-    const db = new pg.Pool({ connectionString: service('PG_URL') });
+    const db = new pg.Pool({ connectionString: pgUrl });
     try {
       // Both members join before the data flows, so the group deals them two partitions each.
       const admin = client.kafka.admin();
@@ -77,6 +81,7 @@ sinks:
       const codes = await Promise.all(workers.map((w) => w.stop('SIGTERM')));
       await db.end();
       await client.close();
+      await scratch.drop();
       expect(codes).toEqual([0, 0]);
       for (const w of workers) expect(w.output()).toContain('stopped cleanly');
     }

@@ -4,15 +4,25 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { service, uniqueName } from '../../tests/services.ts';
+import { Scratch, service } from '../../tests/services.ts';
 import { median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 export async function stream(): Promise<Result[]> {
+  // The topic and every consumer group are removed at the end: the broker is shared.
+  const scratch = new Scratch();
+  try {
+    return await measure(scratch);
+  } finally {
+    await scratch.drop();
+  }
+}
+
+async function measure(scratch: Scratch): Promise<Result[]> {
   const events = Math.round(1_000_000 * scale);
   const brokers = service('KAFKA_BROKERS');
   const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING });
-  const topic = uniqueName('bench-events');
+  const topic = scratch.topic('bench-events');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
@@ -30,7 +40,7 @@ export async function stream(): Promise<Result[]> {
 
   const bare: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const consumer = kafka.consumer({ groupId: uniqueName('bare') });
+    const consumer = kafka.consumer({ groupId: scratch.group('bare') });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const t0 = performance.now();
@@ -47,6 +57,7 @@ export async function stream(): Promise<Result[]> {
   const rss: number[] = [];
   for (let r = 0; r < runs; r++) {
     const manifest = join(dir, `stream-${r}.yaml`);
+    scratch.groups.add(`ours-${r}-${topic}`);
     writeFileSync(manifest, `name: bench-stream
 connections:
   bus: { type: kafka, brokers: "${brokers}" }

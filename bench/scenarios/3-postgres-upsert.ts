@@ -7,18 +7,28 @@ import { Readable } from 'node:stream';
 import { createTestStep } from '../../core/testing.ts';
 import { toCsv } from '../../core/connections/postgres/index.ts';
 import sink, { type PostgresSink } from '../../plugins/sinks/postgres/index.ts';
-import { service, uniqueName } from '../../tests/services.ts';
+import { Scratch, uniqueName } from '../../tests/services.ts';
 import { scale, timeMedian, type Result } from '../lib.ts';
 
 const COLUMNS = ['id', 'customer', 'amount', 'at'];
 
 export async function postgresUpsert(): Promise<Result[]> {
+  // A database of its own, dropped at the end with every table made for the runs: the server is shared.
+  const scratch = new Scratch();
+  try {
+    return await measure(await scratch.database('bench_upsert'));
+  } finally {
+    await scratch.drop();
+  }
+}
+
+async function measure(url: string): Promise<Result[]> {
   const rows = Math.round(1_000_000 * scale);
   const half = Math.floor(rows / 2);
   // Existing ids 0..rows-1 (half of them); the upsert brings ids half..half+rows-1: half conflict, half are new.
   const existing = Array.from({ length: rows }, (_, i) => ({ id: i, customer: `C${i % 1000}`, amount: i / 100, at: new Date(1714557600000 + i * 1000) })).slice(0, rows);
   const incoming = Array.from({ length: rows }, (_, j) => { const i = half + j; return { id: i, customer: `C${i % 1000}`, amount: i / 50, at: new Date(1714557600000 + i * 1000) }; });
-  const db = new pg.Pool({ connectionString: service('PG_URL'), max: 4 });
+  const db = new pg.Pool({ connectionString: url, max: 4 });
   let table = '';
   const setup = async () => {
     table = uniqueName('upsert');
@@ -44,7 +54,7 @@ export async function postgresUpsert(): Promise<Result[]> {
   }, setup);
 
   const ours = await timeMedian(async () => {
-    const step = await createTestStep<PostgresSink>(sink, 'sink', { table, mode: 'upsert', key: ['id'] }, { connections: { db: { type: 'postgres', url: service('PG_URL') } }, connection: 'db' });
+    const step = await createTestStep<PostgresSink>(sink, 'sink', { table, mode: 'upsert', key: ['id'] }, { connections: { db: { type: 'postgres', url } }, connection: 'db' });
     for (let i = 0; i < incoming.length; i += 50_000) await step.plugin.write(incoming.slice(i, i + 50_000), step.context());
     await step.close();
     await check();

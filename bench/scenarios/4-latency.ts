@@ -5,15 +5,26 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startPlatform } from '../../tests/cli.ts';
-import { service, uniqueName } from '../../tests/services.ts';
+import { Scratch, service } from '../../tests/services.ts';
 import { percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 export async function latency(): Promise<Result> {
+  // The topic and its consumer group are removed at the end: the broker is shared.
+  const scratch = new Scratch();
+  try {
+    return await measure(scratch);
+  } finally {
+    await scratch.drop();
+  }
+}
+
+async function measure(scratch: Scratch): Promise<Result> {
   const rate = 5000;
   const seconds = Math.max(2, Math.round(20 * Math.min(1, scale * 10)));
   const brokers = service('KAFKA_BROKERS');
-  const topic = uniqueName('latency');
+  const topic = scratch.topic('latency');
+  scratch.groups.add(`${topic}-g`);
   const kafka = new Kafka({ clientId: 'bench-latency', brokers: [brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -1,8 +1,9 @@
 // Writing rows as CSV or Parquet files through DuckDB COPY. Shared by the csv, parquet and s3 sinks.
-import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, fsyncSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Row } from '../sdk/types.ts';
+import type { BatchIdentity, Row } from '../sdk/types.ts';
+import { batchUuid } from '../sdk/batches.ts';
 import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 
 export interface WriteOptions {
@@ -29,7 +30,28 @@ export interface WriteOptions {
   columnTypes?: Record<string, string>;
   /** Mode `create`: the files that were there already (left as they are) are added here. */
   existing?: string[];
+  /**
+   * The batch's identity (`SinkContext.batch`): the same batch written again (after a crash) lands in the same
+   * files — `{uuid}` and the suffix of mode `new` derive from it, so the file is replaced rather than doubled — and
+   * mode `append` adds it to a file only once (see `AppendLedger`).
+   */
+  batch?: BatchIdentity;
+  /** Filled with each file written and how many rows went into it (e.g. for object metadata). */
+  rowsPerFile?: Map<string, number>;
 }
+
+/**
+ * Next to a CSV file that batches with an identity are appended to: `.<file>.batches`, the file's length after its
+ * last whole batch and the ids of its latest batches. Before an append the file is cut back to that length (the
+ * tail of an append a crash interrupted: its batch is delivered again), a batch already listed is not appended
+ * again (a crash after the append, before the checkpoint), and after the append the ledger moves on atomically.
+ */
+interface AppendLedger {
+  length: number;
+  batches: string[];
+}
+
+const LEDGER_BATCHES = 1000;
 
 /**
  * Writes rows with DuckDB COPY (CSV with a header and ISO-8601 UTC timestamps, or Parquet), one file per
@@ -52,13 +74,15 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
     try {
       for (const [path, group] of groups) {
         let target = path;
-        if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', randomUUID());
-        else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${Date.now()}-${randomUUID().slice(0, 8)}$1`);
+        if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', options.batch ? batchUuid(options.batch) : randomUUID());
+        else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${options.batch ? options.batch.id.slice(0, 16) : `${Date.now()}-${randomUUID().slice(0, 8)}`}$1`);
         if (options.mode === 'create' && existsSync(target)) {
           options.existing?.push(target);
           continue;
         }
         mkdirSync(dirname(target), { recursive: true });
+        const ledger = options.mode === 'append' && options.batch ? openLedger(target) : undefined;
+        if (ledger?.batches.includes(options.batch!.id)) continue; // appended before a crash: not again
         const columns = inferColumns(group).map((c) => {
           const known = options.types?.get(c.name);
           if (known && group.every((row) => row[c.name] === null || row[c.name] === undefined)) return { ...c, kind: known as typeof c.kind };
@@ -85,15 +109,24 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         try {
           await connection.run(`COPY (SELECT ${select} FROM temp._write_rows) TO ${sqlString(tmp)} (${format})`);
           if (appending) {
-            appendFileSync(target, readFileSync(tmp));
+            const fd = openSync(target, 'a');
+            try {
+              writeSync(fd, readFileSync(tmp));
+              if (ledger) fsyncSync(fd);
+            } finally {
+              closeSync(fd);
+            }
             rmSync(tmp);
           } else {
+            if (ledger) syncFile(tmp);
             renameSync(tmp, target); // readers never see a half-written file
           }
         } finally {
           rmSync(tmp, { force: true });
         }
+        if (ledger) saveLedger(target, { length: statSync(target).size, batches: [...ledger.batches, options.batch!.id].slice(-LEDGER_BATCHES) });
         written.push(target);
+        options.rowsPerFile?.set(target, group.length);
       }
     } finally {
       await connection.run('DROP TABLE IF EXISTS temp._write_rows');
@@ -141,6 +174,44 @@ function fieldPath(path: string, fields: string[], row: Row): string {
     out = out.replaceAll(`{${field}}`, text.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_'));
   }
   return out;
+}
+
+function ledgerFile(target: string): string {
+  return join(dirname(target), `.${basename(target)}.batches`);
+}
+
+/**
+ * The append ledger of `target`, with the file made to agree with it: a tail beyond the ledger's length (an append
+ * a crash cut off) is removed; a file shorter than the ledger says (replaced or cut by someone else) starts a new
+ * ledger. A file appended to before it had a ledger is taken as it is. The ledger is on disk before any append.
+ */
+function openLedger(target: string): AppendLedger {
+  const size = existsSync(target) ? statSync(target).size : 0;
+  let ledger: AppendLedger | undefined;
+  try {
+    ledger = JSON.parse(readFileSync(ledgerFile(target), 'utf8')) as AppendLedger;
+  } catch {
+    ledger = undefined;
+  }
+  if (ledger && size > ledger.length) truncateSync(target, ledger.length);
+  else if (!ledger || size < ledger.length) saveLedger(target, (ledger = { length: size, batches: [] }));
+  return ledger;
+}
+
+function saveLedger(target: string, ledger: AppendLedger): void {
+  const file = ledgerFile(target);
+  writeFileSync(`${file}.tmp`, JSON.stringify(ledger));
+  syncFile(`${file}.tmp`);
+  renameSync(`${file}.tmp`, file);
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `path` with `{YYYY}`, `{MM}`, `{DD}` of `day` ('YYYY-MM-DD', or 'unknown' in each place). */

@@ -1,10 +1,11 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, BatchIdentity, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
 import { createAjv } from '../manifest/config.ts';
@@ -36,6 +37,9 @@ const COUNTERS = {
   errors: ['platform_errors_total', 'Failed attempts of a step (retried or not)'],
 } as const;
 type Counter = keyof typeof COUNTERS;
+
+/** The state key (never a step id: those start with a letter) of the state folder's own facts, e.g. its epoch. */
+const STATE_META = '_platform';
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
@@ -103,6 +107,8 @@ export class Pipeline {
   private failures = 0;
   /** The state folder's lock and those of embedded stores kept outside it, held from start() to stop(). */
   private locks: FolderLock[] = [];
+  /** Made once with the state folder; batch ids derive from it (see `batchIdentity`). */
+  private epoch = '';
 
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
@@ -193,6 +199,7 @@ export class Pipeline {
   async start(): Promise<void> {
     try {
       this.locks.push(FolderLock.acquire(join(this.stateDir, 'platform.lock'), `the state folder ${this.stateDir}`, 'give this one another --state-dir'));
+      await this.ensureEpoch();
       await this.openConnections();
       this.checkCheckpoints();
       this.buildSteps();
@@ -545,7 +552,8 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot);
+    const origin = batch.position !== undefined ? { source: id, position: batch.position } : undefined;
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, origin);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
@@ -571,7 +579,7 @@ export class Pipeline {
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart): Promise<number> {
+  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, origin?: BatchOrigin): Promise<number> {
     let rejected = 0;
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
@@ -594,11 +602,15 @@ export class Pipeline {
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part);
+        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, origin);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];
-        const ctx: SinkContext = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
+        const ctx: SinkContext = {
+          reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }),
+          ...(part ? { snapshot: part } : {}),
+          ...(origin ? { batch: this.batchIdentity(origin, fromId, outputId) } : {}),
+        };
         writes.push(this.timed(step, () => this.retrying(step, () => writeRows(sink, records, ctx))).then((inDuckDb) => {
           if (inDuckDb) step.stats.batchesInDuckDb++;
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
@@ -610,6 +622,27 @@ export class Pipeline {
       }
     }
     return rejected;
+  }
+
+  /**
+   * A batch's identity at one sink: the same for the same source position reaching the same sink through the same
+   * step, so a batch delivered again after a crash is recognised by the sink (exactly-once appends); different in a
+   * fresh state folder (its new epoch), where reading everything again is meant to write everything again.
+   */
+  private batchIdentity(origin: BatchOrigin, input: string, sink: string): BatchIdentity {
+    return {
+      id: digest(this.epoch, origin.source, origin.position, input, sink),
+      writer: digest(this.epoch, sink),
+      origin: `${origin.source} ${origin.position}`,
+    };
+  }
+
+  /** The state folder's epoch, made (and stored, before any batch is written) on its first start. */
+  private async ensureEpoch(): Promise<void> {
+    const meta = this.services.state.forStep(STATE_META);
+    let epoch = meta.get<string>('epoch');
+    if (typeof epoch !== 'string' || !epoch) await meta.set('epoch', (epoch = randomUUID()));
+    this.epoch = epoch;
   }
 
   private async flushTransforms(source: SourceRuntime): Promise<void> {
@@ -698,6 +731,17 @@ export class Pipeline {
     this.count('errors', step.declaration.id, 1);
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
+}
+
+/** The source step and the position of the source batch a delivery comes from (see `Batch.position`). */
+interface BatchOrigin {
+  source: string;
+  position: string;
+}
+
+/** 32 hex characters naming the parts (NUL-separated, so no two lists of parts give the same text). */
+function digest(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
 /** Writes through the sink's DuckDB path when the rows are a DuckDB table it can take (true), else as records. */

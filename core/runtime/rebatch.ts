@@ -8,6 +8,8 @@ type JsBatch = Batch & { records: Row[] };
  * small ones until `size` records or `timeoutMs` have passed. A merged batch carries the checkpoint of the last batch in it;
  * of a split batch, only the last part carries it, so a checkpoint is never committed before its records.
  * Snapshot marks (`Batch.snapshot`) follow: a whole result still starts with a `first` batch and ends with a `last` one.
+ * Positions (`Batch.position`) follow too: a split part is `<position>#0`, `#1`…, a merge joins its parts' positions
+ * with `+` (no position when a part has none), so a batch id stays the same whenever the input batches are.
  * A batch held in DuckDB (`DuckDbRows`) passes as it is: its source sized it, and it costs no JS memory.
  */
 export async function* rebatch(source: AsyncIterable<Batch>, size?: number, timeoutMs?: number): AsyncGenerator<Batch> {
@@ -25,6 +27,7 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
     if ('checkpoint' in batch && batch.checkpoint !== undefined) into.checkpoint = batch.checkpoint;
     if (batch.watermark && (!into.watermark || batch.watermark > into.watermark)) into.watermark = batch.watermark;
     if (batch.lag !== undefined) into.lag = batch.lag;
+    into.position = into.position !== undefined && batch.position !== undefined ? `${into.position}+${batch.position}` : undefined;
     // Merged parts of one whole result: the merge starts where its first part starts and ends where its last ends.
     if (batch.snapshot) into.snapshot = { first: into.snapshot?.first ?? batch.snapshot.first, last: batch.snapshot.last };
     return into;
@@ -69,7 +72,9 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
       const head: Batch = { records: pending.records.slice(0, max), rejects: pending.rejects };
       // Of a split part of a whole result, only the head can be its first batch and only the rest its last.
       if (pending.snapshot) head.snapshot = { first: pending.snapshot.first, last: false };
-      pending = { ...pending, records: pending.records.slice(max), rejects: [], ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}) };
+      const position: string | undefined = pending.position;
+      if (position !== undefined) head.position = `${position}#0`;
+      pending = { ...pending, records: pending.records.slice(max), rejects: [], ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}), ...(position !== undefined ? { position: `${position}#1` } : {}) };
       yield head;
       started = Date.now();
     }

@@ -77,6 +77,13 @@ export interface Batch {
    * replaced target), and a sink that replaces its whole target waits for `last` before swapping it in.
    */
   snapshot?: SnapshotPart;
+  /**
+   * Where this batch sits in the source, as text that names exactly its content (e.g. `data/a.csv:4096:1717171717#3`,
+   * `orders/0@100-199`): the same batch read again after a crash has the same position, two different batches never
+   * do. With it, sinks get a stable `SinkContext.batch` and append each batch exactly once. Leave it unset when a
+   * re-read may cut batches differently in a way the text cannot tell apart (the sinks then get no batch id).
+   */
+  position?: string;
 }
 
 /** The place of a batch in a run's whole result: its first batch, its last, both (one batch), or neither. */
@@ -131,6 +138,22 @@ export interface SinkContext {
    * empty. Sinks that replace their whole target use `SnapshotBuffer`; other sinks just write the records.
    */
   snapshot?: SnapshotPart;
+  /**
+   * The batch's identity, when its source gave a position (`Batch.position`). A batch delivered again after a crash
+   * (written, but the process died before its checkpoint was stored) has the same `id`: a sink that adds records
+   * writes the id with them, atomically, and skips a batch whose id it already holds — exactly-once appends.
+   */
+  batch?: BatchIdentity;
+}
+
+/** See `SinkContext.batch`. Both ids are 32 hex characters and change when the pipeline's state folder is new. */
+export interface BatchIdentity {
+  /** This batch, as it reaches this sink (source step, position, the step it came through). */
+  id: string;
+  /** This sink step: the key of its ledger of written batches (a ledger table, a Kafka transactional id…). */
+  writer: string;
+  /** `<source step> <position>`, for logs and object metadata. */
+  origin: string;
 }
 
 export interface Sink {

@@ -44,6 +44,16 @@ export interface TopicClient {
   readonly embedded: boolean;
   createTopic(name: string, options?: { partitions?: number; replicationFactor?: number }): Promise<void>;
   produce(topic: string, messages: TopicMessage[]): Promise<void>;
+  /**
+   * Produces the messages of one batch exactly once (see `SinkContext.batch`: `id` the batch, `writer` the sink):
+   * a batch this writer produced before — delivered again after a crash — is not produced again, and a batch is
+   * never half there. Kafka: one transaction per batch under a transactional id of the writer (a restarted process
+   * fences its dead predecessor and ends its open transaction), with the batch noted in that transaction in the
+   * offsets of a ledger group `<topic>.platform-sink.<writer>`; consumers reading committed messages (the default)
+   * see each batch once, whole. Embedded log: each message keeps its batch id and place, and only the missing ones
+   * are written.
+   */
+  produceOnce(topic: string, messages: TopicMessage[], batch: { id: string; writer: string }): Promise<void>;
   consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer>;
   /** Partition count and high watermark of each partition. */
   describe(topic: string): Promise<{ partition: number; high: string }[]>;
@@ -77,6 +87,14 @@ export function murmur2(data: Buffer): number {
   h = Math.imul(h, m);
   h ^= h >>> 15;
   return h;
+}
+
+/** How many batch ids a writer's ledger keeps (a batch is delivered again only right after a restart). */
+export const ONCE_LEDGER_BATCHES = 100;
+
+/** The 16 hex characters of a batch id that ledgers keep (64 bits: no two batches of a writer share them). */
+export function ledgerKey(batch: string): string {
+  return batch.slice(0, 16);
 }
 
 export function partitionFor(key: string, partitions: number): number {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
-import { partitionFor } from './client.ts';
+import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
 
 interface StoredMessage {
   t: number;
@@ -10,6 +10,8 @@ interface StoredMessage {
   v: string;
   /** The value is base64 (it was not valid UTF-8 text). */
   b?: 1;
+  /** Written by `produceOnce`: `<batch key>:<place in the batch>`. */
+  o?: string;
 }
 
 interface Partition {
@@ -28,6 +30,8 @@ export class EmbeddedTopicLog implements TopicClient {
   private readonly topics = new Map<string, Partition[]>();
   private readonly groups: Record<string, Record<string, Record<number, string>>>;
   private readonly members = new Map<string, EmbeddedConsumer[]>();
+  /** The messages of the latest batches written by `produceOnce`: places by batch key (oldest first). */
+  private readonly once = new Map<string, Set<number>>();
   readonly changes = new EventEmitter();
   private roundRobin = 0;
 
@@ -44,15 +48,33 @@ export class EmbeddedTopicLog implements TopicClient {
   }
 
   async produce(topic: string, messages: TopicMessage[]): Promise<void> {
+    this.append(topic, messages);
+  }
+
+  async produceOnce(topic: string, messages: TopicMessage[], batch: { id: string; writer: string }): Promise<void> {
+    // Partitions are written one after the other: a crash may leave part of a batch, and then the rest comes.
+    const key = ledgerKey(batch.id);
+    const done = this.once.get(key);
+    const places = messages.map((_, place) => place).filter((place) => !done?.has(place));
+    if (places.length) this.append(topic, places.map((place) => messages[place]), { key, places, spread: parseInt(key.slice(0, 8), 16) });
+  }
+
+  /** Writes messages; `once` marks them with their batch and place (unkeyed ones then go where the place says). */
+  private append(topic: string, messages: TopicMessage[], once?: { key: string; places: number[]; spread: number }): void {
     const partitions = this.topic(topic);
     const touched = new Set<Partition>();
     const lines = new Map<Partition, string[]>();
-    for (const message of messages) {
-      const index = message.key != null ? partitionFor(message.key, partitions.length) : this.roundRobin++ % partitions.length;
+    for (const [i, message] of messages.entries()) {
+      const unkeyed = once ? (once.spread + once.places[i]) % partitions.length : this.roundRobin++ % partitions.length;
+      const index = message.key != null ? partitionFor(message.key, partitions.length) : unkeyed;
       const partition = partitions[index];
       const text = typeof message.value === 'string' ? message.value : message.value.toString('utf8');
       const exact = typeof message.value === 'string' || Buffer.from(text, 'utf8').equals(message.value);
       const stored: StoredMessage = exact ? { t: message.timestamp ?? Date.now(), k: message.key ?? null, v: text } : { t: message.timestamp ?? Date.now(), k: message.key ?? null, v: (message.value as Buffer).toString('base64'), b: 1 };
+      if (once) {
+        stored.o = `${once.key}:${once.places[i]}`;
+        this.remember(stored.o);
+      }
       partition.messages.push(stored);
       (lines.get(partition) ?? lines.set(partition, []).get(partition)!).push(JSON.stringify(stored) + '\n');
       touched.add(partition);
@@ -62,6 +84,17 @@ export class EmbeddedTopicLog implements TopicClient {
       fdatasyncSync(partition.fd);
     }
     if (touched.size) this.changes.emit('data');
+  }
+
+  /** Notes a message written by `produceOnce` (`<batch key>:<place>`), forgetting the oldest batches beyond the ledger's size. */
+  private remember(mark: string): void {
+    const [key, place] = mark.split(':');
+    let places = this.once.get(key);
+    if (!places) {
+      this.once.set(key, (places = new Set()));
+      if (this.once.size > ONCE_LEDGER_BATCHES) this.once.delete(this.once.keys().next().value!);
+    }
+    places.add(Number(place));
   }
 
   async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
@@ -148,6 +181,7 @@ export class EmbeddedTopicLog implements TopicClient {
           }
         })
         : [];
+      for (const message of messages) if (message.o) this.remember(message.o);
       list.push({ messages, fd: openSync(file, 'a') });
     }
     this.topics.set(name, list);

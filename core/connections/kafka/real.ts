@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../sdk/types.ts';
 import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
-import { partitionFor } from './client.ts';
+import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
 
 /** A real Kafka cluster through kafkajs: idempotent producer with acks from all replicas, consumer groups. */
 export class KafkaTopicClient implements TopicClient {
@@ -9,6 +9,8 @@ export class KafkaTopicClient implements TopicClient {
   readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private admin?: Promise<Admin>;
+  /** Transactional producers of `produceOnce`, by writer. */
+  private readonly writers = new Map<string, Promise<OnceWriter>>();
 
   constructor(readonly brokers: string[], clientId: string, logger: Logger, options: { connectionTimeout?: number; retries?: number } = {}) {
     this.kafka = new Kafka({
@@ -43,6 +45,25 @@ export class KafkaTopicClient implements TopicClient {
     });
   }
 
+  async produceOnce(topic: string, messages: TopicMessage[], batch: { id: string; writer: string }): Promise<void> {
+    if (!messages.length) return;
+    const key = `${batch.writer}\0${topic}`;
+    let writer = this.writers.get(key);
+    if (!writer) {
+      writer = OnceWriter.open(this.kafka, await this.getAdmin(), batch.writer, topic);
+      this.writers.set(key, writer);
+      writer.catch(() => this.writers.delete(key));
+    }
+    try {
+      await (await writer).produce(batch.id, messages);
+    } catch (error) {
+      // A failed transaction leaves the producer unusable for the next one: the retry opens it again (fencing this one).
+      this.writers.delete(key);
+      await writer.then((w) => w.close(), () => undefined);
+      throw error;
+    }
+  }
+
   async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
     // A topic not produced to yet is an empty topic, as on the embedded log: subscribing to a missing one fails
     // ("does not host this topic-partition"), so it is created first (a no-op when it exists).
@@ -63,7 +84,9 @@ export class KafkaTopicClient implements TopicClient {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.producer?.then((p) => p.disconnect()), this.admin?.then((a) => a.disconnect())]);
+    const writers = [...this.writers.values()].map((w) => w.then((writer) => writer.close()));
+    this.writers.clear();
+    await Promise.allSettled([this.producer?.then((p) => p.disconnect()), this.admin?.then((a) => a.disconnect()), ...writers]);
   }
 
   private getProducer(): Promise<Producer> {
@@ -92,6 +115,54 @@ export class KafkaTopicClient implements TopicClient {
 }
 
 /**
+ * One writer's transactional producer for one topic, and its ledger: the keys of the latest batches it committed,
+ * kept as the metadata of the ledger group's offset on partition 0 of the topic, which each transaction commits
+ * with its messages (a consumer group's offsets are what Kafka commits atomically with a transaction).
+ */
+class OnceWriter {
+  private constructor(private readonly producer: Producer, private readonly group: string, private readonly topic: string, private recent: string[], private sequence: number) {}
+
+  static async open(kafka: Kafka, admin: Admin, writer: string, topic: string): Promise<OnceWriter> {
+    // Connecting runs InitProducerId: the dead predecessor with this id is fenced, its open transaction aborted
+    // (or, if it had asked to commit, completed), so the ledger read next is final.
+    // Short retries: the next transaction meets CONCURRENT_TRANSACTIONS while the last one's markers are written.
+    const producer = kafka.producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000, allowAutoTopicCreation: true, retry: { initialRetryTime: 5, multiplier: 1.5, maxRetryTime: 500, retries: 20 } });
+    await producer.connect();
+    try {
+      const group = `${topic}.platform-sink.${writer}`;
+      const ledger = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions.find((p) => p.partition === 0);
+      const recent = ledger?.metadata ? (JSON.parse(ledger.metadata) as string[]) : [];
+      return new OnceWriter(producer, group, topic, recent, Math.max(0, Number(ledger?.offset ?? 0)));
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async produce(batch: string, messages: TopicMessage[]): Promise<void> {
+    const key = ledgerKey(batch);
+    if (this.recent.includes(key)) return; // committed before a crash: delivered again, not produced again
+    const recent = [...this.recent, key].slice(-ONCE_LEDGER_BATCHES);
+    const transaction = await this.producer.transaction();
+    try {
+      await transaction.send({ topic: this.topic, acks: -1, messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined, headers: m.headers })) });
+      const ledger = { partition: 0, offset: String(this.sequence + 1), metadata: JSON.stringify(recent) };
+      await transaction.sendOffsets({ consumerGroupId: this.group, topics: [{ topic: this.topic, partitions: [ledger] }] });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+    this.recent = recent;
+    this.sequence++;
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/**
  * kafkajs pushes batches through eachBatch; this turns them into a pull iterator with backpressure: eachBatch
  * waits (heartbeating) until the batch is taken. The consumer runs from the first read until close(), so the
  * offsets of the last batch of a run can still be committed after the run (commits need a running member).
@@ -105,10 +176,21 @@ class KafkaConsumer implements TopicConsumer {
   private offered: { batch: ConsumedBatch; taken: () => void } | null = null;
   private wake: (() => void) | null = null;
   private maxBatch = 1000;
+  /**
+   * Per partition, the offset after the last record kafkajs fetched and handed on, control records included: the
+   * commit markers of transactions are records no consumer sees as messages, so a topic written in transactions
+   * (exactly-once kafka sinks) ends past its last message, and only this shows a once-read reached its end.
+   */
+  private readonly through = new Map<string, number>();
 
   constructor(private readonly consumer: Consumer, private readonly admin: Admin, private readonly group: string, private readonly topics: string[]) {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => (partitions as number[]).map((partition) => ({ topic, partition })));
+    });
+    // Emitted once a fetched batch is done: all its messages taken, or it held only control records / aborted messages.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}/${payload.partition}`;
+      this.through.set(key, Math.max(this.through.get(key) ?? 0, Number(payload.lastOffset) + 1));
     });
   }
 
@@ -126,7 +208,7 @@ class KafkaConsumer implements TopicConsumer {
     await this.refreshCommitted(seen);
     const caughtUp = () => this.assigned !== null && this.assigned.every(({ topic, partition }) => {
       const key = `${topic}/${partition}`;
-      return (seen.get(key) ?? lows.get(key) ?? 0) >= (ends.get(key) ?? 0);
+      return Math.max(seen.get(key) ?? lows.get(key) ?? 0, this.through.get(key) ?? 0) >= (ends.get(key) ?? 0);
     });
     await this.start();
     let ticks = 0;

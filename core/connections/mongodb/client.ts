@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db, Document } from 'mongodb';
+import type { Db, Document, ObjectId } from 'mongodb';
 import type { Row } from '../../sdk/types.ts';
 
 export type Filter = Record<string, unknown>;
@@ -17,6 +17,12 @@ export interface DocumentStore {
   readonly embedded: boolean;
   upsertMany(collection: string, docs: Row[], key: string[]): Promise<void>;
   insertMany(collection: string, docs: Row[]): Promise<void>;
+  /**
+   * Inserts the documents of batch `batch` (a hex batch id, see `SinkContext.batch`) once: each gets an `_id` made
+   * from the batch id and its place in the batch, so inserting the same batch again (after a crash) adds none of
+   * the documents already in — with no transaction, even a batch cut short by a crash is completed, not doubled.
+   */
+  insertOnce(collection: string, docs: Row[], batch: string): Promise<void>;
   /** Replaces the whole collection so readers see the old set or the new one, never a half-written one. */
   replaceCollection(collection: string, docs: Row[]): Promise<void>;
   find(collection: string, filter?: Filter, options?: FindOptions): Promise<Row[]>;
@@ -46,12 +52,20 @@ export class EmbeddedDocumentStore implements DocumentStore {
     this.save(collection, [...this.load(collection), ...docs]);
   }
 
+  async insertOnce(collection: string, docs: Row[], batch: string) {
+    const all = this.load(collection);
+    const present = new Set(all.map((d) => d._id));
+    const fresh = docs.map((doc, i) => ({ ...withoutId(doc), _id: batchDocumentId(batch, i).toString('hex') })).filter((d) => !present.has(d._id));
+    if (fresh.length) this.save(collection, [...all, ...fresh]);
+  }
+
   async replaceCollection(collection: string, docs: Row[]) {
     this.save(collection, docs);
   }
 
   async find(collection: string, filter: Filter = {}, options: FindOptions = {}) {
-    let docs = this.load(collection).filter((d) => matches(d, filter));
+    // Without `_id`, as the server's find gives them.
+    let docs = this.load(collection).filter((d) => matches(d, filter)).map(withoutId);
     if (options.sort) {
       const entries = Object.entries(options.sort);
       docs = docs.sort((a, b) => {
@@ -130,10 +144,22 @@ function matches(doc: Row, filter: Filter): boolean {
   });
 }
 
+/** The 12 bytes of the `_id` of document `index` of batch `batch` (hex): 8 bytes of the batch id, 4 of the index. */
+function batchDocumentId(batch: string, index: number): Buffer {
+  const id = Buffer.alloc(12);
+  Buffer.from(batch.padEnd(16, '0').slice(0, 16), 'hex').copy(id);
+  id.writeUInt32BE(index, 8);
+  return id;
+}
+
+/** MongoDB's error code for a duplicate key (here: a document of a batch inserted before). */
+const DUPLICATE_KEY = 11000;
+
 /** A MongoDB-wire server (MongoDB, FerretDB) through the official driver. */
 export class MongoDocumentStore implements DocumentStore {
   readonly embedded = false;
-  constructor(readonly db: Db) {}
+  /** `objectId`: the driver's ObjectId class (the driver is loaded only when a real connection opens). */
+  constructor(readonly db: Db, private readonly objectId: typeof ObjectId) {}
 
   async upsertMany(collection: string, docs: Row[], key: string[]) {
     if (!docs.length) return;
@@ -145,6 +171,19 @@ export class MongoDocumentStore implements DocumentStore {
 
   async insertMany(collection: string, docs: Row[]) {
     if (docs.length) await this.db.collection(collection).insertMany(docs.map(withoutId) as Document[], { ordered: true });
+  }
+
+  async insertOnce(collection: string, docs: Row[], batch: string) {
+    if (!docs.length) return;
+    const withIds = docs.map((doc, i) => ({ ...withoutId(doc), _id: new this.objectId(batchDocumentId(batch, i)) }));
+    try {
+      // Unordered: every document not in yet goes in, whatever the others do.
+      await this.db.collection(collection).insertMany(withIds as Document[], { ordered: false });
+    } catch (error) {
+      const failures = (error as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+      const list = failures === undefined ? undefined : Array.isArray(failures) ? failures : [failures];
+      if (!list?.length || list.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    }
   }
 
   async replaceCollection(collection: string, docs: Row[]) {

@@ -29,7 +29,7 @@ export default connectionModule({
       return { client: new EmbeddedDocumentStore(dir), embedded: true, description: `embedded document store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }
     const url = String(config.url);
-    const { MongoClient } = await import('mongodb'); // loaded only for a real server (~20 MB at import)
+    const { MongoClient, ObjectId } = await import('mongodb'); // loaded only for a real server (~20 MB at import)
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 3000, connectTimeoutMS: 3000 });
     const where = url.replace(/\/\/[^@/]*@/, '//');
     try {
@@ -40,7 +40,7 @@ export default connectionModule({
       throw new Error(`MongoDB ${where}: ${(error as Error).message}`);
     }
     return {
-      client: new MongoDocumentStore(client.db(String(config.database))), embedded: false, description: `MongoDB wire ${where} db ${config.database}`,
+      client: new MongoDocumentStore(client.db(String(config.database)), ObjectId), embedded: false, description: `MongoDB wire ${where} db ${config.database}`,
       check: async () => void (await client.db(String(config.database)).command({ ping: 1 })),
       close: () => client.close(),
     };

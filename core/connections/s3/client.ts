@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +14,25 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** How an object is described to its readers: its media type and user metadata (`x-amz-meta-*`, ASCII values). */
+export interface PutOptions {
+  /** Default: from the key's extension (`contentTypeOf`). */
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.csv': 'text/csv', '.tsv': 'text/tab-separated-values', '.txt': 'text/plain',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson', '.json': 'application/json',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+/** The media type of an object by its key's extension (application/octet-stream when unknown). */
+export function contentTypeOf(key: string): string {
+  return CONTENT_TYPES[extname(key).toLowerCase()] ?? 'application/octet-stream';
+}
+
 /** What both S3 implementations (a real S3 API through the AWS SDK, a local folder) offer plugins. */
 export interface ObjectStore {
   readonly embedded: boolean;
@@ -22,7 +41,8 @@ export interface ObjectStore {
   list(bucket: string, prefix?: string, next?: string, pageSize?: number): Promise<{ objects: ObjectInfo[]; next?: string }>;
   get(bucket: string, key: string): Promise<Buffer>;
   download(bucket: string, key: string, file: string): Promise<void>;
-  put(bucket: string, key: string, body: Buffer | string): Promise<void>;
+  /** Puts an object whole, with its content type (from the key's extension unless given) and metadata. */
+  put(bucket: string, key: string, body: Buffer | string, options?: PutOptions): Promise<void>;
   /** The bucket's event notification rules (a real S3 API; the embedded store publishes no events and has none). */
   eventRules?(bucket: string): Promise<EventRule[]>;
   /** Adds a rule to the bucket's notification configuration, keeping the rules it has. */
@@ -38,7 +58,10 @@ export interface EventRule {
   suffix?: string;
 }
 
-/** Buckets are folders and keys are paths under them; the ETag is the MD5 of the content, as S3 gives for simple uploads. */
+/**
+ * Buckets are folders and keys are paths under them; the ETag is the MD5 of the content, as S3 gives for simple
+ * uploads. Files keep no content type or metadata (their extension says what they are).
+ */
 export class LocalObjectStore implements ObjectStore {
   readonly embedded = true;
   constructor(readonly dir: string) {
@@ -125,8 +148,8 @@ export class S3ObjectStore implements ObjectStore {
     await pipeline(out.Body as Readable, createWriteStream(file));
   }
 
-  async put(bucket: string, key: string, body: Buffer | string) {
-    await this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  async put(bucket: string, key: string, body: Buffer | string, options: PutOptions = {}) {
+    await this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType ?? contentTypeOf(key), Metadata: options.metadata }));
   }
 
   async eventRules(bucket: string): Promise<EventRule[]> {

@@ -3,7 +3,7 @@ import { connectionModule } from '../../sdk/index.ts';
 import { isEmbedded } from '../../runtime/connections.ts';
 import { LocalObjectStore, S3ObjectStore } from './client.ts';
 
-export { LocalObjectStore, S3ObjectStore, type ObjectStore, type ObjectInfo, type EventRule } from './client.ts';
+export { LocalObjectStore, S3ObjectStore, contentTypeOf, type ObjectStore, type ObjectInfo, type PutOptions, type EventRule } from './client.ts';
 
 /** One line for an AWS SDK error: its code and message, never the credentials. */
 export function explainS3Error(error: unknown): string {

@@ -1,13 +1,16 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
 import { systemClock } from '../../../core/runtime/clock.ts';
+import type { BatchIdentity, SinkContext } from '../../../core/sdk/index.ts';
 import csv, { type FileSink } from './index.ts';
 
 const folder = () => mkdtempSync(join(tmpdir(), 'csv-sink-'));
 const clock = { ...systemClock, now: () => new Date('2024-03-04T05:06:07Z') };
+/** The context of batch `n` of a source with positions (what the runtime gives sinks); none for `undefined`. */
+const batch = (n?: number): SinkContext => ({ reject: () => undefined, ...(n === undefined ? {} : { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files a.csv#${n}` } satisfies BatchIdentity }) });
 
 describe('csv sink', () => {
   it('overwrites an export atomically with a header, quoting and ISO UTC timestamps', async () => {
@@ -72,6 +75,40 @@ describe('csv sink', () => {
     expect(readFileSync(join(dir, '2024/03/01/cleaned_branch-b.csv'), 'utf8')).toBe('id,date_key,raw_name\n2,20240301,branch-b\n');
     expect(readFileSync(join(dir, '2024/03/02/cleaned_transactions.csv'), 'utf8')).toBe('id,date_key,raw_name\n3,20240302,transactions\n');
     expect(readdirSync(join(dir, 'unknown/unknown/unknown'))).toEqual(['cleaned___x.csv']);
+    await step.close();
+  });
+
+  it('appends a batch with an identity once: again after a crash it is skipped, and the tail of an append a crash cut short is removed', async () => {
+    const dir = folder();
+    const file = join(dir, 'log.csv');
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: file, mode: 'append' }, { services: { clock } });
+    await step.plugin.write([{ n: 1 }, { n: 2 }], batch(1));
+    await step.plugin.write([{ n: 3 }], batch(2));
+    await step.plugin.write([{ n: 3 }], batch(2)); // written, then the process died before the checkpoint: delivered again
+    expect(readFileSync(file, 'utf8')).toBe('n\n1\n2\n3\n');
+    appendFileSync(file, '4\n5'); // batch 3's append, cut short by a crash
+    await step.plugin.write([{ n: 4 }, { n: 5 }, { n: 6 }], batch(3));
+    expect(readFileSync(file, 'utf8')).toBe('n\n1\n2\n3\n4\n5\n6\n');
+    expect(readdirSync(dir).sort()).toEqual(['.log.csv.batches', 'log.csv']);
+    // A file someone replaced with a shorter one starts a new ledger; batches without identity are appended each time.
+    writeFileSync(file, 'n\n');
+    await step.plugin.write([{ n: 7 }], batch(1));
+    await step.plugin.write([{ n: 8 }], batch());
+    await step.plugin.write([{ n: 8 }], batch());
+    expect(readFileSync(file, 'utf8')).toBe('n\n7\n8\n8\n');
+    await step.close();
+  });
+
+  it('mode new: a batch written again after a crash gets the same file names, so it replaces its first copy', async () => {
+    const dir = folder();
+    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' });
+    const rows = [{ id: 1, at: '2024-01-01' }, { id: 2, at: '2024-01-02' }];
+    await step.plugin.write(rows, batch(1));
+    await step.plugin.write(rows, batch(1));
+    await step.plugin.write([{ id: 3, at: '2024-01-01' }], batch(2));
+    const day1 = readdirSync(join(dir, '2024/01/01')).sort();
+    expect(day1).toEqual([`orders-${'1'.repeat(16)}.csv`, `orders-${'2'.repeat(16)}.csv`]);
+    expect(readdirSync(join(dir, '2024/01/02'))).toEqual([`orders-${'1'.repeat(16)}.csv`]);
     await step.close();
   });
 });

@@ -15,7 +15,9 @@ interface FileSinkConfig {
  * temporary name, then renamed). `new` never overwrites earlier batches (a unique suffix or `{uuid}`),
  * `append` (CSV) adds to the partition's file, `overwrite` replaces the file with each batch (an export) — with a
  * source's whole result (a query source's run) on its last batch, all its pages together; an empty result leaves
- * the file with its columns and no rows.
+ * the file with its columns and no rows. A batch with an identity (`SinkContext.batch`) written again after a crash
+ * does not double: in mode `new` its files get the same names (and are replaced), in mode `append` the file's ledger
+ * (`.<file>.batches`) knows it was added.
  */
 export function fileSinkClass(format: 'csv' | 'parquet') {
   @injectable()
@@ -47,7 +49,7 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
           return this.wholeResult.done();
         }
         const existing: string[] = [];
-        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types, columnTypes: this.config.types, existing });
+        const files = await writeRows(db, records, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types, columnTypes: this.config.types, existing, batch: ctx?.batch });
         for (const file of existing) this.logger.info('the file is there already: left as it is (mode create)', { file });
         this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
         if (overwrite) this.wholeResult.done();

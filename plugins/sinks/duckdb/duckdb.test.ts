@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import { loadTempTable, residentRows, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import type { Reject, Row, SinkContext, SnapshotPart } from '../../../core/sdk/index.ts';
+import type { BatchIdentity, Reject, Row, SinkContext, SnapshotPart } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';
 
 const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };
@@ -17,7 +17,7 @@ async function sink(config: Record<string, unknown>, init?: string) {
   const db = await step.services.connections.get<DuckDbClient>('warehouse');
   if (init) await db.exec(init);
   const rejects: Reject[] = [];
-  const write = (rows: Record<string, unknown>[], snapshot?: SnapshotPart) => writeVia(step.plugin, db, rows, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(snapshot ? { snapshot } : {}) });
+  const write = (rows: Record<string, unknown>[], snapshot?: SnapshotPart, batch?: BatchIdentity) => writeVia(step.plugin, db, rows, { reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(snapshot ? { snapshot } : {}), ...(batch ? { batch } : {}) });
   return { step, db, write, rejects };
 }
 
@@ -164,6 +164,27 @@ describe.each(['records', 'duckdb'] as const)('duckdb sink, rows as %s', (mode) 
     await write([{ id: 1 }]);
     await expect(write([{ id: 2 }, { id: 1 }])).rejects.toThrow(/duckdb: writing 2 record\(s\) to t failed: Constraint Error: Duplicate key "id: 1"/);
     expect(await db.query('SELECT id FROM t')).toEqual([{ id: 1 }]);
+    await step.close();
+  });
+
+  it('appends a batch with an identity exactly once: delivered again (a crash before its checkpoint) it is skipped; its ledger row commits with its rows', async () => {
+    const { step, db, write } = await sink({ table: 'sales.t' }, 'CREATE SCHEMA sales; CREATE TABLE sales.t (id INTEGER PRIMARY KEY, v VARCHAR)');
+    const batch = (n: number): BatchIdentity => ({ id: `${n}`.repeat(32).slice(0, 32), writer: 'w'.repeat(32), origin: `numbers #${n}` });
+    await write([{ id: 1, v: 'a' }, { id: 2, v: 'b' }], undefined, batch(1));
+    await write([{ id: 1, v: 'a' }, { id: 2, v: 'b' }], undefined, batch(1)); // the same batch again: no duplicate key error, nothing written
+    await write([{ id: 3, v: 'c' }], undefined, batch(2));
+    expect(await db.query('SELECT id FROM sales.t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(step.logs.filter((l) => l.includes('batch already written'))).toHaveLength(1);
+    // A write that fails leaves no ledger row behind: the batch is written when it comes again.
+    await expect(write([{ id: 4 }, { id: 1 }], undefined, batch(3))).rejects.toThrow(/Duplicate key "id: 1"/);
+    await write([{ id: 4 }, { id: 5 }], undefined, batch(3));
+    expect(await db.query('SELECT id FROM sales.t ORDER BY id')).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+    expect(await db.query('SELECT writer, batch, target, origin, records FROM sales._platform_batches ORDER BY batch')).toEqual([1, 2, 3].map((n) => ({
+      writer: batch(n).writer, batch: batch(n).id, target: 'sales.t', origin: batch(n).origin, records: n === 1 ? 2 : n === 2 ? 1 : 2,
+    })));
+    // Without an identity (a source without positions) a batch is appended each time it comes, as before.
+    await write([{ id: 6 }]);
+    await expect(write([{ id: 6 }])).rejects.toThrow(/Duplicate key "id: 6"/);
     await step.close();
   });
 

@@ -1,5 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
+  type BatchIdentity, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
@@ -38,7 +41,9 @@ interface BatchTable {
  *   when the batch is part of a source's whole result, the table becomes that whole result on its last batch
  *   (all its pages; empty when the result is empty).
  * Values are cast to the table's column types by DuckDB. Fields the table has no column for are left out (logged
- * once). When some records cannot be written (a value that does not convert, a null in a NOT NULL column or the
+ * once). In append mode, a batch with an identity (`SinkContext.batch`) is noted in the `_platform_batches` table in
+ * the same transaction as its rows, and a batch already noted there (delivered again after a crash) is skipped:
+ * exactly-once appends. When some records cannot be written (a value that does not convert, a null in a NOT NULL column or the
  * key), they go to dead-letter with the column and the reason, and the rest of the batch is written.
  */
 @injectable()
@@ -52,6 +57,8 @@ export class DuckDbSink implements Sink {
   private readonly schema?: string;
   private readonly name: string;
   private readonly wholeResult = new SnapshotBuffer();
+  /** The batch ledger table exists (made once per sink), and how many batches were noted in it since the last prune. */
+  private ledger?: { sql: ReturnType<typeof batchLedgerSql>; claims: number };
 
   constructor(
     @inject(TOKENS.Config) private readonly config: DuckDbSinkConfig,
@@ -115,6 +122,8 @@ export class DuckDbSink implements Sink {
     await db.session(async (connection) => {
       let batch: BatchTable | undefined;
       try {
+        const claim = this.claimOf(ctx);
+        if (claim && (await this.alreadyWritten(connection, claim))) return;
         batch = await open(connection);
         await this.moveBatch(connection, batch, ctx);
       } catch (error) {
@@ -130,6 +139,7 @@ export class DuckDbSink implements Sink {
   /** Moves a batch table into the target; records that cannot go in are rejected and the others written. */
   private async moveBatch(connection: DuckDBConnection, batch: BatchTable, ctx: SinkContext | undefined): Promise<void> {
     const batchColumns = batch.columns;
+    const claim = this.claimOf(ctx);
     if (!this.target) {
       await this.ensureTable(connection, batchColumns);
       this.target = { columns: await this.tableColumns(connection), keyConstraint: this.config.mode === 'upsert' && (await this.hasKeyConstraint(connection)) };
@@ -145,14 +155,14 @@ export class DuckDbSink implements Sink {
     const target = columns.filter((c) => kinds.has(c.name));
     if (target.length === 0) throw new Error(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`);
     try {
-      await this.move(connection, batch.table, target, kinds, 'true');
+      await this.move(connection, batch.table, target, kinds, 'true', claim && { batch: claim, records: batch.count });
     } catch (error) {
       // Find the records that cannot go in, send them to dead-letter, and write the others.
       const bad = await this.badRecords(connection, batch.table, columns, kinds);
       if (!bad.length || !ctx) throw error;
       const records = await batch.records(bad.map((b) => b.row));
       bad.forEach(({ reasons }, i) => ctx.reject(records[i], reasons));
-      if (bad.length < batch.count) await this.move(connection, batch.table, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`);
+      if (bad.length < batch.count) await this.move(connection, batch.table, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`, claim && { batch: claim, records: batch.count - bad.length });
     }
   }
 
@@ -168,8 +178,33 @@ export class DuckDbSink implements Sink {
     this.wholeResult.done();
   }
 
-  /** One transaction: the batch rows (those matching the SQL condition `filter`) into the table, by the mode. */
-  private async move(connection: DuckDBConnection, batch: string, target: TableColumn[], kinds: Map<string, string>, filter: string): Promise<void> {
+  /** The batch identity an append notes in the ledger (other modes write the same content again harmlessly). */
+  private claimOf(ctx: SinkContext | undefined): BatchIdentity | undefined {
+    return this.config.mode === 'append' ? ctx?.batch : undefined;
+  }
+
+  /** Whether the ledger holds the batch (made the first time: the ledger table is created then). */
+  private async alreadyWritten(connection: DuckDBConnection, batch: BatchIdentity): Promise<boolean> {
+    if (!this.ledger) {
+      const sql = batchLedgerSql(this.ledgerTable());
+      if (this.schema) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+      await connection.run(sql.create);
+      this.ledger = { sql, claims: 0 };
+    }
+    const found = materializedRows(await connection.run(`SELECT 1 FROM ${this.ledgerTable()} WHERE writer = $1 AND batch = $2`, [batch.writer, batch.id]));
+    if (found.length) this.logger.info('batch already written (delivered again after a stop): skipped', { batch: batch.origin });
+    return found.length > 0;
+  }
+
+  private ledgerTable(): string {
+    return this.schema ? `${quoteIdent(this.schema)}.${quoteIdent(BATCH_LEDGER_TABLE)}` : quoteIdent(BATCH_LEDGER_TABLE);
+  }
+
+  /**
+   * One transaction: the batch rows (those matching the SQL condition `filter`) into the table, by the mode; with
+   * `claim`, the batch is noted in the ledger in the same transaction (nothing is written when it is there already).
+   */
+  private async move(connection: DuckDBConnection, batch: string, target: TableColumn[], kinds: Map<string, string>, filter: string, claim?: { batch: BatchIdentity; records: number }): Promise<void> {
     const names = target.map((c) => quoteIdent(c.name)).join(', ');
     // A Date goes into a TIMESTAMP (no zone) column as its UTC time, whatever the session's time zone.
     const values = target.map((c) => kinds.get(c.name) === 'TIMESTAMPTZ' && /^TIMESTAMP(\(\d\))?$|^TIMESTAMP_(S|MS|NS)$|^DATETIME$/i.test(c.type) ? `timezone('UTC', ${quoteIdent(c.name)}) AS ${quoteIdent(c.name)}` : quoteIdent(c.name)).join(', ');
@@ -179,6 +214,10 @@ export class DuckDbSink implements Sink {
     const latest = `SELECT ${values} FROM (SELECT *, rowid AS _sink_row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid ${ignore ? 'ASC' : 'DESC'}) AS _sink_rank FROM ${batch} WHERE ${filter}) WHERE _sink_rank = 1 ORDER BY _sink_row`;
     await connection.run('BEGIN TRANSACTION');
     try {
+      if (claim && !materializedRows(await connection.run(this.ledger!.sql.claim, claimParams(claim.batch, this.config.table, claim.records))).length) {
+        await connection.run('ROLLBACK');
+        return;
+      }
       if (this.config.mode === 'replace') await connection.run(`DELETE FROM ${this.table}`);
       if (this.config.mode === 'upsert' && ignore) {
         const same = (this.config.key ?? []).map((k) => `_t.${quoteIdent(k)} IS NOT DISTINCT FROM _n.${quoteIdent(k)}`).join(' AND ');
@@ -201,6 +240,10 @@ export class DuckDbSink implements Sink {
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
+    }
+    if (claim && ++this.ledger!.claims >= 100) {
+      this.ledger!.claims = 0;
+      await connection.run(this.ledger!.sql.prune, [claim.batch.writer]);
     }
   }
 

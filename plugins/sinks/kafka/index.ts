@@ -12,6 +12,8 @@ interface KafkaSinkConfig {
 /**
  * Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas); with `value`, the
  * message is that field's text as it is (a document made upstream, e.g. JSON built in SQL to an exact shape).
+ * A batch with an identity (`SinkContext.batch`) is produced exactly once: one Kafka transaction per batch, noted in
+ * a ledger committed with it, so a batch delivered again after a crash is not produced twice (`TopicClient.produceOnce`).
  */
 @injectable()
 export class KafkaSink implements Sink {
@@ -33,10 +35,12 @@ export class KafkaSink implements Sink {
       this.created = true;
     }
     const key = this.config.key;
-    await client.produce(this.config.topic, records.map((record) => ({
+    const messages = records.map((record) => ({
       key: key && record[key] != null ? String(record[key]) : null,
       value: field ? (record[field] as string) : JSON.stringify(record),
-    })));
+    }));
+    if (ctx?.batch) await client.produceOnce(this.config.topic, messages, ctx.batch);
+    else await client.produce(this.config.topic, messages);
   }
 }
 

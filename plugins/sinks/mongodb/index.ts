@@ -12,7 +12,9 @@ interface MongoSinkConfig {
  * staging collection, rename it over the old one) so readers never see half of it; append inserts.
  * In replace mode, a source's whole result (a query source's run, see `Batch.snapshot`) becomes the collection on
  * its last batch, all its pages together, and an empty result empties the collection; other sources' batches
- * each replace it.
+ * each replace it. Appended batches with an identity (`SinkContext.batch`) are inserted once: each document's
+ * `_id` comes from the batch id and its place in the batch, so a batch delivered again after a crash (all of it,
+ * or the rest of it when the crash came mid-insert) adds nothing twice.
  */
 @injectable()
 export class MongoSink implements Sink {
@@ -35,6 +37,7 @@ export class MongoSink implements Sink {
         await store.replaceCollection(this.config.collection, records);
         this.wholeResult.done();
       } else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
+      else if (ctx?.batch) await store.insertOnce(this.config.collection, records, ctx.batch.id);
       else await store.insertMany(this.config.collection, records);
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`);

@@ -1,11 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { service, uniqueName } from '../../../tests/services.ts';
+import { Scratch, service, uniqueName } from '../../../tests/services.ts';
 import { mongoSuite } from './suite.ts';
 import sink, { type MongoSink } from './index.ts';
 
 // FerretDB v1 on SQLite runs each upsert of a bulk write on its own: 500 documents keep the test short.
-mongoSuite('FerretDB', () => ({ type: 'mongodb', url: service('MONGO_URL'), database: 'platform_tests' }), () => uniqueName('c'), 500);
+// A database of this file's own on the shared server, dropped at the end with every collection the tests made.
+const scratch = new Scratch();
+const database = scratch.mongoDatabase('mongo_suite');
+afterAll(() => scratch.drop());
+mongoSuite('FerretDB', () => ({ type: 'mongodb', url: service('MONGO_URL'), database }), () => uniqueName('c'), 500);
 
 describe('mongodb connection errors (real server)', () => {
   it('names the connection when the server is down, in one line', async () => {

@@ -30,6 +30,24 @@ export function mongoSuite(name: string, connection: () => Record<string, unknow
       await writer.close();
     }, 120_000);
 
+    it('appends a batch with an identity once: delivered again after a crash (whole, or after an insert cut short) nothing doubles', async () => {
+      const c = collection();
+      const step = await createTestStep<MongoSink>(sink, 'sink', { collection: c, mode: 'append' }, options());
+      const store = await step.services.connections.get<DocumentStore>('docs');
+      const ctx = (n?: number) => ({ reject: () => undefined, ...(n ? { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files #${n}` } } : {}) });
+      const docs = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ n: from + i, at: new Date(Date.UTC(2024, 0, 1, 0, from + i)) }));
+      await step.plugin.write(docs(0, 3), ctx(1));
+      await step.plugin.write(docs(0, 3), ctx(1));
+      // Batch 2's insert was cut short after its first two documents; then it comes again, whole.
+      await store.insertOnce(c, docs(3, 2), ctx(2).batch!.id);
+      await step.plugin.write(docs(3, 4), ctx(2));
+      await step.plugin.write(docs(7, 1), ctx());
+      await step.plugin.write(docs(7, 1), ctx()); // without identity: appended each time, as before
+      expect((await store.find(c, {}, { sort: { n: 1 } })).map((d) => d.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 7]);
+      expect((await store.find(c, { n: 4 }))[0]).toEqual(docs(4, 1)[0]);
+      await step.close();
+    });
+
     it('replaces a whole collection at once', async () => {
       const c = collection();
       const step = await createTestStep<MongoSink>(sink, 'sink', { collection: c, mode: 'replace' }, options());

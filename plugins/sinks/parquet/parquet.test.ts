@@ -28,6 +28,20 @@ describe('parquet sink', () => {
     await step.close();
   });
 
+  it('gives a batch with an identity the same {uuid} each time: written again after a crash, it replaces its first copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
+    const step = await createTestStep<FileSink>(parquet, 'sink', { path: join(dir, 'part-{uuid}.parquet') });
+    const ctx = (n: number) => ({ reject: () => undefined, batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files #${n}` } });
+    await step.plugin.write([{ n: 1 }, { n: 2 }], ctx(1));
+    await step.plugin.write([{ n: 1 }, { n: 2 }], ctx(1));
+    await step.plugin.write([{ n: 3 }], ctx(2));
+    expect(readdirSync(dir).sort()).toEqual(['part-11111111-1111-8111-9111-111111111111.parquet', 'part-22222222-2222-8222-a222-222222222222.parquet']);
+    const db = await DuckDbClient.open(':memory:');
+    expect(await db.query(`SELECT n FROM read_parquet('${dir}/*.parquet') ORDER BY n`)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    db.close();
+    await step.close();
+  });
+
   it('partitions by the clock\'s date without partitionBy, adding a unique suffix when the path has no {uuid}', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parquet-sink-'));
     const clock = { ...systemClock, now: () => new Date('2024-02-29T23:00:00Z') };

@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, inject, injectable, pluginModule, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../core/connections/postgres/index.ts';
 
 interface Lookup {
@@ -24,17 +24,22 @@ interface PostgresSinkConfig {
  * last row of each key, then INSERT … ON CONFLICT (key) DO UPDATE … WHERE the row IS DISTINCT FROM the new
  * one (unchanged rows are not rewritten). Lookups replace natural keys by dimension surrogate keys, set-based.
  * Records whose values do not fit the declared column types go to dead-letter with the column named.
+ * In append mode, a batch with an identity (`SinkContext.batch`) is noted in `_platform_batches` (in the table's
+ * schema) in the same transaction as its rows; a batch noted already (delivered again after a crash) is skipped.
  */
 @injectable()
 export class PostgresSink implements Sink {
   private columns?: { name: string; type: string }[];
   /** One check per column, made with the columns (see valueCheck). */
   private checks?: ((record: Row) => string | undefined)[];
+  /** The batch ledger's statements once its table exists, and the batches noted since the last prune. */
+  private ledger?: { sql: ReturnType<typeof batchLedgerSql>; claims: number };
 
   constructor(
     @inject(TOKENS.Config) private readonly config: PostgresSinkConfig,
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {
     if (config.mode === 'upsert' && !config.key?.length) throw new Error(`${step.id}: mode upsert needs key`);
   }
@@ -56,8 +61,16 @@ export class PostgresSink implements Sink {
     }
     if (!good.length) return;
     const table = this.config.table;
+    const claim = this.config.mode === 'append' ? ctx.batch : undefined;
     try {
-      await db.transaction(async (tx) => {
+      if (claim && !this.ledger) {
+        const schema = table.includes('.') ? table.split('.')[0] : undefined;
+        this.ledger = { sql: batchLedgerSql(quoteIdent(schema ? `${schema}.${BATCH_LEDGER_TABLE}` : BATCH_LEDGER_TABLE)), claims: 0 };
+        await db.exec(this.ledger.sql.create);
+      }
+      const skipped = await db.transaction(async (tx) => {
+        // The batch's ledger row first: none comes back when the batch was written already, and nothing is written.
+        if (claim && !(await tx.query(this.ledger!.sql.claim, claimParams(claim, table, good.length))).length) return true;
         if (this.config.lookups.length) await this.resolveLookups(tx, good);
         // Records whose dimension row is missing (onMissing: reject) go to dead-letter; the rest is written.
         const missing = good.filter((r) => this.missing(r).length);
@@ -67,7 +80,7 @@ export class PostgresSink implements Sink {
           if (!good.length) return;
         }
         const names = columns.map((c) => c.name).filter((name) => good.some((r) => r[name] !== undefined));
-        if (this.config.mode === 'append') return tx.copyInto(table, names, good);
+        if (this.config.mode === 'append') return void (await tx.copyInto(table, names, good));
         // Per step and table: a session's temp table must not be one made for another table's columns.
         const staging = `staging_${`${this.step.id}_${table}`.replace(/\W/g, '_')}`.slice(0, 63);
         const key = this.config.key!.map(quoteIdent).join(', ');
@@ -96,6 +109,11 @@ export class PostgresSink implements Sink {
           await tx.exec(deduped);
         }
       });
+      if (skipped) this.logger.info('batch already written (delivered again after a stop): skipped', { batch: claim!.origin });
+      else if (claim && ++this.ledger!.claims >= 100) {
+        this.ledger!.claims = 0;
+        await db.query(this.ledger!.sql.prune, [claim.writer]);
+      }
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
     }

@@ -1,11 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { service } from '../../../tests/services.ts';
+import { Scratch, service } from '../../../tests/services.ts';
 import { postgresSuite } from './suite.ts';
 import sink, { type PostgresSink } from './index.ts';
 import source, { type PostgresSource } from '../../sources/postgres/index.ts';
 
-postgresSuite('real PostgreSQL', () => ({ type: 'postgres', url: service('PG_URL') }));
+// A database of this file's own on the shared server, dropped at the end with every table the tests made.
+const scratch = new Scratch();
+let url = '';
+beforeAll(async () => void (url = await scratch.database('pg_suite')));
+afterAll(() => scratch.drop());
+
+postgresSuite('real PostgreSQL', () => ({ type: 'postgres', url }));
 
 describe('postgres connection errors (real server)', () => {
   it('names the connection and says the server refused when it is down', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { rowCount } from '../../../core/sdk/index.ts';
+import { rowCount, type BatchIdentity } from '../../../core/sdk/index.ts';
 import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
 import sink, { type PostgresSink } from './index.ts';
 import source, { type PostgresSource } from '../../sources/postgres/index.ts';
@@ -42,6 +42,29 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       expect(after.map(({ id, v }) => ({ id, v }))).toEqual([{ id: 'a', v: 3 }, { id: 'b', v: 2 }]);
       await step.plugin.write([{ id: 'b', v: 20 }], step.context());
       expect(await db.query(`SELECT id, v FROM ${t} ORDER BY id`)).toEqual([{ id: 'a', v: 3 }, { id: 'b', v: 20 }]);
+      await step.close();
+    });
+
+    it('appends a batch with an identity exactly once: delivered again (a crash before its checkpoint) it is skipped; its ledger row commits with its rows', async () => {
+      const t = table('once');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer PRIMARY KEY', v: 'text' } }, options());
+      const db = await step.services.connections.get<PostgresClient>('db');
+      const batch = (n: number): BatchIdentity => ({ id: `${n}`.repeat(32), writer: `writer-${t}`, origin: `files a.csv#${n}` });
+      const ctx = (n?: number) => ({ ...step.context(), ...(n ? { batch: batch(n) } : {}) });
+      await step.plugin.write([{ id: 1, v: 'a' }, { id: 2, v: 'b' }], ctx(1));
+      await step.plugin.write([{ id: 1, v: 'a' }, { id: 2, v: 'b' }], ctx(1)); // again: no duplicate key error, nothing written
+      await step.plugin.write([{ id: 3, v: 'c' }], ctx(2));
+      // A write that fails leaves no ledger row: the batch is written when it comes again.
+      await expect(step.plugin.write([{ id: 4 }, { id: 1 }], ctx(3))).rejects.toThrow(/duplicate key value/);
+      await step.plugin.write([{ id: 4 }, { id: 5 }], ctx(3));
+      expect(await db.query(`SELECT id FROM ${t} ORDER BY id`)).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+      expect(await db.query(`SELECT batch, target, origin, records::int AS records FROM _platform_batches WHERE writer = $1 ORDER BY batch`, [`writer-${t}`])).toEqual([1, 2, 3].map((n) => ({
+        batch: batch(n).id, target: t, origin: batch(n).origin, records: n === 2 ? 1 : 2,
+      })));
+      expect(step.logs.filter((l) => l.includes('batch already written'))).toHaveLength(1);
+      // Without an identity a batch is appended each time it comes, as before.
+      await step.plugin.write([{ id: 6 }], ctx());
+      await expect(step.plugin.write([{ id: 6 }], ctx())).rejects.toThrow(/duplicate key value/);
       await step.close();
     });
 

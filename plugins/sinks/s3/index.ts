@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { batchUuid, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import type { ObjectStore } from '../../../core/connections/s3/index.ts';
 import { writeRows } from '../../../core/formats/write.ts';
@@ -16,11 +16,17 @@ interface S3SinkConfig {
   createBucket: boolean;
 }
 
+/** The media type of each format's objects. */
+const CONTENT_TYPE = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' } as const;
+
 /**
  * Puts each batch as objects under a date-partitioned key: in mode `new` one object per batch and day, never
  * overwritten ({uuid} in the key); in mode `replace` the day's object is put again (a daily file made whole in
  * one batch: re-making the day replaces it instead of adding a second copy); in mode `create` the day's object is put
- * only when there is none yet (a simulator never replaces an object someone else put under that key).
+ * only when there is none yet (a simulator never replaces an object someone else put under that key). A batch with an
+ * identity (`SinkContext.batch`) gets the same {uuid} each time it is written: put again after a crash, it replaces its
+ * first copy (exactly-once). Objects carry their content type and metadata: pipeline, step, records, and the
+ * batch's id and source position when it has them.
  */
 @injectable()
 export class S3Sink implements Sink {
@@ -50,12 +56,16 @@ export class S3Sink implements Sink {
     const dir = mkdtempSync(join(tmpdir(), 's3-sink-'));
     try {
       // Files are written by DuckDB under a local mirror of the key layout, then put one by one.
-      const batch = randomUUID();
-      const files = await writeRows(db, records, { format: this.config.format, path: join(dir, this.config.key.replaceAll('{uuid}', batch)), partitionBy: this.config.partitionBy, mode: 'overwrite' });
+      const uuid = ctx?.batch ? batchUuid(ctx.batch) : randomUUID();
+      const rowsPerFile = new Map<string, number>();
+      const files = await writeRows(db, records, { format: this.config.format, path: join(dir, this.config.key.replaceAll('{uuid}', uuid)), partitionBy: this.config.partitionBy, mode: 'overwrite', rowsPerFile });
       for (const file of files) {
         const key = file.slice(dir.length + 1);
         if (this.config.mode === 'create' && (await store.list(this.config.bucket, key, undefined, 1)).objects[0]?.key === key) continue;
-        await store.put(this.config.bucket, key, readFileSync(file));
+        const metadata: Record<string, string> = { pipeline: this.step.pipeline, step: this.step.id, records: String(rowsPerFile.get(file) ?? 0) };
+        // Metadata values are ASCII: a source position (a file path) is URL-encoded.
+        if (ctx?.batch) Object.assign(metadata, { batch: ctx.batch.id, source: encodeURIComponent(ctx.batch.origin) });
+        await store.put(this.config.bucket, key, readFileSync(file), { contentType: CONTENT_TYPE[this.config.format], metadata });
       }
       this.wholeResult.done();
     } catch (error) {

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { rowCount } from '../../../core/sdk/index.ts';
+import { recordsOf, rowCount } from '../../../core/sdk/index.ts';
 import type { DuckDbClient, DuckDbRows } from '../../../core/connections/duckdb/index.ts';
 import plugin, { type FileCheckpoint, type FileSource } from './index.ts';
 
@@ -59,13 +59,13 @@ describe('file source', () => {
     }
   });
 
-  it('remembers the files it has read (path, size, mtime) and reads new or changed ones only; the last batch of a file carries the checkpoint', async () => {
+  it('remembers the files it has read (path, size, mtime) and reads new or changed ones only; the last batch of a file adds it to the checkpoint', async () => {
     const dir = folder();
     writeFileSync(join(dir, '1.jsonl'), '{"n":1}\n{"n":2}\n{"n":3}\nnot json\n');
     const step = await createTestStep<FileSource>(plugin, 'source', { path: join(dir, '*.jsonl'), batchSize: 2 });
     const batches = [];
     for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) batches.push(batch);
-    expect(batches.map((b) => [rowCount(b.records), b.rejects?.length, b.checkpoint !== undefined])).toEqual([[2, 0, false], [1, 1, true]]);
+    expect(batches.map((b) => [rowCount(b.records), b.rejects?.length, Object.keys((b.checkpoint as FileCheckpoint).files).length])).toEqual([[2, 0, 0], [1, 1, 1]]);
     const first = batches[1].checkpoint as FileCheckpoint;
     expect(Object.keys(first.files)).toEqual([join(dir, '1.jsonl')]);
     expect(batches[1].rejects).toMatchObject([{ record: 'not json', origin: `${join(dir, '1.jsonl')}:4` }]);
@@ -82,6 +82,43 @@ describe('file source', () => {
     expect(third.records).toEqual([{ n: 10 }]);
     expect(Object.keys((third.checkpoint as FileCheckpoint).files)).toEqual([join(dir, '1.jsonl')]); // 2.jsonl is gone
     await step.close();
+  });
+
+  it('moves the checkpoint with every batch: a restart after a crash mid-file goes on after the last committed batch, with the same batch positions', async () => {
+    const dir = folder();
+    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${from + i}`).join('\n') + '\n';
+    writeFileSync(join(dir, 'a.csv'), 'n\n' + lines(0, 10));
+    writeFileSync(join(dir, 'b.csv'), 'n\n' + lines(10, 17));
+    writeFileSync(join(dir, 'c.jsonl'), Array.from({ length: 5 }, (_, i) => JSON.stringify({ n: 17 + i })).join('\n') + '\nnot json\n');
+    const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };
+    for (const options of [{}, warehouse]) {
+      const step = await createTestStep<FileSource>(plugin, 'source', { path: [join(dir, '*.csv'), join(dir, '*.jsonl')], batchSize: 3 }, options);
+      const read = async (checkpoint: unknown) => {
+        const batches = [];
+        for await (const batch of step.plugin.read({ once: true, signal: new AbortController().signal, checkpoint })) {
+          batches.push({ n: (await recordsOf(batch.records)).map((r) => Number(r.n)), rejects: batch.rejects?.length ?? 0, position: batch.position, checkpoint: batch.checkpoint as FileCheckpoint });
+          if (!Array.isArray(batch.records)) await batch.records.release();
+        }
+        return batches;
+      };
+      const whole = await read(undefined);
+      expect(whole.map((b) => b.n)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9], [10, 11, 12], [13, 14, 15], [16], [17, 18, 19], [20, 21]]);
+      expect(whole.every((b) => b.checkpoint !== undefined)).toBe(true);
+      expect(whole[1].checkpoint).toMatchObject({ files: {}, partial: { file: join(dir, 'a.csv'), batches: 2, batchSize: 3 } });
+      expect(whole[3].checkpoint.partial).toBeUndefined();
+      expect(Object.keys(whole[3].checkpoint.files)).toEqual([join(dir, 'a.csv')]);
+      expect(new Set(whole.map((b) => b.position)).size).toBe(whole.length);
+      // A crash after each batch: the restart from its checkpoint reads exactly the batches after it, same positions.
+      for (let k = 0; k < whole.length; k++) {
+        const after = await read(whole[k].checkpoint);
+        expect(after.map((b) => [b.n, b.position])).toEqual(whole.slice(k + 1).map((b) => [b.n, b.position]));
+        expect(after.reduce((sum, b) => sum + b.rejects, 0)).toBe(k < 8 ? 1 : 0); // c.jsonl's bad line rides with its last batch
+      }
+      // A half-read file that changed since is read again from its start.
+      const half = whole[1].checkpoint;
+      expect((await read({ ...half, partial: { ...half.partial!, size: 1 } })).map((b) => b.n)[0]).toEqual([0, 1, 2]);
+      await step.close();
+    }
   });
 
   it('fills {YYYY}/{MM}/{DD} from --date, and matches every partition without it', async () => {

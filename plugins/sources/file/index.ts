@@ -22,6 +22,11 @@ type Done = Record<string, { size: number; mtimeMs: number }>;
 
 export interface FileCheckpoint {
   files: Done;
+  /**
+   * The file a crash may have cut short: its first `batches` batches (of `batchSize` records) are committed. A restart
+   * reads it again and skips them when it is unchanged and cut the same way (else it reads the whole file again).
+   */
+  partial?: { file: string; size: number; mtimeMs: number; batches: number; batchSize: number };
 }
 
 /**
@@ -36,9 +41,12 @@ const PLACEHOLDERS = { '{YYYY}': '[0-9][0-9][0-9][0-9]', '{MM}': '[0-9][0-9]', '
 /**
  * Reads CSV, JSON lines, JSON, Parquet or XLSX files matching globs, with `{YYYY}/{MM}/{DD}` placeholders that
  * `--date` fills (a backfill of one day) and that otherwise match every partition. Files already read (same size
- * and modification time) are remembered in the checkpoint and skipped; the last batch of each file carries the
- * checkpoint that includes it, so a crash mid-file re-reads that file only. On an upload trigger it reads exactly
- * the uploaded file (the checkpoint is left alone). Unparseable lines go to dead-letter with `file:line`.
+ * and modification time) are remembered in the checkpoint and skipped. Every batch moves the checkpoint: the last
+ * batch of a file adds the file to `files`, the others say how many of its batches are done (`partial`), so a
+ * restart after a crash mid-file goes on after the last committed batch. Each batch has a position (file, size,
+ * modification time, batch number): a batch read again after a crash is recognised by the sinks (exactly-once
+ * appends). On an upload trigger it reads exactly the uploaded file (the checkpoint is left alone). Unparseable
+ * lines go to dead-letter with `file:line`.
  */
 @injectable()
 export class FileSource implements Source {
@@ -59,14 +67,17 @@ export class FileSource implements Source {
       const { file, filename } = run.trigger;
       const options = { ...this.options(filename), format: this.config.format ?? formatOf(filename), origin: filename };
       let records = 0;
+      let index = 0;
+      // The stored upload's name is unique (it starts with the time of the upload).
       for await (const batch of this.numbered(readRecords(db, file, options), options.format)) {
         records += rowCount(batch.records);
-        yield batch;
+        yield { ...batch, position: `upload ${file}#${index++}` };
       }
       this.logger.info('read upload', { file: filename, records });
       return;
     }
-    const previous = (run.checkpoint as FileCheckpoint | undefined)?.files ?? {};
+    const checkpoint = run.checkpoint as FileCheckpoint | undefined;
+    const previous = checkpoint?.files ?? {};
     const files = await this.files(run.date);
     const done: Done = {};
     // Forget files that are gone, unless only one date's partition was listed.
@@ -82,25 +93,41 @@ export class FileSource implements Source {
       const seen = done[file];
       if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs && !(run.date && this.config.rereadOnBackfill)) continue;
       const shown = display(file);
-      // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped)
-      // has its DuckDB table dropped here (those handed on, the runtime drops).
+      const options = { ...this.options(shown), origin: shown };
+      const version = { file, size: stat.size, mtimeMs: stat.mtimeMs, batchSize: options.batchSize! };
+      // The batches a crash left committed are skipped when the file is unchanged and cut into batches the same way.
+      const partial = checkpoint?.partial;
+      const committed = partial && partial.file === file && partial.size === stat.size && partial.mtimeMs === stat.mtimeMs && partial.batchSize === version.batchSize ? partial.batches : 0;
+      if (partial?.file === file && !committed) this.logger.warn('reading again from its start a file a stop left half-read (it changed, or so did batchSize)', { file: shown });
+      // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped, or
+      // it was committed before a crash) has its DuckDB table dropped here (those handed on, the runtime drops).
       let pending: Batch | undefined;
+      let index = 0;
       let records = 0;
       let rejects = 0;
+      // Batch `n` of this version of the file, and the checkpoint once it is committed.
+      const numberedBatch = (batch: Batch, n: number, last: boolean): Batch => ({
+        ...batch,
+        position: `${file}:${stat.size}:${stat.mtimeMs}#${n}`, // the absolute path, as in the checkpoint: a restart elsewhere gives the same
+        checkpoint: (last ? { files: { ...done } } : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
+      });
       try {
-        const batches = this.numbered(readRecords(db, file, { ...this.options(shown), origin: shown }), formatOf(file, this.config.format));
+        const batches = this.numbered(readRecords(db, file, options), formatOf(file, this.config.format));
         for await (const batch of batches) {
           const previous = pending;
           pending = batch;
-          if (previous) yield previous;
+          if (previous) {
+            const n = index++;
+            if (n >= committed) yield numberedBatch(previous, n, false);
+            else if (!Array.isArray(previous.records)) await previous.records.release().catch(() => undefined);
+          }
           if (run.signal.aborted) return;
           records += rowCount(batch.records);
           rejects += batch.rejects.length;
         }
         done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
-        this.logger.info('read file', { file: shown, records, rejects });
-        // Only the file's last batch moves the checkpoint: a crash mid-file re-reads the whole file.
-        const last = { ...(pending ?? { records: [] }), checkpoint: { files: { ...done } } satisfies FileCheckpoint };
+        this.logger.info('read file', { file: shown, records, rejects, ...(committed ? { resumedAfterBatch: committed } : {}) });
+        const last = numberedBatch(pending ?? { records: [] }, index, true);
         pending = undefined;
         yield last;
       } finally {

@@ -66,8 +66,10 @@ export class Generator implements Source {
     while (emitted < limit && !run.signal.aborted) {
       const size = Math.min(batchSize, limit - emitted);
       const records = this.records(emitted, size, day);
+      // Records from…to of the stream: the same batch when a restart re-makes it from the checkpoint.
+      const position = `${emitted}-${emitted + size}`;
       emitted += size;
-      yield { records, checkpoint: emitted };
+      yield { records, checkpoint: emitted, position };
       if (streaming && emitted < limit) {
         // Pace by the schedule, not by sleeping a fixed time, so slow downstream steps don't lower the rate.
         const due = started + ((emitted - startIndex) / rate!) * 1000;
@@ -84,7 +86,7 @@ export class Generator implements Source {
     const count = this.config.count!;
     for (let from = 0; from < count && !run.signal.aborted; from += this.config.batchSize) {
       const size = Math.min(this.config.batchSize, count - from);
-      yield { records: this.records(from, size, day, Date.parse(`${day}T00:00:00Z`) / 86_400_000), checkpoint: from + size === count ? { day } : undefined };
+      yield { records: this.records(from, size, day, Date.parse(`${day}T00:00:00Z`) / 86_400_000), checkpoint: from + size === count ? { day } : undefined, position: `${day}#${from}-${from + size}` };
     }
   }
 

@@ -88,6 +88,9 @@ export class KafkaSource implements Source {
     const previous = this.committing;
     const consumer = this.consumer;
     this.committing = previous.then(() => consumer?.commit(checkpoint as CommitOffset[]));
+    // Its failure is the next commit's or close's to report: until then it must not count as unhandled (Node would end
+    // the process when a commit fails while the run that made it has already stopped).
+    this.committing.catch(() => undefined);
     await previous;
   }
 

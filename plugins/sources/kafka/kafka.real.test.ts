@@ -1,22 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { KafkaTopicClient, type TopicClient } from '../../../core/connections/kafka/index.ts';
 import { MemoryLogger } from '../../../core/runtime/logger.ts';
-import { service, uniqueName } from '../../../tests/services.ts';
+import { Scratch, service } from '../../../tests/services.ts';
 import type { Row } from '../../../core/sdk/index.ts';
 import source, { type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
+
+// Topics and consumer groups of this file's tests, deleted at the end (the broker is shared).
+const scratch = new Scratch();
+afterAll(() => scratch.drop());
 
 const options = () => ({ connections: { bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'bus' });
 
 describe('kafka source and sink (real broker)', () => {
   it('round-trips 10,000 JSON records over 4 partitions, content compared', async () => {
-    const topic = uniqueName('roundtrip');
+    const topic = scratch.topic('roundtrip');
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 4 }, options());
     const records = Array.from({ length: 10_000 }, (_, i) => ({ id: i, user: `u${i % 97}`, amount: Math.round(i * 1.37 * 100) / 100, note: i % 10 ? 'plain' : 'quote " and , comma' }));
     for (let i = 0; i < records.length; i += 2000) await producer.plugin.write(records.slice(i, i + 2000));
     await producer.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: uniqueName('g'), startFrom: 'earliest', maxBatch: 2000 }, options());
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 2000 }, options());
     const { records: got, rejects } = await readAll(consumer.plugin);
     expect(rejects).toEqual([]);
     expect(got.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(records);
@@ -24,11 +28,11 @@ describe('kafka source and sink (real broker)', () => {
   });
 
   it('fills each batch to maxBatch from several partitions and fetches, splitting a partition\'s batch where it must', async () => {
-    const topic = uniqueName('fill');
+    const topic = scratch.topic('fill');
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 4 }, options());
     for (let i = 0; i < 10_000; i += 2500) await producer.plugin.write(Array.from({ length: 2500 }, (_, j) => ({ id: i + j, user: `u${(i + j) % 97}` })));
     await producer.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: uniqueName('g'), startFrom: 'earliest', maxBatch: 3000 }, options());
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 3000 }, options());
     const sizes: number[] = [];
     const ids: number[] = [];
     for await (const batch of consumer.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) {
@@ -43,8 +47,8 @@ describe('kafka source and sink (real broker)', () => {
   });
 
   it('resumes after a kill between batches: nothing lost, only the uncommitted batch read again', async () => {
-    const topic = uniqueName('resume');
-    const group = uniqueName('g');
+    const topic = scratch.topic('resume');
+    const group = scratch.group('g');
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic }, options());
     await producer.plugin.write(Array.from({ length: 30 }, (_, n) => ({ n })));
     await producer.close();
@@ -63,8 +67,8 @@ describe('kafka source and sink (real broker)', () => {
   });
 
   it('reads a topic nothing was produced to yet as empty (as embedded), then what is produced to it', async () => {
-    const topic = uniqueName('notyet');
-    const group = uniqueName('g');
+    const topic = scratch.topic('notyet');
+    const group = scratch.group('g');
     const first = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
     expect(await readAll(first.plugin)).toMatchObject({ records: [], rejects: [] });
     await first.close();
@@ -77,15 +81,43 @@ describe('kafka source and sink (real broker)', () => {
   });
 
   it('sends a malformed message to dead-letter with topic/partition@offset', async () => {
-    const topic = uniqueName('bad');
+    const topic = scratch.topic('bad');
     const client = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
     await client.createTopic(topic, { partitions: 1 });
     await client.produce(topic, [{ value: '{"ok":1}' }, { value: '{"broken' }, { value: '{"ok":2}' }]);
     await client.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: uniqueName('g'), startFrom: 'earliest' }, options());
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest' }, options());
     const { records, rejects } = await readAll(consumer.plugin);
     expect(records).toEqual([{ ok: 1 }, { ok: 2 }]);
     expect(rejects).toMatchObject([{ record: '{"broken', origin: `${topic}/0@1` }]);
+    await consumer.close();
+  });
+
+  it('produces a batch with an identity once, in one transaction: again after a restart it is skipped; a dead process\'s open transaction is aborted', async () => {
+    const topic = scratch.topic('once');
+    const writer = `writer-${topic}`;
+    const batch = (n: number) => ({ id: `${n}`.repeat(32), writer, origin: `files #${n}` });
+    const ctx = (n: number) => ({ reject: () => undefined, batch: batch(n) });
+    const records = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ n: from + i, user: `u${(from + i) % 5}` }));
+    const first = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 3 }, options());
+    await first.plugin.write(records(0, 5), ctx(1));
+    await first.plugin.write(records(0, 5), ctx(1));
+    await first.close();
+    // A process that died inside batch 2's transaction (its messages sent, never committed).
+    const { Kafka, logLevel } = await import('kafkajs');
+    const dead = new Kafka({ brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING }).producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1 });
+    await dead.connect();
+    const open = await dead.transaction();
+    await open.send({ topic, messages: records(5, 4).map((r) => ({ key: r.user, value: JSON.stringify(r) })) });
+    // The restarted process: batch 1 is in its ledger (skipped), batch 2 is written once (the dead one's is aborted).
+    const restarted = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 3 }, options());
+    await restarted.plugin.write(records(0, 5), ctx(1));
+    await restarted.plugin.write(records(5, 4), ctx(2));
+    await restarted.plugin.write(records(5, 4), ctx(2));
+    await restarted.close();
+    await dead.disconnect();
+    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest' }, options());
+    expect((await readAll(consumer.plugin)).records.map((r) => r.n).sort((a, b) => (a as number) - (b as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     await consumer.close();
   });
 
@@ -99,8 +131,8 @@ describe('kafka source and sink (real broker)', () => {
   });
 
   it('two consumers of one group split a 4-partition topic and together read every message once', async () => {
-    const topic = uniqueName('split');
-    const group = uniqueName('g');
+    const topic = scratch.topic('split');
+    const group = scratch.group('g');
     const client = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
     await client.createTopic(topic, { partitions: 4 });
     await client.produce(topic, Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })));

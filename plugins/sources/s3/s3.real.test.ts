@@ -1,13 +1,35 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../../core/sdk/index.ts';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { service, uniqueName } from '../../../tests/services.ts';
+import { Scratch, service } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
 import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import sink, { type S3Sink } from '../../sinks/s3/index.ts';
 
 const minio = () => ({ type: 's3', endpoint: service('S3_ENDPOINT'), accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY'), region: service('S3_REGION') });
-s3Suite('MinIO', minio, () => uniqueName('b').toLowerCase().replaceAll('_', '-'));
+// Buckets (and the event consumer group) of this file's tests, deleted at the end (MinIO and Kafka are shared).
+const scratch = new Scratch();
+afterAll(() => scratch.drop());
+s3Suite('MinIO', minio, () => scratch.bucket('b'));
+
+describe('s3 sink objects on MinIO', () => {
+  it('carry their content type and metadata: pipeline, step, records, batch and source position', async () => {
+    const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const bucket = scratch.bucket('typed');
+    const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+    const batch = { id: 'a'.repeat(32), writer: 'w'.repeat(32), origin: 'files data/é.csv:10:17#0' };
+    for (const format of ['csv', 'parquet'] as const) {
+      const step = await createTestStep<S3Sink>(sink, 'sink', { bucket, key: `${format}/{YYYY}/part-{uuid}.${format}`, format, partitionBy: 'day' }, { connections: { lake: minio() }, connection: 'lake', id: 'lake-out' });
+      await step.plugin.write([{ n: 1, day: '2024-01-01' }, { n: 2, day: '2024-01-01' }, { n: 3, day: '2025-01-01' }], { reject: () => undefined, batch });
+      const head = await admin.send(new HeadObjectCommand({ Bucket: bucket, Key: `${format}/2024/part-aaaaaaaa-aaaa-8aaa-aaaa-aaaaaaaaaaaa.${format}` }));
+      expect(head.ContentType).toBe(format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet');
+      expect(head.Metadata).toEqual({ pipeline: 'test', step: 'lake-out', records: '2', batch: batch.id, source: encodeURIComponent(batch.origin) });
+      await step.close();
+    }
+    admin.destroy();
+  });
+});
 
 describe('s3 connection errors (real server)', () => {
   it('says the credentials are wrong, naming the connection and never the secret', async () => {
@@ -26,8 +48,8 @@ describe('s3 connection errors (real server)', () => {
 describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
   it('catches up by listing, then reads each new object when its event arrives', async () => {
     const { S3Client, PutBucketNotificationConfigurationCommand } = await import('@aws-sdk/client-s3');
-    const bucket = uniqueName('events').toLowerCase().replaceAll('_', '-');
-    const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC') } }, {
+    const bucket = scratch.bucket('events');
+    const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: scratch.group('events') } }, {
       connections: { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'lake',
     });
     const store = await step.services.connections.get<import('../../../core/connections/s3/index.ts').ObjectStore>('lake');
@@ -62,9 +84,9 @@ describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
   it('sets up the bucket notification from queueArn (keeping the rules there), stops with a clear error without it, and lists for an object whose event was lost', async () => {
     const { S3Client, PutBucketNotificationConfigurationCommand, GetBucketNotificationConfigurationCommand, DeleteObjectCommand, DeleteBucketCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
     const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
-    const bucket = uniqueName('notify').toLowerCase().replaceAll('_', '-');
+    const bucket = scratch.bucket('notify');
     const connections = { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } };
-    const config = (extra: Record<string, unknown>) => ({ bucket, prefix: 'CSV/', createBucket: true, notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: uniqueName('notify'), ...extra } });
+    const config = (extra: Record<string, unknown>) => ({ bucket, prefix: 'CSV/', createBucket: true, notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: scratch.group('notify'), ...extra } });
     try {
       // Without queueArn and without a rule: the source says what is missing and how to fix it.
       const unset = await createTestStep<S3Source>(source, 'source', config({ queueArn: '' }), { connections, connection: 'lake', id: 'sheets' });

@@ -32,6 +32,26 @@ export function s3Suite(name: string, connection: () => Record<string, unknown> 
       await reader.close();
     });
 
+    it('puts a batch with an identity under the same keys each time: put again after a crash, it replaces its first objects', async () => {
+      const b = bucket();
+      const opts = options();
+      const writer = await createTestStep<S3Sink>(sink, 'sink', { bucket: b, key: 'sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', partitionBy: 'day' }, opts);
+      const ctx = (n: number) => ({ reject: () => undefined, batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files a.csv#${n}` } });
+      const rows = (from: number) => Array.from({ length: 4 }, (_, i) => ({ id: from + i, day: `2024-01-0${1 + (i % 2)}` }));
+      await writer.plugin.write(rows(0), ctx(1));
+      await writer.plugin.write(rows(0), ctx(1));
+      await writer.plugin.write(rows(4), ctx(2));
+      const store = await writer.services.connections.get<ObjectStore>('lake');
+      expect((await store.list(b, 'sales/')).objects.map((o) => o.key)).toEqual([
+        'sales/2024/01/01/part-11111111-1111-8111-9111-111111111111.csv', 'sales/2024/01/01/part-22222222-2222-8222-a222-222222222222.csv',
+        'sales/2024/01/02/part-11111111-1111-8111-9111-111111111111.csv', 'sales/2024/01/02/part-22222222-2222-8222-a222-222222222222.csv',
+      ]);
+      const reader = await createTestStep<S3Source>(source, 'source', { bucket: b, prefix: 'sales/' }, { ...opts, services: { connections: writer.services.connections } });
+      expect((await readAll(reader.plugin)).records.map((r) => r.id).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      await writer.close();
+      await reader.close();
+    });
+
     it('lists in pages and sends an unparseable line to dead-letter with s3://bucket/key:line', async () => {
       const b = bucket();
       const opts = options();
