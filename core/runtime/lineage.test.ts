@@ -8,7 +8,7 @@ import { builtinConnectionModules } from '../connections/index.ts';
 import { loadManifest, type StepDeclaration } from '../manifest/index.ts';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Row, type Sink, type Source, type SourceRun, type Transform, type TransformContext } from '../sdk/index.ts';
 import { PluginCatalog } from './container.ts';
-import { dataInputs, resourcesOf, sameResource, tablesInSql } from './lineage.ts';
+import { dataInputs, producersOf, resourcesOf, sameResource, sqlViews, tablesInSql } from './lineage.ts';
 import { MemoryLogger } from './logger.ts';
 import { Pipeline } from './pipeline.ts';
 
@@ -49,6 +49,23 @@ describe('lineage across hops', () => {
     expect(resourcesOf(steps[4]).writes).toEqual([{ kind: 'topic', connection: 'bus', name: 'payment-events' }]);
     expect(tablesInSql('WITH w AS (SELECT 1) SELECT * FROM kpi_windows k JOIN "events" e ON true, w LEFT JOIN public.x USING (a)')).toEqual(['kpi_windows', 'events', 'x']);
     expect(sameResource({ kind: 'files', name: 'a/{YYYY}/b.csv' }, { kind: 'files', name: 'a/*/c.csv' })).toBe(false);
+  });
+
+  it("names the sinks behind a widget's query, through the SQL views of the connection's init", () => {
+    const views = sqlViews([{ name: 'store', type: 'duckdb', config: { init: [
+      'CREATE TABLE IF NOT EXISTS products (id INT)',
+      'CREATE OR REPLACE VIEW product_sales AS SELECT p.id, sum(i.q) FROM products p LEFT JOIN invoices i USING (id) GROUP BY 1',
+      'CREATE VIEW "winners" AS SELECT * FROM product_sales WHERE true',
+    ] } }]);
+    const steps = [
+      step('products-table', 'sink', { table: 'products' }, { connection: 'store' }),
+      step('clients-table', 'sink', { table: 'clients' }, { connection: 'store' }),
+      step('invoices-table', 'sink', { table: 'invoices' }, { connection: 'store' }),
+      step('elsewhere', 'sink', { table: 'invoices' }, { connection: 'other' }),
+    ];
+    expect(producersOf(steps, 'store', 'SELECT name, total_profit FROM winners {{where}} ORDER BY rank', views)).toEqual(['products-table', 'invoices-table']);
+    expect(producersOf(steps, 'store', 'SELECT count(*) FROM clients', views)).toEqual(['clients-table']);
+    expect(producersOf(steps, 'store', 'SELECT 1', views)).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@
 // that a source reads (batch-analytics' parquet sink → file source; a Kafka sink → Kafka source), and a source
 // triggered `after:` steps reads what they wrote. Freshness, rejects and live refreshes follow these hops.
 import type { StepDeclaration } from '../manifest/index.ts';
+import type { ConnectionDeclaration } from './connections.ts';
 
 /** Something outside the pipeline that steps read and write. `name` is a table, a topic, a path or a key pattern. */
 export interface Resource {
@@ -21,15 +22,50 @@ export function resourceLabel(resource: Resource): string {
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
 const list = (value: unknown): string[] => ([] as unknown[]).concat(value ?? []).flatMap((v) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim()).filter(Boolean);
 
+/** SQL views declared in a connection's `init:` (`CREATE [OR REPLACE] VIEW v AS …`), by connection: the tables each reads. */
+export type SqlViews = Map<string, Map<string, string[]>>;
+
+export function sqlViews(connections: ConnectionDeclaration[]): SqlViews {
+  const out: SqlViews = new Map();
+  for (const connection of connections) {
+    const views = new Map<string, string[]>();
+    for (const statement of ([] as unknown[]).concat(connection.config?.init ?? [])) {
+      const match = typeof statement === 'string' && /^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?view\s+(?:if\s+not\s+exists\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))*)\s+as\s+([\s\S]*)$/i.exec(statement);
+      if (match) views.set(tableName(match[1]), tablesInSql(match[2]));
+    }
+    if (views.size) out.set(connection.name, views);
+  }
+  return out;
+}
+
+/** The tables a query on `connection` reads, through the SQL views declared on it. */
+export function tablesRead(sql: string, connection: string | undefined, views: SqlViews = new Map()): string[] {
+  const declared = (connection && views.get(connection)) || new Map<string, string[]>();
+  const out = new Set<string>();
+  const visit = (name: string, depth: number) => {
+    if (out.has(name)) return;
+    out.add(name);
+    if (depth < 10) for (const inner of declared.get(name) ?? []) visit(inner, depth + 1);
+  };
+  for (const name of tablesInSql(sql)) visit(name, 0);
+  return [...out];
+}
+
+/** The sinks writing the tables (or the tables behind the SQL views) a query on `connection` reads, in manifest order. */
+export function producersOf(steps: StepDeclaration[], connection: string, sql: string, views: SqlViews = new Map()): string[] {
+  const tables = new Set(tablesRead(sql, connection, views));
+  return steps.filter((s) => s.kind === 'sink' && resourcesOf(s).writes.some((w) => w.kind === 'table' && w.connection === connection && tables.has(w.name))).map((s) => s.id);
+}
+
 /** What a step reads and writes, from the usual settings of its `with:` (table, topic(s), path, bucket, collection). */
-export function resourcesOf(step: StepDeclaration): { reads: Resource[]; writes: Resource[] } {
+export function resourcesOf(step: StepDeclaration, views: SqlViews = new Map()): { reads: Resource[]; writes: Resource[] } {
   const config = step.config ?? {};
   const connection = step.connection;
   const found: Resource[] = [];
   const table = text(config.table);
   if (table) found.push({ kind: 'table', connection, name: tableName(table) });
   if (step.kind !== 'sink' && typeof config.query === 'string') {
-    for (const name of tablesInSql(config.query)) found.push({ kind: 'table', connection, name });
+    for (const name of tablesRead(config.query, connection, views)) found.push({ kind: 'table', connection, name });
   }
   for (const topic of list(step.kind === 'sink' ? config.topic : config.topics)) found.push({ kind: 'topic', connection, name: topic });
   for (const path of list(config.path)) found.push({ kind: 'files', name: normalizePath(path) });
@@ -46,13 +82,13 @@ export function resourcesOf(step: StepDeclaration): { reads: Resource[]; writes:
  * For each step, the steps whose data reaches it other than through `from:`: the sinks writing what a source reads,
  * and the steps a source is triggered after. (Views name their inputs in `from:`.)
  */
-export function dataInputs(steps: StepDeclaration[]): Map<string, string[]> {
+export function dataInputs(steps: StepDeclaration[], views: SqlViews = new Map()): Map<string, string[]> {
   const written = steps.filter((s) => s.kind === 'sink').map((s) => ({ id: s.id, writes: resourcesOf(s).writes }));
   const inputs = new Map<string, string[]>();
   for (const step of steps) {
     if (step.kind !== 'source') continue;
     const found = new Set(step.trigger?.after ?? []);
-    const reads = resourcesOf(step).reads;
+    const reads = resourcesOf(step, views).reads;
     for (const sink of written) if (sink.writes.some((w) => reads.some((r) => sameResource(w, r)))) found.add(sink.id);
     found.delete(step.id);
     if (found.size) inputs.set(step.id, [...found]);

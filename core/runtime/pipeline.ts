@@ -12,7 +12,7 @@ import { ConnectionRegistry } from './connections.ts';
 import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
-import { dataInputs, resourceLabel, resourcesOf } from './lineage.ts';
+import { dataInputs, producersOf, resourceLabel, resourcesOf, sqlViews, type SqlViews } from './lineage.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
@@ -96,6 +96,7 @@ export class Pipeline {
   private readonly unsavedTotals = new Set<string>();
   /** Inputs other than `from:` (tables, topics, files written by a sink and read by a source; `after:` triggers). */
   private readonly dataFrom: Map<string, string[]>;
+  private readonly sqlViews: SqlViews;
 
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
@@ -118,6 +119,7 @@ export class Pipeline {
         step: (id) => (this.steps.get(id) ? { ...this.steps.get(id)!.stats } : undefined),
         upstream: (id) => this.upstream(id),
         details: (id) => this.details(id),
+        producers: (connection, sql) => producersOf(manifest.steps, connection, sql, this.sqlViews),
       },
       deadLetters: this.deadLetters,
       triggers: {
@@ -128,7 +130,8 @@ export class Pipeline {
       stateDir: this.stateDir,
     };
     this.runtime = createRuntimeContainer(catalog, this.services);
-    this.dataFrom = dataInputs(manifest.steps);
+    this.sqlViews = sqlViews(manifest.connections);
+    this.dataFrom = dataInputs(manifest.steps, this.sqlViews);
     const startedAt = this.clock.now().toISOString();
 
     for (const declaration of manifest.steps) {
@@ -144,8 +147,8 @@ export class Pipeline {
         totals: { recordsIn: 0, recordsOut: 0, batches: 0, since: startedAt, ...state.forStep(declaration.id).get<object>('totals') },
         run: { startedAt, rejected: 0 },
         lag: null,
-        reads: resourcesOf(declaration).reads.map(resourceLabel),
-        writes: resourcesOf(declaration).writes.map(resourceLabel),
+        reads: resourcesOf(declaration, this.sqlViews).reads.map(resourceLabel),
+        writes: resourcesOf(declaration, this.sqlViews).writes.map(resourceLabel),
         dataFrom: this.dataFrom.get(declaration.id) ?? [],
       };
       this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0, errors: [], sample: null });

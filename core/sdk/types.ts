@@ -289,6 +289,8 @@ export interface PipelineStatus {
   step(id: string): StepStats | undefined;
   /** Ids of every step upstream of `id` (inclusive), through `from:` and through tables, topics and files a sink writes and a source reads. */
   upstream(id: string): string[];
+  /** The sinks writing the tables a query on `connection` reads (through SQL views declared in its `init:`). */
+  producers?(connection: string, sql: string): string[];
   /** For a step's page: its `with:` (secrets masked), recent errors and a sample of the records it emitted last. */
   details?(id: string): StepDetails | undefined;
 }

@@ -1,12 +1,15 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { compress } from 'hono/compress';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Pipeline } from '../runtime/pipeline.ts';
 import type { DeadLetterEntry, StepStats } from '../sdk/types.ts';
+import { openApiDocument } from './openapi.ts';
+import { pipelineEvents, StepRates, stepDetails, type LiveStepStats } from './pipeline-live.ts';
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
-  index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: StepStats[] }): string;
+  index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: (StepStats | LiveStepStats)[] }): string;
   deadLetters(input: { pipeline: string; entries: DeadLetterEntry[]; total: number; steps?: string[]; offset: number; limit: number }): string;
 }
 
@@ -18,6 +21,8 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   const app = new Hono();
   const { manifest } = pipeline;
   app.use('*', secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
+  // Pages and JSON go out compressed (event streams and pre-compressed assets are left as they are).
+  app.use('*', compress());
   // CORS is closed unless the manifest lists origins; credentials never go to a wildcard.
   if (manifest.server.cors.length) app.use('/api/*', cors({ origin: manifest.server.cors, credentials: false }));
 
@@ -41,6 +46,15 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   app.get('/api/pipeline', (c) => {
     const denied = access.check(c.req.raw, 'viewer');
     return denied ? c.json({ error: denied.message }, denied.status) : c.json(pipelineJson());
+  });
+  const rates = new StepRates(pipeline);
+  app.get('/api/pipeline/events', (c) => {
+    const denied = access.check(c.req.raw, 'viewer');
+    return denied ? c.json({ error: denied.message }, denied.status) : pipelineEvents(c, pipeline, rates);
+  });
+  app.get('/api/pipeline/steps/:step', (c) => {
+    const denied = access.check(c.req.raw, 'viewer');
+    return denied ? c.json({ error: denied.message }, denied.status) : stepDetails(c, pipeline, rates);
   });
 
   const deadLetterQuery = (url: string) => {
@@ -67,38 +81,22 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     app.route(`/api/views/${id}`, api);
     Object.assign(openapiPaths, view.openapi?.() ?? {});
   }
-  app.get('/api/openapi.json', (c) => c.json({
-    openapi: '3.1.0',
-    info: { title: `${manifest.name} API`, version: '1', description: manifest.description ?? '' },
-    paths: {
-      '/api/pipeline': { get: { summary: 'Pipeline graph with per-step statistics and freshness', responses: { 200: { description: 'OK' } } } },
-      '/api/dead-letter': {
-        get: {
-          summary: 'Rejected records with their step and reasons',
-          parameters: [
-            { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids' },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-          ],
-          responses: { 200: { description: 'OK' } },
-        },
-      },
-      ...openapiPaths,
-    },
-  }));
+  app.get('/api/openapi.json', (c) => c.json(openApiDocument(pipeline, openapiPaths)));
 
   const viewLinks = () => views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
-  app.get('/', (c) => {
-    const links = viewLinks();
-    // A single page is what a viewer wants to land on (API-only views have no page).
-    const pagesOnly = links.filter((l) => l.path.startsWith('/views/'));
-    if (pagesOnly.length === 1 && !c.req.query('overview')) return c.redirect(pagesOnly[0].path);
+  const pipelinePage = (c: Context) => {
     const denied = access.check(c.req.raw, 'viewer');
     if (denied) return c.text(denied.message, denied.status);
     if (!pages) return c.json(pipelineJson());
-    return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: links, steps: pipeline.stats() }));
+    return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: viewLinks(), steps: rates.steps() }));
+  };
+  app.get('/', (c) => {
+    // A single page is what a viewer wants to land on (API-only views have no page).
+    const pagesOnly = viewLinks().filter((l) => l.path.startsWith('/views/'));
+    if (pagesOnly.length === 1 && c.req.query('overview') === undefined) return c.redirect(pagesOnly[0].path);
+    return pipelinePage(c);
   });
-  app.get('/pipeline', (c) => c.redirect('/?overview=1'));
+  app.get('/pipeline', pipelinePage);
   app.get('/dead-letter', async (c) => {
     const denied = access.check(c.req.raw, 'viewer');
     if (denied) return c.text(denied.message, denied.status);
