@@ -120,7 +120,7 @@ describe('dashboard view over HTTP', () => {
     const { status, body } = await json(s.app, '/api/views/revenue/health?period=12h');
     expect(status).toBe(200);
     expect(body.status).toBe('WARN');
-    expect(body.reasons).toEqual([expect.stringMatching(/^revenue [\d,.]+ below target$/)]);
+    expect(body.reasons).toEqual([expect.stringMatching(/^revenue €[\d,]+\.\d\d below target$/)]); // in the column's format
   });
 
   it('reports a failing query per widget', async () => {

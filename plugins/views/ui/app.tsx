@@ -136,8 +136,11 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
       const data = JSON.parse((event as MessageEvent<string>).data) as { step: string; at: string; freshness?: Freshness };
       pending.add(data.step);
       if (data.freshness) setFreshness(data.freshness);
-      clearTimeout(timer);
-      timer = setTimeout(flush, 250);
+      // Commits within 250 ms make one refresh; a steady stream of them still refreshes every 250 ms.
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        flush();
+      }, 250);
     });
     if (!source) setState('polling');
     const poll = setInterval(() => state !== 'live' && void refreshAll(), Math.max(model.refreshMs, 1000));
