@@ -492,7 +492,8 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot);
+    const passed = new Set<StepRuntime>();
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, passed);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
@@ -503,6 +504,11 @@ export class Pipeline {
     const changes: StateChange[] = snapshotChanges(snapshots);
     if (batch.checkpoint !== undefined) changes.push([id, 'checkpoint', batch.checkpoint]);
     for (const { step } of committed) changes.push([step.declaration.id, 'lastCommitAt', iso]);
+    // The transforms the batch went through committed with it too (the pipeline page shows when each step last did).
+    for (const step of passed) {
+      changes.push([step.declaration.id, 'lastCommitAt', iso]);
+      step.stats.lastCommitAt = iso;
+    }
     changes.push(...this.totalsChanges());
     await this.state.update(changes);
     if (batch.checkpoint !== undefined) await source.plugin.commit?.(batch.checkpoint);
@@ -519,7 +525,7 @@ export class Pipeline {
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart): Promise<number> {
+  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, passed?: Set<StepRuntime>): Promise<number> {
     let rejected = 0;
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
@@ -537,13 +543,14 @@ export class Pipeline {
           return { output, rejects };
         }));
         if (output !== records) held.push(output);
+        passed?.add(step);
         const produced = rowCount(output);
         this.countIn(step, size, produced);
         this.keepSample(step, output);
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part);
+        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, passed);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];

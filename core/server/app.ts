@@ -60,8 +60,8 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   const deadLetterQuery = (url: string) => {
     const params = new URL(url).searchParams;
     const steps = params.get('steps')?.split(',').filter(Boolean);
-    const limit = Math.min(Math.max(Number(params.get('limit') ?? 100) || 100, 1), 1000);
-    const offset = Math.max(Number(params.get('offset') ?? 0) || 0, 0);
+    const limit = Math.min(Math.max(Math.trunc(Number(params.get('limit') ?? 100)) || 100, 1), 1000);
+    const offset = Math.max(Math.trunc(Number(params.get('offset') ?? 0)) || 0, 0);
     return { steps, limit, offset };
   };
   app.get('/api/dead-letter', async (c) => {

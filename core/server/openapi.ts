@@ -80,7 +80,7 @@ export function openApiDocument(pipeline: Pipeline, viewPaths: Record<string, un
   });
   const deadLetterParams = [
     { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids (unknown ids match nothing)' },
-    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'Entries to return; a value out of range or not a number is clamped to 1..1000 (100 when unreadable)' },
+    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'Entries to return; a value out of range is clamped to 1..1000, a fraction truncated, an unreadable one taken as 100' },
     { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 }, description: 'Entries to skip (newest first); negative or unreadable values count as 0' },
   ];
   return {

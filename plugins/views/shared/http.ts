@@ -115,6 +115,8 @@ export async function parquetResponse(c: Context, client: SqlClient, query: Boun
       'content-type': 'application/vnd.apache.parquet',
       'content-disposition': `attachment; filename="${safeFileName(name)}.parquet"`,
     });
+  } catch (error) {
+    return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
   } finally {
     await rm(file, { force: true });
   }

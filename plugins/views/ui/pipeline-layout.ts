@@ -8,7 +8,7 @@ import type { GraphLayout } from './types.ts';
 
 export function layoutPipeline(steps: StepStats[]): GraphLayout {
   const graph = new dagre.graphlib.Graph({ multigraph: true });
-  graph.setGraph({ rankdir: 'LR', nodesep: 22, ranksep: 56, marginx: 12, marginy: 12 });
+  graph.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 44, marginx: 12, marginy: 12 });
   graph.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(steps.map((s) => s.id));
   for (const step of steps) graph.setNode(step.id, { width: NODE.width, height: NODE.height });

@@ -50,14 +50,14 @@ function NodeBody({ step, now }: { step: LiveStep; now: number }): JSX.Element {
         <span class="node-id" title={step.id}>{step.id}</span>
         <span class={`badge badge-${step.kind}`}>{step.use}</span>
       </div>
-      <dl class="node-stats">
+      {step.kind === 'view' ? <p class="node-view">shows {step.from.join(', ') || 'the pipeline'}</p> : <dl class="node-stats">
         <div title={`Records ${step.kind === 'source' ? 'read' : 'received'} since the pipeline started; ${n(total)} all time`}><dt>{step.kind === 'source' ? 'read' : 'in'}</dt><dd data-stat="moved">{formatValue(moved, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
         <div title="Records per second over the last minute"><dt>rate</dt><dd data-stat="throughput">{rate(step.throughput)}</dd></div>
         {step.kind === 'source' && step.lag !== undefined && step.lag !== null
           ? <div title="Backlog: records the source has not read yet"><dt>backlog</dt><dd data-stat="lag">{formatValue(step.lag, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
           : <div title="Records out since the pipeline started"><dt>out</dt><dd>{formatValue(step.recordsOut, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>}
         <div title={`Rejected all time; ${n(step.run?.rejected)} in this run`}><dt>rejected</dt><dd data-stat="rejected" class={step.rejected ? 'text-warn' : 'muted'}>{formatValue(step.rejected, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
-      </dl>
+      </dl>}
       <div class="node-foot" title={step.lastCommitAt ? `Last commit ${formatTime(step.lastCommitAt)}` : 'No commit yet'}>
         {step.lastError ? <span class="text-crit">{step.errors} error{step.errors === 1 ? '' : 's'}</span> : step.lastCommitAt ? `committed ${timeAgo(step.lastCommitAt, now)}` : step.kind === 'view' ? 'serves pages' : 'no commit yet'}
       </div>
