@@ -36,7 +36,8 @@ describe('formatValue', () => {
   it('shows fractions as percentages, durations readably', () => {
     expect(formatValue(1, { format: 'percent' })).toBe('100%');
     expect(formatValue(0.3, { format: 'percent' })).toBe('30%');
-    expect(formatValue(0.0523, { format: 'percent' })).toBe('5.23%');
+    expect(formatValue(0.0523, { format: 'percent' })).toBe('5.2%');
+    expect(formatValue(0.0523, { format: 'percent', decimals: 2 })).toBe('5.23%');
     expect(formatValue(0.25, { format: 'percent', decimals: 1 })).toBe('25.0%');
     expect(formatValue(850, { format: 'duration' })).toBe('850 ms');
     expect(formatValue(1.25, { format: 'duration', unit: 's' })).toBe('1.3 s');

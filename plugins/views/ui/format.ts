@@ -64,10 +64,9 @@ export function formatValue(value: unknown, options: FormatOptions = {}): string
         style: 'currency', currency: options.currency ?? 'USD',
         ...(compact ? compactDigits : digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits }),
       }).format(n);
-    case 'percent': {
-      const d = digits ?? (Math.abs(n) < 0.1 && n !== 0 ? 2 : 1);
-      return numberFormat(locale, { style: 'percent', minimumFractionDigits: digits === undefined ? 0 : d, maximumFractionDigits: d }).format(n);
-    }
+    case 'percent':
+      // One decimal unless declared: a column of rates reads alike (10.4%, 9.4%, 0.5%).
+      return numberFormat(locale, { style: 'percent', minimumFractionDigits: digits === undefined ? 0 : digits, maximumFractionDigits: digits ?? 1 }).format(n);
     case 'integer':
       return withUnit(numberFormat(locale, compact ? compactDigits : { maximumFractionDigits: 0 }).format(n), options.unit);
     case 'duration':

@@ -17,10 +17,11 @@ describe('server-rendered pages', () => {
         stepStats('landing', { kind: 'sink', from: [] }),
       ],
     });
-    const model = JSON.parse(html.match(/id="view-model">([^<]*)</)![1]) as { layout: { nodes: { id: string; x: number }[]; edges: { from: string; to: string; kind: string }[] } };
-    const x = Object.fromEntries(model.layout.nodes.map((n) => [n.id, n.x]));
-    expect(x.orders).toBeLessThan(x.convert);
-    expect(x.convert).toBeLessThan(x.warehouse);
+    const model = JSON.parse(html.match(/id="view-model">([^<]*)</)![1]) as { layout: { nodes: { id: string; y: number }[]; edges: { from: string; to: string; kind: string }[] } };
+    const y = Object.fromEntries(model.layout.nodes.map((n) => [n.id, n.y])); // top to bottom, as the data flows
+    expect(y.landing).toBeLessThan(y.orders);
+    expect(y.orders).toBeLessThan(y.convert);
+    expect(y.convert).toBeLessThan(y.warehouse);
     expect(model.layout.edges).toEqual(expect.arrayContaining([
       expect.objectContaining({ from: 'orders', to: 'convert', kind: 'flow' }), expect.objectContaining({ from: 'landing', to: 'orders', kind: 'data' }),
     ]));

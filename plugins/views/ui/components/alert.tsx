@@ -30,10 +30,11 @@ export function AlertBody({ widget, result, context }: { widget: WidgetModel; re
           {fields.map(([name, value]) => {
             const spec = widget.columns[name];
             const column = result.meta.columns.find((c) => c.name === name);
+            const text = formatCell(value, column, spec, context, row);
             return (
-              <div key={name}>
+              <div key={name} class={text.length > 12 ? 'field-wide' : undefined}>
                 <dt>{columnLabel(name, spec, column, context.timeZone)}</dt>
-                <dd>{formatCell(value, column, spec, context, row)}</dd>
+                <dd>{text}</dd>
               </div>
             );
           })}

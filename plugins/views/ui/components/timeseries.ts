@@ -63,7 +63,7 @@ function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, wid
     });
   }
   return {
-    width, height, ms: 1, legend: { show: false }, padding: [12, 8, 0, 0],
+    width, height, ms: 1, legend: { show: false }, padding: [12, 24, 0, 0],
     tzDate: chart.days || context.timeZone === 'UTC' ? (ts) => uPlot.tzDate(new Date(ts), 'UTC') : (ts) => uPlot.tzDate(new Date(ts), context.timeZone),
     scales: {
       x: { time: chart.time, range: () => [xMin, xMax] },
