@@ -39,12 +39,15 @@ function TimeSeriesBody({ widget, result, theme, context, now, domain }: ChartPr
   const palette = theme === 'dark' ? DARK : LIGHT;
   const chart = useMemo(() => timeChart(widget, result, palette, now, domain), [widget, result, palette, now, domain]);
   const [ready, setReady] = useState(false);
+  // The drawing code arrives later: it must draw what the chart and theme are then, not when it was asked for.
+  const latest = useRef({ chart, palette });
+  latest.current = { chart, palette };
   useEffect(() => {
     if (!host || !element.current) return;
     let gone = false;
     void host.load().then((drawing) => {
       if (gone || !element.current) return;
-      handle.current = drawing.mountTimeChart(element.current, chart, palette, context);
+      handle.current = drawing.mountTimeChart(element.current, latest.current.chart, latest.current.palette, context);
       setReady(true);
     });
     return () => {
@@ -53,7 +56,7 @@ function TimeSeriesBody({ widget, result, theme, context, now, domain }: ChartPr
       handle.current = null;
     };
   }, [host]);
-  useEffect(() => handle.current?.update(chart, palette), [chart]);
+  useEffect(() => handle.current?.update(chart, palette), [chart, palette]);
   const height = widget.height ?? 260;
   const legend = chart.series.length > 1 || chart.indexed;
   return (

@@ -71,7 +71,12 @@ function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, wid
       ...(chart.axes[1] ? { y2: { range: () => [chart.axes[1].min, chart.axes[1].max] } } : {}),
     },
     axes: [
-      { stroke: theme.muted, font, grid: { show: false }, ticks: { stroke: theme.grid, size: 4 }, space: 70, ...(chart.time ? { values: timeTicks(chart, context.timeZone) } : {}) },
+      {
+        stroke: theme.muted, font, grid: { show: false }, ticks: { stroke: theme.grid, size: 4 }, space: 70,
+        ...(chart.time ? { values: timeTicks(chart, context.timeZone) } : {}),
+        // Whole days tick on midnights only (never "Dec 2, Dec 2" for a noon between two days).
+        ...(chart.days ? { incrs: [1, 2, 7, 14, 30, 61, 91, 182, 365].map((d) => d * DAY) } : {}),
+      },
       axis(0),
       ...(chart.axes[1] ? [axis(1)] : []),
     ],
