@@ -196,7 +196,8 @@ export class DashboardView implements View {
     let state: RequestState;
     const client = await this.reads();
     try {
-      const specs = { ...pagingParams(client?.dialect, this.firstPage(widget).limit), ...(widget.config.type === 'table' ? TABLE_PARAMS : {}) };
+      // The API's default stays the widget's `limit` (a client asking for a table gets its rows); the page asks for one page.
+      const specs = { ...pagingParams(client?.dialect, widget.config.limit ?? 1000), ...(widget.config.type === 'table' ? TABLE_PARAMS : {}) };
       paging = parseParams(specs, new URLSearchParams([...search].filter(([key]) => key in specs))) as unknown as typeof paging;
       const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(specs) });
       state = { values, windows: await layout.filters.windows(client, values, this.clock.now()) };

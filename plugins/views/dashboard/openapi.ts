@@ -57,7 +57,7 @@ export function dashboardOpenApi(layout: Layout, api: string, tag: string, optio
         summary: `${config.title ?? config.id} (${config.type})`,
         ...(config.description ? { description: config.description } : {}),
         ...secured,
-        parameters: [...filterParams(affects), ...rows(table ? config.pageSize ?? 10 : config.limit ?? 1000, table)],
+        parameters: [...filterParams(affects), ...rows(config.limit ?? 1000, table)],
         responses: rowResponses,
       },
     };
