@@ -96,7 +96,7 @@ describe('axes', () => {
     const labels = axisFormatter({}, scale.step, 1120);
     expect([1040, 1060, 1080, 1100, 1120].map(labels)).toEqual(['1,040', '1,060', '1,080', '1,100', '1,120']);
     const money = axisFormatter({ format: 'currency', currency: 'USD' }, 50_000, 250_000);
-    expect([100_000, 150_000, 200_000].map(money)).toEqual(['$100K', '$150K', '$200K']);
+    expect([0, 100_000, 150_000, 200_000].map(money)).toEqual(['$0', '$100K', '$150K', '$200K']);
     const fine = axisFormatter({ format: 'currency', currency: 'USD' }, 2_500, 120_000);
     expect([100_000, 102_500, 105_000].map(fine)).toEqual(['$100.0K', '$102.5K', '$105.0K']);
     const percent = axisFormatter({ format: 'percent' }, 0.005, 0.03);

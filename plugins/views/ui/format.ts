@@ -252,7 +252,7 @@ export function axisFormatter(options: FormatOptions, step: number, largest: num
   const format = numberFormat(locale, { ...style, minimumFractionDigits: d, maximumFractionDigits: d });
   return (v) => {
     const text = format.format(v / divisor);
-    if (!suffix) return withUnit(text, options.unit);
+    if (!suffix || v === 0) return withUnit(v === 0 ? numberFormat(locale, { ...style, maximumFractionDigits: 0 }).format(0) : text, options.unit);
     // The suffix goes after the digits, before a trailing currency sign (de-DE: "1,5K €").
     const withSuffix = text.replace(/(\d)(?!.*\d)/, `$1${suffix}`);
     return withUnit(withSuffix, options.unit);
