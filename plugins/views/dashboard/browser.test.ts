@@ -96,7 +96,8 @@ describe('dashboard in a browser', () => {
 
   const api = async (path: string) => (await (await fetch(`${base}/api/views/revenue/${path}`)).json()) as Api;
   const commit = (records = 1) => step.services.events.emit({ type: 'commit', step: 'warehouse', records, at: new Date() });
-  const settled = () => page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && document.querySelectorAll('[data-chart] canvas').length >= 2);
+  // Nothing loading, and every time chart on the page drawn (a card with no rows shows its empty state instead).
+  const settled = () => page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && [...document.querySelectorAll('.chart-canvas')].every((e) => e.querySelector('canvas')));
   const open = async (query = '') => {
     await page.goto(`${base}/views/revenue${query}`);
     await page.waitForSelector('[data-live="live"]');

@@ -80,6 +80,7 @@ describe('cells and headers', () => {
     expect(formatCell(6.3974, number, { decimals: 4 }, utc)).toBe('6.3974');
     expect(formatCell(1137, number, { format: 'currency' }, { ...utc, currency: 'USD' })).toBe('$1,137.00');
     expect(formatCell(true, { name: 'b', type: 'boolean' }, undefined, utc)).toBe('Yes');
+    expect([0.09, 0.104].map((v) => formatCell(v, number, { format: 'percent' }, utc))).toEqual(['9.0%', '10.4%']);
   });
 
   it('headers: the declared label, else the name made readable', () => {
@@ -108,7 +109,7 @@ describe('alert reasons show values like their columns', () => {
   it('a failure rate and its threshold as percentages, not fractions', () => {
     const rules = [{ when: { field: 'failure_rate', op: '>' as const, value: '0.30' }, state: 'WARN' as const, reason: 'payment failure rate {failure_rate} above {threshold}' }];
     const show = (field: string, value: unknown) => formatCell(value, number, { failure_rate: { format: 'percent' as const } }[field], utc);
-    expect(evaluateRules(rules, [{ failure_rate: 1 }], undefined, show).reasons).toEqual(['payment failure rate 100% above 30%']);
+    expect(evaluateRules(rules, [{ failure_rate: 1 }], undefined, show).reasons).toEqual(['payment failure rate 100.0% above 30.0%']);
     expect(evaluateRules(rules, [{ failure_rate: 0.31 }]).reasons).toEqual(['payment failure rate 0.31 above 0.3']);
   });
 });

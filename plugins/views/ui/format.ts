@@ -103,6 +103,8 @@ export function formatCell(value: unknown, column: ColumnInfo | undefined, spec:
   const options: FormatOptions = { ...spec, currency, locale: context.locale, timeZone: context.timeZone };
   if (!spec?.format && spec?.currencyColumn) options.format = 'currency';
   if (!options.format && column?.type === 'number') options.format = 'number';
+  // Rates in a column (a table, bars, an alert's fields) keep one decimal each, so 9.0% sits level with 10.4%.
+  if (options.format === 'percent' && options.decimals === undefined) options.decimals = 1;
   // A timestamp column names its zone in the header: its cells leave it out.
   if (typeof value === 'string' && isTimestamp(value) && column?.type === 'timestamp') return formatTime(value, { timeZone: context.timeZone, zone: false });
   return formatValue(value, options);
