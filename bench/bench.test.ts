@@ -19,4 +19,11 @@ describe('benchmarks (smoke, tiny sizes)', () => {
       expect(r.met, r.id).not.toBeNull();
     }
   }, 180_000);
+
+  it('measures the bytes of a dashboard tab (first load and a window of live updates)', async () => {
+    const { dashboardPayload } = await import('./scenarios/9-dashboard-payload.ts');
+    const results = await dashboardPayload();
+    expect(results.map((r) => r.id)).toEqual(['9', '9a']);
+    for (const r of results) expect(r.ours, r.id).toBeGreaterThan(0);
+  }, 180_000);
 });

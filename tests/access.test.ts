@@ -61,9 +61,8 @@ function classify(pattern: string, method: string, expected: Expectation): Omit<
   if (['/sign-in', '/sign-out'].includes(pattern)) return { need: method === 'GET' ? 'open' : 'any', page: false };
   const viewRoute = expected.viewRoutes?.[pattern];
   if (viewRoute) return { need: expected.views[viewRoute].read, page: false };
-  if (pattern === '/pipeline') return { need: 'redirect', page: false };
-  if (pattern === '/') return { need: area('pipeline'), page: true };
-  if (pattern === '/api/pipeline' || pattern === '/api/openapi.json') return { need: area('pipeline'), page: false };
+  if (pattern === '/' || pattern === '/pipeline') return { need: area('pipeline'), page: true };
+  if (pattern === '/api/pipeline' || pattern.startsWith('/api/pipeline/') || pattern === '/api/openapi.json') return { need: area('pipeline'), page: false };
   if (pattern === '/metrics') return { need: area('metrics'), page: false };
   if (/^\/dead-letter(\/|$)/.test(pattern)) return { need: area('dead-letter'), page: true };
   if (/^\/api\/dead-letter(\/|$)/.test(pattern)) return { need: area('dead-letter'), page: false };

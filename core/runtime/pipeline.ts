@@ -5,7 +5,7 @@ import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, BatchIdentity, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, BatchIdentity, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepDetails, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
 import { createAjv } from '../manifest/config.ts';
@@ -17,6 +17,7 @@ import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServic
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
 import { FolderLock } from './lock.ts';
+import { dataInputs, producersOf, resourceLabel, resourcesOf, sqlViews, type SqlViews } from './lineage.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
@@ -65,7 +66,15 @@ interface StepRuntime {
   outputs: string[];
   startedAt?: number;
   busyMs: number;
+  /** For the step's page: its last errors and a few records of its last batch. */
+  errors: { at: string; message: string }[];
+  sample: { rows: Rows; at: string } | null;
 }
+
+/** Errors kept per step for its page. */
+const RECENT_ERRORS = 10;
+/** Records kept from a step's last batch for its page. */
+const SAMPLE_SIZE = 5;
 
 interface SourceRuntime extends StepRuntime {
   plugin: Source;
@@ -109,6 +118,11 @@ export class Pipeline {
   private locks: FolderLock[] = [];
   /** Made once with the state folder; batch ids derive from it (see `batchIdentity`). */
   private epoch = '';
+  /** Steps whose `totals` changed since they were last saved (saved with the next commit). */
+  private readonly unsavedTotals = new Set<string>();
+  /** Inputs other than `from:` (tables, topics, files written by a sink and read by a source; `after:` triggers). */
+  private readonly dataFrom: Map<string, string[]>;
+  private readonly sqlViews: SqlViews;
 
   constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
     this.logger = options.logger;
@@ -131,6 +145,8 @@ export class Pipeline {
         steps: () => [...this.steps.values()].map((s) => ({ ...s.stats })),
         step: (id) => (this.steps.get(id) ? { ...this.steps.get(id)!.stats } : undefined),
         upstream: (id) => this.upstream(id),
+        details: (id) => this.details(id),
+        producers: (connection, sql) => producersOf(manifest.steps, connection, sql, this.sqlViews),
       },
       deadLetters: this.deadLetters,
       triggers: {
@@ -141,6 +157,9 @@ export class Pipeline {
       stateDir: this.stateDir,
     };
     this.runtime = createRuntimeContainer(catalog, this.services);
+    this.sqlViews = sqlViews(manifest.connections);
+    this.dataFrom = dataInputs(manifest.steps, this.sqlViews);
+    const startedAt = this.clock.now().toISOString();
 
     for (const declaration of manifest.steps) {
       const definition = catalog.find(declaration.kind, declaration.use)!;
@@ -152,9 +171,15 @@ export class Pipeline {
         id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
         recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0, batchesInDuckDb: 0,
         lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
+        totals: { recordsIn: 0, recordsOut: 0, batches: 0, since: startedAt, ...state.forStep(declaration.id).get<object>('totals') },
+        run: { startedAt, rejected: 0 },
+        lag: null,
+        reads: resourcesOf(declaration, this.sqlViews).reads.map(resourceLabel),
+        writes: resourcesOf(declaration, this.sqlViews).writes.map(resourceLabel),
+        dataFrom: this.dataFrom.get(declaration.id) ?? [],
       };
       const config = withStateDir(declaration.config, this.stateDir);
-      this.steps.set(declaration.id, { declaration, config, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
+      this.steps.set(declaration.id, { declaration, config, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0, errors: [], sample: null });
     }
     for (const step of this.steps.values()) {
       if (step.declaration.kind === 'view') continue;
@@ -363,15 +388,45 @@ export class Pipeline {
     return this.steps.get(id)?.busyMs ?? 0;
   }
 
+  /** Every step whose data reaches `id`, inclusive: through `from:`, and through what sinks write and sources read. */
   upstream(id: string): string[] {
     const seen = new Set<string>();
     const walk = (step: string) => {
       if (seen.has(step)) return;
       seen.add(step);
       for (const input of this.steps.get(step)?.declaration.from ?? []) walk(input);
+      for (const input of this.dataFrom.get(step) ?? []) walk(input);
     };
     walk(id);
     return [...seen];
+  }
+
+  /** A step's settings (secrets masked), its recent errors and a sample of its last batch, for its page. */
+  private details(id: string): StepDetails | undefined {
+    const step = this.steps.get(id);
+    if (!step) return undefined;
+    const rows = step.sample && Array.isArray(step.sample.rows) ? step.sample.rows : [];
+    return {
+      config: masked(step.declaration.config) as Record<string, unknown>,
+      connection: step.declaration.connection ?? null,
+      errors: [...step.errors].reverse(),
+      sample: rows.map((row) => jsonRow(row)),
+      sampledAt: step.sample?.at ?? null,
+    };
+  }
+
+  /** Keeps the last records of a batch a step emitted (read from DuckDB at most every few seconds when held there). */
+  private keepSample(step: StepRuntime, rows: Rows): void {
+    const at = this.clock.now().toISOString();
+    if (Array.isArray(rows)) {
+      if (rows.length) step.sample = { rows: rows.slice(-SAMPLE_SIZE), at };
+      return;
+    }
+    if (rows.count === 0 || (step.sample && Date.parse(at) - Date.parse(step.sample.at) < 10_000)) return;
+    step.sample = { rows: [], at };
+    void rows.db.query(`SELECT * FROM ${rows.table} ORDER BY rowid DESC LIMIT ${SAMPLE_SIZE}`).then((sample) => {
+      step.sample = { rows: sample.reverse(), at };
+    }, () => undefined);
   }
 
   /** Runs a transform step on records, as `platform test` does: returns output and rejects. */
@@ -545,6 +600,9 @@ export class Pipeline {
     }
     source.stats.recordsOut += size;
     source.stats.batches++;
+    this.addTotals(source, 0, size);
+    if (batch.lag !== undefined) source.stats.lag = batch.lag;
+    this.keepSample(source, batch.records);
     if (!Array.isArray(batch.records)) source.stats.batchesInDuckDb++;
     this.count('out', id, size);
     if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
@@ -553,7 +611,8 @@ export class Pipeline {
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
     const origin = batch.position !== undefined ? { source: id, position: batch.position } : undefined;
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, origin);
+    const passed = new Set<StepRuntime>();
+    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, origin, passed);
     await Promise.all(writes);
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
@@ -564,6 +623,12 @@ export class Pipeline {
     const changes: StateChange[] = snapshotChanges(snapshots);
     if (batch.checkpoint !== undefined) changes.push([id, 'checkpoint', batch.checkpoint]);
     for (const { step } of committed) changes.push([step.declaration.id, 'lastCommitAt', iso]);
+    // The transforms the batch went through committed with it too (the pipeline page shows when each step last did).
+    for (const step of passed) {
+      changes.push([step.declaration.id, 'lastCommitAt', iso]);
+      step.stats.lastCommitAt = iso;
+    }
+    changes.push(...this.totalsChanges());
     await this.state.update(changes);
     if (batch.checkpoint !== undefined) await source.plugin.commit?.(batch.checkpoint);
     for (const { step, records } of committed) {
@@ -579,7 +644,7 @@ export class Pipeline {
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, origin?: BatchOrigin): Promise<number> {
+  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, origin?: BatchOrigin, passed?: Set<StepRuntime>): Promise<number> {
     let rejected = 0;
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
@@ -597,12 +662,14 @@ export class Pipeline {
           return { output, rejects };
         }));
         if (output !== records) held.push(output);
+        passed?.add(step);
         const produced = rowCount(output);
         this.countIn(step, size, produced);
+        this.keepSample(step, output);
         if (rejects.length) this.reject(step, rejects);
         rejected += rejects.length;
         if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, origin);
+        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, origin, passed);
       } else if (step.declaration.kind === 'sink') {
         const sink = this.sinks.get(outputId)!;
         const rejects: Reject[] = [];
@@ -616,6 +683,7 @@ export class Pipeline {
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
           const kept = Math.max(0, size - rejects.length);
           this.countIn(step, size, kept);
+          if (size) this.keepSample(step, records);
           if (rejects.length) this.reject(step, rejects);
           written.push({ step, records: kept });
         }));
@@ -670,7 +738,7 @@ export class Pipeline {
     } finally {
       await release(held);
     }
-    await this.state.update(snapshotChanges(snapshots));
+    await this.state.update([...snapshotChanges(snapshots), ...this.totalsChanges()]);
   }
 
   private context(input: string, rejects: Reject[]): TransformContext {
@@ -708,14 +776,31 @@ export class Pipeline {
     step.stats.recordsIn += recordsIn;
     step.stats.recordsOut += recordsOut;
     step.stats.batches++;
+    this.addTotals(step, recordsIn, recordsOut);
     this.count('in', step.declaration.id, recordsIn);
     this.count('out', step.declaration.id, recordsOut);
+  }
+
+  /** Counts kept across restarts: saved with the next commit (a crash loses at most the counts of uncommitted batches). */
+  private addTotals(step: StepRuntime, recordsIn: number, recordsOut: number) {
+    const totals = step.stats.totals!;
+    totals.recordsIn += recordsIn;
+    totals.recordsOut += recordsOut;
+    totals.batches++;
+    this.unsavedTotals.add(step.declaration.id);
+  }
+
+  private totalsChanges(): StateChange[] {
+    const changes: StateChange[] = [...this.unsavedTotals].map((id) => [id, 'totals', { ...this.steps.get(id)!.stats.totals }]);
+    this.unsavedTotals.clear();
+    return changes;
   }
 
   private reject(step: StepRuntime, rejects: Reject[]) {
     const fresh = this.deadLetters.add(step.declaration.id, rejects);
     if (!fresh) return;
     step.stats.rejected += fresh;
+    step.stats.run!.rejected += fresh;
     this.count('rejected', step.declaration.id, fresh);
     this.events.emit({ type: 'reject', step: step.declaration.id, count: fresh, at: this.clock.now() });
   }
@@ -728,6 +813,8 @@ export class Pipeline {
   private recordError(step: StepRuntime, error: unknown) {
     step.stats.errors++;
     step.stats.lastError = errorMessage(error);
+    step.errors.push({ at: this.clock.now().toISOString(), message: errorMessage(error) });
+    if (step.errors.length > RECENT_ERRORS) step.errors.shift();
     this.count('errors', step.declaration.id, 1);
     this.events.emit({ type: 'error', step: step.declaration.id, message: errorMessage(error), at: this.clock.now() });
   }
@@ -780,4 +867,20 @@ function withStateDir<T>(value: T, stateDir: string): T {
 function isInside(path: string, folder: string): boolean {
   const inside = relative(folder, path);
   return inside !== '' && !inside.startsWith('..') && !inside.startsWith('/');
+}
+
+const SECRET = /(password|secret|token|credential|apikey|api_key|private)/i;
+
+/** A step's `with:` for its page: values of keys that look like secrets, and passwords in URLs, masked. */
+function masked(value: unknown, key = ''): unknown {
+  if (SECRET.test(key) && value !== null && value !== undefined && value !== '') return '••••';
+  if (typeof value === 'string') return value.replace(/(\/\/[^:/@\s]+:)[^@/\s]+@/g, '$1••••@');
+  if (Array.isArray(value)) return value.map((v) => masked(v));
+  if (value && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k)]));
+  return value;
+}
+
+/** A record with JSON values (Dates as ISO text, bigints as numbers or text). */
+function jsonRow(row: Row): Row {
+  return JSON.parse(JSON.stringify(row, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v))) as Row;
 }

@@ -301,14 +301,41 @@ export interface StepStats {
   watermark: string | null;
   lastError: string | null;
   location: { file: string; line: number };
+  /**
+   * Counts kept across restarts (since the state folder was made); `recordsIn`, `recordsOut` and `batches` above
+   * count this process only. `rejected` above is the step's records in the dead-letter store (all time).
+   */
+  totals?: { recordsIn: number; recordsOut: number; batches: number; since: string };
+  /** This process: when it started, and the records the step rejected since. */
+  run?: { startedAt: string; rejected: number };
+  /** A source's backlog after its last batch (e.g. Kafka messages not read yet), when it reports one. */
+  lag?: number | null;
+  /** What the step reads and writes outside the pipeline's edges: `table warehouse.revenue`, `topic bus/fx-rates`… */
+  reads?: string[];
+  writes?: string[];
+  /** Steps whose data reaches this one through such a table, topic or file, or that trigger it (`after:`). */
+  dataFrom?: string[];
 }
 
 export interface PipelineStatus {
   name: string;
   steps(): StepStats[];
   step(id: string): StepStats | undefined;
-  /** Ids of every step upstream of `id` (inclusive). */
+  /** Ids of every step upstream of `id` (inclusive), through `from:` and through tables, topics and files a sink writes and a source reads. */
   upstream(id: string): string[];
+  /** The sinks writing the tables a query on `connection` reads (through SQL views declared in its `init:`). */
+  producers?(connection: string, sql: string): string[];
+  /** For a step's page: its `with:` (secrets masked), recent errors and a sample of the records it emitted last. */
+  details?(id: string): StepDetails | undefined;
+}
+
+export interface StepDetails {
+  config: Record<string, unknown>;
+  connection: string | null;
+  errors: { at: string; message: string }[];
+  /** Up to a few records of the step's last batch (values as JSON). */
+  sample: Row[];
+  sampledAt: string | null;
 }
 
 export interface DeadLetterEntry {

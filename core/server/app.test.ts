@@ -86,7 +86,11 @@ describe('server', () => {
     expect(await (await app.request('/api/views/hello/greeting')).json()).toEqual({ hello: 'world' });
     const openapi = (await (await app.request('/api/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.paths)).toEqual(['/api/pipeline', '/api/dead-letter', '/api/views/hello/greeting']);
+    // Every route of the server: core's, and each view's (tests/contract.test.ts checks what they answer).
+    expect(Object.keys(openapi.paths)).toEqual([
+      '/healthz', '/readyz', '/metrics', '/api/openapi.json', '/api/pipeline', '/api/pipeline/events', '/api/pipeline/steps/{step}', '/api/dead-letter',
+      '/', '/pipeline', '/dead-letter', '/assets/views/{file}', '/api/views/hello/greeting',
+    ]);
     const root = await app.request('/');
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/views/hello');

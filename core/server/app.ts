@@ -1,15 +1,18 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, setCookie } from 'hono/cookie';
+import { compress } from 'hono/compress';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { TOKEN_COOKIE, tokenOf, type AccessArea, type Denial } from '../runtime/access.ts';
 import type { Pipeline } from '../runtime/pipeline.ts';
 import { isCrossSite, localPath, signInPath, type DeadLetterEntry, type StepStats } from '../sdk/index.ts';
+import { openApiDocument } from './openapi.ts';
+import { pipelineEvents, StepRates, stepDetails, type LiveStepStats } from './pipeline-live.ts';
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
-  index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: StepStats[] }): string;
+  index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: (StepStats | LiveStepStats)[] }): string;
   deadLetters(input: { pipeline: string; entries: DeadLetterEntry[]; total: number; steps?: string[]; offset: number; limit: number }): string;
   signIn(input: { pipeline: string; next: string; error?: string }): string;
 }
@@ -39,6 +42,8 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   const { manifest } = pipeline;
   const access = pipeline.access;
   app.use('*', secureHeaders({ contentSecurityPolicy: undefined, crossOriginEmbedderPolicy: false }));
+  // Pages and JSON go out compressed (event streams and pre-compressed assets are left as they are).
+  app.use('*', compress());
   // CORS is closed unless the manifest lists origins; credentials never go to a wildcard.
   if (manifest.server.cors.length) app.use('/api/*', cors({ origin: manifest.server.cors, credentials: false }));
 
@@ -49,7 +54,7 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     return refuse(c, denied, answer);
   };
   app.use('/metrics', guard('metrics', 'text'));
-  for (const path of ['/api/pipeline', '/api/openapi.json']) app.use(path, guard('pipeline', 'json'));
+  for (const path of ['/api/pipeline', '/api/pipeline/*', '/api/openapi.json']) app.use(path, guard('pipeline', 'json'));
   // Whatever is added under these paths (the dead-letter actions) is covered too.
   for (const path of ['/api/dead-letter', '/api/dead-letter/*']) app.use(path, guard('dead-letter', 'json'));
   for (const path of ['/dead-letter', '/dead-letter/*']) app.use(path, guard('dead-letter', 'html'));
@@ -73,6 +78,9 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     deadLetters: pipeline.deadLetters.count(),
   });
   app.get('/api/pipeline', (c) => c.json(pipelineJson()));
+  const rates = new StepRates(pipeline);
+  app.get('/api/pipeline/events', (c) => pipelineEvents(c, pipeline, rates));
+  app.get('/api/pipeline/steps/:step', (c) => stepDetails(c, pipeline, rates));
 
   app.get('/api/dead-letter', async (c) => {
     const query = deadLetterQuery(c.req.url);
@@ -90,38 +98,22 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     app.route(`/api/views/${id}`, api);
     Object.assign(openapiPaths, view.openapi?.() ?? {});
   }
-  app.get('/api/openapi.json', (c) => c.json({
-    openapi: '3.1.0',
-    info: { title: `${manifest.name} API`, version: '1', description: manifest.description ?? '' },
-    paths: {
-      '/api/pipeline': { get: { summary: 'Pipeline graph with per-step statistics and freshness', responses: { 200: { description: 'OK' } } } },
-      '/api/dead-letter': {
-        get: {
-          summary: 'Rejected records with their step and reasons',
-          parameters: [
-            { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids' },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 } },
-          ],
-          responses: { 200: { description: 'OK' }, 400: { description: 'A parameter out of range (named in the answer)' } },
-        },
-      },
-      ...openapiPaths,
-    },
-  }));
+  app.get('/api/openapi.json', (c) => c.json(openApiDocument(pipeline, openapiPaths)));
 
   const viewLinks = () => views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
-  app.get('/', (c) => {
-    const links = viewLinks();
-    // A single page is what a viewer wants to land on (API-only views have no page); that page checks its own role.
-    const pagesOnly = links.filter((l) => l.path.startsWith('/views/'));
-    if (pagesOnly.length === 1 && !c.req.query('overview')) return c.redirect(pagesOnly[0].path);
+  const pipelinePage = (c: Context) => {
     const denied = access.checkArea(c.req.raw, 'pipeline');
     if (denied) return refuse(c, denied, 'html');
     if (!pages) return c.json(pipelineJson());
-    return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: links, steps: pipeline.stats() }));
+    return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: viewLinks(), steps: rates.steps() }));
+  };
+  app.get('/', (c) => {
+    // A single page is what a viewer wants to land on (API-only views have no page).
+    const pagesOnly = viewLinks().filter((l) => l.path.startsWith('/views/'));
+    if (pagesOnly.length === 1 && c.req.query('overview') === undefined) return c.redirect(pagesOnly[0].path);
+    return pipelinePage(c);
   });
-  app.get('/pipeline', (c) => c.redirect('/?overview=1'));
+  app.get('/pipeline', pipelinePage);
   app.get('/dead-letter', async (c) => {
     const query = deadLetterQuery(c.req.url);
     if (query instanceof ParameterError) return c.text(query.message, 400);

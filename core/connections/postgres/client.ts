@@ -19,6 +19,12 @@ function parseNumeric(text: string): number | string {
   return Number.isSafeInteger(n) || (!Number.isInteger(n) && Number.isFinite(n)) ? n : text;
 }
 
+// DATE stays 'YYYY-MM-DD' (as rows carry dates everywhere): the drivers' default makes it a timestamp at midnight
+// of the process's (node-pg: local, PGlite: UTC) zone, which moves the day in any other zone.
+const DATE_OID = 1082;
+const keepText = (text: string) => text;
+const PARSERS: Record<number, (text: string) => unknown> = { ...Object.fromEntries(NUMERIC_OIDS.map((oid) => [oid, parseNumeric])), [DATE_OID]: keepText };
+
 export function quoteIdent(name: string): string {
   return name.split('.').map((part) => '"' + part.replaceAll('"', '""') + '"').join('.');
 }
@@ -55,7 +61,7 @@ export class PgPoolClient implements PostgresClient {
   constructor(readonly pool: pg.Pool) {}
 
   static create(url: string, poolSize: number): PgPoolClient {
-    const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => (NUMERIC_OIDS.includes(oid) ? parseNumeric : pg.types.getTypeParser(oid, format as 'text')) };
+    const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text') };
     const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, types: types as never });
     // An idle client whose server went away emits 'error'; unhandled, it would end the process. The pool drops
     // that client and the next query connects again (or fails, and the runtime retries).
@@ -129,7 +135,7 @@ export class PgliteClient implements PostgresClient {
   private queue: Promise<unknown> = Promise.resolve();
   constructor(readonly db: PGlite | Transaction) {}
 
-  private readonly options = { parsers: Object.fromEntries(NUMERIC_OIDS.map((oid) => [oid, parseNumeric])) };
+  private readonly options = { parsers: PARSERS };
 
   async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
     return (await this.db.query<R>(sql, params.map(toParam), this.options)).rows;

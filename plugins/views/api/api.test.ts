@@ -106,7 +106,7 @@ describe('api view', () => {
   it('lists its endpoints and describes them in OpenAPI', async () => {
     expect((await get('/api/views/monitor')).body.endpoints.map((e: { path: string }) => e.path)).toEqual(['/api/views/monitor/kpis/latest', '/api/views/monitor/kpis/day', '/api/views/monitor/broken']);
     const paths = step.plugin.openapi!() as Record<string, any>;
-    expect(Object.keys(paths)).toEqual(['/api/views/monitor/kpis/latest', '/api/kpis/latest', '/api/views/monitor/kpis/day', '/api/views/monitor/broken', '/health']);
+    expect(Object.keys(paths)).toEqual(['/api/views/monitor', '/api/views/monitor/kpis/latest', '/api/kpis/latest', '/api/views/monitor/kpis/day', '/api/views/monitor/broken', '/health']);
     const latest = paths['/api/kpis/latest'].get;
     expect(latest.parameters).toEqual([
       { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },

@@ -11,7 +11,7 @@ import { openApiParam, PARAM_SCHEMA, parseParams, type ParamSpec } from '../shar
 import { freshnessOf } from '../shared/pipeline.ts';
 import { evaluateRules, RULE_SCHEMA, type AlertResult, type AlertRule } from '../shared/rules.ts';
 import { bindQuery, paginate, templateParams } from '../shared/sql.ts';
-import { DENIED, ENVELOPE, ERROR } from '../shared/openapi.ts';
+import { denied, ENVELOPE, errorResponse, security } from '../shared/openapi.ts';
 
 export interface Endpoint {
   path: string;
@@ -211,21 +211,33 @@ export class ApiView implements View {
 
   openapi(): Record<string, unknown> {
     const paths: Record<string, unknown> = {};
+    const isPublic = this.access.isPublic(this.step.id);
+    // Parquet is written by DuckDB: on another connection a request for it is refused, so it is not offered.
+    const duckdb = this.connections.list().find((c) => c.name === this.step.connection)?.type === 'duckdb';
+    const index = {
+      get: {
+        tags: [this.step.id], operationId: `${this.step.id}_endpoints`.replace(/[^A-Za-z0-9_]/g, '_'), summary: 'The endpoints of this view', security: security(isPublic),
+        responses: { 200: { description: 'OK', content: { 'application/json': { schema: { type: 'object', required: ['endpoints'], properties: { endpoints: { type: 'array', items: { type: 'object' } } } } } } }, ...denied(isPublic) },
+      },
+    };
+    paths[this.paths.api] = index;
     for (const endpoint of this.config.endpoints) {
+      const formats = endpoint.formats.filter((f) => f !== 'parquet' || duckdb);
       const operation = (suffix: string) => ({
         get: {
           tags: [this.step.id],
           operationId: `${this.step.id}_${endpoint.path}${suffix}`.replace(/[^A-Za-z0-9_]/g, '_'),
           summary: endpoint.description ?? endpoint.path,
+          security: security(isPublic),
           parameters: [
             ...Object.entries(endpoint.params).map(([name, spec]) => openApiParam(name, spec)),
-            openApiParam('format', { type: 'string', enum: endpoint.formats, default: 'json' }),
+            openApiParam('format', { type: 'string', enum: formats, default: 'json' }),
           ],
           responses: {
-            200: { description: 'OK', content: Object.fromEntries(endpoint.formats.map((f) => [f === 'json' ? 'application/json' : f === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', { schema: f === 'json' ? ENVELOPE : { type: 'string' } }])) },
-            400: { description: 'A parameter is unknown, malformed or out of range (named in the message)', content: { 'application/json': { schema: ERROR } } },
-            ...DENIED,
-            500: { description: 'The query failed', content: { 'application/json': { schema: ERROR } } },
+            200: { description: 'OK', content: Object.fromEntries(formats.map((f) => [f === 'json' ? 'application/json' : f === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', { schema: f === 'json' ? ENVELOPE : { type: 'string' } }])) },
+            400: errorResponse('A parameter is unknown, malformed or out of range (named in `parameter`)'),
+            ...denied(isPublic),
+            500: errorResponse('The query failed'),
           },
         },
       });
@@ -234,7 +246,23 @@ export class ApiView implements View {
     }
     const health = this.health();
     if (health) {
-      paths[health.path] = { get: { tags: [this.step.id], summary: 'Health: database reachable and data fresh', responses: { 200: { description: 'OK' }, 503: { description: 'Database down or data stale' } } } };
+      const body = {
+        'application/json': {
+          schema: {
+            type: 'object', required: ['status', 'pipeline', 'database', 'lastCommitAt', 'ageSeconds', 'maxAge', 'rejected', 'steps'],
+            properties: {
+              status: { enum: ['ok', 'stale', 'down'] }, pipeline: { type: 'string' }, database: { type: 'string' }, lastCommitAt: { type: ['string', 'null'], format: 'date-time' },
+              ageSeconds: { type: ['integer', 'null'] }, maxAge: { type: ['string', 'null'] }, rejected: { type: 'integer' }, steps: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      };
+      paths[health.path] = {
+        get: {
+          tags: [this.step.id], operationId: `${this.step.id}_health`.replace(/[^A-Za-z0-9_]/g, '_'), summary: 'Health: database reachable and data fresh', security: [],
+          responses: { 200: { description: 'OK', content: body }, 503: { description: 'Database down or data stale', content: body } },
+        },
+      };
     }
     return paths;
   }

@@ -34,6 +34,8 @@ export interface WidgetConfig {
   y?: string | string[];
   series?: string;
   stack?: boolean;
+  smooth?: boolean;
+  scale?: 'auto' | 'shared' | 'indexed';
   top?: number;
   downIsGood?: boolean;
   sparkline?: boolean | string;
@@ -63,6 +65,7 @@ export interface DashboardConfig {
   viewRole: string;
   uploadRole: string;
   locale: string;
+  timeZone: string;
   currency?: string;
   maxUploadBytes: number;
 }

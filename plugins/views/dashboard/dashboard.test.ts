@@ -86,7 +86,9 @@ describe('dashboard view over HTTP', () => {
     expect(body.data[0]).toEqual({ country: expect.any(String), revenue: expect.any(Number) });
     expect(body.statistics).toEqual({ rows: 5, elapsedMs: expect.any(Number) });
     expect(body.meta.columns).toEqual([{ name: 'country', type: 'string' }, { name: 'revenue', type: 'number' }]);
-    expect(body.meta.freshness).toEqual({ steps: ['warehouse', 'orders'], producer: 'warehouse', lastCommitAt: NOW.toISOString(), watermark: '2024-05-01T00:00:00.000Z', rejected: 1, delivered: 10 });
+    expect(body.meta.freshness).toEqual({
+      steps: ['warehouse', 'orders'], producer: 'warehouse', producers: ['warehouse'], lastCommitAt: NOW.toISOString(), watermark: '2024-05-01T00:00:00.000Z', rejected: 1, rejectedRun: 0, delivered: 10,
+    });
   });
 
   it('applies filters as bound conditions: select, multiSelect, time ranges', async () => {
@@ -118,7 +120,7 @@ describe('dashboard view over HTTP', () => {
     const { status, body } = await json(s.app, '/api/views/revenue/health?period=12h');
     expect(status).toBe(200);
     expect(body.status).toBe('WARN');
-    expect(body.reasons).toEqual([expect.stringMatching(/^revenue [\d,.]+ below target$/)]);
+    expect(body.reasons).toEqual([expect.stringMatching(/^revenue €[\d,]+\.\d\d below target$/)]); // in the column's format
   });
 
   it('reports a failing query per widget', async () => {
@@ -148,6 +150,7 @@ describe('dashboard view over HTTP', () => {
     ['currency=XXX', 'currency', 'currency must be one of EUR, USD, GBP, JPY (got "XXX")'],
     ['country=DE&country=FR', 'country', 'country must be given once (got 2 values)'],
     ['colour=red', 'colour', 'unknown parameter "colour" (expected: period, region, country, currency, format, limit, offset)'],
+    ['sort=country', 'sort', 'unknown parameter "sort" (expected: period, region, country, currency, format, limit, offset)'],
   ])('answers 400 naming the parameter for %s', async (query, parameter, error) => {
     const { status, body } = await json(s.app, `/api/views/revenue/by_country?${query}`);
     expect(status).toBe(400);
@@ -208,8 +211,8 @@ describe('dashboard view over HTTP', () => {
     expect(param('country').schema).toEqual({ type: 'string' });
     expect(param('limit').schema).toEqual({ type: 'integer', minimum: 1, maximum: 10000, default: 1000 });
     expect(param('format').schema.enum).toEqual(['json', 'csv', 'parquet']);
-    expect(param('region')).toBeUndefined(); // by_country does not respond to region
-    expect(Object.keys(get.responses)).toEqual(['200', '400', '401', '403', '500']);
+    expect(param('region').description).toMatch(/does not change this widget/); // accepted, but by_country does not respond to region
+    expect(Object.keys(get.responses)).toEqual(['200', '304', '400', '401', '403', '500']);
     expect(paths['/api/views/revenue/upload/orders_upload'].post.requestBody.content).toHaveProperty('multipart/form-data');
   });
 
@@ -227,7 +230,8 @@ describe('dashboard view over HTTP', () => {
     s.step.services.events.emit({ type: 'commit', step: 'warehouse', records: 3, at: new Date('2024-06-01T00:00:00Z') });
     await readUntil('event: commit');
     await reader.cancel();
-    expect(text).toContain('data: {"type":"commit","step":"warehouse","records":3,"at":"2024-06-01T00:00:00.000Z"}');
+    const commit = JSON.parse(text.split('event: commit\ndata: ')[1].split('\n')[0]);
+    expect(commit).toMatchObject({ type: 'commit', step: 'warehouse', records: 3, at: '2024-06-01T00:00:00.000Z', freshness: { rejected: 1, producers: expect.arrayContaining(['warehouse', 'orders_file']) } });
     expect(text).not.toContain('elsewhere');
   });
 
@@ -328,7 +332,7 @@ describe('dashboard auto mode', () => {
     const root = new Hono();
     const a = await setup({ tables: ['sales'] }, { id: 'a', root, seed: false });
     const b = await setup({ tables: ['sales'] }, { id: 'b', root, seed: false });
-    expect(root.routes.filter((r) => r.path === '/assets/views/:file')).toHaveLength(1);
+    expect(root.routes.filter((r) => r.path === '/assets/views/*')).toHaveLength(1);
     await a.step.close();
     await b.step.close();
   });
@@ -354,7 +358,7 @@ describe('dashboard on a postgres connection', () => {
     });
     const app = await mountView(step.plugin, 'pg');
     expect((await json(app, '/api/views/pg/w')).body.data).toEqual([{ a: 1 }]);
-    expect(await json(app, '/api/views/pg/w?format=parquet')).toEqual({ status: 400, body: { error: 'format=parquet needs a duckdb connection', parameter: 'format' } });
+    expect(await json(app, '/api/views/pg/w?format=parquet')).toEqual({ status: 400, body: { error: 'format must be one of json, csv (got "parquet")', parameter: 'format' } });
     await step.close();
     await db.close();
   });

@@ -1,10 +1,12 @@
 // Runs a widget's query for one request: filters bound, KPI deltas over the previous period, sparklines, alert rules.
 import type { DeadLetters, PipelineStatus, Row, SqlClient } from '../../../core/sdk/index.ts';
 import { pagedQuery, timedQuery, type Timed } from '../shared/http.ts';
-import { freshnessOf } from '../shared/pipeline.ts';
+import { ParamError } from '../shared/params.ts';
+import { freshnessOf, triggersOf } from '../shared/pipeline.ts';
 import { evaluateRules } from '../shared/rules.ts';
 import { columnsOf, normalizeRows, toJsonValue } from '../shared/serialize.ts';
-import { bindQuery, type BoundQuery } from '../shared/sql.ts';
+import { bindQuery, quoteIdent, stripSemicolon, type BoundQuery } from '../shared/sql.ts';
+import { formatCell, type FieldContext } from '../ui/format.ts';
 import { kpiValue } from '../ui/rows.ts';
 import type { WidgetModel, WidgetResult } from '../ui/types.ts';
 import { uploadTargets, type DashboardConfig, type WidgetConfig } from './config.ts';
@@ -13,8 +15,21 @@ import type { Filters, FilterValue, TimeWindow } from './filters.ts';
 /** A widget with what the view resolved for it: the filters it responds to and the steps behind it. */
 export interface Widget {
   config: WidgetConfig;
+  /** Filters whose conditions go into the query's {{where}}/{{and}}: `filters:`, or all. */
   applies: string[];
+  /** Filters that change its data: those in a {{where}}/{{and}}, those it uses as :<filter> (see layout.ts). */
+  affects: string[];
+  /** Steps producing its data: `from:`, else the sinks writing the tables its query reads, else the view's from. */
   from: string[];
+}
+
+/** A page of rows: tables also sort by a column and search every column, on the server. */
+export interface PageRequest {
+  limit: number;
+  offset: number;
+  sort?: string | null;
+  order?: 'asc' | 'desc' | null;
+  q?: string | null;
 }
 
 export interface RequestState {
@@ -30,6 +45,8 @@ export class Engine {
     private readonly filters: Filters,
     private readonly status: PipelineStatus,
     private readonly deadLetters: DeadLetters,
+    /** How alert reasons show the row's values (the view's locale, zone and currency). */
+    private readonly display: FieldContext = { locale: 'en-US', timeZone: 'UTC' },
   ) {}
 
   private get client(): SqlClient {
@@ -58,15 +75,17 @@ export class Engine {
     return Boolean(this.timeWindow(widget, state)?.window.previous);
   }
 
-  async run(widget: Widget, state: RequestState, page: { limit: number; offset: number }): Promise<WidgetResult> {
+  /** Runs the widget for one request; a malformed table request (an unknown sort column) throws ParamError. */
+  async run(widget: Widget, state: RequestState, page: PageRequest): Promise<WidgetResult> {
     const freshness = freshnessOf(this.status, this.deadLetters, widget.from);
-    const filtered = widget.applies.some((id) => this.filters.isActive(id, state.values[id]));
+    const filtered = widget.affects.some((id) => this.filters.isActive(id, state.values[id]));
     const { config } = widget;
     if (!config.query) return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered } };
-    let result: Timed & { truncated?: boolean };
+    let result: Timed & { truncated?: boolean; total?: number };
     try {
-      result = await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
+      result = config.type === 'table' ? await this.tablePage(this.bound(widget, state), page) : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
     } catch (error) {
+      if (error instanceof ParamError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       const alert = config.type === 'alert' ? evaluateRules(config.rules ?? [], undefined, error) : {};
       return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered }, error: message, ...alert };
@@ -74,11 +93,52 @@ export class Engine {
     const out: WidgetResult = {
       data: normalizeRows(result.rows),
       statistics: { rows: result.rows.length, elapsedMs: result.elapsedMs },
-      meta: { columns: columnsOf(result.rows), freshness, truncated: result.truncated, filtered },
+      meta: { columns: columnsOf(result.rows), freshness, truncated: result.truncated, filtered, ...(result.total !== undefined ? { total: result.total } : {}) },
     };
-    if (config.type === 'alert') Object.assign(out, evaluateRules(config.rules ?? [], result.rows));
+    if (config.type === 'alert') {
+      const show = (field: string, value: unknown) => formatCell(toJsonValue(value), undefined, config.columns?.[field] ?? {}, this.display);
+      Object.assign(out, evaluateRules(config.rules ?? [], result.rows, undefined, show));
+    }
     if (config.type === 'kpi') await this.kpiExtras(widget, state, result.rows, out);
+    if (config.series && ['line', 'area', 'bar'].includes(config.type)) out.meta.domain = await this.seriesDomain(widget);
     return out;
+  }
+
+  /** Every value the widget's `series` column takes with no filter set: a series keeps its colour when filters narrow the set. */
+  private async seriesDomain(widget: Widget): Promise<string[] | undefined> {
+    const none = Object.fromEntries(this.filters.ids().map((id) => [id, null]));
+    const query = this.bound(widget, { values: none, windows: Object.fromEntries(this.filters.ids().map((id) => [id, null])) });
+    const result = await timedQuery(this.client, { text: `SELECT DISTINCT ${quoteIdent(widget.config.series!)} AS name FROM (\n${stripSemicolon(query.text)}\n) AS _domain ORDER BY 1 LIMIT 100`, params: query.params }).catch(() => null);
+    return result?.rows.map((row) => String(row.name));
+  }
+
+  /**
+   * One page of a table, searched and sorted in the database: the rows matching `q` in any column (as text), ordered
+   * by `sort`, and how many match in all. The columns come from the query's first row (answered from the cache).
+   */
+  private async tablePage(query: BoundQuery, page: PageRequest): Promise<Timed & { truncated: boolean; total: number }> {
+    const needle = page.q?.trim() ?? '';
+    const probe = needle || page.sort ? await pagedQuery(this.client, query, 1, 0) : null;
+    const columns = probe?.rows[0] ? Object.keys(probe.rows[0]) : [];
+    if (page.sort && probe?.rows[0] && !columns.includes(page.sort)) {
+      throw new ParamError('sort', `sort must be a column of the table (${columns.join(', ')}; got ${JSON.stringify(page.sort)})`);
+    }
+    let text = stripSemicolon(query.text);
+    const params = [...query.params];
+    if (needle && columns.length) {
+      params.push(`%${needle.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+      const cells = columns.map((c) => `CAST(${quoteIdent(c)} AS VARCHAR)`).join(', ');
+      text = `SELECT * FROM (\n${text}\n) AS _rows WHERE concat_ws(' ', ${cells}) ILIKE $${params.length} ESCAPE '\\'`;
+    }
+    const filtered = { text, params };
+    const ordered = page.sort && columns.includes(page.sort)
+      ? { text: `SELECT * FROM (\n${text}\n) AS _sorted ORDER BY ${quoteIdent(page.sort)} ${page.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`, params }
+      : filtered;
+    const [rows, count] = await Promise.all([
+      pagedQuery(this.client, ordered, page.limit, page.offset),
+      timedQuery(this.client, { text: `SELECT count(*) AS n FROM (\n${text}\n) AS _counted`, params }),
+    ]);
+    return { ...rows, total: Number(count.rows[0]?.n ?? 0) };
   }
 
   private async kpiExtras(widget: Widget, state: RequestState, rows: Row[], out: WidgetResult): Promise<void> {
@@ -118,12 +178,16 @@ export class Engine {
   model(widget: Widget, view: DashboardConfig): WidgetModel {
     const c = widget.config;
     const width = c.width ?? (c.type === 'kpi' ? 1 : c.type === 'table' ? 4 : 2);
+    const queried = Boolean(c.query);
     return {
       id: c.id, type: c.type, title: c.title ?? c.id, description: c.description, width, height: c.height,
       format: c.format, currency: c.currency ?? view.currency, unit: c.unit, decimals: c.decimals,
       x: c.x, y: c.y === undefined ? [] : ([] as string[]).concat(c.y), series: c.series, stack: c.stack ?? false, top: c.top,
       downIsGood: c.downIsGood ?? false, sparkline: Boolean(c.sparkline), delta: this.hasDelta(widget), columns: c.columns ?? {},
-      pageSize: c.pageSize ?? 10, filters: widget.applies, steps: freshnessOf(this.status, this.deadLetters, widget.from).steps,
+      smooth: c.smooth ?? false, scale: c.scale ?? 'auto',
+      pageSize: c.pageSize ?? 10, filters: widget.affects,
+      ignores: queried ? this.filters.ids().filter((id) => !widget.affects.includes(id)).map((id) => this.filters.defs[id].label ?? id) : [],
+      steps: queried ? triggersOf(this.status, widget.from) : [],
       text: c.text, accept: c.type === 'upload' ? acceptList(c.accept) : undefined, target: c.type === 'upload' ? uploadTargets(c.target) : undefined, maxBytes: c.type === 'upload' ? c.maxBytes ?? view.maxUploadBytes : undefined,
     };
   }

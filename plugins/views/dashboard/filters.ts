@@ -17,13 +17,16 @@ export interface TimeWindow {
 
 export const DEFAULT_TIME_OPTIONS = ['12h', '24h', '7d', '30d', 'all'];
 
+/** Names other parameters of the data API take (paging, a table's sort and search, :from/:to). */
+export const RESERVED_FILTER_IDS = ['format', 'limit', 'offset', 'from', 'to', 'sort', 'order', 'q'];
+
 export class Filters {
   readonly order: string[];
 
   constructor(readonly defs: Record<string, FilterConfig>) {
     for (const [id, def] of Object.entries(defs)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(id)) throw new Error(`filter "${id}": ids are letters, digits and _ (they are URL and SQL parameter names)`);
-      if (['format', 'limit', 'offset', 'from', 'to'].includes(id)) throw new Error(`filter "${id}": the name is reserved`);
+      if (RESERVED_FILTER_IDS.includes(id)) throw new Error(`filter "${id}": the name is reserved (${RESERVED_FILTER_IDS.join(', ')})`);
       for (const parent of def.dependsOn ?? []) if (!defs[parent]) throw new Error(`filter "${id}": dependsOn names an unknown filter "${parent}"`);
       if (def.type === 'timeRange') {
         for (const option of timeOptions(def)) if (option !== 'all' && !isDuration(option)) throw new Error(`filter "${id}": "${option}" is not a duration or "all"`);
@@ -53,7 +56,7 @@ export class Filters {
           specs[id] = { type: 'string', enum: timeOptions(def), default: timeDefault(def), description: `${description}: a range ending ${def.anchor === 'latest' ? 'at the newest data' : 'now'}` };
           break;
         case 'dateRange':
-          specs[id] = { type: 'string', description: `${description}: YYYY-MM-DD..YYYY-MM-DD (either side may be empty; both inclusive)` };
+          specs[id] = { type: 'string', pattern: '^((\\d{4}-\\d{2}-\\d{2})?\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?$', description: `${description}: YYYY-MM-DD..YYYY-MM-DD (either side may be empty; both inclusive)` };
           break;
       }
     }

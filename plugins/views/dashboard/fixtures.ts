@@ -58,6 +58,7 @@ export function globeMartConfig(extra: Record<string, unknown> = {}): Record<str
       {
         id: 'health', type: 'alert', title: 'Revenue monitor', filters: ['period'],
         query: 'SELECT count(*) AS orders, sum(amount) AS revenue FROM sales {{where}}',
+        columns: { orders: { format: 'integer' }, revenue: { format: 'currency' } },
         rules: [
           { when: { field: 'orders', op: '<', value: 10 }, state: 'CRIT', reason: 'only {orders} orders' },
           { when: { field: 'revenue', op: '<', value: 1e9 }, state: 'WARN', reason: 'revenue {revenue} below target' },

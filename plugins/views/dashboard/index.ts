@@ -9,16 +9,16 @@ import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../examples.ts';
 import { assetUrls, mountAssets } from '../shared/assets.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { QueryCache } from '../shared/cache.ts';
-import { badRequest, csvResponse, PAGING_PARAMS, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
+import { badRequest, cachedJson, csvResponse, pagedQuery, pagingParams, parquetResponse, requireRole, TABLE_PARAMS } from '../shared/http.ts';
 import { liveStream } from '../shared/live.ts';
 import { ParamError, parseParams } from '../shared/params.ts';
-import { freshnessOf, upstreamOf } from '../shared/pipeline.ts';
+import { freshnessOf, triggersOf } from '../shared/pipeline.ts';
 import { paginate } from '../shared/sql.ts';
 import { renderDashboardPage } from '../ui/pages.tsx';
 import type { PageModel } from '../ui/types.ts';
 import { generateDashboard, introspect } from './auto.ts';
 import { uploadTargets, type DashboardConfig } from './config.ts';
-import { acceptList, Engine, type RequestState } from './engine.ts';
+import { acceptList, Engine, type PageRequest, type RequestState, type Widget } from './engine.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { dashboardOpenApi } from './openapi.ts';
 import { DASHBOARD_SCHEMA } from './schema.ts';
@@ -53,13 +53,13 @@ export class DashboardView implements View {
     if (!config.widgets?.length && !config.tables?.length) throw new Error(`${label}: give widgets, or tables to generate a dashboard from`);
     // Writes the pipeline does not announce (another program's) show within `refresh`, as with polling.
     this.cache = new QueryCache({ maxAgeMs: parseDuration(config.refresh) });
-    // A view that names no step behind it may read what any step writes.
+    // Answers change when a step writing what the widgets read commits; a view that names none may read anything.
     this.stopInvalidating = this.cache.invalidateOnCommit(events, (id) => {
-      const behind = this.upstreamSteps();
+      const behind = this.triggerSteps();
       return behind.length === 0 || behind.includes(id);
     });
     if (config.widgets?.length) {
-      this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label);
+      this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label, this.producers);
       if (!step.connection && this.layout.widgets.some((w) => w.config.query)) throw new Error(`${label}: widgets with a query need connection:`);
     } else if (!step.connection) throw new Error(`${label}: tables need connection:`);
   }
@@ -73,9 +73,17 @@ export class DashboardView implements View {
     return { title: this.config.title ?? this.step.id, path: this.paths.pages };
   }
 
+  /** The sinks writing the tables a widget's query reads (the pipeline knows which sink writes which table). */
+  private readonly producers = (sql: string): string[] => (this.step.connection ? this.status.producers?.(this.step.connection, sql) ?? [] : []);
+
+  /** The dialect of the view's connection (parquet answers need DuckDB). */
+  private dialect(): string | undefined {
+    return this.connections.list().find((c) => c.name === this.step.connection)?.type;
+  }
+
   openapi(): Record<string, unknown> {
     const layout = this.layout ?? buildLayout(this.config.filters ?? {}, [], this.step.from, this.step.id);
-    return dashboardOpenApi(layout, this.paths.api, this.step.id, !this.config.widgets?.length);
+    return dashboardOpenApi(layout, this.paths.api, this.step.id, { auto: !this.config.widgets?.length, dialect: this.dialect(), public: this.access.isPublic(this.step.id) });
   }
 
   mount({ pages, api, root, paths }: ViewMount): void {
@@ -84,7 +92,7 @@ export class DashboardView implements View {
     const read = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
     pages.get('/', requireRole(this.access, this.step.id, this.config.viewRole, 'html'), (c) => this.page(c));
     root.get(`${paths.pages}/`, (c) => c.redirect(`${paths.pages}${new URL(c.req.url).search}`));
-    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.upstreamSteps(), signal: this.closing.signal }));
+    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.triggerSteps(), signal: this.closing.signal, extra: () => ({ freshness: this.pageFreshness(this.layout) }) }));
     api.get('/filters/:filter', read, (c) => this.filterOptions(c));
     api.post('/upload/:widget', (c) => this.upload(c));
     api.get('/:widget', read, (c) => this.data(c));
@@ -119,17 +127,33 @@ export class DashboardView implements View {
       return tables.map((name) => ({ name, columns: [], rows: 0 }));
     });
     const generated = generateDashboard(schemas);
-    const layout = buildLayout({ ...generated.filters, ...this.config.filters }, generated.widgets, this.step.from, this.step.id);
+    const layout = buildLayout({ ...generated.filters, ...this.config.filters }, generated.widgets, this.step.from, this.step.id, this.producers);
     const missing = schemas.filter((s) => s.columns.length === 0).map((s) => s.name);
     const complete = missing.length === 0 && schemas.every((s) => (s.rows ?? 0) > 0);
     const waiting = this.step.from.length ? ` It appears after the first commit of ${this.step.from.join(', ')}.` : '';
     return { layout, complete, note: missing.length ? `The table ${missing.join(', ')} does not exist yet.${waiting}` : undefined };
   }
 
-  /** Every step behind the view or one of its widgets: their commits go to the page and refresh the cache. */
-  private upstreamSteps(): string[] {
+  /** The steps whose commits change what the view's widgets read: they go to the page and refresh the cache. */
+  private triggerSteps(): string[] {
     const from = new Set([...this.step.from, ...(this.layout?.widgets.flatMap((w) => w.from) ?? [])]);
-    return upstreamOf(this.status, [...from]);
+    return triggersOf(this.status, [...from]);
+  }
+
+  /** The page header's freshness: over every card's producers, so its reject count is the union of the cards'. */
+  private pageFreshness(layout: Layout | undefined) {
+    const cards = layout?.widgets.filter((w) => w.config.type !== 'text') ?? [];
+    const from = cards.length ? cards.flatMap((w) => w.from) : this.step.from;
+    return freshnessOf(this.status, this.deadLetters, [...new Set(from)]);
+  }
+
+  private engine(client: SqlClient | undefined, layout: Layout): Engine {
+    return new Engine(client, layout.filters, this.status, this.deadLetters, { locale: this.config.locale, timeZone: this.config.timeZone, currency: this.config.currency });
+  }
+
+  /** The first page of a widget as the page holds it: a table's first page, a chart's rows. */
+  private firstPage(widget: Widget): PageRequest {
+    return { limit: widget.config.type === 'table' ? widget.config.pageSize ?? 10 : widget.config.limit ?? 1000, offset: 0 };
   }
 
   private async page(c: Context) {
@@ -139,8 +163,8 @@ export class DashboardView implements View {
     const filters = await layout.filters.models(client, values);
     const windows = await layout.filters.windows(client, values, this.clock.now());
     const state = { values, windows };
-    const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
-    const results = Object.fromEntries(await Promise.all(layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, { limit: w.config.limit ?? 1000, offset: 0 })] as const)));
+    const engine = this.engine(client, layout);
+    const results = Object.fromEntries(await Promise.all(layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, this.firstPage(w))] as const)));
     const model: PageModel = {
       id: this.step.id,
       title: this.config.title ?? this.step.id,
@@ -149,12 +173,15 @@ export class DashboardView implements View {
       paths: this.paths,
       refreshMs: parseDuration(this.config.refresh),
       locale: this.config.locale,
+      timeZone: this.config.timeZone,
+      currency: this.config.currency,
       filters,
       widgets: layout.widgets.map((w) => engine.model(w, this.config)),
       results,
-      freshness: freshnessOf(this.status, this.deadLetters, [...new Set([...this.step.from, ...layout.widgets.flatMap((w) => w.from)])]),
+      freshness: this.pageFreshness(layout),
       notices: ignored.length ? [`Ignored in the address: ${ignored.join('; ')}`] : [],
       empty: note,
+      charts: [...new Set(layout.widgets.map((w) => w.config.type).filter((t) => ['line', 'area', 'bar', 'pie'].includes(t)))],
     };
     return c.html(renderDashboardPage(model, await assetUrls()));
   }
@@ -165,19 +192,19 @@ export class DashboardView implements View {
     const widget = layout.widgets.find((w) => w.config.id === id);
     if (!widget) return c.json({ error: `no widget "${id}" (widgets: ${layout.widgets.map((w) => w.config.id).join(', ')})` }, 404);
     const search = new URL(c.req.url).searchParams;
-    let paging: { format: string; limit: number; offset: number };
+    let paging: PageRequest & { format: string };
     let state: RequestState;
     const client = await this.reads();
     try {
-      const pagingSearch = new URLSearchParams([...search].filter(([key]) => key in PAGING_PARAMS));
-      const specs = { ...PAGING_PARAMS, limit: { ...PAGING_PARAMS.limit, default: widget.config.limit ?? 1000 } };
-      paging = parseParams(specs, pagingSearch) as typeof paging;
-      const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(PAGING_PARAMS) });
+      // The API's default stays the widget's `limit` (a client asking for a table gets its rows); the page asks for one page.
+      const specs = { ...pagingParams(client?.dialect, widget.config.limit ?? 1000), ...(widget.config.type === 'table' ? TABLE_PARAMS : {}) };
+      paging = parseParams(specs, new URLSearchParams([...search].filter(([key]) => key in specs))) as unknown as typeof paging;
+      const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(specs) });
       state = { values, windows: await layout.filters.windows(client, values, this.clock.now()) };
     } catch (error) {
       return badRequest(c, error);
     }
-    const engine = new Engine(client, layout.filters, this.status, this.deadLetters);
+    const engine = this.engine(client, layout);
     // The parquet answer is written to a file by the query itself: never from the cache.
     if (client && paging.format === 'parquet') return parquetResponse(c, (await this.sql())!, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
     if (client && paging.format === 'csv') {
@@ -187,8 +214,13 @@ export class DashboardView implements View {
         return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
       }
     }
-    const result = await engine.run(widget, state, paging);
-    return c.json(result, result.error && widget.config.type !== 'alert' ? 500 : 200);
+    try {
+      const result = await engine.run(widget, state, paging);
+      if (result.error && widget.config.type !== 'alert') return c.json({ error: result.error }, 500);
+      return cachedJson(c, result);
+    } catch (error) {
+      return badRequest(c, error);
+    }
   }
 
   private async filterOptions(c: Context) {

@@ -1,5 +1,6 @@
 // Turns the dashboard config (or a generated one) into validated filters and widgets; errors name the widget.
-import { templateParams } from '../shared/sql.ts';
+// Filters bind by construction: a widget is refreshed by, and shows, exactly the filters that change its data.
+import { parseTemplate, templateParams } from '../shared/sql.ts';
 import type { FilterConfig, WidgetConfig } from './config.ts';
 import { RESERVED_WIDGET_IDS, uploadTargets } from './config.ts';
 import type { Widget } from './engine.ts';
@@ -11,8 +12,16 @@ export interface Layout {
 }
 
 const NEEDS_QUERY = new Set(['kpi', 'line', 'area', 'bar', 'pie', 'table', 'alert']);
+const TIME_FILTERS = new Set(['timeRange', 'dateRange']);
 
-export function buildLayout(filterConfigs: Record<string, FilterConfig>, widgetConfigs: WidgetConfig[], viewFrom: string[], label: string): Layout {
+/**
+ * `producers(sql)` names the steps writing what a query reads (the pipeline knows which sink writes which table);
+ * a widget without `from:` takes them, or the view's `from` when it finds none.
+ */
+export function buildLayout(
+  filterConfigs: Record<string, FilterConfig>, widgetConfigs: WidgetConfig[], viewFrom: string[], label: string,
+  producers: (sql: string) => string[] = () => [],
+): Layout {
   const filters = new Filters(filterConfigs);
   const ids = filters.ids();
   const known = new Set(['from', 'to', ...ids]);
@@ -36,9 +45,37 @@ export function buildLayout(filterConfigs: Record<string, FilterConfig>, widgetC
     if (typeof config.sparkline === 'string') checkParams(config.sparkline, `${where} sparkline`);
     for (const id of config.filters ?? []) if (!filterConfigs[id]) throw new Error(`${label}: ${where} lists an unknown filter "${id}"`);
     for (const id of Object.keys(config.filterColumns ?? {})) if (!filterConfigs[id]) throw new Error(`${label}: ${where}: filterColumns names an unknown filter "${id}"`);
-    // An upload card reports on the source it feeds.
-    const from = config.from ?? (config.type === 'upload' && config.target ? uploadTargets(config.target) : viewFrom);
-    return { config, applies: config.filters ?? ids, from };
+    const applies = config.filters ?? ids;
+    const affects = affecting(config, applies, filterConfigs);
+    for (const id of config.filters ?? []) {
+      if (!affects.includes(id)) {
+        throw new Error(`${label}: ${where} lists the filter "${id}", but its query neither has {{where}}/{{and}} for the filter's column nor uses :${id}${TIME_FILTERS.has(filterConfigs[id].type) ? ', :from or :to' : ''}`);
+      }
+    }
+    // An upload card reports on the source it feeds; a query card on the steps writing what it reads.
+    const inferred = config.query ? producers([config.query, typeof config.sparkline === 'string' ? config.sparkline : ''].join('\n')) : [];
+    const from = config.from ?? (config.type === 'upload' && config.target ? uploadTargets(config.target) : inferred.length ? inferred : viewFrom);
+    return { config, applies, affects, from };
   });
   return { filters, widgets };
+}
+
+/**
+ * The filters that change a widget's data: those whose condition lands in a `{{where}}`/`{{and}}` of its query,
+ * those it uses as `:<filter>` (bound whether listed in `filters:` or not), and the time filter behind `:from`/`:to`.
+ */
+function affecting(config: WidgetConfig, applies: string[], defs: Record<string, FilterConfig>): string[] {
+  const sqls = [config.query ?? '', typeof config.sparkline === 'string' ? config.sparkline : ''];
+  const params = new Set(sqls.flatMap((sql) => templateParams(sql)));
+  const slot = sqls.some((sql) => parseTemplate(sql).some((part) => part.kind === 'slot'));
+  const out = new Set<string>();
+  for (const id of applies) {
+    const def = defs[id];
+    const column = config.filterColumns?.[id] ?? def.column;
+    if ((slot && column) || params.has(id)) out.add(id);
+    // :from/:to hold the window of the time filters the widget responds to.
+    else if (TIME_FILTERS.has(def.type) && (params.has('from') || params.has('to'))) out.add(id);
+  }
+  for (const id of params) if (defs[id]) out.add(id);
+  return Object.keys(defs).filter((id) => out.has(id));
 }

@@ -1,23 +1,31 @@
-// The browser bundle: built on demand when missing or older than its sources (a fresh checkout works), served once
-// per server at /assets/views/<file>, gzip-compressed, cacheable forever when the URL carries the content version.
+// The browser code: built on demand when missing or older than its sources (a fresh checkout works), served once
+// per server at /assets/views/<file> (entries and their chunks), compressed ahead of time (brotli and gzip),
+// cacheable forever when the URL carries the content version (entries) or the name carries it (chunks).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../../../core/paths.ts';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { Hono } from 'hono';
+import { repoRoot } from '../../../core/paths.ts';
 import { ASSET_PREFIX, defaultAssets, type Assets } from '../ui/document.ts';
 
-const FILES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8', 'theme.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 interface Asset {
   body: Uint8Array<ArrayBuffer>;
   gzip: Uint8Array<ArrayBuffer>;
+  br: Uint8Array<ArrayBuffer>;
   type: string;
+  /** Chunks carry their content hash in their name. */
+  hashed: boolean;
 }
 
 let loading: Promise<{ assets: Map<string, Asset>; version: string }> | undefined;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
+}
 
 async function load(): Promise<{ assets: Map<string, Asset>; version: string }> {
   const script = pathToFileURL(join(repoRoot, 'scripts/build-client.mjs')).href;
@@ -25,10 +33,17 @@ async function load(): Promise<{ assets: Map<string, Asset>; version: string }> 
   const dist = await ensureClient();
   const assets = new Map<string, Asset>();
   const hash = createHash('sha256');
-  for (const [name, type] of Object.entries(FILES)) {
-    const body = new Uint8Array(readFileSync(join(dist, name)));
-    hash.update(body);
-    assets.set(name, { body, gzip: new Uint8Array(gzipSync(body, { level: 9 })), type });
+  for (const path of filesUnder(dist).sort()) {
+    const name = relative(dist, path).split('\\').join('/');
+    const type = TYPES[name.slice(name.lastIndexOf('.'))];
+    if (!type || name.endsWith('.tmp')) continue;
+    const body = new Uint8Array(readFileSync(path));
+    hash.update(name).update(body);
+    assets.set(name, {
+      body, type, hashed: name.startsWith('chunks/'),
+      gzip: new Uint8Array(gzipSync(body, { level: 9 })),
+      br: new Uint8Array(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })),
+    });
   }
   return { assets, version: hash.digest('hex').slice(0, 12) };
 }
@@ -54,19 +69,22 @@ export function mountAssets(root: Hono): void {
   if (mounted.has(root)) return;
   mounted.add(root);
   void bundle().catch(() => undefined); // warm up: build while the server starts
-  root.get(`${ASSET_PREFIX}/:file`, async (c) => {
+  root.get(`${ASSET_PREFIX}/*`, async (c) => {
     const { assets, version } = await bundle();
-    const asset = assets.get(c.req.param('file'));
-    if (!asset) return c.notFound();
-    const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+    const name = new URL(c.req.url).pathname.slice(ASSET_PREFIX.length + 1);
+    const asset = assets.get(name);
+    if (!asset) return c.text(`no asset ${name}`, 404);
+    const accepts = c.req.header('accept-encoding') ?? '';
+    const encoding = /\bbr\b/.test(accepts) ? 'br' : /\bgzip\b/.test(accepts) ? 'gzip' : null;
+    const immutable = asset.hashed || c.req.query('v') === version;
     const headers: Record<string, string> = {
       'content-type': asset.type,
-      'cache-control': c.req.query('v') === version ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       etag: `"${version}"`,
       vary: 'accept-encoding',
     };
     if (c.req.header('if-none-match') === headers.etag) return c.body(null, 304, headers);
-    if (gzip) headers['content-encoding'] = 'gzip';
-    return c.body(gzip ? asset.gzip : asset.body, 200, headers);
+    if (encoding) headers['content-encoding'] = encoding;
+    return c.body(encoding === 'br' ? asset.br : encoding === 'gzip' ? asset.gzip : asset.body, 200, headers);
   });
 }

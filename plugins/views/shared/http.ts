@@ -1,5 +1,5 @@
 // HTTP plumbing shared by the views: role checks, result envelopes in JSON/CSV/Parquet.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,36 @@ export const PAGING_PARAMS: Record<string, ParamSpec> = {
   limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 1000, description: 'Rows to return.' },
   offset: { type: 'integer', minimum: 0, default: 0, description: 'Rows to skip.' },
 };
+
+/** The paging parameters of one view: no parquet where the connection is not DuckDB (it would answer 400). */
+export function pagingParams(dialect: string | undefined, limit = 1000): Record<string, ParamSpec> {
+  const formats = dialect === 'duckdb' ? ['json', 'csv', 'parquet'] : ['json', 'csv'];
+  return {
+    format: { ...PAGING_PARAMS.format, enum: formats, description: dialect === 'duckdb' ? 'Response format.' : 'Response format (parquet needs a DuckDB connection).' },
+    limit: { ...PAGING_PARAMS.limit, default: limit },
+    offset: PAGING_PARAMS.offset,
+  };
+}
+
+/** A table widget's further parameters: sorted and searched in the database. */
+export const TABLE_PARAMS: Record<string, ParamSpec> = {
+  sort: { type: 'string', description: 'Column to sort by (one of the table\'s columns).' },
+  order: { type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'Sort direction.' },
+  q: { type: 'string', description: 'Only rows with this text in any column (case-insensitive).' },
+};
+
+/**
+ * JSON with an ETag: a client asking again with If-None-Match gets 304 and no body while the answer is the same
+ * (live pages refetch after commits that may not change this widget). Compression is the server's (core/server).
+ */
+export function cachedJson(c: Context, body: unknown, status: 200 | 500 = 200) {
+  const text = JSON.stringify(body);
+  const etag = `"${createHash('sha1').update(text).digest('base64url')}"`;
+  const headers = { 'content-type': 'application/json; charset=UTF-8', etag, 'cache-control': 'no-cache' };
+  // A compressed answer's ETag is weak (W/"…"): the same body either way.
+  if (status === 200 && c.req.header('if-none-match')?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) return c.body(null, 304, headers);
+  return c.body(text, status, headers);
+}
 
 export function badRequest(c: Context, error: unknown) {
   if (error instanceof ParamError) return c.json({ error: error.message, parameter: error.param }, 400);
@@ -86,6 +116,8 @@ export async function parquetResponse(c: Context, client: SqlClient, query: Boun
       'content-type': 'application/vnd.apache.parquet',
       'content-disposition': `attachment; filename="${safeFileName(name)}.parquet"`,
     });
+  } catch (error) {
+    return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
   } finally {
     await rm(file, { force: true });
   }

@@ -9,6 +9,8 @@ export interface LiveOptions {
   heartbeatMs?: number;
   /** Ends the stream (the view is closing). */
   signal?: AbortSignal;
+  /** Sent with every commit, e.g. the page's freshness and reject counts as they are now. */
+  extra?: () => Record<string, unknown>;
 }
 
 /** Answers with an event stream until the client goes away. */
@@ -49,9 +51,12 @@ export function liveStream(c: Context, events: PipelineEvents, options: LiveOpti
           await stream.write(': heartbeat\n\n');
           continue;
         }
-        for (const event of queue.splice(0)) {
-          if (event.type !== 'commit') continue;
-          await stream.writeSSE({ event: 'commit', data: JSON.stringify({ type: 'commit', step: event.step, records: event.records, at: event.at.toISOString() }) });
+        // Commits queued while the last write was going out go as one event per step (a fast source commits often).
+        const latest = new Map<string, PipelineEvent & { type: 'commit' }>();
+        for (const event of queue.splice(0)) if (event.type === 'commit') latest.set(event.step, event);
+        const extra = latest.size ? options.extra?.() ?? {} : {};
+        for (const event of latest.values()) {
+          await stream.writeSSE({ event: 'commit', data: JSON.stringify({ type: 'commit', step: event.step, records: event.records, at: event.at.toISOString(), ...extra }) });
         }
       }
     } finally {

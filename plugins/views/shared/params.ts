@@ -9,6 +9,8 @@ export interface ParamSpec {
   minimum?: number;
   maximum?: number;
   enum?: (string | number)[];
+  /** Text values: the form they take (for the OpenAPI document; the parser checks them itself). */
+  pattern?: string;
   required?: boolean;
   /** Several values (`?id=a&id=b`). */
   array?: boolean;
@@ -127,6 +129,7 @@ export function openApiParam(name: string, spec: ParamSpec): Record<string, unkn
   if (spec.minimum !== undefined) base.minimum = spec.minimum;
   if (spec.maximum !== undefined) base.maximum = spec.maximum;
   if (spec.enum) base.enum = spec.enum;
+  if (spec.pattern) base.pattern = spec.pattern;
   if (spec.default !== undefined && spec.default !== null) base.default = spec.default;
   const schema = spec.array ? { type: 'array', items: base } : base;
   return {

@@ -39,14 +39,17 @@ export const RULE_SCHEMA = {
         },
       },
       state: { enum: ['WARN', 'CRIT'], description: 'State when the condition holds.' },
-      reason: { type: 'string', description: 'Text shown when it fires; {column} placeholders take values from the row.', examples: ['failure rate {failure_rate} above 5%'] },
+      reason: { type: 'string', description: 'Text shown when it fires; {column} placeholders take values from the row and {threshold} the rule\'s value, formatted like the column (a dashboard\'s columns: formats).', examples: ['failure rate {failure_rate} above {threshold}'] },
     },
   },
   examples: [[{ when: { field: 'failure_rate', op: '>', value: 0.05 }, state: 'CRIT', reason: 'failure rate {failure_rate} above 5%' }]],
 } as const;
 
+/** Shows a value of `field` in a reason (a dashboard formats it like the column: 0.31 → 31%). */
+export type ShowValue = (field: string, value: unknown) => string;
+
 /** Evaluates `rules` on `rows[0]`; pass `error` when the query failed. */
-export function evaluateRules(rules: AlertRule[], rows: Row[] | undefined, error?: unknown): AlertResult {
+export function evaluateRules(rules: AlertRule[], rows: Row[] | undefined, error?: unknown, showValue: ShowValue = (_, v) => show(v)): AlertResult {
   if (error !== undefined) return { status: 'Error', reasons: [error instanceof Error ? error.message : String(error)] };
   const row = rows?.[0];
   if (!row) return { status: 'NoData', reasons: ['the query returned no row'] };
@@ -54,7 +57,7 @@ export function evaluateRules(rules: AlertRule[], rows: Row[] | undefined, error
   const reasons: string[] = [];
   for (const rule of rules) {
     if (!holds(row[rule.when.field], rule.when.op, rule.when.value)) continue;
-    reasons.push(reasonOf(rule, row));
+    reasons.push(reasonOf(rule, row, showValue));
     if (SEVERITY[rule.state] > SEVERITY[status]) status = rule.state;
   }
   return { status, reasons };
@@ -90,10 +93,14 @@ function comparable(value: unknown): unknown {
   return value;
 }
 
-function reasonOf(rule: AlertRule, row: Row): string {
+function reasonOf(rule: AlertRule, row: Row, showValue: ShowValue): string {
   const { field, op, value } = rule.when;
-  if (!rule.reason) return op === 'isNull' ? `${field} is null` : `${field} ${op} ${String(value)} (is ${show(row[field])})`;
-  return rule.reason.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => (Object.hasOwn(row, name) ? show(row[name]) : whole));
+  const threshold = showValue(field, comparable(value));
+  if (!rule.reason) return op === 'isNull' ? `${field} is null` : `${field} ${op} ${threshold} (is ${showValue(field, row[field])})`;
+  return rule.reason.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+    if (Object.hasOwn(row, name)) return showValue(name, row[name]);
+    return name === 'threshold' ? threshold : whole;
+  });
 }
 
 function show(value: unknown): string {

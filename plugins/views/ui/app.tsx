@@ -1,7 +1,7 @@
 // The dashboard page: rendered on the server for the first paint, hydrated in the browser for filters and live data.
 import type { JSX } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { fetchOptions, fetchWidget, pageParams, widgetUrl } from './api.ts';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { fetchOptions, fetchWidget, isAbort, pageParams, widgetUrl, type TableQuery } from './api.ts';
 import { AlertBody, TextBody } from './components/alert.tsx';
 import { Card, EmptyState, ErrorState, Footer, Skeleton } from './components/card.tsx';
 import { ChartBody } from './components/chart.tsx';
@@ -10,7 +10,8 @@ import { PageHeader, TopBar, type LiveState } from './components/header.tsx';
 import { KpiBody } from './components/kpi.tsx';
 import { TableBody } from './components/table.tsx';
 import { UploadBody } from './components/upload.tsx';
-import type { FilterModel, PageModel, WidgetModel, WidgetResult } from './types.ts';
+import type { FieldContext } from './format.ts';
+import type { FilterModel, Freshness, PageModel, WidgetModel, WidgetResult } from './types.ts';
 
 export type Theme = 'light' | 'dark';
 
@@ -27,10 +28,12 @@ function useTheme(): Theme {
 }
 
 const CHARTS = new Set(['line', 'area', 'bar', 'pie']);
+const FIRST_TABLE_PAGE: TableQuery = { offset: 0, sort: null, order: 'asc', q: '' };
 
 export function Dashboard({ model }: { model: PageModel }): JSX.Element {
   const [filters, setFilters] = useState<FilterModel[]>(model.filters);
   const [results, setResults] = useState<Record<string, WidgetResult>>(model.results);
+  const [tables, setTables] = useState<Record<string, TableQuery>>({});
   const [loading, setLoading] = useState<Record<string, boolean>>({});
   const [live, setLive] = useState<LiveState>('connecting');
   const [freshness, setFreshness] = useState(model.freshness);
@@ -38,8 +41,15 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
   const theme = useTheme();
   const current = useRef(filters);
   current.current = filters;
+  const tableState = useRef(tables);
+  tableState.current = tables;
   const inflight = useRef(new Map<string, AbortController>());
+  const context: FieldContext = useMemo(() => ({ locale: model.locale, timeZone: model.timeZone, currency: model.currency }), [model]);
 
+  /**
+   * Refetches widgets with the filters (and table pages) as they are now. A newer request for a widget aborts the
+   * older one, and an aborted answer is dropped: a card only ever shows the answer to its latest request.
+   */
   const refresh = useCallback(async (ids: string[]) => {
     const widgets = model.widgets.filter((w) => ids.includes(w.id) && w.type !== 'text' && w.type !== 'upload');
     if (widgets.length === 0) return;
@@ -49,12 +59,12 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
       const controller = new AbortController();
       inflight.current.set(w.id, controller);
       try {
-        const result = await fetchWidget(model, w.id, current.current, controller.signal);
+        const table = w.type === 'table' ? tableState.current[w.id] ?? FIRST_TABLE_PAGE : undefined;
+        const result = await fetchWidget(model, w.id, current.current, controller.signal, table, table ? w.pageSize : undefined);
+        if (controller.signal.aborted) return;
         setResults((r) => ({ ...r, [w.id]: result }));
-        const f = result.meta.freshness;
-        setFreshness((old) => (f.lastCommitAt && (!old.lastCommitAt || f.lastCommitAt > old.lastCommitAt) ? { ...old, lastCommitAt: f.lastCommitAt, rejected: Math.max(old.rejected, f.rejected) } : old));
-      } catch {
-        return; // aborted by a newer request
+      } catch (error) {
+        if (!isAbort(error)) throw error;
       } finally {
         if (inflight.current.get(w.id) === controller) {
           inflight.current.delete(w.id);
@@ -73,6 +83,7 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
     // Cascade: refetch the options of filters depending on a changed one; drop values no longer offered.
     const changed = new Set([id]);
     const done = new Set<string>();
+    const cascaded = new Map<string, Pick<FilterModel, 'options' | 'value'>>();
     for (let pass = 0; pass < next.length; pass++) {
       for (const f of next) {
         if (done.has(f.id) || !f.dynamic || !f.dependsOn.some((d) => changed.has(d))) continue;
@@ -81,17 +92,33 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
         const offered = new Set(options.map((o) => o.value));
         const kept = Array.isArray(f.value) ? f.value.filter((v) => offered.has(v)) : f.value !== null && !offered.has(f.value) ? null : f.value;
         if (JSON.stringify(kept) !== JSON.stringify(f.value)) changed.add(f.id);
+        cascaded.set(f.id, { options, value: kept });
         next = next.map((g) => (g.id === f.id ? { ...g, options, value: kept } : g));
       }
     }
+    // A newer change of the same filter superseded this one while the options were fetched: it refreshes the widgets.
+    if (current.current.find((f) => f.id === id)?.value !== value) return;
+    // Other filters may have changed meanwhile: apply the cascade to the filters as they are now.
+    next = current.current.map((f) => (cascaded.has(f.id) ? { ...f, ...cascaded.get(f.id) } : f));
     setFilters(next);
     current.current = next;
     const query = pageParams(next).toString();
     history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}`);
-    await refresh(model.widgets.filter((w) => w.filters.some((f) => changed.has(f))).map((w) => w.id));
+    const affected = model.widgets.filter((w) => w.filters.some((f) => changed.has(f)));
+    // A filter change starts every table of those widgets at its first page again.
+    setTables((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, affected.some((w) => w.id === k) ? { ...v, offset: 0 } : v])));
+    tableState.current = Object.fromEntries(Object.entries(tableState.current).map(([k, v]) => [k, affected.some((w) => w.id === k) ? { ...v, offset: 0 } : v]));
+    await refresh(affected.map((w) => w.id));
   }, [model, refresh]);
 
-  // Live updates: refetch the widgets fed by a step that committed; poll every `refresh` while disconnected.
+  const onTableChange = useCallback((id: string, table: TableQuery) => {
+    tableState.current = { ...tableState.current, [id]: table };
+    setTables(tableState.current);
+    void refresh([id]);
+  }, [refresh]);
+
+  // Live updates: refetch only the widgets whose producers committed (a table only its visible page); poll every
+  // `refresh` while disconnected.
   useEffect(() => {
     let state: LiveState = 'connecting';
     const pending = new Set<string>();
@@ -106,11 +133,14 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
     source?.addEventListener('open', () => setState('live'));
     source?.addEventListener('error', () => setState('polling'));
     source?.addEventListener('commit', (event) => {
-      const data = JSON.parse((event as MessageEvent<string>).data) as { step: string; at: string };
+      const data = JSON.parse((event as MessageEvent<string>).data) as { step: string; at: string; freshness?: Freshness };
       pending.add(data.step);
-      setFreshness((f) => (!f.lastCommitAt || data.at > f.lastCommitAt ? { ...f, lastCommitAt: data.at } : f));
-      clearTimeout(timer);
-      timer = setTimeout(flush, 250);
+      if (data.freshness) setFreshness(data.freshness);
+      // Commits within 250 ms make one refresh; a steady stream of them still refreshes every 250 ms.
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        flush();
+      }, 250);
     });
     if (!source) setState('polling');
     const poll = setInterval(() => state !== 'live' && void refreshAll(), Math.max(model.refreshMs, 1000));
@@ -124,11 +154,12 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
   }, [model, refresh, refreshAll]);
 
   const busy = Object.values(loading).some(Boolean);
+  const timeFilters = new Set(model.filters.filter((f) => f.type === 'timeRange' || f.type === 'dateRange').map((f) => f.id));
   return (
     <div class="app">
       <TopBar pipeline={model.pipeline} />
       <div class="container">
-        <PageHeader title={model.title} description={model.description} freshness={freshness} live={live} now={now} busy={busy} onRefresh={() => void refreshAll()} />
+        <PageHeader title={model.title} description={model.description} freshness={freshness} live={live} now={now} busy={busy} timeZone={model.timeZone} onRefresh={() => void refreshAll()} />
         <FilterBar filters={filters} onChange={(id, value) => void onFilterChange(id, value)} />
         {model.notices.length > 0 && <div class="notice" role="status">{model.notices.map((n, i) => <div key={i}>{n}</div>)}</div>}
         {model.widgets.length === 0 ? (
@@ -136,7 +167,8 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
         ) : (
           <main class="grid">
             {model.widgets.map((w) => (
-              <WidgetCard key={w.id} widget={w} result={results[w.id]} loading={Boolean(loading[w.id])} model={model} filters={filters} theme={theme} now={now} />
+              <WidgetCard key={w.id} widget={w} result={results[w.id]} loading={Boolean(loading[w.id])} model={model} filters={filters} theme={theme} now={now}
+                context={context} table={tables[w.id] ?? FIRST_TABLE_PAGE} onTable={onTableChange} timeFiltered={w.filters.some((f) => timeFilters.has(f))} />
             ))}
           </main>
         )}
@@ -153,20 +185,26 @@ interface WidgetCardProps {
   filters: FilterModel[];
   theme: Theme;
   now: number;
+  context: FieldContext;
+  table: TableQuery;
+  onTable: (id: string, table: TableQuery) => void;
+  /** A time filter changes this widget (the empty state then suggests a wider range). */
+  timeFiltered: boolean;
 }
 
-function WidgetCard({ widget, result, loading, model, filters, theme, now }: WidgetCardProps): JSX.Element {
-  const locale = model.locale;
-  const footer = result && widget.type !== 'text' && <Footer freshness={result.meta.freshness} now={now} compact={widget.width === 1} csv={CHARTS.has(widget.type) || widget.type === 'table' ? widgetUrl(model, widget.id, filters, 'csv') : undefined} />;
+function WidgetCard({ widget, result, loading, model, filters, theme, now, context, table, onTable, timeFiltered }: WidgetCardProps): JSX.Element {
+  const csv = CHARTS.has(widget.type) || widget.type === 'table' ? widgetUrl(model, widget.id, filters, 'csv', widget.type === 'table' ? table : undefined) : undefined;
+  const footer = result && widget.type !== 'text' && <Footer freshness={result.meta.freshness} now={now} compact={widget.width === 1} csv={csv} timeZone={model.timeZone} />;
   let body: JSX.Element;
   if (widget.type === 'text') body = <TextBody text={widget.text ?? ''} />;
-  else if (widget.type === 'upload') body = <UploadBody widget={widget} model={model} locale={locale} />;
+  else if (widget.type === 'upload') body = <UploadBody widget={widget} model={model} locale={model.locale} />;
   else if (!result) body = <Skeleton kind={widget.type === 'kpi' ? 'kpi' : widget.type === 'table' ? 'table' : 'chart'} />;
-  else if (widget.type === 'alert') body = <AlertBody widget={widget} result={result} locale={locale} />;
+  else if (widget.type === 'alert') body = <AlertBody widget={widget} result={result} context={context} />;
   else if (result.error) body = <ErrorState message={result.error} />;
-  else if (result.data.length === 0) body = <EmptyState result={result} />;
-  else if (widget.type === 'kpi') body = <KpiBody widget={widget} result={result} locale={locale} />;
-  else if (widget.type === 'table') body = <TableBody widget={widget} result={result} locale={locale} />;
-  else body = <ChartBody widget={widget} result={result} theme={theme} locale={locale} />;
-  return <Card widget={widget} loading={loading} footer={footer}>{body}</Card>;
+  else if (widget.type === 'table') body = <TableBody widget={widget} result={result} context={context} query={table} onChange={(next) => onTable(widget.id, next)} loading={loading} timeFiltered={timeFiltered} />;
+  else if (result.data.length === 0) body = <EmptyState result={result} timeFiltered={timeFiltered} />;
+  else if (widget.type === 'kpi') body = <KpiBody widget={widget} result={result} context={context} />;
+  // The chart marks a period still in progress against the minute, not every tick of the clock.
+  else body = <ChartBody widget={widget} result={result} theme={theme} context={context} now={Math.floor(now / 60_000) * 60_000} domain={result.meta.domain} />;
+  return <Card widget={widget} loading={loading} footer={footer} filtersOnPage={model.filters.length > 0}>{body}</Card>;
 }

@@ -1,50 +1,92 @@
+// What charts draw: series in a fixed order and colour, gaps as gaps, the period in progress apart, series on
+// different scales as change from their first point, axes within the data's range, ranked categories.
 import { describe, expect, it } from 'vitest';
-import { chartOption } from './chart-options.ts';
+import { barRows, chartData, LIGHT, pieSlices, seriesColors, timeChart } from './chart-options.ts';
 import type { WidgetModel, WidgetResult } from './types.ts';
 
-const theme = { palette: ['#000'], background: '#fff', text: '#000', muted: '#666', grid: '#eee', tooltip: '#fff' };
-const widget = { id: 'trend', type: 'line', x: 'day', y: ['revenue'], columns: {} } as unknown as WidgetModel;
-const result = (days: string[]) => ({
-  data: days.map((day, i) => ({ day, revenue: 100 + i })),
-  statistics: { rows: days.length, elapsedMs: 1 },
-  meta: { columns: [{ name: 'day', type: 'string' }, { name: 'revenue', type: 'number' }], freshness: { lastCommitAt: null, steps: [] } },
-}) as unknown as WidgetResult;
-type Option = { useUTC?: boolean; xAxis: { type: string; axisLabel: { formatter: unknown } } };
-const option = (days: string[]) => chartOption(widget, result(days), theme) as Option;
+const widget = (over: Partial<WidgetModel>): WidgetModel => ({
+  id: 'w', type: 'line', title: 'W', width: 2, y: [], stack: false, downIsGood: false, sparkline: false, delta: false, columns: {}, pageSize: 10, filters: [], steps: [], ...over,
+});
+const result = (data: Record<string, unknown>[]): WidgetResult => ({
+  data, statistics: { rows: data.length, elapsedMs: 0 },
+  meta: { columns: Object.keys(data[0] ?? {}).map((name) => ({ name, type: typeof data[0][name] === 'number' ? 'number' : 'string' })), freshness: { steps: [], producer: null, lastCommitAt: null, watermark: null, rejected: 0, delivered: null } },
+});
+const hour = (h: number) => new Date(Date.UTC(2026, 11, 6, h)).toISOString();
 
-describe('chart options', () => {
-  it('labels a time axis of whole days with days only, drawn in UTC (no 06:00/12:00 labels between daily points)', () => {
-    for (const days of [['2024-03-01', '2024-03-02', '2024-03-04'], ['2024-03-01T00:00:00.000Z', '2024-03-02T00:00:00.000Z']]) {
-      const { useUTC, xAxis } = option(days);
-      expect(useUTC).toBe(true);
-      expect(xAxis.type).toBe('time');
-      const label = xAxis.axisLabel.formatter as (value: number) => string;
-      expect(label(Date.parse('2024-03-02T00:00:00Z'))).toBe('Mar 2');
-      expect(label(Date.parse('2024-03-02T06:00:00Z'))).toBe('');
-    }
+describe('series', () => {
+  it('splits a long table into one series per value, in name order whatever order rows come in', () => {
+    const rows = [{ ts: hour(0), currency: 'USD', rate: 1.1 }, { ts: hour(0), currency: 'GBP', rate: 0.86 }, { ts: hour(1), currency: 'USD', rate: 1.2 }];
+    const data = chartData(widget({ x: 'ts', y: ['rate'], series: 'currency' }), rows, result(rows).meta.columns);
+    expect(data.time).toBe(true);
+    expect(data.series.map((s) => [s.name, s.points.length])).toEqual([['GBP', 1], ['USD', 2]]);
   });
 
-  it('keeps hour labels (local time) when the points have times of day', () => {
-    const { useUTC, xAxis } = option(['2024-03-01T00:00:00.000Z', '2024-03-01T06:00:00.000Z']);
-    expect(useUTC).toBeUndefined();
-    expect(xAxis.axisLabel.formatter).toMatchObject({ hour: '{HH}:{mm}' });
+  it('gives each name its own colour, the same across loads and when a filter narrows the names', () => {
+    const names = ['AUD', 'BRL', 'CAD', 'CHF', 'CNY', 'EUR', 'GBP', 'INR', 'JPY', 'NOK', 'SEK', 'USD'];
+    const all = seriesColors(names, LIGHT.palette, names);
+    expect(new Set(all.values()).size).toBe(12);
+    expect(seriesColors([...names].reverse(), LIGHT.palette, names)).toEqual(all);
+    const some = seriesColors(['BRL', 'CNY'], LIGHT.palette, names);
+    expect(some.get('BRL')).toBe(all.get('BRL'));
+    expect(some.get('CNY')).toBe(all.get('CNY'));
+  });
+});
+
+describe('time series', () => {
+  const now = Date.parse('2026-12-06T10:30:00Z');
+
+  it('draws straight segments, breaks the line where hours are missing and marks the hour in progress', () => {
+    const rows = [0, 1, 2, 7, 8, 9, 10].map((h) => ({ hour: hour(h), sales: 100 + h }));
+    const chart = timeChart(widget({ x: 'hour', y: ['sales'], format: 'currency' }), result(rows), LIGHT, now);
+    expect(chart.smooth).toBe(false);
+    expect(chart.step).toBe(3_600_000);
+    expect(chart.series[0].values).toEqual([100, 101, 102, null, 107, 108, 109, 110]);
+    expect(chart.x[3]).toBe(Date.parse(hour(3)));
+    expect(chart.series[0].partialLast).toBe(true); // 10:00–11:00 has not ended at 10:30
+    expect(chart.xRange).toEqual([Date.parse(hour(0)), Date.parse(hour(10))]); // never past the data
+    expect(timeChart(widget({ x: 'hour', y: ['sales'] }), result(rows.slice(0, 3)), LIGHT, now).series[0].partialLast).toBe(false);
   });
 
-  it('puts a value column in another unit (a count next to revenue) on a right axis with its own format', () => {
-    const both = { ...widget, y: ['revenue', 'orders'], columns: { revenue: { label: 'Revenue', format: 'currency' }, orders: { label: 'Orders', format: 'integer' } } } as unknown as WidgetModel;
-    const rows = {
-      ...result([]), data: [{ day: '2024-03-01T10:00:00Z', revenue: 120_000, orders: 300 }, { day: '2024-03-01T11:00:00Z', revenue: 90_000, orders: 250 }],
-      meta: { columns: [{ name: 'day', type: 'string' }, { name: 'revenue', type: 'number' }, { name: 'orders', type: 'number' }], freshness: { lastCommitAt: null, steps: [] } },
-    } as unknown as WidgetResult;
-    type Axis = { axisLabel: { formatter: (v: number) => string } };
-    const { yAxis, series } = chartOption(both, rows, theme) as { yAxis: Axis[]; series: { yAxisIndex: number; tooltip: { valueFormatter: (v: number) => string } }[] };
-    expect(yAxis).toHaveLength(2);
-    expect(yAxis[0].axisLabel.formatter(120_000)).toBe('$120K');
-    expect(yAxis[1].axisLabel.formatter(300)).toBe('300');
-    expect(series.map((s) => s.yAxisIndex)).toEqual([0, 1]);
-    expect(series[1].tooltip.valueFormatter(300)).toBe('300');
-    // Columns in the same unit share one axis.
-    const same = { ...both, columns: { revenue: { format: 'currency' }, orders: { format: 'currency' } } } as unknown as WidgetModel;
-    expect(Array.isArray((chartOption(same, rows, theme) as { yAxis: unknown }).yAxis)).toBe(false);
+  it('bounds a line axis by the data and starts areas and bars at zero', () => {
+    const rows = [{ t: hour(1), v: 1040 }, { t: hour(2), v: 1110 }];
+    expect(timeChart(widget({ x: 't', y: ['v'] }), result(rows), LIGHT, now).axes[0]).toMatchObject({ min: 1040, max: 1120, step: 20 });
+    expect(timeChart(widget({ type: 'area', x: 't', y: ['v'] }), result(rows), LIGHT, now).axes[0]).toMatchObject({ min: 0 });
+  });
+
+  it('shows series on different scales as change from their first point, keeping the values for the tooltip', () => {
+    const rows = [{ t: hour(1), c: 'EUR', r: 0.9 }, { t: hour(1), c: 'JPY', r: 150 }, { t: hour(2), c: 'EUR', r: 0.918 }, { t: hour(2), c: 'JPY', r: 147 }];
+    const chart = timeChart(widget({ x: 't', y: ['r'], series: 'c', decimals: 4 }), result(rows), LIGHT, now);
+    expect(chart.indexed).toBe(true);
+    expect(chart.series.map((s) => s.name)).toEqual(['EUR', 'JPY']);
+    expect(chart.series[0].values.map((v) => Number(v!.toFixed(4)))).toEqual([0, 0.02]);
+    expect(chart.series[1].raw).toEqual([150, 147]);
+    expect(chart.axes[0].format.format).toBe('percent');
+    expect(timeChart(widget({ x: 't', y: ['r'], series: 'c', scale: 'shared' }), result(rows), LIGHT, now).indexed).toBe(false);
+  });
+
+  it('puts a column in another unit on a right axis', () => {
+    const both = widget({ x: 't', y: ['revenue', 'orders'], columns: { revenue: { format: 'currency' }, orders: { format: 'integer' } } });
+    const chart = timeChart(both, result([{ t: hour(1), revenue: 120_000, orders: 300 }, { t: hour(2), revenue: 90_000, orders: 250 }]), LIGHT, now);
+    expect(chart.axes).toHaveLength(2);
+    expect(chart.series.map((s) => s.axis)).toEqual([0, 1]);
+  });
+
+  it('labels whole days as days', () => {
+    const chart = timeChart(widget({ x: 'day', y: ['v'] }), result([{ day: '2024-03-01', v: 1 }, { day: '2024-03-02', v: 2 }]), LIGHT, now);
+    expect(chart.days).toBe(true);
+  });
+});
+
+describe('ranked categories and shares', () => {
+  it('draws categories as horizontal bars, largest first, labels whole', () => {
+    const rows = [{ c: 'a long city name that must not be cut', v: 1 }, { c: 'b', v: 5 }, { c: 'c', v: 3 }];
+    const { rows: bars, max } = barRows(widget({ type: 'bar', top: 2 }), result(rows), LIGHT);
+    expect(bars.map((r) => r.label)).toEqual(['b', 'c']);
+    expect(max).toBe(5);
+    expect(barRows(widget({ type: 'bar' }), result(rows), LIGHT).rows.at(-1)!.label).toBe('a long city name that must not be cut');
+  });
+
+  it('keeps the top N slices and puts the rest in Other', () => {
+    expect(pieSlices([['a', 1], ['b', 5], ['c', 3], ['d', null]], 2)).toEqual([['b', 5], ['c', 3], ['Other', 1]]);
   });
 });

@@ -4,7 +4,10 @@ import { escapeHtml } from '../shared/http.ts';
 
 export interface Assets {
   css: string;
+  /** The dashboards' script. */
   js: string;
+  /** The pipeline page's script. */
+  pipeline?: string;
   theme: string;
 }
 
@@ -12,11 +15,13 @@ export const ASSET_PREFIX = '/assets/views';
 
 export function defaultAssets(version = ''): Assets {
   const v = version ? `?v=${version}` : '';
-  return { css: `${ASSET_PREFIX}/app.css${v}`, js: `${ASSET_PREFIX}/app.js${v}`, theme: `${ASSET_PREFIX}/theme.js${v}` };
+  return { css: `${ASSET_PREFIX}/app.css${v}`, js: `${ASSET_PREFIX}/app.js${v}`, pipeline: `${ASSET_PREFIX}/pipeline.js${v}`, theme: `${ASSET_PREFIX}/theme.js${v}` };
 }
 
-export function renderDocument(input: { title: string; body: string; assets: Assets; model?: unknown }): string {
+/** A page; with `model`, the script (the dashboards' unless another is named) hydrates it from that JSON. */
+export function renderDocument(input: { title: string; body: string; assets: Assets; model?: unknown; script?: string }): string {
   const { title, body, assets, model } = input;
+  const script = input.script ?? assets.js;
   return [
     '<!doctype html>',
     '<html lang="en" data-theme="light">',
@@ -27,7 +32,7 @@ export function renderDocument(input: { title: string; body: string; assets: Ass
     '<link rel="icon" href="data:,">',
     `<link rel="stylesheet" href="${escapeHtml(assets.css)}">`,
     `<script src="${escapeHtml(assets.theme)}"></script>`,
-    model === undefined ? '' : `<script type="module" src="${escapeHtml(assets.js)}"></script>`,
+    model === undefined ? '' : `<script type="module" src="${escapeHtml(script)}"></script>`,
     '</head>',
     '<body>',
     `<div id="app">${body}</div>`,

@@ -7,24 +7,34 @@ import type { Freshness, WidgetResult } from './types.ts';
 const EVIL = '<img src=x onerror=alert(1)>';
 
 describe('server-rendered pages', () => {
-  it('renders the pipeline overview in flow order with anchors, counts and view links', () => {
+  it('renders the pipeline as a graph laid out by its edges, with counts, anchors and view links, and a step list for phones', () => {
     const html = renderIndexPage({
       pipeline: 'globemart', description: EVIL, views: [{ id: 'revenue', title: 'Revenue', path: '/views/revenue' }],
       steps: [
-        stepStats('warehouse', { from: ['convert'], recordsIn: 1200, lastCommitAt: '2024-01-01T00:00:00Z' }),
-        stepStats('convert', { kind: 'transform', from: ['orders'], recordsIn: 1210, recordsOut: 1200, rejected: 10 }),
-        stepStats('orders', { kind: 'source', recordsOut: 1210, lastError: `boom ${EVIL}`, errors: 1 }),
+        stepStats('warehouse', { from: ['convert'], recordsIn: 1200, lastCommitAt: '2024-01-01T00:00:00Z', totals: { recordsIn: 5200, recordsOut: 5200, batches: 9, since: '2023-12-01T00:00:00Z' } }),
+        stepStats('convert', { kind: 'transform', from: ['orders'], recordsIn: 1210, recordsOut: 1200, rejected: 10, run: { startedAt: '2024-01-01T00:00:00Z', rejected: 4 } }),
+        stepStats('orders', { kind: 'source', recordsOut: 1210, lastError: `boom ${EVIL}`, errors: 1, lag: 42, dataFrom: ['landing'] }),
+        stepStats('landing', { kind: 'sink', from: [] }),
       ],
     });
-    expect(html.indexOf('id="step-orders"')).toBeLessThan(html.indexOf('id="step-convert"'));
-    expect(html.indexOf('id="step-convert"')).toBeLessThan(html.indexOf('id="step-warehouse"'));
+    const model = JSON.parse(html.match(/id="view-model">([^<]*)</)![1]) as { layout: { nodes: { id: string; y: number }[]; edges: { from: string; to: string; kind: string }[] } };
+    const y = Object.fromEntries(model.layout.nodes.map((n) => [n.id, n.y])); // top to bottom, as the data flows
+    expect(y.landing).toBeLessThan(y.orders);
+    expect(y.orders).toBeLessThan(y.convert);
+    expect(y.convert).toBeLessThan(y.warehouse);
+    expect(model.layout.edges).toEqual(expect.arrayContaining([
+      expect.objectContaining({ from: 'orders', to: 'convert', kind: 'flow' }), expect.objectContaining({ from: 'landing', to: 'orders', kind: 'data' }),
+    ]));
+    expect(html).toContain('id="step-orders"');
+    expect(html).toContain('data-step-item="orders"'); // the phone list
     expect(html).toContain('href="/views/revenue"');
-    expect(html).toContain('href="/dead-letter?steps=convert"');
     expect(html).toContain('1,210');
+    expect(html).toContain('data-stat="lag">42<');
+    expect(html).toContain('10 rejected');
     expect(html).not.toContain(EVIL);
-    expect(html).toContain('&lt;img src=x onerror=alert(1)>');
     expect(html).toContain('/assets/views/app.css');
-    expect(html).not.toContain('app.js'); // no bundle needed: theme.js handles the toggle
+    expect(html).toContain('/assets/views/pipeline.js'); // the live graph's script, not the dashboards'
+    expect(html).not.toContain('app.js');
   });
 
   it('renders dead letters with reasons, origin and the record as escaped text, and pages', () => {

@@ -1,12 +1,14 @@
 // Server-rendered pages: the dashboard document, the pipeline overview (/) and the dead-letter browser.
 import type { JSX } from 'preact';
 import { renderToString } from 'preact-render-to-string';
-import type { DeadLetterEntry, StepStats } from '../../../core/sdk/index.ts';
+import type { DeadLetterEntry } from '../../../core/sdk/index.ts';
 import { Dashboard } from './app.tsx';
 import { deadLetterHref } from './components/card.tsx';
 import { TopBar } from './components/header.tsx';
 import { defaultAssets, renderDocument, type Assets } from './document.ts';
 import { formatTime, formatValue, timeAgo } from './format.ts';
+import { PipelinePage, type LiveStep, type PipelineModel } from './pipeline.tsx';
+import { layoutPipeline } from './pipeline-layout.ts';
 import type { PageModel } from './types.ts';
 
 export function renderDashboardPage(model: PageModel, assets: Assets = defaultAssets()): string {
@@ -17,12 +19,17 @@ export interface IndexPageInput {
   pipeline: string;
   description?: string;
   views: { id?: string; title: string; path: string }[];
-  steps: StepStats[];
+  steps: LiveStep[];
   assets?: Assets;
 }
 
+/** The pipeline page: the graph laid out here (dagre, on the server), hydrated in the browser for live figures. */
 export function renderIndexPage(input: IndexPageInput): string {
-  return renderDocument({ title: `${input.pipeline} · pipeline`, body: renderToString(<IndexPage {...input} now={Date.now()} />), assets: input.assets ?? defaultAssets() });
+  const model: PipelineModel = {
+    pipeline: input.pipeline, description: input.description, views: input.views, steps: input.steps, layout: layoutPipeline(input.steps), at: Date.now(),
+  };
+  const assets = input.assets ?? defaultAssets();
+  return renderDocument({ title: `${input.pipeline} · pipeline`, body: renderToString(<PipelinePage model={model} />), assets, model, script: assets.pipeline });
 }
 
 const n = (value: number) => formatValue(value, { format: 'integer' });
@@ -30,89 +37,6 @@ const n = (value: number) => formatValue(value, { format: 'integer' });
 function Ago({ iso, now }: { iso: string | null; now: number }): JSX.Element {
   if (!iso) return <span class="muted">—</span>;
   return <time dateTime={iso} title={formatTime(iso)}>{timeAgo(iso, now)}</time>;
-}
-
-function KindBadge({ kind }: { kind: string }): JSX.Element {
-  return <span class={`badge badge-${kind}`}>{kind}</span>;
-}
-
-/** Steps with their inputs first, so the table reads like the pipeline flows. */
-function flowOrder(steps: StepStats[]): StepStats[] {
-  const byId = new Map(steps.map((s) => [s.id, s]));
-  const out: StepStats[] = [];
-  const seen = new Set<string>();
-  const visit = (step: StepStats) => {
-    if (seen.has(step.id)) return;
-    seen.add(step.id);
-    for (const input of step.from) if (byId.has(input)) visit(byId.get(input)!);
-    out.push(step);
-  };
-  const rank = { source: 0, transform: 1, sink: 2, view: 3 } as Record<string, number>;
-  [...steps].sort((a, b) => (rank[a.kind] ?? 9) - (rank[b.kind] ?? 9)).forEach(visit);
-  return out;
-}
-
-function IndexPage({ pipeline, description, views, steps, now }: IndexPageInput & { now: number }): JSX.Element {
-  const ordered = flowOrder(steps);
-  const rejected = steps.reduce((sum, s) => sum + s.rejected, 0);
-  const failing = steps.filter((s) => s.lastError);
-  const lastCommit = steps.map((s) => s.lastCommitAt).filter((x): x is string => Boolean(x)).sort().at(-1) ?? null;
-  return (
-    <div class="app">
-      <TopBar pipeline={pipeline} />
-      <div class="container">
-        <header class="page-header">
-          <div class="page-titles">
-            <h1>{pipeline}</h1>
-            {description && <p class="page-desc">{description}</p>}
-          </div>
-          <div class="page-meta">
-            <span class="meta-item">{lastCommit ? <>Last commit <Ago iso={lastCommit} now={now} /></> : 'No commit yet'}</span>
-            {rejected > 0 ? <a class="meta-item meta-warn" href={deadLetterHref(steps.map((s) => s.id))}>{n(rejected)} rejected</a> : <span class="meta-item">0 rejected</span>}
-            {failing.length > 0 && <span class="pill pill-crit"><span class="pill-dot" />{failing.length} failing</span>}
-          </div>
-        </header>
-        {views.length > 0 && (
-          <section class="views">
-            {views.map((v) => (
-              <a class="card view-link" href={v.path} key={v.path}>
-                <span class="view-title">{v.title}</span>
-                <span class="view-path">{v.path}</span>
-              </a>
-            ))}
-          </section>
-        )}
-        <section class="card span-4">
-          <header class="card-head"><div class="card-titles"><h2 class="card-title">Steps</h2><p class="card-desc">In flow order: every step with its inputs, throughput, rejects and freshness.</p></div></header>
-          <div class="card-body">
-            <div class="table-wrap">
-              <table class="data steps">
-                <thead>
-                  <tr><th>Step</th><th>Plugin</th><th>From</th><th class="num">In</th><th class="num">Out</th><th class="num">Rejected</th><th>Last commit</th><th>Watermark</th><th>Status</th></tr>
-                </thead>
-                <tbody>
-                  {ordered.map((s) => (
-                    <tr id={`step-${s.id}`} key={s.id}>
-                      <td><span class="step-id">{s.id}</span> <KindBadge kind={s.kind} /></td>
-                      <td><code>{s.use}</code></td>
-                      <td>{s.from.length ? s.from.map((f, i) => <span key={f}>{i > 0 && ', '}<a href={`#step-${f}`}>{f}</a></span>) : <span class="muted">—</span>}</td>
-                      <td class="num">{n(s.recordsIn)}</td>
-                      <td class="num">{n(s.recordsOut)}</td>
-                      <td class="num">{s.rejected > 0 ? <a class="text-warn" href={deadLetterHref([s.id])}>{n(s.rejected)}</a> : <span class="muted">0</span>}</td>
-                      <td><Ago iso={s.lastCommitAt} now={now} /></td>
-                      <td>{s.watermark ? formatTime(s.watermark) : <span class="muted">—</span>}</td>
-                      <td>{s.lastError ? <span class="text-crit" title={s.lastError}>{s.errors} error{s.errors === 1 ? '' : 's'}: {s.lastError}</span> : <span class="pill pill-ok"><span class="pill-dot" />OK</span>}</td>
-                    </tr>
-                  ))}
-                  {ordered.length === 0 && <tr><td class="no-match" colSpan={9}>The pipeline has no steps.</td></tr>}
-                </tbody>
-              </table>
-            </div>
-          </div>
-        </section>
-      </div>
-    </div>
-  );
 }
 
 export interface DeadLetterPageInput {

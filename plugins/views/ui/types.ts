@@ -19,6 +19,8 @@ export interface ValueFormat {
 
 export interface ColumnSpec extends ValueFormat {
   label?: string;
+  /** Money in the currency named by another column of the same row (e.g. an amount next to its currency). */
+  currencyColumn?: string;
 }
 
 export interface ColumnInfo {
@@ -64,10 +66,16 @@ export interface WidgetModel extends ValueFormat {
   delta: boolean;
   columns: Record<string, ColumnSpec>;
   pageSize: number;
-  /** Ids of the filters the widget responds to. */
+  /** Ids of the filters that change the widget's data (in its {{where}}/{{and}} or used as :<filter>). */
   filters: string[];
-  /** Steps whose commits refresh the widget (upstream, inclusive). */
+  /** Labels of the page's filters that do not change this widget (shown on the card). */
+  ignores?: string[];
+  /** Steps whose commits refresh the widget: the sinks writing what its query reads. */
   steps: string[];
+  /** line/area: draw smoothed curves (off unless asked). */
+  smooth?: boolean;
+  /** Series on one axis, or each as % change from its first point (auto: when their ranges differ tenfold). */
+  scale?: 'auto' | 'shared' | 'indexed';
   /** Text widget: plain text, blank lines separate paragraphs. */
   text?: string;
   /** Upload widget. */
@@ -78,13 +86,18 @@ export interface WidgetModel extends ValueFormat {
 }
 
 export interface Freshness {
-  /** Every step upstream of the widget (inclusive). */
+  /** Every step upstream of the widget (inclusive), through files, topics and tables between steps. */
   steps: string[];
-  /** The step whose output the widget reads. */
+  /** The step whose output the widget reads (the first of `producers`). */
   producer: string | null;
+  /** The steps writing what the widget reads. */
+  producers?: string[];
   lastCommitAt: string | null;
   watermark: string | null;
+  /** Records rejected by those steps, all time (what the dead-letter store holds for them). */
   rejected: number;
+  /** Of those, rejected since this pipeline process started. */
+  rejectedRun?: number;
   /** Records the producer received or wrote; null when unknown. */
   delivered: number | null;
 }
@@ -104,6 +117,10 @@ export interface WidgetResult {
     period?: { from: string; to: string; previousFrom: string; previousTo: string } | null;
     /** True when at least one filter the widget responds to is set. */
     filtered?: boolean;
+    /** Tables: rows matching the search, over all pages. */
+    total?: number;
+    /** Charts with `series`: every name the series column takes with no filter set (colours stay with names). */
+    domain?: string[];
   };
   /** Alert widgets. */
   status?: AlertState;
@@ -120,6 +137,9 @@ export interface PageModel {
   paths: { pages: string; api: string };
   refreshMs: number;
   locale: string;
+  /** Zone of every timestamp on the page (named next to them). */
+  timeZone: string;
+  currency?: string;
   filters: FilterModel[];
   widgets: WidgetModel[];
   results: Record<string, WidgetResult>;
@@ -128,4 +148,14 @@ export interface PageModel {
   notices: string[];
   /** Why the page has no widgets, when it has none. */
   empty?: string;
+  /** Which chart kinds the page draws (the browser loads only their code). */
+  charts?: string[];
+}
+
+/** The pipeline graph as the page draws it (see pipeline-layout.ts). */
+export interface GraphLayout {
+  width: number;
+  height: number;
+  nodes: { id: string; x: number; y: number }[];
+  edges: { from: string; to: string; kind: 'flow' | 'data'; points: [number, number][] }[];
 }

@@ -1,6 +1,6 @@
 // Alert card body: a status pill (OK / WARN / CRIT / NoData / Error) and every reason that fired.
 import type { JSX } from 'preact';
-import { formatValue } from '../format.ts';
+import { columnLabel, formatCell, type FieldContext } from '../format.ts';
 import type { AlertState, WidgetModel, WidgetResult } from '../types.ts';
 
 const LABEL: Record<AlertState, string> = { OK: 'OK', WARN: 'Warning', CRIT: 'Critical', NoData: 'No data', Error: 'Error' };
@@ -9,7 +9,7 @@ export function StatusPill({ state }: { state: AlertState }): JSX.Element {
   return <span class={`pill pill-${state.toLowerCase()}`} data-status={state}><span class="pill-dot" />{LABEL[state]}</span>;
 }
 
-export function AlertBody({ widget, result, locale }: { widget: WidgetModel; result: WidgetResult; locale: string }): JSX.Element {
+export function AlertBody({ widget, result, context }: { widget: WidgetModel; result: WidgetResult; context: FieldContext }): JSX.Element {
   const state = result.status ?? (result.error ? 'Error' : 'NoData');
   const reasons = result.reasons ?? [];
   const row = result.data[0];
@@ -28,11 +28,13 @@ export function AlertBody({ widget, result, locale }: { widget: WidgetModel; res
       {fields.length > 0 && (
         <dl class="alert-fields">
           {fields.map(([name, value]) => {
-            const spec = widget.columns[name] ?? {};
+            const spec = widget.columns[name];
+            const column = result.meta.columns.find((c) => c.name === name);
+            const text = formatCell(value, column, spec, context, row);
             return (
-              <div key={name}>
-                <dt>{spec.label ?? name}</dt>
-                <dd>{formatValue(value, { ...spec, locale, compact: true })}</dd>
+              <div key={name} class={text.length > 12 ? 'field-wide' : undefined}>
+                <dt>{columnLabel(name, spec, column, context.timeZone)}</dt>
+                <dd>{text}</dd>
               </div>
             );
           })}

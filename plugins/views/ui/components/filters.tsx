@@ -1,5 +1,6 @@
 // The filter bar: time range as a segmented control, selects, multi-selects (checkbox popover) and date ranges.
 import type { JSX } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { FilterModel } from '../types.ts';
 import { ChevronIcon } from './icons.tsx';
 
@@ -62,7 +63,29 @@ function FilterControl({ filter, onChange }: { filter: FilterModel; onChange: Fi
   }
 }
 
+/** A checkbox list in a popover; it closes on Escape (focus back on its button) and on a click outside it. */
 function MultiSelect({ filter, onChange }: { filter: FilterModel; onChange: FilterChange }): JSX.Element {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const outside = (event: Event) => {
+      if (root.current && !root.current.contains(event.target as Node)) setOpen(false);
+    };
+    const escape = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      setOpen(false);
+      root.current?.querySelector('summary')?.focus();
+    };
+    document.addEventListener('pointerdown', outside);
+    document.addEventListener('focusin', outside);
+    document.addEventListener('keydown', escape);
+    return () => {
+      document.removeEventListener('pointerdown', outside);
+      document.removeEventListener('focusin', outside);
+      document.removeEventListener('keydown', escape);
+    };
+  }, [open]);
   const chosen = Array.isArray(filter.value) ? filter.value : [];
   const labels = filter.options.filter((o) => chosen.includes(o.value)).map((o) => o.label);
   const summary = chosen.length === 0 ? 'All' : labels.length <= 2 ? labels.join(', ') : `${labels.length} selected`;
@@ -70,9 +93,9 @@ function MultiSelect({ filter, onChange }: { filter: FilterModel; onChange: Filt
   return (
     <div class="field">
       <span class="field-label">{filter.label}</span>
-      <details class="ms" data-filter={filter.id}>
-        <summary class="select ms-summary"><span>{summary || 'All'}</span><ChevronIcon /></summary>
-        <div class="ms-panel">
+      <details class="ms" data-filter={filter.id} ref={root} open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary class="select ms-summary" aria-haspopup="listbox" aria-expanded={open ? 'true' : 'false'}><span>{summary || 'All'}</span><ChevronIcon /></summary>
+        <div class="ms-panel" role="group" aria-label={filter.label}>
           {filter.options.length === 0 && <span class="ms-empty">No values</span>}
           {filter.options.map((o) => (
             <label key={o.value} class="ms-option">

@@ -1,26 +1,38 @@
-// The page header: title, pipeline freshness with the live state, refresh and theme buttons.
+// The top bar (with a menu on phones) and the page header: title, freshness with the live state, one reject count
+// (all time, and this run), refresh and theme buttons.
 import type { ComponentChildren, JSX } from 'preact';
-import { formatTime, timeAgo } from '../format.ts';
+import { formatTime, formatValue, timeAgo } from '../format.ts';
 import type { Freshness } from '../types.ts';
 import { deadLetterHref } from './card.tsx';
-import { MoonIcon, RefreshIcon, SunIcon } from './icons.tsx';
+import { MenuIcon, MoonIcon, RefreshIcon, SunIcon } from './icons.tsx';
 
 export type LiveState = 'connecting' | 'live' | 'polling';
 
+const LINKS = [{ href: '/pipeline', label: 'Pipeline' }, { href: '/dead-letter', label: 'Dead letters' }];
+
+/**
+ * The bar on every page. At 640 px and below the links move into a menu (a <details>, so it works on pages
+ * without the app script too; theme.js closes it on Escape and outside clicks).
+ */
 export function TopBar({ pipeline, children }: { pipeline: string; children?: ComponentChildren }): JSX.Element {
   return (
     <div class="topbar">
-      <a class="brand" href="/?overview=1">
+      <a class="brand" href="/pipeline">
         <span class="brand-mark" aria-hidden="true" />
         <span class="brand-name">{pipeline}</span>
       </a>
-      <nav class="topnav">
-        <a href="/?overview=1">Pipeline</a>
-        <a href="/dead-letter">Dead letters</a>
+      <nav class="topnav" aria-label="Pages">
+        {LINKS.map((l) => <a key={l.href} href={l.href}>{l.label}</a>)}
       </nav>
       <span class="topbar-spacer" />
       {children}
       <ThemeToggle />
+      <details class="menu" data-menu>
+        <summary class="icon-btn menu-button" aria-label="Menu" title="Menu"><MenuIcon /></summary>
+        <nav class="menu-panel" aria-label="Pages">
+          {LINKS.map((l) => <a key={l.href} href={l.href}>{l.label}</a>)}
+        </nav>
+      </details>
     </div>
   );
 }
@@ -35,6 +47,20 @@ export function ThemeToggle(): JSX.Element {
   );
 }
 
+/** "104 rejected" (all time) with "3 this run" when some were rejected since the pipeline started. */
+export function RejectCount({ freshness, suffix = '' }: { freshness: Freshness; suffix?: string }): JSX.Element {
+  const all = freshness.rejected;
+  const run = freshness.rejectedRun ?? 0;
+  const text = `${formatValue(all, { format: 'integer' })} rejected${suffix}`;
+  const title = `${formatValue(all, { format: 'integer' })} records rejected upstream of this data, all time (in the dead-letter store); ${formatValue(run, { format: 'integer' })} since the pipeline started`;
+  if (all === 0) return <span class="meta-item foot-muted" data-rejected="0" title={title}>0 rejected</span>;
+  return (
+    <a class="meta-item meta-warn" href={deadLetterHref(freshness.steps)} data-rejected={all} data-rejected-run={run} title={title}>
+      {text} <span class="reject-scope">all time{run ? ` · ${formatValue(run, { format: 'integer' })} this run` : ''}</span>
+    </a>
+  );
+}
+
 export interface HeaderProps {
   title: string;
   description?: string;
@@ -42,10 +68,11 @@ export interface HeaderProps {
   live: LiveState;
   now: number;
   busy: boolean;
+  timeZone: string;
   onRefresh?: () => void;
 }
 
-export function PageHeader({ title, description, freshness, live, now, busy, onRefresh }: HeaderProps): JSX.Element {
+export function PageHeader({ title, description, freshness, live, now, busy, timeZone, onRefresh }: HeaderProps): JSX.Element {
   const liveLabel = live === 'live' ? 'Live' : live === 'polling' ? 'Polling' : 'Connecting';
   return (
     <header class="page-header">
@@ -57,13 +84,13 @@ export function PageHeader({ title, description, freshness, live, now, busy, onR
         <span class={`live live-${live}`} data-live={live} title={live === 'live' ? 'Updates arrive as the pipeline commits' : live === 'polling' ? 'Live updates unavailable; refreshing periodically' : 'Connecting to live updates'}>
           <span class="live-dot" />{liveLabel}
         </span>
-        <span class="meta-item" title={freshness.lastCommitAt ? formatTime(freshness.lastCommitAt) : undefined} data-freshness={freshness.lastCommitAt ?? ''}>
+        <span class="meta-item" title={freshness.lastCommitAt ? formatTime(freshness.lastCommitAt, { timeZone }) : undefined} data-freshness={freshness.lastCommitAt ?? ''}>
           {freshness.lastCommitAt ? `Data updated ${timeAgo(freshness.lastCommitAt, now)}` : 'No data committed yet'}
         </span>
-        {freshness.rejected > 0 && <a class="meta-item meta-warn" href={deadLetterHref(freshness.steps)}>{freshness.rejected.toLocaleString('en-US')} rejected upstream</a>}
+        <RejectCount freshness={freshness} />
         {onRefresh && (
           <button type="button" class={`btn${busy ? ' btn-busy' : ''}`} onClick={onRefresh} aria-label="Refresh" data-refresh>
-            <RefreshIcon /> Refresh
+            <RefreshIcon /> <span class="btn-text">Refresh</span>
           </button>
         )}
       </div>

@@ -10,6 +10,7 @@ function Icon({ d, size = 16, title }: { d: string; size?: number; title?: strin
   );
 }
 
+export const MenuIcon = () => <Icon d="M4 6h16M4 12h16M4 18h16" size={18} />;
 export const RefreshIcon = () => <Icon d="M21 12a9 9 0 1 1-2.64-6.36M21 3v6h-6" />;
 export const SunIcon = () => <Icon d="M12 3v2M12 19v2M4.22 4.22l1.42 1.42M18.36 18.36l1.42 1.42M3 12h2M19 12h2M4.22 19.78l1.42-1.42M18.36 5.64l1.42-1.42M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z" />;
 export const MoonIcon = () => <Icon d="M21 12.79A9 9 0 1 1 11.21 3 7 7 0 0 0 21 12.79z" />;
@@ -21,6 +22,7 @@ export const StepIcon = () => <Icon d="M4 6h16M4 12h10M4 18h6" size={13} />;
 export const SearchIcon = () => <Icon d="m21 21-4.3-4.3M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14z" size={14} />;
 export const InboxIcon = () => <Icon d="M22 12h-6l-2 3h-4l-2-3H2M5.45 5.11 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.45-6.89A2 2 0 0 0 16.76 4H7.24a2 2 0 0 0-1.79 1.11z" size={28} />;
 export const FilterIcon = () => <Icon d="M3 4h18l-7 8v6l-4 2v-8L3 4z" size={28} />;
+export const FilterOffIcon = () => <Icon d="M3 4h18l-7 8v6l-4 2v-8L3 4zM3 21 21 3" size={12} />;
 export const BanIcon = () => <Icon d="M4.93 4.93l14.14 14.14M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20z" size={28} />;
 export const ErrorIcon = () => <Icon d="M12 8v4M12 16h.01M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20z" size={18} />;
 export const ChevronIcon = ({ dir = 'down' }: { dir?: 'down' | 'left' | 'right' | 'up' }) => (

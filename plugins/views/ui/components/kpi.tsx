@@ -1,14 +1,15 @@
 // KPI card body: the value, its change against the previous period (coloured by downIsGood) and a sparkline.
 import type { JSX } from 'preact';
-import { computeDelta, formatValue, toNumber } from '../format.ts';
+import { computeDelta, formatValue, toNumber, type FieldContext } from '../format.ts';
 import { kpiValue, periodLabel } from '../rows.ts';
 import type { WidgetModel, WidgetResult } from '../types.ts';
 
-export function KpiBody({ widget, result, locale }: { widget: WidgetModel; result: WidgetResult; locale: string }): JSX.Element {
+export function KpiBody({ widget, result, context }: { widget: WidgetModel; result: WidgetResult; context: FieldContext }): JSX.Element {
+  const { locale } = context;
   const row = result.data[0];
   const value = kpiValue(row, widget.y);
   const previous = row && 'previous' in row ? row.previous : result.meta.previous ? kpiValue(result.meta.previous, widget.y) : undefined;
-  const format = { ...widget, locale };
+  const format = { format: widget.format, currency: widget.currency ?? context.currency, unit: widget.unit, decimals: widget.decimals, locale, timeZone: context.timeZone };
   const delta = previous === undefined ? null : computeDelta(value, previous, widget.downIsGood, locale);
   const period = result.meta.period;
   const caption = period ? `vs previous ${periodLabel(Date.parse(period.to) - Date.parse(period.from))}` : 'vs previous';

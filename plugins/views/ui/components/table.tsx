@@ -1,98 +1,87 @@
-// Table card body: search, sort by any column, paginate (over the rows loaded, up to the widget's limit).
+// Table card body: one page of rows, sorted and searched by the server (the page holds only the first page);
+// cells and headers through the one formatting layer.
 import type { JSX } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
-import { formatValue, toNumber } from '../format.ts';
-import type { ColumnInfo, Row, WidgetModel, WidgetResult } from '../types.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { TableQuery } from '../api.ts';
+import { columnLabel, formatCell, formatValue, type FieldContext } from '../format.ts';
+import type { WidgetModel, WidgetResult } from '../types.ts';
+import { EmptyState } from './card.tsx';
 import { ChevronIcon, SearchIcon } from './icons.tsx';
 
-type Sort = { column: string; dir: 'asc' | 'desc' } | null;
-
-function compare(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === null || a === undefined) return 1;
-  if (b === null || b === undefined) return -1;
-  const x = toNumber(a);
-  const y = toNumber(b);
-  if (x !== null && y !== null) return x - y;
-  return String(a).localeCompare(String(b));
+interface TableProps {
+  widget: WidgetModel;
+  result: WidgetResult;
+  context: FieldContext;
+  query: TableQuery;
+  onChange: (query: TableQuery) => void;
+  loading?: boolean;
+  timeFiltered?: boolean;
 }
 
-function cellText(value: unknown, column: ColumnInfo, widget: WidgetModel, locale: string): string {
-  const spec = widget.columns[column.name];
-  if (spec?.format || spec?.unit) return formatValue(value, { ...spec, currency: spec.currency ?? widget.currency, locale });
-  if (column.type === 'number') return formatValue(value, { format: 'number', locale });
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return formatValue(value, { locale });
-}
-
-export function TableBody({ widget, result, locale }: { widget: WidgetModel; result: WidgetResult; locale: string }): JSX.Element {
-  const [query, setQuery] = useState('');
-  const [sort, setSort] = useState<Sort>(null);
-  const [page, setPage] = useState(0);
+export function TableBody({ widget, result, context, query, onChange, loading, timeFiltered }: TableProps): JSX.Element {
+  const [text, setText] = useState(query.q);
+  const typing = useRef<ReturnType<typeof setTimeout>>();
+  useEffect(() => () => clearTimeout(typing.current), []);
   const columns = result.meta.columns;
-  const rows = useMemo(() => {
-    const needle = query.trim().toLowerCase();
-    let out: Row[] = needle ? result.data.filter((row) => columns.some((c) => String(row[c.name] ?? '').toLowerCase().includes(needle))) : result.data;
-    if (sort) {
-      const factor = sort.dir === 'asc' ? 1 : -1;
-      out = [...out].sort((a, b) => factor * compare(a[sort.column], b[sort.column]));
-    }
-    return out;
-  }, [result, query, sort, columns]);
   const size = widget.pageSize;
-  const pages = Math.max(1, Math.ceil(rows.length / size));
-  const current = Math.min(page, pages - 1);
-  const visible = rows.slice(current * size, current * size + size);
-  const toggle = (column: string) => {
-    setSort(sort?.column !== column ? { column, dir: 'asc' } : sort.dir === 'asc' ? { column, dir: 'desc' } : null);
-    setPage(0);
+  const total = result.meta.total ?? result.data.length;
+  const pages = Math.max(1, Math.ceil(total / size));
+  const page = Math.min(Math.floor(query.offset / size), pages - 1);
+  const search = (value: string) => {
+    setText(value);
+    clearTimeout(typing.current);
+    // One request when typing pauses, not one per key.
+    typing.current = setTimeout(() => onChange({ ...query, q: value, offset: 0 }), 300);
   };
+  const sortBy = (column: string) => {
+    const next: Pick<TableQuery, 'sort' | 'order'> = query.sort !== column ? { sort: column, order: 'asc' } : query.order === 'asc' ? { sort: column, order: 'desc' } : { sort: null, order: 'asc' };
+    onChange({ ...query, ...next, offset: 0 });
+  };
+  const locale = context.locale;
   return (
-    <div class="table">
+    <div class="table" data-total={total}>
       <div class="table-tools">
         <label class="search">
           <SearchIcon />
-          <input type="search" placeholder="Search" value={query} aria-label={`Search ${widget.title}`}
-            onInput={(e) => { setQuery((e.target as HTMLInputElement).value); setPage(0); }} />
+          <input type="search" placeholder="Search" value={text} aria-label={`Search ${widget.title}`} onInput={(e) => search((e.target as HTMLInputElement).value)} />
         </label>
-        <span class="table-count">
-          {formatValue(rows.length, { format: 'integer', locale })} {rows.length === 1 ? 'row' : 'rows'}
-          {result.meta.truncated && ` (first ${formatValue(result.data.length, { format: 'integer', locale })} loaded)`}
-        </span>
+        <span class="table-count">{formatValue(total, { format: 'integer', locale })} {total === 1 ? 'row' : 'rows'}{query.q.trim() ? ` containing “${query.q.trim()}”` : ''}</span>
       </div>
-      <div class="table-wrap">
-        <table class="data">
-          <thead>
-            <tr>
-              {columns.map((c) => {
-                const active = sort?.column === c.name;
-                return (
-                  <th key={c.name} class={c.type === 'number' ? 'num' : undefined} aria-sort={active ? (sort!.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                    <button type="button" onClick={() => toggle(c.name)}>
-                      {widget.columns[c.name]?.label ?? c.name}
-                      <span class={`sort ${active ? 'sort-on' : ''}`}><ChevronIcon dir={active && sort!.dir === 'asc' ? 'up' : 'down'} /></span>
-                    </button>
-                  </th>
-                );
-              })}
-            </tr>
-          </thead>
-          <tbody>
-            {visible.map((row, i) => (
-              <tr key={i}>
-                {columns.map((c) => <td key={c.name} class={c.type === 'number' ? 'num' : undefined}>{cellText(row[c.name], c, widget, locale)}</td>)}
+      {result.data.length === 0 && !query.q.trim() ? <EmptyState result={result} timeFiltered={timeFiltered} /> : (
+        <div class="table-wrap">
+          <table class="data">
+            <thead>
+              <tr>
+                {columns.map((c) => {
+                  const active = query.sort === c.name;
+                  return (
+                    <th key={c.name} class={c.type === 'number' ? 'num' : undefined} aria-sort={active ? (query.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                      <button type="button" onClick={() => sortBy(c.name)} data-column={c.name}>
+                        {columnLabel(c.name, widget.columns[c.name], c, context.timeZone)}
+                        <span class={`sort ${active ? 'sort-on' : ''}`}><ChevronIcon dir={active && query.order === 'asc' ? 'up' : 'down'} /></span>
+                      </button>
+                    </th>
+                  );
+                })}
               </tr>
-            ))}
-            {visible.length === 0 && <tr><td class="no-match" colSpan={Math.max(columns.length, 1)}>No row contains “{query}”.</td></tr>}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {result.data.map((row, i) => (
+                <tr key={i}>
+                  {columns.map((c) => <td key={c.name} class={c.type === 'number' ? 'num' : undefined}>{formatCell(row[c.name], c, widget.columns[c.name], { ...context, currency: widget.currency ?? context.currency }, row)}</td>)}
+                </tr>
+              ))}
+              {result.data.length === 0 && <tr><td class="no-match" colSpan={Math.max(columns.length, 1)}>No row contains “{query.q}”.</td></tr>}
+            </tbody>
+          </table>
+        </div>
+      )}
       {pages > 1 && (
         <div class="pager">
-          <span>{current * size + 1}–{Math.min(rows.length, current * size + size)} of {formatValue(rows.length, { format: 'integer', locale })}</span>
-          <button type="button" class="icon-btn" disabled={current === 0} onClick={() => setPage(current - 1)} aria-label="Previous page"><ChevronIcon dir="left" /></button>
-          <span class="pager-page">Page {current + 1} of {pages}</span>
-          <button type="button" class="icon-btn" disabled={current >= pages - 1} onClick={() => setPage(current + 1)} aria-label="Next page"><ChevronIcon dir="right" /></button>
+          <span>{formatValue(page * size + 1, { format: 'integer', locale })}–{formatValue(Math.min(total, page * size + size), { format: 'integer', locale })} of {formatValue(total, { format: 'integer', locale })}</span>
+          <button type="button" class="icon-btn" disabled={page === 0 || loading} onClick={() => onChange({ ...query, offset: (page - 1) * size })} aria-label="Previous page"><ChevronIcon dir="left" /></button>
+          <span class="pager-page">Page {page + 1} of {formatValue(pages, { format: 'integer', locale })}</span>
+          <button type="button" class="icon-btn" disabled={page >= pages - 1 || loading} onClick={() => onChange({ ...query, offset: (page + 1) * size })} aria-label="Next page"><ChevronIcon dir="right" /></button>
         </div>
       )}
     </div>
