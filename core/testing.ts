@@ -65,10 +65,11 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
   const rejects: Reject[] = [];
   return {
     plugin, services, rejects, logs,
-    context: (input = 'input') => ({ input, reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) }),
+    context: (input = 'input') => ({ input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin !== undefined ? { origin } : {}) }) }),
     async close() {
       await (plugin as { close?: () => Promise<void> }).close?.();
       await connections.closeAll();
+      await deadLetters.close();
     },
   };
 }

@@ -52,6 +52,8 @@ export interface Manifest {
   plugins: string[];
   server: { port: number; host: string; cors: string[] };
   access: { roles: Record<string, { token?: string; includes?: string[] }>; public: string[] };
+  /** The dead-letter store: how long entries are kept, and the role that may replay them. */
+  deadLetter: { retention: { maxAgeMs?: number; maxEntries?: number }; replayRole: string };
   connections: ConnectionDeclaration[];
   steps: StepDeclaration[];
   tests: ManifestTest[];
@@ -183,6 +185,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
   const access = (raw.access ?? {}) as Manifest['access'];
+  const deadLetter = (raw.deadLetter ?? {}) as { retention?: { maxAge?: string; maxEntries?: number }; replayRole?: string };
   return {
     file: yaml.file,
     name: raw.name as string,
@@ -190,6 +193,10 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
     plugins: (raw.plugins ?? []) as string[],
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
     access: { roles: access.roles ?? {}, public: access.public ?? [] },
+    deadLetter: {
+      retention: { maxAgeMs: deadLetter.retention?.maxAge ? parseDuration(deadLetter.retention.maxAge) : undefined, maxEntries: deadLetter.retention?.maxEntries },
+      replayRole: deadLetter.replayRole ?? 'admin',
+    },
     connections,
     steps,
     tests,

@@ -5,13 +5,15 @@ import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
   Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
-import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
+import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
 import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
+import { isolateRejects } from './isolate.ts';
+import { Lineage } from './lineage.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
@@ -23,6 +25,9 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
+
+/** How long a sink's refused batch may be bisected before the parts still failing are rejected whole. */
+const ISOLATE_BUDGET_MS = 30_000;
 
 export interface PipelineOptions {
   once?: boolean;
@@ -51,7 +56,10 @@ interface SourceRuntime extends StepRuntime {
   runs: Mutex;
 }
 
-/** Counts of one source run, for the `--once` summary and upload responses. */
+/**
+ * Counts of one source run, for upload responses: the records the source read, and the records this run sent to
+ * dead-letter (from the source and every step after it; the steps' `rejectedThisRun` count the same records).
+ */
 export interface RunResult {
   records: number;
   rejected: number;
@@ -88,7 +96,7 @@ export class Pipeline {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
-    this.deadLetters = new DeadLetterStore(this.stateDir);
+    this.deadLetters = new DeadLetterStore(this.stateDir, { retention: manifest.deadLetter?.retention, logger: this.logger });
     this.connections = new ConnectionRegistry(manifest.connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
     const state = (this.state = new StateStore(this.stateDir));
     this.access = new AccessControl(manifest.access);
@@ -123,7 +131,7 @@ export class Pipeline {
       };
       const stats: StepStats = {
         id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
-        recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0, batchesInDuckDb: 0,
+        recordsIn: 0, recordsOut: 0, rejected: 0, rejectedThisRun: 0, errors: 0, batches: 0, batchesInDuckDb: 0,
         lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
       };
       this.steps.set(declaration.id, { declaration, info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0 });
@@ -153,6 +161,8 @@ export class Pipeline {
 
   /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
   async start(): Promise<void> {
+    await this.deadLetters.ready;
+    for (const step of this.steps.values()) step.stats.rejected = this.deadLetters.count([step.declaration.id]);
     const { lines, errors } = await this.connections.describeAll();
     for (const line of lines) this.logger.info(`connection ${line}`);
     // A one-off run cannot wait for a server; a long-running pipeline starts anyway and its steps retry.
@@ -216,7 +226,7 @@ export class Pipeline {
     const closing = [...this.sources.values()].map((s) => s.plugin.close?.())
       .concat([...this.transforms.values()].map((t) => t.close?.()), [...this.sinks.values()].map((s) => s.close?.()), [...this.views.values()].map((v) => v.close?.()));
     await this.settleWithin('steps', closing);
-    await this.settleWithin('connections', [this.connections.closeAll()]);
+    await this.settleWithin('connections', [this.connections.closeAll(), this.deadLetters.close()]);
   }
 
   /**
@@ -273,7 +283,8 @@ export class Pipeline {
     const source = this.sources.get(stepId);
     if (!source) throw new Error(`"${stepId}" is not a source step`);
     if (!source.declaration.trigger) throw new Error(`source "${stepId}" has no trigger: in the manifest`);
-    return this.runSource(source, event);
+    // Whoever fired the run (an upload) hears of a failure, naming the step that gave up.
+    return this.runSource(source, event, true);
   }
 
   private orderedTriggered(): SourceRuntime[] {
@@ -398,7 +409,7 @@ export class Pipeline {
         await reader.catch(() => undefined);
         // Batches read ahead but never processed may hold DuckDB tables.
         for await (const left of queue) await release([left.records]);
-        if (rethrow) throw error;
+        if (rethrow) throw error instanceof Error && FAILED_AT.has(error) ? new Error(`${FAILED_AT.get(error)}: ${errorMessage(error)}`, { cause: error }) : error;
         return result;
       } finally {
         this.abort.signal.removeEventListener('abort', stopWithPipeline);
@@ -420,9 +431,10 @@ export class Pipeline {
   private async commitBatch(source: SourceRuntime, batch: Batch, held: Rows[]): Promise<number> {
     const id = source.declaration.id;
     const size = rowCount(batch.records);
+    const lineage = new Lineage(batch.records, batch.origin);
     let rejected = 0;
     if (batch.rejects?.length) {
-      this.reject(source, batch.rejects);
+      await this.reject(source, batch.rejects);
       rejected += batch.rejects.length;
     }
     source.stats.recordsOut += size;
@@ -434,8 +446,10 @@ export class Pipeline {
     const snapshots = new Map<string, unknown>();
     const writes: Promise<void>[] = [];
     const written: { step: StepRuntime; records: number }[] = [];
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot);
+    const delivered = { rejected: 0 };
+    await this.deliver(id, batch.records, snapshots, writes, written, held, lineage, delivered, batch.snapshot);
     await Promise.all(writes);
+    rejected += delivered.rejected;
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
     // and the commit times the pages show after a restart, in one atomic write).
@@ -459,46 +473,88 @@ export class Pipeline {
    * Sends records from `fromId` to its outputs: transforms run now (in order), sink writes are collected.
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
+   * Rejects are counted into `counted.rejected` (a sink's when its write is done).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart): Promise<number> {
-    let rejected = 0;
+  private async deliver(
+    fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[],
+    lineage: Lineage, counted: { rejected: number }, part?: SnapshotPart,
+  ): Promise<void> {
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
       const step = this.steps.get(outputId)!;
       if (size === 0 && step.declaration.kind === 'sink' && !part) continue;
       if (step.declaration.kind === 'transform') {
-        const transform = this.transforms.get(outputId)!;
-        const { output, rejects } = await this.timed(step, () => this.retrying(step, async () => {
-          const rejects: Reject[] = [];
-          const ctx = this.context(fromId, rejects);
-          // The DuckDB path when the transform has one and can take these rows; otherwise JS records.
-          const inDuckDb = await transform.processInDuckDb?.(records, ctx);
-          const output = inDuckDb ?? (await transform.process(await recordsOf(records), ctx));
-          if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
-          return { output, rejects };
-        }));
+        const { output, rejects } = await this.timed(step, () => this.transformBatch(step, fromId, records, lineage));
         if (output !== records) held.push(output);
         const produced = rowCount(output);
         this.countIn(step, size, produced);
-        if (rejects.length) this.reject(step, rejects);
-        rejected += rejects.length;
-        if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part);
+        if (rejects.length) await this.reject(step, rejects, lineage);
+        counted.rejected += rejects.length;
+        if (this.transforms.get(outputId)!.snapshot) snapshots.set(outputId, this.transforms.get(outputId)!.snapshot!());
+        if (produced || part) await this.deliver(outputId, output, snapshots, writes, written, held, lineage, counted, part);
       } else if (step.declaration.kind === 'sink') {
-        const sink = this.sinks.get(outputId)!;
-        const rejects: Reject[] = [];
-        const ctx: SinkContext = { reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }), ...(part ? { snapshot: part } : {}) };
-        writes.push(this.timed(step, () => this.retrying(step, () => writeRows(sink, records, ctx))).then((inDuckDb) => {
+        writes.push(this.timed(step, () => this.writeSink(step, records, lineage, part)).then(async ({ inDuckDb, rejects }) => {
           if (inDuckDb) step.stats.batchesInDuckDb++;
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
           const kept = Math.max(0, size - rejects.length);
           this.countIn(step, size, kept);
-          if (rejects.length) this.reject(step, rejects);
+          if (rejects.length) await this.reject(step, rejects, lineage);
+          counted.rejected += rejects.length;
           written.push({ step, records: kept });
         }));
       }
     }
-    return rejected;
+  }
+
+  /**
+   * One batch through a transform: its DuckDB path when it has one for these rows, else records. Infrastructure
+   * errors are retried; a data error (a shape the step cannot take, a value it cannot convert) sends the batch's
+   * records to dead-letter with the error and the batch goes on without them.
+   */
+  private async transformBatch(step: StepRuntime, fromId: string, records: Rows, lineage: Lineage): Promise<{ output: Rows; rejects: Reject[] }> {
+    const transform = this.transforms.get(step.declaration.id)!;
+    try {
+      return await this.retrying(step, async () => {
+        const rejects: Reject[] = [];
+        const ctx = this.context(fromId, rejects);
+        const inDuckDb = await transform.processInDuckDb?.(records, ctx);
+        const output = inDuckDb ?? (await transform.process(await lineage.recordsOf(records), ctx));
+        if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
+        return { output, rejects };
+      });
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      this.recordError(step, error);
+      const all = await lineage.recordsOf(records);
+      this.logger.warn(`${this.label(step)}: ${all.length} record(s) to dead-letter: ${errorMessage(error)}`);
+      return { output: [], rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
+    }
+  }
+
+  /**
+   * One batch into a sink. Infrastructure errors are retried; a data error is not: the batch is written again in
+   * halves until the records the sink refuses are found (`isolateRejects`), and they go to dead-letter while the
+   * others are written. Part of a whole result (a replacing write) cannot be split: its records go together.
+   */
+  private async writeSink(step: StepRuntime, records: Rows, lineage: Lineage, part?: SnapshotPart): Promise<{ inDuckDb: boolean; rejects: Reject[] }> {
+    const sink = this.sinks.get(step.declaration.id)!;
+    const attempt = (rows: Rows) => this.retrying(step, async () => {
+      // Rejects of a failed attempt are dropped: the retry finds them again.
+      const rejects: Reject[] = [];
+      const ctx: SinkContext = { reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }), ...(part ? { snapshot: part } : {}) };
+      return { inDuckDb: await writeRows(sink, rows, ctx), rejects };
+    });
+    try {
+      return await attempt(records);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      this.recordError(step, error);
+      const all = await lineage.recordsOf(records);
+      this.logger.warn(`${this.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`);
+      if (part || all.length <= 1) return { inDuckDb: false, rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
+      const rejects = await isolateRejects(all, error, async (half) => (await attempt(half)).rejects, Date.now() + ISOLATE_BUDGET_MS);
+      return { inDuckDb: false, rejects };
+    }
   }
 
   private async flushTransforms(source: SourceRuntime): Promise<void> {
@@ -514,8 +570,8 @@ export class Pipeline {
         if (transform.flush) {
           const rejects: Reject[] = [];
           const output = await step.mutex.run(async () => transform.flush!(this.context(fromId, rejects), 'end'));
-          if (rejects.length) this.reject(step, rejects);
-          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held);
+          if (rejects.length) await this.reject(step, rejects);
+          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held, new Lineage(output), { rejected: 0 });
         }
         await visit(outputId);
       }
@@ -530,7 +586,11 @@ export class Pipeline {
   }
 
   private context(input: string, rejects: Reject[]): TransformContext {
-    return { input, reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) };
+    return { input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }) };
+  }
+
+  private label(step: StepRuntime): string {
+    return `${step.declaration.id} (${this.manifest.file}:${step.declaration.line})`;
   }
 
   private timed<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
@@ -546,9 +606,11 @@ export class Pipeline {
 
   private retrying<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
     const { retries, backoffMs } = step.declaration.policy;
-    const label = `${step.declaration.id} (${this.manifest.file}:${step.declaration.line})`;
+    const label = this.label(step);
     return withRetry(work, {
       retries, backoffMs, clock: this.clock, signal: this.abort.signal,
+      // A data error fails again whatever the wait: the caller sends its records to dead-letter instead.
+      retryable: (error) => !isDataError(error),
       onRetry: (error, attempt, delay) => {
         this.recordError(step, error);
         this.logger.warn(`${label}: ${errorMessage(error)} — retry ${attempt}/${retries} in ${delay} ms`);
@@ -568,8 +630,11 @@ export class Pipeline {
     this.metrics.counter('platform_records_out_total', 'Records a step emitted', { step: step.declaration.id }).inc(recordsOut);
   }
 
-  private reject(step: StepRuntime, rejects: Reject[]) {
-    const fresh = this.deadLetters.add(step.declaration.id, rejects);
+  /** Stores rejects with their origin (the source's, when the step did not give one); counts them for this run. */
+  private async reject(step: StepRuntime, rejects: Reject[], lineage?: Lineage) {
+    step.stats.rejectedThisRun += rejects.length;
+    if (lineage) for (const reject of rejects) reject.origin ??= lineage.originOf(reject.record);
+    const fresh = await this.deadLetters.add(step.declaration.id, rejects);
     if (!fresh) return;
     step.stats.rejected += fresh;
     this.metrics.counter('platform_records_rejected_total', 'Records sent to dead-letter', { step: step.declaration.id }).inc(fresh);

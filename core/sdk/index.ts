@@ -7,6 +7,7 @@ import type { ConnectionType, PluginDefinition, PluginSpec, Row, Rows } from './
 export * from './types.ts';
 export { TOKENS } from './tokens.ts';
 export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
+export { DataError, classifyError, isDataError, type ErrorClass } from './errors.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';
 

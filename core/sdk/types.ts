@@ -72,6 +72,11 @@ export interface Batch {
    * replaced target), and a sink that replaces its whole target waits for `last` before swapping it in.
    */
   snapshot?: SnapshotPart;
+  /**
+   * Where the record at `index` of `records` came from (`data/x.csv:17`, `fx-rates/0@42`), asked only when a step
+   * downstream rejects it: a dead letter then names its origin even when the record went through transforms.
+   */
+  origin?: (index: number) => string | undefined;
 }
 
 /** The place of a batch in a run's whole result: its first batch, its last, both (one batch), or neither. */
@@ -96,8 +101,11 @@ export interface Source {
 }
 
 export interface TransformContext {
-  /** Sends a record to the dead-letter store with its reasons; it is counted and never silently lost. */
-  reject(record: unknown, reasons: string | string[]): void;
+  /**
+   * Sends a record to the dead-letter store with its reasons; it is counted and never silently lost. `origin` is
+   * needed only for a record that is not one of the batch's own objects (the runtime knows theirs).
+   */
+  reject(record: unknown, reasons: string | string[], origin?: string): void;
   /** The step ids feeding this batch (a transform with several inputs can tell them apart). */
   readonly input: string;
 }
@@ -120,7 +128,8 @@ export interface Transform {
 }
 
 export interface SinkContext {
-  reject(record: unknown, reasons: string | string[]): void;
+  /** As TransformContext.reject. A data error thrown by `write` also rejects: the runtime bisects the batch to the records the sink refuses. */
+  reject(record: unknown, reasons: string | string[], origin?: string): void;
   /**
    * Present when the records are part of a source's whole result (see `Batch.snapshot`); such a batch may be
    * empty. Sinks that replace their whole target use `SnapshotBuffer`; other sinks just write the records.
@@ -130,7 +139,9 @@ export interface SinkContext {
 
 export interface Sink {
   /**
-   * Durably writes the records; resolves only once they are committed. Transient errors are retried by the runtime.
+   * Durably writes the records; resolves only once they are committed. Infrastructure errors are retried by the
+   * runtime; a data error (`DataError`, or an engine error `classifyError` recognises) is not: the runtime writes
+   * the batch again in halves until it has the records the sink refuses, which go to dead-letter.
    * `records` may be empty (the end of an empty or filtered-out whole result): a sink that adds records does nothing then.
    */
   write(records: Row[], ctx: SinkContext): Promise<void>;
@@ -257,7 +268,10 @@ export interface StepStats {
   from: string[];
   recordsIn: number;
   recordsOut: number;
+  /** The step's records in the dead-letter store now (all time: a replayed record that lands leaves it). */
   rejected: number;
+  /** Records the step rejected in this run (a record rejected again for the same reason counts here, not twice in the store). */
+  rejectedThisRun: number;
   errors: number;
   batches: number;
   /** Batches the step took as a DuckDB table and handled there, without converting their rows to JS. */
@@ -286,8 +300,19 @@ export interface DeadLetterEntry {
   record: unknown;
 }
 
+/** Which dead letters: by step, by a text in the reasons (case-insensitive), from a time on, or by id. */
+export interface DeadLetterQuery {
+  steps?: string[];
+  reason?: string;
+  /** ISO time: entries stored at or after it. */
+  since?: string;
+  ids?: number[];
+}
+
 export interface DeadLetters {
-  list(query: { steps?: string[]; limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  /** Newest first. */
+  list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  /** Entries of these steps (all steps when absent), kept in memory: cheap enough for every request. */
   count(steps?: string[]): number;
 }
 
