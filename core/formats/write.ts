@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, r
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Row } from '../sdk/types.ts';
+import { fieldOf } from '../sdk/index.ts';
 import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 
 export interface WriteOptions {
@@ -37,7 +38,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
   const groups = new Map<string, Row[]>();
   const now = options.now ?? new Date();
   for (const row of rows) {
-    const day = dayOf(options.partitionBy ? row[options.partitionBy] : now);
+    const day = dayOf(options.partitionBy ? fieldOf(row, options.partitionBy) : now);
     (groups.get(day) ?? groups.set(day, []).get(day)!).push(row);
   }
   const written: string[] = [];
@@ -50,8 +51,9 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         mkdirSync(dirname(target), { recursive: true });
         const columns = inferColumns(group).map((c) => {
           const known = options.types?.get(c.name);
-          if (known && group.every((row) => row[c.name] === null || row[c.name] === undefined)) return { ...c, kind: known as typeof c.kind };
-          if (!group.every((row) => row[c.name] === null || row[c.name] === undefined)) options.types?.set(c.name, c.kind);
+          const empty = group.every((row) => fieldOf(row, c.name) === null || fieldOf(row, c.name) === undefined);
+          if (known && empty) return { ...c, kind: known as typeof c.kind };
+          if (!empty) options.types?.set(c.name, c.kind);
           return c;
         });
         await loadTempTable(connection, '_write_rows', group, columns);

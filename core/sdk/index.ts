@@ -28,6 +28,17 @@ export function connectionModule(type: ConnectionType): ContainerModule {
   });
 }
 
+/**
+ * A record's own field: undefined when the record does not have it, even when the name is one every JS object
+ * inherits (`toString`, `constructor`, `__proto__`…). Records are plain data; a field one record has and another
+ * lacks must never read as a function of the other.
+ */
+export function fieldOf(record: Row, name: string): unknown {
+  const value = record[name];
+  if (value === undefined || (typeof value !== 'function' && value !== Object.prototype)) return value;
+  return Object.hasOwn(record, name) ? value : undefined;
+}
+
 /** Turns a thrown value into a one-line message. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;

@@ -1,5 +1,6 @@
 import { BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, TIMESTAMPTZ, VARCHAR, timestampTZValue, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Row } from '../../sdk/types.ts';
+import { DataError, fieldOf } from '../../sdk/index.ts';
 
 export type ColumnKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR';
 
@@ -27,10 +28,20 @@ export function appendRows(appender: DuckDBAppender, rows: readonly Row[], colum
       const vector = chunk.getColumnVector(c);
       const name = columns[c].name;
       const convert = converters[c];
-      for (let i = 0; i < count; i++) vector.setItem(i, convert(rows[start + i][name]));
+      for (let i = 0; i < count; i++) vector.setItem(i, convertValue(convert, fieldOf(rows[start + i], name), name));
       vector.flush();
     }
     appender.appendDataChunk(chunk);
+  }
+}
+
+/** A value that cannot be converted (nested too deep to write as JSON, a number too large for BIGINT) is the record's problem. */
+function convertValue(convert: (value: unknown) => DuckDBValue, value: unknown, column: string): DuckDBValue {
+  try {
+    return convert(value);
+  } catch (error) {
+    const why = error instanceof RangeError && /call stack/.test(error.message) ? 'nested too deeply to store' : (error as Error).message;
+    throw new DataError(`column ${column}: the value cannot be stored (${why})`, { cause: error });
   }
 }
 

@@ -1,5 +1,6 @@
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBDataChunk, type DuckDBMaterializedResult, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
 import type { Row, SqlClient } from '../../sdk/types.ts';
+import { fieldOf } from '../../sdk/index.ts';
 import { appendRows, type ColumnKind } from './append.ts';
 
 /** SqlClient over one DuckDB database (a file or :memory:). Connections are pooled; DuckDB runs queries in parallel. */
@@ -133,9 +134,14 @@ function columnValues(chunk: DuckDBDataChunk, column: number, type: DuckDBTypeId
 function rowsOfColumns(names: string[], types: DuckDBTypeId[], columns: unknown[][]): Row[] {
   const count = columns[0]?.length ?? 0;
   const rows: Row[] = new Array(count);
+  // A column named __proto__ (a CSV header can say anything) must become a field, not the row's prototype.
+  const proto = names.indexOf('__proto__');
   for (let r = 0; r < count; r++) {
     const row: Row = {};
-    for (let c = 0; c < names.length; c++) row[names[c]] = fromDuck(columns[c][r], types[c]);
+    for (let c = 0; c < names.length; c++) {
+      if (c === proto) Object.defineProperty(row, '__proto__', { value: fromDuck(columns[c][r], types[c]), enumerable: true, writable: true, configurable: true });
+      else row[names[c]] = fromDuck(columns[c][r], types[c]);
+    }
     rows[r] = row;
   }
   return rows;
@@ -153,7 +159,7 @@ export function inferColumns(rows: Row[], names = columnNames(rows)): { name: st
   return names.map((name) => {
     let kind: ColumnKind | undefined;
     for (const row of rows) {
-      const value = row[name];
+      const value = fieldOf(row, name);
       if (value === null || value === undefined) continue;
       const k = kindOf(value);
       if (!kind) kind = k;

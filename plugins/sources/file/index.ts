@@ -123,23 +123,16 @@ export class FileSource implements Source {
   }
 
   /**
-   * With addLineColumn, a CSV file's records get their line: DuckDB streams the good records in file order and
-   * tells the rejected lines only at the end, so the file's records are held until then and numbered 2, 3, …
-   * (1 with header: false) skipping the rejected lines, the numbering of DuckDB's own `file:LINE` origins.
+   * With addLineColumn, a CSV file's records get their line: the line each batch gives as its records' origin
+   * (`file:LINE`, numbered as DuckDB numbers rejected lines).
    */
   private async *numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
     const column = this.config.addLineColumn;
     if (!column || format !== 'csv') return yield* batches;
-    const held: FileBatch[] = [];
-    for await (const batch of batches) held.push(batch); // records: addLineColumn turns off inDuckDb
-    const rejected = new Set(held.flatMap((b) => b.rejects).map((r) => Number(/:(\d+)$/.exec(r.origin ?? '')?.[1])));
-    let line = this.config.csv?.header === false ? 0 : 1;
-    for (const batch of held) {
-      for (const record of batch.records as Row[]) {
-        do line++;
-        while (rejected.has(line));
-        record[column] = line;
-      }
+    for await (const batch of batches) {
+      (batch.records as Row[]).forEach((record, i) => { // records: addLineColumn turns off inDuckDb
+        record[column] = Number(/:(\d+)$/.exec(batch.origin?.(i) ?? '')?.[1] ?? NaN);
+      });
       yield batch;
     }
   }
@@ -212,7 +205,7 @@ export default pluginModule({
       addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
       addLineColumn: {
         type: 'string', minLength: 1,
-        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines), so that later rejects (validation) can point at the line. A file\'s records are held in memory until it is read whole.',
+        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.',
         examples: ['source_line'],
       },
     },
