@@ -14,6 +14,7 @@ import { loadCsv, NotCsv, type CsvOptions, type LoadedCsv } from './csv.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
 export type { CsvOptions } from './csv.ts';
+export { firstLine } from './csv.ts';
 
 export interface XlsxOptions {
   /** The sheet to read (default: every sheet). A workbook without it becomes one reject naming its sheets. */

@@ -1,6 +1,7 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { DeadLetterEntry, DeadLetterQuery, DeadLetters, Logger, Reject } from '../sdk/types.ts';
 import { materializedRows, sqlString } from '../connections/duckdb/client.ts';
@@ -70,9 +71,22 @@ export class DeadLetterStore implements DeadLetters {
    */
   replace(ids: number[], rejects: { step: string; rejects: Reject[] }[] = []): Promise<{ removed: number; added: number }> {
     return this.locked(async () => {
+      // An entry rejected again for the very same reasons stays as it is (neither removed nor added again).
+      const unique = [...new Set(ids.filter((id) => Number.isSafeInteger(id)))];
+      const kept = new Set<number>();
+      if (unique.length) {
+        const stored = await this.rows(`SELECT id, fp FROM entries WHERE id IN (${unique.join(', ')})`);
+        const byFingerprint = new Map(stored.map((row) => [BigInt(row.fp as number | string), Number(row.id)]));
+        for (const group of rejects) {
+          for (const reject of group.rejects) {
+            const id = byFingerprint.get(fingerprint(group.step, reject.record, reject.reasons));
+            if (id !== undefined) kept.add(id);
+          }
+        }
+      }
       let added = 0;
       for (const group of rejects) added += await this.append(group.step, group.rejects);
-      const removed = await this.remove(ids);
+      const removed = await this.remove(unique.filter((id) => !kept.has(id)));
       await this.compactIfMostlyDeleted();
       return { removed, added };
     });
@@ -104,12 +118,21 @@ export class DeadLetterStore implements DeadLetters {
     });
   }
 
-  /** Matching entries oldest first, `pageSize` at a time (a replay walks them in order). */
-  async *scan(query: DeadLetterQuery, pageSize = 500): AsyncGenerator<DeadLetterEntry[]> {
+  /** The id of the newest entry (0 when there is none yet). */
+  async lastId(): Promise<number> {
+    await this.ready;
+    return this.nextId - 1;
+  }
+
+  /**
+   * Matching entries oldest first, `pageSize` at a time (a replay walks them in order), up to id `until`: entries
+   * stored while the scan runs (a replay's new rejects) are not part of it.
+   */
+  async *scan(query: DeadLetterQuery, pageSize = 500, until = Number.MAX_SAFE_INTEGER): AsyncGenerator<DeadLetterEntry[]> {
     let after = 0;
     while (true) {
       const page = await this.locked(async () => {
-        const rows = await this.rows(`SELECT pos, len, id FROM entries WHERE ${this.where(query)} AND id > ${after} ORDER BY id LIMIT ${pageSize}`);
+        const rows = await this.rows(`SELECT pos, len, id FROM entries WHERE ${this.where(query)} AND id > ${after} AND id <= ${until} ORDER BY id LIMIT ${pageSize}`);
         return this.readEntries(rows);
       });
       if (!page.length) return;
@@ -457,6 +480,41 @@ export class DeadLetterStore implements DeadLetters {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/**
+ * The entries of a dead-letter file that match, oldest first, read from the JSON lines alone (no index): for a
+ * process that cannot open the index (the running pipeline holds it). Two passes: deletions first, then entries.
+ */
+export async function* scanDeadLetterFile(file: string, query: DeadLetterQuery): AsyncGenerator<DeadLetterEntry> {
+  if (!existsSync(file)) return;
+  const lines = () => createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const deleted = new Set<number>();
+  let below = 0;
+  const parse = (line: string): (DeadLetterEntry & { deleted?: number[] | { below: number } }) | undefined => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return undefined; // torn or unreadable: skipped, as the store does
+    }
+  };
+  for await (const line of lines()) {
+    if (!line.includes('"deleted"')) continue;
+    const value = parse(line);
+    if (Array.isArray(value?.deleted)) value.deleted.forEach((id) => deleted.add(id));
+    else if (value?.deleted) below = Math.max(below, value.deleted.below);
+  }
+  const reason = query.reason?.toLowerCase();
+  const since = query.since ? new Date(query.since).toISOString() : undefined;
+  for await (const line of lines()) {
+    const entry = parse(line);
+    if (!entry || entry.deleted !== undefined || typeof entry.id !== 'number' || entry.id < below || deleted.has(entry.id)) continue;
+    if (query.steps?.length && !query.steps.includes(entry.step)) continue;
+    if (reason && !entry.reasons.join('\n').toLowerCase().includes(reason)) continue;
+    if (since && entry.at < since) continue;
+    if (query.ids && !query.ids.includes(entry.id)) continue;
+    yield entry;
   }
 }
 

@@ -3,9 +3,10 @@ import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, Clock, DeadLetterEntry, DeadLetterQuery, Logger, PluginDefinition, Reject, ReplayResult, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats,
+  Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
-import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
+import { errorMessage, isDataError, recordsOf, refusesWholeBatch, rowCount } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
@@ -275,6 +276,115 @@ export class Pipeline {
     return { output, rejects };
   }
 
+  /**
+   * Replays dead letters: each chosen entry goes again through the step that rejected it and on downstream (a
+   * source's entry is parsed again by the source, when it can: `Source.replayRecord`). An entry that now passes its
+   * step leaves the store; one rejected again stays once, with the new reason. Entries are taken oldest first,
+   * `chunk` at a time, and a chunk's entries leave the store only after every sink has its records: a replay
+   * stopped half-way (even killed) is run again and does the rest, and upserting sinks hold each record once.
+   */
+  async replay(query: DeadLetterQuery, options: { chunk?: number } = {}): Promise<ReplayResult> {
+    const result: ReplayResult = { selected: 0, landed: 0, rejectedAgain: 0, skipped: [] };
+    const until = await this.deadLetters.lastId();
+    for await (const page of this.deadLetters.scan(query, options.chunk ?? 500, until)) {
+      const byStep = new Map<string, DeadLetterEntry[]>();
+      for (const entry of page) (byStep.get(entry.step) ?? byStep.set(entry.step, []).get(entry.step)!).push(entry);
+      for (const [stepId, entries] of byStep) {
+        result.selected += entries.length;
+        const outcome = await this.replayEntries(stepId, entries);
+        result.landed += outcome.landed;
+        result.rejectedAgain += outcome.rejectedAgain;
+        result.skipped.push(...outcome.skipped);
+      }
+    }
+    for (const step of this.steps.values()) step.stats.rejected = this.deadLetters.count([step.declaration.id]);
+    this.logger.info(`replay: ${result.selected} dead letter(s): ${result.landed} landed, ${result.rejectedAgain} rejected again, ${result.skipped.length} skipped`);
+    return result;
+  }
+
+  /** One step's entries of a replay chunk: through the step and on downstream, then out of the store (or kept, with the new reason). */
+  private async replayEntries(stepId: string, entries: DeadLetterEntry[]): Promise<Omit<ReplayResult, 'selected'>> {
+    const step = this.steps.get(stepId);
+    const kind = step?.declaration.kind;
+    const skipped: ReplayResult['skipped'] = [];
+    const skip = (entry: DeadLetterEntry, reason: string) => void skipped.push({ id: entry.id, step: stepId, reason });
+    if (!step || kind === 'view') {
+      entries.forEach((e) => skip(e, `step "${stepId}" is not a source, transform or sink of this manifest`));
+      return { landed: 0, rejectedAgain: 0, skipped };
+    }
+    // The records to replay, each with the entry it came from; a source's entries are parsed again first.
+    const records: Row[] = [];
+    const from: DeadLetterEntry[] = [];
+    const again: Reject[] = [];
+    for (const entry of entries) {
+      if (entry.truncated) {
+        skip(entry, 'stored truncated (too deep or too large to keep whole): fix the data at its source');
+        continue;
+      }
+      if (kind === 'source') {
+        const source = this.sources.get(stepId)!.plugin;
+        if (!source.replayRecord) {
+          skip(entry, `the ${step.declaration.use} source cannot read one record again: fix the data and let it read the file or object again`);
+          continue;
+        }
+        try {
+          for (const record of await source.replayRecord(entry.record, entry.origin)) {
+            records.push(record);
+            from.push(entry);
+          }
+        } catch (error) {
+          again.push({ record: entry.record, reasons: [errorMessage(error)], origin: entry.origin });
+        }
+        continue;
+      }
+      if (typeof entry.record !== 'object' || entry.record === null || Array.isArray(entry.record)) {
+        skip(entry, 'not a record');
+        continue;
+      }
+      records.push(entry.record as Row);
+      from.push(entry);
+    }
+    const lineage = new Lineage(records, (index) => from[index]?.origin);
+    const snapshots = new Map<string, unknown>();
+    const writes: Promise<void>[] = [];
+    const written: { step: StepRuntime; records: number }[] = [];
+    const held: Rows[] = [];
+    try {
+      if (records.length && kind === 'transform') {
+        const { output, rejects } = await this.timed(step, () => this.transformBatch(step, step.declaration.from[0] ?? stepId, records, lineage));
+        if (output !== records) held.push(output);
+        this.countIn(step, records.length, rowCount(output));
+        again.push(...rejects);
+        if (this.transforms.get(stepId)!.snapshot) snapshots.set(stepId, this.transforms.get(stepId)!.snapshot!());
+        if (rowCount(output)) await this.deliver(stepId, output, snapshots, writes, written, held, lineage, { rejected: 0 });
+      } else if (records.length && kind === 'sink') {
+        const { rejects } = await this.timed(step, () => this.writeSink(step, records, lineage));
+        this.countIn(step, records.length, records.length - rejects.length);
+        again.push(...rejects);
+        written.push({ step, records: records.length - rejects.length });
+      } else if (records.length) {
+        await this.deliver(stepId, records, snapshots, writes, written, held, lineage, { rejected: 0 });
+      }
+      await Promise.all(writes);
+    } finally {
+      await release(held);
+    }
+    await this.state.update(snapshotChanges(snapshots));
+    const at = this.clock.now();
+    for (const { step: sink, records: count } of written) this.events.emit({ type: 'commit', step: sink.declaration.id, records: count, at });
+    for (const reject of again) reject.origin ??= lineage.originOf(reject.record);
+    // Every entry tried leaves the store, except those rejected again for the same reasons (kept as they are);
+    // the new rejects are stored once.
+    const tried = entries.filter((e) => !skipped.some((s) => s.id === e.id));
+    await this.deadLetters.replace(tried.map((e) => e.id), again.length ? [{ step: stepId, rejects: again }] : []);
+    step.stats.rejectedThisRun += again.length;
+    // Rejected again: an entry one of whose records the step refused, or whose source could not parse it.
+    const refused = new Set(again.map((r) => r.record));
+    const failedEntries = new Set(tried.filter((e) => !from.includes(e)));
+    records.forEach((record, i) => refused.has(record) && failedEntries.add(from[i]));
+    return { landed: tried.length - failedEntries.size, rejectedAgain: failedEntries.size, skipped };
+  }
+
   private build(step: StepRuntime): unknown {
     return instantiateStep(this.runtime, step.definition, step.info, step.declaration.config, this.services);
   }
@@ -534,7 +644,8 @@ export class Pipeline {
   /**
    * One batch into a sink. Infrastructure errors are retried; a data error is not: the batch is written again in
    * halves until the records the sink refuses are found (`isolateRejects`), and they go to dead-letter while the
-   * others are written. Part of a whole result (a replacing write) cannot be split: its records go together.
+   * others are written. Part of a whole result (a replacing write) cannot be split, nor a batch whose shape the
+   * sink refuses (DataError `wholeBatch`): their records go together.
    */
   private async writeSink(step: StepRuntime, records: Rows, lineage: Lineage, part?: SnapshotPart): Promise<{ inDuckDb: boolean; rejects: Reject[] }> {
     const sink = this.sinks.get(step.declaration.id)!;
@@ -551,7 +662,7 @@ export class Pipeline {
       this.recordError(step, error);
       const all = await lineage.recordsOf(records);
       this.logger.warn(`${this.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`);
-      if (part || all.length <= 1) return { inDuckDb: false, rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
+      if (part || all.length <= 1 || refusesWholeBatch(error)) return { inDuckDb: false, rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
       const rejects = await isolateRejects(all, error, async (half) => (await attempt(half)).rejects, Date.now() + ISOLATE_BUDGET_MS);
       return { inDuckDb: false, rejects };
     }

@@ -5,12 +5,25 @@
 // world around them (connection, timeout, a server restarting, disk full): the runtime retries with backoff and holds
 // the checkpoint. What is not recognised counts as infrastructure: holding the checkpoint loses nothing.
 
-/** Thrown (or wrapped as `cause`) to say: these records are the problem; retrying will not help. */
+/**
+ * Thrown (or wrapped as `cause`) to say: these records are the problem; retrying will not help. `wholeBatch`: the
+ * batch as a whole is refused (its shape), so a sink's batch is not bisected to find single records.
+ */
 export class DataError extends Error {
   override readonly name = 'DataError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly wholeBatch: boolean;
+  constructor(message: string, options?: { cause?: unknown; wholeBatch?: boolean }) {
     super(message, options);
+    this.wholeBatch = options?.wholeBatch ?? false;
   }
+}
+
+/** Whether a data error refuses the whole batch (a DataError with `wholeBatch` in the error or its causes). */
+export function refusesWholeBatch(error: unknown): boolean {
+  for (let link: unknown = error, depth = 0; link && depth < 8; link = (link as { cause?: unknown }).cause, depth++) {
+    if (link instanceof DataError && link.wholeBatch) return true;
+  }
+  return false;
 }
 
 export type ErrorClass = 'data' | 'infrastructure';

@@ -7,7 +7,8 @@ import type { ConnectionType, PluginDefinition, PluginSpec, Row, Rows } from './
 export * from './types.ts';
 export { TOKENS } from './tokens.ts';
 export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
-export { DataError, classifyError, isDataError, type ErrorClass } from './errors.ts';
+export { DataError, classifyError, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
+export { isCrossSite } from './http.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';
 

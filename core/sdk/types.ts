@@ -97,6 +97,12 @@ export interface Source {
   read(run: SourceRun): AsyncIterable<Batch>;
   /** Called in order after every downstream sink committed the batch carrying `checkpoint`. */
   commit?(checkpoint: unknown): Promise<void>;
+  /**
+   * Optional, for replaying this source's own dead letters (a line or message it could not parse) once the data
+   * or the manifest is fixed: the records the stored `record` gives now. Throws when it still cannot be parsed
+   * (the dead letter then stays, with the new reason).
+   */
+  replayRecord?(record: unknown, origin: string | undefined): Promise<Row[]> | Row[];
   close?(): Promise<void>;
 }
 
@@ -298,6 +304,16 @@ export interface DeadLetterEntry {
   reasons: string[];
   origin?: string;
   record: unknown;
+  /** The record was too deep or too large to keep whole: what is stored is cut, and cannot be replayed. */
+  truncated?: boolean;
+}
+
+/** What a replay of dead letters did: each chosen entry landed, was rejected again (kept once, new reason) or skipped. */
+export interface ReplayResult {
+  selected: number;
+  landed: number;
+  rejectedAgain: number;
+  skipped: { id: number; step: string; reason: string }[];
 }
 
 /** Which dead letters: by step, by a text in the reasons (case-insensitive), from a time on, or by id. */

@@ -85,7 +85,7 @@ describe('server', () => {
     expect(await (await app.request('/api/views/hello/greeting')).json()).toEqual({ hello: 'world' });
     const openapi = (await (await app.request('/api/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.paths)).toEqual(['/api/pipeline', '/api/dead-letter', '/api/views/hello/greeting']);
+    expect(Object.keys(openapi.paths)).toEqual(['/api/pipeline', '/api/dead-letter', '/api/dead-letter/replay', '/api/views/hello/greeting']);
     const root = await app.request('/');
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/views/hello');

@@ -2,12 +2,13 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Pipeline } from '../runtime/pipeline.ts';
-import type { DeadLetterEntry, StepStats } from '../sdk/types.ts';
+import type { StepStats } from '../sdk/types.ts';
+import { mountDeadLetters, type DeadLetterPageInput } from './dead-letter.ts';
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
   index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: StepStats[] }): string;
-  deadLetters(input: { pipeline: string; entries: DeadLetterEntry[]; total: number; steps?: string[]; offset: number; limit: number }): string;
+  deadLetters(input: DeadLetterPageInput): string;
 }
 
 /**
@@ -43,19 +44,7 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     return denied ? c.json({ error: denied.message }, denied.status) : c.json(pipelineJson());
   });
 
-  const deadLetterQuery = (url: string) => {
-    const params = new URL(url).searchParams;
-    const steps = params.get('steps')?.split(',').filter(Boolean);
-    const limit = Math.min(Math.max(Number(params.get('limit') ?? 100) || 100, 1), 1000);
-    const offset = Math.max(Number(params.get('offset') ?? 0) || 0, 0);
-    return { steps, limit, offset };
-  };
-  app.get('/api/dead-letter', async (c) => {
-    const denied = access.check(c.req.raw, 'viewer');
-    if (denied) return c.json({ error: denied.message }, denied.status);
-    const query = deadLetterQuery(c.req.url);
-    return c.json({ ...(await pipeline.deadLetters.list(query)), ...query });
-  });
+  mountDeadLetters(app, pipeline, pages ? (input) => pages.deadLetters(input) : undefined);
 
   const views = [...pipeline.views.entries()];
   const openapiPaths: Record<string, unknown> = {};
@@ -77,10 +66,19 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
           summary: 'Rejected records with their step and reasons',
           parameters: [
             { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids' },
+            { name: 'reason', in: 'query', schema: { type: 'string' }, description: 'Text in the reasons (any case)' },
+            { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Entries stored at or after this time' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
             { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
           ],
           responses: { 200: { description: 'OK' } },
+        },
+      },
+      '/api/dead-letter/replay': {
+        post: {
+          summary: `Replays dead letters through the step that rejected them and on downstream (role ${manifest.deadLetter.replayRole})`,
+          requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { steps: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' }, since: { type: 'string', format: 'date-time' }, ids: { type: 'array', items: { type: 'integer' } } } } } } },
+          responses: { 200: { description: 'selected, landed, rejectedAgain, skipped' }, 400: { description: 'A bad filter' }, 401: { description: 'No token' }, 403: { description: 'The token lacks the role' } },
         },
       },
       ...openapiPaths,
@@ -99,13 +97,5 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: links, steps: pipeline.stats() }));
   });
   app.get('/pipeline', (c) => c.redirect('/?overview=1'));
-  app.get('/dead-letter', async (c) => {
-    const denied = access.check(c.req.raw, 'viewer');
-    if (denied) return c.text(denied.message, denied.status);
-    const query = deadLetterQuery(c.req.url);
-    const result = await pipeline.deadLetters.list(query);
-    if (!pages) return c.json(result);
-    return c.html(pages.deadLetters({ pipeline: manifest.name, ...result, ...query }));
-  });
   return app;
 }

@@ -37,7 +37,7 @@ export class MongoSink implements Sink {
       } else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
       else await store.insertMany(this.config.collection, records);
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

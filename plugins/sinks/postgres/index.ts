@@ -97,7 +97,7 @@ export class PostgresSink implements Sink {
         }
       });
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -54,7 +54,7 @@ export class S3Sink implements Sink {
       for (const file of files) await store.put(this.config.bucket, file.slice(dir.length + 1), readFileSync(file));
       this.wholeResult.done();
     } catch (error) {
-      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`, { cause: error });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -31,7 +31,7 @@ export class MongoSource implements Source {
         const records = await store.find(this.config.collection, filter, { sort: field ? { [field]: 1 } : undefined, limit: field ? this.config.pageSize : undefined });
         if (!records.length) break;
         if (field) last = toExtendedJson(records[records.length - 1][field]);
-        yield { records, checkpoint: field ? last : undefined };
+        yield { records, checkpoint: field ? last : undefined, origin: (index) => `${this.config.collection} (_id=${JSON.stringify(toExtendedJson(records[index]?._id ?? null))})` };
         if (!field || records.length < this.config.pageSize) break;
       }
       if (poll) await this.clock.sleep(poll, run.signal);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { explainS3Error, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
@@ -116,16 +116,25 @@ export class S3Source implements Source {
     const dir = mkdtempSync(join(tmpdir(), 's3-object-'));
     try {
       const file = join(dir, basename(object.key));
-      await store.download(this.config.bucket, object.key, file);
+      const label = `s3://${this.config.bucket}/${object.key}`;
+      try {
+        await store.download(this.config.bucket, object.key, file);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        // The object itself cannot be had (gone since it was listed, refused): it goes to dead-letter, the rest goes on.
+        seen[object.key] = object.etag;
+        yield { records: [], rejects: [{ record: { bucket: this.config.bucket, key: object.key }, reasons: [`cannot read the object: ${explainS3Error(error)}`], origin: label }], checkpoint: { seen: { ...seen } } };
+        return;
+      }
       let pending: Batch | undefined;
       let position = 0;
-      for await (const batch of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: `s3://${this.config.bucket}/${object.key}` })) {
+      for await (const batch of readRecords(db, file, { format: this.config.format, batchSize: this.config.batchSize, origin: label })) {
         if (pending) yield pending;
-        const { rejects } = batch;
+        const { rejects, origin } = batch;
         const records = batch.records as Row[]; // records: inDuckDb is not asked for
-        this.tag(records, object.key, position, file);
+        this.tag(records, object.key, position, file, origin);
         position += records.length;
-        pending = { records, rejects };
+        pending = { records, rejects, origin };
       }
       seen[object.key] = object.etag;
       // The object's last batch moves the checkpoint: a crash mid-object re-reads the whole object.
@@ -137,16 +146,17 @@ export class S3Source implements Source {
 
   /**
    * Adds the object key and the record's line to each record (keyColumn, lineColumn), so a record rejected
-   * downstream still says where it came from. The line counts the CSV header; it is the physical line when no
-   * earlier value spans lines and no earlier line was unparseable (such lines go to dead-letter with their own line).
+   * downstream still says where it came from (every dead letter also carries `s3://bucket/key:LINE`). The line
+   * counts the CSV header and the rejected lines, as the reader numbers them.
    */
-  private tag(records: Row[], key: string, position: number, file: string): void {
+  private tag(records: Row[], key: string, position: number, file: string, origin?: (index: number) => string | undefined): void {
     const { keyColumn, lineColumn } = this.config;
     if (!keyColumn && !lineColumn) return;
     const header = formatOf(file, this.config.format) === 'csv' ? 1 : 0;
     records.forEach((record, i) => {
       if (keyColumn) record[keyColumn] = key;
-      if (lineColumn) record[lineColumn] = header + position + i + 1;
+      // The line the reader gives (rejected lines counted), else the record's place after the header.
+      if (lineColumn) record[lineColumn] = Number(/:(\d+)$/.exec(origin?.(i) ?? '')?.[1] ?? header + position + i + 1);
     });
   }
 

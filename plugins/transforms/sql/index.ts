@@ -71,7 +71,7 @@ export class SqlTransform implements Transform {
           const records = Array.isArray(rows)
             ? rejected.map((r) => rows[r._sql_row as number])
             : materializedRows(await connection.run(`SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row`));
-          rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected')));
+          rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected'), Array.isArray(rows) ? undefined : rows.origin?.(r._sql_row as number)));
           if (rejected.length === rowCount(rows)) return [];
           await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE NOT _sql_rejected`);
           dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
@@ -82,7 +82,7 @@ export class SqlTransform implements Transform {
         if (resident) return await residentRows(db, connection, this.config.query, params);
         return materializedRows(await connection.run(this.config.query, params.length ? params : undefined));
       } catch (error) {
-        throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`);
+        throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       } finally {
         for (const statement of dropped) await connection.run(statement).catch(() => undefined);
       }

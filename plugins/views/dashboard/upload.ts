@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Context } from 'hono';
-import { errorMessage, type Access, type Logger, type Triggers } from '../../../core/sdk/index.ts';
+import { errorMessage, isCrossSite, type Access, type Logger, type Triggers } from '../../../core/sdk/index.ts';
 import { safeFileName } from '../shared/http.ts';
 
 export interface UploadTarget {
@@ -23,24 +23,10 @@ export interface UploadContext {
   logger: Logger;
 }
 
-/** A cookie-authenticated POST from another site is refused; bearer tokens and same-origin pages pass. */
-export function crossSite(c: Context): boolean {
-  if (c.req.header('authorization')) return false;
-  const site = c.req.header('sec-fetch-site');
-  if (site) return site !== 'same-origin' && site !== 'none';
-  const origin = c.req.header('origin');
-  if (!origin) return false;
-  try {
-    return new URL(origin).host !== (c.req.header('x-forwarded-host') ?? c.req.header('host') ?? new URL(c.req.url).host);
-  } catch {
-    return true;
-  }
-}
-
 export async function handleUpload(c: Context, upload: UploadTarget, ctx: UploadContext) {
   const denied = ctx.access.check(c.req.raw, ctx.role);
   if (denied) return c.json({ error: denied.message }, denied.status);
-  if (crossSite(c)) return c.json({ error: 'cross-site upload refused' }, 403);
+  if (isCrossSite(c.req.raw)) return c.json({ error: 'cross-site upload refused' }, 403);
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > upload.maxBytes + 65_536) return c.json({ error: `the file is larger than ${upload.maxBytes} bytes` }, 413);
   let body: Record<string, unknown>;
