@@ -198,19 +198,26 @@ export function quoteIdent(name: string): string {
 
 /**
  * Loads JS rows into a temporary table `name` on this connection with the DuckDB appender, a data chunk at a time
- * (the fastest path), so SQL can do the heavy work. Returns the column list.
+ * (the fastest path), so SQL can do the heavy work. Returns the column list. A row with a value that cannot be
+ * stored (nested too deep, out of range) is thrown as a DataError, or, with `onBadRow`, reported and left out of the
+ * table (the other rows keep their rowid: a row's rowid stays its index in `rows`).
  */
-export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows)) {
+export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows), onBadRow?: (index: number, reason: string) => void) {
   const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
   if (rows.length === 0 || columns.length === 0) return columns;
   const appender = await connection.createAppender(name, 'main', 'temp');
+  const bad = new Map<number, string>();
   try {
-    appendRows(appender, rows, columns);
+    appendRows(appender, rows, columns, onBadRow ? (row, reason) => void bad.set(row, bad.get(row) ?? reason) : undefined);
   } catch (error) {
     try { appender.closeSync(); } catch { /* the append error is the one to report */ }
     throw error;
   }
   appender.closeSync();
+  if (bad.size) {
+    await connection.run(`DELETE FROM temp.${quoteIdent(name)} WHERE rowid IN (${[...bad.keys()].join(', ')})`);
+    for (const [index, reason] of bad) onBadRow!(index, reason);
+  }
   return columns;
 }

@@ -84,7 +84,7 @@ export class DuckDbSink implements Sink {
     await this.writeBatch(db, records.length, ctx, async (connection) => {
       const columns = inferColumns(records);
       // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
-      await loadTempTable(connection, '_sink_batch', records, columns);
+      await loadTempTable(connection, '_sink_batch', records, columns, ctx ? (index, reason) => ctx.reject(records[index], reason) : undefined);
       return { table: BATCH, count: records.length, columns, records: async (rowids) => rowids.map((r) => records[r]) };
     });
   }

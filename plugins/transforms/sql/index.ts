@@ -56,7 +56,8 @@ export class SqlTransform implements Transform {
         let batch: string;
         if (Array.isArray(rows)) {
           const table = this.config.rejectWhere ? '_sql_batch' : this.config.as;
-          await loadTempTable(connection, table, rows, inferColumns(rows));
+          // A record with a value DuckDB cannot take (nested too deep…) goes to dead-letter; the others are queried.
+          await loadTempTable(connection, table, rows, inferColumns(rows), (index, reason) => ctx.reject(rows[index], reason));
           dropped.push(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
           batch = `temp.${quoteIdent(table)}`;
         } else batch = rows.table;
