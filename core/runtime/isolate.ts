@@ -1,4 +1,4 @@
-import { errorMessage, isDataError } from '../sdk/index.ts';
+import { errorMessage, isDataError, refusesWholeBatch } from '../sdk/index.ts';
 import type { Reject, Row } from '../sdk/types.ts';
 
 /**
@@ -28,4 +28,18 @@ export async function isolateRejects(records: Row[], error: unknown, write: (par
   };
   await visit(records, error);
   return rejects;
+}
+
+/**
+ * The records of a batch a sink refused with a data error, as rejects: found by `isolateRejects` when the batch
+ * can be split, else all of them (part of a whole result, one record, or a DataError refusing the whole batch).
+ */
+export async function refusedRecords(records: Row[], error: unknown, write: (part: Row[]) => Promise<Reject[]>, options: { splittable: boolean; deadlineMs: number }): Promise<Reject[]> {
+  if (!options.splittable || records.length <= 1 || refusesWholeBatch(error)) return allRejected(records, error);
+  return isolateRejects(records, error, write, options.deadlineMs);
+}
+
+/** Every record of a batch rejected with one error (a transform's data error: the batch cannot be split safely). */
+export function allRejected(records: Row[], error: unknown): Reject[] {
+  return records.map((record) => ({ record, reasons: [errorMessage(error)] }));
 }

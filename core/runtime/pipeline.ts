@@ -6,14 +6,14 @@ import type {
   Batch, Clock, DeadLetterEntry, DeadLetterQuery, Logger, PluginDefinition, Reject, ReplayResult, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepInfo, StepStats,
   Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
-import { errorMessage, isDataError, recordsOf, refusesWholeBatch, rowCount } from '../sdk/index.ts';
+import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
 import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
-import { isolateRejects } from './isolate.ts';
+import { allRejected, refusedRecords } from './isolate.ts';
 import { Lineage } from './lineage.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
@@ -637,7 +637,7 @@ export class Pipeline {
       this.recordError(step, error);
       const all = await lineage.recordsOf(records);
       this.logger.warn(`${this.label(step)}: ${all.length} record(s) to dead-letter: ${errorMessage(error)}`);
-      return { output: [], rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
+      return { output: [], rejects: allRejected(all, error) };
     }
   }
 
@@ -662,8 +662,7 @@ export class Pipeline {
       this.recordError(step, error);
       const all = await lineage.recordsOf(records);
       this.logger.warn(`${this.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`);
-      if (part || all.length <= 1 || refusesWholeBatch(error)) return { inDuckDb: false, rejects: all.map((record) => ({ record, reasons: [errorMessage(error)] })) };
-      const rejects = await isolateRejects(all, error, async (half) => (await attempt(half)).rejects, Date.now() + ISOLATE_BUDGET_MS);
+      const rejects = await refusedRecords(all, error, async (half) => (await attempt(half)).rejects, { splittable: !part, deadlineMs: Date.now() + ISOLATE_BUDGET_MS });
       return { inDuckDb: false, rejects };
     }
   }
