@@ -59,7 +59,8 @@ function classifyOne(error: unknown): ErrorClass | undefined {
 
   // V8's limits hit by one record or file: too deep to walk, too large for a string or an array.
   if (error instanceof RangeError && /Maximum call stack size exceeded|Invalid string length|Invalid array length|Array buffer allocation failed/.test(message)) return 'data';
-  if (code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE') return 'data';
+  // ERR_OUT_OF_RANGE: a value beyond what a format holds (a document over BSON's 16 MB, a number too large).
+  if (code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE' || (error instanceof RangeError && code === 'ERR_OUT_OF_RANGE')) return 'data';
   if (error instanceof SyntaxError && /JSON/.test(message)) return 'data';
 
   // PostgreSQL (pg, PGlite): SQLSTATE classes.
