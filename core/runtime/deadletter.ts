@@ -101,10 +101,15 @@ export class DeadLetterStore implements DeadLetters {
   /** Entries matching the query, newest first, with the total that match. */
   async list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }> {
     const { limit = 100, offset = 0 } = query;
+    const take = Math.max(0, Math.floor(limit));
+    const skip = Math.max(0, Math.floor(offset));
     return this.locked(async () => {
       const where = this.where(query);
-      const total = where === 'true' ? this.count(query.steps) : Number((await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where}`))[0].n);
-      const rows = await this.rows(`SELECT pos, len FROM entries WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(0, Math.floor(limit))} OFFSET ${Math.max(0, Math.floor(offset))}`);
+      // Steps alone are counted in memory; other filters by DuckDB.
+      const stepsOnly = Object.keys(query).every((k) => ['steps', 'limit', 'offset'].includes(k));
+      const total = stepsOnly ? this.count(query.steps) : Number((await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where}`))[0].n);
+      // Many matches: the page is among the newest ids (most of the table is skipped); few: picked from all.
+      const rows = total > 10_000 ? await this.newest(where, skip + take, total, take, skip) : await this.rows(`SELECT pos, len FROM entries WHERE ${where} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`);
       return { total, entries: this.readEntries(rows) };
     });
   }
@@ -177,7 +182,9 @@ export class DeadLetterStore implements DeadLetters {
       this.instance = await DuckDBInstance.create(this.indexFile, { threads: '2', memory_limit: '256MB' });
     }
     this.connection = await this.instance.connect();
-    await this.connection.run(`CREATE TABLE IF NOT EXISTS entries (id BIGINT, stored_at VARCHAR, step VARCHAR, reasons VARCHAR, origin VARCHAR, pos BIGINT, len INTEGER, fp BIGINT);
+    // Entries are appended in id and time order, so DuckDB's per-row-group min/max skip most of the table for the
+    // newest entries and for a time filter. `reasons` is kept lower-cased: a reason filter is case-insensitive.
+    await this.connection.run(`CREATE TABLE IF NOT EXISTS entries (id BIGINT, at_ms BIGINT, step VARCHAR, reasons VARCHAR, pos BIGINT, len INTEGER, fp BIGINT);
       CREATE TABLE IF NOT EXISTS meta (indexed_bytes BIGINT, indexed_lines BIGINT, live_lines BIGINT, next_id BIGINT)`);
     const meta = await this.rows('SELECT * FROM meta');
     const fileSize = existsSync(this.file) ? statSync(this.file).size : 0;
@@ -250,11 +257,18 @@ export class DeadLetterStore implements DeadLetters {
   private parseLine(text: string, line: number): (Entry | Deletion) | undefined {
     if (!text.trim()) return undefined;
     try {
-      const value = JSON.parse(text) as Partial<DeadLetterEntry> & { deleted?: number[] | { below: number } };
+      // The record comes last in a line this store wrote: only the fields before it are parsed (the record's text
+      // is what its fingerprint is made of). Other lines are parsed whole.
+      const at = text.indexOf(',"record":');
+      const whole = at === -1 || !text.endsWith('}');
+      const value = JSON.parse(whole ? text : `${text.slice(0, at)}}`) as Partial<DeadLetterEntry> & { deleted?: number[] | { below: number } };
       if (value.deleted !== undefined) return { deleted: value.deleted };
       if (typeof value.id !== 'number' || typeof value.step !== 'string') throw new Error('not a dead-letter entry');
+      if (whole) JSON.parse(text); // a broken line is skipped, not indexed
       if (value.id >= this.nextId) this.nextId = value.id + 1;
-      return { id: value.id, at: value.at ?? new Date(0).toISOString(), step: value.step, reasons: value.reasons ?? [], origin: value.origin, fp: fingerprint(value.step, value.record, value.reasons ?? []), pos: 0, len: 0 };
+      const reasons = value.reasons ?? [];
+      const fp = whole ? fingerprint(value.step, value.record, reasons) : fingerprintOf(value.step, text.slice(at + 10, -1), reasons);
+      return { id: value.id, at: value.at ?? new Date(0).toISOString(), step: value.step, reasons, origin: value.origin, fp, pos: 0, len: 0 };
     } catch (error) {
       this.options.logger?.warn(`${this.file}:${line}: unreadable line skipped (${(error as Error).message})`);
       return undefined;
@@ -270,11 +284,9 @@ export class DeadLetterStore implements DeadLetters {
       const appender = await connection.createAppender('entries');
       for (const e of entries) {
         appender.appendBigInt(BigInt(e.id));
-        appender.appendVarchar(e.at);
+        appender.appendBigInt(BigInt(Date.parse(e.at) || 0));
         appender.appendVarchar(e.step);
-        appender.appendVarchar(e.reasons.join('\n'));
-        if (e.origin === undefined) appender.appendNull();
-        else appender.appendVarchar(e.origin);
+        appender.appendVarchar(e.reasons.join('\n').toLowerCase());
         appender.appendBigInt(BigInt(e.pos));
         appender.appendInteger(e.len);
         appender.appendBigInt(e.fp);
@@ -362,7 +374,7 @@ export class DeadLetterStore implements DeadLetters {
     let below = 0;
     if (maxAgeMs !== undefined) {
       const cutoff = new Date(now.getTime() - maxAgeMs).toISOString();
-      const [row] = await this.rows(`SELECT max(id) AS id FROM entries WHERE stored_at < ${sqlString(cutoff)}`);
+      const [row] = await this.rows(`SELECT max(id) AS id FROM entries WHERE at_ms < ${Date.parse(cutoff)}`);
       if (row?.id !== null && row?.id !== undefined) below = Math.max(below, Number(row.id) + 1);
     }
     if (maxEntries !== undefined && this.count() > maxEntries) {
@@ -437,6 +449,22 @@ export class DeadLetterStore implements DeadLetters {
     }
   }
 
+  /**
+   * The page `skip`…`skip + take` of the newest entries matching `where`, looked for among the newest ids first: a
+   * window of ids wide enough for `needed` matches (doubled until it holds them, or holds every one of `total`).
+   */
+  private async newest(where: string, needed: number, total: number, take: number, skip: number) {
+    if (!needed || !total) return [];
+    const last = this.nextId - 1;
+    for (let width = Math.max(1024, needed * 2); ; width *= 2) {
+      const from = last - width;
+      const rows = await this.rows(`SELECT pos, len FROM entries WHERE ${where} AND id > ${from} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`);
+      if (rows.length === take || from <= 0) return rows;
+      const [{ n }] = await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where} AND id > ${from}`);
+      if (Number(n) >= Math.min(needed, total)) return rows;
+    }
+  }
+
   private async saveMeta(): Promise<void> {
     await this.connection!.run(`DELETE FROM meta; INSERT INTO meta VALUES (${this.size}, ${this.lines}, ${this.liveLines}, ${this.nextId})`);
   }
@@ -444,12 +472,11 @@ export class DeadLetterStore implements DeadLetters {
   private where(query: DeadLetterQuery): string {
     const conditions: string[] = [];
     if (query.steps?.length) conditions.push(`step IN (${query.steps.map(sqlString).join(', ')})`);
-    if (query.reason) conditions.push(`contains(lower(reasons), ${sqlString(query.reason.toLowerCase())})`);
+    if (query.reason) conditions.push(`contains(reasons, ${sqlString(query.reason.toLowerCase())})`);
     if (query.since) {
       const since = new Date(query.since);
       if (Number.isNaN(since.getTime())) throw new Error(`since: "${query.since}" is not a time (give an ISO date or time)`);
-      // Times are stored as ISO-8601 UTC text, which sorts as time does.
-      conditions.push(`stored_at >= ${sqlString(since.toISOString())}`);
+      conditions.push(`at_ms >= ${since.getTime()}`);
     }
     if (query.ids) conditions.push(query.ids.length ? `id IN (${query.ids.map(Number).filter(Number.isSafeInteger).join(', ') || 'NULL'})` : 'false');
     return conditions.length ? conditions.join(' AND ') : 'true';
@@ -571,5 +598,10 @@ function fingerprint(step: string, record: unknown, reasons: string[]): bigint {
   } catch {
     text = JSON.stringify(cut(record, MAX_RECORD_DEPTH));
   }
-  return createHash('sha1').update(step).update('\0').update(text).update('\0').update(reasons.join('\n')).digest().readBigInt64BE(0);
+  return fingerprintOf(step, text, reasons);
+}
+
+/** The fingerprint of a record given as its JSON text (as stored). */
+function fingerprintOf(step: string, recordText: string, reasons: string[]): bigint {
+  return createHash('sha1').update(step).update('\0').update(recordText).update('\0').update(reasons.join('\n')).digest().readBigInt64BE(0);
 }
