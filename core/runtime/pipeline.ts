@@ -162,9 +162,11 @@ export class Pipeline {
 
   /** Builds every plugin and opens every connection; prints which connections are embedded and which are real. */
   async start(): Promise<void> {
+    const described = this.connections.describeAll();
+    described.catch(() => undefined); // awaited below, once the dead-letter index (opening meanwhile) is ready
     await this.deadLetters.ready;
     for (const step of this.steps.values()) step.stats.rejected = this.deadLetters.count([step.declaration.id]);
-    const { lines, errors } = await this.connections.describeAll();
+    const { lines, errors } = await described;
     for (const line of lines) this.logger.info(`connection ${line}`);
     // A one-off run cannot wait for a server; a long-running pipeline starts anyway and its steps retry.
     if (errors.length && this.options.once) throw errors[0];
@@ -333,6 +335,7 @@ export class Pipeline {
             from.push(entry);
           }
         } catch (error) {
+          if (!isDataError(error)) throw error;
           again.push({ record: entry.record, reasons: [errorMessage(error)], origin: entry.origin });
         }
         continue;

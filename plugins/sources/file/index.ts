@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
@@ -131,6 +131,7 @@ export class FileSource implements Source {
     const dir = mkdtempSync(join(tmpdir(), 'replay-'));
     try {
       const file = join(dir, 'line.csv');
+      if (this.config.csv?.header !== false && !existsSync(resolve(at[1]))) throw new DataError(`${at[1]} is gone: the line cannot be read without its file's header`);
       const header = this.config.csv?.header === false ? '' : `${firstLine(resolve(at[1]))}\n`;
       writeFileSync(file, `${header}${record}\n`);
       const records: Row[] = [];
