@@ -200,6 +200,14 @@ describe('readRecords: XLSX', () => {
     });
   });
 
+  it('reads an empty text cell as empty text, as the whole-workbook reader did (not as a missing value)', async () => {
+    const file = join(folder(), 'empty.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Clients').addRows([['id', 'name'], ['C1', ''], ['C2', 'Ada']]);
+    await book.xlsx.writeFile(file);
+    expect((await all(file)).records).toEqual([{ id: 'C1', name: '' }, { id: 'C2', name: 'Ada' }]);
+  });
+
   it('stops a sheet at xlsx.maxRows (the rest is one reject) and rejects a row wider than xlsx.maxColumns', async () => {
     const file = join(folder(), 'wide.xlsx');
     const book = new ExcelJS.Workbook();

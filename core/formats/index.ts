@@ -344,6 +344,7 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
   const date1904 = () => Boolean((reader as unknown as { properties?: { date1904?: boolean } }).properties?.date1904);
   try {
     for await (const sheet of reader) {
+      emptySharedStrings(reader);
       const name = (sheet as unknown as { name: string }).name;
       if (options.sheet !== undefined && name !== options.sheet) {
         for await (const _row of sheet) { /* another sheet: read past it */ }
@@ -398,6 +399,15 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
     rejects.push({ record: { file: label, sheet: options.sheet }, reasons: [`no sheet "${options.sheet}" in the workbook (sheets: ${sheetNames(reader).join(', ') || 'none'})`], origin: label });
   }
   if (records.length || rejects.length) yield batch();
+}
+
+/**
+ * exceljs's streaming reader keeps an empty shared string (`<si><t></t></si>`) as null, where the workbook holds
+ * text: made '' again before any sheet is read (the shared strings come first), as the whole-workbook reader gives.
+ */
+function emptySharedStrings(reader: WorkbookReader): void {
+  const strings = (reader as unknown as { sharedStrings?: unknown[] }).sharedStrings;
+  if (strings) for (let i = 0; i < strings.length; i++) if (strings[i] === null) strings[i] = '';
 }
 
 interface XlsxRow {
