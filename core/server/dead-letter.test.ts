@@ -56,6 +56,23 @@ describe('dead-letter routes', () => {
     await pipeline.stop();
   });
 
+  it('refuses to replay when the manifest guards its roles with tokens but does not declare the replay role', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-server-'));
+    const run = await runManifest(`name: dl-guarded
+access:
+  roles:
+    viewer: { token: see }
+sources:
+  gen: { use: generator, with: { count: 1, fields: { n: { sequence: {} } } } }
+sinks:
+  out: { use: console, from: gen }
+`, dir);
+    const app = await createServer(run.pipeline, corePages);
+    const refused = await app.request('/api/dead-letter/replay', { method: 'POST', body: '{}', ...as('see') });
+    expect([refused.status, await refused.json()]).toEqual([403, { error: 'replaying needs the admin role: declare it under access.roles (or name another in deadLetter.replayRole)' }]);
+    await run.pipeline.stop();
+  });
+
   it('shows the Replay action to the replay role on the page, replays what the page lists, and says what happened', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dl-server-'));
     const first = await served(25, dir);

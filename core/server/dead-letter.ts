@@ -38,6 +38,11 @@ export function deadLetterFilters(url: string): DeadLetterFilters {
 export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: DeadLetterPageInput) => string): void {
   const access = pipeline.services.access;
   const role = pipeline.manifest.deadLetter.replayRole;
+  // A role the manifest does not declare is open; where other roles need a token, replaying must not be open.
+  const roles = pipeline.manifest.access.roles;
+  const undeclared = !roles[role] && Object.values(roles).some((r) => r.token);
+  const mayReplay = (request: Request): { status: 401 | 403; message: string } | null =>
+    undeclared ? { status: 403, message: `replaying needs the ${role} role: declare it under access.roles (or name another in deadLetter.replayRole)` } : access.check(request, role);
 
   app.get('/api/dead-letter', async (c) => {
     const denied = access.check(c.req.raw, 'viewer');
@@ -52,7 +57,7 @@ export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: D
 
   // Replays the dead letters the filters (or `ids`) choose; JSON in, the replay's outcome out.
   app.post('/api/dead-letter/replay', async (c) => {
-    const denied = access.check(c.req.raw, role);
+    const denied = mayReplay(c.req.raw);
     if (denied) return c.json({ error: denied.message }, denied.status);
     if (isCrossSite(c.req.raw)) return c.json({ error: 'cross-site replay refused' }, 403);
     let body: Record<string, unknown>;
@@ -85,12 +90,12 @@ export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: D
     const replayed = params.has('replayed')
       ? { selected: Number(params.get('replayed')), landed: Number(params.get('landed') ?? 0), rejectedAgain: Number(params.get('again') ?? 0), skipped: Number(params.get('skipped') ?? 0) }
       : undefined;
-    return c.html(page({ pipeline: pipeline.manifest.name, ...result, ...filters, canReplay: !access.check(c.req.raw, role), replayed }));
+    return c.html(page({ pipeline: pipeline.manifest.name, ...result, ...filters, canReplay: !mayReplay(c.req.raw), replayed }));
   });
 
   // The page's Replay form: replays what the page shows (its filters) and comes back to it with the outcome.
   app.post('/dead-letter/replay', async (c) => {
-    const denied = access.check(c.req.raw, role);
+    const denied = mayReplay(c.req.raw);
     if (denied) return c.text(denied.message, denied.status);
     if (isCrossSite(c.req.raw)) return c.text('cross-site replay refused', 403);
     const form = await c.req.parseBody();
