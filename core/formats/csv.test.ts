@@ -84,6 +84,24 @@ describe.each(paths)('CSV in a named dialect (%s)', (_, inDuckDb) => {
   });
 });
 
+describe('CSV whose first lines defeat the sniffer', () => {
+  it('finds the types in the lines that parse: a broken quote on line 3, dates as d/m/Y, a repeated header name', async () => {
+    const file = write('sample.csv', 'id,day,name,name\n1,31/01/2024,a,x\n2,"01/02/2024,b,y\n3,02/02/2024,c,z\n4,03/02/2024,d,w\n');
+    const { records, rejects } = await read(file);
+    expect(rejects.map((r) => r.origin)).toEqual([`${file}:3`]);
+    expect(records).toEqual([
+      { id: 1, day: '2024-01-31', name: 'a', name_1: 'x' }, { id: 3, day: '2024-02-02', name: 'c', name_1: 'z' }, { id: 4, day: '2024-02-03', name: 'd', name_1: 'w' },
+    ]);
+  });
+
+  it('reads a headerless file the same way (columns named column0, column1…)', async () => {
+    const file = write('headerless.csv', '1,"x\n2,y\n3,z\n');
+    const { records, rejects } = await read(file, { csv: { header: false } });
+    expect(rejects.map((r) => r.origin)).toEqual([`${file}:1`]);
+    expect(records).toEqual([{ column0: 2, column1: 'y' }, { column0: 3, column1: 'z' }]);
+  });
+});
+
 describe('CSV that is not CSV', () => {
   it('turns a binary file into one reject naming DuckDB\'s reason', async () => {
     const file = join(dir, 'bin.csv');

@@ -198,7 +198,13 @@ async function sniffFormats(connection: DuckDBConnection, path: string, dialect:
 
 async function sniffCleanSample(connection: DuckDBConnection, path: string, dialect: CsvDialect, failure: unknown): Promise<Sniffed> {
   const header = splitLine(firstLine(path), dialect);
-  const names = dialect.header ? header.map((n, i) => n.trim() || `column${i}`) : header.map((_, i) => `column${i}`);
+  const seen = new Map<string, number>();
+  // As DuckDB names them: an empty header cell is columnN, a repeated name gets _1, _2…
+  const names = (dialect.header ? header.map((n, i) => n.trim() || `column${i}`) : header.map((_, i) => `column${i}`)).map((name) => {
+    const n = seen.get(name) ?? 0;
+    seen.set(name, n + 1);
+    return n ? `${name}_${n}` : name;
+  });
   const dir = mkdtempSync(join(tmpdir(), 'csv-sample-'));
   try {
     const sample = join(dir, 'sample.csv');
@@ -221,12 +227,19 @@ async function sniffCleanSample(connection: DuckDBConnection, path: string, dial
   }
 }
 
-/** The header and up to SAMPLE_LINES lines after it, leaving out lines longer than the limit. */
+/**
+ * The header and up to SAMPLE_LINES lines after it, leaving out lines longer than the limit and lines with an odd
+ * number of quotes (an unterminated quote would swallow the lines after it; a value spanning lines is rare enough
+ * to do without in a sample for the types).
+ */
 function sampleLines(path: string, dialect: CsvDialect): Buffer {
   const out: Buffer[] = [];
+  const quote = dialect.quote.charCodeAt(0);
   let lines = 0;
   forEachLine(path, dialect.maxLineBytes, (line) => {
-    if (line) out.push(line);
+    let quotes = 0;
+    if (line) for (const byte of line) if (byte === quote) quotes++;
+    if (line && (quotes % 2 === 0 || (lines === 0 && dialect.header))) out.push(line);
     return ++lines <= SAMPLE_LINES;
   });
   return Buffer.concat(out);
