@@ -12,8 +12,9 @@ describe('benchmarks (smoke, tiny sizes)', () => {
     const { postgresUpsert } = await import('./scenarios/3-postgres-upsert.ts');
     const { latency } = await import('./scenarios/4-latency.ts');
     const { dashboardApi } = await import('./scenarios/5-dashboard-api.ts');
-    const results = [await fileBatch(), ...(await stream()), ...(await postgresUpsert()), await latency(), ...(await dashboardApi())];
-    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '4', '5', '5a', '5b', '5c']);
+    const { deadLetter } = await import('./scenarios/10-dead-letter.ts');
+    const results = [await fileBatch(), ...(await stream()), ...(await postgresUpsert()), await latency(), ...(await dashboardApi()), ...(await deadLetter())];
+    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '4', '5', '5a', '5b', '5c', '10', '10a', '10b', '10c', '10d', '10e', '10f']);
     for (const r of results) {
       expect(r.ours, r.id).toBeGreaterThan(0);
       expect(r.met, r.id).not.toBeNull();

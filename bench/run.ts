@@ -11,8 +11,9 @@ import { latency } from './scenarios/4-latency.ts';
 import { dashboardApi } from './scenarios/5-dashboard-api.ts';
 import { manifestLoad } from './scenarios/8-manifest-load.ts';
 import { dashboardPayload } from './scenarios/9-dashboard-payload.ts';
+import { deadLetter } from './scenarios/10-dead-letter.ts';
 
-const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['8', manifestLoad], ['9', dashboardPayload]];
+const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter]];
 const only = process.env.BENCH_ONLY?.split(',');
 
 execFileSync('bash', ['scripts/services/up.sh', 'pg', 'kafka'], { stdio: 'inherit' });
@@ -26,7 +27,7 @@ for (const [id, scenario] of scenarios) {
     results.push({ id, title: `scenario ${id}`, ours: null, limit: null, unit: '', ratio: null, target: '', met: null, note: `failed: ${(error as Error).message}` });
   }
 }
-results.sort((a, b) => a.id.localeCompare(b.id));
+results.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
 
 const db = await DuckDbClient.open(':memory:');
 const [{ v }] = await db.query<{ v: string }>('SELECT version() AS v');

@@ -8,6 +8,7 @@ import { validateCommand } from './commands/validate.ts';
 import { pluginsCommand, docsCommand } from './commands/plugins.ts';
 import { testCommand } from './commands/test.ts';
 import { newPluginCommand } from './commands/new-plugin.ts';
+import { deadLetterCommand } from './commands/dead-letter.ts';
 
 export const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 
@@ -20,6 +21,9 @@ Commands:
   plugins [--json]             List the plugins with their config schemas
   docs [--out FILE]            Write Markdown docs of every plugin (default docs/plugins.md)
   test <manifest>              Run the config unit tests declared under tests:
+  dead-letter list|show|replay <manifest> [--step S] [--reason TEXT] [--since T] [id...]
+                               Rejected records: list them, show them whole, or replay them through the step
+                               that rejected them once the manifest or the data is fixed (--limit N, --json)
   new plugin <kind> <name> [--dir DIR]
                                Scaffold a plugin package (kind: source, transform, sink, view)
 
@@ -44,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         out: { type: 'string' },
         dir: { type: 'string' },
+        step: { type: 'string', multiple: true },
+        reason: { type: 'string' },
+        since: { type: 'string' },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,6 +90,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'test':
         if (args.length !== 1) return usage('test takes one manifest');
         return await testCommand(args[0], logger, values['state-dir']);
+      case 'dead-letter': {
+        const [action, manifest, ...ids] = args;
+        if (!['list', 'show', 'replay'].includes(action) || !manifest) return usage('usage: platform dead-letter list|show|replay <manifest> [--step S] [--reason TEXT] [--since T] [id...]');
+        if (values.since && Number.isNaN(new Date(values.since).getTime())) return usage(`--since must be an ISO date or time (got "${values.since}")`);
+        if (values.limit && !/^\d+$/.test(values.limit)) return usage(`--limit must be a number (got "${values.limit}")`);
+        if (ids.some((id) => !/^\d+$/.test(id))) return usage(`dead-letter ids are numbers (got ${ids.filter((id) => !/^\d+$/.test(id)).join(', ')})`);
+        return await deadLetterCommand(action, manifest, {
+          steps: values.step?.flatMap((s) => s.split(',')).filter(Boolean), reason: values.reason, since: values.since,
+          ids: ids.length ? ids.map(Number) : undefined, limit: values.limit ? Number(values.limit) : action === 'show' ? 20 : 100,
+          json: values.json ?? false, stateDir: values['state-dir'], logger,
+        });
+      }
       case 'new':
         if (args[0] !== 'plugin' || args.length !== 3) return usage('usage: platform new plugin <source|transform|sink|view> <name>');
         return await newPluginCommand(args[1], args[2], values.dir);

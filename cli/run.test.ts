@@ -41,10 +41,11 @@ sinks:
     // Logs are JSON lines for machines; the summary goes to standard output.
     const logs = first.stderr.trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
     expect(logs.some((l) => l.msg.startsWith('connection warehouse (duckdb): embedded'))).toBe(true);
-    expect(first.stdout).toMatch(/files\s+source\s+file\s+4\s+1\s+0/);
-    expect(first.stdout).toMatch(/checked\s+transform\s+validate\s+4\s+3\s+1\s+0/);
-    expect(first.stdout).toMatch(/sales\s+sink\s+duckdb\s+3\s+3\s+0\s+0/);
-    expect(first.stdout).toContain('2 record(s) in dead-letter');
+    // out, rejected (this run), dead letters (all time), errors
+    expect(first.stdout).toMatch(/files\s+source\s+file\s+4\s+1\s+1\s+0/);
+    expect(first.stdout).toMatch(/checked\s+transform\s+validate\s+4\s+3\s+1\s+1\s+0/);
+    expect(first.stdout).toMatch(/sales\s+sink\s+duckdb\s+3\s+3\s+0\s+0\s+0/);
+    expect(first.stdout).toContain('this run: 2 record(s) rejected; all time: 2 record(s) in dead-letter');
 
     const db = await DuckDbClient.open(join(dir, 'w.duckdb'));
     expect(await db.query('SELECT * FROM sales ORDER BY id')).toEqual([
@@ -54,12 +55,14 @@ sinks:
     const dead = readFileSync(join(dir, 'state', 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(dead.map((d) => [d.step, d.origin ?? null, d.reasons[0]])).toEqual([
       ['files', `${join(dir, 'sales.csv')}:5`, expect.stringMatching(/^Error when converting column "amount"\. Could not convert string "notanumber" to 'DOUBLE'/)],
-      ['checked', null, 'amount: must be > 0'],
+      ['checked', `${join(dir, 'sales.csv')}:3`, 'amount: must be > 0'],
     ]);
 
     const again = await platform(['run', manifest, '--once', '--state-dir', join(dir, 'state')]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/files\s+source\s+file\s+0\s+1\s+0/); // the file is remembered: nothing read (1 = its earlier reject, kept)
+    // The file is remembered: nothing read, nothing rejected this run; its earlier reject is still in dead-letter (all time).
+    expect(again.stdout).toMatch(/files\s+source\s+file\s+0\s+0\s+1\s+0/);
+    expect(again.stdout).toContain('this run: 0 record(s) rejected; all time: 2 record(s) in dead-letter');
   });
 
   it('exits 2 with the line and column for an invalid manifest, and 1 when a run fails', async () => {

@@ -13,8 +13,9 @@ import { StateStore } from './runtime/state.ts';
 import { systemClock } from './runtime/clock.ts';
 import { validateConfig } from './manifest/config.ts';
 import { builtinConnectionModules } from './connections/index.ts';
-import type { Batch, PluginKind, Reject, Row, StepInfo, TransformContext } from './sdk/types.ts';
-import { recordsOf } from './sdk/index.ts';
+import type { Batch, PluginKind, Reject, Row, Sink, StepInfo, Transform, TransformContext } from './sdk/types.ts';
+import { classifyError, isDataError, recordsOf, type ErrorClass } from './sdk/index.ts';
+import { allRejected, refusedRecords } from './runtime/isolate.ts';
 
 export interface TestStepOptions {
   /** Connections by name: `{ warehouse: { type: 'duckdb', path: ':memory:' } }`. */
@@ -65,10 +66,11 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
   const rejects: Reject[] = [];
   return {
     plugin, services, rejects, logs,
-    context: (input = 'input') => ({ input, reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) }),
+    context: (input = 'input') => ({ input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin !== undefined ? { origin } : {}) }) }),
     async close() {
       await (plugin as { close?: () => Promise<void> }).close?.();
       await connections.closeAll();
+      await deadLetters.close();
     },
   };
 }
@@ -84,4 +86,61 @@ export async function readAll(source: { read(run: never): AsyncIterable<Batch> }
     if (batch.checkpoint !== undefined) checkpoint = batch.checkpoint;
   }
   return { records, rejects, checkpoint };
+}
+
+/**
+ * Writes records into a sink as the runtime does, without its retries: a data error makes it find the records the
+ * sink refuses (bisecting the batch); an infrastructure error is thrown. Returns every reject (ctx.reject and refused).
+ */
+export async function writeLikeRuntime(sink: Sink, records: Row[]): Promise<Reject[]> {
+  const attempt = async (part: Row[]) => {
+    const rejects: Reject[] = [];
+    await sink.write(part, { reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }) });
+    return rejects;
+  };
+  try {
+    return await attempt(records);
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    return refusedRecords(records, error, attempt, { splittable: true, deadlineMs: Date.now() + 30_000 });
+  }
+}
+
+/** Runs records through a transform as the runtime does: a data error sends the batch's records to dead-letter. */
+export async function processLikeRuntime(transform: Transform, records: Row[]): Promise<{ output: Row[]; rejects: Reject[] }> {
+  const rejects: Reject[] = [];
+  try {
+    const output = await transform.process(records, { input: 'test', reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }) });
+    return { output, rejects };
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    return { output: [], rejects: allRejected(records, error) };
+  }
+}
+
+/** Awaits a failure and checks how the runtime classifies it; returns the error. */
+export async function expectErrorClass(work: Promise<unknown> | (() => Promise<unknown>), expected: ErrorClass): Promise<Error> {
+  let failure: unknown;
+  try {
+    await (typeof work === 'function' ? work() : work);
+  } catch (error) {
+    failure = error;
+  }
+  if (failure === undefined) throw new Error(`expected a failure classified as ${expected}, but it succeeded`);
+  const got = classifyError(failure);
+  if (got !== expected) throw new Error(`expected ${expected}, got ${got}: ${(failure as Error).message}`);
+  return failure as Error;
+}
+
+/** A local TCP port nothing listens on now: for a server to start on, or one that is down. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

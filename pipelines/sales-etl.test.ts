@@ -117,7 +117,7 @@ describe('sales ETL pipeline (embedded)', () => {
     const unreadable = await first.pipeline.deadLetters.list({ steps: ['sheets'] });
     expect(Object.fromEntries(unreadable.entries.map((e) => [e.origin, e.reasons.join('; ')]))).toEqual({
       [`s3://${BUCKET}/CSV/b-notes.pdf`]: `s3://${BUCKET}/CSV/b-notes.pdf: unknown file format (give format: csv, jsonl, json, parquet or xlsx)`,
-      [`s3://${BUCKET}/CSV/c-workbook-saved-as.csv`]: `Invalid Input Error: Error when sniffing file "s3://${BUCKET}/CSV/c-workbook-saved-as.csv".`,
+      [`s3://${BUCKET}/CSV/c-workbook-saved-as.csv`]: expect.stringMatching(new RegExp(`^Invalid Input Error: Error when sniffing file "s3://${BUCKET}/CSV/c-workbook-saved-as.csv"\\.`)),
     });
     await first.pipeline.stop();
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -13,9 +13,9 @@ function folder() {
   return mkdtempSync(join(tmpdir(), 'formats-'));
 }
 
-async function batches(path: string, options?: ReadOptions, db?: DuckDbClient): Promise<{ records: Row[]; rejects: Reject[] }[]> {
+async function batches(path: string, options?: ReadOptions, db?: DuckDbClient): Promise<{ records: Row[]; rejects: Reject[]; origin?: (index: number) => string | undefined }[]> {
   const out = [];
-  for await (const batch of db ? readRecords(db, path, options) : readRecords(path, options)) out.push({ records: await recordsOf(batch.records), rejects: batch.rejects });
+  for await (const batch of db ? readRecords(db, path, options) : readRecords(path, options)) out.push({ records: await recordsOf(batch.records), rejects: batch.rejects, origin: batch.origin });
   return out;
 }
 
@@ -67,7 +67,8 @@ describe('readRecords: CSV', () => {
     for await (const batch of readRecords(db, file, { ...options, inDuckDb: true })) raw.push(batch);
     expect(raw.map((b) => (Array.isArray(b.records) ? 'records' : b.records.count))).toEqual([10, 10, 4]);
     const resident = await Promise.all(raw.map(async (b) => ({ records: await recordsOf(b.records), rejects: b.rejects })));
-    expect(resident).toEqual(await batches(file, options, db));
+    expect(resident).toEqual((await batches(file, options, db)).map(({ records, rejects }) => ({ records, rejects })));
+    expect(raw.map((b) => b.origin?.(0))).toEqual([`${file}:2`, `${file}:13`, `${file}:23`]);
     expect(resident[0].records[0]).toEqual({ n: 0, s: 's0', file: 'n.csv' });
     expect(resident[2].rejects.map((r) => r.origin)).toEqual([`${file}:9`]);
     // The whole file's table is dropped once it is cut; each batch's table goes with its batch.
@@ -115,6 +116,26 @@ describe('readRecords: JSON, Parquet, unreadable files', () => {
     expect(() => formatOf('x.bin')).toThrow('x.bin: unknown file format');
   });
 
+  it('turns a .json document too large to parse as one string into one reject that says what to do (572 MB)', async () => {
+    const file = join(folder(), 'huge.json');
+    // A sparse file: the size is checked before anything is read.
+    writeFileSync(file, '');
+    truncateSync(file, 572 * 2 ** 20);
+    expect(await all(file, { origin: 'huge.json' })).toEqual({
+      records: [],
+      rejects: [{ record: { file: 'huge.json' }, reasons: ['572 MB is more than one JSON document can be (512 MB, the longest string JavaScript holds): write it as JSON lines (one object a line, .jsonl), which are read in a stream'], origin: 'huge.json' }],
+    });
+  });
+
+  it('gives the line or index of every record as its origin', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'a.jsonl'), '{"n":1}\n\nnot json\n{"n":2}\n');
+    writeFileSync(join(dir, 'b.json'), '[{"n":1}, 5, {"n":2}]');
+    const origins = async (file: string) => (await batches(file, { origin: file.slice(dir.length + 1) })).flatMap((b) => b.records.map((_, i) => b.origin?.(i)));
+    expect(await origins(join(dir, 'a.jsonl'))).toEqual(['a.jsonl:1', 'a.jsonl:4']);
+    expect(await origins(join(dir, 'b.json'))).toEqual(['b.json[0]', 'b.json[2]']);
+  });
+
   it('reads Parquet with its types', async () => {
     const file = join(folder(), 'p.parquet');
     const db = await DuckDbClient.open(':memory:');
@@ -134,7 +155,7 @@ describe('readRecords: JSON, Parquet, unreadable files', () => {
     const broken = await all(join(dir, 'broken.xlsx'), { origin: 'broken.xlsx' });
     expect(broken.rejects).toMatchObject([{ record: { file: 'broken.xlsx' }, origin: 'broken.xlsx' }]);
     expect(broken.rejects[0].reasons[0]).toMatch(/^not a readable XLSX workbook: /);
-    await expect(all(join(dir, 'missing.csv'))).rejects.toThrow('No files found that match the pattern');
+    await expect(all(join(dir, 'missing.csv'))).rejects.toThrow('ENOENT');
     await expect(all(join(dir, 'missing.jsonl'))).rejects.toThrow('ENOENT');
   });
 });
@@ -161,17 +182,43 @@ describe('readRecords: XLSX', () => {
     expect(records).toEqual([
       { _sheet: 'Products', product_id: 'P1', name: 'Tea', quantity: 10, price: 2.5, updated: new Date('2024-01-15T00:00:00Z'), column_6: null, name_2: 'dup' },
       { _sheet: 'Products', product_id: 'P2', name: 'Rice', quantity: 6, price: 'n/a', updated: null, column_6: 'x', name_2: null },
-      { _sheet: 'Products', product_id: 'P3', name: 'Salt', quantity: '#DIV/0!', price: 1, updated: null, column_6: null, name_2: null, column_8: 'extra' },
+      // The streaming reader keeps no cached error result of a formula: the cell reads as empty.
+      { _sheet: 'Products', product_id: 'P3', name: 'Salt', quantity: null, price: 1, updated: null, column_6: null, name_2: null, column_8: 'extra' },
       { _sheet: 'Clients', client_id: 'C1', name: 'Ada' },
     ]);
   });
 
-  it('reads the named sheet only, in batches; an unknown sheet is an error naming the sheets', async () => {
+  it('reads the named sheet only, in batches, each record with its sheet and row; a workbook without the sheet is one reject naming its sheets', async () => {
     const file = join(folder(), 'stock.xlsx');
     await workbook(file);
-    const out = await batches(file, { xlsx: { sheet: 'Products' }, batchSize: 2 });
+    const out = await batches(file, { xlsx: { sheet: 'Products' }, batchSize: 2, origin: 'stock.xlsx' });
     expect(out.map((b) => b.records.map((r) => r.product_id))).toEqual([['P1', 'P2'], ['P3']]);
-    await expect(all(file, { xlsx: { sheet: 'Nope' } })).rejects.toThrow('no sheet "Nope" (sheets: Products, Clients)');
+    expect(out.map((b) => b.records.map((_, i) => b.origin?.(i)))).toEqual([['stock.xlsx:Products!3', 'stock.xlsx:Products!4'], ['stock.xlsx:Products!5']]);
+    expect(await all(file, { xlsx: { sheet: 'Nope' }, origin: 'stock.xlsx' })).toEqual({
+      records: [],
+      rejects: [{ record: { file: 'stock.xlsx', sheet: 'Nope' }, reasons: ['no sheet "Nope" in the workbook (sheets: Products, Clients)'], origin: 'stock.xlsx' }],
+    });
+  });
+
+  it('reads an empty text cell as empty text, as the whole-workbook reader did (not as a missing value)', async () => {
+    const file = join(folder(), 'empty.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Clients').addRows([['id', 'name'], ['C1', ''], ['C2', 'Ada']]);
+    await book.xlsx.writeFile(file);
+    expect((await all(file)).records).toEqual([{ id: 'C1', name: '' }, { id: 'C2', name: 'Ada' }]);
+  });
+
+  it('stops a sheet at xlsx.maxRows (the rest is one reject) and rejects a row wider than xlsx.maxColumns', async () => {
+    const file = join(folder(), 'wide.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Data').addRows([['a', 'b'], [1, 2], [3, 4, 5, 6], [7, 8], [9, 10]]);
+    await book.xlsx.writeFile(file);
+    const { records, rejects } = await all(file, { xlsx: { maxRows: 4, maxColumns: 3 }, origin: 'wide.xlsx' });
+    expect(records).toEqual([{ a: 1, b: 2 }, { a: 7, b: 8 }]);
+    expect(rejects).toEqual([
+      { record: { sheet: 'Data', row: 3, cells: 4 }, reasons: ['row has 4 cells, more than 3 (xlsx.maxColumns)'], origin: 'wide.xlsx:Data!3' },
+      { record: { file: 'wide.xlsx', sheet: 'Data', fromRow: 5 }, reasons: ['sheet Data has more than 4 rows (xlsx.maxRows): the rows from 5 on are not read'], origin: 'wide.xlsx:Data!5' },
+    ]);
   });
 });
 

@@ -1,25 +1,28 @@
-// Reading files as batches of records: CSV and Parquet through DuckDB, JSON with the JS parser, XLSX with exceljs.
+// Reading files as batches of records: CSV (csv.ts) and Parquet through DuckDB, JSON with the JS parser, XLSX with exceljs.
 // Shared by the file-like sources (file, s3). Writing is in ./write.ts.
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject, Row, Rows } from '../sdk/types.ts';
-import { DuckDbClient, materializedRows, quoteIdent, rowsOfChunk, sqlString } from '../connections/duckdb/client.ts';
-import { residentRows } from '../connections/duckdb/rows.ts';
+import { errorMessage, isDataError } from '../sdk/index.ts';
+import { DuckDbClient, quoteIdent, sqlString } from '../connections/duckdb/client.ts';
+import { residentRows, type DuckDbRows } from '../connections/duckdb/rows.ts';
+import { loadCsv, NotCsv, type CsvOptions, type LoadedCsv } from './csv.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
+export type { CsvOptions } from './csv.ts';
+export { firstLine } from './csv.ts';
 
-export interface CsvOptions {
-  /** Field separator (default: detected by DuckDB's sniffer). */
-  delimiter?: string;
-  /** The first line names the columns (default true). */
-  header?: boolean;
-  /** Every column, in file order, with its DuckDB type; a line whose value does not fit is rejected. */
-  columns?: Record<string, string>;
-  /** Types of some columns by name (the others are detected); a line whose value does not fit is rejected. */
-  types?: Record<string, string>;
+export interface XlsxOptions {
+  /** The sheet to read (default: every sheet). A workbook without it becomes one reject naming its sheets. */
+  sheet?: string;
+  /** Rows read per sheet (default 1,048,576, Excel's most): the rows after it become one reject. */
+  maxRows?: number;
+  /** Cells a row may have (default 16,384, Excel's most): a row with more is rejected. */
+  maxColumns?: number;
 }
 
 export interface ReadOptions {
@@ -29,7 +32,7 @@ export interface ReadOptions {
   batchSize?: number;
   csv?: CsvOptions;
   /** Default: every sheet (each record then has a `_sheet` field when the workbook has several). */
-  xlsx?: { sheet?: string };
+  xlsx?: XlsxOptions;
   /** Label of the file in reject origins (default: the path), e.g. an object key or an uploaded file's name. */
   origin?: string;
   /** Columns with the same text in every record, e.g. `{ source_file: 'data/x.csv' }`. */
@@ -44,6 +47,8 @@ export interface ReadOptions {
 export interface FileBatch {
   records: Rows;
   rejects: Reject[];
+  /** Where the record at an index of `records` is in the file: `file:LINE`, `file[INDEX]`, `file:Sheet!ROW`. */
+  origin?: (index: number) => string | undefined;
 }
 
 export function formatOf(path: string, format?: FileFormat): FileFormat {
@@ -61,26 +66,38 @@ let scratch: Promise<DuckDbClient> | undefined;
 
 /** The in-process DuckDB used when the caller gives none (parsing only; nothing is stored in it). */
 function scratchDb(): Promise<DuckDbClient> {
-  return (scratch ??= DuckDbClient.open(':memory:'));
+  return (scratch ??= DuckDbClient.open(':memory:', { temp_directory: join(tmpdir(), 'platform-duckdb-spill') }));
 }
 
 /**
- * Reads a file as batches of at most `batchSize` records, streaming (a large file never sits in memory at once).
+ * The most a `.json` document can be: V8 holds a string of at most 2^29 - 24 characters, and the document is
+ * parsed as one (JSON lines are read line by line and have no such limit).
+ */
+export const MAX_JSON_DOCUMENT_BYTES = 0x1fffffe8;
+
+/**
+ * Reads a file as batches of at most `batchSize` records; a large file never sits in JS memory at once.
  *
- * - CSV through DuckDB's `read_csv` (types detected, or declared with `csv.columns` / `csv.types`), with
- *   `store_rejects`: a line DuckDB cannot parse or convert becomes a Reject `{ record: <the line>, reasons:
- *   [DuckDB's message, …], origin: 'file.csv:LINE' }` while the good lines still come through. The rejects of
- *   a file arrive with its last batch.
+ * - CSV through DuckDB in a named dialect (see csv.ts: quote and escape `"` unless configured, the delimiter
+ *   configured or read off the header), types detected or declared with `csv.columns` / `csv.types`, with
+ *   `store_rejects`: a line DuckDB cannot parse or convert — an unterminated quote, a line above
+ *   `csv.maxLineBytes`, a value that does not fit its column — becomes a Reject `{ record: <the line>, reasons:
+ *   [DuckDB's message, …], origin: 'file.csv:LINE' }` while the good lines still come through. The file is loaded
+ *   into a DuckDB table first (so every record's line is known), then handed out in batches; the rejects of a
+ *   file arrive with its last batch.
  * - Parquet through DuckDB's `read_parquet`.
  * - JSON lines parsed line by line: a line that is not a JSON object is a Reject with `file:LINE`. JSON (`.json`):
  *   an array of objects or one object (each non-object element is a Reject with `file[INDEX]`); a `.json` file
- *   that is really JSON lines is read as such.
- * - XLSX through exceljs: every sheet (or `xlsx.sheet`), the first non-empty row gives the keys; values as JS
- *   (numbers, strings, booleans, Dates; formulas give their result; an error cell gives its text, e.g. `#N/A`).
+ *   that is really JSON lines is read as such; a document over MAX_JSON_DOCUMENT_BYTES is one Reject (it cannot be
+ *   parsed as one string: JSON lines can be any size).
+ * - XLSX through exceljs's streaming reader: every sheet (or `xlsx.sheet`), the first non-empty row gives the
+ *   keys; values as JS (numbers, strings, booleans, Dates; formulas give their cached result; an error cell gives
+ *   its text, e.g. `#N/A`). A workbook without the configured sheet is one Reject naming its sheets.
  *
- * A file that cannot be parsed at all (not a CSV, not a Parquet file, a broken workbook) yields one Reject for
- * the whole file, with the parser's message, rather than an error that would stop its source forever; a file that
- * cannot be opened (missing, no permission) throws.
+ * Each batch says where its records are in the file (`origin(index)`), for dead letters of later steps. A file that
+ * cannot be parsed at all (not a CSV, not a Parquet file, a broken workbook), or whose reading fails with a data
+ * error (too large, too deep), yields one Reject for the file (for what was not read yet) rather than an error that
+ * would stop its source forever; a file that cannot be opened (missing, no permission) throws.
  *
  * `db` is the DuckDB to parse in (default: a private in-memory one); reading uses a connection of its own.
  */
@@ -94,121 +111,111 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
   const add = Object.entries(options.addColumns ?? {});
   try {
     if (format === 'csv' || format === 'parquet') {
-      const scan = `SELECT *${add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('')} FROM ${scanOf(path, format, options.csv ?? {})}`;
-      if (db && options.inDuckDb) yield* loadWithDuckDb(db, scan, format, batchSize, origin);
-      else yield* readWithDuckDb(db ?? (await scratchDb()), scan, format, batchSize, origin);
+      const select = add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('');
+      const parse = db ?? (await scratchDb());
+      const batches = format === 'csv' ? loadCsvBatches(parse, path, options.csv ?? {}, select, batchSize, origin) : loadParquet(parse, path, select, batchSize, origin);
+      for await (const batch of batches) {
+        if (db && options.inDuckDb) yield batch;
+        else yield { ...batch, records: await asRecords(batch.records) };
+      }
       return;
     }
-    const batches = format === 'jsonl' ? readJsonLines(path, batchSize, origin) : format === 'json' ? readJson(path, batchSize, origin) : readXlsx(path, batchSize, options.xlsx?.sheet);
+    const batches = format === 'jsonl' ? readJsonLines(path, batchSize, origin) : format === 'json' ? readJson(path, batchSize, origin) : readXlsx(path, batchSize, origin, options.xlsx ?? {});
     for await (const batch of batches) {
       if (add.length) for (const record of batch.records as Row[]) for (const [name, value] of add) record[name] = value;
       yield batch;
     }
   } catch (error) {
-    if (!(error instanceof UnreadableFile)) throw error;
-    yield { records: [], rejects: [{ record: { file: origin }, reasons: [error.message], origin }] };
+    if (!(error instanceof UnreadableFile) && !(error instanceof NotCsv) && !isDataError(error)) throw error;
+    yield { records: [], rejects: [{ record: { file: origin }, reasons: [readError(error)], origin }] };
   }
 }
 
-/** The names of the sheets of a workbook, in order. */
+/** A batch table's rows as records, the table dropped (the JS path: nothing stays in DuckDB). */
+async function asRecords(rows: Rows): Promise<Row[]> {
+  if (Array.isArray(rows)) return rows;
+  try {
+    return await rows.toRecords();
+  } finally {
+    await rows.release().catch(() => undefined);
+  }
+}
+
+function readError(error: unknown): string {
+  const message = errorMessage(error);
+  if (error instanceof RangeError) return `the file is too large or too deeply nested to read (${message})`;
+  return message;
+}
+
+/** The names of the sheets of a workbook, in order (the workbook's index only: no sheet is read). */
 export async function listSheets(path: string): Promise<string[]> {
-  const workbook = await openWorkbook(path);
-  return workbook.worksheets.map((sheet) => sheet.name);
+  const reader = await workbookReader(path, { worksheets: 'ignore', sharedStrings: 'ignore', styles: 'ignore' });
+  try {
+    for await (const _sheet of reader) { /* the workbook's index is read on the way */ }
+  } catch (error) {
+    throw unreadableWorkbook(error);
+  }
+  return sheetNames(reader);
 }
 
 /** A file whose content cannot be parsed at all: it becomes one reject. */
 class UnreadableFile extends Error {}
 
-function struct(entries: Record<string, string>): string {
-  return `{${Object.entries(entries).map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
-}
-
-/** The table function reading a CSV (rejected lines kept in `_read_rejects` of the connection) or Parquet file. */
-function scanOf(path: string, format: 'csv' | 'parquet', csv: CsvOptions): string {
-  if (format === 'parquet') return `read_parquet(${sqlString(path)})`;
-  const settings = [
-    'store_rejects = true', "rejects_table = '_read_rejects'", "rejects_scan = '_read_scans'",
-    `header = ${csv.header ?? true}`,
-    ...(csv.delimiter ? [`delim = ${sqlString(csv.delimiter)}`] : []),
-    ...(csv.columns ? [`columns = ${struct(csv.columns)}`] : []),
-    ...(csv.types ? [`types = ${struct(csv.types)}`] : []),
-  ];
-  return `read_csv(${sqlString(path)}, ${settings.join(', ')})`;
-}
-
 /**
- * The file into `db` as batch tables: one `CREATE TABLE … AS` of the scan (DuckDB parses in parallel), then cut
- * into batches by rowid (one batch when the file fits in one). The rejected lines come with the last batch.
+ * The CSV file into `db` as batch tables (see csv.ts), cut into batches by rowid (one batch when the file fits in
+ * one); every batch says the line of each of its rows. The rejected lines come with the last batch.
  */
-async function* loadWithDuckDb(db: DuckDbClient, scan: string, format: 'csv' | 'parquet', batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, select: string, batchSize: number, label: string): AsyncGenerator<FileBatch> {
   const connection = await db.instance.connect();
-  let whole;
+  let loaded: LoadedCsv | undefined;
+  try {
+    loaded = await loadCsv(db, connection, path, csv, label, select);
+    yield* cut(db, connection, loaded.rows, loaded.rejects, batchSize, loaded.origin);
+    loaded = undefined;
+  } finally {
+    if (loaded?.rows) await loaded.rows.release().catch(() => undefined);
+    connection.closeSync();
+  }
+}
+
+/** A Parquet file into `db` as batch tables; a row's origin is `file#N` (its place in the file, from 1). */
+async function* loadParquet(db: DuckDbClient, path: string, select: string, batchSize: number, label: string): AsyncGenerator<FileBatch> {
+  const connection = await db.instance.connect();
+  let whole: DuckDbRows | undefined;
   try {
     try {
-      whole = await residentRows(db, connection, scan);
+      whole = await residentRows(db, connection, `SELECT *${select} FROM read_parquet(${sqlString(path)})`);
     } catch (error) {
       throw duckDbReadError(error);
     }
-    const rejects = format === 'csv' ? await csvRejects(connection, origin) : [];
-    if (whole.count === 0) {
-      if (rejects.length) yield { records: [], rejects };
-      return;
-    }
-    if (whole.count <= batchSize) {
-      const only = whole;
-      whole = undefined; // handed on whole: the runtime drops it with the batch
-      yield { records: only, rejects };
-      return;
-    }
-    for (let start = 0; start < whole.count; start += batchSize) {
-      const batch = await residentRows(db, connection, `SELECT * FROM ${whole.table} WHERE rowid >= ${start} AND rowid < ${start + batchSize}`);
-      yield { records: batch, rejects: start + batchSize >= whole.count ? rejects : [] };
-    }
+    const rows = whole;
+    whole = undefined;
+    yield* cut(db, connection, rows, [], batchSize, (rowid) => `${label}#${rowid + 1}`);
   } finally {
     await whole?.release().catch(() => undefined);
     connection.closeSync();
   }
 }
 
-async function* readWithDuckDb(db: DuckDbClient, scan: string, format: 'csv' | 'parquet', batchSize: number, origin: string): AsyncGenerator<FileBatch> {
-  // A connection of its own for the whole read: the scan streams while the caller works on the batches.
-  const connection = await db.instance.connect();
-  try {
-    let result;
-    try {
-      result = await connection.stream(scan);
-    } catch (error) {
-      throw duckDbReadError(error);
-    }
-    const names = result.columnNames();
-    const types = result.columnTypes().map((t) => t.typeId);
-    let page: Row[] = [];
-    try {
-      for await (const chunk of result) {
-        for (const row of rowsOfChunk(chunk, names, types)) {
-          page.push(row);
-          if (page.length === batchSize) {
-            yield { records: page, rejects: [] };
-            page = [];
-          }
-        }
-      }
-    } catch (error) {
-      throw duckDbReadError(error);
-    }
-    const rejects = format === 'csv' ? await csvRejects(connection, origin) : [];
-    if (page.length || rejects.length) yield { records: page, rejects };
-  } finally {
-    connection.closeSync();
+/** A loaded table handed out in batches of `batchSize` rows (the table itself when it fits in one). */
+async function* cut(db: DuckDbClient, connection: DuckDBConnection, whole: DuckDbRows | undefined, rejects: Reject[], batchSize: number, origin: (rowid: number) => string): AsyncGenerator<FileBatch> {
+  if (!whole || whole.count === 0) {
+    await whole?.release().catch(() => undefined);
+    if (rejects.length) yield { records: [], rejects };
+    return;
   }
-}
-
-/** The lines `read_csv` rejected, one Reject per line with every reason DuckDB gave for it. */
-async function csvRejects(connection: DuckDBConnection, origin: string): Promise<Reject[]> {
-  const rows = materializedRows(await connection.run(
-    'SELECT line, any_value(csv_line) AS csv_line, list(error_message ORDER BY byte_position) AS reasons FROM _read_rejects GROUP BY line ORDER BY line',
-  ));
-  return rows.map((r) => ({ record: r.csv_line, reasons: (r.reasons as string[]).map((m) => m.split('\n')[0]), origin: `${origin}:${r.line}` }));
+  if (whole.count <= batchSize) {
+    yield { records: whole, rejects, origin }; // handed on whole: the runtime drops it with the batch
+    return;
+  }
+  try {
+    for (let start = 0; start < whole.count; start += batchSize) {
+      const batch = await residentRows(db, connection, `SELECT * FROM ${whole.table} WHERE rowid >= ${start} AND rowid < ${start + batchSize} ORDER BY rowid`);
+      yield { records: batch, rejects: start + batchSize >= whole.count ? rejects : [], origin: (index) => origin(start + index) };
+    }
+  } finally {
+    await whole.release().catch(() => undefined);
+  }
 }
 
 /** DuckDB's error for a file it cannot read: IO errors (missing file) are thrown as is; parse errors become a reject. */
@@ -221,7 +228,12 @@ function duckDbReadError(error: unknown): Error {
 async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>): AsyncGenerator<FileBatch> {
   let records: Row[] = [];
   let rejects: Reject[] = [];
+  let numbers: number[] = [];
   let line = 0;
+  const batch = (): FileBatch => {
+    const at = numbers;
+    return { records, rejects, origin: (index) => `${origin}:${at[index]}` };
+  };
   for await (const text of lines ?? createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     line++;
     if (!text.trim()) continue;
@@ -229,19 +241,25 @@ async function* readJsonLines(path: string, batchSize: number, origin: string, l
       const value = JSON.parse(text) as unknown;
       if (!isObject(value)) throw new Error(`not a JSON object (${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`);
       records.push(value);
+      numbers.push(line);
     } catch (error) {
       rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin: `${origin}:${line}` });
     }
     if (records.length >= batchSize) {
-      yield { records, rejects };
+      yield batch();
       records = [];
       rejects = [];
+      numbers = [];
     }
   }
-  if (records.length || rejects.length) yield { records, rejects };
+  if (records.length || rejects.length) yield batch();
 }
 
 async function* readJson(path: string, batchSize: number, origin: string): AsyncGenerator<FileBatch> {
+  const { size } = await stat(path);
+  if (size > MAX_JSON_DOCUMENT_BYTES) {
+    throw new UnreadableFile(`${formatBytes(size)} is more than one JSON document can be (${formatBytes(MAX_JSON_DOCUMENT_BYTES)}, the longest string JavaScript holds): write it as JSON lines (one object a line, .jsonl), which are read in a stream`);
+  }
   const text = await readFile(path, 'utf8');
   let value: unknown;
   try {
@@ -254,64 +272,154 @@ async function* readJson(path: string, batchSize: number, origin: string): Async
   const items = Array.isArray(value) ? value : [value];
   let records: Row[] = [];
   let rejects: Reject[] = [];
+  let indexes: number[] = [];
+  const label = (index: number) => (Array.isArray(value) ? `${origin}[${index}]` : origin);
+  const batch = (): FileBatch => {
+    const at = indexes;
+    return { records, rejects, origin: (i) => label(at[i]) };
+  };
   for (const [index, item] of items.entries()) {
-    if (isObject(item)) records.push(item);
-    else rejects.push({ record: item, reasons: [`not a JSON object (${Array.isArray(item) ? 'an array' : item === null ? 'null' : typeof item})`], origin: Array.isArray(value) ? `${origin}[${index}]` : origin });
+    if (isObject(item)) {
+      records.push(item);
+      indexes.push(index);
+    } else rejects.push({ record: item, reasons: [`not a JSON object (${Array.isArray(item) ? 'an array' : item === null ? 'null' : typeof item})`], origin: label(index) });
     if (records.length >= batchSize) {
-      yield { records, rejects };
+      yield batch();
       records = [];
       rejects = [];
+      indexes = [];
     }
   }
-  if (records.length || rejects.length) yield { records, rejects };
+  if (records.length || rejects.length) yield batch();
 }
 
 function isObject(value: unknown): value is Row {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-type Workbook = InstanceType<typeof import('exceljs')['Workbook']>;
-
-async function openWorkbook(path: string): Promise<Workbook> {
-  const { default: ExcelJS } = await import('exceljs');
-  const workbook = new ExcelJS.Workbook();
-  try {
-    await workbook.xlsx.readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error; // missing file, no permission
-    throw new UnreadableFile(`not a readable XLSX workbook: ${(error as Error).message}`);
-  }
-  return workbook;
+function formatBytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toLocaleString('en-US', { maximumFractionDigits: 0 })} MB`;
 }
 
-async function* readXlsx(path: string, batchSize: number, sheetName?: string): AsyncGenerator<FileBatch> {
-  const workbook = await openWorkbook(path);
-  const sheets = sheetName ? [workbook.getWorksheet(sheetName)] : workbook.worksheets;
-  if (sheetName && !sheets[0]) throw new Error(`${path}: no sheet "${sheetName}" (sheets: ${workbook.worksheets.map((w) => w.name).join(', ')})`);
-  const tagSheet = !sheetName && workbook.worksheets.length > 1;
+type WorkbookReader = InstanceType<typeof import('exceljs')['stream']['xlsx']['WorkbookReader']>;
+
+async function workbookReader(path: string, options: Record<string, string>): Promise<WorkbookReader> {
+  const { default: ExcelJS } = await import('exceljs');
+  await stat(path); // a missing file throws as such, not as an unreadable workbook
+  return new ExcelJS.stream.xlsx.WorkbookReader(path, options);
+}
+
+function sheetNames(reader: WorkbookReader): string[] {
+  return ((reader as unknown as { model?: { sheets?: { name: string }[] } }).model?.sheets ?? []).map((s) => s.name);
+}
+
+function unreadableWorkbook(error: unknown): Error {
+  if ((error as NodeJS.ErrnoException).code && !/^(ERR_|Z_)/.test(String((error as NodeJS.ErrnoException).code))) return error as Error; // missing file, no permission
+  return new UnreadableFile(`not a readable XLSX workbook: ${errorMessage(error)}`);
+}
+
+/** Excel's limits: rows in a sheet, cells in a row, characters in a cell. */
+const EXCEL_ROWS = 1_048_576;
+const EXCEL_COLUMNS = 16_384;
+const EXCEL_CELL_CHARS = 32_767;
+
+/**
+ * The workbook sheet by sheet, row by row (exceljs's streaming reader: the workbook is never in memory whole).
+ * A row with more cells than `maxColumns` or a cell longer than Excel allows is rejected; the rows of a sheet after
+ * `maxRows` are one reject. Formulas give their cached result (exceljs's streaming reader keeps a number or text;
+ * an error result, e.g. #DIV/0!, comes as the text `#ERROR`).
+ */
+async function* readXlsx(path: string, batchSize: number, label: string, options: XlsxOptions): AsyncGenerator<FileBatch> {
+  const maxRows = options.maxRows ?? EXCEL_ROWS;
+  const maxColumns = options.maxColumns ?? EXCEL_COLUMNS;
+  const reader = await workbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
   let records: Row[] = [];
-  for (const sheet of sheets) {
-    if (!sheet) continue;
-    let header: string[] | undefined;
-    const rows: unknown[][] = [];
-    sheet.eachRow((row) => void rows.push((row.values as unknown[]).slice(1).map(cellValue)));
-    for (const values of rows) {
-      if (values.every((v) => v === null || v === '')) continue;
-      if (!header) {
-        header = headerNames(values);
+  let rejects: Reject[] = [];
+  let origins: string[] = [];
+  let found = false;
+  const batch = (): FileBatch => {
+    const at = origins;
+    return { records, rejects, origin: (index) => at[index] };
+  };
+  const date1904 = () => Boolean((reader as unknown as { properties?: { date1904?: boolean } }).properties?.date1904);
+  try {
+    for await (const sheet of reader) {
+      emptySharedStrings(reader);
+      const name = (sheet as unknown as { name: string }).name;
+      if (options.sheet !== undefined && name !== options.sheet) {
+        for await (const _row of sheet) { /* another sheet: read past it */ }
         continue;
       }
-      const record: Row = tagSheet ? { _sheet: sheet.name } : {};
-      const width = Math.max(header.length, values.length);
-      for (let i = 0; i < width; i++) record[header[i] ?? `column_${i + 1}`] = values[i] ?? null;
-      records.push(record);
-      if (records.length >= batchSize) {
-        yield { records, rejects: [] };
-        records = [];
+      found = true;
+      const tagSheet = options.sheet === undefined && sheetNames(reader).length > 1;
+      let header: string[] | undefined;
+      let read = 0;
+      let cutOff = false;
+      for await (const row of sheet as AsyncIterable<XlsxRow>) {
+        if (cutOff) continue;
+        const where = `${label}:${name}!${row.number}`;
+        if (++read > maxRows) {
+          cutOff = true;
+          rejects.push({ record: { file: label, sheet: name, fromRow: row.number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${row.number} on are not read`], origin: where });
+          continue;
+        }
+        const values = (row.values as unknown[]).slice(1);
+        if (values.length > maxColumns) {
+          rejects.push({ record: { sheet: name, row: row.number, cells: values.length }, reasons: [`row has ${values.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where });
+          continue;
+        }
+        const cells = values.map((value, i) => cellValue(value, row.getCell(i + 1)?.numFmt, date1904()));
+        const long = cells.findIndex((v) => typeof v === 'string' && v.length > EXCEL_CELL_CHARS);
+        if (long !== -1) {
+          rejects.push({ record: { sheet: name, row: row.number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where });
+          continue;
+        }
+        if (cells.every((v) => v === null || v === '')) continue;
+        if (!header) {
+          header = headerNames(cells);
+          continue;
+        }
+        const record: Row = tagSheet ? { _sheet: name } : {};
+        const width = Math.max(header.length, cells.length);
+        for (let i = 0; i < width; i++) setField(record, header[i] ?? `column_${i + 1}`, cells[i] ?? null);
+        records.push(record);
+        origins.push(where);
+        if (records.length >= batchSize) {
+          yield batch();
+          records = [];
+          rejects = [];
+          origins = [];
+        }
       }
     }
+  } catch (error) {
+    throw unreadableWorkbook(error);
   }
-  if (records.length) yield { records, rejects: [] };
+  if (options.sheet !== undefined && !found) {
+    rejects.push({ record: { file: label, sheet: options.sheet }, reasons: [`no sheet "${options.sheet}" in the workbook (sheets: ${sheetNames(reader).join(', ') || 'none'})`], origin: label });
+  }
+  if (records.length || rejects.length) yield batch();
+}
+
+/**
+ * exceljs's streaming reader keeps an empty shared string (`<si><t></t></si>`) as null, where the workbook holds
+ * text: made '' again before any sheet is read (the shared strings come first), as the whole-workbook reader gives.
+ */
+function emptySharedStrings(reader: WorkbookReader): void {
+  const strings = (reader as unknown as { sharedStrings?: unknown[] }).sharedStrings;
+  if (strings) for (let i = 0; i < strings.length; i++) if (strings[i] === null) strings[i] = '';
+}
+
+interface XlsxRow {
+  number: number;
+  values: unknown;
+  getCell(column: number): { numFmt?: string } | undefined;
+}
+
+/** Sets a field, also one named `__proto__` (an own property, never the record's prototype). */
+function setField(record: Row, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
 }
 
 /** Header cells → keys: trimmed text; an empty cell is `column_N`; a repeated name gets `_2`, `_3`… */
@@ -325,14 +433,27 @@ function headerNames(values: unknown[]): string[] {
   });
 }
 
-/** exceljs cell values → JS: formulas → their result, rich text → plain text, hyperlinks → text, errors → their text. */
-function cellValue(value: unknown): unknown {
+/**
+ * exceljs cell values → JS: formulas → their result (a number under a date format → a Date), rich text → plain
+ * text, hyperlinks → text, errors → their text.
+ */
+function cellValue(value: unknown, numFmt: string | undefined, date1904: boolean): unknown {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || value instanceof Date) return value;
   const v = value as { result?: unknown; formula?: unknown; sharedFormula?: unknown; richText?: { text: string }[]; text?: unknown; error?: string };
-  if ('formula' in v || 'sharedFormula' in v || 'result' in v) return cellValue(v.result);
+  if ('formula' in v || 'sharedFormula' in v || 'result' in v) {
+    const result = v.result;
+    if (typeof result === 'number' && Number.isNaN(result)) return '#ERROR';
+    if (typeof result === 'number' && isDateFormat(numFmt)) return new Date(Math.round((result - 25569 + (date1904 ? 1462 : 0)) * 86_400_000));
+    return cellValue(result, undefined, date1904);
+  }
   if (v.richText) return v.richText.map((t) => t.text).join('');
   if (v.error !== undefined) return v.error;
-  if (v.text !== undefined) return cellValue(v.text);
+  if (v.text !== undefined) return cellValue(v.text, undefined, date1904);
   return JSON.stringify(value);
+}
+
+/** Whether an Excel number format shows a date or time (its letters outside quotes and brackets). */
+function isDateFormat(format: string | undefined): boolean {
+  return !!format && /[ymdhsb]/i.test(format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, ''));
 }

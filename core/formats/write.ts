@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { BatchIdentity, Row } from '../sdk/types.ts';
 import { batchUuid } from '../sdk/batches.ts';
+import { fieldOf } from '../sdk/index.ts';
 import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 
 export interface WriteOptions {
@@ -66,7 +67,7 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
   const now = options.now ?? new Date();
   const fields = fieldsOf(options.path);
   for (const row of rows) {
-    const path = fieldPath(dayPath(options.path, dayOf(options.partitionBy ? row[options.partitionBy] : now)), fields, row);
+    const path = fieldPath(dayPath(options.path, dayOf(options.partitionBy ? fieldOf(row, options.partitionBy) : now)), fields, row);
     (groups.get(path) ?? groups.set(path, []).get(path)!).push(row);
   }
   const written: string[] = [];
@@ -85,8 +86,9 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
         if (ledger?.batches.includes(options.batch!.id)) continue; // appended before a crash: not again
         const columns = inferColumns(group).map((c) => {
           const known = options.types?.get(c.name);
-          if (known && group.every((row) => row[c.name] === null || row[c.name] === undefined)) return { ...c, kind: known as typeof c.kind };
-          if (!group.every((row) => row[c.name] === null || row[c.name] === undefined)) options.types?.set(c.name, c.kind);
+          const empty = group.every((row) => fieldOf(row, c.name) === null || fieldOf(row, c.name) === undefined);
+          if (known && empty) return { ...c, kind: known as typeof c.kind };
+          if (!empty) options.types?.set(c.name, c.kind);
           return c;
         });
         await loadTempTable(connection, '_write_rows', group, columns);

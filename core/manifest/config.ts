@@ -16,7 +16,8 @@ const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code 
  * taken from maintained code lists rather than hand-copied enums.
  */
 export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv {
-  const instance = addFormats(new Ajv({ allErrors: true, useDefaults: options.defaults, coerceTypes: options.coerce, strict: false, allowUnionTypes: true }));
+  // ownProperties: a record without a field does not get it from what every JS object inherits (toString…).
+  const instance = addFormats(new Ajv({ allErrors: true, useDefaults: options.defaults, coerceTypes: options.coerce, strict: false, allowUnionTypes: true, ownProperties: true }));
   instance.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
   instance.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
   instance.addFormat('duration', { type: 'string', validate: (value: string) => isDuration(value) && parseDuration(value) > 0 });

@@ -53,6 +53,8 @@ export interface Manifest {
   plugins: string[];
   server: { port: number; host: string; cors: string[] };
   access: AccessDeclaration & { areas: Record<AccessArea, string> };
+  /** The dead-letter store: how long entries are kept, and the role that may replay them (default: the dead-letter area's). */
+  deadLetter: { retention: { maxAgeMs?: number; maxEntries?: number }; replayRole: string };
   connections: ConnectionDeclaration[];
   steps: StepDeclaration[];
   tests: ManifestTest[];
@@ -189,6 +191,8 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   for (const area of ACCESS_AREAS) {
     if (access[area] !== undefined && !roles[access[area]]) at(['access', area], `role "${access[area]}" is not declared under access.roles (declared: ${declaredRoles})`);
   }
+  const replayRole = (raw.deadLetter as { replayRole?: unknown } | undefined)?.replayRole;
+  if (typeof replayRole === 'string' && Object.keys(roles).length && !roles[replayRole]) at(['deadLetter', 'replayRole'], `role "${replayRole}" is not declared under access.roles (declared: ${declaredRoles})`);
   for (const [name, role] of Object.entries(roles)) {
     (role.includes ?? []).forEach((included, i) => {
       if (!roles[included]) at(['access', 'roles', name, 'includes', i], `role "${included}" is not declared under access.roles (declared: ${declaredRoles})`);
@@ -206,6 +210,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   if (issues.length) throw new ManifestError(dedupe(issues));
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
+  const deadLetter = (raw.deadLetter ?? {}) as { retention?: { maxAge?: string; maxEntries?: number }; replayRole?: string };
   return {
     file: yaml.file,
     name: raw.name as string,
@@ -214,6 +219,10 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
     access: { roles, public: access.public ?? [], areas: Object.fromEntries(ACCESS_AREAS.map((area) => [area, access[area] ?? DEFAULT_AREA_ROLE])) as Record<AccessArea, string> },
     connections: opened,
+    deadLetter: {
+      retention: { maxAgeMs: deadLetter.retention?.maxAge ? parseDuration(deadLetter.retention.maxAge) : undefined, maxEntries: deadLetter.retention?.maxEntries },
+      replayRole: deadLetter.replayRole ?? access['dead-letter'] ?? DEFAULT_AREA_ROLE,
+    },
     steps,
     tests,
     yaml,

@@ -5,9 +5,10 @@ import { Cron } from 'croner';
 import type { Container } from 'inversify';
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type {
-  Batch, BatchIdentity, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, Source, StepDetails, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
+  Batch, BatchIdentity, Clock, DeadLetterEntry, DeadLetterQuery, Logger, PluginDefinition, Reject, ReplayResult, Row, Rows, Sink, SinkContext, SnapshotPart, Source,
+  StepDetails, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
-import { errorMessage, recordsOf, rowCount } from '../sdk/index.ts';
+import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
 import { createAjv } from '../manifest/config.ts';
 import { STATE_DIR_VARIABLE } from '../manifest/load.ts';
 import { AccessControl } from './access.ts';
@@ -17,7 +18,9 @@ import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServic
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
 import { FolderLock } from './lock.ts';
+import { allRejected, refusedRecords } from './isolate.ts';
 import { dataInputs, producersOf, resourceLabel, resourcesOf, sqlViews, type SqlViews } from './lineage.ts';
+import { BatchOrigins } from './origins.ts';
 import { PromMetrics } from './metrics.ts';
 import { BoundedQueue, Mutex } from './queue.ts';
 import { rebatch } from './rebatch.ts';
@@ -44,6 +47,9 @@ const STATE_META = '_platform';
 
 /** The step (and manifest line) whose retries ran out, for the run's error line. */
 const FAILED_AT = new WeakMap<Error, string>();
+
+/** How long a sink's refused batch may be bisected before the parts still failing are rejected whole. */
+const ISOLATE_BUDGET_MS = 30_000;
 
 export interface PipelineOptions {
   once?: boolean;
@@ -82,7 +88,10 @@ interface SourceRuntime extends StepRuntime {
   runs: Mutex;
 }
 
-/** Counts of one source run, for the `--once` summary and upload responses. */
+/**
+ * Counts of one source run, for upload responses: the records the source read, and the records this run sent to
+ * dead-letter (from the source and every step after it; the steps' `run.rejected` count the same records).
+ */
 export interface RunResult {
   records: number;
   rejected: number;
@@ -128,7 +137,7 @@ export class Pipeline {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.stateDir = stateDirOf(manifest.name, options.stateDir);
-    this.deadLetters = new DeadLetterStore(this.stateDir);
+    this.deadLetters = new DeadLetterStore(this.stateDir, { retention: manifest.deadLetter?.retention, logger: this.logger });
     const connections = manifest.connections.map((c) => ({ ...c, config: withStateDir(c.config, this.stateDir) }));
     this.connections = new ConnectionRegistry(connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
     const state = (this.state = new StateStore(this.stateDir));
@@ -169,7 +178,7 @@ export class Pipeline {
       };
       const stats: StepStats = {
         id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
-        recordsIn: 0, recordsOut: 0, rejected: this.deadLetters.count([declaration.id]), errors: 0, batches: 0, batchesInDuckDb: 0,
+        recordsIn: 0, recordsOut: 0, rejected: 0, errors: 0, batches: 0, batchesInDuckDb: 0,
         lastCommitAt: state.forStep(declaration.id).get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
         totals: { recordsIn: 0, recordsOut: 0, batches: 0, since: startedAt, ...state.forStep(declaration.id).get<object>('totals') },
         run: { startedAt, rejected: 0 },
@@ -225,7 +234,13 @@ export class Pipeline {
     try {
       this.locks.push(FolderLock.acquire(join(this.stateDir, 'platform.lock'), `the state folder ${this.stateDir}`, 'give this one another --state-dir'));
       await this.ensureEpoch();
+      // The dead-letter index opens while the connections do.
+      const deadLetters = this.deadLetters.ready.then(() => {
+        for (const step of this.steps.values()) step.stats.rejected = this.deadLetters.count([step.declaration.id]);
+      });
+      deadLetters.catch(() => undefined); // awaited below
       await this.openConnections();
+      await deadLetters;
       this.checkCheckpoints();
       this.buildSteps();
     } catch (error) {
@@ -358,7 +373,7 @@ export class Pipeline {
     const closing = [...this.sources.values()].map((s) => s.plugin.close?.())
       .concat([...this.transforms.values()].map((t) => t.close?.()), [...this.sinks.values()].map((s) => s.close?.()), [...this.views.values()].map((v) => v.close?.()));
     await this.settleWithin('steps', closing);
-    await this.settleWithin('connections', [this.connections.closeAll()]);
+    await this.settleWithin('connections', [this.connections.closeAll(), this.deadLetters.close()]);
     this.releaseLocks();
   }
 
@@ -438,6 +453,116 @@ export class Pipeline {
     return { output, rejects };
   }
 
+  /**
+   * Replays dead letters: each chosen entry goes again through the step that rejected it and on downstream (a
+   * source's entry is parsed again by the source, when it can: `Source.replayRecord`). An entry that now passes its
+   * step leaves the store; one rejected again stays once, with the new reason. Entries are taken oldest first,
+   * `chunk` at a time, and a chunk's entries leave the store only after every sink has its records: a replay
+   * stopped half-way (even killed) is run again and does the rest, and upserting sinks hold each record once.
+   */
+  async replay(query: DeadLetterQuery, options: { chunk?: number } = {}): Promise<ReplayResult> {
+    const result: ReplayResult = { selected: 0, landed: 0, rejectedAgain: 0, skipped: [] };
+    const until = await this.deadLetters.lastId();
+    for await (const page of this.deadLetters.scan(query, options.chunk ?? 500, until)) {
+      const byStep = new Map<string, DeadLetterEntry[]>();
+      for (const entry of page) (byStep.get(entry.step) ?? byStep.set(entry.step, []).get(entry.step)!).push(entry);
+      for (const [stepId, entries] of byStep) {
+        result.selected += entries.length;
+        const outcome = await this.replayEntries(stepId, entries);
+        result.landed += outcome.landed;
+        result.rejectedAgain += outcome.rejectedAgain;
+        result.skipped.push(...outcome.skipped);
+      }
+    }
+    for (const step of this.steps.values()) step.stats.rejected = this.deadLetters.count([step.declaration.id]);
+    this.logger.info(`replay: ${result.selected} dead letter(s): ${result.landed} landed, ${result.rejectedAgain} rejected again, ${result.skipped.length} skipped`);
+    return result;
+  }
+
+  /** One step's entries of a replay chunk: through the step and on downstream, then out of the store (or kept, with the new reason). */
+  private async replayEntries(stepId: string, entries: DeadLetterEntry[]): Promise<Omit<ReplayResult, 'selected'>> {
+    const step = this.steps.get(stepId);
+    const kind = step?.declaration.kind;
+    const skipped: ReplayResult['skipped'] = [];
+    const skip = (entry: DeadLetterEntry, reason: string) => void skipped.push({ id: entry.id, step: stepId, reason });
+    if (!step || kind === 'view') {
+      entries.forEach((e) => skip(e, `step "${stepId}" is not a source, transform or sink of this manifest`));
+      return { landed: 0, rejectedAgain: 0, skipped };
+    }
+    // The records to replay, each with the entry it came from; a source's entries are parsed again first.
+    const records: Row[] = [];
+    const from: DeadLetterEntry[] = [];
+    const again: Reject[] = [];
+    for (const entry of entries) {
+      if (entry.truncated) {
+        skip(entry, 'stored truncated (too deep or too large to keep whole): fix the data at its source');
+        continue;
+      }
+      if (kind === 'source') {
+        const source = this.sources.get(stepId)!.plugin;
+        if (!source.replayRecord) {
+          skip(entry, `the ${step.declaration.use} source cannot read one record again: fix the data and let it read the file or object again`);
+          continue;
+        }
+        try {
+          for (const record of await source.replayRecord(entry.record, entry.origin)) {
+            records.push(record);
+            from.push(entry);
+          }
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          again.push({ record: entry.record, reasons: [errorMessage(error)], origin: entry.origin });
+        }
+        continue;
+      }
+      if (typeof entry.record !== 'object' || entry.record === null || Array.isArray(entry.record)) {
+        skip(entry, 'not a record');
+        continue;
+      }
+      records.push(entry.record as Row);
+      from.push(entry);
+    }
+    const origins = new BatchOrigins(records, (index) => from[index]?.origin);
+    const snapshots = new Map<string, unknown>();
+    const writes: Promise<void>[] = [];
+    const written: { step: StepRuntime; records: number }[] = [];
+    const held: Rows[] = [];
+    try {
+      if (records.length && kind === 'transform') {
+        const { output, rejects } = await this.timed(step, () => this.transformBatch(step, step.declaration.from[0] ?? stepId, records, origins));
+        if (output !== records) held.push(output);
+        this.countIn(step, records.length, rowCount(output));
+        again.push(...rejects);
+        if (this.transforms.get(stepId)!.snapshot) snapshots.set(stepId, this.transforms.get(stepId)!.snapshot!());
+        if (rowCount(output)) await this.deliver(stepId, output, snapshots, writes, written, held, origins, { rejected: 0 });
+      } else if (records.length && kind === 'sink') {
+        const { rejects } = await this.timed(step, () => this.writeSink(step, records, origins));
+        this.countIn(step, records.length, records.length - rejects.length);
+        again.push(...rejects);
+        written.push({ step, records: records.length - rejects.length });
+      } else if (records.length) {
+        await this.deliver(stepId, records, snapshots, writes, written, held, origins, { rejected: 0 });
+      }
+      await Promise.all(writes);
+    } finally {
+      await release(held);
+    }
+    await this.state.update(snapshotChanges(snapshots));
+    const at = this.clock.now();
+    for (const { step: sink, records: count } of written) this.events.emit({ type: 'commit', step: sink.declaration.id, records: count, at });
+    for (const reject of again) reject.origin ??= origins.originOf(reject.record);
+    // Every entry tried leaves the store, except those rejected again for the same reasons (kept as they are);
+    // the new rejects are stored once.
+    const tried = entries.filter((e) => !skipped.some((s) => s.id === e.id));
+    await this.deadLetters.replace(tried.map((e) => e.id), again.length ? [{ step: stepId, rejects: again }] : []);
+    step.stats.run.rejected += again.length;
+    // Rejected again: an entry one of whose records the step refused, or whose source could not parse it.
+    const refused = new Set(again.map((r) => r.record));
+    const failedEntries = new Set(tried.filter((e) => !from.includes(e)));
+    records.forEach((record, i) => refused.has(record) && failedEntries.add(from[i]));
+    return { landed: tried.length - failedEntries.size, rejectedAgain: failedEntries.size, skipped };
+  }
+
   private build(step: StepRuntime): unknown {
     return instantiateStep(this.runtime, step.definition, step.info, step.config, this.services);
   }
@@ -446,7 +571,8 @@ export class Pipeline {
     const source = this.sources.get(stepId);
     if (!source) throw new Error(`"${stepId}" is not a source step`);
     if (!source.declaration.trigger) throw new Error(`source "${stepId}" has no trigger: in the manifest`);
-    return this.runSource(source, event);
+    // Whoever fired the run (an upload) hears of a failure, naming the step that gave up.
+    return this.runSource(source, event, true);
   }
 
   private orderedTriggered(): SourceRuntime[] {
@@ -571,7 +697,7 @@ export class Pipeline {
         await reader.catch(() => undefined);
         // Batches read ahead but never processed may hold DuckDB tables.
         for await (const left of queue) await release([left.records]);
-        if (rethrow) throw error;
+        if (rethrow) throw error instanceof Error && FAILED_AT.has(error) ? new Error(`${FAILED_AT.get(error)}: ${errorMessage(error)}`, { cause: error }) : error;
         return result;
       } finally {
         this.abort.signal.removeEventListener('abort', stopWithPipeline);
@@ -593,9 +719,10 @@ export class Pipeline {
   private async commitBatch(source: SourceRuntime, batch: Batch, held: Rows[]): Promise<number> {
     const id = source.declaration.id;
     const size = rowCount(batch.records);
+    const origins = new BatchOrigins(batch.records, batch.origin);
     let rejected = 0;
     if (batch.rejects?.length) {
-      this.reject(source, batch.rejects);
+      await this.reject(source, batch.rejects);
       rejected += batch.rejects.length;
     }
     source.stats.recordsOut += size;
@@ -612,8 +739,10 @@ export class Pipeline {
     const written: { step: StepRuntime; records: number }[] = [];
     const origin = batch.position !== undefined ? { source: id, position: batch.position } : undefined;
     const passed = new Set<StepRuntime>();
-    rejected += await this.deliver(id, batch.records, snapshots, writes, written, held, batch.snapshot, origin, passed);
+    const delivered = { rejected: 0 };
+    await this.deliver(id, batch.records, snapshots, writes, written, held, origins, delivered, { part: batch.snapshot, origin, passed });
     await Promise.all(writes);
+    rejected += delivered.rejected;
 
     // Every downstream sink has the batch: now, and only now, the checkpoint moves (with the transforms' snapshots
     // and the commit times the pages show after a restart, in one atomic write).
@@ -643,53 +772,99 @@ export class Pipeline {
    * Sends records from `fromId` to its outputs: transforms run now (in order), sink writes are collected.
    * An empty batch reaches sinks only when it is part of a whole result (`part`): they must learn that the result
    * ended, even empty (a replaced table or collection then becomes empty instead of keeping stale rows).
+   * Rejects are counted into `counted.rejected` (a sink's when its write is done).
    */
-  private async deliver(fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[], part?: SnapshotPart, origin?: BatchOrigin, passed?: Set<StepRuntime>): Promise<number> {
-    let rejected = 0;
+  private async deliver(
+    fromId: string, records: Rows, snapshots: Map<string, unknown>, writes: Promise<void>[], written: { step: StepRuntime; records: number }[], held: Rows[],
+    origins: BatchOrigins, counted: { rejected: number }, batch: { part?: SnapshotPart; origin?: BatchOrigin; passed?: Set<StepRuntime> } = {},
+  ): Promise<void> {
+    const { part, origin, passed } = batch;
     const size = rowCount(records);
     for (const outputId of this.steps.get(fromId)!.outputs) {
       const step = this.steps.get(outputId)!;
       if (size === 0 && step.declaration.kind === 'sink' && !part) continue;
       if (step.declaration.kind === 'transform') {
-        const transform = this.transforms.get(outputId)!;
-        const { output, rejects } = await this.timed(step, () => this.retrying(step, async () => {
-          const rejects: Reject[] = [];
-          const ctx = this.context(fromId, rejects);
-          // The DuckDB path when the transform has one and can take these rows; otherwise JS records.
-          const inDuckDb = await transform.processInDuckDb?.(records, ctx);
-          const output = inDuckDb ?? (await transform.process(await recordsOf(records), ctx));
-          if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
-          return { output, rejects };
-        }));
+        const { output, rejects } = await this.timed(step, () => this.transformBatch(step, fromId, records, origins));
         if (output !== records) held.push(output);
         passed?.add(step);
         const produced = rowCount(output);
         this.countIn(step, size, produced);
         this.keepSample(step, output);
-        if (rejects.length) this.reject(step, rejects);
-        rejected += rejects.length;
-        if (transform.snapshot) snapshots.set(outputId, transform.snapshot());
-        if (produced || part) rejected += await this.deliver(outputId, output, snapshots, writes, written, held, part, origin, passed);
+        if (rejects.length) await this.reject(step, rejects, origins);
+        counted.rejected += rejects.length;
+        if (this.transforms.get(outputId)!.snapshot) snapshots.set(outputId, this.transforms.get(outputId)!.snapshot!());
+        if (produced || part) await this.deliver(outputId, output, snapshots, writes, written, held, origins, counted, batch);
       } else if (step.declaration.kind === 'sink') {
-        const sink = this.sinks.get(outputId)!;
-        const rejects: Reject[] = [];
-        const ctx: SinkContext = {
-          reject: (record: unknown, reasons: string | string[]) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }),
-          ...(part ? { snapshot: part } : {}),
-          ...(origin ? { batch: this.batchIdentity(origin, fromId, outputId) } : {}),
-        };
-        writes.push(this.timed(step, () => this.retrying(step, () => writeRows(sink, records, ctx))).then((inDuckDb) => {
+        const identity = origin ? this.batchIdentity(origin, fromId, outputId) : undefined;
+        writes.push(this.timed(step, () => this.writeSink(step, records, origins, part, identity)).then(async ({ inDuckDb, rejects }) => {
           if (inDuckDb) step.stats.batchesInDuckDb++;
           // A sink writing a whole result at its last batch reports the rejects of all its pages then.
           const kept = Math.max(0, size - rejects.length);
           this.countIn(step, size, kept);
           if (size) this.keepSample(step, records);
-          if (rejects.length) this.reject(step, rejects);
+          if (rejects.length) await this.reject(step, rejects, origins);
+          counted.rejected += rejects.length;
           written.push({ step, records: kept });
         }));
       }
     }
-    return rejected;
+  }
+
+  /**
+   * One batch through a transform: its DuckDB path when it has one for these rows, else records. Infrastructure
+   * errors are retried; a data error (a shape the step cannot take, a value it cannot convert) sends the batch's
+   * records to dead-letter with the error and the batch goes on without them.
+   */
+  private async transformBatch(step: StepRuntime, fromId: string, records: Rows, origins: BatchOrigins): Promise<{ output: Rows; rejects: Reject[] }> {
+    const transform = this.transforms.get(step.declaration.id)!;
+    try {
+      return await this.retrying(step, async () => {
+        const rejects: Reject[] = [];
+        const ctx = this.context(fromId, rejects);
+        const inDuckDb = await transform.processInDuckDb?.(records, ctx);
+        const output = inDuckDb ?? (await transform.process(await origins.recordsOf(records), ctx));
+        if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
+        return { output, rejects };
+      });
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      this.recordError(step, error);
+      const all = await origins.recordsOf(records);
+      this.logger.warn(`${this.label(step)}: ${all.length} record(s) to dead-letter: ${errorMessage(error)}`);
+      return { output: [], rejects: allRejected(all, error) };
+    }
+  }
+
+  /**
+   * One batch into a sink. Infrastructure errors are retried; a data error is not: the batch is written again in
+   * halves until the records the sink refuses are found (`isolateRejects`), and they go to dead-letter while the
+   * others are written. Part of a whole result (a replacing write) cannot be split, nor a batch whose shape the
+   * sink refuses (DataError `wholeBatch`): their records go together.
+   */
+  private async writeSink(step: StepRuntime, records: Rows, origins: BatchOrigins, part?: SnapshotPart, identity?: BatchIdentity): Promise<{ inDuckDb: boolean; rejects: Reject[] }> {
+    const sink = this.sinks.get(step.declaration.id)!;
+    const attempt = (rows: Rows, batch = identity) => this.retrying(step, async () => {
+      // Rejects of a failed attempt are dropped: the retry finds them again.
+      const rejects: Reject[] = [];
+      const ctx: SinkContext = {
+        reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }),
+        ...(part ? { snapshot: part } : {}),
+        ...(batch ? { batch } : {}),
+      };
+      return { inDuckDb: await writeRows(sink, rows, ctx), rejects };
+    });
+    try {
+      return await attempt(records);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      this.recordError(step, error);
+      const all = await origins.recordsOf(records);
+      this.logger.warn(`${this.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`);
+      // Each part written while bisecting is a batch of its own (an exactly-once sink must not take it for the whole).
+      const partOf = (half: Row[]) => identity && { ...identity, id: digest(identity.id, String(all.indexOf(half[0])), String(half.length)) };
+      const rejects = await refusedRecords(all, error, async (half) => (await attempt(half, partOf(half))).rejects, { splittable: !part, deadlineMs: Date.now() + ISOLATE_BUDGET_MS });
+      return { inDuckDb: false, rejects };
+    }
   }
 
   /**
@@ -726,8 +901,8 @@ export class Pipeline {
         if (transform.flush) {
           const rejects: Reject[] = [];
           const output = await step.mutex.run(async () => transform.flush!(this.context(fromId, rejects), 'end'));
-          if (rejects.length) this.reject(step, rejects);
-          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held);
+          if (rejects.length) await this.reject(step, rejects);
+          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held, new BatchOrigins(output), { rejected: 0 });
         }
         await visit(outputId);
       }
@@ -742,7 +917,11 @@ export class Pipeline {
   }
 
   private context(input: string, rejects: Reject[]): TransformContext {
-    return { input, reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) };
+    return { input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }) };
+  }
+
+  private label(step: StepRuntime): string {
+    return `${step.declaration.id} (${this.manifest.file}:${step.declaration.line})`;
   }
 
   private timed<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
@@ -758,9 +937,11 @@ export class Pipeline {
 
   private retrying<T>(step: StepRuntime, work: () => Promise<T>): Promise<T> {
     const { retries, backoffMs } = step.declaration.policy;
-    const label = `${step.declaration.id} (${this.manifest.file}:${step.declaration.line})`;
+    const label = this.label(step);
     return withRetry(work, {
       retries, backoffMs, clock: this.clock, signal: this.abort.signal,
+      // A data error fails again whatever the wait: the caller sends its records to dead-letter instead.
+      retryable: (error) => !isDataError(error),
       onRetry: (error, attempt, delay) => {
         this.recordError(step, error);
         this.logger.warn(`${label}: ${errorMessage(error)} — retry ${attempt}/${retries} in ${delay} ms`);
@@ -796,11 +977,13 @@ export class Pipeline {
     return changes;
   }
 
-  private reject(step: StepRuntime, rejects: Reject[]) {
-    const fresh = this.deadLetters.add(step.declaration.id, rejects);
+  /** Stores rejects with their origin (the source's, when the step did not give one); counts them for this run. */
+  private async reject(step: StepRuntime, rejects: Reject[], origins?: BatchOrigins) {
+    step.stats.run.rejected += rejects.length;
+    if (origins) for (const reject of rejects) reject.origin ??= origins.originOf(reject.record);
+    const fresh = await this.deadLetters.add(step.declaration.id, rejects);
     if (!fresh) return;
     step.stats.rejected += fresh;
-    step.stats.run!.rejected += fresh;
     this.count('rejected', step.declaration.id, fresh);
     this.events.emit({ type: 'reject', step: step.declaration.id, count: fresh, at: this.clock.now() });
   }

@@ -20,8 +20,14 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
   let started = 0;
   let next: Promise<IteratorResult<Batch>> | null = null;
 
+  // The origins of a merged batch's records: each part's own, from where it starts.
+  let parts: Part[] = [];
   const merge = (into: JsBatch | null, batch: JsBatch): JsBatch => {
-    if (!into) return { ...batch, records: [...batch.records], rejects: [...(batch.rejects ?? [])] };
+    if (!into) {
+      parts = [{ start: 0, origin: batch.origin }];
+      return { ...batch, records: [...batch.records], rejects: [...(batch.rejects ?? [])], origin: originOf(parts) };
+    }
+    parts.push({ start: into.records.length, origin: batch.origin });
     into.records.push(...batch.records);
     into.rejects!.push(...(batch.rejects ?? []));
     if ('checkpoint' in batch && batch.checkpoint !== undefined) into.checkpoint = batch.checkpoint;
@@ -69,12 +75,18 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
         pending = null;
         break;
       }
-      const head: Batch = { records: pending.records.slice(0, max), rejects: pending.rejects };
+      const whole = originOf(parts);
+      const head: Batch = { records: pending.records.slice(0, max), rejects: pending.rejects, origin: whole };
       // Of a split part of a whole result, only the head can be its first batch and only the rest its last.
       if (pending.snapshot) head.snapshot = { first: pending.snapshot.first, last: false };
       const position: string | undefined = pending.position;
       if (position !== undefined) head.position = `${position}#0`;
-      pending = { ...pending, records: pending.records.slice(max), rejects: [], ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}), ...(position !== undefined ? { position: `${position}#1` } : {}) };
+      parts = [{ start: 0, origin: (index) => whole(index + max) }];
+      pending = {
+        ...pending, records: pending.records.slice(max), rejects: [], origin: originOf(parts),
+        ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}),
+        ...(position !== undefined ? { position: `${position}#1` } : {}),
+      };
       yield head;
       started = Date.now();
     }
@@ -84,4 +96,25 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
       pending = null;
     }
   }
+}
+
+interface Part {
+  start: number;
+  origin?: (index: number) => string | undefined;
+}
+
+/** The origin of a record of a batch made of `parts` (read when asked: the parts may still grow). */
+function originOf(parts: Part[]): (index: number) => string | undefined {
+  const fixed = parts;
+  return (index) => {
+    let low = 0;
+    let high = fixed.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (fixed[mid].start <= index) low = mid;
+      else high = mid - 1;
+    }
+    const part = fixed[low];
+    return part?.origin?.(index - part.start);
+  };
 }

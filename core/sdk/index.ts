@@ -8,6 +8,8 @@ export * from './types.ts';
 export { TOKENS } from './tokens.ts';
 export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
 export { BATCH_LEDGER_KEEP, BATCH_LEDGER_TABLE, batchLedgerSql, batchUuid, claimParams } from './batches.ts';
+export { DataError, classifyError, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
+export { isCrossSite } from './http.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';
 
@@ -26,6 +28,17 @@ export function connectionModule(type: ConnectionType): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind<ConnectionType>(TOKENS.ConnectionType).toConstantValue(type);
   });
+}
+
+/**
+ * A record's own field: undefined when the record does not have it, even when the name is one every JS object
+ * inherits (`toString`, `constructor`, `__proto__`…). Records are plain data; a field one record has and another
+ * lacks must never read as a function of the other.
+ */
+export function fieldOf(record: Row, name: string): unknown {
+  const value = record[name];
+  if (value === undefined || (typeof value !== 'function' && value !== Object.prototype)) return value;
+  return Object.hasOwn(record, name) ? value : undefined;
 }
 
 /** Turns a thrown value into a one-line message. */
@@ -54,20 +67,3 @@ export function localPath(next: string | null | undefined): string {
   return next && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : '/';
 }
 
-/**
- * Whether a request comes from a page of another site: such a request carrying this site's cookie must not act
- * (uploads, sign-in). A bearer token is never sent by a browser on its own, so it passes.
- */
-export function isCrossSite(request: Request): boolean {
-  const headers = request.headers;
-  if (headers.get('authorization')) return false;
-  const site = headers.get('sec-fetch-site');
-  if (site) return site !== 'same-origin' && site !== 'none';
-  const origin = headers.get('origin');
-  if (!origin) return false;
-  try {
-    return new URL(origin).host !== (headers.get('x-forwarded-host') ?? headers.get('host') ?? new URL(request.url).host);
-  } catch {
-    return true;
-  }
-}

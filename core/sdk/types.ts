@@ -84,6 +84,11 @@ export interface Batch {
    * re-read may cut batches differently in a way the text cannot tell apart (the sinks then get no batch id).
    */
   position?: string;
+  /**
+   * Where the record at `index` of `records` came from (`data/x.csv:17`, `fx-rates/0@42`), asked only when a step
+   * downstream rejects it: a dead letter then names its origin even when the record went through transforms.
+   */
+  origin?: (index: number) => string | undefined;
 }
 
 /** The place of a batch in a run's whole result: its first batch, its last, both (one batch), or neither. */
@@ -104,12 +109,21 @@ export interface Source {
   read(run: SourceRun): AsyncIterable<Batch>;
   /** Called in order after every downstream sink committed the batch carrying `checkpoint`. */
   commit?(checkpoint: unknown): Promise<void>;
+  /**
+   * Optional, for replaying this source's own dead letters (a line or message it could not parse) once the data
+   * or the manifest is fixed: the records the stored `record` gives now. Throws when it still cannot be parsed
+   * (the dead letter then stays, with the new reason).
+   */
+  replayRecord?(record: unknown, origin: string | undefined): Promise<Row[]> | Row[];
   close?(): Promise<void>;
 }
 
 export interface TransformContext {
-  /** Sends a record to the dead-letter store with its reasons; it is counted and never silently lost. */
-  reject(record: unknown, reasons: string | string[]): void;
+  /**
+   * Sends a record to the dead-letter store with its reasons; it is counted and never silently lost. `origin` is
+   * needed only for a record that is not one of the batch's own objects (the runtime knows theirs).
+   */
+  reject(record: unknown, reasons: string | string[], origin?: string): void;
   /** The step ids feeding this batch (a transform with several inputs can tell them apart). */
   readonly input: string;
 }
@@ -132,7 +146,8 @@ export interface Transform {
 }
 
 export interface SinkContext {
-  reject(record: unknown, reasons: string | string[]): void;
+  /** As TransformContext.reject. A data error thrown by `write` also rejects: the runtime bisects the batch to the records the sink refuses. */
+  reject(record: unknown, reasons: string | string[], origin?: string): void;
   /**
    * Present when the records are part of a source's whole result (see `Batch.snapshot`); such a batch may be
    * empty. Sinks that replace their whole target use `SnapshotBuffer`; other sinks just write the records.
@@ -158,7 +173,9 @@ export interface BatchIdentity {
 
 export interface Sink {
   /**
-   * Durably writes the records; resolves only once they are committed. Transient errors are retried by the runtime.
+   * Durably writes the records; resolves only once they are committed. Infrastructure errors are retried by the
+   * runtime; a data error (`DataError`, or an engine error `classifyError` recognises) is not: the runtime writes
+   * the batch again in halves until it has the records the sink refuses, which go to dead-letter.
    * `records` may be empty (the end of an empty or filtered-out whole result): a sink that adds records does nothing then.
    */
   write(records: Row[], ctx: SinkContext): Promise<void>;
@@ -291,6 +308,7 @@ export interface StepStats {
   from: string[];
   recordsIn: number;
   recordsOut: number;
+  /** The step's records in the dead-letter store now (all time: a replayed record that lands leaves it). */
   rejected: number;
   errors: number;
   batches: number;
@@ -306,8 +324,11 @@ export interface StepStats {
    * count this process only. `rejected` above is the step's records in the dead-letter store (all time).
    */
   totals?: { recordsIn: number; recordsOut: number; batches: number; since: string };
-  /** This process: when it started, and the records the step rejected since. */
-  run?: { startedAt: string; rejected: number };
+  /**
+   * This process: when it started, and the records the step rejected since (a record rejected again for the same
+   * reason counts here, though the store keeps it once).
+   */
+  run: { startedAt: string; rejected: number };
   /** A source's backlog after its last batch (e.g. Kafka messages not read yet), when it reports one. */
   lag?: number | null;
   /** What the step reads and writes outside the pipeline's edges: `table warehouse.revenue`, `topic bus/fx-rates`… */
@@ -345,10 +366,31 @@ export interface DeadLetterEntry {
   reasons: string[];
   origin?: string;
   record: unknown;
+  /** The record was too deep or too large to keep whole: what is stored is cut, and cannot be replayed. */
+  truncated?: boolean;
+}
+
+/** What a replay of dead letters did: each chosen entry landed, was rejected again (kept once, new reason) or skipped. */
+export interface ReplayResult {
+  selected: number;
+  landed: number;
+  rejectedAgain: number;
+  skipped: { id: number; step: string; reason: string }[];
+}
+
+/** Which dead letters: by step, by a text in the reasons (case-insensitive), from a time on, or by id. */
+export interface DeadLetterQuery {
+  steps?: string[];
+  reason?: string;
+  /** ISO time: entries stored at or after it. */
+  since?: string;
+  ids?: number[];
 }
 
 export interface DeadLetters {
-  list(query: { steps?: string[]; limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  /** Newest first. */
+  list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  /** Entries of these steps (all steps when absent), kept in memory: cheap enough for every request. */
   count(steps?: string[]): number;
 }
 

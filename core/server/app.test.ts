@@ -88,7 +88,7 @@ describe('server', () => {
     expect(openapi.openapi).toBe('3.1.0');
     // Every route of the server: core's, and each view's (tests/contract.test.ts checks what they answer).
     expect(Object.keys(openapi.paths)).toEqual([
-      '/healthz', '/readyz', '/metrics', '/api/openapi.json', '/api/pipeline', '/api/pipeline/events', '/api/pipeline/steps/{step}', '/api/dead-letter',
+      '/healthz', '/readyz', '/metrics', '/api/openapi.json', '/api/pipeline', '/api/pipeline/events', '/api/pipeline/steps/{step}', '/api/dead-letter', '/api/dead-letter/replay',
       '/', '/pipeline', '/dead-letter', '/assets/views/{file}', '/api/views/hello/greeting',
     ]);
     const root = await app.request('/');

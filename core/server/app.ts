@@ -6,26 +6,20 @@ import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { TOKEN_COOKIE, tokenOf, type AccessArea, type Denial } from '../runtime/access.ts';
 import type { Pipeline } from '../runtime/pipeline.ts';
-import { isCrossSite, localPath, signInPath, type DeadLetterEntry, type StepStats } from '../sdk/index.ts';
+import { isCrossSite, localPath, signInPath, type StepStats } from '../sdk/index.ts';
+import { mountDeadLetters, type DeadLetterPageInput } from './dead-letter.ts';
 import { openApiDocument } from './openapi.ts';
 import { pipelineEvents, StepRates, stepDetails, type LiveStepStats } from './pipeline-live.ts';
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
   index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: (StepStats | LiveStepStats)[] }): string;
-  deadLetters(input: { pipeline: string; entries: DeadLetterEntry[]; total: number; steps?: string[]; offset: number; limit: number }): string;
+  deadLetters(input: DeadLetterPageInput): string;
   signIn(input: { pipeline: string; next: string; error?: string }): string;
 }
 
 /** How long the sign-in cookie lasts. */
 const SIGN_IN_DAYS = 7;
-
-/** A query parameter out of range: answered 400 naming it. */
-class ParameterError extends Error {
-  constructor(readonly parameter: string, message: string) {
-    super(message);
-  }
-}
 
 /**
  * The HTTP surface of a running pipeline: health, readiness, Prometheus metrics, the pipeline graph,
@@ -82,11 +76,7 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   app.get('/api/pipeline/events', (c) => pipelineEvents(c, pipeline, rates));
   app.get('/api/pipeline/steps/:step', (c) => stepDetails(c, pipeline, rates));
 
-  app.get('/api/dead-letter', async (c) => {
-    const query = deadLetterQuery(c.req.url);
-    if (query instanceof ParameterError) return c.json({ error: query.message, parameter: query.parameter }, 400);
-    return c.json({ ...(await pipeline.deadLetters.list(query)), ...query });
-  });
+  mountDeadLetters(app, pipeline, pages ? (input) => pages.deadLetters(input) : undefined);
 
   const views = [...pipeline.views.entries()];
   const openapiPaths: Record<string, unknown> = {};
@@ -114,13 +104,6 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     return pipelinePage(c);
   });
   app.get('/pipeline', pipelinePage);
-  app.get('/dead-letter', async (c) => {
-    const query = deadLetterQuery(c.req.url);
-    if (query instanceof ParameterError) return c.text(query.message, 400);
-    const result = await pipeline.deadLetters.list(query);
-    if (!pages) return c.json(result);
-    return c.html(pages.deadLetters({ pipeline: manifest.name, ...result, ...query }));
-  });
 
   app.get('/sign-in', (c) => {
     const next = localPath(c.req.query('next'));
@@ -170,24 +153,3 @@ function refuse(c: Context, denied: Denial, answer: 'json' | 'text' | 'html') {
   return c.text(denied.message, denied.status);
 }
 
-/** `steps`, `limit` (1–1000, default 100) and `offset` (≥ 0, default 0) of a dead-letter listing. */
-function deadLetterQuery(url: string): { steps?: string[]; limit: number; offset: number } | ParameterError {
-  const params = new URL(url).searchParams;
-  const steps = params.get('steps')?.split(',').filter(Boolean);
-  try {
-    return { steps, limit: integerParameter(params, 'limit', 1, 1000, 100), offset: integerParameter(params, 'offset', 0, Number.MAX_SAFE_INTEGER, 0) };
-  } catch (error) {
-    if (error instanceof ParameterError) return error;
-    throw error;
-  }
-}
-
-function integerParameter(params: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
-  const raw = params.get(name);
-  if (raw === null) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ParameterError(name, `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  }
-  return value;
-}

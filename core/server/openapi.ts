@@ -83,6 +83,8 @@ export function openApiDocument(pipeline: Pipeline, viewPaths: Record<string, un
   const viewer = security('pipeline');
   const deadLetterParams = [
     { name: 'steps', in: 'query', schema: { type: 'string' }, description: 'Comma-separated step ids (unknown ids match nothing)' },
+    { name: 'reason', in: 'query', schema: { type: 'string' }, description: 'Text in the reasons (any case)' },
+    { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Entries stored at or after this time (an ISO date or time; another value is answered 400)' },
     { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'Entries to return (a value that is not an integer from 1 to 1000 is answered 400)' },
     { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }, description: 'Entries to skip, newest first (a value that is not an integer from 0 to 2^53 − 1 is answered 400)' },
   ];
@@ -120,6 +122,17 @@ export function openApiDocument(pipeline: Pipeline, viewPaths: Record<string, un
         },
       },
       '/api/dead-letter': { get: { tags: ['pipeline'], summary: 'Rejected records with their step and reasons, newest first', ...security('dead-letter'), parameters: deadLetterParams, responses: { 200: { description: 'OK', content: json(DEAD_LETTERS) }, 400: error('A parameter out of range (named in the answer)'), ...deniedJson('dead-letter') } } },
+      '/api/dead-letter/replay': {
+        post: {
+          tags: ['pipeline'], summary: `Replays the chosen dead letters through the step that rejected them and on downstream (role ${manifest.deadLetter.replayRole})`,
+          ...(pipeline.access.check(new Request('http://localhost/'), manifest.deadLetter.replayRole) ? { security: [{ bearerToken: [] }, { tokenCookie: [] }] } : { security: [] }),
+          requestBody: { required: true, content: json({ type: 'object', properties: { steps: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' }, since: { type: 'string', format: 'date-time' }, ids: { type: 'array', items: { type: 'integer' } } } }) },
+          responses: {
+            200: { description: 'The outcome', content: json({ type: 'object', required: ['selected', 'landed', 'rejectedAgain', 'skipped'], properties: { selected: { type: 'integer' }, landed: { type: 'integer' }, rejectedAgain: { type: 'integer' }, skipped: { type: 'array' } } }) },
+            400: error('A bad filter'), 401: error('A token is needed'), 403: error('The token does not grant the replay role, or a cross-site request'), 502: error('The replay failed (a server unreachable)'),
+          },
+        },
+      },
       '/': page('pipeline', 'The pipeline page, or the only view page (302 to it)', [{ name: 'overview', in: 'query', schema: { type: 'string' }, description: 'Any value: the pipeline page even when there is one view page' }], { 302: { description: 'To the only view page' } }),
       '/pipeline': page('pipeline', 'The pipeline as a live graph of its steps'),
       '/dead-letter': page('dead-letter', 'Rejected records, newest first', deadLetterParams, { 400: text('A parameter out of range (named in the answer)') }),

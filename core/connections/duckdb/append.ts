@@ -1,5 +1,6 @@
 import { BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, TIMESTAMPTZ, VARCHAR, timestampTZValue, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Row } from '../../sdk/types.ts';
+import { DataError, fieldOf } from '../../sdk/index.ts';
 
 export type ColumnKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR';
 
@@ -15,7 +16,7 @@ const CHUNK_ROWS = 2048;
  * before: null, undefined and non-finite numbers are NULL; Dates are TIMESTAMPTZ; objects in a VARCHAR column are
  * JSON text. The appender is flushed by the caller (closeSync).
  */
-export function appendRows(appender: DuckDBAppender, rows: readonly Row[], columns: readonly { name: string; kind: ColumnKind }[]): void {
+export function appendRows(appender: DuckDBAppender, rows: readonly Row[], columns: readonly { name: string; kind: ColumnKind }[], onBadValue?: BadValue): void {
   if (rows.length === 0 || columns.length === 0) return;
   const converters = columns.map((c) => toDuck[c.kind]);
   const chunk = DuckDBDataChunk.create(columns.map((c) => duckTypes[c.kind]));
@@ -27,10 +28,29 @@ export function appendRows(appender: DuckDBAppender, rows: readonly Row[], colum
       const vector = chunk.getColumnVector(c);
       const name = columns[c].name;
       const convert = converters[c];
-      for (let i = 0; i < count; i++) vector.setItem(i, convert(rows[start + i][name]));
+      for (let i = 0; i < count; i++) vector.setItem(i, convertValue(convert, fieldOf(rows[start + i], name), name, start + i, onBadValue));
       vector.flush();
     }
     appender.appendDataChunk(chunk);
+  }
+}
+
+/** Told of a row whose value cannot be converted (the value is appended as NULL): the caller takes the row out. */
+export type BadValue = (row: number, reason: string) => void;
+
+/**
+ * A value that cannot be converted (nested too deep to write as JSON, a number too large for BIGINT) is the
+ * record's problem: `onBadValue` hears of it (NULL goes in its place), else it is thrown as a DataError.
+ */
+function convertValue(convert: (value: unknown) => DuckDBValue, value: unknown, column: string, row: number, onBadValue?: BadValue): DuckDBValue {
+  try {
+    return convert(value);
+  } catch (error) {
+    const why = error instanceof RangeError && /call stack/.test(error.message) ? 'nested too deeply to store' : (error as Error).message;
+    const reason = `${column}: the value cannot be stored (${why})`;
+    if (!onBadValue) throw new DataError(reason, { cause: error });
+    onBadValue(row, reason);
+    return null;
   }
 }
 

@@ -1,5 +1,6 @@
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBDataChunk, type DuckDBMaterializedResult, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
 import type { Row, SqlClient } from '../../sdk/types.ts';
+import { fieldOf } from '../../sdk/index.ts';
 import { appendRows, type ColumnKind } from './append.ts';
 
 /** SqlClient over one DuckDB database (a file or :memory:). Connections are pooled; DuckDB runs queries in parallel. */
@@ -133,9 +134,14 @@ function columnValues(chunk: DuckDBDataChunk, column: number, type: DuckDBTypeId
 function rowsOfColumns(names: string[], types: DuckDBTypeId[], columns: unknown[][]): Row[] {
   const count = columns[0]?.length ?? 0;
   const rows: Row[] = new Array(count);
+  // A column named __proto__ (a CSV header can say anything) must become a field, not the row's prototype.
+  const proto = names.indexOf('__proto__');
   for (let r = 0; r < count; r++) {
     const row: Row = {};
-    for (let c = 0; c < names.length; c++) row[names[c]] = fromDuck(columns[c][r], types[c]);
+    for (let c = 0; c < names.length; c++) {
+      if (c === proto) Object.defineProperty(row, '__proto__', { value: fromDuck(columns[c][r], types[c]), enumerable: true, writable: true, configurable: true });
+      else row[names[c]] = fromDuck(columns[c][r], types[c]);
+    }
     rows[r] = row;
   }
   return rows;
@@ -168,7 +174,7 @@ export function inferColumns(rows: Row[], names = columnNames(rows)): { name: st
   return names.map((name) => {
     let kind: ColumnKind | undefined;
     for (const row of rows) {
-      const value = row[name];
+      const value = fieldOf(row, name);
       if (value === null || value === undefined) continue;
       const k = kindOf(value);
       if (!kind) kind = k;
@@ -207,19 +213,26 @@ export function quoteIdent(name: string): string {
 
 /**
  * Loads JS rows into a temporary table `name` on this connection with the DuckDB appender, a data chunk at a time
- * (the fastest path), so SQL can do the heavy work. Returns the column list.
+ * (the fastest path), so SQL can do the heavy work. Returns the column list. A row with a value that cannot be
+ * stored (nested too deep, out of range) is thrown as a DataError, or, with `onBadRow`, reported and left out of the
+ * table (the other rows keep their rowid: a row's rowid stays its index in `rows`).
  */
-export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows)) {
+export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows), onBadRow?: (index: number, reason: string) => void) {
   const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
   if (rows.length === 0 || columns.length === 0) return columns;
   const appender = await connection.createAppender(name, 'main', 'temp');
+  const bad = new Map<number, string>();
   try {
-    appendRows(appender, rows, columns);
+    appendRows(appender, rows, columns, onBadRow ? (row, reason) => void bad.set(row, bad.get(row) ?? reason) : undefined);
   } catch (error) {
     try { appender.closeSync(); } catch { /* the append error is the one to report */ }
     throw error;
   }
   appender.closeSync();
+  if (bad.size) {
+    await connection.run(`DELETE FROM temp.${quoteIdent(name)} WHERE rowid IN (${[...bad.keys()].join(', ')})`);
+    for (const [index, reason] of bad) onBadRow!(index, reason);
+  }
   return columns;
 }

@@ -13,6 +13,11 @@ import { quoteIdent, type DuckDbClient } from './client.ts';
 export class DuckDbRows {
   private records?: Promise<Row[]>;
   private described?: { name: string; type: string }[];
+  /**
+   * Where the row with this rowid came from (`file.csv:17`), when the table is a source's batch: a step that rejects
+   * rows by rowid passes it on (`ctx.reject(record, reasons, rows.origin?.(rowid))`). Set by the runtime.
+   */
+  origin?: (rowid: number) => string | undefined;
 
   constructor(readonly db: DuckDbClient, readonly name: string, readonly count: number) {}
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Row, SqlClient } from '../../sdk/types.ts';
+import { fieldOf } from '../../sdk/index.ts';
 
 /** SqlClient plus bulk loading; the same for embedded PGlite and a real server. */
 export interface PostgresClient extends SqlClient {
@@ -33,7 +34,7 @@ export function quoteIdent(name: string): string {
 export function toCsv(rows: Row[], columns: string[]): string {
   let out = '';
   for (const row of rows) {
-    out += columns.map((c) => csvField(row[c])).join(',') + '\n';
+    out += columns.map((c) => csvField(fieldOf(row, c))).join(',') + '\n';
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
         this.logger.debug('wrote files', { files: files.join(', '), records: records.length });
         if (overwrite) this.wholeResult.done();
       } catch (error) {
-        throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`);
+        throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       }
     }
 

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
-  BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
+  BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, DataError, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
   type BatchIdentity, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo,
 } from '../../../core/sdk/index.ts';
 import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
@@ -28,6 +28,8 @@ interface BatchTable {
   count: number;
   columns: { name: string; kind: string }[];
   records(rowids: number[]): Promise<Row[]>;
+  /** The origin of a row by rowid, when the batch table knows it (a source's table). */
+  origin?: (rowid: number) => string | undefined;
 }
 
 /**
@@ -92,7 +94,7 @@ export class DuckDbSink implements Sink {
     await this.writeBatch(db, records.length, ctx, async (connection) => {
       const columns = inferColumns(records);
       // The appender fills the fresh temp table in order: its rowid is the record's index in the batch.
-      await loadTempTable(connection, '_sink_batch', records, columns);
+      await loadTempTable(connection, '_sink_batch', records, columns, ctx ? (index, reason) => ctx.reject(records[index], reason) : undefined);
       return { table: BATCH, count: records.length, columns, records: async (rowids) => rowids.map((r) => records[r]) };
     });
   }
@@ -112,7 +114,7 @@ export class DuckDbSink implements Sink {
     await this.writeBatch(db, rows.count, ctx, async (connection) => {
       const columns = (await rows.columns(connection)).map((c) => ({ name: c.name, kind: c.type === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMPTZ' : c.type }));
       const records = async (rowids: number[]) => materializedRows(await connection.run(`SELECT * EXCLUDE (_sink_row) FROM (SELECT rowid AS _sink_row, * FROM ${rows.table}) WHERE _sink_row IN (${rowids.join(', ')}) ORDER BY _sink_row`));
-      return { table: rows.table, count: rows.count, columns, records };
+      return { table: rows.table, count: rows.count, columns, records, origin: rows.origin };
     });
     return true;
   }
@@ -128,7 +130,7 @@ export class DuckDbSink implements Sink {
         await this.moveBatch(connection, batch, ctx);
       } catch (error) {
         this.target = undefined; // a changed table is read again on the retry
-        throw new Error(`${this.step.id}: writing ${count} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+        throw new Error(`${this.step.id}: writing ${count} record(s) to ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       } finally {
         if (!batch || batch.table === BATCH) await connection.run(`DROP TABLE IF EXISTS ${BATCH}`).catch(() => undefined);
       }
@@ -153,7 +155,7 @@ export class DuckDbSink implements Sink {
     }
     const kinds = new Map(batchColumns.map((c) => [c.name, c.kind]));
     const target = columns.filter((c) => kinds.has(c.name));
-    if (target.length === 0) throw new Error(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`);
+    if (target.length === 0) throw new DataError(`none of the fields (${batchColumns.map((c) => c.name).join(', ')}) is a column of ${this.config.table}`, { wholeBatch: true });
     try {
       await this.move(connection, batch.table, target, kinds, 'true', claim && { batch: claim, records: batch.count });
     } catch (error) {
@@ -161,7 +163,7 @@ export class DuckDbSink implements Sink {
       const bad = await this.badRecords(connection, batch.table, columns, kinds);
       if (!bad.length || !ctx) throw error;
       const records = await batch.records(bad.map((b) => b.row));
-      bad.forEach(({ reasons }, i) => ctx.reject(records[i], reasons));
+      bad.forEach(({ row, reasons }, i) => ctx.reject(records[i], reasons, batch.origin?.(row)));
       if (bad.length < batch.count) await this.move(connection, batch.table, target, kinds, `rowid NOT IN (${bad.map((b) => b.row).join(', ')})`, claim && { batch: claim, records: batch.count - bad.length });
     }
   }
@@ -172,7 +174,7 @@ export class DuckDbSink implements Sink {
       try {
         if ((await this.tableColumns(connection)).length) await connection.run(`DELETE FROM ${this.table}`);
       } catch (error) {
-        throw new Error(`${this.step.id}: emptying ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`);
+        throw new Error(`${this.step.id}: emptying ${this.config.table} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       }
     });
     this.wholeResult.done();

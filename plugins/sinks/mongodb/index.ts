@@ -40,7 +40,7 @@ export class MongoSink implements Sink {
       else if (ctx?.batch) await store.insertOnce(this.config.collection, records, ctx.batch.id);
       else await store.insertMany(this.config.collection, records);
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

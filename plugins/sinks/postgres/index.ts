@@ -115,7 +115,7 @@ export class PostgresSink implements Sink {
         await db.query(this.ledger!.sql.prune, [claim.writer]);
       }
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

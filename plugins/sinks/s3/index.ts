@@ -69,7 +69,7 @@ export class S3Sink implements Sink {
       }
       this.wholeResult.done();
     } catch (error) {
-      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`);
+      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`, { cause: error });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,17 +1,17 @@
-import { statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { DataError, inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions } from '../../../core/formats/index.ts';
-import { numberedLines } from '../../../core/formats/lines.ts';
+import { firstLine, formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions, type XlsxOptions } from '../../../core/formats/index.ts';
 
 interface FileSourceConfig {
   path: string | string[];
   format?: FileFormat;
   batchSize?: number;
   csv?: CsvOptions;
-  xlsx?: { sheet?: string };
+  xlsx?: XlsxOptions;
   addFileColumn?: string;
   addLineColumn?: string;
   rereadOnBackfill: boolean;
@@ -136,6 +136,43 @@ export class FileSource implements Source {
     }
   }
 
+  /**
+   * A line this source could not parse, parsed again (after the manifest's csv options were fixed, say): a JSON
+   * line as JSON; a CSV line under its file's header, with the step's CSV options. A whole file cannot be replayed:
+   * fixed, it is read again by the next run (it changed).
+   */
+  async replayRecord(record: unknown, origin: string | undefined): Promise<Row[]> {
+    const at = /^(.*):(\d+)$/.exec(origin ?? '');
+    if (typeof record !== 'string' || !at) throw new DataError('a whole file cannot be replayed: fix the file, and the next run reads it again');
+    const format = formatOf(at[1], this.config.format);
+    if (format === 'jsonl' || format === 'json') {
+      let value: unknown;
+      try {
+        value = JSON.parse(record);
+      } catch (error) {
+        throw new DataError(`invalid JSON: ${(error as Error).message}`);
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DataError('invalid JSON: not a JSON object');
+      return [value as Row];
+    }
+    if (format !== 'csv') throw new DataError(`a ${format} row cannot be replayed: fix the file, and the next run reads it again`);
+    const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+    try {
+      const file = join(dir, 'line.csv');
+      if (this.config.csv?.header !== false && !existsSync(resolve(at[1]))) throw new DataError(`${at[1]} is gone: the line cannot be read without its file's header`);
+      const header = this.config.csv?.header === false ? '' : `${firstLine(resolve(at[1]))}\n`;
+      writeFileSync(file, `${header}${record}\n`);
+      const records: Row[] = [];
+      for await (const batch of readRecords(await this.duckdb(), file, { format: 'csv', csv: this.config.csv, origin: origin! })) {
+        if (batch.rejects.length) throw new DataError(batch.rejects.flatMap((r) => r.reasons).join('; '));
+        records.push(...(batch.records as Row[]));
+      }
+      return records;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   async close(): Promise<void> {
     if (this.scratch) (await this.scratch).close();
   }
@@ -151,11 +188,19 @@ export class FileSource implements Source {
     return { batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
   }
 
-  /** With addLineColumn, a CSV file's records get their line (see numberedLines: held until the file is read). */
-  private numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
+  /**
+   * With addLineColumn, a CSV file's records get their line: the line each batch gives as its records' origin
+   * (`file:LINE`, numbered as DuckDB numbers rejected lines).
+   */
+  private async *numbered(batches: AsyncIterable<FileBatch>, format: FileFormat): AsyncIterable<FileBatch> {
     const column = this.config.addLineColumn;
-    if (!column || format !== 'csv') return batches;
-    return numberedLines(batches, column, this.config.csv?.header !== false); // records: addLineColumn turns off inDuckDb
+    if (!column || format !== 'csv') return yield* batches;
+    for await (const batch of batches) {
+      (batch.records as Row[]).forEach((record, i) => { // records: addLineColumn turns off inDuckDb
+        record[column] = Number(/:(\d+)$/.exec(batch.origin?.(i) ?? '')?.[1] ?? NaN);
+      });
+      yield batch;
+    }
   }
 
   /** The files to read, absolute and sorted: placeholders become the run date's parts, or match any digits. */
@@ -183,10 +228,13 @@ function display(file: string): string {
 
 const csvOptions = {
   type: 'object', additionalProperties: false,
-  description: 'CSV options (parsed by DuckDB read_csv): `delimiter` (default: detected), `header` (default true), `columns` {name: DuckDB type} every column in file order, `types` {name: DuckDB type} some columns by name. A line whose values do not fit goes to dead-letter.',
+  description: 'CSV options (parsed by DuckDB read_csv in a named dialect): `delimiter` (default: the most frequent of , ; tab | in the first line), `quote` and `escape` (default `"`), `header` (default true), `columns` {name: DuckDB type} every column in file order, `types` {name: DuckDB type} some columns by name, `maxLineBytes`. A line that does not parse (an unterminated quote), is too long or whose values do not fit goes to dead-letter with file:line; the other lines load.',
   examples: [{ delimiter: ';', types: { amount: 'DECIMAL(12,2)' } }],
   properties: {
-    delimiter: { type: 'string', description: 'Field separator (default: detected).', examples: [';', '\t'] },
+    delimiter: { type: 'string', minLength: 1, maxLength: 1, description: 'Field separator (default: the most frequent of , ; tab | in the first line, outside quotes).', examples: [';', '\t'] },
+    quote: { type: 'string', minLength: 1, maxLength: 1, default: '"', description: 'Quote character around values that hold the delimiter, quotes or line breaks.', examples: ["'"] },
+    escape: { type: 'string', minLength: 1, maxLength: 1, description: 'Escape character inside quotes (default: the quote, so "" is one ").', examples: ['\\'] },
+    maxLineBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'A line longer than this (bytes) goes to dead-letter alone; the other lines load.', examples: [33554432] },
     header: { type: 'boolean', default: true, description: 'The first line names the columns (otherwise column0, column1, …).' },
     columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Every column in file order with its DuckDB type; a line whose value does not fit goes to dead-letter.', examples: [{ id: 'INTEGER', amount: 'DECIMAL(12,2)', at: 'TIMESTAMP' }] },
     types: { type: 'object', additionalProperties: { type: 'string' }, description: 'DuckDB types of some columns by name (the others are detected); a line whose value does not fit goes to dead-letter.', examples: [{ amount: 'DOUBLE' }] },
@@ -223,11 +271,19 @@ export default pluginModule({
         examples: [10000, 250000],
       },
       csv: csvOptions,
-      xlsx: { type: 'object', additionalProperties: false, description: 'XLSX options: `sheet`, the sheet to read (default: every sheet). The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.', properties: { sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] } } },
+      xlsx: {
+        type: 'object', additionalProperties: false,
+        description: 'XLSX options (read as a stream): `sheet`, the sheet to read (default: every sheet; a workbook without it goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
+        properties: {
+          sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] },
+          maxRows: { type: 'integer', minimum: 1, default: 1048576, description: 'Rows read per sheet; the rows after go to dead-letter as one entry.' },
+          maxColumns: { type: 'integer', minimum: 1, default: 16384, description: 'Cells a row may have; a wider row goes to dead-letter.' },
+        },
+      },
       addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
       addLineColumn: {
         type: 'string', minLength: 1,
-        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines), so that later rejects (validation) can point at the line. A file\'s records are held in memory until it is read whole.',
+        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.',
         examples: ['source_line'],
       },
       rereadOnBackfill: {

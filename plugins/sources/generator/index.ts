@@ -39,7 +39,7 @@ export class Generator implements Source {
   constructor(
     @inject(TOKENS.Config) private readonly config: GeneratorConfig,
     @inject(TOKENS.Clock) private readonly clock: Clock,
-    @inject(TOKENS.Step) step: StepInfo,
+    @inject(TOKENS.Step) private readonly step: StepInfo,
   ) {
     const names = Object.keys(config.fields);
     names.forEach((field, i) => {
@@ -67,9 +67,10 @@ export class Generator implements Source {
       const size = Math.min(batchSize, limit - emitted);
       const records = this.records(emitted, size, day);
       // Records from…to of the stream: the same batch when a restart re-makes it from the checkpoint.
+      const first = emitted;
       const position = `${emitted}-${emitted + size}`;
       emitted += size;
-      yield { records, checkpoint: emitted, position };
+      yield { records, checkpoint: emitted, position, origin: (index) => `${this.step.id} record ${first + index} (seed ${this.config.seed})` };
       if (streaming && emitted < limit) {
         // Pace by the schedule, not by sleeping a fixed time, so slow downstream steps don't lower the rate.
         const due = started + ((emitted - startIndex) / rate!) * 1000;
@@ -86,7 +87,10 @@ export class Generator implements Source {
     const count = this.config.count!;
     for (let from = 0; from < count && !run.signal.aborted; from += this.config.batchSize) {
       const size = Math.min(this.config.batchSize, count - from);
-      yield { records: this.records(from, size, day, Date.parse(`${day}T00:00:00Z`) / 86_400_000), checkpoint: from + size === count ? { day } : undefined, position: `${day}#${from}-${from + size}` };
+      yield {
+        records: this.records(from, size, day, Date.parse(`${day}T00:00:00Z`) / 86_400_000), checkpoint: from + size === count ? { day } : undefined,
+        position: `${day}#${from}-${from + size}`, origin: (index) => `${this.step.id} ${day} record ${from + index} (seed ${this.config.seed})`,
+      };
     }
   }
 

@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { DataError, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
 
 interface KafkaSourceConfig {
@@ -16,7 +16,8 @@ interface KafkaSourceConfig {
  * Reads topics as a consumer group. Offsets are committed only when the runtime says every downstream sink
  * has the batch (at-least-once); processes with the same group share the partitions (scale-out).
  * A message that is not valid JSON becomes a dead letter with its topic/partition@offset, and its offset
- * is committed with the batch, so one bad message never blocks a partition.
+ * is committed with the batch, so one bad message never blocks a partition. A record a later step rejects
+ * carries the same origin.
  */
 @injectable()
 export class KafkaSource implements Source {
@@ -38,6 +39,8 @@ export class KafkaSource implements Source {
     for await (const batch of this.consumer.batches(run.signal, { once: run.once, maxBatch: this.config.maxBatch })) {
       const records: Row[] = [];
       const rejects: Reject[] = [];
+      // The message of each record, for the origin of a record a later step rejects.
+      const sources: { topic: string; partition: number; offset: string }[] = [];
       // The next offset to read, per partition: after the batch's last message of that partition.
       const last = new Map<string, { topic: string; partition: number; offset: string }>();
       let newest = 0;
@@ -48,11 +51,9 @@ export class KafkaSource implements Source {
         if (this.config.format === 'json') {
           const text = message.value.toString('utf8');
           try {
-            const parsed = this.parse(text);
-            if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-            record = parsed as Row;
+            record = parseObject(text, this.config.nanAsNull);
           } catch (error) {
-            rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin: `${message.topic}/${message.partition}@${message.offset}` });
+            rejects.push({ record: text, reasons: [(error as Error).message], origin: `${message.topic}/${message.partition}@${message.offset}` });
             continue;
           }
         } else {
@@ -60,22 +61,21 @@ export class KafkaSource implements Source {
         }
         if (this.config.metadata) Object.assign(record, { _topic: message.topic, _partition: message.partition, _offset: message.offset, _key: message.key, _timestamp: new Date(message.timestamp) });
         records.push(record);
+        sources.push(message);
       }
       const next: CommitOffset[] = [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: String(BigInt(m.offset) + 1n) }));
-      yield { records, rejects, checkpoint: next, lag: batch.lag, watermark: newest ? new Date(newest) : undefined };
+      const origin = (index: number) => (sources[index] ? `${sources[index].topic}/${sources[index].partition}@${sources[index].offset}` : undefined);
+      yield { records, rejects, checkpoint: next, lag: batch.lag, watermark: newest ? new Date(newest) : undefined, origin };
     }
   }
 
-  /** JSON.parse, or with nanAsNull, the same after the bare NaN/Infinity tokens of Python's json.dumps become null. */
-  private parse(text: string): unknown {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      if (!this.config.nanAsNull) throw error;
-      const lenient = nonFiniteAsNull(text);
-      if (lenient === text) throw error;
-      return JSON.parse(lenient);
-    }
+  /** A message this source could not parse, parsed again (after the manifest's format was fixed, say). */
+  replayRecord(record: unknown, origin: string | undefined): Row[] {
+    if (typeof record !== 'string') throw new DataError('not a message text');
+    const value = this.config.format === 'json' ? parseObject(record, this.config.nanAsNull) : { value: record };
+    const at = /^(.*)\/(\d+)@(\d+)$/.exec(origin ?? '');
+    if (this.config.metadata && at) Object.assign(value, { _topic: at[1], _partition: Number(at[2]), _offset: at[3] });
+    return [value];
   }
 
   /**
@@ -127,6 +127,27 @@ export function nonFiniteAsNull(text: string): string {
     out += ch;
   }
   return out;
+}
+
+/**
+ * A message's JSON text as a record (a JSON object), or a DataError saying why not. With nanAsNull, the bare
+ * NaN/Infinity tokens of Python's json.dumps are read as null.
+ */
+function parseObject(text: string, nanAsNull = false): Row {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const lenient = nanAsNull ? nonFiniteAsNull(text) : text;
+    if (lenient === text) throw new DataError(`invalid JSON: ${(error as Error).message}`);
+    try {
+      parsed = JSON.parse(lenient);
+    } catch (again) {
+      throw new DataError(`invalid JSON: ${(again as Error).message}`);
+    }
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError('invalid JSON: not a JSON object');
+  return parsed as Row;
 }
 
 export default pluginModule({

@@ -31,7 +31,11 @@ export class MongoSource implements Source {
         const records = await store.find(this.config.collection, filter, { sort: field ? { [field]: 1 } : undefined, limit: field ? this.config.pageSize : undefined });
         if (!records.length) break;
         if (field) last = toExtendedJson(records[records.length - 1][field]);
-        yield { records, checkpoint: field ? last : undefined };
+        // Documents come without _id (as find gives them): one is named by its cursor value, else its place in the read.
+        const origin = field
+          ? (index: number) => `${this.config.collection} (${field}=${JSON.stringify(toExtendedJson(records[index]?.[field] ?? null))})`
+          : (index: number) => `${this.config.collection} #${index + 1}`;
+        yield { records, checkpoint: field ? last : undefined, origin };
         if (!field || records.length < this.config.pageSize) break;
       }
       if (poll) await this.clock.sleep(poll, run.signal);

@@ -87,7 +87,7 @@ export class PostgresSource implements Source {
       const last = records[records.length - 1];
       position = { cursor: serialise(last[cursor.column]), tie: t ? serialise(last[cursor.tieBreaker!]) : null };
       const checkpoint = this.config.mode === 'incremental' && !backfill ? newest(position, committed) : undefined;
-      yield { records, checkpoint, watermark: last[cursor.column] instanceof Date ? (last[cursor.column] as Date) : undefined };
+      yield { records, checkpoint, watermark: last[cursor.column] instanceof Date ? (last[cursor.column] as Date) : undefined, origin: (index) => this.origin(records[index], [cursor.column, cursor.tieBreaker]) };
       if (records.length < this.config.pageSize) break;
     }
   }
@@ -96,16 +96,23 @@ export class PostgresSource implements Source {
     for (let offset = 0; !run.signal.aborted; offset += this.config.pageSize) {
       const sql = `SELECT * FROM (${base}) AS source${conditions.length ? ' WHERE ' + conditions.join(' AND ') : ''} LIMIT ${this.config.pageSize} OFFSET ${offset}`;
       const records = await this.query(db, sql, params);
-      if (records.length) yield { records };
+      if (records.length) yield { records, origin: (index) => `${this.config.table ?? 'query'} row ${offset + index + 1}` };
       if (records.length < this.config.pageSize) return;
     }
+  }
+
+  /** A row's origin for dead letters: the table (or query) and its cursor values, e.g. `transactions (id=17)`. */
+  private origin(record: Row | undefined, columns: (string | undefined)[]): string | undefined {
+    if (!record) return undefined;
+    const key = columns.filter((c): c is string => !!c).map((c) => `${c}=${serialise(record[c])}`).join(', ');
+    return `${this.config.table ?? 'query'} (${key})`;
   }
 
   private async query(db: PostgresClient, sql: string, params: unknown[]): Promise<Row[]> {
     try {
       return await db.query(sql, params);
     } catch (error) {
-      throw new Error(`${this.step.id} (${this.config.table ?? 'query'}): ${(error as Error).message}`);
+      throw new Error(`${this.step.id} (${this.config.table ?? 'query'}): ${(error as Error).message}`, { cause: error });
     }
   }
 }

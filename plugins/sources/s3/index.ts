@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
 import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
 import { formatOf, readRecords, type FileBatch, type FileFormat } from '../../../core/formats/index.ts';
-import { numberedLines } from '../../../core/formats/lines.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
 interface S3SourceConfig {
@@ -185,22 +184,22 @@ export class S3Source implements Source {
       try {
         await store.download(this.config.bucket, object.key, file);
       } catch (error) {
-        if ((error as Error).name !== 'NoSuchKey') throw error;
-        this.logger.warn(`${origin} was removed before it could be read: skipped`);
+        if (!isDataError(error)) throw error;
+        // The object itself cannot be had (gone since it was listed, refused): it goes to dead-letter, the rest goes on.
+        seen[object.key] = object.etag;
+        yield { records: [], rejects: [{ record: { bucket: this.config.bucket, key: object.key }, reasons: [`cannot read the object: ${explainS3Error(error)}`], origin }], checkpoint: { seen: { ...seen } } };
         return;
       }
-      let batches: AsyncIterable<FileBatch> = readRecords(db, file, { format, batchSize: this.config.batchSize, origin });
-      if (this.config.lineColumn && format === 'csv') batches = numberedLines(batches, this.config.lineColumn);
       let pending: Batch | undefined;
       let position = 0;
-      for await (const batch of batches) {
+      for await (const batch of readRecords(db, file, { format, batchSize: this.config.batchSize, origin })) {
         if (pending) yield pending;
         // A parser's message names the local copy: name the object instead.
         const rejects = batch.rejects.map((r) => ({ ...r, reasons: r.reasons.map((reason) => reason.replaceAll(file, origin)) }));
         const records = batch.records as Row[]; // records: inDuckDb is not asked for
-        this.tag(records, object.key, position, format);
+        this.tag(records, object.key, position, format, batch.origin);
         position += records.length;
-        pending = { records, rejects };
+        pending = { records, rejects, origin: batch.origin };
       }
       seen[object.key] = object.etag;
       // The object's last batch moves the checkpoint: a crash mid-object re-reads the whole object.
@@ -212,14 +211,17 @@ export class S3Source implements Source {
 
   /**
    * Adds the object key and the record's line to each record (keyColumn, lineColumn), so a record rejected
-   * downstream still says where it came from. CSV lines are the file's (rejected lines skipped, see numberedLines;
-   * the header is line 1); other formats count records (the physical line when no line was unparseable).
+   * downstream still says where it came from (every dead letter also carries `s3://bucket/key:LINE`). The line
+   * counts the CSV header and the rejected lines, as the reader numbers them.
    */
-  private tag(records: Row[], key: string, position: number, format: FileFormat): void {
+  private tag(records: Row[], key: string, position: number, format: FileFormat, origin?: (index: number) => string | undefined): void {
     const { keyColumn, lineColumn } = this.config;
+    if (!keyColumn && !lineColumn) return;
+    const header = format === 'csv' ? 1 : 0;
     records.forEach((record, i) => {
       if (keyColumn) record[keyColumn] = key;
-      if (lineColumn && format !== 'csv') record[lineColumn] = position + i + 1;
+      // The line the reader gives (rejected lines counted), else the record's place after the header.
+      if (lineColumn) record[lineColumn] = Number(/:(\d+)$/.exec(origin?.(i) ?? '')?.[1] ?? header + position + i + 1);
     });
   }
 

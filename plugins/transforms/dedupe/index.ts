@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Row, type Transform } from '../../../core/sdk/index.ts';
+import { DataError, fieldOf, inject, injectable, pluginModule, TOKENS, type Row, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 
 interface DedupeConfig {
   key: string[];
@@ -22,16 +22,24 @@ export class Dedupe implements Transform {
 
   constructor(@inject(TOKENS.Config) private readonly config: DedupeConfig) {}
 
-  process(records: Row[]): Row[] {
+  process(records: Row[], ctx?: TransformContext): Row[] {
     const inBatch = new Map<string, Row>();
     const keyless: Row[] = [];
     for (const record of records) {
-      const values = this.config.key.map((k) => record[k] ?? null);
+      const values = this.config.key.map((k) => fieldOf(record, k) ?? null);
       if (this.config.nulls === 'distinct' && values.includes(null)) {
         keyless.push(record);
         continue;
       }
-      const key = JSON.stringify(values);
+      let key: string;
+      try {
+        key = JSON.stringify(values);
+      } catch (error) {
+        // A key value nested too deeply to compare is this record's problem, not the batch's.
+        if (!ctx) throw new DataError(`the key cannot be compared: ${(error as Error).message}`, { cause: error });
+        ctx.reject(record, `${this.config.key.join(', ')}: the key cannot be compared (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`);
+        continue;
+      }
       if (this.config.keep === 'last') inBatch.delete(key);
       if (!inBatch.has(key)) inBatch.set(key, record);
     }

@@ -64,7 +64,8 @@ export class SqlTransform implements Transform {
           // Records: optional columns the batch lacks become columns of its table (its rowid stays the record's index).
           const direct = !rejectWhere && !rejectReason;
           const table = direct ? this.config.as : '_sql_batch';
-          const columns = await loadTempTable(connection, table, rows, inferColumns(rows));
+          // A record with a value DuckDB cannot take (nested too deep…) goes to dead-letter; the others are queried.
+          const columns = await loadTempTable(connection, table, rows, inferColumns(rows), (index, reason) => ctx.reject(rows[index], reason));
           dropped.push(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
           for (const column of this.missing(columns.map((c) => c.name))) {
             await connection.run(`ALTER TABLE temp.${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} ${this.config.optionalColumns![column]}`);
@@ -90,7 +91,7 @@ export class SqlTransform implements Transform {
           const records = Array.isArray(rows)
             ? rejected.map((r) => rows[r._sql_row as number])
             : materializedRows(await connection.run(`SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE _sql_rejected ORDER BY _sql_row`));
-          rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected')));
+          rejected.forEach((r, i) => ctx.reject(records[i], String(r._sql_reason ?? 'rejected'), Array.isArray(rows) ? undefined : rows.origin?.(r._sql_row as number)));
           if (rejected.length === rowCount(rows)) return [];
           await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE NOT _sql_rejected`);
         } else {
@@ -99,7 +100,7 @@ export class SqlTransform implements Transform {
         dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
         return await this.query(db, connection, params, resident);
       } catch (error) {
-        throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`);
+        throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       } finally {
         for (const statement of dropped) await connection.run(statement).catch(() => undefined);
       }

@@ -42,23 +42,27 @@ export class Validate implements Transform {
   process(records: Row[], ctx: TransformContext): Row[] {
     const out: Row[] = [];
     for (const record of records) {
-      // ajv sees Dates as ISO strings; a copy is made only when the schema looks at a Date (or a nested value).
-      const value = this.seesDates(record) ? jsonLike(record) : record;
-      if (!this.config.coerce) {
-        if (this.validate(value)) out.push(record);
+      try {
+        const passed = this.check(record);
+        if (passed) out.push(passed);
         else ctx.reject(record, reasons(this.validate.errors ?? []));
-        continue;
+      } catch (error) {
+        // A record ajv cannot walk (nested deeper than the stack) is that record's problem, not the batch's.
+        ctx.reject(record, [`cannot be validated: ${error instanceof RangeError ? 'nested too deeply' : (error as Error).message}`]);
       }
-      if (this.unchanged?.(value)) {
-        out.push(record);
-        continue;
-      }
-      // ajv coerces and applies defaults in place: never on the record itself.
-      const copy = value === record ? jsonLike(record) : value;
-      if (this.validate(copy)) out.push(withDates(copy, record));
-      else ctx.reject(record, reasons(this.validate.errors ?? []));
     }
     return out;
+  }
+
+  /** The record as it passes on (itself, or coerced), or undefined when the schema rejects it. */
+  private check(record: Row): Row | undefined {
+    // ajv sees Dates as ISO strings; a copy is made only when the schema looks at a Date (or a nested value).
+    const value = this.seesDates(record) ? jsonLike(record) : record;
+    if (!this.config.coerce) return this.validate(value) ? record : undefined;
+    if (this.unchanged?.(value)) return record;
+    // ajv coerces and applies defaults in place: never on the record itself.
+    const copy = value === record ? jsonLike(record) : value;
+    return this.validate(copy) ? withDates(copy, record) : undefined;
   }
 
   async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
@@ -80,7 +84,7 @@ export class Validate implements Transform {
       const passed = this.process(doubtful, { input: ctx.input, reject: (record, reasons) => void rejects.push([record as Row, ([] as string[]).concat(reasons)]) });
       // A record coerced into another value cannot stay in the table: the batch goes the JS way instead.
       if (passed.some((record) => !rowids.has(record))) return undefined;
-      for (const [record, reasons] of rejects) ctx.reject(record, reasons);
+      for (const [record, reasons] of rejects) ctx.reject(record, reasons, rows.origin?.(rowids.get(record)!));
       if (!rejects.length) return rows;
       const dropped = rejects.map(([record]) => rowids.get(record)!).join(', ');
       return residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE rowid NOT IN (${dropped})`);

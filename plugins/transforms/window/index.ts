@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import { fieldOf as ownField, inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import { parseDuration } from '../../../core/manifest/duration.ts';
 
 type Aggregate =
@@ -69,7 +69,7 @@ export class WindowTransform implements Transform {
     const touched = new Set<string>();
     const watermark = this.newest - this.lateness;
     for (const record of records) {
-      const raw = record[this.config.timeField];
+      const raw = ownField(record, this.config.timeField);
       const time = timeOf(raw);
       if (time === null) {
         ctx.reject(record, `${this.config.timeField}: not a time (${JSON.stringify(raw) ?? 'missing'})`);
@@ -80,9 +80,18 @@ export class WindowTransform implements Transform {
         ctx.reject(record, `late beyond allowed lateness (${this.config.allowedLateness}): event at ${new Date(time).toISOString()}, watermark ${new Date(watermark).toISOString()}`);
         continue;
       }
-      const groupValues = this.config.groupBy.map((g) => record[g] ?? null);
+      const groupValues = this.config.groupBy.map((g) => ownField(record, g) ?? null);
+      let group: string;
+      try {
+        group = JSON.stringify(groupValues);
+      } catch (error) {
+        // A group value nested too deeply to compare is this record's problem, not the batch's.
+        ctx.reject(record, `${this.config.groupBy.join(', ')}: cannot be grouped (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`);
+        continue;
+      }
       for (const start of starts) {
-        const key = JSON.stringify([start, ...groupValues]);
+        // The same text as JSON.stringify([start, ...groupValues]) (snapshots keep these keys).
+        const key = groupValues.length ? `[${start},${group.slice(1)}` : `[${start}]`;
         let window = this.windows.get(key);
         if (!window) {
           const groups = Object.fromEntries(this.config.groupBy.map((g, i) => [g, groupValues[i]]));

@@ -52,7 +52,7 @@ export function freshnessOf(status: PipelineStatus, deadLetters: DeadLetters, fr
     const stats = status.step(id);
     const mark = stats?.watermark;
     if (mark && (!watermark || mark > watermark)) watermark = mark;
-    rejectedRun += stats?.run?.rejected ?? 0;
+    rejectedRun += stats?.run.rejected ?? 0;
   }
   return { steps, producer: from[0] ?? null, producers: from, lastCommitAt, watermark, rejected: deadLetters.count(steps), rejectedRun, delivered };
 }

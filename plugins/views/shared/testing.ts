@@ -17,7 +17,7 @@ export async function mountView(view: View, id: string, root = new Hono()): Prom
 export function stepStats(id: string, overrides: Partial<StepStats> = {}): StepStats {
   return {
     id, kind: 'sink', use: 'duckdb', from: [], recordsIn: 0, recordsOut: 0, rejected: 0, errors: 0, batches: 0, batchesInDuckDb: 0,
-    lastCommitAt: null, watermark: null, lastError: null, location: { file: 'test.yaml', line: 1 }, ...overrides,
+    lastCommitAt: null, watermark: null, lastError: null, location: { file: 'test.yaml', line: 1 }, run: { startedAt: new Date(0).toISOString(), rejected: 0 }, ...overrides,
   };
 }
 

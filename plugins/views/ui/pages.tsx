@@ -44,8 +44,15 @@ export interface DeadLetterPageInput {
   entries: DeadLetterEntry[];
   total: number;
   steps?: string[];
+  /** Text in the reasons the list is filtered by. */
+  reason?: string;
+  since?: string;
   offset?: number;
   limit?: number;
+  /** The viewer holds the replay role: the page offers to replay what it lists. */
+  canReplay?: boolean;
+  /** The outcome of the replay just done. */
+  replayed?: { selected: number; landed: number; rejectedAgain: number; skipped: number };
   assets?: Assets;
 }
 
@@ -58,9 +65,9 @@ function recordText(record: unknown): string {
   return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
 }
 
-function DeadLetterPage({ pipeline = 'pipeline', entries, total, steps, offset = 0, limit = 100, now }: DeadLetterPageInput & { now: number }): JSX.Element {
-  const stepsParam = steps?.length ? `steps=${steps.map(encodeURIComponent).join(',')}&` : '';
-  const page = (o: number) => `/dead-letter?${stepsParam}offset=${Math.max(0, o)}&limit=${limit}`;
+function DeadLetterPage({ pipeline = 'pipeline', entries, total, steps, reason, since, offset = 0, limit = 100, canReplay, replayed, now }: DeadLetterPageInput & { now: number }): JSX.Element {
+  const filters = new URLSearchParams({ ...(steps?.length ? { steps: steps.join(',') } : {}), ...(reason ? { reason } : {}), ...(since ? { since } : {}) });
+  const page = (o: number) => `/dead-letter?${filters.toString() ? `${filters}&` : ''}offset=${Math.max(0, o)}&limit=${limit}`;
   return (
     <div class="app">
       <TopBar pipeline={pipeline} />
@@ -75,10 +82,30 @@ function DeadLetterPage({ pipeline = 'pipeline', entries, total, steps, offset =
             {steps?.length ? <span class="chips">{steps.map((s) => <span class="chip" key={s}>{s}</span>)}<a class="chip chip-clear" href="/dead-letter">All steps</a></span> : null}
           </div>
         </header>
+        {replayed && (
+          <p class="notice" role="status" data-replayed={replayed.selected}>
+            Replayed {n(replayed.selected)}: {n(replayed.landed)} landed, {n(replayed.rejectedAgain)} rejected again (listed with the new reason){replayed.skipped ? `, ${n(replayed.skipped)} skipped (see the log)` : ''}.
+          </p>
+        )}
         <section class="card span-4">
           <div class="card-body">
+            <div class="table-tools">
+              <form class="search" method="get" action="/dead-letter">
+                {steps?.length ? <input type="hidden" name="steps" value={steps.join(',')} /> : null}
+                <input type="search" name="reason" value={reason ?? ''} placeholder="Filter by reason" aria-label="Filter by reason" />
+              </form>
+              {canReplay && total > 0 && (
+                // Replays what the page lists (every page of it), once the manifest or the data is fixed.
+                <form method="post" action="/dead-letter/replay">
+                  {steps?.length ? <input type="hidden" name="steps" value={steps.join(',')} /> : null}
+                  {reason ? <input type="hidden" name="reason" value={reason} /> : null}
+                  {since ? <input type="hidden" name="since" value={since} /> : null}
+                  <button class="btn btn-primary" type="submit" title="Send these records again through the step that rejected them">Replay {n(total)}</button>
+                </form>
+              )}
+            </div>
             {entries.length === 0 ? (
-              <div class="state state-empty"><strong>No rejected records</strong><span>{steps?.length ? `Nothing was rejected by ${steps.join(', ')}.` : 'Nothing was rejected.'}</span></div>
+              <div class="state state-empty"><strong>No rejected records</strong><span>{reason ? `None whose reasons mention "${reason}".` : steps?.length ? `Nothing was rejected by ${steps.join(', ')}.` : 'Nothing was rejected.'}</span></div>
             ) : (
               <div class="table-wrap">
                 <table class="data dead-letters">

@@ -56,7 +56,7 @@ function NodeBody({ step, now }: { step: LiveStep; now: number }): JSX.Element {
         {step.kind === 'source' && step.lag !== undefined && step.lag !== null
           ? <div title="Backlog: records the source has not read yet"><dt>backlog</dt><dd data-stat="lag">{formatValue(step.lag, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
           : <div title="Records out since the pipeline started"><dt>out</dt><dd>{formatValue(step.recordsOut, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>}
-        <div title={`Rejected all time; ${n(step.run?.rejected)} in this run`}><dt>rejected</dt><dd data-stat="rejected" class={step.rejected ? 'text-warn' : 'muted'}>{formatValue(step.rejected, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
+        <div title={`Rejected all time; ${n(step.run.rejected)} in this run`}><dt>rejected</dt><dd data-stat="rejected" class={step.rejected ? 'text-warn' : 'muted'}>{formatValue(step.rejected, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
       </dl>}
       <div class="node-foot" title={step.lastCommitAt ? `Last commit ${formatTime(step.lastCommitAt)}` : 'No commit yet'}>
         {step.lastError ? <span class="text-crit">{step.errors} error{step.errors === 1 ? '' : 's'}</span> : step.lastCommitAt ? `committed ${timeAgo(step.lastCommitAt, now)}` : step.kind === 'view' ? 'serves pages' : 'no commit yet'}
@@ -114,7 +114,7 @@ export function PipelinePage({ model }: { model: PipelineModel }): JSX.Element {
 
   const byId = new Map(steps.map((s) => [s.id, s]));
   const rejected = steps.reduce((sum, s) => sum + s.rejected, 0);
-  const run = steps.reduce((sum, s) => sum + (s.run?.rejected ?? 0), 0);
+  const run = steps.reduce((sum, s) => sum + (s.run.rejected ?? 0), 0);
   const failing = steps.filter((s) => s.lastError);
   const lastCommit = steps.map((s) => s.lastCommitAt).filter((x): x is string => Boolean(x)).sort().at(-1) ?? null;
   const select = (id: string) => {
@@ -208,7 +208,7 @@ function StepPanel({ id, step, details, failed, now, onClose }: { id: string; st
             <dl class="panel-stats">
               <div><dt>In (this run / all time)</dt><dd>{n(details.step.recordsIn)} / {n(details.step.totals?.recordsIn)}</dd></div>
               <div><dt>Out (this run / all time)</dt><dd>{n(details.step.recordsOut)} / {n(details.step.totals?.recordsOut)}</dd></div>
-              <div><dt>Rejected (this run / all time)</dt><dd>{n(details.step.run?.rejected)} / {n(details.step.rejected)}</dd></div>
+              <div><dt>Rejected (this run / all time)</dt><dd>{n(details.step.run.rejected)} / {n(details.step.rejected)}</dd></div>
               <div><dt>Rate</dt><dd>{rate(details.step.throughput)}</dd></div>
               {details.step.lag !== null && details.step.lag !== undefined && <div><dt>Backlog</dt><dd>{n(details.step.lag)}</dd></div>}
               <div><dt>Last commit</dt><dd>{details.step.lastCommitAt ? `${formatTime(details.step.lastCommitAt)} (${timeAgo(details.step.lastCommitAt, now)})` : '—'}</dd></div>
