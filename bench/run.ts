@@ -9,8 +9,9 @@ import { stream } from './scenarios/2-stream.ts';
 import { postgresUpsert } from './scenarios/3-postgres-upsert.ts';
 import { latency } from './scenarios/4-latency.ts';
 import { dashboardApi } from './scenarios/5-dashboard-api.ts';
+import { fileWork } from './scenarios/7-file-work.ts';
 
-const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi]];
+const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork]];
 const only = process.env.BENCH_ONLY?.split(',');
 
 execFileSync('bash', ['scripts/services/up.sh', 'pg', 'kafka'], { stdio: 'inherit' });
