@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { tempStateDir } from '../tests/pipelines.ts';
+import { tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
 import { service, uniqueName } from '../tests/services.ts';
 import { ORIGINAL_SAMPLE_DAY, originalStockData, writeWorkbook } from './data/make-stock-data.ts';
 import { analytics, originalMessages, readWorkbook, type Row } from './expectations/economic-analytics.ts';
@@ -28,8 +28,11 @@ describe('economic-analytics.yaml on real Kafka and FerretDB', () => {
     const mongo = new MongoClient(service('MONGO_URL'));
     const topics = ['topic-inventory-updates', 'topic-clients', 'topic-raw-sales'].map((t) => `${prefix}${t}`);
     const peek = `${prefix}peek`;
+    let run: PipelineRun | undefined;
     try {
-      const { uploaded, run } = await uploadAndProcess(stateDir, file, {}, env);
+      const processed = await uploadAndProcess(stateDir, file, {}, env);
+      const uploaded = processed.uploaded;
+      run = processed.run;
       expect(uploaded).toMatchObject({ records: Object.values(book).reduce((n, rows) => n + rows.length, 0), rejected: 0 });
       expect(run.logs.some((l) => l.includes('connection bus (kafka): real'))).toBe(true);
       expect(run.logs.some((l) => l.includes('connection hot (mongodb): real'))).toBe(true);
@@ -54,8 +57,8 @@ describe('economic-analytics.yaml on real Kafka and FerretDB', () => {
       expect(pickKeys(sortBy(await read('clients'), 'client_id'), ['client_id', 'total_revenue_generated', 'loyalty_tier', 'eligible_promo'])).toEqual(want.loyalty);
       expect(pickKeys(sortBy(await read('loss_risk_products'), 'product_id'), ['product_id', 'risk'])).toEqual(want.lossRisk.map(({ product_id, risk }) => ({ product_id, risk })));
       expect(run.pipeline.deadLetters.count(['valid-invoices', 'invoice-rows'])).toBe(want.rejected.sales.length);
-      await run.pipeline.stop();
     } finally {
+      await run?.pipeline.stop();
       await mongo.db(database).dropDatabase().catch(() => undefined);
       await mongo.close();
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));

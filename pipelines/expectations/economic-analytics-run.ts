@@ -28,11 +28,17 @@ export async function upload(run: PipelineRun, file: string): Promise<Response> 
 /** Uploads a workbook (the producer), then runs the consumers and the analytics: the second run, still open. */
 export async function uploadAndProcess(stateDir: string, file: string, settings: Record<string, string> = {}, base = env(stateDir)) {
   const first = await runOnce('economic-analytics', { ...base, ...settings }, stateDir);
-  expect(first.ok).toBe(true);
-  const response = await upload(first, file);
-  expect(response.status).toBe(200);
-  const uploaded = (await response.json()) as { records: number; rejected: number };
-  await first.pipeline.stop();
+  let uploaded: { records: number; rejected: number; deadLetters: unknown[] };
+  try {
+    expect(first.ok).toBe(true);
+    const response = await upload(first, file);
+    const body = (await response.json()) as { records: number; rejected: number };
+    // What was rejected goes with the counts, so a failing comparison shows why.
+    uploaded = { ...body, deadLetters: (await first.pipeline.deadLetters.list({ limit: 5 })).entries.map((e) => ({ step: e.step, origin: e.origin, reasons: e.reasons })) };
+    expect(response.status, JSON.stringify(uploaded)).toBe(200);
+  } finally {
+    await first.pipeline.stop();
+  }
   const second = await runOnce('economic-analytics', { ...base, ...settings }, stateDir);
   expect(second.ok, second.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n')).toBe(true);
   return { uploaded, run: second };

@@ -3,29 +3,26 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
 import type { TopicClient } from '../../../core/connections/kafka/index.ts';
-import { service, uniqueName } from '../../../tests/services.ts';
+import { Scratch, service } from '../../../tests/services.ts';
 import plugin, { type KafkaSink } from './index.ts';
 
 describe('kafka sink errors', () => {
   it('data: rejects a message too large for the broker; produces the rest', async () => {
-    const topic = uniqueName('sink-errors');
+    const scratch = new Scratch();
+    const topic = scratch.topic('sink-errors');
     const step = await createTestStep<KafkaSink>(plugin, 'sink', { topic }, { connections: { bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'bus' });
     const bus = await step.services.connections.get<TopicClient>('bus');
     try {
       const rejects = await writeLikeRuntime(step.plugin, [{ id: 1 }, { id: 2, blob: 'x'.repeat(2 << 20) }, { id: 3 }]);
       expect(rejects.map((r) => [(r.record as { id: number }).id, r.reasons[0]])).toEqual([[2, expect.stringMatching(/larger than|too large/i)]]);
-      const consumer = await bus.consumer({ group: `${topic}-check`, topics: [topic], from: 'earliest' });
+      const consumer = await bus.consumer({ group: scratch.group('sink-errors-check'), topics: [topic], from: 'earliest' });
       const got: unknown[] = [];
       for await (const batch of consumer.batches(new AbortController().signal, { once: true, maxBatch: 100 })) got.push(...batch.messages.map((m) => JSON.parse(m.value.toString()).id));
       await consumer.close();
       expect(got).toEqual([1, 3]);
     } finally {
       await step.close();
-      const { Kafka, logLevel } = await import('kafkajs');
-      const admin = new Kafka({ brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      await admin.disconnect();
+      await scratch.drop();
     }
   }, 60_000);
 

@@ -41,7 +41,7 @@ async function setup(config: Record<string, unknown>, options: { access?: Access
     await seedGlobeMart(client, NOW);
     await client.query(`INSERT INTO sales VALUES (now() - INTERVAL 5 MINUTE, 'DE', 'Berlin', 'EUR', 1, 'sku-x', 'cat-0', $1)`, [EVIL]);
   }
-  (step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): void }).add('orders', [{ record: { x: 1 }, reasons: ['bad'] }]);
+  await (step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): Promise<number> }).add('orders', [{ record: { x: 1 }, reasons: ['bad'] }]);
   return { step, app: await mountView(step.plugin, id, options.root), client, fired, status };
 }
 

@@ -23,12 +23,12 @@ const step = await createTestStep<View>(dashboard, 'view', globeMartConfig(), {
 });
 const client = await step.services.connections.get<SqlClient>('warehouse');
 await seedGlobeMart(client);
-(step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): void }).add('convert', [{ record: { country: 'XX', amount: 'n/a' }, reasons: ['unknown country XX', 'amount is not a number'], origin: 'orders partition 0 offset 991' }]);
+await (step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): Promise<number> }).add('convert', [{ record: { country: 'XX', amount: 'n/a' }, reasons: ['unknown country XX', 'amount is not a number'], origin: 'orders partition 0 offset 991' }]);
 const app = await mountView(step.plugin, 'revenue');
 
 // A second view showing the states a card can be in: waiting for data, all rejected, filtered to nothing, failing, no data.
 status.stats.push(stepStats('returns_sink', { kind: 'sink', use: 'duckdb', from: ['returns'] }), stepStats('returns', { kind: 'source', use: 'file', recordsOut: 0, rejected: 40 }));
-(step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): void }).add('returns', Array.from({ length: 40 }, (_, i) => ({ record: { line: i }, reasons: ['missing order id'] })));
+await (step.services.deadLetters as unknown as { add(step: string, rejects: unknown[]): Promise<number> }).add('returns', Array.from({ length: 40 }, (_, i) => ({ record: { line: i }, reasons: ['missing order id'] })));
 const states = await createTestStep<View>(dashboard, 'view', {
   title: 'Card states', description: 'What each card says when there is nothing to show.',
   filters: { country: { type: 'select', column: 'country', options: ['DE', 'XX'], default: 'XX' } },

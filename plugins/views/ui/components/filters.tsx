@@ -67,25 +67,29 @@ function FilterControl({ filter, onChange }: { filter: FilterModel; onChange: Fi
 function MultiSelect({ filter, onChange }: { filter: FilterModel; onChange: FilterChange }): JSX.Element {
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDetailsElement>(null);
+  // The element itself is closed too: the browser opens it before its toggle event reaches the state.
+  const close = () => {
+    if (root.current) root.current.open = false;
+    setOpen(false);
+  };
   useEffect(() => {
     if (!open) return;
     const outside = (event: Event) => {
-      if (root.current && !root.current.contains(event.target as Node)) setOpen(false);
-    };
-    const escape = (event: KeyboardEvent) => {
-      if (event.key !== 'Escape') return;
-      setOpen(false);
-      root.current?.querySelector('summary')?.focus();
+      if (root.current && !root.current.contains(event.target as Node)) close();
     };
     document.addEventListener('pointerdown', outside);
     document.addEventListener('focusin', outside);
-    document.addEventListener('keydown', escape);
     return () => {
       document.removeEventListener('pointerdown', outside);
       document.removeEventListener('focusin', outside);
-      document.removeEventListener('keydown', escape);
     };
   }, [open]);
+  // Escape is heard on the element (focus is inside it once it opened), at once, whatever the state says yet.
+  const escape = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || !root.current?.open) return;
+    close();
+    root.current.querySelector('summary')?.focus();
+  };
   const chosen = Array.isArray(filter.value) ? filter.value : [];
   const labels = filter.options.filter((o) => chosen.includes(o.value)).map((o) => o.label);
   const summary = chosen.length === 0 ? 'All' : labels.length <= 2 ? labels.join(', ') : `${labels.length} selected`;
@@ -93,7 +97,7 @@ function MultiSelect({ filter, onChange }: { filter: FilterModel; onChange: Filt
   return (
     <div class="field">
       <span class="field-label">{filter.label}</span>
-      <details class="ms" data-filter={filter.id} ref={root} open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <details class="ms" data-filter={filter.id} ref={root} open={open} onKeyDown={escape} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
         <summary class="select ms-summary" aria-haspopup="listbox" aria-expanded={open ? 'true' : 'false'}><span>{summary || 'All'}</span><ChevronIcon /></summary>
         <div class="ms-panel" role="group" aria-label={filter.label}>
           {filter.options.length === 0 && <span class="ms-empty">No values</span>}
