@@ -83,7 +83,8 @@ export function PipelinePage({ model }: { model: PipelineModel }): JSX.Element {
     if (typeof EventSource === 'undefined') return;
     const source = new EventSource('/api/pipeline/events');
     source.addEventListener('open', () => setLive('live'));
-    source.addEventListener('error', () => setLive('off'));
+    // The browser reconnects by itself after an error; offline only once it gave up.
+    source.addEventListener('error', () => setLive(source.readyState === EventSource.CLOSED ? 'off' : 'connecting'));
     source.addEventListener('stats', (event) => {
       const data = JSON.parse((event as MessageEvent<string>).data) as { steps: LiveStep[] };
       setSteps(data.steps);
