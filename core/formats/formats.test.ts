@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
+import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import { DuckDbClient } from '../connections/duckdb/client.ts';
 import type { DuckDbRows } from '../connections/duckdb/rows.ts';
@@ -198,6 +199,33 @@ describe('readRecords: XLSX', () => {
       records: [],
       rejects: [{ record: { file: 'stock.xlsx', sheet: 'Nope' }, reasons: ['no sheet "Nope" in the workbook (sheets: Products, Clients)'], origin: 'stock.xlsx' }],
     });
+  });
+
+  it('reads the same whatever the order of the zip entries: the workbook index after the sheets, the shared strings before or after them', async () => {
+    const file = join(folder(), 'stock.xlsx');
+    await workbook(file);
+    const want = await all(file);
+    const zip = await JSZip.loadAsync(readFileSync(file));
+    const names = Object.keys(zip.files).filter((n) => !zip.files[n].dir);
+    const sheets = names.filter((n) => n.startsWith('xl/worksheets/'));
+    const index = ['xl/workbook.xml', 'xl/_rels/workbook.xml.rels'];
+    const strings = ['xl/sharedStrings.xml', 'xl/styles.xml'];
+    const others = names.filter((n) => ![...sheets, ...index, ...strings].includes(n));
+    const orders = {
+      'index last': [...others, ...strings, ...sheets, ...index],
+      'strings and rels, sheets, then the workbook': [...others, ...strings, 'xl/_rels/workbook.xml.rels', ...sheets, 'xl/workbook.xml'],
+      'everything after the sheets': [...sheets, ...others, ...index, ...strings],
+    };
+    for (const [label, order] of Object.entries(orders)) {
+      const reordered = new JSZip();
+      for (const name of order) reordered.file(name, await zip.files[name].async('uint8array'), { createFolders: false });
+      const path = join(folder(), 'reordered.xlsx');
+      writeFileSync(path, await reordered.generateAsync({ type: 'uint8array', compression: 'DEFLATE' }));
+      expect(Object.keys((await JSZip.loadAsync(readFileSync(path))).files), label).toEqual(order);
+      expect(await all(path), label).toEqual(want);
+      expect(await listSheets(path), label).toEqual(['Products', 'Clients']);
+      expect((await batches(path, { xlsx: { sheet: 'Clients' } })).flatMap((b) => b.records), label).toEqual([{ client_id: 'C1', name: 'Ada' }]);
+    }
   });
 
   it('reads an empty text cell as empty text, as the whole-workbook reader did (not as a missing value)', async () => {

@@ -151,7 +151,7 @@ function readError(error: unknown): string {
 export async function listSheets(path: string): Promise<string[]> {
   const reader = await workbookReader(path, { worksheets: 'ignore', sharedStrings: 'ignore', styles: 'ignore' });
   try {
-    for await (const _sheet of reader) { /* the workbook's index is read on the way */ }
+    for await (const _sheet of reader) { /* only the workbook's index is read */ }
   } catch (error) {
     throw unreadableWorkbook(error);
   }
@@ -303,10 +303,57 @@ function formatBytes(bytes: number): string {
 
 type WorkbookReader = InstanceType<typeof import('exceljs')['stream']['xlsx']['WorkbookReader']>;
 
+/** The steps of exceljs's streaming reader that each read one zip entry (exceljs is pinned: these are internal). */
+interface EntryParsers {
+  options: { worksheets: string };
+  model?: { sheets?: { name: string; rId: string }[] };
+  workbookRels?: { Id: string; Target: string }[];
+  parse(): AsyncGenerator<{ eventType?: string; value?: unknown }>;
+  _parseRels(entry: NodeJS.ReadableStream): Promise<void>;
+  _parseWorkbook(entry: NodeJS.ReadableStream): Promise<void>;
+  _parseSharedStrings(entry: NodeJS.ReadableStream): AsyncGenerator<unknown>;
+  _parseStyles(entry: NodeJS.ReadableStream): Promise<void>;
+  _parseWorksheet(rows: AsyncIterable<unknown>, sheetNo: string): Generator<{ eventType: string; value: { name?: string } }>;
+}
+
+/**
+ * exceljs's streaming reader, reading the zip through its central directory: the workbook's index, shared strings
+ * and styles first, then each sheet in the workbook's order, row by row (never a whole sheet in memory).
+ * exceljs's own pass reads the entries as one stream in stored order, and on Node 18+ it may meet a sheet before
+ * `xl/workbook.xml` (exceljs's writer stores it last) or lose an entry: the same file then crashed
+ * ("reading 'sheets'") or read with empty cells on some runs and not others (exceljs issue 3064).
+ */
 async function workbookReader(path: string, options: Record<string, string>): Promise<WorkbookReader> {
-  const { default: ExcelJS } = await import('exceljs');
+  const [{ default: ExcelJS }, { Open }, { default: iterateStream }] = await Promise.all([import('exceljs'), import('unzipper'), import('exceljs/lib/utils/iterate-stream.js')]);
   await stat(path); // a missing file throws as such, not as an unreadable workbook
-  return new ExcelJS.stream.xlsx.WorkbookReader(path, options);
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, options);
+  const steps = reader as unknown as EntryParsers;
+  steps.parse = async function* () {
+    const { files } = await Open.file(path);
+    const entry = (name: string) => files.find((f) => f.path === name)?.stream();
+    const rels = entry('xl/_rels/workbook.xml.rels');
+    const book = entry('xl/workbook.xml');
+    if (!rels || !book) throw new UnreadableFile(`not a readable XLSX workbook: no ${rels ? 'xl/workbook.xml' : 'xl/_rels/workbook.xml.rels'} in the file`);
+    await steps._parseRels(rels);
+    await steps._parseWorkbook(book);
+    const strings = entry('xl/sharedStrings.xml');
+    if (strings) for await (const _string of steps._parseSharedStrings(strings)) { /* cached on the reader */ }
+    const styles = entry('xl/styles.xml');
+    if (styles) await steps._parseStyles(styles);
+    if (steps.options.worksheets !== 'emit') return;
+    for (const sheet of steps.model?.sheets ?? []) {
+      const target = steps.workbookRels?.find((rel) => rel.Id === sheet.rId)?.Target ?? '';
+      const name = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
+      const rows = entry(name);
+      const sheetNo = /sheet(\d+)\.xml$/.exec(name)?.[1];
+      if (!rows || !sheetNo) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${name || 'no relationship'})`);
+      for (const event of steps._parseWorksheet(iterateStream(rows), sheetNo)) {
+        event.value.name ??= sheet.name; // exceljs names a sheet only when its relationship's target is relative
+        yield event;
+      }
+    }
+  };
+  return reader;
 }
 
 function sheetNames(reader: WorkbookReader): string[] {
@@ -314,6 +361,7 @@ function sheetNames(reader: WorkbookReader): string[] {
 }
 
 function unreadableWorkbook(error: unknown): Error {
+  if (error instanceof UnreadableFile) return error;
   if ((error as NodeJS.ErrnoException).code && !/^(ERR_|Z_)/.test(String((error as NodeJS.ErrnoException).code))) return error as Error; // missing file, no permission
   return new UnreadableFile(`not a readable XLSX workbook: ${errorMessage(error)}`);
 }
