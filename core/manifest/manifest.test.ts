@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PluginCatalog } from '../runtime/container.ts';
-import { builtinConnectionModules } from '../connections/index.ts';
+import { PluginCatalog } from '../sdk/container.ts';
+import { builtinConnectionModules } from '../../connections/index.ts';
 import { injectable, pluginModule } from '../sdk/index.ts';
 import { loadManifest, ManifestError } from './index.ts';
 

@@ -8,7 +8,7 @@ import { loadManifest } from '../manifest/index.ts';
 import { createCatalog } from '../../cli/catalog.ts';
 import { MemoryLogger } from './logger.ts';
 import { Pipeline } from './pipeline.ts';
-import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'in-duckdb-'));
 const csv = join(dir, 'orders.csv');

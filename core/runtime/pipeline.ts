@@ -9,16 +9,16 @@ import type {
   StepDetails, StepInfo, StepStats, Transform, TransformContext, TriggerEvent, View,
 } from '../sdk/types.ts';
 import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
-import { createAjv } from '../manifest/config.ts';
+import { createAjv } from '../sdk/config.ts';
 import { STATE_DIR_VARIABLE } from '../manifest/load.ts';
 import { AccessControl } from './access.ts';
 import { systemClock } from './clock.ts';
 import { ConnectionRegistry } from './connections.ts';
-import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
+import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from '../sdk/container.ts';
 import { DeadLetterStore } from './deadletter.ts';
 import { EventHub } from './events.ts';
 import { FolderLock } from './lock.ts';
-import { allRejected, refusedRecords } from './isolate.ts';
+import { allRejected, refusedRecords } from '../sdk/isolate.ts';
 import { dataInputs, producersOf, resourceLabel, resourcesOf, sqlViews, type SqlViews } from './lineage.ts';
 import { BatchOrigins } from './origins.ts';
 import { PromMetrics } from './metrics.ts';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../manifest/index.ts';
 import { createCatalog } from '../../cli/catalog.ts';
-import { DuckDbClient } from '../connections/duckdb/index.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
 import { MemoryLogger } from './logger.ts';
 import { Pipeline } from './pipeline.ts';
 

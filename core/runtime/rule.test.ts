@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, inject, injectable, pluginModule, TOKENS, type Batch, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform } from '../sdk/index.ts';
-import { builtinConnectionModules } from '../connections/index.ts';
+import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
-import { PluginCatalog } from './container.ts';
+import { PluginCatalog } from '../sdk/container.ts';
 import { MemoryLogger } from './logger.ts';
 import { Pipeline } from './pipeline.ts';
 

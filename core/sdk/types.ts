@@ -1,6 +1,6 @@
 // The plugin contract. Everything a plugin author needs is in core/sdk; nothing here imports the runtime.
 import type { Hono } from 'hono';
-import type { DuckDbRows } from '../connections/duckdb/rows.ts';
+import type { DuckDbRows } from '../../connections/duckdb/rows.ts';
 
 /** One record. Values are JSON-like; timestamps are Date objects, dates 'YYYY-MM-DD' strings. */
 export type Row = Record<string, unknown>;

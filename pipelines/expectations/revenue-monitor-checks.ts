@@ -2,7 +2,7 @@
 // and the dashboard's table widget — in the shape of the independent computation of ./revenue-monitor.ts.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 import type { PipelineRun } from '../../tests/pipelines.ts';
 import type { WindowRow } from './revenue-monitor.ts';
 

@@ -3,7 +3,7 @@ import {
   BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, DataError, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
   type BatchIdentity, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo,
 } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
   table: string;

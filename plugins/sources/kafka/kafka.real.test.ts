@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/testing.ts';
-import { KafkaTopicClient, type TopicClient } from '../../../core/connections/kafka/index.ts';
+import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { KafkaTopicClient, type TopicClient } from '../../../connections/kafka/index.ts';
 import { MemoryLogger } from '../../../core/runtime/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import type { Row } from '../../../core/sdk/index.ts';

@@ -1,6 +1,6 @@
 import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../connections/duckdb/index.ts';
 
 interface SqlConfig {
   query: string;

@@ -1,7 +1,7 @@
 import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createAjv, describeAjvError } from '../../../core/manifest/config.ts';
-import { materializedRows, residentRows } from '../../../core/connections/duckdb/index.ts';
+import { createAjv, describeAjvError } from '../../../core/sdk/config.ts';
+import { materializedRows, residentRows } from '../../../connections/duckdb/index.ts';
 import { certainlyValid } from './in-duckdb.ts';
 
 interface ValidateConfig {

@@ -11,7 +11,7 @@ import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync, mkdtemp
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Reject } from '../sdk/types.ts';
+import type { Reject } from '../core/sdk/types.ts';
 import { materializedRows, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 import { DuckDbRows, residentRows } from '../connections/duckdb/rows.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db, Document, ObjectId } from 'mongodb';
-import type { Row } from '../../sdk/types.ts';
+import type { Row } from '../../core/sdk/types.ts';
 
 export type Filter = Record<string, unknown>;
 export interface FindOptions {

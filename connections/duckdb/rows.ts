@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { Row } from '../../sdk/types.ts';
+import type { Row } from '../../core/sdk/types.ts';
 import { quoteIdent, type DuckDbClient } from './client.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { connectionModule } from '../../sdk/index.ts';
-import { isEmbedded } from '../../runtime/connections.ts';
+import { connectionModule } from '../../core/sdk/index.ts';
+import { isEmbedded } from '../../core/runtime/connections.ts';
 import { LocalObjectStore, S3ObjectStore } from './client.ts';
 
 export { LocalObjectStore, S3ObjectStore, contentTypeOf, type ObjectStore, type ObjectInfo, type PutOptions, type EventRule } from './client.ts';

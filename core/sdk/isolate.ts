@@ -1,5 +1,5 @@
-import { errorMessage, isDataError, refusesWholeBatch } from '../sdk/index.ts';
-import type { Reject, Row } from '../sdk/types.ts';
+import { errorMessage, isDataError, refusesWholeBatch } from './index.ts';
+import type { Reject, Row } from './types.ts';
 
 /**
  * A sink refused a batch with a data error: writes it again in halves, in order (a half that fails is split again

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { service } from '../../../tests/services.ts';
+import { service } from '../../tests/services.ts';
 import { PgliteClient, PgPoolClient, type PostgresClient } from './index.ts';
 
 const zones = ['Asia/Kolkata', 'America/Los_Angeles', 'UTC'];

@@ -1,6 +1,6 @@
 import { BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, TIMESTAMPTZ, VARCHAR, timestampTZValue, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { Row } from '../../sdk/types.ts';
-import { DataError, fieldOf } from '../../sdk/index.ts';
+import type { Row } from '../../core/sdk/types.ts';
+import { DataError, fieldOf } from '../../core/sdk/index.ts';
 
 export type ColumnKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR';
 

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { Container, type ContainerModule } from 'inversify';
-import { TOKENS } from '../sdk/tokens.ts';
+import { TOKENS } from './tokens.ts';
 import type {
   Access, Clock, ConnectionType, Connections, DeadLetters, Logger, Metrics, PipelineEvents, PipelineStatus, PluginDefinition,
   PluginKind, StepInfo, Triggers,
-} from '../sdk/types.ts';
-import type { StateStore } from './state.ts';
+} from './types.ts';
+import type { StateStore } from '../runtime/state.ts';
 
 /** The core services every step can inject. */
 export interface CoreServices {

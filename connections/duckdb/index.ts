@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { connectionModule } from '../../sdk/index.ts';
+import { connectionModule } from '../../core/sdk/index.ts';
 import { DuckDbClient } from './client.ts';
 
 export { DuckDbRows, residentRows } from './rows.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inject, injectable, pluginModule, TOKENS, type Logger, type SqlClient, type Connections, type Transform, type Row } from '../sdk/index.ts';
-import { createTestStep } from '../testing.ts';
+import { inject, injectable, pluginModule, TOKENS, type Logger, type SqlClient, type Connections, type Transform, type Row } from './index.ts';
+import { createTestStep } from './testing.ts';
 
 @injectable()
 class Upper implements Transform {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DuckDbClient } from '../connections/duckdb/client.ts';
 import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 import { formatOf, listSheets, readRecords, type ReadOptions } from './index.ts';
-import { recordsOf, type Reject, type Row } from '../sdk/index.ts';
+import { recordsOf, type Reject, type Row } from '../core/sdk/index.ts';
 import { writeRows } from './write.ts';
 
 function folder() {

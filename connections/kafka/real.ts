@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
-import type { Logger } from '../../sdk/types.ts';
+import type { Logger } from '../../core/sdk/types.ts';
 import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
 import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
 

@@ -2,9 +2,9 @@
 import { existsSync, fsyncSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { BatchIdentity, Row } from '../sdk/types.ts';
-import { batchUuid } from '../sdk/batches.ts';
-import { fieldOf } from '../sdk/index.ts';
+import type { BatchIdentity, Row } from '../core/sdk/types.ts';
+import { batchUuid } from '../core/sdk/batches.ts';
+import { fieldOf } from '../core/sdk/index.ts';
 import { inferColumns, loadTempTable, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 
 export interface WriteOptions {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDbClient, loadTempTable } from './client.ts';
 import duckdbModule from './index.ts';
-import { PluginCatalog } from '../../runtime/container.ts';
-import { ConnectionRegistry } from '../../runtime/connections.ts';
-import { MemoryLogger } from '../../runtime/logger.ts';
+import { PluginCatalog } from '../../core/sdk/container.ts';
+import { ConnectionRegistry } from '../../core/runtime/connections.ts';
+import { MemoryLogger } from '../../core/runtime/logger.ts';
 
 function registry(config: Record<string, unknown>) {
   const catalog = new PluginCatalog([duckdbModule]);

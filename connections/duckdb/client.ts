@@ -1,6 +1,6 @@
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBDataChunk, type DuckDBMaterializedResult, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
-import type { Row, SqlClient } from '../../sdk/types.ts';
-import { fieldOf } from '../../sdk/index.ts';
+import type { Row, SqlClient } from '../../core/sdk/types.ts';
+import { fieldOf } from '../../core/sdk/index.ts';
 import { appendRows, type ColumnKind } from './append.ts';
 
 /** SqlClient over one DuckDB database (a file or :memory:). Connections are pooled; DuckDB runs queries in parallel. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { connectionModule } from '../../sdk/index.ts';
-import { isEmbedded } from '../../runtime/connections.ts';
+import { connectionModule } from '../../core/sdk/index.ts';
+import { isEmbedded } from '../../core/runtime/connections.ts';
 import { PgliteClient, PgPoolClient } from './client.ts';
 
 export { PgliteClient, PgPoolClient, quoteIdent, toCsv, type PostgresClient } from './client.ts';

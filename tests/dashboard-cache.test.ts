@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
-import { createCatalog } from '../../../cli/catalog.ts';
-import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { loadManifest } from '../../../core/manifest/index.ts';
-import { MemoryLogger } from '../../../core/runtime/logger.ts';
-import { Pipeline } from '../../../core/runtime/pipeline.ts';
-import { createServer } from '../../../core/server/app.ts';
+import { createCatalog } from '../cli/catalog.ts';
+import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import { loadManifest } from '../core/manifest/index.ts';
+import { MemoryLogger } from '../core/runtime/logger.ts';
+import { Pipeline } from '../core/runtime/pipeline.ts';
+import { createServer } from '../core/server/app.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dash-cache-'));
 const MANIFEST = `name: cache-test

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { Row, SqlClient } from '../../sdk/types.ts';
-import { fieldOf } from '../../sdk/index.ts';
+import type { Row, SqlClient } from '../../core/sdk/types.ts';
+import { fieldOf } from '../../core/sdk/index.ts';
 
 /** SqlClient plus bulk loading; the same for embedded PGlite and a real server. */
 export interface PostgresClient extends SqlClient {

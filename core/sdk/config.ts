@@ -2,7 +2,7 @@ import { Ajv2020 as Ajv, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import countries from 'i18n-iso-countries';
 import currencyCodesModule from 'currency-codes';
-import type { JSONSchema, PluginSpec } from '../sdk/types.ts';
+import type { JSONSchema, PluginSpec } from './types.ts';
 import { isDuration, parseDuration } from './duration.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDbClient } from '../connections/duckdb/client.ts';
-import { recordsOf, type Reject, type Row } from '../sdk/index.ts';
+import { recordsOf, type Reject, type Row } from '../core/sdk/index.ts';
 import { readRecords, type ReadOptions } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'csv-'));
