@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import { createCatalog } from '../cli/catalog.ts';
 import type { DuckDbClient } from '../connections/duckdb/index.ts';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
 import { createServer } from '../core/server/app.ts';
 

@@ -5,7 +5,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { KafkaTopicClient } from '../connections/kafka/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { inventory, leftovers } from './leftovers.ts';
 import { repoRoot } from './cli.ts';
 import { Scratch, service, uniqueName } from './services.ts';

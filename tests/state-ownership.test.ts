@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline, stateDirOf } from '../core/runtime/pipeline.ts';
 import { createCatalog } from '../cli/catalog.ts';
 import { platform, repoRoot, startPlatform } from './cli.ts';

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { DuckDbClient, loadTempTable } from './client.ts';
 import duckdbModule from './index.ts';
 import { PluginCatalog } from '../../core/sdk/container.ts';
-import { ConnectionRegistry } from '../../core/runtime/connections.ts';
-import { MemoryLogger } from '../../core/runtime/logger.ts';
+import { ConnectionRegistry } from '../../core/sdk/connections.ts';
+import { MemoryLogger } from '../../core/sdk/logger.ts';
 
 function registry(config: Record<string, unknown>) {
   const catalog = new PluginCatalog([duckdbModule]);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/runtime/connections.ts';
+import { isEmbedded } from '../../core/sdk/connections.ts';
 import { EmbeddedTopicLog } from './embedded.ts';
 import { KafkaTopicClient } from './real.ts';
 

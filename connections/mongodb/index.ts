@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/runtime/connections.ts';
+import { isEmbedded } from '../../core/sdk/connections.ts';
 import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
 
 export { EmbeddedDocumentStore, MongoDocumentStore, fromExtendedJson, toExtendedJson, type DocumentStore } from './client.ts';

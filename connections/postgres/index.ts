@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/runtime/connections.ts';
+import { isEmbedded } from '../../core/sdk/connections.ts';
 import { PgliteClient, PgPoolClient } from './client.ts';
 
 export { PgliteClient, PgPoolClient, quoteIdent, toCsv, type PostgresClient } from './client.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/runtime/connections.ts';
+import { isEmbedded } from '../../core/sdk/connections.ts';
 import { LocalObjectStore, S3ObjectStore } from './client.ts';
 
 export { LocalObjectStore, S3ObjectStore, contentTypeOf, type ObjectStore, type ObjectInfo, type PutOptions, type EventRule } from './client.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
 import type { PluginCatalog } from '../sdk/container.ts';
-import type { ConnectionDeclaration } from '../runtime/connections.ts';
+import type { ConnectionDeclaration } from '../sdk/connections.ts';
 import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../runtime/access.ts';
 import type { PluginKind } from '../sdk/types.ts';
 import { compileSchema, describeAjvError, validateConfig } from '../sdk/config.ts';

@@ -6,7 +6,7 @@ import { inject, injectable, pluginModule, TOKENS, type Batch, type BatchIdentit
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 /** Three batches of 4 numbers; every batch has a position unless `positions` is false. */

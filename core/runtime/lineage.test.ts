@@ -9,7 +9,7 @@ import { loadManifest, type StepDeclaration } from '../manifest/index.ts';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Row, type Sink, type Source, type SourceRun, type Transform, type TransformContext } from '../sdk/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
 import { dataInputs, producersOf, resourcesOf, sameResource, sqlViews, tablesInSql } from './lineage.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 const step = (id: string, kind: StepDeclaration['kind'], config: Record<string, unknown>, extra: Partial<StepDeclaration> = {}): StepDeclaration =>

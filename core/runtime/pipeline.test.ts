@@ -6,7 +6,7 @@ import { asWholeResult, inject, injectable, pluginModule, SnapshotBuffer, TOKENS
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 /** Emits `total` numbered records in batches of `batch`; the checkpoint is the last number emitted. */

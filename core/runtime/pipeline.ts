@@ -12,11 +12,11 @@ import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts'
 import { createAjv } from '../sdk/config.ts';
 import { STATE_DIR_VARIABLE } from '../manifest/load.ts';
 import { AccessControl } from './access.ts';
-import { systemClock } from './clock.ts';
-import { ConnectionRegistry } from './connections.ts';
+import { systemClock } from '../sdk/clock.ts';
+import { ConnectionRegistry } from '../sdk/connections.ts';
 import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from '../sdk/container.ts';
 import { DeadLetterStore } from './deadletter.ts';
-import { EventHub } from './events.ts';
+import { EventHub } from '../sdk/events.ts';
 import { FolderLock } from './lock.ts';
 import { allRejected, refusedRecords } from '../sdk/isolate.ts';
 import { dataInputs, producersOf, resourceLabel, resourcesOf, sqlViews, type SqlViews } from './lineage.ts';

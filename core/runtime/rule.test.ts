@@ -8,7 +8,7 @@ import { DataError, inject, injectable, pluginModule, TOKENS, type Batch, type R
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 /** `batches` batches of `size` records {n}; record n comes from `src:n`; the checkpoint is the last n. */

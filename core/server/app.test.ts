@@ -6,7 +6,7 @@ import { injectable, pluginModule, type Batch, type Row, type Sink, type Source,
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
-import { MemoryLogger } from '../runtime/logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from '../runtime/pipeline.ts';
 import { corePages } from '../../cli/pages.ts';
 import { createServer } from './app.ts';

@@ -1,4 +1,4 @@
-import type { Clock } from '../sdk/types.ts';
+import type { Clock } from './types.ts';
 
 export const systemClock: Clock = {
   now: () => new Date(),

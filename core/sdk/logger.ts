@@ -1,4 +1,4 @@
-import type { Logger } from '../sdk/types.ts';
+import type { Logger } from './types.ts';
 
 export type LogFormat = 'human' | 'json';
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;

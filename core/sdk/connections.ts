@@ -1,4 +1,4 @@
-import type { ConnectionType, Connections, Logger, OpenConnection } from '../sdk/types.ts';
+import type { ConnectionType, Connections, Logger, OpenConnection } from './types.ts';
 
 export interface ConnectionDeclaration {
   name: string;

@@ -1,4 +1,4 @@
-import type { PipelineEvent, PipelineEvents } from '../sdk/types.ts';
+import type { PipelineEvent, PipelineEvents } from './types.ts';
 
 export class EventHub implements PipelineEvents {
   private readonly listeners = new Set<(event: PipelineEvent) => void>();
