@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { platform, startPlatform } from '../tests/cli.ts';
-import { freePort } from '../core/sdk/testing.ts';
+import { freePort } from '../core/testing.ts';
 
 function setup(minimum: number, dir = mkdtempSync(join(tmpdir(), 'dl-cli-')), port = 0) {
   mkdirSync(join(dir, 'in'), { recursive: true });

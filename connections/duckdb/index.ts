@@ -28,6 +28,7 @@ export default connectionModule({
       },
     },
   },
+  embedded: () => true,
   storePath: databaseFile,
   async open(config, env) {
     const path = databaseFile(config, env) ?? ':memory:';

@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { Row } from '../../core/sdk/types.ts';
+import type { ResidentRows, Row } from '../../core/sdk/types.ts';
 import { quoteIdent, type DuckDbClient } from './client.ts';
 
 /**
@@ -10,7 +10,7 @@ import { quoteIdent, type DuckDbClient } from './client.ts';
  * A JS step gets the same rows as records (`toRecords`, read once). The runtime drops the table once the batch is
  * committed (`release`).
  */
-export class DuckDbRows {
+export class DuckDbRows implements ResidentRows {
   private records?: Promise<Row[]>;
   private described?: { name: string; type: string }[];
   /**
@@ -29,6 +29,11 @@ export class DuckDbRows {
   /** The rows as JS records, exactly as a query of the table would give them; read once, then shared. */
   toRecords(): Promise<Row[]> {
     return (this.records ??= this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid`));
+  }
+
+  /** The last `limit` rows as records (a step's page shows them), without reading the others. */
+  async tail(limit: number): Promise<Row[]> {
+    return (await this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid DESC LIMIT ${Math.max(0, Math.floor(limit))}`)).reverse();
   }
 
   /** Names and DuckDB types of the columns, in order (types as SQL spells them, e.g. DECIMAL(12,2)). */

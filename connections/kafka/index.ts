@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/sdk/connections.ts';
+import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { EmbeddedTopicLog } from './embedded.ts';
 import { KafkaTopicClient } from './real.ts';
 
@@ -10,7 +9,12 @@ export { KafkaTopicClient } from './real.ts';
 
 /** Kafka: a real cluster when `brokers` lists them, else the embedded, file-backed topic log. */
 function logFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
-  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`) : undefined;
+  return embedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/topics`) : undefined;
+}
+
+/** No `brokers`, an empty one or "embedded": the embedded store. */
+function embedded(config: Record<string, unknown>): boolean {
+  return isEmbeddedTarget(config.brokers);
 }
 
 export default connectionModule({
@@ -29,9 +33,10 @@ export default connectionModule({
       retries: { type: 'integer', minimum: 0, default: 5, description: 'kafkajs retries of a failed request.' },
     },
   },
+  embedded,
   storePath: logFolder,
   async open(config, env) {
-    if (isEmbedded(config)) {
+    if (embedded(config)) {
       const dir = logFolder(config, env)!;
       const log = new EmbeddedTopicLog(dir, config.partitions as number);
       return { client: log, embedded: true, description: `embedded topic log in ${dir}`, check: async () => undefined, close: () => log.close() };

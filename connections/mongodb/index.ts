@@ -1,12 +1,16 @@
 import { resolve } from 'node:path';
-import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/sdk/connections.ts';
+import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
 
 export { EmbeddedDocumentStore, MongoDocumentStore, fromExtendedJson, toExtendedJson, type DocumentStore } from './client.ts';
 
 function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
-  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/mongo`) : undefined;
+  return embedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/mongo`) : undefined;
+}
+
+/** No `url`, an empty one or "embedded": the embedded store. */
+function embedded(config: Record<string, unknown>): boolean {
+  return isEmbeddedTarget(config.url);
 }
 
 export default connectionModule({
@@ -22,9 +26,10 @@ export default connectionModule({
       dataDir: { type: 'string', description: 'Embedded: the folder (default: mongo/ in the state folder).' },
     },
   },
+  embedded,
   storePath: dataFolder,
   async open(config, env) {
-    if (isEmbedded(config)) {
+    if (embedded(config)) {
       const dir = dataFolder(config, env)!;
       return { client: new EmbeddedDocumentStore(dir), embedded: true, description: `embedded document store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/sdk/connections.ts';
+import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { PgliteClient, PgPoolClient } from './client.ts';
 
 export { PgliteClient, PgPoolClient, quoteIdent, toCsv, type PostgresClient } from './client.ts';
@@ -28,7 +27,12 @@ export function explainPgError(error: unknown): string {
 }
 
 function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
-  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/pglite`) : undefined;
+  return embedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/pglite`) : undefined;
+}
+
+/** No `url`, an empty one or "embedded": the embedded store. */
+function embedded(config: Record<string, unknown>): boolean {
+  return isEmbeddedTarget(config.url);
 }
 
 export default connectionModule({
@@ -45,18 +49,18 @@ export default connectionModule({
       init: { type: 'array', items: { type: 'string' }, default: [], description: 'SQL run at open (CREATE TABLE IF NOT EXISTS …).' },
     },
   },
+  embedded,
   storePath: dataFolder,
   async open(config, env) {
     let client: PgliteClient | PgPoolClient;
     let description: string;
-    let embedded = false;
-    if (isEmbedded(config)) {
+    const inProcess = embedded(config);
+    if (inProcess) {
       const dir = dataFolder(config, env)!;
       mkdirSync(dir, { recursive: true });
       const { PGlite } = await import('@electric-sql/pglite'); // loaded only when embedded
       client = new PgliteClient(await PGlite.create(dir));
       description = `embedded PGlite in ${dir}`;
-      embedded = true;
     } else {
       client = PgPoolClient.create(String(config.url), config.poolSize as number);
       description = describeUrl(String(config.url));
@@ -69,7 +73,7 @@ export default connectionModule({
       throw new Error(`${description}: ${explainPgError(error)}`);
     }
     return {
-      client, embedded, description,
+      client, embedded: inProcess, description,
       check: async () => {
         try {
           await client.query('SELECT 1');

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { connectionModule } from '../../core/sdk/index.ts';
-import { isEmbedded } from '../../core/sdk/connections.ts';
+import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { LocalObjectStore, S3ObjectStore } from './client.ts';
 
 export { LocalObjectStore, S3ObjectStore, contentTypeOf, type ObjectStore, type ObjectInfo, type PutOptions, type EventRule } from './client.ts';
@@ -13,7 +12,12 @@ export function explainS3Error(error: unknown): string {
 }
 
 function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
-  return isEmbedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`) : undefined;
+  return embedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/s3`) : undefined;
+}
+
+/** No `endpoint`, an empty one or "embedded": the embedded store. */
+function embedded(config: Record<string, unknown>): boolean {
+  return isEmbeddedTarget(config.endpoint);
 }
 
 export default connectionModule({
@@ -31,9 +35,10 @@ export default connectionModule({
       dataDir: { type: 'string', description: 'Embedded: the folder (default: s3/ in the state folder).' },
     },
   },
+  embedded,
   storePath: dataFolder,
   async open(config, env) {
-    if (isEmbedded(config)) {
+    if (embedded(config)) {
       const dir = dataFolder(config, env)!;
       return { client: new LocalObjectStore(dir), embedded: true, description: `embedded object store in ${dir}`, check: async () => undefined, close: async () => undefined };
     }

@@ -439,8 +439,8 @@ export class Pipeline {
     }
     if (rows.count === 0 || (step.sample && Date.parse(at) - Date.parse(step.sample.at) < 10_000)) return;
     step.sample = { rows: [], at };
-    void rows.db.query(`SELECT * FROM ${rows.table} ORDER BY rowid DESC LIMIT ${SAMPLE_SIZE}`).then((sample) => {
-      step.sample = { rows: sample.reverse(), at };
+    void rows.tail(SAMPLE_SIZE).then((sample) => {
+      step.sample = { rows: sample, at };
     }, () => undefined);
   }
 
@@ -685,7 +685,6 @@ export class Pipeline {
           }
         }
         await reader;
-        if (this.options.once) await this.flushTransforms(source);
         return result;
       } catch (error) {
         this.failures++;
@@ -886,34 +885,6 @@ export class Pipeline {
     let epoch = meta.get<string>('epoch');
     if (typeof epoch !== 'string' || !epoch) await meta.set('epoch', (epoch = randomUUID()));
     this.epoch = epoch;
-  }
-
-  private async flushTransforms(source: SourceRuntime): Promise<void> {
-    const snapshots = new Map<string, unknown>();
-    const writes: Promise<void>[] = [];
-    const written: { step: StepRuntime; records: number }[] = [];
-    const held: Rows[] = [];
-    const visit = async (fromId: string) => {
-      for (const outputId of this.steps.get(fromId)!.outputs) {
-        const transform = this.transforms.get(outputId);
-        if (!transform) continue;
-        const step = this.steps.get(outputId)!;
-        if (transform.flush) {
-          const rejects: Reject[] = [];
-          const output = await step.mutex.run(async () => transform.flush!(this.context(fromId, rejects), 'end'));
-          if (rejects.length) await this.reject(step, rejects);
-          if (output.length) await this.deliver(outputId, output, snapshots, writes, written, held, new BatchOrigins(output), { rejected: 0 });
-        }
-        await visit(outputId);
-      }
-    };
-    try {
-      await visit(source.declaration.id);
-      await Promise.all(writes);
-    } finally {
-      await release(held);
-    }
-    await this.state.update([...snapshotChanges(snapshots), ...this.totalsChanges()]);
   }
 
   private context(input: string, rejects: Reject[]): TransformContext {

@@ -47,10 +47,15 @@ export class ConnectionRegistry implements Connections {
     return opening;
   }
 
+  /** Whether a declared connection is embedded, as its type says (an unknown type is not: it fails to open anyway). */
+  private embedded(declaration: ConnectionDeclaration): boolean {
+    return this.types.get(declaration.type)?.embedded(declaration.config) ?? false;
+  }
+
   /** Each connection's mode and, for an embedded one, where it keeps its data (undefined: in memory). */
   stores(): { name: string; type: string; embedded: boolean; path?: string }[] {
     return this.declarations.map((d) => ({
-      name: d.name, type: d.type, embedded: isEmbedded(d.config),
+      name: d.name, type: d.type, embedded: this.embedded(d),
       path: this.types.get(d.type)?.storePath?.(d.config, { stateDir: this.stateDir }),
     }));
   }
@@ -59,7 +64,7 @@ export class ConnectionRegistry implements Connections {
     return this.declarations.map((d) => ({
       name: d.name,
       type: d.type,
-      embedded: isEmbedded(d.config),
+      embedded: this.embedded(d),
       description: this.descriptions.get(d.name) ?? '',
     }));
   }
@@ -79,7 +84,7 @@ export class ConnectionRegistry implements Connections {
         lines.push({ name: d.name, line: `${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}` });
         opened.push({ name: d.name, type: d.type, embedded: open.embedded, description: open.description });
       } catch (error) {
-        errors.push({ name: d.name, embedded: isEmbedded(d.config), error: error as Error });
+        errors.push({ name: d.name, embedded: this.embedded(d), error: error as Error });
       }
     }
     return { lines, opened, errors };
@@ -104,10 +109,4 @@ export class ConnectionRegistry implements Connections {
     this.opened.clear();
     await Promise.allSettled(all.map(async (p) => (await p).close()));
   }
-}
-
-/** By convention a connection whose `url`/`brokers`/`endpoint` is "embedded" (or absent) runs in-process. */
-export function isEmbedded(config: Record<string, unknown>): boolean {
-  const target = config.url ?? config.brokers ?? config.endpoint;
-  return target === undefined || target === '' || target === 'embedded';
 }

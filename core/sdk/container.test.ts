@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject, injectable, pluginModule, TOKENS, type Logger, type SqlClient, type Connections, type Transform, type Row } from './index.ts';
 import { createTestStep } from './testing.ts';
+import duckdb from '../../connections/duckdb/index.ts';
 
 @injectable()
 class Upper implements Transform {
@@ -24,11 +25,16 @@ const module = pluginModule({
 
 describe('step construction through the container', () => {
   it('injects validated config with defaults, a step logger and connections', async () => {
-    const step = await createTestStep<Upper>(module, 'transform', { field: 'name' }, { connections: { db: { type: 'duckdb', path: ':memory:' } } });
+    const step = await createTestStep<Upper>(module, 'transform', { field: 'name' }, { connections: { db: { type: 'duckdb', path: ':memory:' } }, connectionTypes: [duckdb] });
     const out = await step.plugin.process([{ name: 'ada' }]);
     expect(out).toEqual([{ name: 'ADA!42' }]);
     expect(step.logs.some((l) => l.includes('[upper] processed') && l.includes('n=42'))).toBe(true);
     await step.close();
+  });
+
+  it('names the connection module it needs when a connection type was not given', async () => {
+    await expect(createTestStep(module, 'transform', { field: 'name' }, { connections: { db: { type: 'duckdb', path: ':memory:' } } }))
+      .rejects.toThrow('connection "db" is of type duckdb: pass its module in connectionTypes (given: none)');
   });
 
   it('rejects a bad config with the field named', async () => {

@@ -3,9 +3,13 @@ import { Container, type ContainerModule } from 'inversify';
 import { TOKENS } from './tokens.ts';
 import type {
   Access, Clock, ConnectionType, Connections, DeadLetters, Logger, Metrics, PipelineEvents, PipelineStatus, PluginDefinition,
-  PluginKind, StepInfo, Triggers,
+  PluginKind, StepInfo, StepState, Triggers,
 } from './types.ts';
-import type { StateStore } from '../runtime/state.ts';
+
+/** Per-step persistent state: the runtime's checkpoint store (state.json), or memory in the test kit. */
+export interface StepStates {
+  forStep(step: string): StepState;
+}
 
 /** The core services every step can inject. */
 export interface CoreServices {
@@ -13,7 +17,7 @@ export interface CoreServices {
   metrics: Metrics;
   clock: Clock;
   connections: Connections;
-  state: StateStore;
+  state: StepStates;
   events: PipelineEvents;
   status: PipelineStatus;
   deadLetters: DeadLetters;

@@ -1,25 +1,29 @@
-// Test kit for plugin authors: build one step of a plugin with real core services, without a manifest.
+// `@platform/sdk/testing`: builds one step of a plugin with the runtime's own construction (config validated with
+// defaults, services injected through the container), without a manifest and without the rest of the platform.
+// Connections are real: pass the modules of the connection types the step uses (`connectionTypes`).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerModule } from 'inversify';
-import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices } from './container.ts';
+import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices, type StepStates } from './container.ts';
 import { ConnectionRegistry, type ConnectionDeclaration } from './connections.ts';
-import { DeadLetterStore } from '../runtime/deadletter.ts';
 import { EventHub } from './events.ts';
 import { MemoryLogger } from './logger.ts';
-import { PromMetrics } from '../runtime/metrics.ts';
-import { StateStore } from '../runtime/state.ts';
 import { systemClock } from './clock.ts';
 import { validateConfig } from './config.ts';
-import { builtinConnectionModules } from '../../connections/index.ts';
-import type { Batch, PluginKind, Reject, Row, Sink, StepInfo, Transform, TransformContext } from './types.ts';
+import type { Batch, DeadLetterEntry, DeadLetterQuery, DeadLetters, Metrics, PluginKind, Reject, Row, Sink, StepInfo, StepState, Transform, TransformContext } from './types.ts';
 import { classifyError, isDataError, recordsOf, type ErrorClass } from './index.ts';
 import { allRejected, refusedRecords } from './isolate.ts';
+
+export { EventHub } from './events.ts';
+export { MemoryLogger } from './logger.ts';
+export type { CoreServices } from './container.ts';
 
 export interface TestStepOptions {
   /** Connections by name: `{ warehouse: { type: 'duckdb', path: ':memory:' } }`. */
   connections?: Record<string, Record<string, unknown> & { type: string }>;
+  /** The modules of the connection types those connections are of, e.g. the duckdb connection's default export. */
+  connectionTypes?: ContainerModule[];
   connection?: string;
   stateDir?: string;
   id?: string;
@@ -40,19 +44,22 @@ export interface TestStep<T> {
 
 /** Constructs the plugin contributed by `module` exactly as the runtime does (config validated, defaults applied). */
 export async function createTestStep<T>(module: ContainerModule, kind: PluginKind, config: Record<string, unknown>, options: TestStepOptions = {}): Promise<TestStep<T>> {
-  const catalog = new PluginCatalog([module, ...builtinConnectionModules]);
+  const catalog = new PluginCatalog([module, ...(options.connectionTypes ?? [])]);
   const definition = catalog.plugins().find((p) => p.spec.kind === kind);
   if (!definition) throw new Error(`the module contributes no ${kind} plugin`);
+  const types = catalog.connectionTypes();
+  const declarations: ConnectionDeclaration[] = Object.entries(options.connections ?? {}).map(([name, { type, ...rest }]) => ({ name, type, config: rest }));
+  for (const { name, type } of declarations) {
+    if (!types.has(type)) throw new Error(`connection "${name}" is of type ${type}: pass its module in connectionTypes (given: ${[...types.keys()].join(', ') || 'none'})`);
+  }
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'platform-test-'));
   const logs: string[] = [];
   const logger = new MemoryLogger(logs);
-  const declarations: ConnectionDeclaration[] = Object.entries(options.connections ?? {}).map(([name, { type, ...rest }]) => ({ name, type, config: rest }));
-  const connections = new ConnectionRegistry(declarations, catalog.connectionTypes(), stateDir, logger);
-  const deadLetters = new DeadLetterStore(stateDir);
+  const connections = new ConnectionRegistry(declarations, types, stateDir, logger);
   const services: CoreServices = {
-    logger, metrics: new PromMetrics(), clock: systemClock, connections, state: new StateStore(stateDir), events: new EventHub(),
+    logger, metrics: new MemoryMetrics(), clock: systemClock, connections, state: memoryStates(), events: new EventHub(),
     status: { name: 'test', steps: () => [], step: () => undefined, upstream: (id) => [id] },
-    deadLetters,
+    deadLetters: new MemoryDeadLetters(systemClock),
     triggers: { fire: async () => ({ records: 0, rejected: 0 }), targets: () => [] },
     access: { check: () => null, isPublic: () => true },
     stateDir,
@@ -70,7 +77,7 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
     async close() {
       await (plugin as { close?: () => Promise<void> }).close?.();
       await connections.closeAll();
-      await deadLetters.close();
+      await (services.deadLetters as { close?: () => Promise<void> }).close?.();
     },
   };
 }
@@ -143,4 +150,73 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Metrics kept in memory: `values` by `name{label="value",…}`, for assertions. */
+export class MemoryMetrics implements Metrics {
+  readonly values = new Map<string, number>();
+
+  counter(name: string, _help: string, labels: Record<string, string> = {}) {
+    const key = metricKey(name, labels);
+    return { inc: (by = 1) => void this.values.set(key, (this.values.get(key) ?? 0) + by) };
+  }
+
+  gauge(name: string, _help: string, labels: Record<string, string> = {}) {
+    return { set: (value: number) => void this.values.set(metricKey(name, labels), value) };
+  }
+
+  histogram(name: string, _help: string, labels: Record<string, string> = {}) {
+    return { observe: (value: number) => void this.values.set(metricKey(name, labels), value) };
+  }
+}
+
+function metricKey(name: string, labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return pairs.length ? `${name}{${pairs.join(',')}}` : name;
+}
+
+/** Step state kept in memory for the test's life. */
+function memoryStates(): StepStates {
+  const steps = new Map<string, Map<string, unknown>>();
+  return {
+    forStep: (step): StepState => ({
+      get: <T>(key: string) => steps.get(step)?.get(key) as T | undefined,
+      set: async (key, value) => void (steps.get(step) ?? steps.set(step, new Map()).get(step)!).set(key, value),
+    }),
+  };
+}
+
+/**
+ * Dead letters kept in memory: what views list and count. `add(step, rejects)` stores entries as the runtime does
+ * when a step rejects records (a record rejected again by the same step for the same reasons is kept once).
+ */
+export class MemoryDeadLetters implements DeadLetters {
+  private entries: DeadLetterEntry[] = [];
+  private nextId = 1;
+
+  constructor(private readonly clock: { now(): Date } = systemClock) {}
+
+  async add(step: string, rejects: Reject[]): Promise<number> {
+    let fresh = 0;
+    for (const reject of rejects) {
+      const same = (e: DeadLetterEntry) => e.step === step && JSON.stringify(e.record) === JSON.stringify(reject.record) && JSON.stringify(e.reasons) === JSON.stringify(reject.reasons);
+      if (this.entries.some(same)) continue;
+      this.entries.push({ id: this.nextId++, at: this.clock.now().toISOString(), step, reasons: reject.reasons, record: reject.record, ...(reject.origin !== undefined ? { origin: reject.origin } : {}) });
+      fresh++;
+    }
+    return fresh;
+  }
+
+  async list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }> {
+    const reason = query.reason?.toLowerCase();
+    const matching = this.entries.filter((e) =>
+      (!query.steps?.length || query.steps.includes(e.step)) && (!reason || e.reasons.join('\n').toLowerCase().includes(reason))
+      && (!query.since || e.at >= new Date(query.since).toISOString()) && (!query.ids?.length || query.ids.includes(e.id))).reverse();
+    const offset = query.offset ?? 0;
+    return { total: matching.length, entries: matching.slice(offset, offset + (query.limit ?? 100)) };
+  }
+
+  count(steps?: string[]): number {
+    return steps ? this.entries.filter((e) => steps.includes(e.step)).length : this.entries.length;
+  }
 }

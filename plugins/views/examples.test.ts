@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { SqlClient, View } from '../../core/sdk/index.ts';
-import { createTestStep } from '../../core/sdk/testing.ts';
+import { createTestStep } from '../../core/testing.ts';
 import api from './api/index.ts';
 import dashboard from './dashboard/index.ts';
 import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from './examples.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import plugin, { type ConsoleSink } from './index.ts';
 
 describe('console sink', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/testing.ts';
 import plugin, { type FileSink } from './index.ts';
 
 describe('csv sink errors', () => {

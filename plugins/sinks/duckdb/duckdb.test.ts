@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTestStep, type TestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import { loadTempTable, residentRows, type DuckDbClient } from '../../../connections/duckdb/index.ts';
 import type { BatchIdentity, Reject, Row, SinkContext, SnapshotPart } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';

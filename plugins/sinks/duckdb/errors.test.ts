@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/testing.ts';
 import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';
 

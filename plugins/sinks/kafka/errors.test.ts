@@ -1,7 +1,7 @@
 // The kafka sink's two error classes, against the real broker: a message larger than the broker takes goes to
 // dead-letter alone while the others are produced; brokers that do not answer are infrastructure.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
 import type { TopicClient } from '../../../connections/kafka/index.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import plugin, { type KafkaSink } from './index.ts';

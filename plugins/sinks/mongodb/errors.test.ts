@@ -3,7 +3,7 @@
 // answer is infrastructure.
 import { describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
-import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
 import plugin, { type MongoSink } from './index.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import { Scratch, service, uniqueName } from '../../../tests/services.ts';
 import { mongoSuite } from './suite.ts';
 import sink, { type MongoSink } from './index.ts';

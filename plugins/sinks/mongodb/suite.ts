@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 import sink, { type MongoSink } from './index.ts';
 import source, { type MongoSource } from '../../sources/mongodb/index.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/testing.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin from './index.ts';
 import type { FileSink } from '../shared/file-sink.ts';

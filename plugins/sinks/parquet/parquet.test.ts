@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import { systemClock } from '../../../core/sdk/clock.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import type { FileSink } from '../shared/file-sink.ts';

@@ -3,7 +3,7 @@
 // a server that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
 import plugin, { type PostgresSink } from './index.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import { postgresSuite } from './suite.ts';
 import sink, { type PostgresSink } from './index.ts';

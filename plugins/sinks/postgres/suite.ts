@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import { rowCount, type BatchIdentity } from '../../../core/sdk/index.ts';
 import type { PostgresClient } from '../../../connections/postgres/index.ts';
 import sink, { type PostgresSink } from './index.ts';

@@ -1,7 +1,7 @@
 // The s3 sink's two error classes: a record that cannot be written (nested 10,000 deep) goes to dead-letter alone
 // while the batch is put; an endpoint that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
 import type { ObjectStore } from '../../../connections/s3/index.ts';
 import plugin, { type S3Sink } from './index.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { rowCount } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSource } from './index.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { expectErrorClass } from '../../../core/sdk/testing.ts';
+import { expectErrorClass } from '../../../core/testing.ts';
 import { readRecords } from '../../../formats/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 

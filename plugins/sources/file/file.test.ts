@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import { recordsOf, rowCount } from '../../../core/sdk/index.ts';
 import type { DuckDbClient, DuckDbRows } from '../../../connections/duckdb/index.ts';
 import plugin, { type FileCheckpoint, type FileSource } from './index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rowCount, type Batch, type Clock, type Row } from '../../../core/sdk/index.ts';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import plugin, { type Generator } from './index.ts';
 
 const fields = {

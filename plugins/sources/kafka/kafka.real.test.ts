@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import { KafkaTopicClient, type TopicClient } from '../../../connections/kafka/index.ts';
 import { MemoryLogger } from '../../../core/sdk/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';

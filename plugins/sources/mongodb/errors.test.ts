@@ -1,7 +1,7 @@
 // The mongodb source's two error classes: a document a later step refuses goes to dead-letter naming its
 // collection and cursor value; a server that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
 import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 import source, { type MongoSource } from './index.ts';

@@ -3,7 +3,7 @@
 // (a query cannot be split: fix it or the row); a server that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
 import { service, uniqueName } from '../../../tests/services.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 import source, { type PostgresSource } from './index.ts';

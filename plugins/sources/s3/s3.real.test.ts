@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../../core/sdk/index.ts';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';

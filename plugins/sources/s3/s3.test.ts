@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../../../core/sdk/index.ts';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import type { ObjectStore } from '../../../connections/s3/index.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStep, readAll } from '../../../core/sdk/testing.ts';
+import { createTestStep, readAll } from '../../../core/testing.ts';
 import type { ObjectStore } from '../../../connections/s3/index.ts';
 import source, { type S3Source } from './index.ts';
 import sink, { type S3Sink } from '../../sinks/s3/index.ts';

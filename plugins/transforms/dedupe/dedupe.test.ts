@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import plugin, { type Dedupe } from './index.ts';
 
 describe('dedupe transform', () => {

@@ -1,7 +1,7 @@
 // dedupe's errors are all data (it opens nothing): a record whose key cannot be compared (nested too deep) is
 // rejected alone; a field it lacks is null, never what every JS object inherits.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, processLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, processLikeRuntime } from '../../../core/testing.ts';
 import type { Row } from '../../../core/sdk/index.ts';
 import plugin, { type Dedupe } from './index.ts';
 

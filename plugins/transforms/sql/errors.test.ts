@@ -2,7 +2,7 @@
 // as a whole with the error, a record DuckDB cannot take (nested too deep) alone; a file the query cannot read
 // (DuckDB IO Error) is infrastructure.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, expectErrorClass, processLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, expectErrorClass, processLikeRuntime } from '../../../core/testing.ts';
 import plugin, { type SqlTransform } from './index.ts';
 
 const duckdb = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse', id: 'priced' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import { DuckDbClient, DuckDbRows, loadTempTable, residentRows } from '../../../connections/duckdb/index.ts';
 import plugin, { type SqlTransform } from './index.ts';
 

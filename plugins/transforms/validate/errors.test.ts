@@ -1,7 +1,7 @@
 // validate's errors are all data: a record the schema refuses, or one it cannot even walk (nested 10,000 deep),
 // goes to dead-letter alone with its reasons; it opens nothing that could be an infrastructure failure.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, processLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, processLikeRuntime } from '../../../core/testing.ts';
 import type { Row } from '../../../core/sdk/index.ts';
 import plugin, { type Validate } from './index.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import plugin, { type Validate } from './index.ts';
 
 const schema = {

@@ -1,7 +1,7 @@
 // window's errors are all data (it opens nothing): a record without a usable time, one later than the allowed
 // lateness, or one whose group cannot be compared is rejected alone; the others are aggregated.
 import { describe, expect, it } from 'vitest';
-import { createTestStep, processLikeRuntime } from '../../../core/sdk/testing.ts';
+import { createTestStep, processLikeRuntime } from '../../../core/testing.ts';
 import plugin, { type WindowTransform } from './index.ts';
 
 describe('window errors', () => {

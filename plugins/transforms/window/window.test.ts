@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin, { quantile, type WindowTransform } from './index.ts';
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient, View } from '../../../core/sdk/index.ts';
-import { createTestStep, type TestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import { fakeStatus, mountView, stepStats, tokenAccess } from '../shared/testing.ts';
 import api from './index.ts';
 

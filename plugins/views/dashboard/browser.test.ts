@@ -9,7 +9,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient, TriggerEvent, View } from '../../../core/sdk/index.ts';
-import { createTestStep, type TestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import { fakeStatus, mountView, stepStats, tokenAccess } from '../shared/testing.ts';
 import { globeMartConfig, seedGlobeMart } from './fixtures.ts';
 import dashboard from './index.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Access, SqlClient, TriggerEvent, View } from '../../../core/sdk/index.ts';
-import { createTestStep, type TestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep, type TestStep } from '../../../core/testing.ts';
 import { fakeStatus, mountView, stepStats, testDuckDb, tokenAccess } from '../shared/testing.ts';
 import { globeMartConfig, seedGlobeMart } from './fixtures.ts';
 import dashboard from './index.ts';

@@ -2,7 +2,7 @@
 // Serves the GlobeMart fixture dashboard (in-memory DuckDB), the pipeline overview and the dead-letter page,
 // and commits a new order every few seconds so live updates can be watched.
 import { serve } from '@hono/node-server';
-import { createTestStep } from '../../../core/sdk/testing.ts';
+import { createTestStep } from '../../../core/testing.ts';
 import type { SqlClient, View } from '../../../core/sdk/index.ts';
 import { corePages } from '../ui/pages.tsx';
 import { fakeStatus, mountView, stepStats } from '../shared/testing.ts';
