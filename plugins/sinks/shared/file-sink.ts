@@ -1,4 +1,5 @@
-import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+// The csv and parquet sinks: one implementation, each sink folder gives it its format and spec.
+import { inject, injectable, SnapshotBuffer, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { emptyFile, writeRows, type WriteOptions } from '../../../formats/write.ts';
 
@@ -90,13 +91,3 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
     },
   };
 }
-
-export default pluginModule({
-  kind: 'sink', name: 'csv', stability: 'stable', connectionTypes: ['duckdb'],
-  summary: 'Writes CSV files (header, ISO-8601 UTC timestamps) through DuckDB, partitioned by date: a new file per batch, appended, or an atomically replaced export.',
-  config: fileSinkConfig('csv'),
-  examples: [
-    { title: 'A Tableau-friendly export rewritten on every commit', yaml: 'export:\n  use: csv\n  from: kpis\n  with: { path: exports/kpis.csv, mode: overwrite }\n' },
-    { title: 'One file per day, appended to', yaml: 'daily:\n  use: csv\n  from: orders\n  with: { path: "out/{YYYY}/{MM}/{DD}/orders.csv", partitionBy: ordered_at, mode: append }\n' },
-  ],
-}, fileSinkClass('csv'));
