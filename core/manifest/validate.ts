@@ -4,7 +4,7 @@ import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
 import type { PluginCatalog } from '../sdk/container.ts';
 import type { ConnectionDeclaration } from '../sdk/connections.ts';
-import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../runtime/access.ts';
+import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from './access.ts';
 import type { PluginKind } from '../sdk/types.ts';
 import { compileSchema, describeAjvError, validateConfig } from '../sdk/config.ts';
 import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
