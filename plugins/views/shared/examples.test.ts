@@ -1,12 +1,12 @@
 // The documented manifest examples validate, construct, and every endpoint answers over seeded tables.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { SqlClient, View } from '../../core/sdk/index.ts';
-import { createTestStep } from '../../core/testing.ts';
-import api from './api/index.ts';
-import dashboard from './dashboard/index.ts';
+import type { SqlClient, View } from '../../../core/sdk/index.ts';
+import { createTestStep } from '../../../core/testing.ts';
+import api from '../api/index.ts';
+import dashboard from '../dashboard/index.ts';
 import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from './examples.ts';
-import { mountView } from './shared/testing.ts';
+import { mountView } from './testing.ts';
 
 const SEED = `
   CREATE TABLE orders AS SELECT now() - INTERVAL (i * 7) MINUTE AS order_ts, ['DE','FR','US','GB','JP'][i % 5 + 1] AS country,
