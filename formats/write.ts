@@ -255,8 +255,10 @@ function parseCsvHeader(line: string): string[] {
       let name = '';
       i++;
       while (i < line.length) {
-        if (line[i] === '"' && line[i + 1] === '"') (name += '"'), (i += 2);
-        else if (line[i] === '"') break;
+        if (line[i] === '"' && line[i + 1] === '"') {
+          name += '"';
+          i += 2;
+        } else if (line[i] === '"') break;
         else name += line[i++];
       }
       names.push(name);

@@ -206,7 +206,7 @@ sinks:
     ]);
     expect(await issues(withBrokers, { DEMO_BROKERS: 'a:9092, b:9093' })).toEqual([]);
     // A default may itself refer to a variable; ${STATE_DIR} is the runtime's and stays for it to fill in.
-    const nested = GOOD.replace('"\${WH_PATH:-:memory:}"', '"\${WH_PATH:-\${WH_DIR:-\${STATE_DIR}}/wh.duckdb}"');
+    const nested = GOOD.replace('"${WH_PATH:-:memory:}"', '"${WH_PATH:-${WH_DIR:-${STATE_DIR}}/wh.duckdb}"');
     const file = write('nested.yaml', nested);
     const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
     expect((await loadManifest(file, catalog, { STATE_DIR: '/ignored' })).connections[0].config.path).toBe('${STATE_DIR}/wh.duckdb');

@@ -12,7 +12,7 @@ import { producersOf, sqlViews } from './lineage.ts';
 import { PromMetrics } from './metrics.ts';
 import { Mutex } from './queue.ts';
 import { Replay } from './replay.ts';
-import { Scheduler, type RunResult } from './scheduler.ts';
+import { Scheduler } from './scheduler.ts';
 import { StateFolder, stateDirOf, withStateDir } from './state-folder.ts';
 import { StateStore } from './state.ts';
 import { Steps, type StepRuntime } from './steps.ts';

@@ -5,7 +5,7 @@ import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
-import { formatOf, readRecords, type FileBatch, type FileFormat } from '../../../formats/index.ts';
+import { formatOf, readRecords, type FileFormat } from '../../../formats/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
 interface S3SourceConfig {
