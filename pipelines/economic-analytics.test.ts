@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DuckDbClient } from '../core/connections/duckdb/index.ts';
-import type { TopicClient } from '../core/connections/kafka/index.ts';
+import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import type { TopicClient } from '../connections/kafka/index.ts';
 import { expectManifestChecksPass, runOnce, tempStateDir } from '../tests/pipelines.ts';
 import { env, expectFigures, hot, lakeRows, topicMessages, upload, uploadAndProcess } from './expectations/economic-analytics-run.ts';
-import { ORIGINAL_SAMPLE_DAY, originalStockData, singleSheetStockData, writeStockWorkbooks, writeWorkbook, type Sheets } from './data/make-stock-data.ts';
+import { ORIGINAL_SAMPLE_DAY, originalStockData, writeStockWorkbooks, writeWorkbook, type Sheets } from './data/make-stock-data.ts';
 import { analytics, originalMessages, readWorkbook, SAMPLE_WORKBOOK, SINGLE_SHEET_WORKBOOK, singleSheetMessages, type Messages, type Row } from './expectations/economic-analytics.ts';
 
 async function workbookFile(prefix: string, sheets: Sheets): Promise<string> {
