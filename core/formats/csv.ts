@@ -51,6 +51,8 @@ export interface LoadedCsv {
   rejects: Reject[];
   /** `label:LINE` of the row with this rowid (lines counted as DuckDB counts them: by record). */
   origin(rowid: number): string;
+  /** Whether this is the file's last slice. */
+  last?: boolean;
 }
 
 /** The named dialect of a file: configured values, else the defaults (the delimiter read off its first line). */
@@ -85,7 +87,7 @@ export async function* loadCsv(db: DuckDbClient, connection: DuckDBConnection, p
   try {
     for (const slice of csvSlices(path, dialect, sliceBytes, scratch)) {
       const first = dialect.header ? 2 : 1;
-      yield await loadCsvFile(slice.file, (line) => line - first + slice.firstRecord);
+      yield { ...(await loadCsvFile(slice.file, (line) => line - first + slice.firstRecord)), last: slice.last };
       if (slice.file !== path) rmSync(slice.file, { force: true });
     }
   } finally {
@@ -161,6 +163,7 @@ interface CsvSlice {
   file: string;
   /** The record (as DuckDB numbers lines: by record, the header being 1) that is the slice's first. */
   firstRecord: number;
+  last: boolean;
 }
 
 /**
@@ -172,7 +175,7 @@ interface CsvSlice {
 export function* csvSlices(path: string, dialect: CsvDialect, bytes: number, dir: string): Generator<CsvSlice> {
   const size = statSync(path).size;
   const firstRecord = dialect.header ? 2 : 1;
-  if (size <= bytes) return yield { file: path, firstRecord };
+  if (size <= bytes) return yield { file: path, firstRecord, last: true };
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.alloc(1 << 20);
@@ -216,7 +219,7 @@ export function* csvSlices(path: string, dialect: CsvDialect, bytes: number, dir
         closeSync(out);
       }
       record += scanner.takeRecords();
-      yield { file, firstRecord: first };
+      yield { file, firstRecord: first, last: position >= size };
     }
   } finally {
     closeSync(fd);

@@ -54,6 +54,8 @@ export interface ReadOptions {
 export interface FileBatch {
   records: Rows;
   rejects: Reject[];
+  /** Whether this is the file's last batch, when the reader knows it (false: more come; undefined: not known). */
+  last?: boolean;
   /** Where the record at an index of `records` is in the file: `file:LINE`, `file[INDEX]`, `file:Sheet!ROW`. */
   origin?: (index: number) => string | undefined;
 }
@@ -189,13 +191,13 @@ async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, 
   let loaded: LoadedCsv | undefined;
   try {
     for await (loaded of loadCsv(db, connection, path, csv, label, select, batchBytes)) {
-      const { rows, rejects, origin } = loaded;
+      const { rows, rejects, origin, last } = loaded;
       loaded = undefined; // handed on: the runtime drops it with the batch
       if (!batchBytes) yield* cut(db, connection, rows, rejects, batchSize, origin);
-      else if (rows?.count) yield { records: rows, rejects, origin };
+      else if (rows?.count) yield { records: rows, rejects, origin, last };
       else {
         await rows?.release().catch(() => undefined);
-        if (rejects.length) yield { records: [], rejects };
+        if (rejects.length) yield { records: [], rejects, last };
       }
     }
   } finally {

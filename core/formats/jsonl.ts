@@ -17,6 +17,7 @@ export interface JsonLinesSlice {
   /** The file's line number (from 1) of the slice's first line, and how many lines the slice has. */
   firstLine: number;
   lines: number;
+  last: boolean;
 }
 
 /** Column types of read_json that are the value the JS parser gives; dates and times detected in strings stay text. */
@@ -76,7 +77,7 @@ export function* jsonLineSlices(path: string, cut: SliceSize, dir: string): Gene
         if (out !== -1) closeSync(out);
       }
       if (!endsWithBreak) lines++; // a last line without a line break
-      yield { file, start, end: position, firstLine: line, lines };
+      yield { file, start, end: position, firstLine: line, lines, last: position >= size };
       line += lines;
     }
   } finally {
@@ -90,9 +91,9 @@ export function* jsonLineSlices(path: string, cut: SliceSize, dir: string): Gene
  * Each table can give its rows as the JS parser gives them (`DuckDbRows.exact`): a key a line lacks is absent
  * there, where the table has NULL.
  */
-export async function* loadJsonLines<B>(
+export async function* loadJsonLines<B extends { last?: boolean }>(
   db: DuckDbClient, path: string, label: string, add: [string, string][], cut: SliceSize, readJs: (file: string, firstLine: number) => AsyncIterable<B>,
-): AsyncGenerator<B | { records: DuckDbRows; rejects: []; origin: (index: number) => string }> {
+): AsyncGenerator<B | { records: DuckDbRows; rejects: []; origin: (index: number) => string; last: boolean }> {
   const select = add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('');
   const connection = await db.instance.connect();
   const dir = mkdtempSync(join(tmpdir(), 'jsonl-'));
@@ -110,8 +111,11 @@ export async function* loadJsonLines<B>(
       }
       if (rows) {
         const { firstLine } = slice;
-        yield { records: rows, rejects: [], origin: (index) => `${label}:${firstLine + index}` };
-      } else yield* readJs(slice.file, slice.firstLine);
+        yield { records: rows, rejects: [], origin: (index) => `${label}:${firstLine + index}`, last: slice.last };
+      } else {
+        // The JS parser's batches of a slice that is not the last are not the file's last either.
+        for await (const batch of readJs(slice.file, slice.firstLine)) yield slice.last ? batch : { ...batch, last: false };
+      }
       if (slice.file !== path) rmSync(slice.file, { force: true });
     }
   } finally {

@@ -664,7 +664,9 @@ export class Pipeline {
         try {
           const run = { signal: stopRun.signal, once: this.options.once ?? false, date: this.options.date, checkpoint: state.get('checkpoint'), trigger };
           for await (const batch of rebatch(source.plugin.read(run), policy.batchSize, policy.batchTimeoutMs)) {
-            await queue.push(batch);
+            // A batch held in DuckDB is read ahead alone (it holds a slice of a file in DuckDB's memory; reading the
+            // next one overlaps with its processing all the same).
+            await queue.push(batch, Array.isArray(batch.records) ? 1 : policy.queue);
             if (stopRun.signal.aborted) break;
           }
         } finally {

@@ -104,12 +104,12 @@ export class FileSource implements Source {
       if (partial?.file === file && !committed) this.logger.warn('reading again from its start a file a stop left half-read (it changed, or so did batchSize)', { file: shown });
       // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped, or
       // it was committed before a crash) has its DuckDB table dropped here (those handed on, the runtime drops).
-      let pending: Batch | undefined;
+      let pending: FileBatch | undefined;
       let index = 0;
       let records = 0;
       let rejects = 0;
       // Batch `n` of this version of the file, and the checkpoint once it is committed.
-      const numberedBatch = (batch: Batch, n: number, last: boolean): Batch => ({
+      const numberedBatch = ({ last: _, ...batch }: Batch & { last?: boolean }, n: number, last: boolean): Batch => ({
         ...batch,
         position: `${file}:${stat.size}:${stat.mtimeMs}#${n}`, // the absolute path, as in the checkpoint: a restart elsewhere gives the same
         checkpoint: (last ? { files: { ...done } } : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
@@ -127,6 +127,14 @@ export class FileSource implements Source {
           if (run.signal.aborted) return;
           records += rowCount(batch.records);
           rejects += batch.rejects.length;
+          // A batch its reader knows is not the file's last is handed on at once (a slice held in DuckDB is not kept
+          // waiting while the next one loads).
+          if (batch.last === false) {
+            pending = undefined;
+            const n = index++;
+            if (n >= committed) yield numberedBatch(batch, n, false);
+            else if (!Array.isArray(batch.records)) await batch.records.release().catch(() => undefined);
+          }
         }
         done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
         this.logger.info('read file', { file: shown, records, rejects, ...(committed ? { resumedAfterBatch: committed } : {}) });
