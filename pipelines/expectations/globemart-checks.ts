@@ -1,7 +1,7 @@
 // Reads every GlobeMart figure the pipeline produced (DuckDB tables, the dashboard's data API) in the shape of the
 // independent computation of ./globemart.ts, for the embedded and the real-server tests.
 import { expect } from 'vitest';
-import type { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 import type { PipelineRun } from '../../tests/pipelines.ts';
 import { cents, type expected } from './globemart.ts';
 

@@ -2,7 +2,7 @@
 // and the dashboard's table widget — in the shape of the independent computation of ./revenue-monitor.ts.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 import type { PipelineRun } from '../../tests/pipelines.ts';
 import type { WindowRow } from './revenue-monitor.ts';
 
@@ -29,10 +29,14 @@ function cells(line: string): string[] {
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
-    if (quoted && ch === '"' && line[i + 1] === '"') (cell += '"', i++);
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === ',' && !quoted) (out.push(cell), (cell = ''));
-    else cell += ch;
+    if (quoted && ch === '"' && line[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(cell);
+      cell = '';
+    } else cell += ch;
   }
   out.push(cell);
   return out;
