@@ -153,3 +153,22 @@ describe('CSV read in slices of about batchBytes', () => {
     expect(whole.records.find((r) => r.id === 7)).toEqual({ id: 7, text: `two${eol}lines 7`, n: 7 });
   });
 });
+
+describe('CSV read by a DuckDB out of memory', () => {
+  it('throws the out-of-memory error (infrastructure: retried, checkpoint held) instead of sending the file to dead-letter as not CSV', async () => {
+    const file = write('oom.csv', 'id,amount\n' + Array.from({ length: 20_000 }, (_, i) => `${i},${i}.5`).join('\n') + '\n');
+    const small = await DuckDbClient.open(':memory:', { memory_limit: '1MB' });
+    try {
+      const rejects: Reject[] = [];
+      const reading = (async () => {
+        for await (const batch of readRecords(small, file, { inDuckDb: true })) rejects.push(...batch.rejects);
+      })();
+      await expect(reading).rejects.toThrow(/^Out of Memory Error/);
+      expect(rejects).toEqual([]);
+      // The same file with memory enough: read whole.
+      expect((await readAll(file, {}, true)).records).toHaveLength(20_000);
+    } finally {
+      small.close();
+    }
+  });
+});

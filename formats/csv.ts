@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject } from '../core/sdk/types.ts';
+import { duckDbErrorClass } from '../core/sdk/index.ts';
 import { materializedRows, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 import { DuckDbRows, residentRows } from '../connections/duckdb/rows.ts';
 
@@ -347,6 +348,7 @@ async function sniffColumns(connection: DuckDBConnection, path: string, dialect:
   try {
     sniffed = await sniff(connection, path, dialect);
   } catch (error) {
+    if (duckDbErrorClass(error) === 'infrastructure') throw error;
     sniffed = await sniffCleanSample(connection, path, dialect, error);
   }
   return { ...sniffed, columns: sniffed.columns.map((c) => ({ name: c.name, type: types[c.name] ?? c.type })) };
@@ -393,7 +395,7 @@ async function sniffCleanSample(connection: DuckDBConnection, path: string, dial
     await connection.run('DROP TABLE IF EXISTS temp._sample');
     return await sniff(connection, clean, { ...dialect, quote: '"', escape: '"' });
   } catch (error) {
-    if (error instanceof NotCsv) throw error;
+    if (error instanceof NotCsv || duckDbErrorClass(error) === 'infrastructure') throw error;
     throw new NotCsv(`${errorText(failure)} (and its first lines do not parse either: ${errorText(error)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -577,10 +579,9 @@ function errorText(error: unknown): string {
   return ((error as Error).message ?? String(error)).split('\n')[0].trim();
 }
 
-/** DuckDB's error reading a file: IO errors (missing file) as they are; anything else means it is not CSV. */
+/** DuckDB's error reading a file: infrastructure errors (a missing file, out of memory) as they are; anything else means it is not CSV. */
 function csvError(error: unknown): Error {
-  const message = errorText(error);
-  if (/^IO Error/.test(message)) return error as Error;
-  return new NotCsv(message);
+  if (duckDbErrorClass(error) === 'infrastructure') return error as Error;
+  return new NotCsv(errorText(error));
 }
 

@@ -7,7 +7,7 @@ import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject, Row, Rows } from '../core/sdk/types.ts';
-import { errorMessage, isDataError } from '../core/sdk/index.ts';
+import { duckDbErrorClass, errorMessage, isDataError } from '../core/sdk/index.ts';
 import { DuckDbClient, quoteIdent, sqlString } from '../connections/duckdb/client.ts';
 import { residentRows, type DuckDbRows } from '../connections/duckdb/rows.ts';
 import { loadCsv, NotCsv, type CsvOptions, type LoadedCsv } from './csv.ts';
@@ -246,11 +246,10 @@ async function* cut(db: DuckDbClient, connection: DuckDBConnection, whole: DuckD
   }
 }
 
-/** DuckDB's error for a file it cannot read: IO errors (missing file) are thrown as is; parse errors become a reject. */
+/** DuckDB's error for a file it cannot read: infrastructure errors (a missing file, out of memory) are thrown as is; parse errors become a reject. */
 function duckDbReadError(error: unknown): Error {
-  const message = (error as Error).message ?? String(error);
-  if (/^IO Error/.test(message)) return error as Error;
-  return new UnreadableFile(message.split('\n')[0].trim());
+  if (duckDbErrorClass(error) === 'infrastructure') return error as Error;
+  return new UnreadableFile(((error as Error).message ?? String(error)).split('\n')[0].trim());
 }
 
 async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>, firstLine = 1): AsyncGenerator<FileBatch> {
