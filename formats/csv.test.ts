@@ -11,11 +11,11 @@ const db = await DuckDbClient.open(':memory:');
 afterAll(() => db.close());
 
 /** Every record (with its origin) and reject of a file, read as records and, with `db`, as batches held in DuckDB. */
-async function read(file: string, options: ReadOptions = {}, inDuckDb = false) {
+async function readAll(file: string, options: ReadOptions = {}, inDuckDb = false, batchBytes?: number) {
   const records: Row[] = [];
   const origins: (string | undefined)[] = [];
   const rejects: Reject[] = [];
-  for await (const batch of inDuckDb ? readRecords(db, file, { ...options, inDuckDb }) : readRecords(file, options)) {
+  for await (const batch of inDuckDb ? readRecords(db, file, { ...options, inDuckDb, batchBytes }) : readRecords(file, options)) {
     const rows = await recordsOf(batch.records);
     rows.forEach((row, i) => origins.push(batch.origin?.(i)));
     records.push(...rows);
@@ -31,9 +31,11 @@ function write(name: string, text: string): string {
   return file;
 }
 
-const paths = [['records', false], ['batches held in DuckDB', true]] as const;
+// The third path cuts each file into slices of about 4 KB, each loaded on its own: the same records, lines and rejects.
+const paths = [['records', false, undefined], ['batches held in DuckDB', true, undefined], ['batches held in DuckDB, slices of 4 KB', true, 4096]] as const;
 
-describe.each(paths)('CSV in a named dialect (%s)', (_, inDuckDb) => {
+describe.each(paths)('CSV in a named dialect (%s)', (_, inDuckDb, batchBytes) => {
+  const read = (file: string, options: ReadOptions = {}, held = false) => readAll(file, options, held, batchBytes);
   it('rejects only the line with an unterminated quote among 50,000 good ones; the line it swallowed is read again', async () => {
     const lines = ['id,amount,name,status'];
     for (let i = 1; i <= 50_000; i++) lines.push(i === 100 ? `${i},1.5,"Smith, John ${i},ok` : `${i},1.5,"Smith, John ${i}",ok`);
@@ -84,6 +86,8 @@ describe.each(paths)('CSV in a named dialect (%s)', (_, inDuckDb) => {
   });
 });
 
+const read = readAll;
+
 describe('CSV whose first lines defeat the sniffer', () => {
   it('finds the types in the lines that parse: a broken quote on line 3, dates as d/m/Y, a repeated header name', async () => {
     const file = write('sample.csv', 'id,day,name,name\n1,31/01/2024,a,x\n2,"01/02/2024,b,y\n3,02/02/2024,c,z\n4,03/02/2024,d,w\n');
@@ -109,5 +113,62 @@ describe('CSV that is not CSV', () => {
     const { records, rejects } = await read(file);
     expect(records).toEqual([]);
     expect(rejects).toMatchObject([{ record: { file }, origin: file }]);
+  });
+});
+
+describe('CSV read in slices of about batchBytes', () => {
+  async function sliced(file: string) {
+    let batches = 0;
+    const out = { records: [] as Row[], origins: [] as (string | undefined)[], rejects: [] as Reject[] };
+    for await (const batch of readRecords(db, file, { inDuckDb: true, batchBytes: 2048 })) {
+      batches++;
+      const rows = await recordsOf(batch.records);
+      rows.forEach((row, i) => out.origins.push(batch.origin?.(i)));
+      out.records.push(...rows);
+      out.rejects.push(...batch.rejects);
+      if (!Array.isArray(batch.records)) await batch.records.release();
+    }
+    return { ...out, batches };
+  }
+
+  it.each(['\n', '\r\n'])('cuts only between records (values over line breaks, "" escapes, broken lines; breaks %j): the same records, lines and rejects as one read', async (eol) => {
+    const lines = ['id,text,n'];
+    for (let i = 1; i <= 3000; i++) {
+      if (i === 1500 && eol === '\n') lines.push(`${i},"never closed,${i}`);
+      else if (i === 2500) lines.push(`${i},too,many,${i}`);
+      else if (i % 7 === 0) lines.push(`${i},"two${eol}lines ${i}",${i}`);
+      else if (i % 11 === 0) lines.push(`${i},"say ""hi"" ${i}",${i}`);
+      else lines.push(`${i},plain ${i},${i}`);
+    }
+    const file = write(`slices-${eol.length}.csv`, lines.join(eol) + eol);
+    const whole = await readAll(file, {}, true);
+    const parts = await sliced(file);
+    expect(parts.batches).toBeGreaterThan(20);
+    expect(whole.rejects.length).toBeGreaterThan(0);
+    expect(parts.rejects).toEqual(whole.rejects);
+    // Lines a broken quote swallowed are read again after the rest of their read: their place differs, not their content.
+    const byId = (read: { records: Row[]; origins: (string | undefined)[] }) => read.records.map((r, i) => [r, read.origins[i]] as const).sort((a, b) => Number(a[0].id) - Number(b[0].id));
+    expect(byId(parts)).toEqual(byId(whole));
+    expect(whole.records.length).toBeGreaterThan(2990);
+    expect(whole.records.find((r) => r.id === 7)).toEqual({ id: 7, text: `two${eol}lines 7`, n: 7 });
+  });
+});
+
+describe('CSV read by a DuckDB out of memory', () => {
+  it('throws the out-of-memory error (infrastructure: retried, checkpoint held) instead of sending the file to dead-letter as not CSV', async () => {
+    const file = write('oom.csv', 'id,amount\n' + Array.from({ length: 20_000 }, (_, i) => `${i},${i}.5`).join('\n') + '\n');
+    const small = await DuckDbClient.open(':memory:', { memory_limit: '1MB' });
+    try {
+      const rejects: Reject[] = [];
+      const reading = (async () => {
+        for await (const batch of readRecords(small, file, { inDuckDb: true })) rejects.push(...batch.rejects);
+      })();
+      await expect(reading).rejects.toThrow(/^Out of Memory Error/);
+      expect(rejects).toEqual([]);
+      // The same file with memory enough: read whole.
+      expect((await readAll(file, {}, true)).records).toHaveLength(20_000);
+    } finally {
+      small.close();
+    }
   });
 });

@@ -7,11 +7,12 @@
 // when a bad line in its sample defeats it, on a sample with the bad lines taken out); the file is then read with
 // those columns and DuckDB's store_rejects. A value whose quote never closes swallows the lines after it into one
 // rejected record: that record's first line is the reject, and the swallowed lines are read again on their own.
-import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject } from '../core/sdk/types.ts';
+import { duckDbErrorClass } from '../core/sdk/index.ts';
 import { materializedRows, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 import { DuckDbRows, residentRows } from '../connections/duckdb/rows.ts';
 
@@ -51,6 +52,8 @@ export interface LoadedCsv {
   rejects: Reject[];
   /** `label:LINE` of the row with this rowid (lines counted as DuckDB counts them: by record). */
   origin(rowid: number): string;
+  /** Whether this is the file's last slice. */
+  last?: boolean;
 }
 
 /** The named dialect of a file: configured values, else the defaults (the delimiter read off its first line). */
@@ -69,18 +72,32 @@ export function csvDialect(path: string, csv: CsvOptions = {}): CsvDialect {
 export class NotCsv extends Error {}
 
 /**
- * Loads a CSV file into a batch table of `db` on `connection`. `select` adds columns to each row (", 'x' AS f").
- * Returns no rows for an empty file.
+ * Loads a CSV file into batch tables of `db` on `connection`: the whole file into one table, or, with `sliceBytes`,
+ * slice by slice (whole records of about that many bytes each, see `csvSlices`), each slice a table of its own
+ * loaded only when the one before was taken, so memory stays flat in the file's size. `select` adds columns to
+ * each row (", 'x' AS f"). Yields nothing for an empty file. Every slice is read with the columns and types found
+ * in the file's first lines, and numbers its lines as the whole file does.
  */
-export async function loadCsv(db: DuckDbClient, connection: DuckDBConnection, path: string, csv: CsvOptions, label: string, select = ''): Promise<LoadedCsv> {
+export async function* loadCsv(db: DuckDbClient, connection: DuckDBConnection, path: string, csv: CsvOptions, label: string, select = '', sliceBytes = Infinity): AsyncGenerator<LoadedCsv> {
   const dialect = csvDialect(path, csv);
-  if (statSync(path).size === 0) return { rejects: [], origin: () => label };
+  if (statSync(path).size === 0) return;
   const columns = csv.columns ? { columns: Object.entries(csv.columns).map(([name, type]) => ({ name, type })), formats: await sniffFormats(connection, path, dialect) } : await sniffColumns(connection, path, dialect, csv.types ?? {});
   const options = readOptions(dialect, columns.columns, columns.formats);
   const scratch = mkdtempSync(join(tmpdir(), 'csv-'));
   let sequence = 0;
   try {
-    // One read of a file (the whole file, or lines a broken quote swallowed), into `table` (created by the first).
+    for (const slice of csvSlices(path, dialect, sliceBytes, scratch)) {
+      const first = dialect.header ? 2 : 1;
+      yield { ...(await loadCsvFile(slice.file, (line) => line - first + slice.firstRecord)), last: slice.last };
+      if (slice.file !== path) rmSync(slice.file, { force: true });
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+
+  /** One file (the whole file, or a slice of it) into a table of its own; `lineOf` maps its lines to the file's. */
+  async function loadCsvFile(file: string, lineOfFile: (duckLine: number) => number): Promise<LoadedCsv> {
+    // One read of a file (the file, or lines a broken quote swallowed), into `table` (created by the first).
     let table: DuckDbRows | undefined;
     const parts: { start: number; count: number; line: (index: number) => number }[] = [];
     const rejects: Reject[] = [];
@@ -128,14 +145,171 @@ export async function loadCsv(db: DuckDbClient, connection: DuckDBConnection, pa
         await read(mini, (duckLine) => base + duckLine - first, depth + 1);
       }
     };
-    await read(path, (line) => line, 0);
+    try {
+      await read(file, lineOfFile, 0);
+    } catch (error) {
+      if (table) await table.release().catch(() => undefined);
+      throw error;
+    }
     const origin = (rowid: number) => {
       const part = parts.find((p) => rowid >= p.start && rowid < p.start + p.count);
       return part ? `${label}:${part.line(rowid - part.start)}` : label;
     };
     return { rows: table, rejects: rejects.sort((a, b) => lineNumber(a.origin) - lineNumber(b.origin)), origin };
+  }
+}
+
+/** A part of a CSV file to load: the file itself, or a temporary file of its header and some of its records. */
+interface CsvSlice {
+  file: string;
+  /** The record (as DuckDB numbers lines: by record, the header being 1) that is the slice's first. */
+  firstRecord: number;
+  last: boolean;
+}
+
+/**
+ * The file cut into slices of whole records of about `bytes` each, written (after the header line) into `dir` one
+ * at a time: a slice is cut at the first record end at or after `bytes`. Record ends are line breaks outside quoted
+ * values, found as DuckDB's strict reader finds them (see `recordSpan`); a quote that never closes keeps the slice
+ * going until one does (it is then larger, never wrong). A file of at most `bytes` is one slice: itself.
+ */
+export function* csvSlices(path: string, dialect: CsvDialect, bytes: number, dir: string): Generator<CsvSlice> {
+  const size = statSync(path).size;
+  const firstRecord = dialect.header ? 2 : 1;
+  if (size <= bytes) return yield { file: path, firstRecord, last: true };
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let position = 0;
+    let header = Buffer.alloc(0);
+    if (dialect.header) {
+      // The header line as it is (a line break inside a quoted header name is not supported here, as in firstLine).
+      const parts: Buffer[] = [];
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, position);
+        if (n <= 0) break;
+        const nl = buffer.subarray(0, n).indexOf(10);
+        parts.push(Buffer.from(buffer.subarray(0, nl === -1 ? n : nl + 1)));
+        position += nl === -1 ? n : nl + 1;
+        if (nl !== -1) break;
+      }
+      header = Buffer.concat(parts);
+    }
+    const scanner = new RecordScanner(dialect);
+    let record = firstRecord;
+    for (let index = 0; position < size; index++) {
+      const file = join(dir, `slice-${index}.csv`);
+      const out = openSync(file, 'w');
+      const first = record;
+      try {
+        writeSync(out, header);
+        let written = 0;
+        while (position < size) {
+          const n = readSync(fd, buffer, 0, buffer.length, position);
+          if (n <= 0) break;
+          const chunk = buffer.subarray(0, n);
+          // Where the slice may end in this chunk: from `bytes` into the slice on.
+          const cut = scanner.scan(chunk, Math.max(0, bytes - written));
+          const take = cut === -1 ? n : cut;
+          writeSync(out, chunk, 0, take);
+          written += take;
+          position += take;
+          if (cut !== -1) break;
+        }
+      } finally {
+        closeSync(out);
+      }
+      record += scanner.takeRecords();
+      yield { file, firstRecord: first, last: position >= size };
+    }
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    closeSync(fd);
+  }
+}
+
+/**
+ * Follows the records of a CSV file chunk by chunk, as DuckDB's strict reader does (see `recordSpan`): a quote opens
+ * a value that runs over line breaks to its closing quote; after a closing quote anything but a delimiter, a line
+ * break or an escaped quote breaks the record, whose rest runs to the line break. Counts the lines the records it
+ * saw end take in the loader's numbering: one per record, and every physical line of a broken record (whose
+ * swallowed lines the loader reads again).
+ */
+class RecordScanner {
+  private state: 'start' | 'plain' | 'quoted' | 'closed' | 'broken' = 'start';
+  private records = 0;
+  /** Line breaks inside quotes in the current record. */
+  private inner = 0;
+  private readonly q: number;
+  private readonly e: number;
+  private readonly d: number;
+
+  constructor(dialect: CsvDialect) {
+    this.q = dialect.quote.charCodeAt(0);
+    this.e = dialect.escape.charCodeAt(0);
+    this.d = dialect.delimiter.charCodeAt(0);
+  }
+
+  /** The records ended since the last call. */
+  takeRecords(): number {
+    const n = this.records;
+    this.records = 0;
+    return n;
+  }
+
+  /**
+   * Scans `chunk` (the next bytes of the file) and returns the end (exclusive) of the first record ending at or after
+   * `from`, or -1 when none does in it (the whole chunk was scanned). Bytes after a returned end are not scanned.
+   */
+  scan(chunk: Buffer, from: number): number {
+    const { q, e, d } = this;
+    // No quote character and no value in quotes: every line break ends a record.
+    if (this.state !== 'quoted' && this.state !== 'closed' && chunk.indexOf(q) === -1) {
+      let last = -1;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
+        this.endRecord();
+        last = i;
+        if (i >= from) {
+          this.state = 'start';
+          return i + 1;
+        }
+      }
+      // After the last line break: a broken record stays broken; else a field has begun (or a delimiter just ended one).
+      if (last === chunk.length - 1) this.state = 'start';
+      else if (chunk.length && !(last === -1 && this.state === 'broken')) this.state = chunk[chunk.length - 1] === d ? 'start' : 'plain';
+      return -1;
+    }
+    let state = this.state;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (state === 'quoted') {
+        if (b === e && e !== q) i++;
+        else if (b === q) state = 'closed';
+        else if (b === 10) this.inner++;
+        continue;
+      }
+      if (b === 10) {
+        this.state = state;
+        this.endRecord();
+        state = 'start';
+        if (i >= from) {
+          this.state = state;
+          return i + 1;
+        }
+        continue;
+      }
+      if (b === 13) continue;
+      if (state === 'closed') state = b === q && e === q ? 'quoted' : b === d ? 'start' : 'broken';
+      else if (state === 'start') state = b === q ? 'quoted' : b === d ? 'start' : 'plain';
+      else if (state === 'plain') state = b === d ? 'start' : b === q ? 'broken' : 'plain';
+    }
+    this.state = state;
+    return -1;
+  }
+
+  private endRecord(): void {
+    this.records += 1 + (this.state === 'broken' ? this.inner : 0);
+    this.inner = 0;
+    this.state = 'start';
   }
 }
 
@@ -174,6 +348,7 @@ async function sniffColumns(connection: DuckDBConnection, path: string, dialect:
   try {
     sniffed = await sniff(connection, path, dialect);
   } catch (error) {
+    if (duckDbErrorClass(error) === 'infrastructure') throw error;
     sniffed = await sniffCleanSample(connection, path, dialect, error);
   }
   return { ...sniffed, columns: sniffed.columns.map((c) => ({ name: c.name, type: types[c.name] ?? c.type })) };
@@ -220,7 +395,7 @@ async function sniffCleanSample(connection: DuckDBConnection, path: string, dial
     await connection.run('DROP TABLE IF EXISTS temp._sample');
     return await sniff(connection, clean, { ...dialect, quote: '"', escape: '"' });
   } catch (error) {
-    if (error instanceof NotCsv) throw error;
+    if (error instanceof NotCsv || duckDbErrorClass(error) === 'infrastructure') throw error;
     throw new NotCsv(`${errorText(failure)} (and its first lines do not parse either: ${errorText(error)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -404,10 +579,9 @@ function errorText(error: unknown): string {
   return ((error as Error).message ?? String(error)).split('\n')[0].trim();
 }
 
-/** DuckDB's error reading a file: IO errors (missing file) as they are; anything else means it is not CSV. */
+/** DuckDB's error reading a file: infrastructure errors (a missing file, out of memory) as they are; anything else means it is not CSV. */
 function csvError(error: unknown): Error {
-  const message = errorText(error);
-  if (/^IO Error/.test(message)) return error as Error;
-  return new NotCsv(message);
+  if (duckDbErrorClass(error) === 'infrastructure') return error as Error;
+  return new NotCsv(errorText(error));
 }
 

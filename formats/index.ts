@@ -7,10 +7,11 @@ import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject, Row, Rows } from '../core/sdk/types.ts';
-import { errorMessage, isDataError } from '../core/sdk/index.ts';
+import { duckDbErrorClass, errorMessage, isDataError } from '../core/sdk/index.ts';
 import { DuckDbClient, quoteIdent, sqlString } from '../connections/duckdb/client.ts';
 import { residentRows, type DuckDbRows } from '../connections/duckdb/rows.ts';
 import { loadCsv, NotCsv, type CsvOptions, type LoadedCsv } from './csv.ts';
+import { loadJsonLines } from './jsonl.ts';
 
 export type FileFormat = 'csv' | 'jsonl' | 'json' | 'parquet' | 'xlsx';
 export type { CsvOptions } from './csv.ts';
@@ -30,6 +31,11 @@ export interface ReadOptions {
   format?: FileFormat;
   /** Records per batch (default 10,000). */
   batchSize?: number;
+  /**
+   * Instead of `batchSize`: batches of about this many bytes of the file, read one after the other (CSV and JSON
+   * lines read by DuckDB), so that memory does not grow with the file.
+   */
+  batchBytes?: number;
   csv?: CsvOptions;
   /** Default: every sheet (each record then has a `_sheet` field when the workbook has several). */
   xlsx?: XlsxOptions;
@@ -39,7 +45,8 @@ export interface ReadOptions {
   addColumns?: Record<string, string>;
   /**
    * CSV and Parquet (read by DuckDB) stay in `db` as batch tables (`DuckDbRows`) instead of becoming records:
-   * the file is loaded with one parallel `read_csv`/`read_parquet` into a table, cut into batches of `batchSize`.
+   * the file is loaded with one parallel `read_csv`/`read_parquet` into a table, cut into batches of `batchSize`
+   * (or slices of `batchBytes`). JSON lines too (`read_json`, see jsonl.ts).
    */
   inDuckDb?: boolean;
 }
@@ -47,6 +54,8 @@ export interface ReadOptions {
 export interface FileBatch {
   records: Rows;
   rejects: Reject[];
+  /** Whether this is the file's last batch, when the reader knows it (false: more come; undefined: not known). */
+  last?: boolean;
   /** Where the record at an index of `records` is in the file: `file:LINE`, `file[INDEX]`, `file:Sheet!ROW`. */
   origin?: (index: number) => string | undefined;
 }
@@ -113,10 +122,20 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
     if (format === 'csv' || format === 'parquet') {
       const select = add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('');
       const parse = db ?? (await scratchDb());
-      const batches = format === 'csv' ? loadCsvBatches(parse, path, options.csv ?? {}, select, batchSize, origin) : loadParquet(parse, path, select, batchSize, origin);
+      const batches = format === 'csv' ? loadCsvBatches(parse, path, options.csv ?? {}, select, batchSize, origin, options.batchBytes) : loadParquet(parse, path, select, batchSize, origin);
       for await (const batch of batches) {
         if (db && options.inDuckDb) yield batch;
         else yield { ...batch, records: await asRecords(batch.records) };
+      }
+      return;
+    }
+    if (format === 'jsonl' && db && options.inDuckDb) {
+      // In DuckDB, slice by slice; a slice it cannot read as the JS parser would is read by the JS parser.
+      const readJs = (file: string, firstLine: number) => readJsonLines(file, batchSize, origin, undefined, firstLine);
+      const cut = options.batchBytes ? { bytes: options.batchBytes } : { lines: batchSize };
+      for await (const batch of loadJsonLines<FileBatch>(db, path, origin, add, cut, readJs)) {
+        if (add.length && Array.isArray(batch.records)) for (const record of batch.records) for (const [name, value] of add) record[name] = value;
+        yield batch;
       }
       return;
     }
@@ -162,16 +181,25 @@ export async function listSheets(path: string): Promise<string[]> {
 class UnreadableFile extends Error {}
 
 /**
- * The CSV file into `db` as batch tables (see csv.ts), cut into batches by rowid (one batch when the file fits in
- * one); every batch says the line of each of its rows. The rejected lines come with the last batch.
+ * The CSV file into `db` as batch tables (see csv.ts): with `batchBytes`, a batch per slice of about that many bytes
+ * of the file (read one after the other: memory stays flat in the file's size), else the whole file cut into
+ * batches of `batchSize` rows by rowid (one batch when the file fits in one). Every batch says the line of each of
+ * its rows; the rejected lines come with the batch of their slice (with the last batch, without slices).
  */
-async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, select: string, batchSize: number, label: string): AsyncGenerator<FileBatch> {
+async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, select: string, batchSize: number, label: string, batchBytes?: number): AsyncGenerator<FileBatch> {
   const connection = await db.instance.connect();
   let loaded: LoadedCsv | undefined;
   try {
-    loaded = await loadCsv(db, connection, path, csv, label, select);
-    yield* cut(db, connection, loaded.rows, loaded.rejects, batchSize, loaded.origin);
-    loaded = undefined;
+    for await (loaded of loadCsv(db, connection, path, csv, label, select, batchBytes)) {
+      const { rows, rejects, origin, last } = loaded;
+      loaded = undefined; // handed on: the runtime drops it with the batch
+      if (!batchBytes) yield* cut(db, connection, rows, rejects, batchSize, origin);
+      else if (rows?.count) yield { records: rows, rejects, origin, last };
+      else {
+        await rows?.release().catch(() => undefined);
+        if (rejects.length) yield { records: [], rejects, last };
+      }
+    }
   } finally {
     if (loaded?.rows) await loaded.rows.release().catch(() => undefined);
     connection.closeSync();
@@ -218,18 +246,17 @@ async function* cut(db: DuckDbClient, connection: DuckDBConnection, whole: DuckD
   }
 }
 
-/** DuckDB's error for a file it cannot read: IO errors (missing file) are thrown as is; parse errors become a reject. */
+/** DuckDB's error for a file it cannot read: infrastructure errors (a missing file, out of memory) are thrown as is; parse errors become a reject. */
 function duckDbReadError(error: unknown): Error {
-  const message = (error as Error).message ?? String(error);
-  if (/^IO Error/.test(message)) return error as Error;
-  return new UnreadableFile(message.split('\n')[0].trim());
+  if (duckDbErrorClass(error) === 'infrastructure') return error as Error;
+  return new UnreadableFile(((error as Error).message ?? String(error)).split('\n')[0].trim());
 }
 
-async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>): AsyncGenerator<FileBatch> {
+async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>, firstLine = 1): AsyncGenerator<FileBatch> {
   let records: Row[] = [];
   let rejects: Reject[] = [];
   let numbers: number[] = [];
-  let line = 0;
+  let line = firstLine - 1;
   const batch = (): FileBatch => {
     const at = numbers;
     return { records, rejects, origin: (index) => `${origin}:${at[index]}` };

@@ -78,7 +78,7 @@ sources:
   files:
     use: file
     ${variant === 'in-duckdb' ? 'connection: warehouse' : ''}
-    with: { path: "${data}/*", xlsx: { sheet: Sales } }
+    with: { path: "${data}/*", xlsx: { sheet: Sales }${variant === 'records' ? ', inDuckDb: false' : ''} }
 transforms:
   checked:
     use: validate

@@ -68,7 +68,7 @@ export async function fileWork(): Promise<Result[]> {
     const vsPeer = peer && v.output === 'csv' ? `; ${(ours / peer).toFixed(2)}× Benthos (${secs(`benthos-${v.input}`).toFixed(2)} s, ${rss(`benthos-${v.input}`).toFixed(0)} MB)` : '';
     results.push({
       id: `7${'abcdefghij'[n++]}`,
-      title: `File work ${rows.toLocaleString('en-US')} rows: ${v.input.toUpperCase()} → validate → sql → ${v.output} (${v.held ? 'file source with a DuckDB connection' : 'records path'})`,
+      title: `File work ${rows.toLocaleString('en-US')} rows: ${v.input.toUpperCase()} → validate → sql → ${v.output} (${v.held ? 'file source with connection: warehouse' : 'file source without a connection: the runtime holds it in the sql step\'s DuckDB'})`,
       ours, limit: floor, unit: 'rows/s', ratio: ours / floor, target: '≥ 0.5× floor, ≥ 3× Benthos, ≤ 200 MB',
       met: ours / floor >= 0.5 && (peer === null || v.output !== 'csv' || ours / peer >= 3) && rss(v.key) <= 200,
       note: `${secs(v.key).toFixed(2)} s, peak ${rss(v.key).toFixed(0)} MB; floor (one DuckDB statement) ${secs(`floor-${v.input}`).toFixed(2)} s, ${rss(`floor-${v.input}`).toFixed(0)} MB${vsPeer}`,

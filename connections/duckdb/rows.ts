@@ -18,6 +18,12 @@ export class DuckDbRows implements ResidentRows {
    * rows by rowid passes it on (`ctx.reject(record, reasons, rows.origin?.(rowid))`). Set by the runtime.
    */
   origin?: (rowid: number) => string | undefined;
+  /**
+   * The rows with these rowids exactly as the records path would give them, when the table is not that (JSON lines
+   * read by DuckDB: a key a line lacks is NULL in the table, absent in the record). Set by the source; `toRecords`
+   * and a step judging rows one by one in JS (`validate`) use it.
+   */
+  exact?: (rowids: number[]) => Row[] | Promise<Row[]>;
 
   constructor(readonly db: DuckDbClient, readonly name: string, readonly count: number) {}
 
@@ -28,6 +34,8 @@ export class DuckDbRows implements ResidentRows {
 
   /** The rows as JS records, exactly as a query of the table would give them; read once, then shared. */
   toRecords(): Promise<Row[]> {
+    const exact = this.exact;
+    if (exact) return (this.records ??= Promise.resolve().then(() => exact(Array.from({ length: this.count }, (_, i) => i))));
     return (this.records ??= this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid`));
   }
 

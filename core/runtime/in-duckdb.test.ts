@@ -16,13 +16,18 @@ const csv = join(dir, 'orders.csv');
 // rejects that line; the lines it swallowed are read again).
 writeFileSync(csv, 'id,customer,amount\n' + Array.from({ length: 1000 }, (_, i) => (i === 498 ? '"broken,line' : `${i},c${i % 7},${i % 97 === 0 ? -1 : (i * 13) % 500 / 4}`)).join('\n') + '\n');
 
-async function run(variant: string, fileConnection: boolean, checkStep: string) {
+// The same orders as JSON lines, some lacking the customer key (required: a missing key fails, a null one passes).
+const jsonl = join(dir, 'orders.jsonl');
+writeFileSync(jsonl, Array.from({ length: 1000 }, (_, i) => JSON.stringify(i % 50 === 0 ? { id: i, amount: i % 97 === 0 ? -1 : (i * 13) % 500 / 4 } : { id: i, customer: i % 25 === 5 ? null : `c${i % 7}`, amount: i % 97 === 0 ? -1 : (i * 13) % 500 / 4 })).join('\n') + '\n');
+
+/** `fileConnection`: the file source names the warehouse; false: it has none and reads records; 'picked': none, and the runtime picks. */
+async function run(variant: string, fileConnection: boolean | 'picked', checkStep: string, path = csv) {
   const manifest = join(dir, `${variant}.yaml`);
   writeFileSync(manifest, `name: ${variant}
 connections:
   warehouse: { type: duckdb, path: "${join(dir, `${variant}.duckdb`)}", init: ["CREATE TABLE IF NOT EXISTS orders (id BIGINT PRIMARY KEY, customer VARCHAR, cents BIGINT)"] }
 sources:
-  files: { use: file, ${fileConnection ? 'connection: warehouse, ' : ''}with: { path: "${csv}", batchSize: 300 } }
+  files: { use: file, ${fileConnection === true ? 'connection: warehouse, ' : ''}with: { path: "${path}", batchSize: 300${fileConnection === false ? ', inDuckDb: false' : ''} } }
 transforms:
 ${checkStep}
   cents: { use: sql, from: checked, connection: warehouse, with: { query: "SELECT id, upper(customer) AS customer, CAST(amount * 100 AS BIGINT) AS cents FROM input" } }
@@ -61,6 +66,28 @@ describe('batches held in DuckDB', () => {
     expect(inDb.leftover).toEqual([]);
     expect(inJs.stats.files).toEqual([0, 4]);
     expect(inJs.stats.orders).toEqual([4, 4]); // sql turns records into a DuckDB table for the sink
+  });
+
+  it('are held in the DuckDB of the steps after a file source that names no connection', async () => {
+    const picked = await run('picked', 'picked', validate);
+    const named = await run('named', true, validate);
+    expect(picked.orders).toEqual(named.orders);
+    expect(picked.dead).toEqual(named.dead);
+    expect(picked.stats).toEqual({ files: [4, 4], checked: [4, 4], cents: [4, 4], orders: [4, 4] });
+    expect(picked.leftover).toEqual([]);
+  });
+
+  it('hold JSON lines too, judging a key a line lacks as missing (not as null)', async () => {
+    const required = '  checked: { use: validate, from: files, with: { schema: { type: object, required: [id, customer, amount], properties: { amount: { type: number, minimum: 0 } } } } }';
+    const inJs = await run('json-records', false, required, jsonl);
+    const inDb = await run('json-tables', 'picked', required, jsonl);
+    expect(inDb.orders).toEqual(inJs.orders);
+    expect(inDb.dead).toEqual(inJs.dead);
+    // 20 lines without customer, 11 negative amounts (id 0 is both); the 40 null customers pass.
+    expect(inJs.dead).toHaveLength(30);
+    expect(inDb.dead.filter(([, reasons]) => (reasons as string[]).some((r) => /customer/.test(r)))).toHaveLength(20);
+    expect(inDb.stats.files).toEqual([4, 4]);
+    expect(inDb.leftover).toEqual([]);
   });
 
   it('turns a batch into records for a step that needs them, and back into a table after sql', async () => {

@@ -1,20 +1,29 @@
-/** A bounded FIFO between a producer and a consumer: `push` waits while full (backpressure). */
+/**
+ * A bounded FIFO between a producer and a consumer: `push` waits while full (backpressure). An item may weigh more
+ * than one (a heavy one fills the queue alone: it is queued when the queue is empty).
+ */
 export class BoundedQueue<T> {
   private readonly items: T[] = [];
+  private readonly weights: number[] = [];
+  private weight = 0;
   private closed = false;
   private readonly waitingPush: (() => void)[] = [];
   private waitingPop: ((value: IteratorResult<T>) => void) | null = null;
 
   constructor(private readonly capacity: number) {}
 
-  async push(item: T): Promise<void> {
-    while (this.items.length >= this.capacity && !this.closed) await new Promise<void>((resolve) => this.waitingPush.push(resolve));
+  async push(item: T, weight = 1): Promise<void> {
+    while (this.items.length && this.weight + weight > this.capacity && !this.closed) await new Promise<void>((resolve) => this.waitingPush.push(resolve));
     if (this.closed) return;
     if (this.waitingPop) {
       const resolve = this.waitingPop;
       this.waitingPop = null;
       resolve({ value: item, done: false });
-    } else this.items.push(item);
+    } else {
+      this.items.push(item);
+      this.weights.push(weight);
+      this.weight += weight;
+    }
   }
 
   /** No more pushes; items already queued are still delivered. */
@@ -32,6 +41,7 @@ export class BoundedQueue<T> {
     while (true) {
       if (this.items.length) {
         const item = this.items.shift()!;
+        this.weight -= this.weights.shift()!;
         this.waitingPush.shift()?.();
         yield item;
         continue;

@@ -80,4 +80,22 @@ describe('BoundedQueue', () => {
     await producer;
     expect(got).toEqual([1, 2, 3, 4, 5]);
   });
+
+  it('queues an item that weighs the whole capacity only alone', async () => {
+    const queue = new BoundedQueue<string>(2);
+    const pushed: string[] = [];
+    const producer = (async () => {
+      for (const [item, weight] of [['a', 1], ['heavy', 2], ['b', 1]] as const) {
+        await queue.push(item, weight);
+        pushed.push(item);
+      }
+      queue.close();
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pushed).toEqual(['a']); // the heavy one waits until the queue is empty
+    const got: string[] = [];
+    for await (const item of queue) got.push(item);
+    await producer;
+    expect(got).toEqual(['a', 'heavy', 'b']);
+  });
 });

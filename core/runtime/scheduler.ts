@@ -186,7 +186,9 @@ export class Scheduler {
         try {
           const run = { signal: stopRun.signal, once: options.once ?? false, date: options.date, checkpoint: state.forStep(id).get('checkpoint'), trigger };
           for await (const batch of rebatch(source.plugin.read(run), policy.batchSize, policy.batchTimeoutMs)) {
-            await queue.push(batch);
+            // A batch held in DuckDB is read ahead alone (it holds a slice of a file in DuckDB's memory; reading the
+            // next one overlaps with its processing all the same).
+            await queue.push(batch, Array.isArray(batch.records) ? 1 : policy.queue);
             if (stopRun.signal.aborted) break;
           }
         } finally {

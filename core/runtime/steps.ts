@@ -107,7 +107,22 @@ export class Steps {
       if (step.declaration.kind === 'view') continue;
       for (const input of step.declaration.from) this.byId.get(input)?.outputs.push(step.declaration.id);
     }
+    for (const step of this.byId.values()) if (step.declaration.kind === 'source' && !step.info.connection) step.info.batchConnection = this.downstreamDuckDb(step);
     this.zeroCounters();
+  }
+
+  /** The duckdb connection of the first step after `source` (breadth first) that has one: where its batches are best held. */
+  private downstreamDuckDb(source: StepRuntime): string | undefined {
+    const duckdb = new Set(this.context.manifest.connections.filter((c) => c.type === 'duckdb').map((c) => c.name));
+    const seen = new Set<string>();
+    for (const queue = [...source.outputs]; queue.length;) {
+      const step = this.byId.get(queue.shift()!);
+      if (!step || seen.has(step.declaration.id)) continue;
+      seen.add(step.declaration.id);
+      if (step.info.connection && duckdb.has(step.info.connection)) return step.info.connection;
+      queue.push(...step.outputs);
+    }
+    return undefined;
   }
 
   get(id: string): StepRuntime | undefined {

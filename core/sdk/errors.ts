@@ -70,8 +70,8 @@ function classifyOne(error: unknown): ErrorClass | undefined {
   }
 
   // DuckDB: the error type is the message's prefix ("Conversion Error: …").
-  const duck = /(?:^|: )(\w+(?: \w+)*?) Error: /.exec(message)?.[1];
-  if (duck && DUCKDB_TYPES.has(duck)) return DUCKDB_TYPES.get(duck);
+  const duck = duckDbErrorClass(error);
+  if (duck) return duck;
 
   // MongoDB driver and servers speaking its protocol (FerretDB).
   if (/^Mongo/.test(name) || name === 'BSONError') {
@@ -111,6 +111,17 @@ function postgresClass(code: string): ErrorClass | undefined {
   if (/^(21|22|23|42)/.test(code) || code === '54000' || code === '54001') return 'data';
   if (/^(08|25|40|53|55|57|58|XX|HV|F0|P0)/.test(code)) return 'infrastructure';
   return undefined;
+}
+
+/**
+ * The class of a DuckDB error by its type (the message's prefix: "Out of Memory Error: …" is infrastructure), or
+ * undefined when the message names no DuckDB error type. For readers that take DuckDB's other errors to mean the
+ * file is bad: these must not.
+ */
+export function duckDbErrorClass(error: unknown): ErrorClass | undefined {
+  const message = (error as { message?: unknown } | null)?.message;
+  const duck = typeof message === 'string' ? /(?:^|: )(\w+(?: \w+)*?) Error: /.exec(message)?.[1] : undefined;
+  return duck ? DUCKDB_TYPES.get(duck) : undefined;
 }
 
 /** DuckDB's error types (the message prefix), by what a retry could change. */

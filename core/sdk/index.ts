@@ -10,7 +10,7 @@ export * from './types.ts';
 export { TOKENS } from './tokens.ts';
 export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
 export { BATCH_LEDGER_KEEP, BATCH_LEDGER_TABLE, batchLedgerSql, batchUuid, claimParams } from './batches.ts';
-export { DataError, classifyError, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
+export { DataError, classifyError, duckDbErrorClass, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
 export { isCrossSite } from './http.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { createAjv, describeAjvError, isTimeZone, type ConfigError } from './config.ts';

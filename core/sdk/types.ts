@@ -236,6 +236,11 @@ export interface StepInfo {
   from: string[];
   /** The connection name, if any. */
   connection?: string;
+  /**
+   * Sources without a connection of their own: the duckdb connection of the first DuckDB-backed step after them,
+   * set by the runtime. A source that can hold its batches in DuckDB holds them there, so those steps use them in place.
+   */
+  batchConnection?: string;
   /** Manifest file and line of the step, for errors and links. */
   location: { file: string; line: number };
   pipeline: string;

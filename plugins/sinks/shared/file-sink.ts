@@ -1,7 +1,7 @@
 // The csv and parquet sinks: one implementation, each sink folder gives it its format and spec.
-import { inject, injectable, SnapshotBuffer, TOKENS, type Clock, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import { DuckDbClient } from '../../../connections/duckdb/index.ts';
-import { emptyFile, writeRows, type WriteOptions } from '../../../formats/write.ts';
+import { inject, injectable, SnapshotBuffer, TOKENS, type Clock, type Connections, type Logger, type ResidentRows, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { DuckDbClient, DuckDbRows } from '../../../connections/duckdb/index.ts';
+import { emptyFile, writeRows, writeTable, type WriteOptions } from '../../../formats/write.ts';
 
 interface FileSinkConfig {
   path: string;
@@ -56,6 +56,27 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
         if (overwrite) this.wholeResult.done();
       } catch (error) {
         throw new Error(`${this.step.id}: writing ${records.length} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      }
+    }
+
+    /**
+     * A batch held in DuckDB is written by COPY straight from its table (in the DuckDB holding it), the same files
+     * as `write` makes of its records; a whole result gathered from several pages, a `{field}` path or a
+     * partitionBy column that is not a date or timestamp are left to `write`.
+     */
+    async writeFromDuckDb(rows: ResidentRows, ctx: SinkContext): Promise<boolean> {
+      const part = ctx.snapshot;
+      if (!(rows instanceof DuckDbRows) || !rows.count || (this.config.mode === 'overwrite' && part && !(part.first && part.last))) return false;
+      try {
+        const existing: string[] = [];
+        const files = await writeTable(rows, { format, path: this.config.path, partitionBy: this.config.partitionBy, mode: this.config.mode, now: this.clock.now(), types: this.types, columnTypes: this.config.types, existing, batch: ctx.batch });
+        if (!files) return false;
+        for (const file of existing) this.logger.info('the file is there already: left as it is (mode create)', { file });
+        this.logger.debug('wrote files', { files: files.join(', '), records: rows.count });
+        if (this.config.mode === 'overwrite') this.wholeResult.done();
+        return true;
+      } catch (error) {
+        throw new Error(`${this.step.id}: writing ${rows.count} record(s) to ${this.config.path} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       }
     }
 

@@ -15,6 +15,7 @@ interface FileSourceConfig {
   addFileColumn?: string;
   addLineColumn?: string;
   rereadOnBackfill: boolean;
+  inDuckDb: boolean;
 }
 
 /** Files already read, by absolute path: a file is read again only when its size or modification time changes. */
@@ -26,15 +27,17 @@ export interface FileCheckpoint {
    * The file a crash may have cut short: its first `batches` batches (of `batchSize` records) are committed. A restart
    * reads it again and skips them when it is unchanged and cut the same way (else it reads the whole file again).
    */
-  partial?: { file: string; size: number; mtimeMs: number; batches: number; batchSize: number };
+  partial?: { file: string; size: number; mtimeMs: number; batches: number; batchSize: number; batchBytes?: number };
 }
 
 /**
- * Default batch sizes. Records cost JS memory; rows kept in DuckDB do not, and every batch costs a commit in each
- * DuckDB step after (~15–40 ms: a sync of the database file), so those batches are large.
+ * Default batch sizes. Records cost JS memory; rows kept in DuckDB cost DuckDB's, and every batch costs a commit in
+ * each DuckDB step after (~15–40 ms: a sync of the database file). CSV and JSON lines held in DuckDB are cut into
+ * batches of about BATCH_BYTES of the file (memory stays flat whatever the file's size); Parquet by rows.
  */
 const BATCH_OF_RECORDS = 50_000;
 const BATCH_IN_DUCKDB = 1_000_000;
+const BATCH_BYTES = 16 << 20;
 
 const PLACEHOLDERS = { '{YYYY}': '[0-9][0-9][0-9][0-9]', '{MM}': '[0-9][0-9]', '{DD}': '[0-9][0-9]' };
 
@@ -94,19 +97,19 @@ export class FileSource implements Source {
       if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs && !(run.date && this.config.rereadOnBackfill)) continue;
       const shown = display(file);
       const options = { ...this.options(shown), origin: shown };
-      const version = { file, size: stat.size, mtimeMs: stat.mtimeMs, batchSize: options.batchSize! };
+      const version = { file, size: stat.size, mtimeMs: stat.mtimeMs, batchSize: options.batchSize!, ...(options.batchBytes ? { batchBytes: options.batchBytes } : {}) };
       // The batches a crash left committed are skipped when the file is unchanged and cut into batches the same way.
       const partial = checkpoint?.partial;
-      const committed = partial && partial.file === file && partial.size === stat.size && partial.mtimeMs === stat.mtimeMs && partial.batchSize === version.batchSize ? partial.batches : 0;
+      const committed = partial && partial.file === file && partial.size === stat.size && partial.mtimeMs === stat.mtimeMs && partial.batchSize === version.batchSize && partial.batchBytes === version.batchBytes ? partial.batches : 0;
       if (partial?.file === file && !committed) this.logger.warn('reading again from its start a file a stop left half-read (it changed, or so did batchSize)', { file: shown });
       // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped, or
       // it was committed before a crash) has its DuckDB table dropped here (those handed on, the runtime drops).
-      let pending: Batch | undefined;
+      let pending: FileBatch | undefined;
       let index = 0;
       let records = 0;
       let rejects = 0;
       // Batch `n` of this version of the file, and the checkpoint once it is committed.
-      const numberedBatch = (batch: Batch, n: number, last: boolean): Batch => ({
+      const numberedBatch = ({ last: _, ...batch }: Batch & { last?: boolean }, n: number, last: boolean): Batch => ({
         ...batch,
         position: `${file}:${stat.size}:${stat.mtimeMs}#${n}`, // the absolute path, as in the checkpoint: a restart elsewhere gives the same
         checkpoint: (last ? { files: { ...done } } : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
@@ -124,6 +127,14 @@ export class FileSource implements Source {
           if (run.signal.aborted) return;
           records += rowCount(batch.records);
           rejects += batch.rejects.length;
+          // A batch its reader knows is not the file's last is handed on at once (a slice held in DuckDB is not kept
+          // waiting while the next one loads).
+          if (batch.last === false) {
+            pending = undefined;
+            const n = index++;
+            if (n >= committed) yield numberedBatch(batch, n, false);
+            else if (!Array.isArray(batch.records)) await batch.records.release().catch(() => undefined);
+          }
         }
         done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
         this.logger.info('read file', { file: shown, records, rejects, ...(committed ? { resumedAfterBatch: committed } : {}) });
@@ -178,14 +189,17 @@ export class FileSource implements Source {
   }
 
   /**
-   * With a duckdb connection, CSV and Parquet files stay in that DuckDB as batch tables (the steps after that run in
-   * the same DuckDB use them in place), unless records must be numbered by line in JS.
+   * CSV, JSON lines and Parquet files stay in DuckDB as batch tables — the step's connection, else the one of the
+   * DuckDB steps after it (they use the batches in place), else an in-memory DuckDB of its own — unless records must
+   * be numbered by line in JS. Without `batchSize`, CSV and JSON lines come in batches of about BATCH_BYTES of file.
    */
   private options(file: string): ReadOptions {
     const addColumns = this.config.addFileColumn ? { [this.config.addFileColumn]: file } : undefined;
-    const inDuckDb = !!this.step.connection && !this.config.addLineColumn;
-    const batchSize = this.config.batchSize ?? (inDuckDb ? BATCH_IN_DUCKDB : BATCH_OF_RECORDS);
-    return { batchSize, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
+    const inDuckDb = this.config.inDuckDb !== false && !this.config.addLineColumn;
+    const format = this.config.format ?? (/\.parquet$/i.test(file) ? 'parquet' : undefined);
+    const batchSize = this.config.batchSize ?? (inDuckDb && format === 'parquet' ? BATCH_IN_DUCKDB : BATCH_OF_RECORDS);
+    const batchBytes = inDuckDb && this.config.batchSize === undefined ? BATCH_BYTES : undefined;
+    return { batchSize, batchBytes, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
   }
 
   /**
@@ -212,9 +226,13 @@ export class FileSource implements Source {
     return [...new Set(found.map((f) => resolve(f)))].sort();
   }
 
-  /** Parsing runs in DuckDB: the step's duckdb connection if it has one, else an in-memory database of its own. */
+  /**
+   * Parsing runs in DuckDB, where the batches stay: the step's duckdb connection if it has one, else the one of the
+   * DuckDB steps after it, else an in-memory database of its own.
+   */
   private duckdb(): Promise<DuckDbClient> {
-    if (this.step.connection) return this.connections.get<DuckDbClient>(this.step.connection, 'duckdb');
+    const connection = this.step.connection ?? this.step.batchConnection;
+    if (connection) return this.connections.get<DuckDbClient>(connection, 'duckdb');
     this.scratch ??= DuckDbClient.open(':memory:');
     return this.scratch;
   }
@@ -249,7 +267,7 @@ export default pluginModule({
   description: 'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). '
     + 'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. '
     + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason. '
-    + 'With a duckdb connection, CSV and Parquet files are loaded into that DuckDB and their batches stay there: validate, sql and the duckdb sink on the same connection work on them in place (the fast path for large files); other steps get records.',
+    + 'CSV, JSON lines and Parquet files are loaded into DuckDB (the step\'s duckdb connection, else the one of the DuckDB steps after it, else an in-memory one) and their batches stay there: validate, sql, the duckdb sink and the csv and parquet sinks work on them in place (the fast path for large files); other steps get records.',
   stability: 'stable',
   connectionTypes: ['duckdb'],
   config: {
@@ -265,10 +283,15 @@ export default pluginModule({
       format: { enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'], description: 'File format (default: from each file\'s extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).' },
       batchSize: {
         type: 'integer', minimum: 1,
-        description: 'Records per batch. Default 50,000; 1,000,000 when CSV and Parquet files stay in DuckDB (the step has a duckdb connection and no addLineColumn): '
-          + 'such a batch costs no JS memory and each batch costs a commit in every DuckDB step after, so large batches are faster. A JS step after it (one without a DuckDB path) '
-          + 'gets the whole batch as records: lower it then.',
+        description: 'Records per batch. Default: CSV and JSON lines in batches of about 16 MB of the file, read one after the other (memory stays flat whatever the file\'s size), Parquet 1,000,000 rows, '
+          + 'XLSX and JSON 50,000 records. CSV, JSON lines and Parquet stay in DuckDB (no addLineColumn): the step\'s connection, else the one of the DuckDB steps after it, else an in-memory one. '
+          + 'Set it when a file must be one batch (e.g. duplicates found within a file).',
         examples: [10000, 250000],
+      },
+      inDuckDb: {
+        type: 'boolean', default: true,
+        description: 'CSV, JSON lines and Parquet batches stay in DuckDB (the step\'s duckdb connection, else the one of the DuckDB steps after it, else an in-memory one): DuckDB-backed steps use them in place, others get records. '
+          + 'false reads every batch as JS records (slower; for comparing the two paths).',
       },
       csv: csvOptions,
       xlsx: {

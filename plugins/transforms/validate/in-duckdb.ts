@@ -23,9 +23,10 @@ const SAFE = 9007199254740991;
  * The condition for `schema` over a table with `columns`, or undefined when the schema uses something it does not
  * translate (patterns, lengths, nested schemas, combinators…): the batch is then validated in JS as a whole.
  * Sound, not complete: a row it lets through is one ajv accepts unchanged (the JS record of a NULL is null, so a
- * non-nullable type needs IS NOT NULL); a row it holds back may still be valid, ajv decides.
+ * non-nullable type needs IS NOT NULL; with `absentAsNull`, a NULL may also be a field the record lacks); a row it
+ * holds back may still be valid, ajv decides.
  */
-export function certainlyValid(schema: JSONSchema, columns: Column[]): string | undefined {
+export function certainlyValid(schema: JSONSchema, columns: Column[], options: { absentAsNull?: boolean } = {}): string | undefined {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const conditions: string[] = [];
   for (const [keyword, value] of Object.entries(schema)) {
@@ -33,8 +34,10 @@ export function certainlyValid(schema: JSONSchema, columns: Column[]): string | 
     if (keyword === 'type') {
       if (value !== 'object') return undefined;
     } else if (keyword === 'required') {
-      // A row read from a table has every column (NULL as null): only a missing column fails `required`.
+      // A row read from a table has every column (NULL as null): only a missing column fails `required`; where a
+      // NULL may be a field the record lacks (`absentAsNull`), only a row with a value there is certain.
       if (!Array.isArray(value) || value.some((name) => !byName.has(String(name)))) return 'false';
+      if (options.absentAsNull) conditions.push(...value.map((name) => `${quoteIdent(String(name))} IS NOT NULL`));
     } else if (keyword === 'additionalProperties') {
       if (value === true) continue;
       if (value !== false) return undefined;

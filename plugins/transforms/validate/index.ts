@@ -69,25 +69,52 @@ export class Validate implements Transform {
     if (!(rows instanceof DuckDbRows)) return undefined;
     return rows.db.session(async (connection) => {
       const columns = await rows.columns(connection);
-      const signature = JSON.stringify(columns);
-      if (!this.conditions.has(signature)) this.conditions.set(signature, certainlyValid(this.config.schema, columns));
+      // A table whose exact records differ (JSON lines: NULL for a key a line lacks) cannot vouch for `required` by NULLs.
+      const absentAsNull = !!rows.exact;
+      const signature = JSON.stringify([columns, absentAsNull]);
+      if (!this.conditions.has(signature)) this.conditions.set(signature, certainlyValid(this.config.schema, columns, { absentAsNull }));
       const condition = this.conditions.get(signature);
       if (condition === undefined) return undefined;
-      const doubtful = materializedRows(await connection.run(`SELECT rowid AS _validate_row, * FROM ${rows.table} WHERE NOT coalesce((${condition}), false) ORDER BY rowid`));
-      if (!doubtful.length) return rows;
+      const certain = `coalesce((${condition}), false)`;
+      let doubtful: Row[];
       const rowids = new Map<Row, number>();
-      for (const record of doubtful) {
-        rowids.set(record, record._validate_row as number);
-        delete record._validate_row;
+      if (rows.exact) {
+        const found = materializedRows(await connection.run(`SELECT rowid AS _validate_row FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`)).map((r) => r._validate_row as number);
+        doubtful = await rows.exact(found);
+        doubtful.forEach((record, i) => rowids.set(record, found[i]));
+      } else {
+        doubtful = materializedRows(await connection.run(`SELECT rowid AS _validate_row, * FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`));
+        for (const record of doubtful) {
+          rowids.set(record, record._validate_row as number);
+          delete record._validate_row;
+        }
       }
+      if (!doubtful.length) return rows;
       const rejects: [Row, string[]][] = [];
       const passed = this.process(doubtful, { input: ctx.input, reject: (record, reasons) => void rejects.push([record as Row, ([] as string[]).concat(reasons)]) });
       // A record coerced into another value cannot stay in the table: the batch goes the JS way instead.
       if (passed.some((record) => !rowids.has(record))) return undefined;
       for (const [record, reasons] of rejects) ctx.reject(record, reasons, rows.origin?.(rowids.get(record)!));
       if (!rejects.length) return rows;
-      const dropped = rejects.map(([record]) => rowids.get(record)!).join(', ');
-      return residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE rowid NOT IN (${dropped})`);
+      // The rows kept, in their order: those DuckDB vouches for and the doubtful ones ajv passed (a filter keeps the
+      // table's order; a join would not).
+      if (passed.length <= KEPT_BY_ROWID) {
+        const alsoKept = passed.length ? ` OR rowid IN (${passed.map((record) => rowids.get(record)!).join(', ')})` : '';
+        return residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE ${certain}${alsoKept}`);
+      }
+      // Many doubtful rows passed: the rejected ones are left out by an anti-join on a table of their rowids.
+      await connection.run('CREATE OR REPLACE TEMP TABLE _validate_rejected (r BIGINT)');
+      try {
+        const appender = await connection.createAppender('_validate_rejected', 'main', 'temp');
+        for (const [record] of rejects) {
+          appender.appendBigInt(BigInt(rowids.get(record)!));
+          appender.endRow();
+        }
+        appender.closeSync();
+        return await residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE rowid NOT IN (SELECT r FROM temp._validate_rejected) ORDER BY rowid`);
+      } finally {
+        await connection.run('DROP TABLE IF EXISTS temp._validate_rejected');
+      }
     });
   }
 
@@ -100,6 +127,9 @@ export class Validate implements Transform {
     return false;
   }
 }
+
+/** Doubtful rows ajv passed that are kept by naming their rowids; more are kept by an anti-join on the rejected ones. */
+const KEPT_BY_ROWID = 100;
 
 /** Root keywords that look only at the fields named in `properties` (or at none): other fields are never read. */
 const FIELD_LOCAL = new Set(['type', 'properties', 'required', 'title', 'description', '$comment', 'examples', '$schema', '$id', '$defs', 'definitions', 'deprecated']);
