@@ -351,6 +351,7 @@ async function openWorkbook(path: string, content: boolean): Promise<Workbook> {
       plainSharedStrings(steps);
       const styles = entry('xl/styles.xml');
       if (styles) await steps._parseStyles(styles);
+      else steps.styles = undefined; // exceljs's empty style model cannot be asked (a workbook may have no styles part)
     }
     const sheets = (steps.model?.sheets ?? []).map((sheet) => {
       const target = steps.workbookRels?.find((rel) => rel.Id === sheet.rId)?.Target ?? '';
