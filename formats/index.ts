@@ -539,32 +539,44 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
   const tagSheet = Array.isArray(options.sheet) || (options.sheet === undefined && book.sheets.length > 1);
   let records: Row[] = [];
   let rejects: Reject[] = [];
-  let origins: string[] = [];
+  // Where each record of the batch is: its row number, and where each sheet's records start (not a string a record:
+  // a large batch would hold one more object per row).
+  let rowNumbers: number[] = [];
+  let sheetStarts: { from: number; name: string }[] = [];
   const batch = (): FileBatch => {
-    const at = origins;
-    return { records, rejects, origin: (index) => at[index] };
+    const [numbers, starts] = [rowNumbers, sheetStarts];
+    return {
+      records, rejects,
+      origin: (index) => {
+        if (!(index >= 0 && index < numbers.length)) return undefined;
+        let s = starts.length - 1;
+        while (s > 0 && starts[s].from > index) s--;
+        return `${label}:${starts[s].name}!${numbers[index]}`;
+      },
+    };
   };
   try {
     for (const { name, rows } of sheets) {
       let header: string[] | undefined;
       let read = 0;
       let cutOff = false;
+      sheetStarts.push({ from: records.length, name });
       for await (const chunk of rows()) {
         for (const { number, cells } of chunk) {
           if (cutOff) continue;
-          const where = `${label}:${name}!${number}`;
+          const where = () => `${label}:${name}!${number}`;
           if (++read > maxRows) {
             cutOff = true;
-            rejects.push({ record: { file: label, sheet: name, fromRow: number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${number} on are not read`], origin: where });
+            rejects.push({ record: { file: label, sheet: name, fromRow: number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${number} on are not read`], origin: where() });
             continue;
           }
           if (cells.length > maxColumns) {
-            rejects.push({ record: { sheet: name, row: number, cells: cells.length }, reasons: [`row has ${cells.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where });
+            rejects.push({ record: { sheet: name, row: number, cells: cells.length }, reasons: [`row has ${cells.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where() });
             continue;
           }
           const long = cells.findIndex((v) => typeof v === 'string' && v.length > EXCEL_CELL_CHARS);
           if (long !== -1) {
-            rejects.push({ record: { sheet: name, row: number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where });
+            rejects.push({ record: { sheet: name, row: number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where() });
             continue;
           }
           if (cells.every((v) => v === null || v === '')) continue;
@@ -576,12 +588,13 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
           const width = Math.max(header.length, cells.length);
           for (let i = 0; i < width; i++) setField(record, header[i] ?? `column_${i + 1}`, cells[i] ?? null);
           records.push(record);
-          origins.push(where);
+          rowNumbers.push(number);
           if (records.length >= batchSize) {
             yield batch();
             records = [];
             rejects = [];
-            origins = [];
+            rowNumbers = [];
+            sheetStarts = [{ from: 0, name }];
           }
         }
       }
