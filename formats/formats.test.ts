@@ -215,6 +215,21 @@ describe('readRecords: XLSX', () => {
     });
   });
 
+  it('keeps only the shared texts of the sheets read; a workbook whose shared texts exceed xlsx.maxTextChars is one reject', async () => {
+    const file = join(folder(), 'texts.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Small').addRows([['id', 'name'], [1, 'Ada']]);
+    book.addWorksheet('Notes').addRows([['note'], ...Array.from({ length: 200 }, (_, i) => [`a long note that only the other sheet holds, number ${i}`])]);
+    await book.xlsx.writeFile(file);
+    // Small's texts (id, name, Ada) are 9 characters; Notes' ~11,000.
+    expect(await all(file, { xlsx: { sheet: ['Small'], maxTextChars: 100 }, origin: 'texts.xlsx' })).toEqual({ records: [{ _sheet: 'Small', id: 1, name: 'Ada' }], rejects: [] });
+    expect(await all(file, { xlsx: { maxTextChars: 100 }, origin: 'texts.xlsx' })).toEqual({
+      records: [],
+      rejects: [{ record: { file: 'texts.xlsx' }, origin: 'texts.xlsx', reasons: ['the workbook\'s shared texts hold more than 100 characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars'] }],
+    });
+    expect((await all(file, { xlsx: { sheet: 'Notes' } })).records).toHaveLength(200);
+  });
+
   it('reads sheet XML as other writers produce it: rows and cells without r, inline and rich text, booleans, ISO date cells, errors, formulas, no styles part', async () => {
     const zip = await JSZip.loadAsync(readFileSync(await (async () => {
       const file = join(folder(), 'base.xlsx');

@@ -26,6 +26,12 @@ export interface XlsxOptions {
   maxRows?: number;
   /** Cells a row may have (default 16,384, Excel's most): a row with more is rejected. */
   maxColumns?: number;
+  /**
+   * Characters the workbook's shared texts (its table of distinct texts, held while the sheets are read; of those the
+   * sheets read point to, when `sheet` is given) may hold in all (default 64,000,000): a workbook with more is one
+   * reject.
+   */
+  maxTextChars?: number;
 }
 
 export interface ReadOptions {
@@ -330,13 +336,12 @@ interface SheetRow {
  * `xl/workbook.xml` (exceljs's writer stores it last) or lose an entry: the same file then crashed
  * ("reading 'sheets'") or read with empty cells on some runs and not others (exceljs issue 3064).
  */
-async function openWorkbook(path: string, content: boolean): Promise<Workbook> {
+async function openWorkbook(path: string, content: boolean, options: { only?: string[]; maxTextChars?: number } = {}): Promise<Workbook> {
   const [{ default: ExcelJS }, { Open }, { default: iterateStream }, { default: parseSax }] = await Promise.all([
     import('exceljs'), import('unzipper'), import('exceljs/lib/utils/iterate-stream.js'), import('exceljs/lib/utils/parse-sax.js'),
   ]);
   await stat(path); // a missing file throws as such, not as an unreadable workbook
-  const cache = content ? 'cache' : 'ignore';
-  const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'ignore', sharedStrings: cache, styles: cache, hyperlinks: 'ignore', entries: 'ignore' }) as unknown as WorkbookSteps;
+  const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'ignore', sharedStrings: content ? 'emit' : 'ignore', styles: content ? 'cache' : 'ignore', hyperlinks: 'ignore', entries: 'ignore' }) as unknown as WorkbookSteps;
   try {
     const { files } = await Open.file(path);
     const entry = (name: string) => files.find((f) => f.path === name)?.stream();
@@ -345,40 +350,80 @@ async function openWorkbook(path: string, content: boolean): Promise<Workbook> {
     if (!rels || !book) throw new UnreadableFile(`not a readable XLSX workbook: no ${rels ? 'xl/workbook.xml' : 'xl/_rels/workbook.xml.rels'} in the file`);
     await steps._parseRels(rels);
     await steps._parseWorkbook(book);
+    const sheets = (steps.model?.sheets ?? []).map((sheet) => {
+      const target = steps.workbookRels?.find((rel) => rel.Id === sheet.rId)?.Target ?? '';
+      const part = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
+      const open = () => {
+        const stream = target ? entry(part) : undefined;
+        if (!stream) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`);
+        return parseSax(iterateStream(stream)) as AsyncIterable<SaxEvent[]>;
+      };
+      return { name: sheet.name, open, rows: () => sheetRows(open(), steps) };
+    });
     if (content) {
       const strings = entry('xl/sharedStrings.xml');
-      if (strings) for await (const _string of steps._parseSharedStrings(strings)) { /* cached on the reader */ }
-      plainSharedStrings(steps);
+      // When only some sheets are read, only the texts they point to are kept (a first pass over those sheets finds
+      // them): the other sheets may hold most of the workbook's texts.
+      const read = options.only ? sheets.filter((sheet) => options.only!.includes(sheet.name)) : sheets;
+      const used = strings && read.length < sheets.length ? await usedStrings(read.map((sheet) => sheet.open)) : undefined;
+      steps.sharedStrings = strings ? await sharedStrings(steps._parseSharedStrings(strings), options.maxTextChars ?? MAX_TEXT_CHARS, used) : [];
       const styles = entry('xl/styles.xml');
       if (styles) await steps._parseStyles(styles);
       else steps.styles = undefined; // exceljs's empty style model cannot be asked (a workbook may have no styles part)
     }
-    const sheets = (steps.model?.sheets ?? []).map((sheet) => {
-      const target = steps.workbookRels?.find((rel) => rel.Id === sheet.rId)?.Target ?? '';
-      const part = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
-      return {
-        name: sheet.name,
-        rows: () => {
-          const stream = target ? entry(part) : undefined;
-          if (!stream) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`);
-          return sheetRows(parseSax(iterateStream(stream)), steps);
-        },
-      };
-    });
-    return { sheets };
+    return { sheets: sheets.map(({ name, rows }) => ({ name, rows })) };
   } catch (error) {
     throw unreadableWorkbook(error);
   }
 }
 
+/** The shared-string indexes the text cells (`<c t="s"><v>N</v></c>`) of these sheets point to. */
+async function usedStrings(sheets: (() => AsyncIterable<SaxEvent[]>)[]): Promise<Set<number>> {
+  const used = new Set<number>();
+  for (const open of sheets) {
+    let shared = false;
+    let reading = false;
+    let text = '';
+    for await (const events of open()) {
+      for (const event of events) {
+        if (event.eventType === 'opentag') {
+          if (event.value.name === 'c') shared = event.value.attributes.t === 's';
+          else if (event.value.name === 'v' && shared) [reading, text] = [true, ''];
+        } else if (event.eventType === 'text') {
+          if (reading) text += event.value;
+        } else if (event.value.name === 'v' && reading) {
+          reading = false;
+          used.add(parseInt(text, 10));
+        }
+      }
+    }
+  }
+  return used;
+}
+
 /**
- * exceljs's streaming reader keeps an empty shared string (`<si><t></t></si>`) as null and a formatted one as rich
- * text: both made plain text once, before any sheet is read (the shared strings come first), as the whole-workbook
- * reader gives them.
+ * The workbook's shared strings (the table of its distinct texts, which every sheet's text cells point into), as
+ * plain text: exceljs gives an empty one (`<si><t></t></si>`) as null and a formatted one as rich text, made '' and
+ * plain text here, as the whole-workbook reader gives them; with `used`, only those texts are kept (the others are
+ * null). They are read before any sheet and held while the sheets are read, so their size is bounded: past
+ * `maxTextChars` characters kept, the workbook is unreadable (one reject).
  */
-function plainSharedStrings(steps: WorkbookSteps): void {
-  const strings = steps.sharedStrings;
-  if (strings) for (let i = 0; i < strings.length; i++) strings[i] = plainText(strings[i]);
+async function sharedStrings(parsed: AsyncIterable<unknown>, maxTextChars: number, used?: Set<number>): Promise<unknown[]> {
+  const strings: unknown[] = [];
+  let chars = 0;
+  for await (const item of parsed) {
+    if (used && !used.has(strings.length)) {
+      strings.push(null);
+      continue;
+    }
+    const text = plainText((item as { text: unknown }).text);
+    chars += typeof text === 'string' ? text.length : 0;
+    if (chars > maxTextChars) {
+      throw new UnreadableFile(`the workbook's shared texts hold more than ${maxTextChars.toLocaleString('en-US')} characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars`);
+    }
+    strings.push(text);
+  }
+  return strings;
 }
 
 function plainText(value: unknown): unknown {
@@ -518,6 +563,9 @@ function unreadableWorkbook(error: unknown): Error {
   return new UnreadableFile(`not a readable XLSX workbook: ${errorMessage(error)}`);
 }
 
+/** The most characters a workbook's shared texts kept may hold in all (xlsx.maxTextChars): ~70–140 MB in memory. */
+const MAX_TEXT_CHARS = 64_000_000;
+
 /** Excel's limits: rows in a sheet, cells in a row, characters in a cell. */
 const EXCEL_ROWS = 1_048_576;
 const EXCEL_COLUMNS = 16_384;
@@ -532,8 +580,8 @@ const EXCEL_CELL_CHARS = 32_767;
 async function* readXlsx(path: string, batchSize: number, label: string, options: XlsxOptions): AsyncGenerator<FileBatch> {
   const maxRows = options.maxRows ?? EXCEL_ROWS;
   const maxColumns = options.maxColumns ?? EXCEL_COLUMNS;
-  const book = await openWorkbook(path, true);
   const wanted = options.sheet === undefined ? undefined : ([] as string[]).concat(options.sheet);
+  const book = await openWorkbook(path, true, { only: wanted, maxTextChars: options.maxTextChars });
   const sheets = wanted ? book.sheets.filter((sheet) => wanted.includes(sheet.name)) : book.sheets;
   // Records say their sheet when there may be several (the sheets asked for, in the workbook's order).
   const tagSheet = Array.isArray(options.sheet) || (options.sheet === undefined && book.sheets.length > 1);
