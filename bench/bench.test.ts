@@ -24,6 +24,13 @@ describe('benchmarks (smoke, tiny sizes)', () => {
     }
   }, 300_000);
 
+  it('measures XLSX uploads: peak memory of the server, and the reader next to its floor', async () => {
+    const { xlsxMemory } = await import('./scenarios/12-xlsx-memory.ts');
+    const results = await xlsxMemory();
+    expect(results.map((r) => r.id)).toEqual(['12a', '12b', '12c']);
+    for (const r of results) expect(r.ours, r.id).toBeGreaterThan(0);
+  }, 300_000);
+
   it('measures the bytes of a dashboard tab (first load and a window of live updates)', async () => {
     const { dashboardPayload } = await import('./scenarios/9-dashboard-payload.ts');
     const results = await dashboardPayload();

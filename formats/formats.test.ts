@@ -183,8 +183,8 @@ describe('readRecords: XLSX', () => {
     expect(records).toEqual([
       { _sheet: 'Products', product_id: 'P1', name: 'Tea', quantity: 10, price: 2.5, updated: new Date('2024-01-15T00:00:00Z'), column_6: null, name_2: 'dup' },
       { _sheet: 'Products', product_id: 'P2', name: 'Rice', quantity: 6, price: 'n/a', updated: null, column_6: 'x', name_2: null },
-      // The streaming reader keeps no cached error result of a formula: the cell reads as empty.
-      { _sheet: 'Products', product_id: 'P3', name: 'Salt', quantity: null, price: 1, updated: null, column_6: null, name_2: null, column_8: 'extra' },
+      // A formula's cached error result reads as its text, as Excel shows it.
+      { _sheet: 'Products', product_id: 'P3', name: 'Salt', quantity: '#DIV/0!', price: 1, updated: null, column_6: null, name_2: null, column_8: 'extra' },
       { _sheet: 'Clients', client_id: 'C1', name: 'Ada' },
     ]);
   });
@@ -199,6 +199,62 @@ describe('readRecords: XLSX', () => {
       records: [],
       rejects: [{ record: { file: 'stock.xlsx', sheet: 'Nope' }, reasons: ['no sheet "Nope" in the workbook (sheets: Products, Clients)'], origin: 'stock.xlsx' }],
     });
+  });
+
+  it('reads a list of sheets in the workbook\'s order, each record with its sheet, skipping the listed ones it lacks; a workbook with none of them is one reject', async () => {
+    const file = join(folder(), 'stock.xlsx');
+    await workbook(file);
+    const { records, rejects } = await all(file, { xlsx: { sheet: ['Clients', 'Invoices', 'Products'] }, origin: 'stock.xlsx' });
+    expect(rejects).toEqual([]);
+    expect(records.map((r) => [r._sheet, r.product_id ?? r.client_id])).toEqual([['Products', 'P1'], ['Products', 'P2'], ['Products', 'P3'], ['Clients', 'C1']]);
+    // One sheet of a list is still tagged: the steps after filter on _sheet whatever the workbook holds.
+    expect((await all(file, { xlsx: { sheet: ['Clients'] } })).records).toEqual([{ _sheet: 'Clients', client_id: 'C1', name: 'Ada' }]);
+    expect(await all(file, { xlsx: { sheet: ['Invoices', 'Lines'] }, origin: 'stock.xlsx' })).toEqual({
+      records: [],
+      rejects: [{ record: { file: 'stock.xlsx', sheet: ['Invoices', 'Lines'] }, reasons: ['no sheet of "Invoices", "Lines" in the workbook (sheets: Products, Clients)'], origin: 'stock.xlsx' }],
+    });
+  });
+
+  it('keeps only the shared texts of the sheets read; a workbook whose shared texts exceed xlsx.maxTextChars is one reject', async () => {
+    const file = join(folder(), 'texts.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Small').addRows([['id', 'name'], [1, 'Ada']]);
+    book.addWorksheet('Notes').addRows([['note'], ...Array.from({ length: 200 }, (_, i) => [`a long note that only the other sheet holds, number ${i}`])]);
+    await book.xlsx.writeFile(file);
+    // Small's texts (id, name, Ada) are 9 characters; Notes' ~11,000.
+    expect(await all(file, { xlsx: { sheet: ['Small'], maxTextChars: 100 }, origin: 'texts.xlsx' })).toEqual({ records: [{ _sheet: 'Small', id: 1, name: 'Ada' }], rejects: [] });
+    expect(await all(file, { xlsx: { maxTextChars: 100 }, origin: 'texts.xlsx' })).toEqual({
+      records: [],
+      rejects: [{ record: { file: 'texts.xlsx' }, origin: 'texts.xlsx', reasons: ['the workbook\'s shared texts hold more than 100 characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars'] }],
+    });
+    expect((await all(file, { xlsx: { sheet: 'Notes' } })).records).toHaveLength(200);
+  });
+
+  it('reads sheet XML as other writers produce it: rows and cells without r, inline and rich text, booleans, ISO date cells, errors, formulas, no styles part', async () => {
+    const zip = await JSZip.loadAsync(readFileSync(await (async () => {
+      const file = join(folder(), 'base.xlsx');
+      const book = new ExcelJS.Workbook();
+      book.addWorksheet('Data').addRow(['x']);
+      await book.xlsx.writeFile(file);
+      return file;
+    })()));
+    const part = Object.keys(zip.files).find((n) => /^xl\/worksheets\/sheet\d+\.xml$/.test(n))!;
+    zip.file(part, '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+      + '<row><c t="inlineStr"><is><t>id</t></is></c><c t="inlineStr"><is><t>note</t></is></c><c t="inlineStr"><is><t>ok</t></is></c><c t="inlineStr"><is><t>when</t></is></c><c t="inlineStr"><is><t>calc</t></is></c></row>'
+      + '<row><c><v>1</v></c><c t="inlineStr"><is><r><t>Ri</t></r><r><t xml:space="preserve">ce &amp; tea</t></r><rPh><t>ライス</t></rPh></is></c><c t="b"><v>1</v></c><c t="d"><v>2024-03-01T10:00:00Z</v></c><c t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+      + '<row r="5"><c r="A5"><v>2.5</v></c><c r="C5" t="b"><v>0</v></c><c r="E5"><f>2*3</f><v>6</v></c></row>'
+      + '<row><c r="B6" t="e"><v>#N/A</v></c><c r="E6" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>'
+      + '</sheetData></worksheet>');
+    zip.remove('xl/styles.xml'); // a styles part is optional: some writers leave it out
+    const file = join(folder(), 'hand.xlsx');
+    writeFileSync(file, await zip.generateAsync({ type: 'uint8array', compression: 'DEFLATE' }));
+    const out = await batches(file, { origin: 'hand.xlsx' });
+    expect(out.flatMap((b) => b.records)).toEqual([
+      { id: 1, note: 'Rice & tea', ok: true, when: new Date('2024-03-01T10:00:00Z'), calc: '#DIV/0!' },
+      { id: 2.5, note: null, ok: false, when: null, calc: 6 },
+      { id: null, note: '#N/A', ok: null, when: null, calc: 'ab' },
+    ]);
+    expect(out.flatMap((b) => b.records.map((_, i) => b.origin?.(i)))).toEqual(['hand.xlsx:Data!2', 'hand.xlsx:Data!5', 'hand.xlsx:Data!6']);
   });
 
   it('reads the same whatever the order of the zip entries: the workbook index after the sheets, the shared strings before or after them', async () => {

@@ -18,12 +18,21 @@ export type { CsvOptions } from './csv.ts';
 export { firstLine } from './csv.ts';
 
 export interface XlsxOptions {
-  /** The sheet to read (default: every sheet). A workbook without it becomes one reject naming its sheets. */
-  sheet?: string;
+  /**
+   * The sheet to read, or several (default: every sheet; the others are not even inflated). A workbook without it
+   * (without any of them) becomes one reject naming its sheets; of a list, the sheets the workbook lacks are skipped.
+   */
+  sheet?: string | string[];
   /** Rows read per sheet (default 1,048,576, Excel's most): the rows after it become one reject. */
   maxRows?: number;
   /** Cells a row may have (default 16,384, Excel's most): a row with more is rejected. */
   maxColumns?: number;
+  /**
+   * Characters the workbook's shared texts (its table of distinct texts, held while the sheets are read; of those the
+   * sheets read point to, when `sheet` is given) may hold in all (default 64,000,000): a workbook with more is one
+   * reject.
+   */
+  maxTextChars?: number;
 }
 
 export interface ReadOptions {
@@ -99,9 +108,10 @@ export const MAX_JSON_DOCUMENT_BYTES = 0x1fffffe8;
  *   an array of objects or one object (each non-object element is a Reject with `file[INDEX]`); a `.json` file
  *   that is really JSON lines is read as such; a document over MAX_JSON_DOCUMENT_BYTES is one Reject (it cannot be
  *   parsed as one string: JSON lines can be any size).
- * - XLSX through exceljs's streaming reader: every sheet (or `xlsx.sheet`), the first non-empty row gives the
- *   keys; values as JS (numbers, strings, booleans, Dates; formulas give their cached result; an error cell gives
- *   its text, e.g. `#N/A`). A workbook without the configured sheet is one Reject naming its sheets.
+ * - XLSX sheet by sheet through the zip's central directory, row by row (see readXlsx): every sheet (or the
+ *   `xlsx.sheet` ones; the others are never decompressed), the first non-empty row gives the keys; values as JS
+ *   (numbers, strings, booleans, Dates; formulas give their cached result; an error cell gives its text, e.g.
+ *   `#N/A`). A workbook without the configured sheet(s) is one Reject naming its sheets.
  *
  * Each batch says where its records are in the file (`origin(index)`), for dead letters of later steps. A file that
  * cannot be parsed at all (not a CSV, not a Parquet file, a broken workbook), or whose reading fails with a data
@@ -168,13 +178,7 @@ function readError(error: unknown): string {
 
 /** The names of the sheets of a workbook, in order (the workbook's index only: no sheet is read). */
 export async function listSheets(path: string): Promise<string[]> {
-  const reader = await workbookReader(path, { worksheets: 'ignore', sharedStrings: 'ignore', styles: 'ignore' });
-  try {
-    for await (const _sheet of reader) { /* only the workbook's index is read */ }
-  } catch (error) {
-    throw unreadableWorkbook(error);
-  }
-  return sheetNames(reader);
+  return (await openWorkbook(path, false)).sheets.map((sheet) => sheet.name);
 }
 
 /** A file whose content cannot be parsed at all: it becomes one reject. */
@@ -328,34 +332,44 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toLocaleString('en-US', { maximumFractionDigits: 0 })} MB`;
 }
 
-type WorkbookReader = InstanceType<typeof import('exceljs')['stream']['xlsx']['WorkbookReader']>;
-
-/** The steps of exceljs's streaming reader that each read one zip entry (exceljs is pinned: these are internal). */
-interface EntryParsers {
-  options: { worksheets: string };
+/** The steps of exceljs's streaming reader that each read one zip entry, and what they leave on it (exceljs is pinned: these are internal). */
+interface WorkbookSteps {
   model?: { sheets?: { name: string; rId: string }[] };
   workbookRels?: { Id: string; Target: string }[];
-  parse(): AsyncGenerator<{ eventType?: string; value?: unknown }>;
+  properties?: { model?: { date1904?: boolean } };
+  sharedStrings?: unknown[];
+  styles?: { getStyleModel(id: number): { numFmt?: string } | null };
   _parseRels(entry: NodeJS.ReadableStream): Promise<void>;
   _parseWorkbook(entry: NodeJS.ReadableStream): Promise<void>;
   _parseSharedStrings(entry: NodeJS.ReadableStream): AsyncGenerator<unknown>;
   _parseStyles(entry: NodeJS.ReadableStream): Promise<void>;
-  _parseWorksheet(rows: AsyncIterable<unknown>, sheetNo: string): Generator<{ eventType: string; value: { name?: string } }>;
+}
+
+/** A workbook's sheets in its order; a sheet's part is read (inflated and parsed) only when its rows are asked for. */
+interface Workbook {
+  sheets: { name: string; rows(): AsyncGenerator<SheetRow[]> }[];
+}
+
+/** A row of a sheet: its number and its cells' values as JS (a missing or empty cell is null; no trailing empties). */
+interface SheetRow {
+  number: number;
+  cells: unknown[];
 }
 
 /**
- * exceljs's streaming reader, reading the zip through its central directory: the workbook's index, shared strings
- * and styles first, then each sheet in the workbook's order, row by row (never a whole sheet in memory).
+ * A workbook read through its zip's central directory: the index, and with `content` the shared strings and
+ * styles, by exceljs's streaming reader's own steps; then each sheet's part on demand, row by row (`sheetRows`).
  * exceljs's own pass reads the entries as one stream in stored order, and on Node 18+ it may meet a sheet before
  * `xl/workbook.xml` (exceljs's writer stores it last) or lose an entry: the same file then crashed
  * ("reading 'sheets'") or read with empty cells on some runs and not others (exceljs issue 3064).
  */
-async function workbookReader(path: string, options: Record<string, string>): Promise<WorkbookReader> {
-  const [{ default: ExcelJS }, { Open }, { default: iterateStream }] = await Promise.all([import('exceljs'), import('unzipper'), import('exceljs/lib/utils/iterate-stream.js')]);
+async function openWorkbook(path: string, content: boolean, options: { only?: string[]; maxTextChars?: number } = {}): Promise<Workbook> {
+  const [{ default: ExcelJS }, { Open }, { default: iterateStream }, { default: parseSax }] = await Promise.all([
+    import('exceljs'), import('unzipper'), import('exceljs/lib/utils/iterate-stream.js'), import('exceljs/lib/utils/parse-sax.js'),
+  ]);
   await stat(path); // a missing file throws as such, not as an unreadable workbook
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, options);
-  const steps = reader as unknown as EntryParsers;
-  steps.parse = async function* () {
+  const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'ignore', sharedStrings: content ? 'emit' : 'ignore', styles: content ? 'cache' : 'ignore', hyperlinks: 'ignore', entries: 'ignore' }) as unknown as WorkbookSteps;
+  try {
     const { files } = await Open.file(path);
     const entry = (name: string) => files.find((f) => f.path === name)?.stream();
     const rels = entry('xl/_rels/workbook.xml.rels');
@@ -363,28 +377,211 @@ async function workbookReader(path: string, options: Record<string, string>): Pr
     if (!rels || !book) throw new UnreadableFile(`not a readable XLSX workbook: no ${rels ? 'xl/workbook.xml' : 'xl/_rels/workbook.xml.rels'} in the file`);
     await steps._parseRels(rels);
     await steps._parseWorkbook(book);
-    const strings = entry('xl/sharedStrings.xml');
-    if (strings) for await (const _string of steps._parseSharedStrings(strings)) { /* cached on the reader */ }
-    const styles = entry('xl/styles.xml');
-    if (styles) await steps._parseStyles(styles);
-    if (steps.options.worksheets !== 'emit') return;
-    for (const sheet of steps.model?.sheets ?? []) {
+    const sheets = (steps.model?.sheets ?? []).map((sheet) => {
       const target = steps.workbookRels?.find((rel) => rel.Id === sheet.rId)?.Target ?? '';
-      const name = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
-      const rows = entry(name);
-      const sheetNo = /sheet(\d+)\.xml$/.exec(name)?.[1];
-      if (!rows || !sheetNo) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${name || 'no relationship'})`);
-      for (const event of steps._parseWorksheet(iterateStream(rows), sheetNo)) {
-        event.value.name ??= sheet.name; // exceljs names a sheet only when its relationship's target is relative
-        yield event;
+      const part = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
+      const open = () => {
+        const stream = target ? entry(part) : undefined;
+        if (!stream) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`);
+        return parseSax(iterateStream(stream)) as AsyncIterable<SaxEvent[]>;
+      };
+      return { name: sheet.name, open, rows: () => sheetRows(open(), steps) };
+    });
+    if (content) {
+      const strings = entry('xl/sharedStrings.xml');
+      // When only some sheets are read, only the texts they point to are kept (a first pass over those sheets finds
+      // them): the other sheets may hold most of the workbook's texts.
+      const read = options.only ? sheets.filter((sheet) => options.only!.includes(sheet.name)) : sheets;
+      const used = strings && read.length < sheets.length ? await usedStrings(read.map((sheet) => sheet.open)) : undefined;
+      steps.sharedStrings = strings ? await sharedStrings(steps._parseSharedStrings(strings), options.maxTextChars ?? MAX_TEXT_CHARS, used) : [];
+      const styles = entry('xl/styles.xml');
+      if (styles) await steps._parseStyles(styles);
+      else steps.styles = undefined; // exceljs's empty style model cannot be asked (a workbook may have no styles part)
+    }
+    return { sheets: sheets.map(({ name, rows }) => ({ name, rows })) };
+  } catch (error) {
+    throw unreadableWorkbook(error);
+  }
+}
+
+/** The shared-string indexes the text cells (`<c t="s"><v>N</v></c>`) of these sheets point to. */
+async function usedStrings(sheets: (() => AsyncIterable<SaxEvent[]>)[]): Promise<Set<number>> {
+  const used = new Set<number>();
+  for (const open of sheets) {
+    let shared = false;
+    let reading = false;
+    let text = '';
+    for await (const events of open()) {
+      for (const event of events) {
+        if (event.eventType === 'opentag') {
+          if (event.value.name === 'c') shared = event.value.attributes.t === 's';
+          else if (event.value.name === 'v' && shared) [reading, text] = [true, ''];
+        } else if (event.eventType === 'text') {
+          if (reading) text += event.value;
+        } else if (event.value.name === 'v' && reading) {
+          reading = false;
+          used.add(parseInt(text, 10));
+        }
+      }
+    }
+  }
+  return used;
+}
+
+/**
+ * The workbook's shared strings (the table of its distinct texts, which every sheet's text cells point into), as
+ * plain text: exceljs gives an empty one (`<si><t></t></si>`) as null and a formatted one as rich text, made '' and
+ * plain text here, as the whole-workbook reader gives them; with `used`, only those texts are kept (the others are
+ * null). They are read before any sheet and held while the sheets are read, so their size is bounded: past
+ * `maxTextChars` characters kept, the workbook is unreadable (one reject).
+ */
+async function sharedStrings(parsed: AsyncIterable<unknown>, maxTextChars: number, used?: Set<number>): Promise<unknown[]> {
+  const strings: unknown[] = [];
+  let chars = 0;
+  for await (const item of parsed) {
+    if (used && !used.has(strings.length)) {
+      strings.push(null);
+      continue;
+    }
+    const text = plainText((item as { text: unknown }).text);
+    chars += typeof text === 'string' ? text.length : 0;
+    if (chars > maxTextChars) {
+      throw new UnreadableFile(`the workbook's shared texts hold more than ${maxTextChars.toLocaleString('en-US')} characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars`);
+    }
+    strings.push(text);
+  }
+  return strings;
+}
+
+function plainText(value: unknown): unknown {
+  if (value === null || value === undefined) return '';
+  const rich = (value as { richText?: { text: string }[] }).richText;
+  return rich ? rich.map((run) => run.text).join('') : value;
+}
+
+type SaxEvent = { eventType: 'opentag'; value: { name: string; attributes: Record<string, string> } } | { eventType: 'closetag'; value: { name: string } } | { eventType: 'text'; value: string };
+
+/** A cell being read: its column, style, type (`t`) and its value's text (`<v>`, or an inline string's `<t>`s). */
+interface OpenCell {
+  column: number;
+  style: number;
+  type: string;
+  text?: string;
+}
+
+/**
+ * The rows of a sheet's XML (`<sheetData><row r><c r s t><f/><v/></c>…`), a parsed chunk of the part at a time.
+ * Each cell becomes its JS value directly (no per-cell objects, so a large sheet leaves little garbage; exceljs's
+ * own rows cost several objects a cell): numbers, text, booleans, Dates for numbers under a date format; a formula
+ * gives its cached result (`<v>`, typed by `t` as any cell: an error result is its text, e.g. `#DIV/0!`), none if the
+ * file keeps none; an error cell gives its text (`#N/A`). A row or cell without its `r` follows the one before.
+ */
+async function* sheetRows(chunks: AsyncIterable<SaxEvent[]>, book: WorkbookSteps): AsyncGenerator<SheetRow[]> {
+  const strings = book.sharedStrings ?? [];
+  const date1904 = Boolean(book.properties?.model?.date1904);
+  const dateStyles = new Map<number, boolean>();
+  const isDateStyle = (style: number) => {
+    let date = dateStyles.get(style);
+    if (date === undefined) dateStyles.set(style, (date = isDateFormat(book.styles?.getStyleModel(style)?.numFmt)));
+    return date;
+  };
+  const excelDate = (serial: number) => new Date(Math.round((serial - 25569 + (date1904 ? 1462 : 0)) * 86_400_000));
+  const valueOf = (cell: OpenCell): unknown => {
+    const text = cell.text;
+    if (text === undefined) return null;
+    switch (cell.type) {
+      case 's': {
+        const shared = strings[parseInt(text, 10)];
+        return shared === undefined ? null : shared;
+      }
+      case 'str':
+      case 'inlineStr':
+      case 'e':
+        return text;
+      case 'b':
+        return parseInt(text, 10) !== 0;
+      case 'd': {
+        const date = new Date(text);
+        return Number.isNaN(date.getTime()) ? text : date;
+      }
+      default: {
+        const number = parseFloat(text);
+        if (Number.isNaN(number)) return null;
+        return isDateStyle(cell.style) ? excelDate(number) : number;
       }
     }
   };
-  return reader;
+  let inData = false;
+  let row: SheetRow | undefined;
+  let rowNumber = 0;
+  let column = 0;
+  let cell: OpenCell | undefined;
+  let reading = false; // inside a <v> or an inline string's <t>: the text is the cell's
+  let phonetic = false; // inside <rPh>: a reading aid, not the cell's text
+  for await (const events of chunks) {
+    const rows: SheetRow[] = [];
+    for (const event of events) {
+      if (event.eventType === 'text') {
+        if (reading && cell) cell.text = (cell.text ?? '') + event.value;
+      } else if (event.eventType === 'opentag') {
+        const { name, attributes } = event.value;
+        if (name === 'c') {
+          if (!row) continue;
+          column = attributes.r ? columnOf(attributes.r) : column + 1;
+          cell = { column, style: attributes.s ? parseInt(attributes.s, 10) : 0, type: attributes.t ?? 'n' };
+        } else if (name === 'v') {
+          reading = !!cell;
+          if (cell) cell.text = '';
+        } else if (name === 't') {
+          reading = !!cell && !phonetic;
+          if (reading) cell!.text ??= '';
+        } else if (name === 'rPh') {
+          phonetic = true;
+        } else if (name === 'row') {
+          if (!inData) continue;
+          rowNumber = attributes.r ? parseInt(attributes.r, 10) : rowNumber + 1;
+          row = { number: rowNumber, cells: [] };
+          column = 0;
+        } else if (name === 'sheetData') {
+          inData = true;
+        }
+      } else {
+        const { name } = event.value;
+        if (name === 'v' || name === 't') {
+          reading = false;
+        } else if (name === 'c') {
+          if (row && cell) {
+            const value = valueOf(cell);
+            if (value !== null) {
+              const cells = row.cells;
+              while (cells.length < cell.column - 1) cells.push(null);
+              cells[cell.column - 1] = value;
+            }
+          }
+          cell = undefined;
+        } else if (name === 'rPh') {
+          phonetic = false;
+        } else if (name === 'row') {
+          if (row) rows.push(row);
+          row = undefined;
+        } else if (name === 'sheetData') {
+          inData = false;
+        }
+      }
+    }
+    if (rows.length) yield rows;
+  }
 }
 
-function sheetNames(reader: WorkbookReader): string[] {
-  return ((reader as unknown as { model?: { sheets?: { name: string }[] } }).model?.sheets ?? []).map((s) => s.name);
+/** The column number (from 1) of a cell reference: `C7` → 3, `AA1` → 27. */
+function columnOf(ref: string): number {
+  let column = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const code = ref.charCodeAt(i);
+    if (code < 65 || code > 90) break;
+    column = column * 26 + (code - 64);
+  }
+  return column;
 }
 
 function unreadableWorkbook(error: unknown): Error {
@@ -393,102 +590,98 @@ function unreadableWorkbook(error: unknown): Error {
   return new UnreadableFile(`not a readable XLSX workbook: ${errorMessage(error)}`);
 }
 
+/** The most characters a workbook's shared texts kept may hold in all (xlsx.maxTextChars): ~70–140 MB in memory. */
+const MAX_TEXT_CHARS = 64_000_000;
+
 /** Excel's limits: rows in a sheet, cells in a row, characters in a cell. */
 const EXCEL_ROWS = 1_048_576;
 const EXCEL_COLUMNS = 16_384;
 const EXCEL_CELL_CHARS = 32_767;
 
 /**
- * The workbook sheet by sheet, row by row (exceljs's streaming reader: the workbook is never in memory whole).
- * A row with more cells than `maxColumns` or a cell longer than Excel allows is rejected; the rows of a sheet after
- * `maxRows` are one reject. Formulas give their cached result (exceljs's streaming reader keeps a number or text;
- * an error result, e.g. #DIV/0!, comes as the text `#ERROR`).
+ * The workbook sheet by sheet, row by row (only the sheets read are inflated; the workbook is never in memory
+ * whole). A row with more cells than `maxColumns` or a cell longer than Excel allows is rejected; the rows of a
+ * sheet after `maxRows` are one reject. Formulas give their cached result (an error result as its text, e.g.
+ * `#DIV/0!`).
  */
 async function* readXlsx(path: string, batchSize: number, label: string, options: XlsxOptions): AsyncGenerator<FileBatch> {
   const maxRows = options.maxRows ?? EXCEL_ROWS;
   const maxColumns = options.maxColumns ?? EXCEL_COLUMNS;
-  const reader = await workbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
+  const wanted = options.sheet === undefined ? undefined : ([] as string[]).concat(options.sheet);
+  const book = await openWorkbook(path, true, { only: wanted, maxTextChars: options.maxTextChars });
+  const sheets = wanted ? book.sheets.filter((sheet) => wanted.includes(sheet.name)) : book.sheets;
+  // Records say their sheet when there may be several (the sheets asked for, in the workbook's order).
+  const tagSheet = Array.isArray(options.sheet) || (options.sheet === undefined && book.sheets.length > 1);
   let records: Row[] = [];
   let rejects: Reject[] = [];
-  let origins: string[] = [];
-  let found = false;
+  // Where each record of the batch is: its row number, and where each sheet's records start (not a string a record:
+  // a large batch would hold one more object per row).
+  let rowNumbers: number[] = [];
+  let sheetStarts: { from: number; name: string }[] = [];
   const batch = (): FileBatch => {
-    const at = origins;
-    return { records, rejects, origin: (index) => at[index] };
+    const [numbers, starts] = [rowNumbers, sheetStarts];
+    return {
+      records, rejects,
+      origin: (index) => {
+        if (!(index >= 0 && index < numbers.length)) return undefined;
+        let s = starts.length - 1;
+        while (s > 0 && starts[s].from > index) s--;
+        return `${label}:${starts[s].name}!${numbers[index]}`;
+      },
+    };
   };
-  const date1904 = () => Boolean((reader as unknown as { properties?: { date1904?: boolean } }).properties?.date1904);
   try {
-    for await (const sheet of reader) {
-      emptySharedStrings(reader);
-      const name = (sheet as unknown as { name: string }).name;
-      if (options.sheet !== undefined && name !== options.sheet) {
-        for await (const _row of sheet) { /* another sheet: read past it */ }
-        continue;
-      }
-      found = true;
-      const tagSheet = options.sheet === undefined && sheetNames(reader).length > 1;
+    for (const { name, rows } of sheets) {
       let header: string[] | undefined;
       let read = 0;
       let cutOff = false;
-      for await (const row of sheet as AsyncIterable<XlsxRow>) {
-        if (cutOff) continue;
-        const where = `${label}:${name}!${row.number}`;
-        if (++read > maxRows) {
-          cutOff = true;
-          rejects.push({ record: { file: label, sheet: name, fromRow: row.number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${row.number} on are not read`], origin: where });
-          continue;
-        }
-        const values = (row.values as unknown[]).slice(1);
-        if (values.length > maxColumns) {
-          rejects.push({ record: { sheet: name, row: row.number, cells: values.length }, reasons: [`row has ${values.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where });
-          continue;
-        }
-        const cells = values.map((value, i) => cellValue(value, row.getCell(i + 1)?.numFmt, date1904()));
-        const long = cells.findIndex((v) => typeof v === 'string' && v.length > EXCEL_CELL_CHARS);
-        if (long !== -1) {
-          rejects.push({ record: { sheet: name, row: row.number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where });
-          continue;
-        }
-        if (cells.every((v) => v === null || v === '')) continue;
-        if (!header) {
-          header = headerNames(cells);
-          continue;
-        }
-        const record: Row = tagSheet ? { _sheet: name } : {};
-        const width = Math.max(header.length, cells.length);
-        for (let i = 0; i < width; i++) setField(record, header[i] ?? `column_${i + 1}`, cells[i] ?? null);
-        records.push(record);
-        origins.push(where);
-        if (records.length >= batchSize) {
-          yield batch();
-          records = [];
-          rejects = [];
-          origins = [];
+      sheetStarts.push({ from: records.length, name });
+      for await (const chunk of rows()) {
+        for (const { number, cells } of chunk) {
+          if (cutOff) continue;
+          const where = () => `${label}:${name}!${number}`;
+          if (++read > maxRows) {
+            cutOff = true;
+            rejects.push({ record: { file: label, sheet: name, fromRow: number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${number} on are not read`], origin: where() });
+            continue;
+          }
+          if (cells.length > maxColumns) {
+            rejects.push({ record: { sheet: name, row: number, cells: cells.length }, reasons: [`row has ${cells.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where() });
+            continue;
+          }
+          const long = cells.findIndex((v) => typeof v === 'string' && v.length > EXCEL_CELL_CHARS);
+          if (long !== -1) {
+            rejects.push({ record: { sheet: name, row: number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where() });
+            continue;
+          }
+          if (cells.every((v) => v === null || v === '')) continue;
+          if (!header) {
+            header = headerNames(cells);
+            continue;
+          }
+          const record: Row = tagSheet ? { _sheet: name } : {};
+          const width = Math.max(header.length, cells.length);
+          for (let i = 0; i < width; i++) setField(record, header[i] ?? `column_${i + 1}`, cells[i] ?? null);
+          records.push(record);
+          rowNumbers.push(number);
+          if (records.length >= batchSize) {
+            yield batch();
+            records = [];
+            rejects = [];
+            rowNumbers = [];
+            sheetStarts = [{ from: 0, name }];
+          }
         }
       }
     }
   } catch (error) {
     throw unreadableWorkbook(error);
   }
-  if (options.sheet !== undefined && !found) {
-    rejects.push({ record: { file: label, sheet: options.sheet }, reasons: [`no sheet "${options.sheet}" in the workbook (sheets: ${sheetNames(reader).join(', ') || 'none'})`], origin: label });
+  if (wanted && !sheets.length) {
+    const names = wanted.map((name) => `"${name}"`).join(', ');
+    rejects.push({ record: { file: label, sheet: options.sheet }, reasons: [`no sheet ${wanted.length > 1 ? `of ${names}` : names} in the workbook (sheets: ${book.sheets.map((sheet) => sheet.name).join(', ') || 'none'})`], origin: label });
   }
   if (records.length || rejects.length) yield batch();
-}
-
-/**
- * exceljs's streaming reader keeps an empty shared string (`<si><t></t></si>`) as null, where the workbook holds
- * text: made '' again before any sheet is read (the shared strings come first), as the whole-workbook reader gives.
- */
-function emptySharedStrings(reader: WorkbookReader): void {
-  const strings = (reader as unknown as { sharedStrings?: unknown[] }).sharedStrings;
-  if (strings) for (let i = 0; i < strings.length; i++) if (strings[i] === null) strings[i] = '';
-}
-
-interface XlsxRow {
-  number: number;
-  values: unknown;
-  getCell(column: number): { numFmt?: string } | undefined;
 }
 
 /** Sets a field, also one named `__proto__` (an own property, never the record's prototype). */
@@ -506,26 +699,6 @@ function headerNames(values: unknown[]): string[] {
     seen.set(text, n);
     return n === 1 ? text : `${text}_${n}`;
   });
-}
-
-/**
- * exceljs cell values → JS: formulas → their result (a number under a date format → a Date), rich text → plain
- * text, hyperlinks → text, errors → their text.
- */
-function cellValue(value: unknown, numFmt: string | undefined, date1904: boolean): unknown {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'object' || value instanceof Date) return value;
-  const v = value as { result?: unknown; formula?: unknown; sharedFormula?: unknown; richText?: { text: string }[]; text?: unknown; error?: string };
-  if ('formula' in v || 'sharedFormula' in v || 'result' in v) {
-    const result = v.result;
-    if (typeof result === 'number' && Number.isNaN(result)) return '#ERROR';
-    if (typeof result === 'number' && isDateFormat(numFmt)) return new Date(Math.round((result - 25569 + (date1904 ? 1462 : 0)) * 86_400_000));
-    return cellValue(result, undefined, date1904);
-  }
-  if (v.richText) return v.richText.map((t) => t.text).join('');
-  if (v.error !== undefined) return v.error;
-  if (v.text !== undefined) return cellValue(v.text, undefined, date1904);
-  return JSON.stringify(value);
 }
 
 /** Whether an Excel number format shows a date or time (its letters outside quotes and brackets). */

@@ -1,4 +1,4 @@
-// What the XLSX reader (formats/index.ts, workbookReader) uses from exceljs's dependency and internals to read a
+// What the XLSX reader (formats/index.ts, openWorkbook) uses from exceljs's dependency and internals to read a
 // workbook through its zip's central directory; neither ships types.
 declare module 'unzipper' {
   export const Open: { file(path: string): Promise<{ files: { path: string; stream(): NodeJS.ReadableStream }[] }> };
@@ -6,4 +6,9 @@ declare module 'unzipper' {
 
 declare module 'exceljs/lib/utils/iterate-stream.js' {
   export default function iterateStream(stream: NodeJS.ReadableStream): AsyncIterable<unknown>;
+}
+
+declare module 'exceljs/lib/utils/parse-sax.js' {
+  /** saxes's events of each chunk of the stream, as one array a chunk. */
+  export default function parseSax(iterable: AsyncIterable<unknown>): AsyncIterable<never[]>;
 }

@@ -296,11 +296,19 @@ export default pluginModule({
       csv: csvOptions,
       xlsx: {
         type: 'object', additionalProperties: false,
-        description: 'XLSX options (read as a stream): `sheet`, the sheet to read (default: every sheet; a workbook without it goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
+        description: 'XLSX options (read as a stream): `sheet`, the sheet or sheets to read (default: every sheet; a workbook without it, or without any of them, goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`, `maxTextChars`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
         properties: {
-          sheet: { type: 'string', description: 'Sheet to read (default: every sheet; records then carry a _sheet field when the workbook has several).', examples: ['Products'] },
+          sheet: {
+            type: ['string', 'array'], items: { type: 'string' }, minItems: 1,
+            description: 'Sheet to read, or a list of sheets (default: every sheet). Records carry a _sheet field when a list is given, or when every sheet is read and the workbook has several. Sheets not read are not even decompressed, however large.',
+            examples: ['Products', ['Products', 'Clients']],
+          },
           maxRows: { type: 'integer', minimum: 1, default: 1048576, description: 'Rows read per sheet; the rows after go to dead-letter as one entry.' },
           maxColumns: { type: 'integer', minimum: 1, default: 16384, description: 'Cells a row may have; a wider row goes to dead-letter.' },
+          maxTextChars: {
+            type: 'integer', minimum: 1, default: 64000000,
+            description: 'Characters the workbook\'s shared texts (its table of distinct texts, held in memory while the sheets are read; only those the sheets read use, when `sheet` is given) may hold in all; a workbook with more goes to dead-letter whole.',
+          },
         },
       },
       addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
