@@ -1,7 +1,9 @@
 // What the server hands the UI (server-rendered, then hydrated in the browser). JSON only: no SQL, no secrets.
+import type { WidgetTypeName } from './widgets/index.ts';
 
 export type Format = 'number' | 'currency' | 'percent' | 'integer' | 'duration';
-export type WidgetType = 'kpi' | 'line' | 'area' | 'bar' | 'pie' | 'table' | 'alert' | 'upload' | 'text';
+/** The registered widget types (widgets/index.ts). */
+export type WidgetType = WidgetTypeName;
 export type FilterType = 'select' | 'multiSelect' | 'dateRange' | 'timeRange';
 export type AlertState = 'OK' | 'WARN' | 'CRIT' | 'NoData' | 'Error';
 export type ColumnType = 'number' | 'string' | 'boolean' | 'timestamp' | 'date' | 'json' | 'null';
