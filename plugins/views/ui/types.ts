@@ -78,13 +78,7 @@ export interface WidgetModel extends ValueFormat {
   smooth?: boolean;
   /** Series on one axis, or each as % change from its first point (auto: when their ranges differ tenfold). */
   scale?: 'auto' | 'shared' | 'indexed';
-  /** Text widget: plain text, blank lines separate paragraphs. */
-  text?: string;
-  /** Upload widget. */
-  accept?: string[];
-  /** The source step(s) the upload feeds, in firing order. */
-  target?: string[];
-  maxBytes?: number;
+  // A widget type adds its own fields to this interface from its folder (widgets/<type>/index.tsx: declare module).
 }
 
 export interface Freshness {

@@ -2,6 +2,13 @@
 import type { StaticWidgetContribution } from '../contribution.ts';
 import { TextBody } from './body.tsx';
 
+declare module '../../types.ts' {
+  interface WidgetModel {
+    /** text: plain text, blank lines separate paragraphs. */
+    text?: string;
+  }
+}
+
 export default {
   type: 'text',
   query: false,

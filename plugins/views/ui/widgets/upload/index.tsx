@@ -2,6 +2,17 @@
 import type { StaticWidgetContribution } from '../contribution.ts';
 import { UploadBody } from './body.tsx';
 
+declare module '../../types.ts' {
+  interface WidgetModel {
+    /** upload: the extensions accepted, lower case with their dot. */
+    accept?: string[];
+    /** upload: the source step(s) the upload feeds, in firing order. */
+    target?: string[];
+    /** upload: the size limit in bytes. */
+    maxBytes?: number;
+  }
+}
+
 /** An upload widget's target(s) as a list, in firing order. */
 export function uploadTargets(target: unknown): string[] {
   return target === undefined ? [] : ([] as string[]).concat(target as string | string[]);
