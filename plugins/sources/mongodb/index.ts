@@ -1,4 +1,4 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { duration, inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { fromExtendedJson, toExtendedJson, type DocumentStore } from '../../../connections/mongodb/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
@@ -60,7 +60,7 @@ export default pluginModule({
       filter: { type: 'object', default: {}, description: 'Query filter (equality, $gt/$gte/$lt/$lte/$in/$ne).' },
       cursor: { type: 'string', description: 'Increasing field (time, sequence); the last value read is the checkpoint.', examples: ['updated_at'] },
       pageSize: { type: 'integer', minimum: 1, default: 1000, description: 'Documents per batch (with cursor).' },
-      pollInterval: { type: 'string', format: 'duration', description: 'Query again this often (streaming).' },
+      pollInterval: duration({ description: 'Query again this often (streaming).' }),
     },
   },
 }, MongoSource);

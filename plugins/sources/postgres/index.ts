@@ -1,4 +1,4 @@
-import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { asWholeResult, duration, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
@@ -157,7 +157,7 @@ export default pluginModule({
         properties: { column: { type: 'string' }, tieBreaker: { type: 'string' } },
         examples: [{ column: 'transaction_time', tieBreaker: 'transaction_id' }],
       },
-      lookback: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.', examples: ['1h'] },
+      lookback: duration({ description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.', examples: ['1h'] }, { zero: true }),
       where: { type: 'string', description: 'Extra SQL condition; use $1… with params.' },
       params: { type: 'array', default: [], description: 'Values for $1… in where.' },
       pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per page (and batch).' },

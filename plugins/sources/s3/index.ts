@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { duration, inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
@@ -251,7 +251,7 @@ export default pluginModule({
       format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
       batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
       pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-      pollInterval: { type: 'string', format: 'duration', description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] },
+      pollInterval: duration({ description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] }),
       createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
       keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
       lineColumn: { type: 'string', description: 'Add the record\'s line in its object to each record in this column (CSV: the file\'s line, the header being line 1, lines DuckDB rejected skipped; an object\'s records are then held until it is read whole).', examples: ['source_line'] },

@@ -1,4 +1,5 @@
 // JSON Schema of the dashboard's `with:` (drives validation, defaults, `platform plugins` and docs).
+import { duration } from '../../../core/sdk/index.ts';
 import { WIDGET_TYPES, widgetTypeProperties } from '../ui/widgets/index.ts';
 
 const FORMAT = {
@@ -88,7 +89,7 @@ export const DASHBOARD_SCHEMA = {
   properties: {
     title: { type: 'string', description: 'Page title (default: the step id).', examples: ['GlobeMart revenue'] },
     description: { type: 'string', description: 'A line under the title.' },
-    refresh: { type: 'string', default: '30s', format: 'duration', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] },
+    refresh: duration({ default: '30s', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] }),
     tables: {
       type: 'array', items: { type: 'string' },
       description: 'Auto mode: without widgets, a page is generated from these tables\' schemas (KPI sums of numeric columns, a time series, bars/pies of low-cardinality text columns, a table).',
