@@ -110,11 +110,18 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
   // Its own vitest config: the package's tests are found from its folder, never from an enclosing project's config.
   writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';\n\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'] } });\n`);
   writeFileSync(join(root, '.gitignore'), 'node_modules/\ndist/\n');
-  writeFileSync(join(root, 'src/index.ts'), `import { inject, injectable, pluginModule, TOKENS, type ${iface}, ${imports} } from '@platform/sdk';
+  writeFileSync(join(root, 'src/index.ts'), `import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type ${iface}, ${imports} } from '@platform/sdk';
 
-export interface ${className}Config {
-  greeting: string;
-}
+// The config's type is derived from its schema (a property with a default is always set): the two cannot drift.
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    greeting: { type: 'string', default: 'hello', description: 'Replace with your own settings; each needs a description.' },
+  },
+});
+
+export type ${className}Config = ConfigOf<typeof CONFIG>;
 
 @injectable()
 export class ${className} implements ${iface} {
@@ -128,13 +135,7 @@ export default pluginModule({
   name: '${name}',
   summary: 'Describe in one line what ${name} does.',
   stability: 'experimental',
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      greeting: { type: 'string', default: 'hello', description: 'Replace with your own settings; each needs a description.' },
-    },
-  },
+  config: CONFIG,
 }, ${className});
 `);
   writeFileSync(join(root, `test/${name}.test.ts`), `import { describe, expect, it } from 'vitest';
