@@ -25,7 +25,8 @@ Commands:
                                Rejected records: list them, show them whole, or replay them through the step
                                that rejected them once the manifest or the data is fixed (--limit N, --json)
   new plugin <kind> <name> [--dir DIR]
-                               Scaffold a plugin package (kind: source, transform, sink, view)
+                               Scaffold a standalone plugin package (kind: source, transform, sink, view) in DIR
+                               (default: the current folder; inside this repository, next to it)
 
 Options:
   --log-format human|json      Log lines for people (default) or machines

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { repoRoot } from '../../core/paths.ts';
 import type { PluginKind } from '../../core/sdk/types.ts';
 
 const KINDS: PluginKind[] = ['source', 'transform', 'sink', 'view'];
@@ -56,7 +57,21 @@ const TESTS: Record<PluginKind, string> = {
     expect(await (await api.request('/greeting')).json()).toEqual({ greeting: 'hello' });`,
 };
 
-/** `platform new plugin <kind> <name>`: a package like examples/plugin-uppercase, with a passing test. */
+/**
+ * Where a new package goes without --dir: the current folder, or — inside this repository, whose build, tests and
+ * lint are not the package's — next to the repository (the parent of its root).
+ */
+export function defaultPluginDir(cwd = process.cwd(), root = repoRoot): string {
+  const inside = !relative(root, cwd).startsWith('..') && !relative(root, cwd).startsWith('/');
+  return inside ? dirname(root) : cwd;
+}
+
+/**
+ * `platform new plugin <kind> <name>`: a standalone npm package (built with esbuild, tested with vitest) like
+ * examples/plugin-uppercase, with a passing test. It depends on this repository's SDK through a file: link until
+ * `@platform/sdk` is published; the SDK stays an optional peer, so `npm install <the package>` in a pipeline's
+ * folder does not look for it in the registry.
+ */
 export async function newPluginCommand(kind: string, name: string, dir?: string): Promise<number> {
   if (!KINDS.includes(kind as PluginKind)) {
     process.stderr.write(`kind must be one of ${KINDS.join(', ')} (got "${kind}")\n`);
@@ -66,7 +81,7 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
     process.stderr.write(`name must be lower-case letters, digits and dashes, starting with a letter (got "${name}")\n`);
     return 2;
   }
-  const root = resolve(dir ?? '.', `platform-plugin-${name}`);
+  const root = resolve(dir ?? defaultPluginDir(), `platform-plugin-${name}`);
   if (existsSync(root)) {
     process.stderr.write(`${root} already exists\n`);
     return 2;
@@ -82,7 +97,8 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
     files: ['dist'], keywords: ['platform-plugin'],
     scripts: { build: 'esbuild src/index.ts --outdir=dist --format=esm --platform=node --target=node20', test: 'vitest run', prepare: 'npm run build' },
     peerDependencies: { '@platform/sdk': '*' },
-    devDependencies: { esbuild: '^0.28.0', vitest: '^4.1.0' },
+    peerDependenciesMeta: { '@platform/sdk': { optional: true } },
+    devDependencies: { '@platform/sdk': `file:${join(repoRoot, 'core/sdk')}`, esbuild: '^0.28.0', vitest: '^4.1.0' },
   }, null, 2) + '\n');
   writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
@@ -91,11 +107,21 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
     },
     include: ['src', 'test'],
   }, null, 2) + '\n');
-  writeFileSync(join(root, 'src/index.ts'), `import { inject, injectable, pluginModule, TOKENS, type ${iface}, ${imports} } from '@platform/sdk';
+  // Its own vitest config: the package's tests are found from its folder, never from an enclosing project's config.
+  writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';\n\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'] } });\n`);
+  writeFileSync(join(root, '.gitignore'), 'node_modules/\ndist/\n');
+  writeFileSync(join(root, 'src/index.ts'), `import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type ${iface}, ${imports} } from '@platform/sdk';
 
-export interface ${className}Config {
-  greeting: string;
-}
+// The config's type is derived from its schema (a property with a default is always set): the two cannot drift.
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    greeting: { type: 'string', default: 'hello', description: 'Replace with your own settings; each needs a description.' },
+  },
+});
+
+export type ${className}Config = ConfigOf<typeof CONFIG>;
 
 @injectable()
 export class ${className} implements ${iface} {
@@ -109,13 +135,7 @@ export default pluginModule({
   name: '${name}',
   summary: 'Describe in one line what ${name} does.',
   stability: 'experimental',
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      greeting: { type: 'string', default: 'hello', description: 'Replace with your own settings; each needs a description.' },
-    },
-  },
+  config: CONFIG,
 }, ${className});
 `);
   writeFileSync(join(root, `test/${name}.test.ts`), `import { describe, expect, it } from 'vitest';
@@ -129,7 +149,32 @@ describe('${name}', () => {
   });
 });
 `);
-  writeFileSync(join(root, 'README.md'), `# platform-plugin-${name}\n\nA ${k} plugin. Build it with \`npm run build\` (to dist/), test it with \`npm test\`, publish it to npm, then use it from a manifest:\n\n\`\`\`yaml\nplugins: [platform-plugin-${name}]\n${k}s:\n  my-step:\n    use: ${name}\n${k === 'source' ? '' : '    from: some-step\n'}    with:\n      greeting: hello\n\`\`\`\n\nTest it with \`npx vitest run\`.\n`);
-  process.stdout.write(`created ${root}\n  src/index.ts   the plugin (spec + class + ContainerModule)\n  test/${name}.test.ts\nBuild with npm run build, publish, then list it under plugins: in a manifest.\n`);
+  const use = `plugins: [platform-plugin-${name}]\n${k}s:\n  my-step:\n    use: ${name}\n${k === 'source' ? '' : '    from: some-step\n'}    with:\n      greeting: hello\n`;
+  writeFileSync(join(root, 'README.md'), `# platform-plugin-${name}
+
+A ${k} plugin for the platform.
+
+\`\`\`sh
+npm install      # its dependencies (the SDK is linked from the platform's repository), then builds dist/
+npm test         # test/${name}.test.ts
+npm run build    # after a change: src/ → dist/ (what a manifest loads)
+\`\`\`
+
+Use it from a manifest, by package name once installed where the manifest is (\`npm install <path to this folder>\`,
+or from npm once published):
+
+\`\`\`yaml
+${use}\`\`\`
+
+or by path, relative to the manifest: \`plugins: [./path/to/platform-plugin-${name}]\` (built: \`npm run build\`).
+`);
+  process.stdout.write(`created ${root}
+  src/index.ts          the plugin (spec + class + ContainerModule)
+  test/${name}.test.ts
+Next:
+  cd ${root} && npm install && npm test
+then, in the folder of your manifest: npm install ${root}
+and list it as plugins: [platform-plugin-${name}] (or by its path relative to the manifest).
+`);
   return 0;
 }

@@ -21,6 +21,7 @@ export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv 
   instance.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
   instance.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
   instance.addFormat('duration', { type: 'string', validate: (value: string) => isDuration(value) && parseDuration(value) > 0 });
+  instance.addFormat('duration-or-zero', { type: 'string', validate: (value: string) => isDuration(value) });
   instance.addFormat('time-zone', { type: 'string', validate: isTimeZone });
   instance.addFormat('host-ports', { type: 'string', validate: (value: string) => value === 'embedded' || value.split(',').every((b) => hostPort(b.trim())) });
   instance.addFormat('server-url', { type: 'string', validate: (value: string) => value === 'embedded' || value === '' || serverUrl(value) });
@@ -54,6 +55,7 @@ function serverUrl(value: string): boolean {
 /** What the configuration formats mean, for the error a user reads. */
 const FORMAT_HINTS: Record<string, string> = {
   duration: 'a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d',
+  'duration-or-zero': 'a duration, e.g. 0s, 500ms, 15s, 5m, 1h, 1d, 2w',
   'time-zone': 'an IANA time zone, e.g. UTC, Europe/Paris, Asia/Kolkata',
   'host-ports': 'host:port[,host:port…] with ports 1–65535, or "embedded"',
   'server-url': 'a URL such as scheme://user:password@host:port/path with a port 1–65535, or "embedded"',

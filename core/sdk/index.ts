@@ -14,6 +14,7 @@ export { DataError, classifyError, duckDbErrorClass, isDataError, refusesWholeBa
 export { isCrossSite } from './http.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { createAjv, describeAjvError, isTimeZone, type ConfigError } from './config.ts';
+export { configSchema, duration, timeZone, type ConfigOf } from './schema.ts';
 export { systemClock } from './clock.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';

@@ -1,9 +1,14 @@
-import { inject, injectable, pluginModule, TOKENS, type Row, type Sink } from '../../../core/sdk/index.ts';
+import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Row, type Sink } from '../../../core/sdk/index.ts';
 
-interface ConsoleConfig {
-  limit?: number;
-  prefix: string;
-}
+const CONFIG = configSchema({
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 0, description: 'Print at most this many records in all (the others are accepted silently).', examples: [20] },
+    prefix: { type: 'string', default: '', description: 'Text before each line.', examples: ['orders: '] },
+  },
+});
+
+type ConsoleConfig = ConfigOf<typeof CONFIG>;
 
 /** Prints records as JSON lines on standard output (timestamps as ISO strings), for trying a pipeline out. */
 @injectable()
@@ -28,12 +33,6 @@ function jsonSafe(_key: string, value: unknown): unknown {
 export default pluginModule({
   kind: 'sink', name: 'console', stability: 'stable',
   summary: 'Prints records as JSON lines on standard output.',
-  config: {
-    type: 'object', additionalProperties: false,
-    properties: {
-      limit: { type: 'integer', minimum: 0, description: 'Print at most this many records in all (the others are accepted silently).', examples: [20] },
-      prefix: { type: 'string', default: '', description: 'Text before each line.', examples: ['orders: '] },
-    },
-  },
+  config: CONFIG,
   examples: [{ title: 'Peek at the first records', yaml: 'peek:\n  use: console\n  from: cleaned\n  with: { limit: 20 }\n' }],
 }, ConsoleSink);

@@ -1,18 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import {
-  BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, DataError, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
-  type BatchIdentity, type Connections, type Logger, type ResidentRows, type Row, type Sink, type SinkContext, type StepInfo,
-} from '../../../core/sdk/index.ts';
+import { configSchema, BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, DataError, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type ConfigOf, type BatchIdentity, type Connections, type Logger, type ResidentRows, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbRows, inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient } from '../../../connections/duckdb/index.ts';
 
-interface DuckDbSinkConfig {
-  table: string;
-  mode: 'append' | 'upsert' | 'replace';
-  key?: string[];
-  onConflict: 'replace' | 'ignore';
-  createTable: boolean;
-  columns?: Record<string, string>;
-}
+type DuckDbSinkConfig = ConfigOf<typeof CONFIG>;
 
 interface TableColumn {
   name: string;
@@ -302,6 +292,26 @@ export class DuckDbSink implements Sink {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['table'],
+  properties: {
+    table: { type: 'string', minLength: 1, description: 'Target table, optionally schema-qualified (schema.table).', examples: ['revenue', 'analytics.kpis'] },
+    mode: {
+      enum: ['append', 'upsert', 'replace'], default: 'append',
+      description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes the table\'s whole content the source\'s whole result, atomically: all the pages of a run of a query source (duckdb, postgres snapshot), an empty table when the result is empty; each batch of other sources.',
+    },
+    key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (best the table\'s primary key; createTable makes it one).', examples: [['transaction_id'], ['window_start', 'country']] },
+    onConflict: {
+      enum: ['replace', 'ignore'], default: 'replace',
+      description: 'upsert: what a record whose key is already in the table does. replace: it replaces the row (the last record of a key in a batch wins); ignore: the row stays as first written (the first record of a key in a batch wins), like INSERT … ON CONFLICT DO NOTHING — e.g. events whose first delivery counts.',
+    },
+    createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR), with the key as primary key in upsert mode.' },
+    columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types {name: SQL type} for createTable.', examples: [{ id: 'VARCHAR', amount: 'DECIMAL(14,2)', ts: 'TIMESTAMPTZ' }] },
+  },
+});
+
 export default pluginModule({
   kind: 'sink',
   name: 'duckdb',
@@ -312,25 +322,7 @@ export default pluginModule({
   stability: 'stable',
   connectionTypes: ['duckdb'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['table'],
-    properties: {
-      table: { type: 'string', minLength: 1, description: 'Target table, optionally schema-qualified (schema.table).', examples: ['revenue', 'analytics.kpis'] },
-      mode: {
-        enum: ['append', 'upsert', 'replace'], default: 'append',
-        description: 'append adds rows; upsert inserts or replaces by key (the last record of a key in a batch wins); replace makes the table\'s whole content the source\'s whole result, atomically: all the pages of a run of a query source (duckdb, postgres snapshot), an empty table when the result is empty; each batch of other sources.',
-      },
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Key columns for upsert (best the table\'s primary key; createTable makes it one).', examples: [['transaction_id'], ['window_start', 'country']] },
-      onConflict: {
-        enum: ['replace', 'ignore'], default: 'replace',
-        description: 'upsert: what a record whose key is already in the table does. replace: it replaces the row (the last record of a key in a batch wins); ignore: the row stays as first written (the first record of a key in a batch wins), like INSERT … ON CONFLICT DO NOTHING — e.g. events whose first delivery counts.',
-      },
-      createTable: { type: 'boolean', default: false, description: 'Create the table when missing, from `columns` or else from the first batch\'s inferred types (BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR), with the key as primary key in upsert mode.' },
-      columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared column types {name: SQL type} for createTable.', examples: [{ id: 'VARCHAR', amount: 'DECIMAL(14,2)', ts: 'TIMESTAMPTZ' }] },
-    },
-  },
+  config: CONFIG,
   examples: [
     { title: 'Upsert revenue by transaction id', yaml: 'revenue:\n  use: duckdb\n  from: converted\n  connection: warehouse\n  with: { table: revenue, mode: upsert, key: [transaction_id] }\n' },
     { title: 'A table created from the first batch', yaml: 'raw:\n  use: duckdb\n  from: files\n  connection: warehouse\n  with: { table: raw_orders, createTable: true }\n' },

@@ -1,13 +1,7 @@
-import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import type { TopicClient } from '../../../connections/kafka/index.ts';
 
-interface KafkaSinkConfig {
-  topic: string;
-  key?: string;
-  value?: string;
-  partitions?: number;
-  replicationFactor?: number;
-}
+type KafkaSinkConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Produces each record as a JSON message (idempotent producer, acks from all in-sync replicas); with `value`, the
@@ -44,6 +38,19 @@ export class KafkaSink implements Sink {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['topic'],
+  properties: {
+    topic: { type: 'string', description: 'Topic to produce to.', examples: ['payment-events'] },
+    key: { type: 'string', description: 'Field whose value is the message key (same key, same partition, in order).', examples: ['user_id'] },
+    value: { type: 'string', description: 'Field whose text is the message value, produced as it is (e.g. a JSON document built upstream to an exact shape); default: the whole record as JSON. A record without it goes to dead-letter.', examples: ['message'] },
+    partitions: { type: 'integer', minimum: 1, description: 'Partitions of the topic when it has to be created.' },
+    replicationFactor: { type: 'integer', minimum: 1, description: "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.", examples: [3] },
+  },
+});
+
 export default pluginModule({
   kind: 'sink',
   name: 'kafka',
@@ -51,17 +58,6 @@ export default pluginModule({
   stability: 'stable',
   connectionTypes: ['kafka'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['topic'],
-    properties: {
-      topic: { type: 'string', description: 'Topic to produce to.', examples: ['payment-events'] },
-      key: { type: 'string', description: 'Field whose value is the message key (same key, same partition, in order).', examples: ['user_id'] },
-      value: { type: 'string', description: 'Field whose text is the message value, produced as it is (e.g. a JSON document built upstream to an exact shape); default: the whole record as JSON. A record without it goes to dead-letter.', examples: ['message'] },
-      partitions: { type: 'integer', minimum: 1, description: 'Partitions of the topic when it has to be created.' },
-      replicationFactor: { type: 'integer', minimum: 1, description: "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.", examples: [3] },
-    },
-  },
+  config: CONFIG,
   examples: [{ title: 'Events keyed by user', yaml: 'to-topic:\n  use: kafka\n  from: events\n  connection: bus\n  with: { topic: payment-events, key: user_id, partitions: 4 }\n' }],
 }, KafkaSink);

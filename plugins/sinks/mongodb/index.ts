@@ -1,11 +1,7 @@
-import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 
-interface MongoSinkConfig {
-  collection: string;
-  mode: 'upsert' | 'replace' | 'append';
-  key?: string[];
-}
+type MongoSinkConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Writes documents: upsert by key with one bulk write per batch; replace swaps the whole collection (write a
@@ -45,6 +41,17 @@ export class MongoSink implements Sink {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['collection'],
+  properties: {
+    collection: { type: 'string', description: 'Target collection.', examples: ['product_winners'] },
+    mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection, atomically, with the source\'s whole result (all pages of a query source\'s run; empty when the result is empty) or with each batch of other sources; append.' },
+    key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields identifying a document for upsert.', examples: [['client_id']] },
+  },
+});
+
 export default pluginModule({
   kind: 'sink',
   name: 'mongodb',
@@ -52,14 +59,5 @@ export default pluginModule({
   stability: 'beta',
   connectionTypes: ['mongodb'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['collection'],
-    properties: {
-      collection: { type: 'string', description: 'Target collection.', examples: ['product_winners'] },
-      mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection, atomically, with the source\'s whole result (all pages of a query source\'s run; empty when the result is empty) or with each batch of other sources; append.' },
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields identifying a document for upsert.', examples: [['client_id']] },
-    },
-  },
+  config: CONFIG,
 }, MongoSink);

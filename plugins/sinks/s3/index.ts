@@ -2,19 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { batchUuid, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, batchUuid, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import type { ObjectStore } from '../../../connections/s3/index.ts';
 import { writeRows } from '../../../formats/write.ts';
 
-interface S3SinkConfig {
-  bucket: string;
-  key: string;
-  format: 'csv' | 'parquet';
-  mode: 'new' | 'replace' | 'create';
-  partitionBy?: string;
-  createBucket: boolean;
-}
+type S3SinkConfig = ConfigOf<typeof CONFIG>;
 
 /** The media type of each format's objects. */
 const CONTENT_TYPE = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' } as const;
@@ -80,6 +73,20 @@ export class S3Sink implements Sink {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['bucket', 'key'],
+  properties: {
+    bucket: { type: 'string', description: 'Target bucket.' },
+    key: { type: 'string', minLength: 1, description: 'Object key; {YYYY}/{MM}/{DD} from partitionBy (or today), {uuid} unique per batch (required in mode new, so nothing is overwritten).', examples: ['sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', 'sales/{YYYY}/{MM}/{DD}/sales.csv'] },
+    format: { enum: ['csv', 'parquet'], default: 'csv', description: 'Object format.' },
+    mode: { enum: ['new', 'replace', 'create'], default: 'new', description: 'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill; create: the key (without {uuid}) is put only when no object has it yet — a simulator that must never replace an object someone else put there.' },
+    partitionBy: { type: 'string', description: 'Date field choosing the partition of each record.' },
+    createBucket: { type: 'boolean', default: true, description: 'Create the bucket when missing.' },
+  },
+});
+
 export default pluginModule({
   kind: 'sink',
   name: 's3',
@@ -87,17 +94,5 @@ export default pluginModule({
   stability: 'beta',
   connectionTypes: ['s3'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['bucket', 'key'],
-    properties: {
-      bucket: { type: 'string', description: 'Target bucket.' },
-      key: { type: 'string', minLength: 1, description: 'Object key; {YYYY}/{MM}/{DD} from partitionBy (or today), {uuid} unique per batch (required in mode new, so nothing is overwritten).', examples: ['sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', 'sales/{YYYY}/{MM}/{DD}/sales.csv'] },
-      format: { enum: ['csv', 'parquet'], default: 'csv', description: 'Object format.' },
-      mode: { enum: ['new', 'replace', 'create'], default: 'new', description: 'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill; create: the key (without {uuid}) is put only when no object has it yet — a simulator that must never replace an object someone else put there.' },
-      partitionBy: { type: 'string', description: 'Date field choosing the partition of each record.' },
-      createBucket: { type: 'boolean', default: true, description: 'Create the bucket when missing.' },
-    },
-  },
+  config: CONFIG,
 }, S3Sink);

@@ -1,11 +1,7 @@
-import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, asWholeResult, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 
-interface DuckDbSourceConfig {
-  query: string;
-  params: unknown[];
-  pageSize: number;
-}
+type DuckDbSourceConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Reads the result of a SQL query over a DuckDB warehouse. Typically triggered after other steps commit,
@@ -39,6 +35,17 @@ export class DuckDbSource implements Source {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['query'],
+  properties: {
+    query: { type: 'string', description: 'SELECT to run. Parameters are $1, $2… from params; $date is the run date (YYYY-MM-DD).', examples: ['SELECT * FROM revenue WHERE usd_amount IS NULL'] },
+    params: { type: 'array', default: [], description: 'Values bound to $1, $2… (never pasted into the SQL).' },
+    pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per batch. The batches of a run are marked as one whole result, so a sink in replace mode swaps in all of them (or empties its target when the result is empty).' },
+  },
+});
+
 export default pluginModule({
   kind: 'source',
   name: 'duckdb',
@@ -46,16 +53,7 @@ export default pluginModule({
   stability: 'stable',
   connectionTypes: ['duckdb'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['query'],
-    properties: {
-      query: { type: 'string', description: 'SELECT to run. Parameters are $1, $2… from params; $date is the run date (YYYY-MM-DD).', examples: ['SELECT * FROM revenue WHERE usd_amount IS NULL'] },
-      params: { type: 'array', default: [], description: 'Values bound to $1, $2… (never pasted into the SQL).' },
-      pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per batch. The batches of a run are marked as one whole result, so a sink in replace mode swaps in all of them (or empties its target when the result is empty).' },
-    },
-  },
+  config: CONFIG,
   examples: [{
     title: 'Re-derive an hourly roll-up whenever the revenue table changes',
     yaml: 'hourly:\n  use: duckdb\n  connection: warehouse\n  trigger: { after: [revenue] }\n  with:\n    query: SELECT date_trunc(\'hour\', ts) AS hour, sum(usd) AS usd FROM revenue GROUP BY 1\n',

@@ -1,16 +1,7 @@
-import { DataError, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, DataError, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
 
-interface KafkaSourceConfig {
-  topics: string | string[];
-  group?: string;
-  startFrom: 'earliest' | 'latest' | 'committed';
-  format: 'json' | 'string' | 'bytes';
-  maxBatch: number;
-  metadata: boolean;
-  partitions?: number;
-  nanAsNull: boolean;
-}
+type KafkaSourceConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Reads topics as a consumer group. Offsets are committed only when the runtime says every downstream sink
@@ -150,6 +141,22 @@ function parseObject(text: string, nanAsNull = false): Row {
   return parsed as Row;
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['topics'],
+  properties: {
+    topics: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }], description: 'Topic or topics to read.', examples: ['fx-rates'] },
+    group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>). Processes with the same group share the partitions.' },
+    startFrom: { enum: ['earliest', 'latest', 'committed'], default: 'committed', description: 'Where a group without committed offsets starts; committed falls back to earliest.' },
+    format: { enum: ['json', 'string', 'bytes'], default: 'json', description: 'json: each message is a JSON object (others go to dead-letter); string/bytes: a record {value}.' },
+    maxBatch: { type: 'integer', minimum: 1, default: 1000, description: 'Most messages per batch.' },
+    metadata: { type: 'boolean', default: false, description: 'Add _topic, _partition, _offset, _key and _timestamp to each record.' },
+    partitions: { type: 'integer', minimum: 1, description: 'Create the topics with this many partitions when missing.' },
+    nanAsNull: { type: 'boolean', default: false, description: 'json: read the NaN, Infinity and -Infinity tokens that Python\'s json.dumps writes (e.g. for empty spreadsheet cells read by pandas) as null instead of sending the message to dead-letter.' },
+  },
+});
+
 export default pluginModule({
   kind: 'source',
   name: 'kafka',
@@ -159,20 +166,6 @@ export default pluginModule({
   streaming: true,
   connectionTypes: ['kafka'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['topics'],
-    properties: {
-      topics: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }], description: 'Topic or topics to read.', examples: ['fx-rates'] },
-      group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>). Processes with the same group share the partitions.' },
-      startFrom: { enum: ['earliest', 'latest', 'committed'], default: 'committed', description: 'Where a group without committed offsets starts; committed falls back to earliest.' },
-      format: { enum: ['json', 'string', 'bytes'], default: 'json', description: 'json: each message is a JSON object (others go to dead-letter); string/bytes: a record {value}.' },
-      maxBatch: { type: 'integer', minimum: 1, default: 1000, description: 'Most messages per batch.' },
-      metadata: { type: 'boolean', default: false, description: 'Add _topic, _partition, _offset, _key and _timestamp to each record.' },
-      partitions: { type: 'integer', minimum: 1, description: 'Create the topics with this many partitions when missing.' },
-      nanAsNull: { type: 'boolean', default: false, description: 'json: read the NaN, Infinity and -Infinity tokens that Python\'s json.dumps writes (e.g. for empty spreadsheet cells read by pandas) as null instead of sending the message to dead-letter.' },
-    },
-  },
+  config: CONFIG,
   examples: [{ title: 'FX ticks', yaml: 'fx:\n  use: kafka\n  connection: bus\n  with: { topics: fx-rates, group: globemart-fx, startFrom: earliest }\n' }],
 }, KafkaSource);

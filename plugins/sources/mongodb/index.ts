@@ -1,14 +1,8 @@
-import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, duration, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { fromExtendedJson, toExtendedJson, type DocumentStore } from '../../../connections/mongodb/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
-interface MongoSourceConfig {
-  collection: string;
-  filter: Record<string, unknown>;
-  cursor?: string;
-  pageSize: number;
-  pollInterval?: string;
-}
+type MongoSourceConfig = ConfigOf<typeof CONFIG>;
 
 /** Reads a collection by a query; with `cursor`, only documents with a larger cursor value than the checkpoint, in pages. */
 @injectable()
@@ -43,6 +37,19 @@ export class MongoSource implements Source {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['collection'],
+  properties: {
+    collection: { type: 'string', description: 'Collection to read.' },
+    filter: { type: 'object', default: {}, description: 'Query filter (equality, $gt/$gte/$lt/$lte/$in/$ne).' },
+    cursor: { type: 'string', description: 'Increasing field (time, sequence); the last value read is the checkpoint.', examples: ['updated_at'] },
+    pageSize: { type: 'integer', minimum: 1, default: 1000, description: 'Documents per batch (with cursor).' },
+    pollInterval: duration({ description: 'Query again this often (streaming).' }),
+  },
+});
+
 export default pluginModule({
   kind: 'source',
   name: 'mongodb',
@@ -51,16 +58,5 @@ export default pluginModule({
   streaming: true,
   connectionTypes: ['mongodb'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['collection'],
-    properties: {
-      collection: { type: 'string', description: 'Collection to read.' },
-      filter: { type: 'object', default: {}, description: 'Query filter (equality, $gt/$gte/$lt/$lte/$in/$ne).' },
-      cursor: { type: 'string', description: 'Increasing field (time, sequence); the last value read is the checkpoint.', examples: ['updated_at'] },
-      pageSize: { type: 'integer', minimum: 1, default: 1000, description: 'Documents per batch (with cursor).' },
-      pollInterval: { type: 'string', format: 'duration', description: 'Query again this often (streaming).' },
-    },
-  },
+  config: CONFIG,
 }, MongoSource);

@@ -1,18 +1,8 @@
-import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, asWholeResult, duration, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
-interface PostgresSourceConfig {
-  table?: string;
-  query?: string;
-  mode: 'incremental' | 'snapshot';
-  cursor?: { column: string; tieBreaker?: string };
-  lookback?: string;
-  where?: string;
-  params: unknown[];
-  pageSize: number;
-  dateColumn?: string;
-}
+type PostgresSourceConfig = ConfigOf<typeof CONFIG>;
 
 interface Position {
   cursor: unknown;
@@ -136,6 +126,27 @@ function comparable(value: unknown): number | string {
   return Number.isNaN(time) ? String(value) : time;
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    table: { type: 'string', description: 'Table to read (or give query).', examples: ['transactions', 'sales.orders'] },
+    query: { type: 'string', description: 'SELECT to read instead of a table.' },
+    mode: { enum: ['incremental', 'snapshot'], default: 'incremental', description: 'incremental reads rows after the checkpoint; snapshot reads everything each run.' },
+    cursor: {
+      type: 'object', additionalProperties: false, required: ['column'],
+      description: 'Ordering of rows: column (e.g. a timestamp) and a unique tieBreaker for rows with the same value.',
+      properties: { column: { type: 'string' }, tieBreaker: { type: 'string' } },
+      examples: [{ column: 'transaction_time', tieBreaker: 'transaction_id' }],
+    },
+    lookback: duration({ description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.', examples: ['1h'] }, { zero: true }),
+    where: { type: 'string', description: 'Extra SQL condition; use $1… with params.' },
+    params: { type: 'array', default: [], description: 'Values for $1… in where.' },
+    pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per page (and batch).' },
+    dateColumn: { type: 'string', description: 'With --date YYYY-MM-DD, read only that day by this column (backfill; the checkpoint does not move).' },
+  },
+});
+
 export default pluginModule({
   kind: 'source',
   name: 'postgres',
@@ -144,25 +155,6 @@ export default pluginModule({
   stability: 'stable',
   connectionTypes: ['postgres'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      table: { type: 'string', description: 'Table to read (or give query).', examples: ['transactions', 'sales.orders'] },
-      query: { type: 'string', description: 'SELECT to read instead of a table.' },
-      mode: { enum: ['incremental', 'snapshot'], default: 'incremental', description: 'incremental reads rows after the checkpoint; snapshot reads everything each run.' },
-      cursor: {
-        type: 'object', additionalProperties: false, required: ['column'],
-        description: 'Ordering of rows: column (e.g. a timestamp) and a unique tieBreaker for rows with the same value.',
-        properties: { column: { type: 'string' }, tieBreaker: { type: 'string' } },
-        examples: [{ column: 'transaction_time', tieBreaker: 'transaction_id' }],
-      },
-      lookback: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.', examples: ['1h'] },
-      where: { type: 'string', description: 'Extra SQL condition; use $1… with params.' },
-      params: { type: 'array', default: [], description: 'Values for $1… in where.' },
-      pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per page (and batch).' },
-      dateColumn: { type: 'string', description: 'With --date YYYY-MM-DD, read only that day by this column (backfill; the checkpoint does not move).' },
-    },
-  },
+  config: CONFIG,
   examples: [{ title: 'New transactions every hour', yaml: 'transactions:\n  use: postgres\n  connection: shop\n  schedule: { every: 1h }\n  with:\n    table: transactions\n    cursor: { column: transaction_time, tieBreaker: transaction_id }\n    lookback: 1h\n' }],
 }, PostgresSource);

@@ -1,25 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import { configSchema, duration, inject, injectable, isDataError, pluginModule, TOKENS, type ConfigOf, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
 import { formatOf, readRecords, type FileFormat } from '../../../formats/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
-interface S3SourceConfig {
-  bucket: string;
-  prefix: string;
-  format?: FileFormat;
-  batchSize: number;
-  pollInterval?: string;
-  pageSize: number;
-  notifications?: { connection: string; topic: string; group?: string; queueArn?: string };
-  keyColumn?: string;
-  lineColumn?: string;
-  createBucket: boolean;
-}
+type S3SourceConfig = ConfigOf<typeof CONFIG>;
 
 type Seen = Record<string, string>;
 
@@ -232,6 +221,37 @@ export class S3Source implements Source {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['bucket'],
+  properties: {
+    bucket: { type: 'string', description: 'Bucket to read.', examples: ['sales-staging'] },
+    prefix: { type: 'string', default: '', description: 'Only keys under this prefix.', examples: ['daily/'] },
+    format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
+    batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
+    pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
+    pollInterval: duration({ description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] }),
+    createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
+    keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
+    lineColumn: { type: 'string', description: 'Add the record\'s line in its object to each record in this column (CSV: the file\'s line, the header being line 1, lines DuckDB rejected skipped; an object\'s records are then held until it is read whole).', examples: ['source_line'] },
+    notifications: {
+      type: 'object', additionalProperties: false, required: ['connection'],
+      description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
+      properties: {
+        connection: { type: 'string', description: 'Kafka connection carrying the events.' },
+        topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },
+        group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>-events).' },
+        queueArn: {
+          type: 'string',
+          description: 'ARN of the server\'s notification target that publishes to the topic (MinIO: arn:minio:sqs::<id>:kafka, printed at start under "SQS ARNs"). When the bucket has no rule sending this prefix\'s object-created events there, the source adds one; without queueArn, a missing rule stops the source with an error saying so. Empty: not given.',
+          examples: ['arn:minio:sqs::PRIMARY:kafka'],
+        },
+      },
+    },
+  },
+});
+
 export default pluginModule({
   kind: 'source',
   name: 's3',
@@ -241,35 +261,6 @@ export default pluginModule({
   streaming: true,
   connectionTypes: ['s3'],
   connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['bucket'],
-    properties: {
-      bucket: { type: 'string', description: 'Bucket to read.', examples: ['sales-staging'] },
-      prefix: { type: 'string', default: '', description: 'Only keys under this prefix.', examples: ['daily/'] },
-      format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
-      batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
-      pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-      pollInterval: { type: 'string', format: 'duration', description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] },
-      createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
-      keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
-      lineColumn: { type: 'string', description: 'Add the record\'s line in its object to each record in this column (CSV: the file\'s line, the header being line 1, lines DuckDB rejected skipped; an object\'s records are then held until it is read whole).', examples: ['source_line'] },
-      notifications: {
-        type: 'object', additionalProperties: false, required: ['connection'],
-        description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
-        properties: {
-          connection: { type: 'string', description: 'Kafka connection carrying the events.' },
-          topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },
-          group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>-events).' },
-          queueArn: {
-            type: 'string',
-            description: 'ARN of the server\'s notification target that publishes to the topic (MinIO: arn:minio:sqs::<id>:kafka, printed at start under "SQS ARNs"). When the bucket has no rule sending this prefix\'s object-created events there, the source adds one; without queueArn, a missing rule stops the source with an error saying so. Empty: not given.',
-            examples: ['arn:minio:sqs::PRIMARY:kafka'],
-          },
-        },
-      },
-    },
-  },
+  config: CONFIG,
   examples: [{ title: 'Daily CSV drops', yaml: 'drops:\n  use: s3\n  connection: lake\n  with: { bucket: sales, prefix: daily/, pollInterval: 30s }\n' }],
 }, S3Source);

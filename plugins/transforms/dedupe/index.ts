@@ -1,12 +1,19 @@
-import { DataError, fieldOf, inject, injectable, pluginModule, TOKENS, type Row, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import { configSchema, DataError, fieldOf, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Row, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 
-interface DedupeConfig {
-  key: string[];
-  keep: 'first' | 'last';
-  scope: 'batch' | 'run';
-  maxKeys: number;
-  nulls: 'equal' | 'distinct';
-}
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['key'],
+  properties: {
+    key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that identify a record.', examples: [['transaction_id']] },
+    keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).' },
+    scope: { enum: ['batch', 'run'], default: 'batch', description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).' },
+    nulls: { enum: ['equal', 'distinct'], default: 'equal', description: 'equal: a null or missing key field is a value like any other (records keyed null are duplicates of each other); distinct: a record with a null key field is never a duplicate and passes on (e.g. to a validation that rejects it with its reason).' },
+    maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.', examples: [100000] },
+  },
+});
+
+type DedupeConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Drops records whose key was already seen: within each batch (keeping the first or the last record of a key), or
@@ -73,16 +80,5 @@ export default pluginModule({
   name: 'dedupe',
   summary: 'Drops records whose key was seen before, in the batch or across the run (bounded memory).',
   stability: 'stable',
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['key'],
-    properties: {
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that identify a record.', examples: [['transaction_id']] },
-      keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).' },
-      scope: { enum: ['batch', 'run'], default: 'batch', description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).' },
-      nulls: { enum: ['equal', 'distinct'], default: 'equal', description: 'equal: a null or missing key field is a value like any other (records keyed null are duplicates of each other); distinct: a record with a null key field is never a duplicate and passes on (e.g. to a validation that rejects it with its reason).' },
-      maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.', examples: [100000] },
-    },
-  },
+  config: CONFIG,
 }, Dedupe);

@@ -1,4 +1,4 @@
-import { fieldOf as ownField, inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import { duration, fieldOf as ownField, inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
 type Aggregate =
@@ -225,9 +225,6 @@ export function quantile(values: number[], q: number): number | null {
 }
 
 const field = { type: 'string', description: 'A numeric field of the records.' };
-const duration = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' };
-/** A length that must be above 0 (a window of 0 would never close). */
-const positiveDuration = { type: 'string', format: 'duration' };
 const where = (extra: Record<string, unknown>) => ({
   type: 'object', required: ['field', 'in', ...Object.keys(extra)], additionalProperties: false,
   properties: { field: { type: 'string', description: 'Field to test.' }, in: { type: 'array', minItems: 1, description: 'Values that count.' }, ...extra },
@@ -249,10 +246,11 @@ export default pluginModule({
     required: ['timeField', 'size', 'aggregates'],
     properties: {
       timeField: { type: 'string', description: 'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.', examples: ['event_ts'] },
-      size: { ...positiveDuration, description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).', examples: ['5m', '1h'] },
-      hop: { ...positiveDuration, description: 'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).', examples: ['1m'] },
+      // Above 0: a window of 0 would never close.
+      size: duration({ description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).', examples: ['5m', '1h'] }),
+      hop: duration({ description: 'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).', examples: ['1m'] }),
       groupBy: { type: 'array', items: { type: 'string' }, default: [], description: 'Fields that split windows (one row per window and group).', examples: [['country']] },
-      allowedLateness: { ...duration, default: '0s', description: 'How far behind the newest event time a window still accepts events.', examples: ['30m'] },
+      allowedLateness: duration({ default: '0s', description: 'How far behind the newest event time a window still accepts events.', examples: ['30m'] }, { zero: true }),
       aggregates: {
         type: 'object', minProperties: 1,
         description: 'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',

@@ -20,7 +20,8 @@ export interface FilterConfig {
   valueType?: 'string' | 'integer' | 'number';
 }
 
-export interface WidgetConfig {
+// A type, not an interface: a widget type's layout rule reads it as a record (widgets/contribution.ts).
+export type WidgetConfig = {
   id: string;
   type: WidgetType;
   title?: string;
@@ -53,7 +54,7 @@ export interface WidgetConfig {
   width?: number;
   height?: number;
   text?: string;
-}
+};
 
 export interface DashboardConfig {
   title?: string;
@@ -72,8 +73,3 @@ export interface DashboardConfig {
 
 /** Ids a widget cannot take: they name other endpoints of the view's API. */
 export const RESERVED_WIDGET_IDS = ['events', 'filters', 'upload', 'assets', 'openapi'];
-
-/** An upload widget's target(s) as a list, in firing order. */
-export function uploadTargets(target: string | string[] | undefined): string[] {
-  return target === undefined ? [] : ([] as string[]).concat(target);
-}

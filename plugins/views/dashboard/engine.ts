@@ -9,7 +9,8 @@ import { bindQuery, quoteIdent, stripSemicolon, type BoundQuery } from '../share
 import { formatCell, type FieldContext } from '../ui/format.ts';
 import { kpiValue } from '../ui/rows.ts';
 import type { WidgetModel, WidgetResult } from '../ui/types.ts';
-import { uploadTargets, type DashboardConfig, type WidgetConfig } from './config.ts';
+import { widgetType } from '../ui/widgets/index.ts';
+import type { DashboardConfig, WidgetConfig } from './config.ts';
 import type { Filters, FilterValue, TimeWindow } from './filters.ts';
 
 /** A widget with what the view resolved for it: the filters it responds to and the steps behind it. */
@@ -80,10 +81,11 @@ export class Engine {
     const freshness = freshnessOf(this.status, this.deadLetters, widget.from);
     const filtered = widget.affects.some((id) => this.filters.isActive(id, state.values[id]));
     const { config } = widget;
+    const kind = widgetType(config.type);
     if (!config.query) return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered } };
     let result: Timed & { truncated?: boolean; total?: number };
     try {
-      result = config.type === 'table' ? await this.tablePage(this.bound(widget, state), page) : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
+      result = kind.query && kind.paged ? await this.tablePage(this.bound(widget, state), page) : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
     } catch (error) {
       if (error instanceof ParamError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -100,7 +102,7 @@ export class Engine {
       Object.assign(out, evaluateRules(config.rules ?? [], result.rows, undefined, show));
     }
     if (config.type === 'kpi') await this.kpiExtras(widget, state, result.rows, out);
-    if (config.series && ['line', 'area', 'bar'].includes(config.type)) out.meta.domain = await this.seriesDomain(widget);
+    if (config.series && kind.query && kind.seriesDomain) out.meta.domain = await this.seriesDomain(widget);
     return out;
   }
 
@@ -177,7 +179,8 @@ export class Engine {
   /** The client-side description of a widget (no SQL). */
   model(widget: Widget, view: DashboardConfig): WidgetModel {
     const c = widget.config;
-    const width = c.width ?? (c.type === 'kpi' ? 1 : c.type === 'table' ? 4 : 2);
+    const kind = widgetType(c.type);
+    const width = c.width ?? kind.width;
     const queried = Boolean(c.query);
     return {
       id: c.id, type: c.type, title: c.title ?? c.id, description: c.description, width, height: c.height,
@@ -188,14 +191,9 @@ export class Engine {
       pageSize: c.pageSize ?? 10, filters: widget.affects,
       ignores: queried ? this.filters.ids().filter((id) => !widget.affects.includes(id)).map((id) => this.filters.defs[id].label ?? id) : [],
       steps: queried ? triggersOf(this.status, widget.from) : [],
-      text: c.text, accept: c.type === 'upload' ? acceptList(c.accept) : undefined, target: c.type === 'upload' ? uploadTargets(c.target) : undefined, maxBytes: c.type === 'upload' ? c.maxBytes ?? view.maxUploadBytes : undefined,
+      ...kind.model?.(c, view),
     };
   }
-}
-
-export function acceptList(accept: string | string[] | undefined): string[] {
-  const list = accept === undefined ? ['.xlsx', '.csv'] : ([] as string[]).concat(accept).flatMap((a) => a.split(','));
-  return list.map((a) => a.trim().toLowerCase()).filter(Boolean).map((a) => (a.startsWith('.') ? a : `.${a}`));
 }
 
 function numberOf(value: unknown): number | null {

@@ -17,8 +17,10 @@ import { paginate } from '../shared/sql.ts';
 import { renderDashboardPage } from '../ui/pages.tsx';
 import type { PageModel } from '../ui/types.ts';
 import { generateDashboard, introspect } from './auto.ts';
-import { uploadTargets, type DashboardConfig } from './config.ts';
-import { acceptList, Engine, type PageRequest, type RequestState, type Widget } from './engine.ts';
+import { widgetType } from '../ui/widgets/index.ts';
+import { acceptList, uploadTargets } from '../ui/widgets/upload/index.tsx';
+import type { DashboardConfig } from './config.ts';
+import { Engine, type PageRequest, type RequestState, type Widget } from './engine.ts';
 import { buildLayout, type Layout } from './layout.ts';
 import { dashboardOpenApi } from './openapi.ts';
 import { DASHBOARD_SCHEMA } from './schema.ts';
@@ -142,7 +144,7 @@ export class DashboardView implements View {
 
   /** The page header's freshness: over every card's producers, so its reject count is the union of the cards'. */
   private pageFreshness(layout: Layout | undefined) {
-    const cards = layout?.widgets.filter((w) => w.config.type !== 'text') ?? [];
+    const cards = layout?.widgets.filter((w) => showsFreshness(w)) ?? [];
     const from = cards.length ? cards.flatMap((w) => w.from) : this.step.from;
     return freshnessOf(this.status, this.deadLetters, [...new Set(from)]);
   }
@@ -153,7 +155,7 @@ export class DashboardView implements View {
 
   /** The first page of a widget as the page holds it: a table's first page, a chart's rows. */
   private firstPage(widget: Widget): PageRequest {
-    return { limit: widget.config.type === 'table' ? widget.config.pageSize ?? 10 : widget.config.limit ?? 1000, offset: 0 };
+    return { limit: isPaged(widget) ? widget.config.pageSize ?? 10 : widget.config.limit ?? 1000, offset: 0 };
   }
 
   private async page(c: Context) {
@@ -181,7 +183,7 @@ export class DashboardView implements View {
       freshness: this.pageFreshness(layout),
       notices: ignored.length ? [`Ignored in the address: ${ignored.join('; ')}`] : [],
       empty: note,
-      charts: [...new Set(layout.widgets.map((w) => w.config.type).filter((t) => ['line', 'area', 'bar', 'pie'].includes(t)))],
+      charts: [...new Set(layout.widgets.map((w) => widgetType(w.config.type)).filter((t) => t.query && t.chart).map((t) => t.type))],
     };
     return c.html(renderDashboardPage(model, await assetUrls()));
   }
@@ -197,7 +199,7 @@ export class DashboardView implements View {
     const client = await this.reads();
     try {
       // The API's default stays the widget's `limit` (a client asking for a table gets its rows); the page asks for one page.
-      const specs = { ...pagingParams(client?.dialect, widget.config.limit ?? 1000), ...(widget.config.type === 'table' ? TABLE_PARAMS : {}) };
+      const specs = { ...pagingParams(client?.dialect, widget.config.limit ?? 1000), ...(isPaged(widget) ? TABLE_PARAMS : {}) };
       paging = parseParams(specs, new URLSearchParams([...search].filter(([key]) => key in specs))) as unknown as typeof paging;
       const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(specs) });
       state = { values, windows: await layout.filters.windows(client, values, this.clock.now()) };
@@ -216,7 +218,8 @@ export class DashboardView implements View {
     }
     try {
       const result = await engine.run(widget, state, paging);
-      if (result.error && widget.config.type !== 'alert') return c.json({ error: result.error }, 500);
+      // A type that shows a failed query itself (an alert's Error state) gets the result, not a 500.
+      if (result.error && !showsErrors(widget)) return c.json({ error: result.error }, 500);
       return cachedJson(c, result);
     } catch (error) {
       return badRequest(c, error);
@@ -249,6 +252,23 @@ export class DashboardView implements View {
       widget: widget.config.id, targets: uploadTargets(widget.config.target), accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
     }, { viewId: this.step.id, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
   }
+}
+
+/** The server pages, sorts and searches the widget's rows (a table). */
+function isPaged(widget: Widget): boolean {
+  const kind = widgetType(widget.config.type);
+  return kind.query && Boolean(kind.paged);
+}
+
+function showsErrors(widget: Widget): boolean {
+  const kind = widgetType(widget.config.type);
+  return kind.query && Boolean(kind.shows?.error);
+}
+
+/** The card reports the freshness of the steps behind it (every card but a text). */
+function showsFreshness(widget: Widget): boolean {
+  const kind = widgetType(widget.config.type);
+  return kind.query || kind.footer;
 }
 
 export default pluginModule({

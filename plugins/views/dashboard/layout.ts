@@ -2,7 +2,8 @@
 // Filters bind by construction: a widget is refreshed by, and shows, exactly the filters that change its data.
 import { parseTemplate, templateParams } from '../shared/sql.ts';
 import type { FilterConfig, WidgetConfig } from './config.ts';
-import { RESERVED_WIDGET_IDS, uploadTargets } from './config.ts';
+import { widgetType } from '../ui/widgets/index.ts';
+import { RESERVED_WIDGET_IDS } from './config.ts';
 import type { Widget } from './engine.ts';
 import { Filters } from './filters.ts';
 
@@ -11,7 +12,6 @@ export interface Layout {
   widgets: Widget[];
 }
 
-const NEEDS_QUERY = new Set(['kpi', 'line', 'area', 'bar', 'pie', 'table', 'alert']);
 const TIME_FILTERS = new Set(['timeRange', 'dateRange']);
 
 /**
@@ -38,9 +38,10 @@ export function buildLayout(
     if (seen.has(config.id)) throw new Error(`${label}: two widgets have the id "${config.id}"`);
     seen.add(config.id);
     if (RESERVED_WIDGET_IDS.includes(config.id)) throw new Error(`${label}: ${where}: the id is reserved (${RESERVED_WIDGET_IDS.join(', ')})`);
-    if (NEEDS_QUERY.has(config.type) && !config.query) throw new Error(`${label}: ${where} (${config.type}) needs a query`);
-    if (config.type === 'upload' && !config.target) throw new Error(`${label}: ${where} (upload) needs a target: the source step to fire`);
-    if (config.type === 'alert' && !config.rules?.length) throw new Error(`${label}: ${where} (alert) needs rules`);
+    // The type's own rule (widgets/<type>/): a query for a widget drawn from rows, rules for an alert…
+    const kind = widgetType(config.type);
+    const problem = kind.query && !config.query ? 'needs a query' : kind.check?.(config);
+    if (problem) throw new Error(`${label}: ${where} (${config.type}) ${problem}`);
     if (config.query) checkParams(config.query, where);
     if (typeof config.sparkline === 'string') checkParams(config.sparkline, `${where} sparkline`);
     for (const id of config.filters ?? []) if (!filterConfigs[id]) throw new Error(`${label}: ${where} lists an unknown filter "${id}"`);
@@ -54,7 +55,7 @@ export function buildLayout(
     }
     // An upload card reports on the source it feeds; a query card on the steps writing what it reads.
     const inferred = config.query ? producers([config.query, typeof config.sparkline === 'string' ? config.sparkline : ''].join('\n')) : [];
-    const from = config.from ?? (config.type === 'upload' && config.target ? uploadTargets(config.target) : inferred.length ? inferred : viewFrom);
+    const from = config.from ?? kind.from?.(config) ?? (inferred.length ? inferred : viewFrom);
     return { config, applies, affects, from };
   });
   return { filters, widgets };

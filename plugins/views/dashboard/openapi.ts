@@ -3,6 +3,7 @@
 import { pagingParams, TABLE_PARAMS } from '../shared/http.ts';
 import { denied, ENVELOPE, errorResponse, security } from '../shared/openapi.ts';
 import { openApiParam } from '../shared/params.ts';
+import { widgetType } from '../ui/widgets/index.ts';
 import type { Layout } from './layout.ts';
 
 export interface DashboardApiOptions {
@@ -49,7 +50,8 @@ export function dashboardOpenApi(layout: Layout, api: string, tag: string, optio
   };
   for (const { config, affects } of layout.widgets) {
     if (!config.query) continue;
-    const table = config.type === 'table';
+    const kind = widgetType(config.type);
+    const table = kind.query && Boolean(kind.paged);
     paths[`${api}/${config.id}`] = {
       get: {
         tags: [tag],

@@ -1,5 +1,6 @@
 // JSON Schema of the dashboard's `with:` (drives validation, defaults, `platform plugins` and docs).
-import { RULE_SCHEMA } from '../shared/rules.ts';
+import { duration } from '../../../core/sdk/index.ts';
+import { WIDGET_TYPES, widgetTypeProperties } from '../ui/widgets/index.ts';
 
 const FORMAT = {
   enum: ['number', 'currency', 'percent', 'integer', 'duration'],
@@ -55,7 +56,7 @@ const WIDGET = {
   required: ['id', 'type'],
   properties: {
     id: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]*$', description: 'Identifier; the data API is /api/views/<view>/<id>.' },
-    type: { enum: ['kpi', 'line', 'area', 'bar', 'pie', 'table', 'alert', 'upload', 'text'], description: 'What the card shows.' },
+    type: { enum: WIDGET_TYPES.map((t) => t.type), description: 'What the card shows.' },
     title: { type: 'string', description: 'Card title (default: the id).' },
     description: { type: 'string', description: 'A line under the title.' },
     query: {
@@ -70,25 +71,6 @@ const WIDGET = {
     x: { type: 'string', description: 'Charts: the category/time column (default: the first column).' },
     y: { type: ['string', 'array'], items: { type: 'string' }, description: 'Charts: value column(s), one series each (default: every other numeric column). KPI: the value column (default: value, else the first).' },
     series: { type: 'string', description: 'line/area/bar: a column whose values split the data into series (e.g. one line per currency).' },
-    stack: { type: 'boolean', default: false, description: 'Stack the series (area/bar).' },
-    smooth: { type: 'boolean', default: false, description: 'line/area: smoothed curves (off: a curve between points can show values that never happened).' },
-    scale: {
-      enum: ['auto', 'shared', 'indexed'], default: 'auto',
-      description: 'line/area with several series: shared: one axis; indexed: each series as % change from its first point; auto: indexed when the series\' ranges differ tenfold (e.g. JPY next to EUR).',
-    },
-    top: { type: 'integer', minimum: 1, description: 'bar/pie: keep the N largest (pie groups the rest as Other).' },
-    downIsGood: { type: 'boolean', default: false, description: 'KPI: a decrease is shown green (e.g. failure rate).' },
-    sparkline: { type: ['boolean', 'string'], default: false, description: 'KPI: true splits the time range into 12 buckets and runs the query for each; or SQL returning (x, y) points.' },
-    delta: { enum: ['previousPeriod', 'none'], description: 'KPI: compare with the same query over the previous equal period (default when the KPI responds to a time filter). A query may instead return a column "previous".' },
-    rules: RULE_SCHEMA,
-    target: {
-      anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
-      description: 'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
-      examples: ['orders_file', ['products_sheet', 'clients_sheet']],
-    },
-    accept: { type: ['string', 'array'], items: { type: 'string' }, default: ['.xlsx', '.csv'], description: 'upload: allowed file extensions.' },
-    maxBytes: { type: 'integer', minimum: 1, description: 'upload: size limit (default: the view\'s maxUploadBytes).' },
-    pageSize: { type: 'integer', minimum: 1, maximum: 500, default: 10, description: 'table: rows per page (a table is paged, sorted and searched by the server; the page holds one page).' },
     limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000, description: 'Charts, KPIs and alerts: rows read at most.' },
     columns: { type: 'object', additionalProperties: COLUMN, description: 'Labels and formats per column.', examples: [{ revenue: { label: 'Revenue', format: 'currency', currency: 'EUR' } }] },
     filters: { type: 'array', items: { type: 'string' }, description: 'Filters whose conditions go into the query\'s {{where}}/{{and}} (default: all; [] for none). A filter the query uses as :<filter> applies too, listed or not; a listed filter that cannot apply is an error.' },
@@ -96,7 +78,8 @@ const WIDGET = {
     from: { type: 'array', items: { type: 'string' }, description: 'Steps producing the data (default: the view\'s from); used for freshness, rejects and live refresh.' },
     width: { type: 'integer', minimum: 1, maximum: 4, description: 'Grid columns out of 4 (default: kpi 1, table 4, others 2).' },
     height: { type: 'integer', minimum: 120, maximum: 1000, description: 'Chart height in pixels (default 280).' },
-    text: { type: 'string', description: 'text: the content (plain text; blank lines separate paragraphs).' },
+    // What each type adds: downIsGood (kpi), stack/smooth/scale/top (charts), pageSize (table), rules (alert)…
+    ...widgetTypeProperties(),
   },
 };
 
@@ -106,7 +89,7 @@ export const DASHBOARD_SCHEMA = {
   properties: {
     title: { type: 'string', description: 'Page title (default: the step id).', examples: ['GlobeMart revenue'] },
     description: { type: 'string', description: 'A line under the title.' },
-    refresh: { type: 'string', default: '30s', format: 'duration', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] },
+    refresh: duration({ default: '30s', description: 'Polling interval when live updates (server-sent events) are unavailable.', examples: ['5s'] }),
     tables: {
       type: 'array', items: { type: 'string' },
       description: 'Auto mode: without widgets, a page is generated from these tables\' schemas (KPI sums of numeric columns, a time series, bars/pies of low-cardinality text columns, a table).',

@@ -2,16 +2,12 @@
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { fetchOptions, fetchWidget, isAbort, pageParams, widgetUrl, type TableQuery } from './api.ts';
-import { AlertBody, TextBody } from './components/alert.tsx';
 import { Card, EmptyState, ErrorState, Footer, Skeleton } from './components/card.tsx';
-import { ChartBody } from './components/chart.tsx';
 import { FilterBar } from './components/filters.tsx';
 import { PageHeader, TopBar, type LiveState } from './components/header.tsx';
-import { KpiBody } from './components/kpi.tsx';
-import { TableBody } from './components/table.tsx';
-import { UploadBody } from './components/upload.tsx';
 import type { FieldContext } from './format.ts';
 import type { FilterModel, Freshness, PageModel, WidgetModel, WidgetResult } from './types.ts';
+import { widgetType } from './widgets/index.ts';
 
 export type Theme = 'light' | 'dark';
 
@@ -27,7 +23,6 @@ function useTheme(): Theme {
   return theme;
 }
 
-const CHARTS = new Set(['line', 'area', 'bar', 'pie']);
 const FIRST_TABLE_PAGE: TableQuery = { offset: 0, sort: null, order: 'asc', q: '' };
 
 export function Dashboard({ model }: { model: PageModel }): JSX.Element {
@@ -51,7 +46,7 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
    * older one, and an aborted answer is dropped: a card only ever shows the answer to its latest request.
    */
   const refresh = useCallback(async (ids: string[]) => {
-    const widgets = model.widgets.filter((w) => ids.includes(w.id) && w.type !== 'text' && w.type !== 'upload');
+    const widgets = model.widgets.filter((w) => ids.includes(w.id) && widgetType(w.type).query);
     if (widgets.length === 0) return;
     setLoading((l) => ({ ...l, ...Object.fromEntries(widgets.map((w) => [w.id, true])) }));
     await Promise.all(widgets.map(async (w) => {
@@ -59,7 +54,8 @@ export function Dashboard({ model }: { model: PageModel }): JSX.Element {
       const controller = new AbortController();
       inflight.current.set(w.id, controller);
       try {
-        const table = w.type === 'table' ? tableState.current[w.id] ?? FIRST_TABLE_PAGE : undefined;
+        const kind = widgetType(w.type);
+        const table = kind.query && kind.paged ? tableState.current[w.id] ?? FIRST_TABLE_PAGE : undefined;
         const result = await fetchWidget(model, w.id, current.current, controller.signal, table, table ? w.pageSize : undefined);
         if (controller.signal.aborted) return;
         setResults((r) => ({ ...r, [w.id]: result }));
@@ -193,18 +189,17 @@ interface WidgetCardProps {
 }
 
 function WidgetCard({ widget, result, loading, model, filters, theme, now, context, table, onTable, timeFiltered }: WidgetCardProps): JSX.Element {
-  const csv = CHARTS.has(widget.type) || widget.type === 'table' ? widgetUrl(model, widget.id, filters, 'csv', widget.type === 'table' ? table : undefined) : undefined;
-  const footer = result && widget.type !== 'text' && <Footer freshness={result.meta.freshness} now={now} compact={widget.width === 1} csv={csv} timeZone={model.timeZone} />;
+  // Everything that differs between widget types comes from the type's contribution (widgets/<type>/).
+  const kind = widgetType(widget.type);
+  const paged = kind.query && kind.paged;
+  const csv = kind.query && kind.csv ? widgetUrl(model, widget.id, filters, 'csv', paged ? table : undefined) : undefined;
+  const footer = result && (kind.query || kind.footer) && <Footer freshness={result.meta.freshness} now={now} compact={widget.width === 1} csv={csv} timeZone={model.timeZone} />;
+  const props = { widget, model, context, theme, now };
   let body: JSX.Element;
-  if (widget.type === 'text') body = <TextBody text={widget.text ?? ''} />;
-  else if (widget.type === 'upload') body = <UploadBody widget={widget} model={model} locale={model.locale} />;
-  else if (!result) body = <Skeleton kind={widget.type === 'kpi' ? 'kpi' : widget.type === 'table' ? 'table' : 'chart'} />;
-  else if (widget.type === 'alert') body = <AlertBody widget={widget} result={result} context={context} />;
-  else if (result.error) body = <ErrorState message={result.error} />;
-  else if (widget.type === 'table') body = <TableBody widget={widget} result={result} context={context} query={table} onChange={(next) => onTable(widget.id, next)} loading={loading} timeFiltered={timeFiltered} />;
-  else if (result.data.length === 0) body = <EmptyState result={result} timeFiltered={timeFiltered} />;
-  else if (widget.type === 'kpi') body = <KpiBody widget={widget} result={result} context={context} />;
-  // The chart marks a period still in progress against the minute, not every tick of the clock.
-  else body = <ChartBody widget={widget} result={result} theme={theme} context={context} now={Math.floor(now / 60_000) * 60_000} domain={result.meta.domain} />;
+  if (!kind.query) body = <kind.Body {...props} />;
+  else if (!result) body = <Skeleton kind={kind.skeleton} />;
+  else if (result.error && !kind.shows?.error) body = <ErrorState message={result.error} />;
+  else if (result.data.length === 0 && !kind.shows?.empty) body = <EmptyState result={result} timeFiltered={timeFiltered} />;
+  else body = <kind.Body {...props} result={result} loading={loading} timeFiltered={timeFiltered} table={table} onTable={(next) => onTable(widget.id, next)} />;
   return <Card widget={widget} loading={loading} footer={footer} filtersOnPage={model.filters.length > 0}>{body}</Card>;
 }

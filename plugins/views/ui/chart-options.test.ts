@@ -1,7 +1,8 @@
 // What charts draw: series in a fixed order and colour, gaps as gaps, the period in progress apart, series on
-// different scales as change from their first point, axes within the data's range, ranked categories.
+// different scales as change from their first point, axes within the data's range, ranked categories
+// (a pie's slices: widgets/widgets.test.ts).
 import { describe, expect, it } from 'vitest';
-import { barRows, chartData, LIGHT, pieSlices, seriesColors, timeChart } from './chart-options.ts';
+import { barRows, chartData, LIGHT, seriesColors, timeChart } from './chart-options.ts';
 import type { WidgetModel, WidgetResult } from './types.ts';
 
 const widget = (over: Partial<WidgetModel>): WidgetModel => ({
@@ -77,16 +78,12 @@ describe('time series', () => {
   });
 });
 
-describe('ranked categories and shares', () => {
+describe('ranked categories', () => {
   it('draws categories as horizontal bars, largest first, labels whole', () => {
     const rows = [{ c: 'a long city name that must not be cut', v: 1 }, { c: 'b', v: 5 }, { c: 'c', v: 3 }];
     const { rows: bars, max } = barRows(widget({ type: 'bar', top: 2 }), result(rows), LIGHT);
     expect(bars.map((r) => r.label)).toEqual(['b', 'c']);
     expect(max).toBe(5);
     expect(barRows(widget({ type: 'bar' }), result(rows), LIGHT).rows.at(-1)!.label).toBe('a long city name that must not be cut');
-  });
-
-  it('keeps the top N slices and puts the rest in Other', () => {
-    expect(pieSlices([['a', 1], ['b', 5], ['c', 3], ['d', null]], 2)).toEqual([['b', 5], ['c', 3], ['Other', 1]]);
   });
 });

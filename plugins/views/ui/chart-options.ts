@@ -1,6 +1,6 @@
 // What a chart draws, from a widget and its rows (pure: no DOM, no chart library; the same on the server and in the
 // browser). Time series go to uPlot in the browser (components/timeseries.ts); ranked categories are drawn as
-// horizontal bars and shares as a donut, both in HTML/SVG (components/bars.tsx, pie.tsx).
+// horizontal bars in HTML (components/chart.tsx); shares are the pie's (widgets/pie/).
 import { axisFormatter, formatCell, formatValue, isDate, isTimestamp, niceScale, toNumber, type FieldContext } from './format.ts';
 import type { ColumnInfo, ColumnSpec, Row, WidgetModel, WidgetResult } from './types.ts';
 
@@ -210,7 +210,7 @@ export function tooltipValue(line: TimeSeriesLine, index: number, indexed: boole
   return change === null ? text : `${text} (${formatValue(change, { format: 'percent', decimals: 1, locale: context.locale }).replace(/^(?=\d)/, '+')})`;
 }
 
-// ---- Ranked categories and shares --------------------------------------------------------------------------------
+// ---- Ranked categories --------------------------------------------------------------------------------------
 
 export interface BarRow {
   label: string;
@@ -230,12 +230,4 @@ export function barRows(widget: WidgetModel, result: WidgetResult, theme: ChartT
   if (single) rows = rows.sort((a, b) => (b.values[0].value ?? -Infinity) - (a.values[0].value ?? -Infinity));
   const all = rows.flatMap((r) => r.values.map((v) => (widget.stack ? r.values.reduce((sum, x) => sum + (x.value ?? 0), 0) : v.value ?? 0)));
   return { rows, series: series.map((s) => ({ name: s.name, color: single ? theme.palette[0] : colors.get(s.name)!, column: s.column })), max: Math.max(0, ...all), min: Math.min(0, ...all) };
-}
-
-/** The `top` largest slices, the rest summed as "Other". */
-export function pieSlices(points: [string | number, number | null][], top?: number): [string | number, number][] {
-  const sorted = points.filter((p): p is [string | number, number] => p[1] !== null && p[1] > 0).sort((a, b) => b[1] - a[1]);
-  if (!top || sorted.length <= top) return sorted;
-  const rest = sorted.slice(top).reduce((sum, p) => sum + p[1], 0);
-  return [...sorted.slice(0, top), ['Other', rest]];
 }

@@ -1,7 +1,9 @@
 // What the server hands the UI (server-rendered, then hydrated in the browser). JSON only: no SQL, no secrets.
+import type { WidgetTypeName } from './widgets/index.ts';
 
 export type Format = 'number' | 'currency' | 'percent' | 'integer' | 'duration';
-export type WidgetType = 'kpi' | 'line' | 'area' | 'bar' | 'pie' | 'table' | 'alert' | 'upload' | 'text';
+/** The registered widget types (widgets/index.ts). */
+export type WidgetType = WidgetTypeName;
 export type FilterType = 'select' | 'multiSelect' | 'dateRange' | 'timeRange';
 export type AlertState = 'OK' | 'WARN' | 'CRIT' | 'NoData' | 'Error';
 export type ColumnType = 'number' | 'string' | 'boolean' | 'timestamp' | 'date' | 'json' | 'null';
@@ -76,13 +78,7 @@ export interface WidgetModel extends ValueFormat {
   smooth?: boolean;
   /** Series on one axis, or each as % change from its first point (auto: when their ranges differ tenfold). */
   scale?: 'auto' | 'shared' | 'indexed';
-  /** Text widget: plain text, blank lines separate paragraphs. */
-  text?: string;
-  /** Upload widget. */
-  accept?: string[];
-  /** The source step(s) the upload feeds, in firing order. */
-  target?: string[];
-  maxBytes?: number;
+  // A widget type adds its own fields to this interface from its folder (widgets/<type>/index.tsx: declare module).
 }
 
 export interface Freshness {

@@ -119,10 +119,12 @@ export interface CardProps {
   filtersOnPage?: boolean;
 }
 
+// The type's class is widget-<type>: card-<part> names the card's own parts (card-body, card-progress…), which a
+// widget type's name must not turn into.
 export function Card({ widget, loading, children, footer, actions, class: extra, filtersOnPage }: CardProps): JSX.Element {
   const ignores = filtersOnPage ? widget.ignores ?? [] : [];
   return (
-    <section class={`card card-${widget.type} span-${widget.width}${extra ? ` ${extra}` : ''}`} id={`widget-${widget.id}`} data-widget={widget.id} aria-busy={loading ? 'true' : 'false'}>
+    <section class={`card widget-${widget.type} span-${widget.width}${extra ? ` ${extra}` : ''}`} id={`widget-${widget.id}`} data-widget={widget.id} aria-busy={loading ? 'true' : 'false'}>
       <div class="card-progress" />
       <header class="card-head">
         <div class="card-titles">

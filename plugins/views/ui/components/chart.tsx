@@ -1,8 +1,8 @@
-// A chart card body. Ranked categories (horizontal bars) and shares (a donut) are HTML/SVG rendered on the server
+// The body of a series chart (line, area, bar). Ranked categories (horizontal bars) are HTML rendered on the server
 // too; time series are drawn by uPlot in the browser, whose code only pages with a time chart load.
 import { createContext, type JSX } from 'preact';
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { barRows, chartData, DARK, LIGHT, pieSlices, seriesColors, timeChart, type ChartTheme, type TimeChart } from '../chart-options.ts';
+import { barRows, chartData, DARK, LIGHT, timeChart, type ChartTheme, type TimeChart } from '../chart-options.ts';
 import { formatCell, type FieldContext } from '../format.ts';
 import type { WidgetModel, WidgetResult } from '../types.ts';
 import type { TimeChartHandle } from './timeseries.ts';
@@ -14,7 +14,7 @@ export interface ChartHost {
 
 export const ChartContext = createContext<ChartHost | null>(null);
 
-interface ChartProps {
+export interface ChartProps {
   widget: WidgetModel;
   result: WidgetResult;
   theme: 'light' | 'dark';
@@ -27,7 +27,6 @@ interface ChartProps {
 export function ChartBody(props: ChartProps): JSX.Element {
   const { widget, result } = props;
   const time = useMemo(() => chartData(widget, result.data, result.meta.columns).time, [widget, result]);
-  if (widget.type === 'pie') return <PieBody {...props} />;
   if (!time && typeof result.data[0]?.[widget.x ?? result.meta.columns[0]?.name ?? ''] !== 'number') return <BarsBody {...props} />;
   return <TimeSeriesBody {...props} />;
 }
@@ -104,45 +103,6 @@ function BarsBody({ widget, result, theme, context }: ChartProps): JSX.Element {
           ))}
         </tbody>
       </table>
-    </div>
-  );
-}
-
-function PieBody({ widget, result, theme, context }: ChartProps): JSX.Element {
-  const palette = theme === 'dark' ? DARK : LIGHT;
-  const { series } = chartData(widget, result.data, result.meta.columns);
-  const slices = pieSlices(series[0]?.points ?? [], widget.top);
-  const total = slices.reduce((sum, [, v]) => sum + v, 0) || 1;
-  const colors = seriesColors(slices.map(([name]) => String(name)), palette.palette);
-  const column = series[0]?.column;
-  const format = (value: number) => formatCell(value, { name: column ?? '', type: 'number' }, { format: widget.format, currency: widget.currency, unit: widget.unit, decimals: widget.decimals, ...(column ? widget.columns[column] : {}) }, context);
-  let angle = 0;
-  const arcs = slices.map(([name, value]) => {
-    const start = angle;
-    angle += (value / total) * Math.PI * 2;
-    return { name: String(name), value, start, end: angle };
-  });
-  const point = (a: number, r: number) => `${(50 + r * Math.sin(a)).toFixed(3)} ${(50 - r * Math.cos(a)).toFixed(3)}`;
-  const arc = (start: number, end: number) => {
-    if (end - start >= Math.PI * 2 - 1e-9) end = start + Math.PI * 2 - 1e-4;
-    const large = end - start > Math.PI ? 1 : 0;
-    return `M${point(start, 46)}A46 46 0 ${large} 1 ${point(end, 46)}L${point(end, 28)}A28 28 0 ${large} 0 ${point(start, 28)}Z`;
-  };
-  return (
-    <div class="pie" data-chart={widget.id}>
-      <svg viewBox="0 0 100 100" class="pie-svg" role="img" aria-label={widget.title}>
-        {arcs.map((a) => <path key={a.name} d={arc(a.start, a.end)} fill={colors.get(a.name)} stroke="var(--surface)" stroke-width="0.8"><title>{`${a.name}: ${format(a.value)} (${((a.value / total) * 100).toFixed(1)}%)`}</title></path>)}
-      </svg>
-      <ul class="pie-legend">
-        {arcs.map((a) => (
-          <li key={a.name} data-label={a.name} data-value={a.value}>
-            <span class="legend-mark" style={{ background: colors.get(a.name) }} />
-            <span class="pie-name">{a.name}</span>
-            <span class="pie-value">{format(a.value)}</span>
-            <span class="pie-share">{((a.value / total) * 100).toFixed(1)}%</span>
-          </li>
-        ))}
-      </ul>
     </div>
   );
 }

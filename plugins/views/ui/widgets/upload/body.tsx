@@ -1,11 +1,11 @@
 // Upload card body: pick or drop a file, send it to the view (which fires the target source), show the outcome.
 import type { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, upload, type UploadOutcome } from '../api.ts';
-import { formatValue } from '../format.ts';
-import type { PageModel, WidgetModel } from '../types.ts';
-import { deadLetterHref } from './card.tsx';
-import { UploadIcon } from './icons.tsx';
+import { ApiError, upload, type UploadOutcome } from '../../api.ts';
+import { formatValue } from '../../format.ts';
+import type { PageModel, WidgetModel } from '../../types.ts';
+import { deadLetterHref } from '../../components/card.tsx';
+import { UploadIcon } from '../../components/icons.tsx';
 
 type State =
   | { kind: 'idle' }

@@ -1,7 +1,7 @@
 // Alert card body: a status pill (OK / WARN / CRIT / NoData / Error) and every reason that fired.
 import type { JSX } from 'preact';
-import { columnLabel, formatCell, type FieldContext } from '../format.ts';
-import type { AlertState, WidgetModel, WidgetResult } from '../types.ts';
+import { columnLabel, formatCell, type FieldContext } from '../../format.ts';
+import type { AlertState, WidgetModel, WidgetResult } from '../../types.ts';
 
 const LABEL: Record<AlertState, string> = { OK: 'OK', WARN: 'Warning', CRIT: 'Critical', NoData: 'No data', Error: 'Error' };
 
@@ -42,8 +42,4 @@ export function AlertBody({ widget, result, context }: { widget: WidgetModel; re
       )}
     </div>
   );
-}
-
-export function TextBody({ text }: { text: string }): JSX.Element {
-  return <div class="text">{text.split(/\n\s*\n/).map((paragraph, i) => <p key={i}>{paragraph.trim()}</p>)}</div>;
 }

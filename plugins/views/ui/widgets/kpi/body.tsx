@@ -1,8 +1,8 @@
 // KPI card body: the value, its change against the previous period (coloured by downIsGood) and a sparkline.
 import type { JSX } from 'preact';
-import { computeDelta, formatValue, toNumber, type FieldContext } from '../format.ts';
-import { kpiValue, periodLabel } from '../rows.ts';
-import type { WidgetModel, WidgetResult } from '../types.ts';
+import { computeDelta, formatValue, toNumber, type FieldContext } from '../../format.ts';
+import { kpiValue, periodLabel } from '../../rows.ts';
+import type { WidgetModel, WidgetResult } from '../../types.ts';
 
 export function KpiBody({ widget, result, context }: { widget: WidgetModel; result: WidgetResult; context: FieldContext }): JSX.Element {
   const { locale } = context;

@@ -2,11 +2,11 @@
 // cells and headers through the one formatting layer.
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { TableQuery } from '../api.ts';
-import { columnLabel, formatCell, formatValue, type FieldContext } from '../format.ts';
-import type { WidgetModel, WidgetResult } from '../types.ts';
-import { EmptyState } from './card.tsx';
-import { ChevronIcon, SearchIcon } from './icons.tsx';
+import type { TableQuery } from '../../api.ts';
+import { columnLabel, formatCell, formatValue, type FieldContext } from '../../format.ts';
+import type { WidgetModel, WidgetResult } from '../../types.ts';
+import { EmptyState } from '../../components/card.tsx';
+import { ChevronIcon, SearchIcon } from '../../components/icons.tsx';
 
 interface TableProps {
   widget: WidgetModel;
