@@ -13,8 +13,9 @@ import { fileWork } from './scenarios/7-file-work.ts';
 import { manifestLoad } from './scenarios/8-manifest-load.ts';
 import { dashboardPayload } from './scenarios/9-dashboard-payload.ts';
 import { deadLetter } from './scenarios/10-dead-letter.ts';
+import { scaleOut } from './scenarios/11-scale-out.ts';
 
-const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter]];
+const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter], ['11', scaleOut]];
 const only = process.env.BENCH_ONLY?.split(',');
 
 execFileSync('bash', ['scripts/services/up.sh', 'pg', 'kafka'], { stdio: 'inherit' });
