@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifest } from '../core/manifest/index.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { createCatalog } from '../cli/catalog.ts';
 
 export function workDir(name: string): string {

@@ -2,7 +2,7 @@
 // writes BENCHMARKS.md. BENCH_SCALE=0.1 shrinks the data; BENCH_ONLY=1,3 picks scenarios.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../connections/duckdb/index.ts';
 import { machine, scale, table, type Result } from './lib.ts';
 import { fileBatch } from './scenarios/1-file-batch.ts';
 import { stream } from './scenarios/2-stream.ts';

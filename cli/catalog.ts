@@ -1,5 +1,5 @@
-import { PluginCatalog } from '../core/runtime/container.ts';
-import { builtinConnectionModules } from '../core/connections/index.ts';
+import { PluginCatalog } from '../core/sdk/container.ts';
+import { builtinConnectionModules } from '../connections/index.ts';
 import { builtinPluginModules } from '../plugins/builtin.ts';
 
 /** The built-in plugins and connection types; a manifest's `plugins:` add to it when it is loaded. */

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ManifestError } from '../core/manifest/index.ts';
 import { errorMessage } from '../core/sdk/index.ts';
-import { ConsoleLogger, type LogFormat } from '../core/runtime/logger.ts';
+import { ConsoleLogger, type LogFormat } from '../core/sdk/logger.ts';
 import { runCommand } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
 import { pluginsCommand, docsCommand } from './commands/plugins.ts';

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../connections/duckdb/index.ts';
 import { platform } from '../tests/cli.ts';
 
 describe('platform run --once (end to end, as a user runs it)', () => {

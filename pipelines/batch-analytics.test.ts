@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresClient } from '../core/connections/postgres/index.ts';
-import { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import type { PostgresClient } from '../connections/postgres/index.ts';
+import { DuckDbClient } from '../connections/duckdb/index.ts';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
 import type { DeadLetterEntry } from '../core/sdk/types.ts';
 import { createCatalog } from '../cli/catalog.ts';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
-import { EmbeddedTopicLog } from '../core/connections/kafka/index.ts';
-import type { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import { EmbeddedTopicLog } from '../connections/kafka/index.ts';
+import type { DuckDbClient } from '../connections/duckdb/index.ts';
 import { platform } from '../tests/cli.ts';
 import { runOnce, tempStateDir } from '../tests/pipelines.ts';
 import { expected, FX_ZONE, scenario, SHOP_DDL, type ShopRow } from './expectations/globemart.ts';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
 import { createCatalog } from '../cli/catalog.ts';
 import { repoRoot } from '../tests/cli.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SqlClient } from '../core/sdk/index.ts';
-import { LocalObjectStore } from '../core/connections/s3/index.ts';
+import { LocalObjectStore } from '../connections/s3/index.ts';
 import { expectManifestChecksPass, runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
 import { expectedOf, HEADERS, keyOf, kpis, loaded, originalSheet, parseCsv, toCsv, type Sale } from './expectations/sales-etl.ts';
 import { SAMPLE_WORKBOOK } from './expectations/economic-analytics.ts';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the `platform` command (cli/main.ts and everything it imports from core/ and plugins/) into one ES
+// Compiles the `platform` command (cli/main.ts and everything it imports from core/, connections/, formats/ and plugins/) into one ES
 // module, dist/cli/platform.mjs, so that a run does not compile TypeScript at start-up (tsx: ~0.3 s and ~40 MB
 // for its loader thread). Packages stay external (node_modules). `cli/bin.mjs` rebuilds it when a source is newer.
 // Usage: node scripts/build-cli.mjs
@@ -10,7 +10,7 @@ import { isStale } from './stale.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_BUNDLE = join(ROOT, 'dist/cli/platform.mjs');
-const SOURCES = ['cli', 'core', 'plugins'].map((dir) => join(ROOT, dir));
+const SOURCES = ['cli', 'core', 'connections', 'formats', 'plugins'].map((dir) => join(ROOT, dir));
 
 export async function buildCli() {
   const esbuild = await import('esbuild');

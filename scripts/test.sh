@@ -14,6 +14,7 @@ echo "test.sh: tests run on Node $PLATFORM_TEST_NODE"
 # The servers are this run's own: anything the tests leave on them fails the run (tests/leftovers.ts).
 export PLATFORM_LEFTOVERS=fail
 npx tsc --noEmit -p .            # types first: a type error fails fast, before any server starts
+npx eslint .                     # lint, and the import boundaries (CONTRIBUTING.md, "Boundaries"): a crossing import fails here
 node scripts/build-client.mjs
 node scripts/build-cli.mjs        # the compiled `platform` command the tests start (cli/bin.mjs)
 bash scripts/services/up.sh

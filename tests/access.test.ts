@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
 import { createServer } from '../core/server/app.ts';
 import { createCatalog } from '../cli/catalog.ts';

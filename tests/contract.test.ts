@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../cli/catalog.ts';
 import { corePages, mountCoreAssets } from '../cli/pages.ts';
 import { loadManifest } from '../core/manifest/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
 import { createServer } from '../core/server/app.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { loadManifest } from '../core/manifest/index.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { createServer } from '../core/server/app.ts';
 import { createCatalog } from '../cli/catalog.ts';
 import { expect } from 'vitest';

@@ -8,8 +8,8 @@ import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadManifest } from '../core/manifest/index.ts';
 import { Pipeline } from '../core/runtime/pipeline.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
-import type { DuckDbClient } from '../core/connections/duckdb/index.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
+import type { DuckDbClient } from '../connections/duckdb/index.ts';
 import { createCatalog } from '../cli/catalog.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'poison-'));

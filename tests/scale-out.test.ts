@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { KafkaTopicClient } from '../core/connections/kafka/index.ts';
-import { MemoryLogger } from '../core/runtime/logger.ts';
+import { KafkaTopicClient } from '../connections/kafka/index.ts';
+import { MemoryLogger } from '../core/sdk/logger.ts';
 import { startPlatform } from './cli.ts';
 import { Scratch, service, uniqueName } from './services.ts';
 

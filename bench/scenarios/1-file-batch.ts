@@ -1,6 +1,6 @@
 // 1. File batch: a CSV → validate → sql → DuckDB sink, next to DuckDB alone loading the same file.
 import { join } from 'node:path';
-import { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
 import { scale, timeMedian, type Result } from '../lib.ts';
 import { runManifest, workDir } from '../pipeline.ts';
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DeadLetterStore } from '../../core/runtime/deadletter.ts';
-import { materializedRows } from '../../core/connections/duckdb/client.ts';
+import { materializedRows } from '../../connections/duckdb/client.ts';
 import { startPlatform } from '../../tests/cli.ts';
 import { median, peakRss, percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createTestStep } from '../../core/testing.ts';
-import { toCsv } from '../../core/connections/postgres/index.ts';
+import { toCsv } from '../../connections/postgres/index.ts';
 import sink, { type PostgresSink } from '../../plugins/sinks/postgres/index.ts';
 import { Scratch, uniqueName } from '../../tests/services.ts';
 import { scale, timeMedian, type Result } from '../lib.ts';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
 import { startPlatform } from '../../tests/cli.ts';
 import { median, percentile, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';

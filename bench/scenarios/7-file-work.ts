@@ -8,7 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbClient } from '../../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
 import { median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 

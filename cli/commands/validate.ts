@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifest, ManifestError } from '../../core/manifest/index.ts';
 import { Pipeline } from '../../core/runtime/pipeline.ts';
-import { MemoryLogger } from '../../core/runtime/logger.ts';
+import { MemoryLogger } from '../../core/sdk/logger.ts';
 import { createCatalog } from '../catalog.ts';
 
 /** Validates every manifest given; prints each error as file:line:col path: message. */

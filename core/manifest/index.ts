@@ -2,14 +2,14 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import type { ContainerModule } from 'inversify';
-import type { PluginCatalog } from '../runtime/container.ts';
+import type { PluginCatalog } from '../sdk/container.ts';
 import { loadYaml, ManifestError } from './load.ts';
 import { validateManifest, type Manifest } from './validate.ts';
 import { repoRoot } from '../paths.ts';
 
 export { ManifestError, formatIssue, loadYaml } from './load.ts';
 export type { Manifest, StepDeclaration } from './validate.ts';
-export { parseDuration } from './duration.ts';
+export { parseDuration } from '../sdk/duration.ts';
 
 /**
  * Loads, interpolates and validates a manifest. Plugin packages named under `plugins:` are imported first

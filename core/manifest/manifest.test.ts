@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PluginCatalog } from '../runtime/container.ts';
-import { builtinConnectionModules } from '../connections/index.ts';
+import { PluginCatalog } from '../sdk/container.ts';
+import { builtinConnectionModules } from '../../connections/index.ts';
 import { injectable, pluginModule } from '../sdk/index.ts';
 import { loadManifest, ManifestError } from './index.ts';
 
@@ -206,7 +206,7 @@ sinks:
     ]);
     expect(await issues(withBrokers, { DEMO_BROKERS: 'a:9092, b:9093' })).toEqual([]);
     // A default may itself refer to a variable; ${STATE_DIR} is the runtime's and stays for it to fill in.
-    const nested = GOOD.replace('"\${WH_PATH:-:memory:}"', '"\${WH_PATH:-\${WH_DIR:-\${STATE_DIR}}/wh.duckdb}"');
+    const nested = GOOD.replace('"${WH_PATH:-:memory:}"', '"${WH_PATH:-${WH_DIR:-${STATE_DIR}}/wh.duckdb}"');
     const file = write('nested.yaml', nested);
     const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
     expect((await loadManifest(file, catalog, { STATE_DIR: '/ignored' })).connections[0].config.path).toBe('${STATE_DIR}/wh.duckdb');

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import { Cron } from 'croner';
-import type { PluginCatalog } from '../runtime/container.ts';
-import type { ConnectionDeclaration } from '../runtime/connections.ts';
-import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../runtime/access.ts';
+import type { PluginCatalog } from '../sdk/container.ts';
+import type { ConnectionDeclaration } from '../sdk/connections.ts';
+import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from './access.ts';
 import type { PluginKind } from '../sdk/types.ts';
-import { compileSchema, describeAjvError, validateConfig } from './config.ts';
+import { compileSchema, describeAjvError, validateConfig } from '../sdk/config.ts';
 import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../sdk/duration.ts';
 
 export const SECTIONS = { sources: 'source', transforms: 'transform', sinks: 'sink', views: 'view' } as const satisfies Record<string, PluginKind>;
 type Section = keyof typeof SECTIONS;

@@ -1,22 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Access } from '../sdk/types.ts';
-
-/** The core pages and APIs, each opened to one role by `access:` (default `viewer`). */
-export const ACCESS_AREAS = ['pipeline', 'dead-letter', 'metrics'] as const;
-export type AccessArea = (typeof ACCESS_AREAS)[number];
-
-/** The role an area needs when `access:` names none. */
-export const DEFAULT_AREA_ROLE = 'viewer';
+import { ACCESS_AREAS, DEFAULT_AREA_ROLE, type AccessArea, type AccessDeclaration } from '../manifest/access.ts';
 
 /** The cookie the sign-in page sets (HttpOnly, SameSite=Lax) and every check reads. */
 export const TOKEN_COOKIE = 'platform_token';
-
-export interface AccessDeclaration {
-  roles: Record<string, { token?: string; includes?: string[] }>;
-  public: string[];
-  /** The role each core area needs (`access: { dead-letter: admin }`); absent ones need `viewer`. */
-  areas?: Partial<Record<AccessArea, string>>;
-}
 
 export type Denial = { status: 401 | 403; message: string };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeadLetterStore } from './deadletter.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'dl-'));
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { DeadLetterEntry, DeadLetterQuery, DeadLetters, Logger, Reject } from '../sdk/types.ts';
-import { materializedRows, sqlString } from '../connections/duckdb/client.ts';
+import { materializedRows, sqlString } from '../../connections/duckdb/client.ts';
 import { Mutex } from './queue.ts';
 
 /** How long dead letters are kept, from the manifest's `deadLetter:` (both optional: unbounded). */

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../manifest/index.ts';
 import { createCatalog } from '../../cli/catalog.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
-import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'in-duckdb-'));
 const csv = join(dir, 'orders.csv');

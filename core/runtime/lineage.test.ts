@@ -4,12 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinConnectionModules } from '../connections/index.ts';
+import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest, type StepDeclaration } from '../manifest/index.ts';
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Row, type Sink, type Source, type SourceRun, type Transform, type TransformContext } from '../sdk/index.ts';
-import { PluginCatalog } from './container.ts';
+import { PluginCatalog } from '../sdk/container.ts';
 import { dataInputs, producersOf, resourcesOf, sameResource, sqlViews, tablesInSql } from './lineage.ts';
-import { MemoryLogger } from './logger.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 const step = (id: string, kind: StepDeclaration['kind'], config: Record<string, unknown>, extra: Partial<StepDeclaration> = {}): StepDeclaration =>

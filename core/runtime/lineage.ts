@@ -2,7 +2,7 @@
 // that a source reads (batch-analytics' parquet sink → file source; a Kafka sink → Kafka source), and a source
 // triggered `after:` steps reads what they wrote. Freshness, rejects and live refreshes follow these hops.
 import type { StepDeclaration } from '../manifest/index.ts';
-import type { ConnectionDeclaration } from './connections.ts';
+import type { ConnectionDeclaration } from '../sdk/connections.ts';
 
 /** Something outside the pipeline that steps read and write. `name` is a table, a topic, a path or a key pattern. */
 export interface Resource {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asWholeResult, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Batch, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform, type TransformContext } from '../sdk/index.ts';
-import { builtinConnectionModules } from '../connections/index.ts';
+import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
-import { PluginCatalog } from './container.ts';
-import { MemoryLogger } from './logger.ts';
+import { PluginCatalog } from '../sdk/container.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 /** Emits `total` numbered records in batches of `batch`; the checkpoint is the last number emitted. */

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../manifest/index.ts';
 import { createCatalog } from '../../cli/catalog.ts';
-import { DuckDbClient } from '../connections/duckdb/index.ts';
-import { MemoryLogger } from './logger.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
+import { MemoryLogger } from '../sdk/logger.ts';
 import { Pipeline } from './pipeline.ts';
 
 const bin = fileURLToPath(new URL('../../cli/bin.mjs', import.meta.url));

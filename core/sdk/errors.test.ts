@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { MongoClient } from 'mongodb';
 import { PGlite } from '@electric-sql/pglite';
-import { DuckDbClient } from '../connections/duckdb/client.ts';
+import { DuckDbClient } from '../../connections/duckdb/client.ts';
 import { service, uniqueName } from '../../tests/services.ts';
-import { expectErrorClass, freePort } from '../testing.ts';
+import { expectErrorClass, freePort } from './testing.ts';
 import { DataError, classifyError, isDataError, refusesWholeBatch } from './index.ts';
 
 describe('classifyError', () => {

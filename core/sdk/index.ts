@@ -1,4 +1,6 @@
-// Public plugin SDK: `import { definePlugin, TOKENS, ... } from '<platform>/core/sdk/index.ts'`.
+// The plugin SDK, `@platform/sdk`: `import { pluginModule, TOKENS, type Sink, ... } from '@platform/sdk'` (inside this
+// repository: core/sdk/index.ts). It imports nothing of the repository outside core/sdk; its test kit is
+// `@platform/sdk/testing`.
 import 'reflect-metadata';
 import { ContainerModule } from 'inversify';
 import { TOKENS } from './tokens.ts';
@@ -10,6 +12,9 @@ export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
 export { BATCH_LEDGER_KEEP, BATCH_LEDGER_TABLE, batchLedgerSql, batchUuid, claimParams } from './batches.ts';
 export { DataError, classifyError, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
 export { isCrossSite } from './http.ts';
+export { isDuration, parseDuration } from './duration.ts';
+export { createAjv, describeAjvError, isTimeZone, type ConfigError } from './config.ts';
+export { systemClock } from './clock.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';
 
@@ -39,6 +44,14 @@ export function fieldOf(record: Row, name: string): unknown {
   const value = record[name];
   if (value === undefined || (typeof value !== 'function' && value !== Object.prototype)) return value;
   return Object.hasOwn(record, name) ? value : undefined;
+}
+
+/**
+ * For a connection type's `embedded(config)`: a setting naming the server (`url`, `brokers`, …) that is absent, empty
+ * or "embedded" asks for the embedded store.
+ */
+export function isEmbeddedTarget(value: unknown): boolean {
+  return value === undefined || value === '' || value === 'embedded';
 }
 
 /** Turns a thrown value into a one-line message. */

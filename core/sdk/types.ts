@@ -1,15 +1,35 @@
-// The plugin contract. Everything a plugin author needs is in core/sdk; nothing here imports the runtime.
+// The plugin contract. Everything a plugin author needs is in core/sdk; nothing in core/sdk imports the rest of the repo.
 import type { Hono } from 'hono';
-import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 
 /** One record. Values are JSON-like; timestamps are Date objects, dates 'YYYY-MM-DD' strings. */
 export type Row = Record<string, unknown>;
 
 /**
- * The rows of a batch: JS records, or a table in DuckDB (`DuckDbRows`) that DuckDB-backed steps use in place and
- * the runtime turns into records for any other step. Only `Batch.records` and the `…InDuckDb` hooks see the latter.
+ * A batch's rows held outside JS by the engine that made them (a DuckDB table: `DuckDbRows` of the duckdb
+ * connection), so that steps running in that engine hand them on without converting every value. Opaque to the
+ * runtime: it counts them, gives them as records to a step that needs records, and releases them once the batch is
+ * committed. A step that can use them in place narrows them to its engine's class (`rows instanceof DuckDbRows`).
  */
-export type Rows = Row[] | DuckDbRows;
+export interface ResidentRows {
+  readonly count: number;
+  /** The rows as JS records, in the batch's order (read once, then shared). */
+  toRecords(): Promise<Row[]>;
+  /** The last `limit` rows as records, without reading the others (a step's page shows them). */
+  tail(limit: number): Promise<Row[]>;
+  /** Frees what holds them; called by the runtime once the batch is committed or dropped. */
+  release(): Promise<void>;
+  /**
+   * Where the row at `index` came from (`file.csv:17`), when they are a source's batch: set by the runtime, and
+   * passed on by a step that rejects rows by position (`ctx.reject(record, reasons, rows.origin?.(index))`).
+   */
+  origin?: (index: number) => string | undefined;
+}
+
+/**
+ * The rows of a batch: JS records, or rows held in an engine (`ResidentRows`) that steps of that engine use in place
+ * and the runtime turns into records for any other step. Only `Batch.records` and the `…InDuckDb` hooks see the latter.
+ */
+export type Rows = Row[] | ResidentRows;
 
 export type PluginKind = 'source' | 'transform' | 'sink' | 'view';
 
@@ -137,8 +157,6 @@ export interface Transform {
    * path handles): the runtime then calls `process` with records.
    */
   processInDuckDb?(rows: Rows, ctx: TransformContext): Promise<Rows | undefined>;
-  /** Stateful transforms: called on every scheduler tick and at the end of a run; may emit late output. */
-  flush?(ctx: TransformContext, reason: 'tick' | 'end'): Promise<Row[]> | Row[];
   /** Stateful transforms: state saved with the source checkpoint of the batch just processed. */
   snapshot?(): unknown;
   restore?(state: unknown): void;
@@ -184,7 +202,7 @@ export interface Sink {
    * does. Returns false when it cannot (another DuckDB instance, a mode only `write` handles): the runtime then
    * calls `write` with the records.
    */
-  writeFromDuckDb?(rows: DuckDbRows, ctx: SinkContext): Promise<boolean>;
+  writeFromDuckDb?(rows: ResidentRows, ctx: SinkContext): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -268,6 +286,11 @@ export interface ConnectionType<T = unknown> {
   summary: string;
   /** JSON Schema of the connection's settings (after `type`). */
   config: JSONSchema;
+  /**
+   * Whether these settings open the embedded store (in-process, data in the state folder by default) rather than a
+   * real server: the runtime says so at start, before and whether or not the connection opens.
+   */
+  embedded(config: Record<string, unknown>): boolean;
   /** Opens a client; `embedded` says whether it runs in-process. `stateDir` is the pipeline's state folder. */
   open(config: Record<string, unknown>, env: { name: string; stateDir: string; logger: Logger }): Promise<OpenConnection<T>>;
   /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createServer } from './app.ts';
 import { corePages } from '../../cli/pages.ts';
 import { runManifest } from '../../tests/manifest.ts';
-import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../connections/duckdb/index.ts';
 
 async function served(minimum: number, dir = mkdtempSync(join(tmpdir(), 'dl-server-'))) {
   mkdirSync(join(dir, 'in'), { recursive: true });

@@ -1,7 +1,7 @@
 // /api/openapi.json: what the server answers, route by route — the core routes here, each view's from its
 // `openapi()`. A contract test (core/server/contract.test.ts) calls every operation with generated valid and invalid
 // parameters and checks each answer against this document.
-import type { AccessArea } from '../runtime/access.ts';
+import type { AccessArea } from '../manifest/access.ts';
 import type { Pipeline } from '../runtime/pipeline.ts';
 
 const ERROR = { type: 'object', required: ['error'], additionalProperties: true, properties: { error: { type: 'string' }, parameter: { type: 'string' } } };

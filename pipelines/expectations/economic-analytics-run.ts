@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { DuckDbClient } from '../../core/connections/duckdb/index.ts';
-import type { DocumentStore } from '../../core/connections/mongodb/index.ts';
-import type { TopicClient } from '../../core/connections/kafka/index.ts';
+import { DuckDbClient } from '../../connections/duckdb/index.ts';
+import type { DocumentStore } from '../../connections/mongodb/index.ts';
+import type { TopicClient } from '../../connections/kafka/index.ts';
 import { runOnce, type PipelineRun } from '../../tests/pipelines.ts';
 import type { analytics, Row } from './economic-analytics.ts';
 

@@ -32,10 +32,14 @@ function cells(line: string): string[] {
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
-    if (quoted && ch === '"' && line[i + 1] === '"') (cell += '"', i++);
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === ',' && !quoted) (out.push(cell), (cell = ''));
-    else cell += ch;
+    if (quoted && ch === '"' && line[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(cell);
+      cell = '';
+    } else cell += ch;
   }
   out.push(cell);
   return out;

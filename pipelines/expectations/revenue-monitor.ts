@@ -123,7 +123,7 @@ export function backlog(options: BacklogOptions): { messages: Message[]; events:
   const some = parseMicros(events[10].event_ts)!;
   arrivals.push({ at: some, seq: seq++, event: first, text: '{"event_id": "broken' });
   arrivals.push({ at: some, seq: seq++, event: first, text: JSON.stringify({ ...events[11], event_id: uuid(), event_type: 'refund' }) });
-  arrivals.push({ at: some, seq: seq++, event: first, text: JSON.stringify({ ...events[12], event_id: uuid(), event_type: 'purchase', amount: null }) });
+  arrivals.push({ at: some, seq, event: first, text: JSON.stringify({ ...events[12], event_id: uuid(), event_type: 'purchase', amount: null }) });
   arrivals.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq));
   const partitionOf = options.partitionOf ?? (() => 0);
   return {

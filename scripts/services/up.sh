@@ -119,7 +119,7 @@ PROPS
 kafka_node_start() { # name dir lib heap cluster-id
   local java; read -r -a java <<<"$(kafka_java "$3" "$4")"
   if [ ! -f "$2/data/meta.properties" ]; then
-    "${java[@]}" kafka.tools.StorageTool format -t "$5" -c "$2/server.properties" >"$2/format.log" 2>&1 ||
+    "${java[@]}" -Dkafka.logs.dir="$2" kafka.tools.StorageTool format -t "$5" -c "$2/server.properties" >"$2/format.log" 2>&1 ||
       { cat "$2/format.log" >&2; return 1; }
   fi
   nohup "${java[@]}" -Dkafka.logs.dir="$2" kafka.Kafka "$2/server.properties" > "$RUN_DIR/$1.log" 2>&1 9>&- &
@@ -129,7 +129,7 @@ kafka_node_start() { # name dir lib heap cluster-id
 kafka_cluster_id() { # dir lib: one id per cluster, kept next to its nodes
   if [ ! -f "$1/cluster-id" ]; then
     local java; read -r -a java <<<"$(kafka_java "$2" 256m)"
-    mkdir -p "$1" && "${java[@]}" kafka.tools.StorageTool random-uuid > "$1/cluster-id"
+    mkdir -p "$1" && "${java[@]}" -Dkafka.logs.dir="$1" kafka.tools.StorageTool random-uuid > "$1/cluster-id"
   fi
   cat "$1/cluster-id"
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { systemClock } from '../../../core/runtime/clock.ts';
+import { systemClock } from '../../../core/sdk/clock.ts';
 import type { BatchIdentity, SinkContext } from '../../../core/sdk/index.ts';
 import csv, { type FileSink } from './index.ts';
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createTestStep, type TestStep } from '../../../core/testing.ts';
-import { loadTempTable, residentRows, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { loadTempTable, residentRows, type DuckDbClient } from '../../../connections/duckdb/index.ts';
 import type { BatchIdentity, Reject, Row, SinkContext, SnapshotPart } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';
 

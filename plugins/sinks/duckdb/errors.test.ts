@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/testing.ts';
-import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin, { type DuckDbSink } from './index.ts';
 
 const warehouse = (init: string[]) => ({ connections: { warehouse: { type: 'duckdb', path: ':memory:', init } }, connection: 'warehouse', id: 'sales' });

@@ -1,9 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
   BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, DataError, inject, injectable, pluginModule, SnapshotBuffer, TOKENS,
-  type BatchIdentity, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo,
+  type BatchIdentity, type Connections, type Logger, type ResidentRows, type Row, type Sink, type SinkContext, type StepInfo,
 } from '../../../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbRows, inferColumns, loadTempTable, materializedRows, quoteIdent, type DuckDbClient } from '../../../connections/duckdb/index.ts';
 
 interface DuckDbSinkConfig {
   table: string;
@@ -103,10 +103,10 @@ export class DuckDbSink implements Sink {
    * A batch already held in this sink's DuckDB moves from its table with the same statements as `write`, without
    * a round trip through JS. A replaced table fed in several pages is left to `write` (it gathers the pages).
    */
-  async writeFromDuckDb(rows: DuckDbRows, ctx: SinkContext): Promise<boolean> {
+  async writeFromDuckDb(rows: ResidentRows, ctx: SinkContext): Promise<boolean> {
     const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
     const part = ctx.snapshot;
-    if (rows.db !== db || (this.config.mode === 'replace' && part && !(part.first && part.last))) return false;
+    if (!(rows instanceof DuckDbRows) || rows.db !== db || (this.config.mode === 'replace' && part && !(part.first && part.last))) return false;
     if (rows.count === 0) {
       if (this.config.mode === 'replace' && part) await this.empty(db);
       return true;

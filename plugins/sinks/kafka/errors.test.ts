@@ -2,7 +2,7 @@
 // dead-letter alone while the others are produced; brokers that do not answer are infrastructure.
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
-import type { TopicClient } from '../../../core/connections/kafka/index.ts';
+import type { TopicClient } from '../../../connections/kafka/index.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import plugin, { type KafkaSink } from './index.ts';
 

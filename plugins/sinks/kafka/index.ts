@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import type { TopicClient } from '../../../core/connections/kafka/index.ts';
+import type { TopicClient } from '../../../connections/kafka/index.ts';
 
 interface KafkaSinkConfig {
   topic: string;

@@ -1,5 +1,5 @@
 import { inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
+import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 
 interface MongoSinkConfig {
   collection: string;

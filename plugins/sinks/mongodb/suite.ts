@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
+import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 import sink, { type MongoSink } from './index.ts';
 import source, { type MongoSource } from '../../sources/mongodb/index.ts';
 

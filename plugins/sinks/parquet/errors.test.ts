@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, writeLikeRuntime } from '../../../core/testing.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin from './index.ts';
-import type { FileSink } from '../csv/index.ts';
+import type { FileSink } from '../shared/file-sink.ts';
 
 describe('parquet sink errors', () => {
   it('data: rejects a record nested too deeply to write; writes the others', async () => {

@@ -1,5 +1,5 @@
 import { pluginModule } from '../../../core/sdk/index.ts';
-import { fileSinkClass, fileSinkConfig } from '../csv/index.ts';
+import { fileSinkClass, fileSinkConfig } from '../shared/file-sink.ts';
 
 export default pluginModule({
   kind: 'sink', name: 'parquet', stability: 'stable', connectionTypes: ['duckdb'],

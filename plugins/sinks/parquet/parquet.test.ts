@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { systemClock } from '../../../core/runtime/clock.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import type { FileSink } from '../csv/index.ts';
+import { systemClock } from '../../../core/sdk/clock.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
+import type { FileSink } from '../shared/file-sink.ts';
 import parquet from './index.ts';
 
 describe('parquet sink', () => {

@@ -1,5 +1,5 @@
 import { BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, inject, injectable, pluginModule, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import { quoteIdent, type PostgresClient } from '../../../core/connections/postgres/index.ts';
+import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 
 interface Lookup {
   column: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { rowCount, type BatchIdentity } from '../../../core/sdk/index.ts';
-import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
+import type { PostgresClient } from '../../../connections/postgres/index.ts';
 import sink, { type PostgresSink } from './index.ts';
 import source, { type PostgresSource } from '../../sources/postgres/index.ts';
 

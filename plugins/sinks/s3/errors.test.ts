@@ -2,7 +2,7 @@
 // while the batch is put; an endpoint that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, writeLikeRuntime } from '../../../core/testing.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { ObjectStore } from '../../../connections/s3/index.ts';
 import plugin, { type S3Sink } from './index.ts';
 
 describe('s3 sink errors', () => {

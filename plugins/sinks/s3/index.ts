@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { batchUuid, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
-import { writeRows } from '../../../core/formats/write.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
+import type { ObjectStore } from '../../../connections/s3/index.ts';
+import { writeRows } from '../../../formats/write.ts';
 
 interface S3SinkConfig {
   bucket: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { rowCount } from '../../../core/sdk/index.ts';
 import plugin, { type DuckDbSource } from './index.ts';
 

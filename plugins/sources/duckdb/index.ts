@@ -1,5 +1,5 @@
 import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import type { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 
 interface DuckDbSourceConfig {
   query: string;

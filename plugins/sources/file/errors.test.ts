@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { expectErrorClass } from '../../../core/testing.ts';
-import { readRecords } from '../../../core/formats/index.ts';
+import { readRecords } from '../../../formats/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 
 describe('file source errors', () => {

@@ -5,7 +5,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { recordsOf, rowCount } from '../../../core/sdk/index.ts';
-import type { DuckDbClient, DuckDbRows } from '../../../core/connections/duckdb/index.ts';
+import type { DuckDbClient, DuckDbRows } from '../../../connections/duckdb/index.ts';
 import plugin, { type FileCheckpoint, type FileSource } from './index.ts';
 
 function folder() {
@@ -197,7 +197,7 @@ describe('file source', () => {
     const dir = folder();
     writeFileSync(join(dir, 'a.parquet'), 'this is not parquet');
     const db = join(dir, 'b.parquet');
-    const { DuckDbClient } = await import('../../../core/connections/duckdb/index.ts');
+    const { DuckDbClient } = await import('../../../connections/duckdb/index.ts');
     const client = await DuckDbClient.open(':memory:');
     await client.exec(`COPY (SELECT 42 AS answer) TO '${db}' (FORMAT parquet)`);
     client.close();

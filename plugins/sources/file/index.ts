@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { DataError, inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { firstLine, formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions, type XlsxOptions } from '../../../core/formats/index.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
+import { firstLine, formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions, type XlsxOptions } from '../../../formats/index.ts';
 
 interface FileSourceConfig {
   path: string | string[];

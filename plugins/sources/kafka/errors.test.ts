@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
-import type { TopicClient } from '../../../core/connections/kafka/index.ts';
+import type { TopicClient } from '../../../connections/kafka/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 import source, { type KafkaSource } from './index.ts';
 

@@ -1,5 +1,5 @@
 import { DataError, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
+import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
 
 interface KafkaSourceConfig {
   topics: string | string[];

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import { KafkaTopicClient, type TopicClient } from '../../../core/connections/kafka/index.ts';
-import { MemoryLogger } from '../../../core/runtime/logger.ts';
+import { KafkaTopicClient, type TopicClient } from '../../../connections/kafka/index.ts';
+import { MemoryLogger } from '../../../core/sdk/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import type { Row } from '../../../core/sdk/index.ts';
 import source, { type KafkaSource } from './index.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import type { TopicClient } from '../../../core/connections/kafka/index.ts';
+import type { TopicClient } from '../../../connections/kafka/index.ts';
 import source, { nonFiniteAsNull, type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
 

@@ -2,7 +2,7 @@
 // collection and cursor value; a server that does not answer is infrastructure.
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
-import type { DocumentStore } from '../../../core/connections/mongodb/index.ts';
+import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 import source, { type MongoSource } from './index.ts';
 

@@ -1,6 +1,6 @@
 import { inject, injectable, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import { fromExtendedJson, toExtendedJson, type DocumentStore } from '../../../core/connections/mongodb/index.ts';
-import { parseDuration } from '../../../core/manifest/duration.ts';
+import { fromExtendedJson, toExtendedJson, type DocumentStore } from '../../../connections/mongodb/index.ts';
+import { parseDuration } from '../../../core/sdk/duration.ts';
 
 interface MongoSourceConfig {
   collection: string;

@@ -1,6 +1,6 @@
 import { asWholeResult, inject, injectable, pluginModule, TOKENS, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import { quoteIdent, type PostgresClient } from '../../../core/connections/postgres/index.ts';
-import { parseDuration } from '../../../core/manifest/duration.ts';
+import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
+import { parseDuration } from '../../../core/sdk/duration.ts';
 
 interface PostgresSourceConfig {
   table?: string;

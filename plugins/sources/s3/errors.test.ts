@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
-import type { ObjectInfo, ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { ObjectInfo, ObjectStore } from '../../../connections/s3/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
 import source, { type S3Source } from './index.ts';
 

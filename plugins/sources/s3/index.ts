@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject, injectable, isDataError, pluginModule, TOKENS, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../core/connections/s3/index.ts';
-import type { CommitOffset, TopicClient, TopicConsumer } from '../../../core/connections/kafka/index.ts';
-import { formatOf, readRecords, type FileBatch, type FileFormat } from '../../../core/formats/index.ts';
-import { parseDuration } from '../../../core/manifest/duration.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
+import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../connections/s3/index.ts';
+import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
+import { formatOf, readRecords, type FileFormat } from '../../../formats/index.ts';
+import { parseDuration } from '../../../core/sdk/duration.ts';
 
 interface S3SourceConfig {
   bucket: string;

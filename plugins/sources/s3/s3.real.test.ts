@@ -4,7 +4,7 @@ import { createTestStep, readAll } from '../../../core/testing.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { ObjectStore } from '../../../connections/s3/index.ts';
 import sink, { type S3Sink } from '../../sinks/s3/index.ts';
 
 const minio = () => ({ type: 's3', endpoint: service('S3_ENDPOINT'), accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY'), region: service('S3_REGION') });
@@ -52,7 +52,7 @@ describe('s3 source on bucket notifications (MinIO → Kafka)', () => {
     const step = await createTestStep<S3Source>(source, 'source', { bucket, prefix: 'daily/', notifications: { connection: 'bus', topic: service('S3_NOTIFY_TOPIC'), group: scratch.group('events') } }, {
       connections: { lake: minio(), bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'lake',
     });
-    const store = await step.services.connections.get<import('../../../core/connections/s3/index.ts').ObjectStore>('lake');
+    const store = await step.services.connections.get<import('../../../connections/s3/index.ts').ObjectStore>('lake');
     await store.ensureBucket(bucket);
     const admin = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
     await admin.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: service('S3_NOTIFY_ARN'), Events: ['s3:ObjectCreated:*'] }] } }));

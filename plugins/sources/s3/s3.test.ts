@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../../../core/sdk/index.ts';
 import { createTestStep } from '../../../core/testing.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { ObjectStore } from '../../../connections/s3/index.ts';
 import { s3Suite } from './suite.ts';
 import source, { type S3Source } from './index.ts';
 

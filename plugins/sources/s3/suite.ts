@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
-import type { ObjectStore } from '../../../core/connections/s3/index.ts';
+import type { ObjectStore } from '../../../connections/s3/index.ts';
 import source, { type S3Source } from './index.ts';
 import sink, { type S3Sink } from '../../sinks/s3/index.ts';
 

@@ -1,7 +1,7 @@
 import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../core/connections/duckdb/index.ts';
-import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
+import { DuckDbRows, inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../connections/duckdb/index.ts';
+import type { PostgresClient } from '../../../connections/postgres/index.ts';
 import { runInPostgres } from './postgres.ts';
 
 interface SqlConfig {
@@ -46,7 +46,7 @@ export class SqlTransform implements Transform {
   async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
     if (this.onPostgres()) return undefined;
     const db = await this.duckdb();
-    if (!Array.isArray(rows) && rows.db !== db) return undefined;
+    if (!Array.isArray(rows) && (!(rows instanceof DuckDbRows) || rows.db !== db)) return undefined;
     if (rowCount(rows) === 0) return [];
     return this.run(db, rows, ctx, true);
   }
@@ -69,7 +69,7 @@ export class SqlTransform implements Transform {
   }
 
   /** Runs the query over the batch on one session; `resident`: its result becomes a batch table, else records. */
-  private async run(db: DuckDbClient, rows: Rows, ctx: TransformContext, resident: boolean): Promise<Rows> {
+  private async run(db: DuckDbClient, rows: Row[] | DuckDbRows, ctx: TransformContext, resident: boolean): Promise<Rows> {
     const name = quoteIdent(this.config.as);
     const params = this.config.params.map(toDuckValue);
     const { rejectWhere, rejectReason } = this.config;

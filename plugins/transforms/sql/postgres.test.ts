@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
+import type { PostgresClient } from '../../../connections/postgres/index.ts';
 import { Scratch } from '../../../tests/services.ts';
 import plugin, { type SqlTransform } from './index.ts';
 

@@ -2,7 +2,7 @@
 // query runs in PostgreSQL next to the database's tables — state that every process writing that database shares —
 // and its rows come back as records. Nothing of the batch outlives the transaction (ON COMMIT DROP).
 import type { Row, TransformContext } from '../../../core/sdk/index.ts';
-import type { PostgresClient } from '../../../core/connections/postgres/index.ts';
+import type { PostgresClient } from '../../../connections/postgres/index.ts';
 
 export interface PostgresSqlConfig {
   query: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { DuckDbClient, DuckDbRows, loadTempTable, residentRows } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbClient, DuckDbRows, loadTempTable, residentRows } from '../../../connections/duckdb/index.ts';
 import plugin, { type SqlTransform } from './index.ts';
 
 const warehouse = { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { DuckDbClient, residentRows, type DuckDbRows } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbClient, residentRows, type DuckDbRows } from '../../../connections/duckdb/index.ts';
 import type { JSONSchema, Reject, Row } from '../../../core/sdk/index.ts';
 import plugin, { type Validate } from './index.ts';
 import { certainlyValid } from './in-duckdb.ts';

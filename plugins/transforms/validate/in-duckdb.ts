@@ -1,6 +1,6 @@
 // The part of a JSON Schema that DuckDB can check on a batch table: a condition true only for rows the schema
 // certainly accepts, so that only the other rows are read into JS and judged by ajv (which alone writes reasons).
-import { quoteIdent, sqlString } from '../../../core/connections/duckdb/index.ts';
+import { quoteIdent, sqlString } from '../../../connections/duckdb/index.ts';
 import type { JSONSchema } from '../../../core/sdk/index.ts';
 
 export interface Column {

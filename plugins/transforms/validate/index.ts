@@ -1,7 +1,7 @@
 import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createAjv, describeAjvError } from '../../../core/manifest/config.ts';
-import { materializedRows, residentRows } from '../../../core/connections/duckdb/index.ts';
+import { createAjv, describeAjvError } from '../../../core/sdk/config.ts';
+import { DuckDbRows, materializedRows, residentRows } from '../../../connections/duckdb/index.ts';
 import { certainlyValid } from './in-duckdb.ts';
 
 interface ValidateConfig {
@@ -66,7 +66,7 @@ export class Validate implements Transform {
   }
 
   async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
-    if (Array.isArray(rows)) return undefined;
+    if (!(rows instanceof DuckDbRows)) return undefined;
     return rows.db.session(async (connection) => {
       const columns = await rows.columns(connection);
       const signature = JSON.stringify(columns);

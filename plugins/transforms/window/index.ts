@@ -1,5 +1,5 @@
 import { fieldOf as ownField, inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
-import { parseDuration } from '../../../core/manifest/duration.ts';
+import { parseDuration } from '../../../core/sdk/duration.ts';
 
 type Aggregate =
   | { count: true } | { sum: string } | { avg: string } | { min: string } | { max: string }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestStep } from '../../../core/testing.ts';
-import { DuckDbClient } from '../../../core/connections/duckdb/index.ts';
+import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import plugin, { quantile, type WindowTransform } from './index.ts';
 
 const at = (time: string, extra: Record<string, unknown> = {}) => ({ ts: `2024-05-01T${time}Z`, ...extra });

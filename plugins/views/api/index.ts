@@ -4,7 +4,7 @@ import {
   inject, injectable, pluginModule, TOKENS,
   type Access, type Clock, type Connections, type DeadLetters, type Metrics, type PipelineEvents, type PipelineStatus, type Row, type SqlClient, type StepInfo, type View, type ViewMount,
 } from '../../../core/sdk/index.ts';
-import { MONITOR_YAML } from '../examples.ts';
+import { MONITOR_YAML } from '../shared/examples.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { badRequest, csvResponse, envelope, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
 import { openApiParam, PARAM_SCHEMA, parseParams, type ParamSpec } from '../shared/params.ts';

@@ -5,7 +5,7 @@ import {
   type Access, type Clock, type Connections, type DeadLetters, type Logger, type PipelineEvents, type PipelineStatus,
   type SqlClient, type StepInfo, type Triggers, type View, type ViewMount,
 } from '../../../core/sdk/index.ts';
-import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../examples.ts';
+import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../shared/examples.ts';
 import { assetUrls, mountAssets } from '../shared/assets.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { QueryCache } from '../shared/cache.ts';

@@ -1,6 +1,6 @@
 // Uploads against a running server (economic-analytics, as users run it): a body past the limit is refused while it
 // streams, chunked or not, and the server's memory does not grow with what the client sends.
-import { request } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,38 +19,51 @@ function memory(pid: number): { peak: number; now: number } {
 
 /**
  * Sends a multipart upload of `size` bytes in 1 MB chunks, chunked (no Content-Length) unless `declare`; stops
- * sending once the server answers. Resolves with the answer and how much had been sent by then.
+ * sending once the server answers. Resolves with the answer and how much had been sent by then. A raw socket, not
+ * node:http: the server answers and closes while the body is still coming (that is the point), and an HTTP client
+ * may see the broken pipe of its next write before it has parsed the answer already received.
  */
 function upload(url: string, size: number, declare: boolean): Promise<{ status: number; body: string; sentMb: number }> {
   const boundary = '----platform-upload-limit';
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\nContent-Type: application/octet-stream\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const chunk = Buffer.alloc(MB, 7);
+  const { hostname, port } = new URL(url);
+  const headers = [
+    'POST /api/views/upload/upload/workbook HTTP/1.1', `Host: ${hostname}:${port}`, `Authorization: Bearer ${TOKEN}`,
+    `Content-Type: multipart/form-data; boundary=${boundary}`,
+    declare ? `Content-Length: ${head.length + size + tail.length}` : 'Transfer-Encoding: chunked', 'Connection: close', '', '',
+  ].join('\r\n');
+  const framed = (data: Buffer) => (declare ? data : Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]));
   return new Promise((resolve, reject) => {
     let sent = 0;
-    let answered = false;
-    const headers: Record<string, string | number> = { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${TOKEN}` };
-    if (declare) headers['content-length'] = head.length + size + tail.length;
-    const req = request(`${url}/api/views/upload/upload/workbook`, { method: 'POST', headers }, (res) => {
-      answered = true;
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, sentMb: sent / MB }));
-    });
-    req.on('error', (error) => {
-      // The server closes the connection after its answer; a write racing that is expected.
-      if (!answered) reject(error);
+    let received = '';
+    let closed = false;
+    const socket = connect(Number(port), hostname);
+    const answered = () => /\r\n\r\n/.test(received);
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('error', () => undefined); // a write after the server closed: the answer, if any, is in `received`
+    socket.on('close', () => {
+      closed = true;
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      if (!status) return reject(new Error(`no answer after ${sent / MB} MB sent`));
+      const body = received.slice(received.indexOf('\r\n\r\n') + 4);
+      // A chunked answer body: the JSON between its size lines.
+      const json = /\{.*\}/s.exec(body)?.[0] ?? body;
+      resolve({ status: Number(status[1]), body: json, sentMb: sent / MB });
     });
     const pump = () => {
-      if (answered) return;
-      if (sent === 0) req.write(head);
-      while (!answered && sent < size) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
+      if (sent === 0) {
+        socket.write(headers);
+        socket.write(framed(head));
       }
-      if (!answered) req.end(tail);
+      while (!closed && !answered() && sent < size) {
+        sent += chunk.length;
+        if (!socket.write(framed(chunk))) return void socket.once('drain', pump);
+      }
+      if (!closed && !answered()) socket.write(Buffer.concat([framed(tail), declare ? Buffer.alloc(0) : Buffer.from('0\r\n\r\n')]));
     };
-    pump();
+    socket.on('connect', pump);
   });
 }
 

@@ -35,8 +35,11 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
   if (isCrossSite(c.req.raw)) return c.json({ error: 'cross-site upload refused' }, 403);
   const tooLarge = `the file is larger than ${upload.maxBytes} bytes`;
   const declared = Number(c.req.header('content-length') ?? 0);
-  // Refused before reading; `connection: close` so that the client's unread body is not read (and thrown away) too.
-  if (declared > upload.maxBytes + FORM_OVERHEAD) return c.json({ error: tooLarge }, 413, { connection: 'close' });
+  // Refused before reading (`connection: close`: the connection ends with the answer).
+  if (declared > upload.maxBytes + FORM_OVERHEAD) {
+    dropWhatFollows(c.req.raw.body);
+    return c.json({ error: tooLarge }, 413, { connection: 'close' });
+  }
   const dir = join(ctx.stateDir, 'uploads');
   await mkdir(dir, { recursive: true });
   const partial = join(dir, `.receiving-${randomUUID()}`);
@@ -69,6 +72,29 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
     }
   }
   return c.json({ ...loaded, file: stored, deadLetter: `/dead-letter?steps=${upload.targets.map(encodeURIComponent).join(',')}` });
+}
+
+/**
+ * After a refusal, reads and drops what the client is still sending, for a few seconds and a few MB at most: a
+ * socket closed with unread data is reset, and the reset can reach the client before it has read the answer (web
+ * servers' "lingering close"). Memory stays at one chunk.
+ */
+function dropWhatFollows(body: ReadableStream<Uint8Array> | null, limits = { bytes: 16 * 1024 * 1024, ms: 3000 }): void {
+  if (!body || body.locked) return;
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  const timer = setTimeout(stop, limits.ms);
+  void (async () => {
+    let read = 0;
+    try {
+      for (let chunk = await reader.read(); !chunk.done && read <= limits.bytes; chunk = await reader.read()) read += chunk.value.byteLength;
+    } catch {
+      /* the client went away: nothing left to drop */
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
+  })();
 }
 
 /**

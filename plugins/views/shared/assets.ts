@@ -2,12 +2,11 @@
 // per server at /assets/views/<file> (entries and their chunks), compressed ahead of time (brotli and gzip),
 // cacheable forever when the URL carries the content version (entries) or the name carries it (chunks).
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { Hono } from 'hono';
-import { repoRoot } from '../../../core/paths.ts';
 import { ASSET_PREFIX, defaultAssets, type Assets } from '../ui/document.ts';
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
@@ -23,12 +22,20 @@ interface Asset {
 
 let loading: Promise<{ assets: Map<string, Asset>; version: string }> | undefined;
 
+/** scripts/build-client.mjs, found upwards from this module (plugins/views/shared, or dist/cli in the compiled command). */
+function clientBuilder(dir: string): string {
+  const script = join(dir, 'scripts/build-client.mjs');
+  if (existsSync(script)) return script;
+  if (dirname(dir) === dir) throw new Error('views: cannot find scripts/build-client.mjs above the views\' code');
+  return clientBuilder(dirname(dir));
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
 
 async function load(): Promise<{ assets: Map<string, Asset>; version: string }> {
-  const script = pathToFileURL(join(repoRoot, 'scripts/build-client.mjs')).href;
+  const script = pathToFileURL(clientBuilder(dirname(fileURLToPath(import.meta.url)))).href;
   const { ensureClient } = (await import(script)) as { ensureClient: () => Promise<string> };
   const dist = await ensureClient();
   const assets = new Map<string, Asset>();

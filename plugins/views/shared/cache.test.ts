@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../../core/sdk/index.ts';
-import { EventHub } from '../../../core/runtime/events.ts';
+import { EventHub } from '../../../core/sdk/events.ts';
 import { QueryCache } from './cache.ts';
 import { testDuckDb } from './testing.ts';
 

@@ -1,7 +1,7 @@
 // Durations in view configs ('30s', '24h', '7d'): human labels.
 
 // Parsing is core's (one definition for manifests and views); labels are the views' own.
-export { isDuration, parseDuration } from '../../../core/manifest/duration.ts';
+export { isDuration, parseDuration } from '../../../core/sdk/duration.ts';
 
 const NAMES: Record<string, [string, string]> = { ms: ['millisecond', 'milliseconds'], s: ['second', 'seconds'], m: ['minute', 'minutes'], h: ['hour', 'hours'], d: ['day', 'days'], w: ['week', 'weeks'] };
 

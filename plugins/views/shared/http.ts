@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, MiddlewareHandler } from 'hono';
 import { signInPath, type Access, type Row, type SqlClient } from '../../../core/sdk/index.ts';
-import { sqlString } from '../../../core/connections/duckdb/index.ts';
+import { sqlString } from '../../../connections/duckdb/index.ts';
 import { ParamError, type ParamSpec } from './params.ts';
 import { normalizeRows, columnsOf, toCsv } from './serialize.ts';
 import { paginate, stripSemicolon, type BoundQuery } from './sql.ts';

@@ -25,7 +25,13 @@ export function normalizeRows(rows: Row[]): Row[] {
 export function columnsOf(rows: Row[]): ColumnInfo[] {
   const names: string[] = [];
   const seen = new Set<string>();
-  for (const row of rows.slice(0, 50)) for (const key of Object.keys(row)) if (!seen.has(key)) (seen.add(key), names.push(key));
+  for (const row of rows.slice(0, 50)) {
+    for (const key of Object.keys(row)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      names.push(key);
+    }
+  }
   return names.map((name) => {
     let type: ColumnType = 'null';
     for (const row of rows) {

@@ -1,8 +1,7 @@
 // Test helpers for views: mount a view the way the server does, and a pipeline status with chosen step stats.
 import { Hono } from 'hono';
-import { AccessControl } from '../../../core/runtime/access.ts';
 import type { Access, PipelineStatus, SqlClient, StepStats, View } from '../../../core/sdk/index.ts';
-import { createTestStep } from '../../../core/testing.ts';
+import { AccessControl, createTestStep } from '../../../core/testing.ts';
 
 /** A root app with the view mounted at /views/<id> and /api/views/<id>, as core/server does. */
 export async function mountView(view: View, id: string, root = new Hono()): Promise<Hono> {

@@ -3,7 +3,6 @@ import type { JSX } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import type { DeadLetterEntry } from '../../../core/sdk/index.ts';
 import { Dashboard } from './app.tsx';
-import { deadLetterHref } from './components/card.tsx';
 import { TopBar } from './components/header.tsx';
 import { defaultAssets, renderDocument, type Assets } from './document.ts';
 import { formatTime, formatValue, timeAgo } from './format.ts';

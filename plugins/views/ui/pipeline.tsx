@@ -56,7 +56,7 @@ function NodeBody({ step, now }: { step: LiveStep; now: number }): JSX.Element {
         {step.kind === 'source' && step.lag !== undefined && step.lag !== null
           ? <div title="Backlog: records the source has not read yet"><dt>backlog</dt><dd data-stat="lag">{formatValue(step.lag, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
           : <div title="Records out since the pipeline started"><dt>out</dt><dd>{formatValue(step.recordsOut, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>}
-        <div title={`Rejected all time; ${n(step.run.rejected)} in this run`}><dt>rejected</dt><dd data-stat="rejected" class={step.rejected ? 'text-warn' : 'muted'}>{formatValue(step.rejected, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
+        <div title={`Rejected all time (in the dead-letter store); ${n(step.run.rejected)} refused this run`}><dt>rejected</dt><dd data-stat="rejected" class={step.rejected ? 'text-warn' : 'muted'}>{formatValue(step.rejected, { format: 'integer', compact: true, compactFrom: 10_000 })}</dd></div>
       </dl>}
       <div class="node-foot" title={step.lastCommitAt ? `Last commit ${formatTime(step.lastCommitAt)}` : 'No commit yet'}>
         {step.lastError ? <span class="text-crit">{step.errors} error{step.errors === 1 ? '' : 's'}</span> : step.lastCommitAt ? `committed ${timeAgo(step.lastCommitAt, now)}` : step.kind === 'view' ? 'serves pages' : 'no commit yet'}
@@ -83,7 +83,8 @@ export function PipelinePage({ model }: { model: PipelineModel }): JSX.Element {
     if (typeof EventSource === 'undefined') return;
     const source = new EventSource('/api/pipeline/events');
     source.addEventListener('open', () => setLive('live'));
-    source.addEventListener('error', () => setLive('off'));
+    // The browser reconnects by itself after an error; offline only once it gave up.
+    source.addEventListener('error', () => setLive(source.readyState === EventSource.CLOSED ? 'off' : 'connecting'));
     source.addEventListener('stats', (event) => {
       const data = JSON.parse((event as MessageEvent<string>).data) as { steps: LiveStep[] };
       setSteps(data.steps);
@@ -136,7 +137,7 @@ export function PipelinePage({ model }: { model: PipelineModel }): JSX.Element {
             <span class={`live live-${live === 'live' ? 'live' : live === 'off' ? 'polling' : 'connecting'}`} data-live={live}><span class="live-dot" />{live === 'live' ? 'Live' : live === 'off' ? 'Offline' : 'Connecting'}</span>
             <span class="meta-item">{lastCommit ? `Last commit ${timeAgo(lastCommit, now)}` : 'No commit yet'}</span>
             {rejected > 0
-              ? <a class="meta-item meta-warn" href="/dead-letter" data-rejected={rejected}>{n(rejected)} rejected <span class="reject-scope">all time{run ? ` · ${n(run)} this run` : ''}</span></a>
+              ? <a class="meta-item meta-warn" href="/dead-letter" data-rejected={rejected}>{n(rejected)} rejected <span class="reject-scope">all time{run ? ` · ${n(run)} refused this run` : ''}</span></a>
               : <span class="meta-item">0 rejected</span>}
             {failing.length > 0 && <span class="pill pill-crit"><span class="pill-dot" />{failing.length} failing</span>}
           </div>
@@ -208,7 +209,7 @@ function StepPanel({ id, step, details, failed, now, onClose }: { id: string; st
             <dl class="panel-stats">
               <div><dt>In (this run / all time)</dt><dd>{n(details.step.recordsIn)} / {n(details.step.totals?.recordsIn)}</dd></div>
               <div><dt>Out (this run / all time)</dt><dd>{n(details.step.recordsOut)} / {n(details.step.totals?.recordsOut)}</dd></div>
-              <div><dt>Rejected (this run / all time)</dt><dd>{n(details.step.run.rejected)} / {n(details.step.rejected)}</dd></div>
+              <div><dt>Refused this run / in dead-letter</dt><dd>{n(details.step.run.rejected)} / {n(details.step.rejected)}</dd></div>
               <div><dt>Rate</dt><dd>{rate(details.step.throughput)}</dd></div>
               {details.step.lag !== null && details.step.lag !== undefined && <div><dt>Backlog</dt><dd>{n(details.step.lag)}</dd></div>}
               <div><dt>Last commit</dt><dd>{details.step.lastCommitAt ? `${formatTime(details.step.lastCommitAt)} (${timeAgo(details.step.lastCommitAt, now)})` : '—'}</dd></div>

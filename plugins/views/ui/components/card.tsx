@@ -67,7 +67,7 @@ function producersText(f: Freshness): string | null {
   return producers.length > 2 ? `${producers.slice(0, 2).join(', ')} +${producers.length - 2}` : producers.join(', ');
 }
 
-/** The same reject count as the page header: all time, with this run's share in the title. */
+/** The same reject counts as the page header: all time (in the dead-letter store), and the refusals of this run. */
 function rejectTitle(f: Freshness): string {
   return `${formatValue(f.rejected, { format: 'integer' })} records rejected upstream, all time; ${formatValue(f.rejectedRun ?? 0, { format: 'integer' })} since the pipeline started (${f.steps.length} steps traced)`;
 }
@@ -96,7 +96,7 @@ export function Footer({ freshness, now, csv, compact, timeZone = 'UTC' }: { fre
       {f.watermark && <span class="foot-item" title={`Newest event time seen upstream: ${formatTime(f.watermark, { timeZone })}`}>Data until {shortTime(f.watermark, timeZone, now)}</span>}
       {f.rejected > 0 ? (
         <a class="foot-item foot-rejected" href={deadLetterHref(f.steps)} title={rejectTitle(f)} data-rejected={f.rejected}>
-          <AlertIcon /> {formatValue(f.rejected, { format: 'integer' })} rejected{run ? ` (${formatValue(run, { format: 'integer' })} this run)` : ''}
+          <AlertIcon /> {formatValue(f.rejected, { format: 'integer' })} rejected{run ? ` (${formatValue(run, { format: 'integer' })} refused this run)` : ''}
         </a>
       ) : (
         <span class="foot-item foot-muted" data-rejected="0">0 rejected</span>

@@ -47,16 +47,19 @@ export function ThemeToggle(): JSX.Element {
   );
 }
 
-/** "104 rejected" (all time) with "3 this run" when some were rejected since the pipeline started. */
+/**
+ * "104 rejected" (all time: what the dead-letter store holds, each record once) with "3 refused this run" when steps
+ * refused records since the pipeline started (a record read again and refused again counts there each time).
+ */
 export function RejectCount({ freshness, suffix = '' }: { freshness: Freshness; suffix?: string }): JSX.Element {
   const all = freshness.rejected;
   const run = freshness.rejectedRun ?? 0;
   const text = `${formatValue(all, { format: 'integer' })} rejected${suffix}`;
-  const title = `${formatValue(all, { format: 'integer' })} records rejected upstream of this data, all time (in the dead-letter store); ${formatValue(run, { format: 'integer' })} since the pipeline started`;
+  const title = `${formatValue(all, { format: 'integer' })} records rejected upstream of this data, all time (in the dead-letter store, each once); ${formatValue(run, { format: 'integer' })} refusals since the pipeline started (a record read again counts again)`;
   if (all === 0) return <span class="meta-item foot-muted" data-rejected="0" title={title}>0 rejected</span>;
   return (
     <a class="meta-item meta-warn" href={deadLetterHref(freshness.steps)} data-rejected={all} data-rejected-run={run} title={title}>
-      {text} <span class="reject-scope">all time{run ? ` · ${formatValue(run, { format: 'integer' })} this run` : ''}</span>
+      {text} <span class="reject-scope">all time{run ? ` · ${formatValue(run, { format: 'integer' })} refused this run` : ''}</span>
     </a>
   );
 }

@@ -1,0 +1,85 @@
+import 'reflect-metadata';
+import { Container, type ContainerModule } from 'inversify';
+import { TOKENS } from './tokens.ts';
+import type {
+  Access, Clock, ConnectionType, Connections, DeadLetters, Logger, Metrics, PipelineEvents, PipelineStatus, PluginDefinition,
+  PluginKind, StepInfo, StepState, Triggers,
+} from './types.ts';
+
+/** Per-step persistent state: the runtime's checkpoint store (state.json), or memory in the test kit. */
+export interface StepStates {
+  forStep(step: string): StepState;
+}
+
+/** The core services every step can inject. */
+export interface CoreServices {
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  connections: Connections;
+  state: StepStates;
+  events: PipelineEvents;
+  status: PipelineStatus;
+  deadLetters: DeadLetters;
+  triggers: Triggers;
+  access: Access;
+  stateDir: string;
+}
+
+/** Loads plugin modules into a container and indexes their contributions. */
+export class PluginCatalog {
+  readonly container = new Container();
+
+  constructor(modules: ContainerModule[]) {
+    this.container.load(...modules);
+  }
+
+  plugins(): PluginDefinition[] {
+    return this.container.isBound(TOKENS.Plugin) ? this.container.getAll<PluginDefinition>(TOKENS.Plugin) : [];
+  }
+
+  connectionTypes(): Map<string, ConnectionType> {
+    const all = this.container.isBound(TOKENS.ConnectionType) ? this.container.getAll<ConnectionType>(TOKENS.ConnectionType) : [];
+    return new Map(all.map((t) => [t.type, t]));
+  }
+
+  find(kind: PluginKind, name: string): PluginDefinition | undefined {
+    return this.plugins().find((p) => p.spec.kind === kind && p.spec.name === name);
+  }
+
+  load(modules: ContainerModule[]): void {
+    this.container.load(...modules);
+  }
+}
+
+/** Binds the core services once per pipeline run, as a child of the catalog. */
+export function createRuntimeContainer(catalog: PluginCatalog, services: CoreServices): Container {
+  const container = new Container({ parent: catalog.container });
+  container.bind(TOKENS.Metrics).toConstantValue(services.metrics);
+  container.bind(TOKENS.Clock).toConstantValue(services.clock);
+  container.bind(TOKENS.Connections).toConstantValue(services.connections);
+  container.bind(TOKENS.Events).toConstantValue(services.events);
+  container.bind(TOKENS.Status).toConstantValue(services.status);
+  container.bind(TOKENS.DeadLetters).toConstantValue(services.deadLetters);
+  container.bind(TOKENS.Triggers).toConstantValue(services.triggers);
+  container.bind(TOKENS.Access).toConstantValue(services.access);
+  container.bind(TOKENS.StateDir).toConstantValue(services.stateDir);
+  return container;
+}
+
+/** Constructs the plugin of one step in its own child container, with step-scoped config, logger and state. */
+export function instantiateStep<T>(
+  runtime: Container,
+  definition: PluginDefinition,
+  step: StepInfo,
+  config: Record<string, unknown>,
+  services: Pick<CoreServices, 'logger' | 'state'>,
+): T {
+  const scope = new Container({ parent: runtime });
+  scope.bind(TOKENS.Config).toConstantValue(config);
+  scope.bind(TOKENS.Step).toConstantValue(step);
+  scope.bind(TOKENS.Logger).toConstantValue(services.logger.child({ step: step.id }));
+  scope.bind(TOKENS.State).toConstantValue(services.state.forStep(step.id));
+  scope.bind(definition.implementation).toSelf().inSingletonScope();
+  return scope.get<T>(definition.implementation as never);
+}
