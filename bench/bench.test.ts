@@ -31,6 +31,13 @@ describe('benchmarks (smoke, tiny sizes)', () => {
     for (const r of results) expect(r.ours, r.id).toBeGreaterThan(0);
   }, 300_000);
 
+  it('scales the revenue monitor out over 1, 2 and 3 workers on the real servers, with the bounds measured beside', async () => {
+    const { scaleOut } = await import('./scenarios/11-scale-out.ts');
+    const results = await scaleOut();
+    expect(results.map((r) => r.id)).toEqual(['11a', '11b', '11c', '11d', '11e', '11f', '11g']);
+    for (const r of results) expect(r.ours, r.id).toBeGreaterThan(0);
+  }, 300_000);
+
   it('measures the bytes of a dashboard tab (first load and a window of live updates)', async () => {
     const { dashboardPayload } = await import('./scenarios/9-dashboard-payload.ts');
     const results = await dashboardPayload();

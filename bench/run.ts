@@ -13,9 +13,10 @@ import { fileWork } from './scenarios/7-file-work.ts';
 import { manifestLoad } from './scenarios/8-manifest-load.ts';
 import { dashboardPayload } from './scenarios/9-dashboard-payload.ts';
 import { deadLetter } from './scenarios/10-dead-letter.ts';
+import { scaleOut } from './scenarios/11-scale-out.ts';
 import { xlsxMemory } from './scenarios/12-xlsx-memory.ts';
 
-const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter], ['12', xlsxMemory]];
+const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter], ['11', scaleOut], ['12', xlsxMemory]];
 const only = process.env.BENCH_ONLY?.split(',');
 
 execFileSync('bash', ['scripts/services/up.sh', 'pg', 'kafka'], { stdio: 'inherit' });

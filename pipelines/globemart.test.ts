@@ -93,6 +93,27 @@ describe('GlobeMart pipeline (embedded)', () => {
     await late.pipeline.stop();
   }, 240_000);
 
+  it('GLOBEMART_STATE=postgres (here embedded PGlite): converted in PostgreSQL, every figure of the independent computation; a currency quoted late converts then', async () => {
+    const stateDir = tempStateDir('globemart-pg-state');
+    const data = scenario();
+    await shop(stateDir, data.shop);
+    await fx(stateDir, data.fx);
+    const pgEnv = { ...env(stateDir), GLOBEMART_STATE: 'postgres' };
+    const first = await runOnce('globemart', pgEnv, stateDir);
+    expect(first.ok, first.logs.join('\n')).toBe(true);
+    const want = expected(data.shop, data.fx);
+    expect(await warehouseFigures(first, 'postgres')).toEqual(wanted(want));
+    await expectDashboard(first, want);
+    expect(first.pipeline.deadLetters.count(['valid-transactions'])).toBe(want.rejected);
+    await first.pipeline.stop();
+    await fx(stateDir, data.lateFx);
+    const late = await runOnce('globemart', pgEnv, stateDir);
+    const wantLate = expected(data.shop, [...data.fx, ...data.lateFx]);
+    expect(await warehouseFigures(late, 'postgres')).toEqual(wanted(wantLate));
+    await expectDashboard(late, wantLate);
+    await late.pipeline.stop();
+  }, 240_000);
+
   it('reads the original\'s own table with its NOT NULL and primary-key constraints and the simulator\'s flat ticks: nothing pending that has a rate', async () => {
     const stateDir = tempStateDir('globemart-sim');
     const run = await runOnce('globemart', { ...env(stateDir), GLOBEMART_SIMULATE: 'true' }, stateDir);

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedTopicLog } from '../connections/kafka/index.ts';
 import type { DuckDbClient } from '../connections/duckdb/index.ts';
+import type { SqlClient } from '../core/sdk/index.ts';
 import { platform } from '../tests/cli.ts';
 import { runOnce, tempStateDir, type PipelineRun } from '../tests/pipelines.ts';
 import { backlog, eventAt, judge, MINUTE, parseMicros, statusOf, windowsOf, type Message, type MonitorEvent } from './expectations/revenue-monitor.ts';
@@ -206,6 +208,24 @@ describe('revenue monitor pipeline (embedded)', () => {
     expect(await kpiTable(second)).toEqual(windowsOf(withLate.accepted));
     await second.pipeline.stop();
   }, 180_000);
+
+  it('MONITOR_STATE=postgres (here embedded PGlite): the same rules in PostgreSQL give every figure of the independent computation, on the table, the API, the CSV export and the dashboard', async () => {
+    const want = judge(THREE_HOURS.messages);
+    const rows = windowsOf(want.accepted);
+    const stateDir = tempStateDir('monitor-pg-state');
+    await publish(stateDir, THREE_HOURS.messages);
+    const run = await runOnce('revenue-monitor', env(stateDir, { MONITOR_STATE: 'postgres', MONITOR_BATCH_SIZE: '250' }), stateDir);
+    expect(run.ok, run.logs.join('\n')).toBe(true);
+    expect(run.logs.some((l) => l.includes('connection postgres (postgres): embedded'))).toBe(true);
+    await expectEverywhere(run, join(stateDir, 'kpis.csv'), rows, statusOf(rows, want.accepted, new Date()), new Date(), 'postgres');
+    const { entries } = await run.pipeline.deadLetters.list({ steps: ['shared-on-time'], limit: 10_000 });
+    expect(entries.map((e) => (e.record as { event_id: string }).event_id).sort()).toEqual([...want.late].sort());
+    const db = await run.pipeline.connections.get<SqlClient>('postgres');
+    expect(await db.query('SELECT count(*)::int AS n FROM events')).toEqual([{ n: want.accepted.length }]);
+    // The DuckDB warehouse is not used (nor created) in this mode.
+    expect(existsSync(join(stateDir, 'monitor.duckdb'))).toBe(false);
+    await run.pipeline.stop();
+  }, 300_000);
 
   it('says NoData, not an error, when there are no events at all', async () => {
     const stateDir = tempStateDir('monitor');

@@ -67,7 +67,16 @@ export default connectionModule({
     }
     try {
       await client.query('SELECT 1');
-      for (const statement of (config.init as string[] | undefined) ?? []) await client.exec(statement);
+      const init = (config.init as string[] | undefined) ?? [];
+      // On a shared server, processes starting together (workers of one manifest) would race on CREATE … IF NOT
+      // EXISTS and CREATE OR REPLACE (duplicate key, "tuple concurrently updated"): init runs in one transaction,
+      // one process at a time.
+      if (init.length && !inProcess) {
+        await client.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['platform connection init']);
+          for (const statement of init) await tx.exec(statement);
+        });
+      } else for (const statement of init) await client.exec(statement);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw new Error(`${description}: ${explainPgError(error)}`);

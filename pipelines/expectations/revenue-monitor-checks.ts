@@ -2,19 +2,22 @@
 // and the dashboard's table widget — in the shape of the independent computation of ./revenue-monitor.ts.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { DuckDbClient } from '../../connections/duckdb/index.ts';
+import type { SqlClient } from '../../core/sdk/index.ts';
 import type { PipelineRun } from '../../tests/pipelines.ts';
 import type { WindowRow } from './revenue-monitor.ts';
 
 export const COLUMNS = ['window_start', 'window_end', 'events_count', 'purchases_count', 'revenue', 'payment_fail_rate', 'active_users_30m',
   'data_freshness_minutes', 'alert_flag', 'avg_latency_ms', 'p95_latency_ms', 'sla_breach_flag', 'alert_reason', 'failed_count'] as const;
 
-/** kpi_windows, oldest first, timestamps as ISO text. */
-export async function kpiTable(run: PipelineRun): Promise<WindowRow[]> {
-  const db = await run.pipeline.connections.get<DuckDbClient>('warehouse');
-  const rows = await db.query(`SELECT * EXCLUDE (window_start, window_end), strftime(timezone('UTC', window_start), '%Y-%m-%dT%H:%M:%S.%gZ') AS window_start,
-    strftime(timezone('UTC', window_end), '%Y-%m-%dT%H:%M:%S.%gZ') AS window_end FROM kpi_windows ORDER BY window_start`);
-  return rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as unknown as WindowRow);
+/**
+ * kpi_windows, oldest first, timestamps as ISO text: of the run's state connection (`warehouse`, DuckDB, by default;
+ * `postgres` with MONITOR_STATE=postgres), or of any SQL client.
+ */
+export async function kpiTable(run: PipelineRun | SqlClient, connection = 'warehouse'): Promise<WindowRow[]> {
+  const db = 'pipeline' in run ? await run.pipeline.connections.get<SqlClient>(connection) : run;
+  const iso = (column: string) => (db.dialect === 'duckdb' ? `strftime(timezone('UTC', ${column}), '%Y-%m-%dT%H:%M:%S.%gZ')` : `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+  const rows = await db.query(`SELECT *, ${iso('window_start')} AS start_text, ${iso('window_end')} AS end_text FROM kpi_windows ORDER BY window_start`);
+  return rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, c === 'window_start' ? r.start_text : c === 'window_end' ? r.end_text : r[c]])) as unknown as WindowRow);
 }
 
 /** Exactly the independent computation's rows, with `partial` as of `now` (newest first, as the API and export list them). */
@@ -51,8 +54,8 @@ function text(value: unknown): string {
  * The table, /api/kpis/latest (JSON: rows, partial flags, status and reasons; CSV), the export file and the
  * dashboard's table widget all hold exactly `want`; the status is `status`.
  */
-export async function expectEverywhere(run: PipelineRun, csvFile: string, want: WindowRow[], status: { status: string; reasons: string[] }, now = new Date()) {
-  expect(await kpiTable(run)).toEqual(want);
+export async function expectEverywhere(run: PipelineRun, csvFile: string, want: WindowRow[], status: { status: string; reasons: string[] }, now = new Date(), connection = 'warehouse') {
+  expect(await kpiTable(run, connection)).toEqual(want);
   const app = await run.app();
   const listed = newestFirst(want, now);
   const api = (await (await app.request('/api/kpis/latest?limit=500')).json()) as { data: Record<string, unknown>[]; status: string; reasons: string[] };

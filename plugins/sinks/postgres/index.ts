@@ -14,6 +14,8 @@ interface PostgresSinkConfig {
   table: string;
   mode: 'append' | 'upsert';
   key?: string[];
+  onConflict: 'update' | 'ignore';
+  afterWrite: string[];
   columns?: Record<string, string>;
   createTable: boolean;
   lookups: Lookup[];
@@ -22,10 +24,12 @@ interface PostgresSinkConfig {
 /**
  * Writes to PostgreSQL. append = COPY. upsert = in one transaction: COPY into a temp staging table, keep the
  * last row of each key, then INSERT … ON CONFLICT (key) DO UPDATE … WHERE the row IS DISTINCT FROM the new
- * one (unchanged rows are not rewritten). Lookups replace natural keys by dimension surrogate keys, set-based.
+ * one (unchanged rows are not rewritten); onConflict: ignore keeps the first row of a key and the stored one. Lookups replace natural keys by dimension surrogate keys, set-based.
  * Records whose values do not fit the declared column types go to dead-letter with the column named.
  * In append mode, a batch with an identity (`SinkContext.batch`) is noted in `_platform_batches` (in the table's
  * schema) in the same transaction as its rows; a batch noted already (delivered again after a crash) is skipped.
+ * `afterWrite` statements run in the same transaction once the rows are in, with the rows the write inserted or
+ * changed in the temporary table `written` (see the spec below).
  */
 @injectable()
 export class PostgresSink implements Sink {
@@ -80,34 +84,47 @@ export class PostgresSink implements Sink {
           if (!good.length) return;
         }
         const names = columns.map((c) => c.name).filter((name) => good.some((r) => r[name] !== undefined));
-        if (this.config.mode === 'append') return void (await tx.copyInto(table, names, good));
+        const after = this.config.afterWrite;
+        if (this.config.mode === 'append' && !after.length) return void (await tx.copyInto(table, names, good));
         // Per step and table: a session's temp table must not be one made for another table's columns.
         const staging = `staging_${`${this.step.id}_${table}`.replace(/\W/g, '_')}`.slice(0, 63);
-        const key = this.config.key!.map(quoteIdent).join(', ');
         const list = names.map(quoteIdent).join(', ');
         // The target's column types without its constraints: a NOT NULL column the records leave out (an identity
         // or serial surrogate key of a dimension) must not fail the staging COPY; the target applies its default.
         await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM ${quoteIdent(table)} WITH NO DATA; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`);
         await tx.copyInto(staging, names, good);
-        const updates = names.filter((n) => !this.config.key!.includes(n));
         const target = quoteIdent(table);
-        const action = updates.length
+        // With afterWrite, the rows the statement inserts or changes are kept in `written` (RETURNING) for it.
+        const keep = (insert: string) => (after.length ? `WITH changed AS (${insert} RETURNING *) INSERT INTO written SELECT * FROM changed` : insert);
+        if (after.length) await tx.exec(`CREATE TEMP TABLE written ON COMMIT DROP AS SELECT * FROM ${target} WITH NO DATA`);
+        if (this.config.mode === 'append') {
+          await tx.exec(keep(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${quoteIdent(staging)} ORDER BY _seq`));
+          return this.afterWrite(tx);
+        }
+        const key = this.config.key!.map(quoteIdent).join(', ');
+        const updates = names.filter((n) => !this.config.key!.includes(n));
+        const action = updates.length && this.config.onConflict === 'update'
           ? `DO UPDATE SET ${updates.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} WHERE (${updates.map((n) => `${target}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${updates.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
           : 'DO NOTHING';
-        const insert = (rows: string) => `INSERT INTO ${target} (${list}) ${rows} ON CONFLICT (${key}) ${action}`;
-        // The last record of a key wins: DISTINCT ON, a sort of the batch in PostgreSQL. A batch whose keys are all
-        // different (as JS sees them) skips it; should PostgreSQL still find two equal keys (1 and '1.0' in a numeric
-        // key), the statement fails with cardinality_violation and runs again with the dedupe.
-        const deduped = insert(`SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq DESC`);
-        if (!distinctKeys(good, this.config.key!)) return tx.exec(deduped);
+        const insert = (rows: string) => keep(`INSERT INTO ${target} (${list}) ${rows} ON CONFLICT (${key}) ${action}`);
+        // The last record of a key wins (the first with onConflict: ignore): DISTINCT ON, a sort of the batch in
+        // PostgreSQL. A batch whose keys are all different (as JS sees them) skips it; should PostgreSQL still find two
+        // equal keys (1 and '1.0' in a numeric key), the statement fails with cardinality_violation and runs again with
+        // the dedupe. Rows go in in key order, so two writers of overlapping keys lock them in the same order.
+        const deduped = insert(`SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq ${this.config.onConflict === 'ignore' ? 'ASC' : 'DESC'}`);
+        if (!distinctKeys(good, this.config.key!)) {
+          await tx.exec(deduped);
+          return this.afterWrite(tx);
+        }
         await tx.exec('SAVEPOINT distinct_keys');
         try {
-          await tx.exec(insert(`SELECT ${list} FROM ${quoteIdent(staging)}`));
+          await tx.exec(insert(`SELECT ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}`));
         } catch (error) {
           if ((error as { code?: string }).code !== '21000') throw error;
           await tx.exec('ROLLBACK TO SAVEPOINT distinct_keys');
           await tx.exec(deduped);
         }
+        return this.afterWrite(tx);
       });
       if (skipped) this.logger.info('batch already written (delivered again after a stop): skipped', { batch: claim!.origin });
       else if (claim && ++this.ledger!.claims >= 100) {
@@ -116,6 +133,23 @@ export class PostgresSink implements Sink {
       }
     } catch (error) {
       throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * The afterWrite statements, in order, in the write's transaction, when the write inserted or changed a row (the
+   * rows are in `written`). Returns nothing (the write happened).
+   */
+  private async afterWrite(tx: PostgresClient): Promise<void> {
+    if (!this.config.afterWrite.length) return;
+    const [{ any }] = await tx.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM written) AS any');
+    if (!any) return;
+    for (const [index, statement] of this.config.afterWrite.entries()) {
+      try {
+        await tx.exec(statement);
+      } catch (error) {
+        throw new Error(`afterWrite[${index}]: ${(error as Error).message}`, { cause: error });
+      }
     }
   }
 
@@ -214,7 +248,7 @@ function valueCheck(column: { name: string; type: string }): ((record: Row) => s
 export default pluginModule({
   kind: 'sink',
   name: 'postgres',
-  summary: 'Writes to PostgreSQL: append with COPY, or upsert through a staging table and INSERT … ON CONFLICT … WHERE IS DISTINCT FROM.',
+  summary: 'Writes to PostgreSQL: append with COPY, or upsert through a staging table and INSERT … ON CONFLICT … WHERE IS DISTINCT FROM; optional SQL after each write, in its transaction.',
   stability: 'stable',
   connectionTypes: ['postgres'],
   connectionRequired: true,
@@ -228,6 +262,15 @@ export default pluginModule({
       key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Conflict key for upsert (a primary key or unique constraint).' },
       columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared schema {column: SQL type}, used by createTable.', examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }] },
       createTable: { type: 'boolean', default: false, description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).' },
+      onConflict: {
+        enum: ['update', 'ignore'], default: 'update',
+        description: 'upsert: a key the table holds already is updated with the new values (update; the last record of a key in a batch wins), or keeps its stored row (ignore; the first delivery of a key wins, e.g. an event delivered twice).',
+      },
+      afterWrite: {
+        type: 'array', items: { type: 'string' }, default: [],
+        description: 'SQL statements run in order in the same transaction, once the batch is written, when it inserted or changed at least one row; the temporary table `written` holds those rows (the table\'s columns; unchanged and ignored rows are not in it). For aggregates kept next to the rows: merge what the batch added, or recompute the groups it touched — atomic with the rows, and idempotent under at-least-once delivery since a row delivered again is not in `written`. Statements see what other transactions committed before each statement starts: take a lock first (SELECT pg_advisory_xact_lock(hashtext(\'…\'))) where several processes update the same aggregate rows from what they read.',
+        examples: [["INSERT INTO daily AS d SELECT date_trunc('day', at), count(*) FROM written GROUP BY 1 ON CONFLICT (day) DO UPDATE SET n = d.n + EXCLUDED.n"]],
+      },
       lookups: {
         type: 'array', default: [],
         description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',

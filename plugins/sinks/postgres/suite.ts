@@ -80,6 +80,64 @@ export function postgresSuite(name: string, connection: () => Record<string, unk
       await step.close();
     });
 
+    it('onConflict: ignore keeps the first delivery of a key, in a batch and across batches', async () => {
+      const t = table('first');
+      const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, mode: 'upsert', key: ['id'], onConflict: 'ignore', createTable: true, columns: { id: 'text', v: 'integer' } }, options());
+      const db = await step.services.connections.get<PostgresClient>('db');
+      await step.plugin.write([{ id: 'a', v: 1 }, { id: 'b', v: 2 }, { id: 'a', v: 3 }], step.context());
+      await step.plugin.write([{ id: 'b', v: 20 }, { id: 'c', v: 30 }], step.context());
+      expect(await db.query(`SELECT id, v FROM ${t} ORDER BY id`)).toEqual([{ id: 'a', v: 1 }, { id: 'b', v: 2 }, { id: 'c', v: 30 }]);
+      await step.close();
+    });
+
+    it('runs afterWrite in the write\'s transaction over the rows it inserted or changed: an aggregate kept next to the rows counts each row once, whatever is delivered again', async () => {
+      const t = table('events');
+      const totals = table('totals');
+      const opts = options();
+      const config = {
+        table: t, mode: 'upsert', key: ['id'], onConflict: 'ignore', createTable: true, columns: { id: 'text', day: 'date', amount: 'numeric(12,2)' },
+        afterWrite: [
+          `SELECT pg_advisory_xact_lock(hashtext('${totals}'))`,
+          `INSERT INTO ${totals} AS s SELECT day, count(*), sum(amount) FROM written GROUP BY day ORDER BY day ON CONFLICT (day) DO UPDATE SET n = s.n + EXCLUDED.n, amount = s.amount + EXCLUDED.amount`,
+        ],
+      };
+      const step = await createTestStep<PostgresSink>(sink, 'sink', config, opts);
+      const db = await step.services.connections.get<PostgresClient>('db');
+      await db.exec(`CREATE TABLE ${totals} (day date PRIMARY KEY, n bigint, amount numeric(14,2))`);
+      const event = (i: number) => ({ id: `e${i}`, day: `2024-01-0${1 + (i % 3)}`, amount: (i % 7) + 0.01 });
+      const all = Array.from({ length: 600 }, (_, i) => event(i));
+      // At-least-once: batches overlap and come again, from two writers at once (on a real server two pools, as two
+      // processes; PGlite is one process's database).
+      const embedded = (connection().url ?? 'embedded') === 'embedded';
+      const other = await createTestStep<PostgresSink>(sink, 'sink', config, embedded ? { ...opts, services: { connections: step.services.connections } } : options());
+      await Promise.all([
+        (async () => { for (let i = 0; i < 600; i += 100) await step.plugin.write(all.slice(i, i + 150), step.context()); })(),
+        (async () => { for (let i = 500; i >= 0; i -= 100) await other.plugin.write(all.slice(i, i + 120), other.context()); })(),
+      ]);
+      await step.plugin.write(all.slice(0, 50), step.context()); // nothing new: afterWrite does not run
+      const want = new Map<string, { n: number; cents: number }>();
+      for (const e of all) {
+        const w = want.get(e.day) ?? { n: 0, cents: 0 };
+        want.set(e.day, { n: w.n + 1, cents: w.cents + Math.round(e.amount * 100) });
+      }
+      expect(await db.query(`SELECT day, n, amount FROM ${totals} ORDER BY day`)).toEqual([...want].sort().map(([day, w]) => ({ day, n: w.n, amount: w.cents / 100 })));
+      expect(await db.query(`SELECT count(*)::int AS n FROM ${t}`)).toEqual([{ n: 600 }]);
+      // A failing statement names itself and rolls the rows back with it.
+      const broken = await createTestStep<PostgresSink>(sink, 'sink', { ...config, afterWrite: ['SELECT 1 / 0'] }, { ...opts, services: { connections: step.services.connections } });
+      await expect(broken.plugin.write([event(1000)], broken.context())).rejects.toThrow(/afterWrite\[0\]: division by zero/);
+      expect(await db.query(`SELECT count(*)::int AS n FROM ${t} WHERE id = 'e1000'`)).toEqual([{ n: 0 }]);
+      // Append mode too: every appended row is in `written`.
+      const log = table('log');
+      const appender = await createTestStep<PostgresSink>(sink, 'sink', {
+        table: log, createTable: true, columns: { id: 'text', day: 'date', amount: 'numeric(12,2)' },
+        afterWrite: [`INSERT INTO ${totals} AS s SELECT day, count(*), 0 FROM written GROUP BY day ON CONFLICT (day) DO UPDATE SET n = s.n + EXCLUDED.n`],
+      }, { ...opts, services: { connections: step.services.connections } });
+      await appender.plugin.write([event(1), event(4)], appender.context());
+      expect(await db.query(`SELECT n FROM ${totals} WHERE day = '2024-01-02'`)).toEqual([{ n: want.get('2024-01-02')!.n + 2 }]);
+      await other.close();
+      await step.close();
+    });
+
     it('rejects records whose values do not fit the columns, naming the column, and writes the rest', async () => {
       const t = table('typed');
       const step = await createTestStep<PostgresSink>(sink, 'sink', { table: t, createTable: true, columns: { id: 'integer', amount: 'numeric(12,2)', at: 'timestamptz' } }, options());

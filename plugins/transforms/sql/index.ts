@@ -1,6 +1,8 @@
 import { inject, injectable, pluginModule, rowCount, TOKENS, type Connections, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { DuckDbRows, inferColumns, loadTempTable, materializedRows, quoteIdent, residentRows, sqlString, toDuckValue, type DuckDbClient } from '../../../connections/duckdb/index.ts';
+import type { PostgresClient } from '../../../connections/postgres/index.ts';
+import { runInPostgres } from './postgres.ts';
 
 interface SqlConfig {
   query: string;
@@ -12,6 +14,9 @@ interface SqlConfig {
 }
 
 /**
+ * On a `postgres` connection the same runs in PostgreSQL (see ./postgres.ts): the batch is a temporary table of one
+ * transaction and the query may read the database's tables, the state every process writing them shares.
+ *
  * DuckDB SQL over each batch (a temp table, `input` by default) and the warehouse tables of the connection, on one
  * session: the batch is loaded with the DuckDB appender (a batch already in this DuckDB is used where it is), then
  * the query runs; its rows are the output, kept in DuckDB as a batch table for the steps after (records for JS steps).
@@ -28,16 +33,18 @@ export class SqlTransform implements Transform {
     @inject(TOKENS.Step) private readonly step: StepInfo,
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {
-    if (!step.connection) throw new Error(`${step.id}: the sql transform needs connection: (a duckdb connection)`);
+    if (!step.connection) throw new Error(`${step.id}: the sql transform needs connection: (a duckdb or postgres connection)`);
   }
 
   async process(records: Row[], ctx: TransformContext): Promise<Row[]> {
     if (records.length === 0) return [];
+    if (this.onPostgres()) return this.runInPostgres(records, ctx);
     return (await this.run(await this.duckdb(), records, ctx, false)) as Row[];
   }
 
   /** The same over rows already in this DuckDB, or records; the output stays in DuckDB as a batch table. */
   async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
+    if (this.onPostgres()) return undefined;
     const db = await this.duckdb();
     if (!Array.isArray(rows) && (!(rows instanceof DuckDbRows) || rows.db !== db)) return undefined;
     if (rowCount(rows) === 0) return [];
@@ -46,6 +53,19 @@ export class SqlTransform implements Transform {
 
   private duckdb(): Promise<DuckDbClient> {
     return this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
+  }
+
+  private onPostgres(): boolean {
+    return this.connections.list().find((c) => c.name === this.step.connection)?.type === 'postgres';
+  }
+
+  private async runInPostgres(records: Row[], ctx: TransformContext): Promise<Row[]> {
+    const db = await this.connections.get<PostgresClient>(this.step.connection!, 'postgres');
+    try {
+      return await runInPostgres(db, records, ctx, this.config);
+    } catch (error) {
+      throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
   }
 
   /** Runs the query over the batch on one session; `resident`: its result becomes a batch table, else records. */
@@ -125,16 +145,17 @@ const HELPERS = '_sql_row, _sql_rejected, _sql_reason';
 export default pluginModule({
   kind: 'transform',
   name: 'sql',
-  summary: 'DuckDB SQL over each batch (table `input`) joined with the warehouse tables; optional SQL rejects with reasons.',
+  summary: 'SQL over each batch (table `input`) joined with the database\'s tables, in DuckDB or PostgreSQL; optional SQL rejects with reasons.',
+  description: 'On a duckdb connection the batch is a DuckDB table and stays in DuckDB for the steps after. On a postgres connection it is a temporary table of one transaction (loaded with COPY; columns typed from the values: numeric, text, boolean, timestamptz, jsonb) and the query reads the database\'s tables — state shared by every process that writes them (e.g. judging each event against what any worker stored); its rows come back as records.',
   stability: 'stable',
-  connectionTypes: ['duckdb'],
+  connectionTypes: ['duckdb', 'postgres'],
   connectionRequired: true,
   config: {
     type: 'object',
     additionalProperties: false,
     required: ['query'],
     properties: {
-      query: { type: 'string', description: 'A SELECT over the batch table and any table of the connection; its rows are the output.', examples: ['SELECT id, upper(country) AS country FROM input'] },
+      query: { type: 'string', description: 'A SELECT over the batch table and any table of the connection, in the connection\'s SQL dialect; its rows are the output.', examples: ['SELECT id, upper(country) AS country FROM input'] },
       as: { type: 'string', minLength: 1, default: 'input', description: 'Name of the batch table in the query.', examples: ['events'] },
       params: { type: 'array', default: [], description: 'Values bound to $1, $2… of the query (never pasted into its text).', examples: [['EUR', 100]] },
       rejectWhere: { type: 'string', description: 'SQL condition over the batch columns; matching rows go to dead-letter instead of the query.', examples: ['amount <= 0'] },
@@ -145,7 +166,7 @@ export default pluginModule({
       },
       optionalColumns: {
         type: 'object', additionalProperties: { type: 'string' },
-        description: 'Columns the query (and rejectWhere/rejectReason) may read that a batch can lack, {name: DuckDB type}: a missing one is added as NULL of that type, so records of another shape (an older sheet layout, a producer that leaves a field out) do not fail the query.',
+        description: 'Columns the query (and rejectWhere/rejectReason) may read that a batch can lack, {name: type in the connection\'s dialect}: a missing one is added as NULL of that type, so records of another shape (an older sheet layout, a producer that leaves a field out) do not fail the query. On PostgreSQL a declared column has that type in every batch (one whose values are all null is text otherwise).',
         examples: [{ facture_id: 'BIGINT', received_date: 'VARCHAR' }],
       },
     },

@@ -112,7 +112,7 @@ describe('sql transform', () => {
     const step = await createTestStep<SqlTransform>(plugin, 'transform', { query: 'SELECT nope FROM input' }, { ...warehouse, id: 'enrich' });
     await expect(step.plugin.process([{ id: 1 }], step.context())).rejects.toThrow(/^enrich: Binder Error: Referenced column "nope" not found/);
     await step.close();
-    await expect(createTestStep(plugin, 'transform', { query: 'SELECT 1' }, { id: 'enrich' })).rejects.toThrow('enrich: the sql transform needs connection: (a duckdb connection)');
+    await expect(createTestStep(plugin, 'transform', { query: 'SELECT 1' }, { id: 'enrich' })).rejects.toThrow('enrich: the sql transform needs connection: (a duckdb or postgres connection)');
   });
 
   it('keeps its output in DuckDB for the steps after, from records or from a batch table, with the same rows and rejects', async () => {
