@@ -6,7 +6,14 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Files that only tests run: they may also import the repository's test kit, tests/ helpers and other plugins. */
-const TEST_FILES = ['**/*.test.ts', '**/*.test.tsx', '**/suite.ts', '**/testing.ts', 'plugins/views/dashboard/demo.ts', 'plugins/views/dashboard/fixtures.ts'];
+const TEST_FILES = [
+  '**/*.test.ts',
+  '**/*.test.tsx',
+  '**/suite.ts',
+  '**/testing.ts',
+  'plugins/views/dashboard/demo.ts',
+  'plugins/views/dashboard/fixtures.ts',
+];
 
 const to = (element, file) => ({ to: { element, ...(file ? { file } : {}) } });
 const SAME = '{{ from.element.captured.%s }}';
@@ -19,24 +26,44 @@ const SAME = '{{ from.element.captured.%s }}';
  */
 const POLICIES = [
   { from: { element: { type: 'sdk' } }, allow: to({ type: 'sdk' }) },
-  { from: { element: { type: 'connection' } }, allow: [to({ type: 'sdk' }), to({ type: 'connection', captured: { name: SAME.replace('%s', 'name') } })] },
+  {
+    from: { element: { type: 'connection' } },
+    allow: [to({ type: 'sdk' }), to({ type: 'connection', captured: { name: SAME.replace('%s', 'name') } })],
+  },
   { from: { element: { type: 'connections' } }, allow: [to({ type: 'sdk' }), to({ type: 'connection' })] },
-  { from: { element: { type: 'formats' } }, allow: [to({ type: 'sdk' }), to({ type: 'formats' }), to({ type: 'connection', captured: { name: 'duckdb' } })] },
+  {
+    from: { element: { type: 'formats' } },
+    allow: [to({ type: 'sdk' }), to({ type: 'formats' }), to({ type: 'connection', captured: { name: 'duckdb' } })],
+  },
   {
     from: { element: { type: 'plugin' } },
     allow: [
-      to({ type: 'sdk' }), to({ type: 'connection' }), to({ type: 'formats' }),
-      to({ type: 'plugin', captured: { kind: SAME.replace('%s', 'kind'), name: [SAME.replace('%s', 'name'), 'shared', 'ui'] } }),
+      to({ type: 'sdk' }),
+      to({ type: 'connection' }),
+      to({ type: 'formats' }),
+      to({
+        type: 'plugin',
+        captured: { kind: SAME.replace('%s', 'kind'), name: [SAME.replace('%s', 'name'), 'shared', 'ui'] },
+      }),
     ],
   },
   // The lists of built-ins: plugins/builtin.ts, plugins/views/index.ts, connections/index.ts.
-  { from: { element: { type: 'plugins' } }, allow: [to({ type: 'sdk' }), to({ type: 'plugin' }), to({ type: 'plugins' })] },
-  { from: { element: { type: 'core' } }, allow: [to({ type: 'core' }), to({ type: 'sdk' }), to({ type: 'connection', captured: { name: 'duckdb' } })] },
+  {
+    from: { element: { type: 'plugins' } },
+    allow: [to({ type: 'sdk' }), to({ type: 'plugin' }), to({ type: 'plugins' })],
+  },
+  {
+    from: { element: { type: 'core' } },
+    allow: [to({ type: 'core' }), to({ type: 'sdk' }), to({ type: 'connection', captured: { name: 'duckdb' } })],
+  },
   // Tests: the repository's test kit (core/testing.ts: the SDK's kit with the built-in connection types), every
   // connection type and plugin (a sink's test reads back with the source of the same store); core's tests anything.
   {
     from: { file: { categories: 'test' } },
-    allow: [to({ type: 'core' }, { path: 'core/testing.ts' }), to({ types: ['sdk', 'connection', 'connections', 'formats', 'plugin', 'plugins'] })],
+    allow: [
+      to({ type: 'core' }, { path: 'core/testing.ts' }),
+      to({ types: ['sdk', 'connection', 'connections', 'formats', 'plugin', 'plugins'] }),
+    ],
   },
   { from: { element: { type: 'core' }, file: { categories: 'test' } }, allow: to({ type: '*' }) },
 ];
@@ -65,7 +92,16 @@ export default tseslint.config(
     rules: {
       'boundaries/dependencies': [2, { default: 'disallow', policies: POLICIES }],
       // `_name` marks what is deliberately unused (a destructured field left out, an argument a signature requires).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          caughtErrors: 'none',
+          ignoreRestSiblings: true,
+        },
+      ],
       '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
       // Errors are wrapped on purpose with or without a cause: classifyError follows causes, so a cause is attached
       // where the classification must follow the original error, and left off where the wrapper decides it.

@@ -2,7 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['core/**/*.test.ts', 'connections/**/*.test.ts', 'formats/**/*.test.ts', 'plugins/**/*.test.ts', 'cli/**/*.test.ts', 'pipelines/**/*.test.ts', 'tests/**/*.test.ts', 'bench/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: [
+      'core/**/*.test.ts',
+      'connections/**/*.test.ts',
+      'formats/**/*.test.ts',
+      'plugins/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'pipelines/**/*.test.ts',
+      'tests/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -16,8 +16,42 @@ describe('benchmarks (smoke, tiny sizes)', () => {
     const { dashboardApi } = await import('./scenarios/5-dashboard-api.ts');
     const { fileWork } = await import('./scenarios/7-file-work.ts');
     const { deadLetter } = await import('./scenarios/10-dead-letter.ts');
-    const results = [await fileBatch(), ...(await stream()), ...(await postgresUpsert()), await latency(), ...(await dashboardApi()), ...(await fileWork()), ...(await deadLetter())];
-    expect(results.map((r) => r.id)).toEqual(['1', '2', '6', '3', '3b', '4', '5', '5a', '5b', '5c', '7a', '7b', '7c', '7d', '7e', '7f', '7g', '7h', '10', '10a', '10b', '10c', '10d', '10e', '10f']);
+    const results = [
+      await fileBatch(),
+      ...(await stream()),
+      ...(await postgresUpsert()),
+      await latency(),
+      ...(await dashboardApi()),
+      ...(await fileWork()),
+      ...(await deadLetter()),
+    ];
+    expect(results.map((r) => r.id)).toEqual([
+      '1',
+      '2',
+      '6',
+      '3',
+      '3b',
+      '4',
+      '5',
+      '5a',
+      '5b',
+      '5c',
+      '7a',
+      '7b',
+      '7c',
+      '7d',
+      '7e',
+      '7f',
+      '7g',
+      '7h',
+      '10',
+      '10a',
+      '10b',
+      '10c',
+      '10d',
+      '10e',
+      '10f',
+    ]);
     for (const r of results) {
       expect(r.ours, r.id).toBeGreaterThan(0);
       expect(r.met, r.id).not.toBeNull();

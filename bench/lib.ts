@@ -32,7 +32,11 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Runs `work` `runs` times (after `setup` each time) and returns the median seconds. */
-export async function timeMedian(work: () => Promise<void>, setup?: () => Promise<void>, times = runs): Promise<number> {
+export async function timeMedian(
+  work: () => Promise<void>,
+  setup?: () => Promise<void>,
+  times = runs,
+): Promise<number> {
   const seconds: number[] = [];
   for (let i = 0; i < times; i++) {
     await setup?.();
@@ -64,11 +68,22 @@ export function machine(extra: Record<string, string>): string[] {
 }
 
 export function table(results: Result[]): string {
-  const fmt = (n: number | null, digits = 0) => (n === null ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+  const fmt = (n: number | null, digits = 0) =>
+    n === null ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
   const rows = results.map((r) => [
-    r.id, r.title, `${fmt(r.ours, r.ours !== null && r.ours < 100 ? 1 : 0)} ${r.unit}`, `${fmt(r.limit, r.limit !== null && r.limit < 100 ? 1 : 0)} ${r.unit}`,
-    r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`, r.target, r.met === null ? 'not run' : r.met ? 'yes' : 'NO', r.note,
+    r.id,
+    r.title,
+    `${fmt(r.ours, r.ours !== null && r.ours < 100 ? 1 : 0)} ${r.unit}`,
+    `${fmt(r.limit, r.limit !== null && r.limit < 100 ? 1 : 0)} ${r.unit}`,
+    r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
+    r.target,
+    r.met === null ? 'not run' : r.met ? 'yes' : 'NO',
+    r.note,
   ]);
   const header = ['#', 'scenario', 'platform', 'limit (same run)', 'ratio', 'target', 'met', 'notes'];
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }

@@ -15,7 +15,11 @@ export async function runManifest(yaml: string, dir: string): Promise<Pipeline> 
   const file = join(dir, `m-${Date.now()}.yaml`);
   writeFileSync(file, yaml);
   const catalog = createCatalog();
-  const pipeline = new Pipeline(await loadManifest(file, catalog), catalog, { once: true, stateDir: join(dir, `state-${Date.now()}`), logger: new MemoryLogger() });
+  const pipeline = new Pipeline(await loadManifest(file, catalog), catalog, {
+    once: true,
+    stateDir: join(dir, `state-${Date.now()}`),
+    logger: new MemoryLogger(),
+  });
   await pipeline.start();
   const { ok } = await pipeline.run();
   await pipeline.stop();

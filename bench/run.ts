@@ -16,7 +16,19 @@ import { deadLetter } from './scenarios/10-dead-letter.ts';
 import { scaleOut } from './scenarios/11-scale-out.ts';
 import { xlsxMemory } from './scenarios/12-xlsx-memory.ts';
 
-const scenarios: [string, () => Promise<Result | Result[]>][] = [['1', fileBatch], ['2', stream], ['3', postgresUpsert], ['4', latency], ['5', dashboardApi], ['7', fileWork], ['8', manifestLoad], ['9', dashboardPayload], ['10', deadLetter], ['11', scaleOut], ['12', xlsxMemory]];
+const scenarios: [string, () => Promise<Result | Result[]>][] = [
+  ['1', fileBatch],
+  ['2', stream],
+  ['3', postgresUpsert],
+  ['4', latency],
+  ['5', dashboardApi],
+  ['7', fileWork],
+  ['8', manifestLoad],
+  ['9', dashboardPayload],
+  ['10', deadLetter],
+  ['11', scaleOut],
+  ['12', xlsxMemory],
+];
 const only = process.env.BENCH_ONLY?.split(',');
 
 execFileSync('bash', ['scripts/services/up.sh', 'pg', 'kafka'], { stdio: 'inherit' });
@@ -27,7 +39,17 @@ for (const [id, scenario] of scenarios) {
   try {
     results.push(...([] as Result[]).concat(await scenario()));
   } catch (error) {
-    results.push({ id, title: `scenario ${id}`, ours: null, limit: null, unit: '', ratio: null, target: '', met: null, note: `failed: ${(error as Error).message}` });
+    results.push({
+      id,
+      title: `scenario ${id}`,
+      ours: null,
+      limit: null,
+      unit: '',
+      ratio: null,
+      target: '',
+      met: null,
+      note: `failed: ${(error as Error).message}`,
+    });
   }
 }
 results.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
@@ -40,7 +62,11 @@ const text = [
   '',
   `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, scale ${scale} (BENCH_SCALE). Each figure is the median of 3 runs; the limit is measured in the same run on the same data.`,
   '',
-  ...machine({ DuckDB: v, PostgreSQL: '15 (scripts/services)', Kafka: `${process.env.PLATFORM_KAFKA_VERSION ?? '4.1.1'} KRaft (scripts/services)` }),
+  ...machine({
+    DuckDB: v,
+    PostgreSQL: '15 (scripts/services)',
+    Kafka: `${process.env.PLATFORM_KAFKA_VERSION ?? '4.1.1'} KRaft (scripts/services)`,
+  }),
   '',
   table(results),
   '',

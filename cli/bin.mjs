@@ -5,7 +5,10 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // A reader that went away (`platform plugins --json | head`) is not an error of the command.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', (error) => { if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
 
 const { main } = process.env.PLATFORM_FROM_SOURCE ? await fromSource() : await compiled();
 const code = await main(process.argv.slice(2));

@@ -11,7 +11,9 @@ function setup(minimum: number, dir = mkdtempSync(join(tmpdir(), 'dl-cli-')), po
   mkdirSync(join(dir, 'in'), { recursive: true });
   writeFileSync(join(dir, 'in', 'a.csv'), 'id,amount\n1,10\n2,-2\n3,"broken\n4,-4\n');
   const manifest = join(dir, 'm.yaml');
-  writeFileSync(manifest, `name: dl-cli
+  writeFileSync(
+    manifest,
+    `name: dl-cli
 server: { port: ${port} }
 connections:
   wh: { type: duckdb, path: "${join(dir, 'wh.duckdb')}" }
@@ -21,7 +23,8 @@ transforms:
   checked: { use: validate, from: files, with: { schema: { properties: { amount: { type: number, minimum: ${minimum} } } } } }
 sinks:
   out: { use: duckdb, from: checked, connection: wh, with: { table: out, mode: upsert, key: [id], createTable: true } }
-`);
+`,
+  );
   return { dir, manifest, state: ['--state-dir', join(dir, 'state')] };
 }
 
@@ -36,18 +39,35 @@ describe('platform dead-letter', () => {
     expect(list.stdout).toMatch(/3\s+\S+ \S+\s+checked\s+\S*a\.csv:5\s+amount: must be >= 0/);
     expect(list.stdout).toMatch(/1\s+\S+ \S+\s+files\s+\S*a\.csv:4\s+Value with unterminated quote found/);
     expect(list.stdout).toContain('3 of 3 dead letter(s) shown, newest first');
-    const filtered = await platform(['dead-letter', 'list', manifest, '--step', 'checked', '--reason', 'MUST BE', ...state]);
+    const filtered = await platform([
+      'dead-letter',
+      'list',
+      manifest,
+      '--step',
+      'checked',
+      '--reason',
+      'MUST BE',
+      ...state,
+    ]);
     expect(filtered.stdout).toContain('2 of 2 dead letter(s) shown');
-    const shown = JSON.parse((await platform(['dead-letter', 'show', manifest, '1', ...state])).stdout) as { id: number; record: string }[];
+    const shown = JSON.parse((await platform(['dead-letter', 'show', manifest, '1', ...state])).stdout) as {
+      id: number;
+      record: string;
+    }[];
     expect(shown).toMatchObject([{ id: 1, step: 'files', record: '3,"broken' }]);
     const bad = await platform(['dead-letter', 'list', manifest, '--since', 'soon', ...state]);
-    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--since must be an ISO date or time (got "soon")')]);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      expect.stringContaining('--since must be an ISO date or time (got "soon")'),
+    ]);
 
     // The rule was too strict: fixed, the validation rejects land; the broken line stays (its source cannot fix it).
     setup(-10, dir);
     const replay = await platform(['dead-letter', 'replay', manifest, '--step', 'checked', ...state]);
     expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.stdout).toMatch(/^replayed 2 dead letter\(s\) of .*: 2 landed \(left the store\), 0 rejected again \(kept with the new reason\), 0 skipped\n$/);
+    expect(replay.stdout).toMatch(
+      /^replayed 2 dead letter\(s\) of .*: 2 landed \(left the store\), 0 rejected again \(kept with the new reason\), 0 skipped\n$/,
+    );
     const left = await platform(['dead-letter', 'list', manifest, '--json', ...state]);
     expect((JSON.parse(left.stdout) as { total: number }).total).toBe(1);
   }, 120_000);

@@ -76,10 +76,15 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         if (args.length !== 1) return usage('run takes one manifest');
-        if (values.date && !/^\d{4}-\d{2}-\d{2}$/.test(values.date)) return usage(`--date must be YYYY-MM-DD (got "${values.date}")`);
+        if (values.date && !/^\d{4}-\d{2}-\d{2}$/.test(values.date))
+          return usage(`--date must be YYYY-MM-DD (got "${values.date}")`);
         if (values.port && !/^\d+$/.test(values.port)) return usage(`--port must be a number (got "${values.port}")`);
         return await runCommand(args[0], {
-          once: values.once ?? false, date: values.date, port: values.port ? Number(values.port) : undefined, stateDir: values['state-dir'], logger,
+          once: values.once ?? false,
+          date: values.date,
+          port: values.port ? Number(values.port) : undefined,
+          stateDir: values['state-dir'],
+          logger,
         });
       case 'validate':
         if (args.length === 0) return usage('validate takes one or more manifests');
@@ -93,18 +98,30 @@ export async function main(argv: string[]): Promise<number> {
         return await testCommand(args[0], logger, values['state-dir']);
       case 'dead-letter': {
         const [action, manifest, ...ids] = args;
-        if (!['list', 'show', 'replay'].includes(action) || !manifest) return usage('usage: platform dead-letter list|show|replay <manifest> [--step S] [--reason TEXT] [--since T] [id...]');
-        if (values.since && Number.isNaN(new Date(values.since).getTime())) return usage(`--since must be an ISO date or time (got "${values.since}")`);
-        if (values.limit && !/^\d+$/.test(values.limit)) return usage(`--limit must be a number (got "${values.limit}")`);
-        if (ids.some((id) => !/^\d+$/.test(id))) return usage(`dead-letter ids are numbers (got ${ids.filter((id) => !/^\d+$/.test(id)).join(', ')})`);
+        if (!['list', 'show', 'replay'].includes(action) || !manifest)
+          return usage(
+            'usage: platform dead-letter list|show|replay <manifest> [--step S] [--reason TEXT] [--since T] [id...]',
+          );
+        if (values.since && Number.isNaN(new Date(values.since).getTime()))
+          return usage(`--since must be an ISO date or time (got "${values.since}")`);
+        if (values.limit && !/^\d+$/.test(values.limit))
+          return usage(`--limit must be a number (got "${values.limit}")`);
+        if (ids.some((id) => !/^\d+$/.test(id)))
+          return usage(`dead-letter ids are numbers (got ${ids.filter((id) => !/^\d+$/.test(id)).join(', ')})`);
         return await deadLetterCommand(action, manifest, {
-          steps: values.step?.flatMap((s) => s.split(',')).filter(Boolean), reason: values.reason, since: values.since,
-          ids: ids.length ? ids.map(Number) : undefined, limit: values.limit ? Number(values.limit) : action === 'show' ? 20 : 100,
-          json: values.json ?? false, stateDir: values['state-dir'], logger,
+          steps: values.step?.flatMap((s) => s.split(',')).filter(Boolean),
+          reason: values.reason,
+          since: values.since,
+          ids: ids.length ? ids.map(Number) : undefined,
+          limit: values.limit ? Number(values.limit) : action === 'show' ? 20 : 100,
+          json: values.json ?? false,
+          stateDir: values['state-dir'],
+          logger,
         });
       }
       case 'new':
-        if (args[0] !== 'plugin' || args.length !== 3) return usage('usage: platform new plugin <source|transform|sink|view> <name>');
+        if (args[0] !== 'plugin' || args.length !== 3)
+          return usage('usage: platform new plugin <source|transform|sink|view> <name>');
         return await newPluginCommand(args[1], args[2], values.dir);
       default:
         return usage(`unknown command "${command}"`);

@@ -13,7 +13,12 @@ import { defaultPluginDir } from './commands/new-plugin.ts';
 const dir = mkdtempSync(join(tmpdir(), 'new-plugin-'));
 const pkg = join(dir, 'platform-plugin-shout');
 const project = join(dir, 'pipeline');
-const npm = (args: string[], cwd: string) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], { cwd, encoding: 'utf8', stdio: 'pipe' });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 
 const manifest = (plugin: string) => `name: shout
 plugins: [${plugin}]
@@ -51,7 +56,9 @@ describe('platform new plugin', () => {
     // A pipeline's folder installs it like any npm package; the manifest there names it.
     mkdirSync(project);
     npm(['install', pkg], project);
-    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).dependencies['platform-plugin-shout']).toBe('file:../platform-plugin-shout');
+    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).dependencies['platform-plugin-shout']).toBe(
+      'file:../platform-plugin-shout',
+    );
     writeFileSync(join(project, 'by-name.yaml'), manifest('platform-plugin-shout'));
     writeFileSync(join(project, 'by-path.yaml'), manifest('../platform-plugin-shout'));
     for (const file of ['by-name.yaml', 'by-path.yaml']) {
@@ -64,11 +71,15 @@ describe('platform new plugin', () => {
     renameSync(join(pkg, 'dist'), join(pkg, 'dist-moved'));
     const unbuilt = await platform(['validate', 'by-path.yaml'], { cwd: project });
     expect(unbuilt.code).toBe(2);
-    expect(unbuilt.stderr).toContain(`by-path.yaml:2:11 plugins.0: cannot load plugin package "../platform-plugin-shout": ${pkg}/dist/index.js (its main) does not exist: build the package with \`cd ${pkg} && npm run build\``);
+    expect(unbuilt.stderr).toContain(
+      `by-path.yaml:2:11 plugins.0: cannot load plugin package "../platform-plugin-shout": ${pkg}/dist/index.js (its main) does not exist: build the package with \`cd ${pkg} && npm run build\``,
+    );
     renameSync(join(pkg, 'dist-moved'), join(pkg, 'dist'));
     writeFileSync(join(project, 'other.yaml'), manifest('platform-plugin-other'));
     const absent = await platform(['validate', 'other.yaml'], { cwd: project });
     expect(absent.code).toBe(2);
-    expect(absent.stderr).toContain(`cannot load plugin package "platform-plugin-other": it is not installed in ${project}: run \`npm install <its folder or npm name>\` in ${project}, or list it by path relative to the manifest (./…)`);
+    expect(absent.stderr).toContain(
+      `cannot load plugin package "platform-plugin-other": it is not installed in ${project}: run \`npm install <its folder or npm name>\` in ${project}, or list it by path relative to the manifest (./…)`,
+    );
   }, 240_000);
 });

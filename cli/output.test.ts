@@ -14,13 +14,30 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * readers that start late (so the pipe's 64 KiB buffer fills and the command must wait for it to drain).
  */
 function bothWays(args: string[] | ((way: 'file' | 'pipe') => string[]), name: string) {
-  const command = (way: 'file' | 'pipe') => `${quote(process.execPath)} ${quote(bin)} ${(typeof args === 'function' ? args(way) : args).map(quote).join(' ')}`;
-  const files = { out: join(dir, `${name}.out`), err: join(dir, `${name}.err`), pipedOut: join(dir, `${name}.pipe.out`), pipedErr: join(dir, `${name}.pipe.err`) };
-  const run = (script: string) => { try { execFileSync('sh', ['-c', script], { cwd: repoRoot, stdio: 'ignore', timeout: 120_000 }); } catch { /* the exit code is compared below through the files */ } };
+  const command = (way: 'file' | 'pipe') =>
+    `${quote(process.execPath)} ${quote(bin)} ${(typeof args === 'function' ? args(way) : args).map(quote).join(' ')}`;
+  const files = {
+    out: join(dir, `${name}.out`),
+    err: join(dir, `${name}.err`),
+    pipedOut: join(dir, `${name}.pipe.out`),
+    pipedErr: join(dir, `${name}.pipe.err`),
+  };
+  const run = (script: string) => {
+    try {
+      execFileSync('sh', ['-c', script], { cwd: repoRoot, stdio: 'ignore', timeout: 120_000 });
+    } catch {
+      /* the exit code is compared below through the files */
+    }
+  };
   run(`${command('file')} > ${quote(files.out)} 2> ${quote(files.err)}`);
-  run(`{ ${command('pipe')} 2>&3 | (sleep 0.5; cat > ${quote(files.pipedOut)}); } 3>&1 1>&2 | (sleep 0.5; cat > ${quote(files.pipedErr)})`);
+  run(
+    `{ ${command('pipe')} 2>&3 | (sleep 0.5; cat > ${quote(files.pipedOut)}); } 3>&1 1>&2 | (sleep 0.5; cat > ${quote(files.pipedErr)})`,
+  );
   const read = (file: string) => readFileSync(file, 'utf8');
-  return { toFile: { stdout: read(files.out), stderr: read(files.err) }, piped: { stdout: read(files.pipedOut), stderr: read(files.pipedErr) } };
+  return {
+    toFile: { stdout: read(files.out), stderr: read(files.err) },
+    piped: { stdout: read(files.pipedOut), stderr: read(files.pipedErr) },
+  };
 }
 
 describe('every command writes its whole output to a pipe', () => {
@@ -32,7 +49,11 @@ describe('every command writes its whole output to a pipe', () => {
   });
 
   it('plugins, --help and docs', () => {
-    for (const [args, name] of [[['plugins'], 'plugins'], [['--help'], 'help'], [['docs', '--out', join(dir, 'plugins.md')], 'docs']] as const) {
+    for (const [args, name] of [
+      [['plugins'], 'plugins'],
+      [['--help'], 'help'],
+      [['docs', '--out', join(dir, 'plugins.md')], 'docs'],
+    ] as const) {
       const { toFile, piped } = bothWays([...args], name);
       expect(toFile.stdout.length).toBeGreaterThan(0);
       expect(piped).toEqual(toFile);
@@ -40,7 +61,9 @@ describe('every command writes its whole output to a pipe', () => {
   });
 
   it('validate: a long list of errors on stderr arrives whole', () => {
-    const steps = Array.from({ length: 1500 }, (_, i) => `  s${i}: { use: generator, with: { colour${i}: red } }`).join('\n');
+    const steps = Array.from({ length: 1500 }, (_, i) => `  s${i}: { use: generator, with: { colour${i}: red } }`).join(
+      '\n',
+    );
     const file = join(dir, 'many-errors.yaml');
     writeFileSync(file, `name: many\nsources:\n${steps}\n`);
     const { toFile, piped } = bothWays(['validate', file, 'pipelines/globemart.yaml'], 'validate');
@@ -51,9 +74,15 @@ describe('every command writes its whole output to a pipe', () => {
 
   it('run --once: the summary on stdout and the log on stderr', () => {
     const file = join(dir, 'once.yaml');
-    writeFileSync(file, `name: once\nsources:\n  numbers: { use: generator, with: { count: 3, seed: 1, fields: { n: { sequence: {} } } } }\nsinks:\n  out: { use: console, from: numbers }\n`);
+    writeFileSync(
+      file,
+      `name: once\nsources:\n  numbers: { use: generator, with: { count: 3, seed: 1, fields: { n: { sequence: {} } } } }\nsinks:\n  out: { use: console, from: numbers }\n`,
+    );
     // Each way runs in its own state folder (the second run would otherwise find the records made).
-    const { toFile, piped } = bothWays((way) => ['run', file, '--once', '--log-format', 'json', '--state-dir', join(dir, `state-${way}`)], 'run');
+    const { toFile, piped } = bothWays(
+      (way) => ['run', file, '--once', '--log-format', 'json', '--state-dir', join(dir, `state-${way}`)],
+      'run',
+    );
     expect(toFile.stdout).toContain('{"n":3}\nstep');
     const same = (text: string) => text.replace(/\d+ ms|\d+\.\d s|state-\w+|"time":"[^"]+"/g, '');
     expect(same(piped.stdout)).toBe(same(toFile.stdout));

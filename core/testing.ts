@@ -12,17 +12,37 @@ import { DeadLetterStore } from './runtime/deadletter.ts';
 import { PromMetrics } from './runtime/metrics.ts';
 import { StateStore } from './runtime/state.ts';
 
-export { EventHub, MemoryLogger, expectErrorClass, freePort, processLikeRuntime, readAll, writeLikeRuntime, type TestStep, type TestStepOptions } from './sdk/testing.ts';
+export {
+  EventHub,
+  MemoryLogger,
+  expectErrorClass,
+  freePort,
+  processLikeRuntime,
+  readAll,
+  writeLikeRuntime,
+  type TestStep,
+  type TestStepOptions,
+} from './sdk/testing.ts';
 /** The runtime's access control, for views' tests of who may see what. */
 export { AccessControl } from './runtime/access.ts';
 
 /** `createTestStep` of the SDK's kit, with the built-in connection types and the runtime's stores. */
-export function createTestStep<T>(module: ContainerModule, kind: PluginKind, config: Record<string, unknown>, options: kit.TestStepOptions = {}): Promise<kit.TestStep<T>> {
+export function createTestStep<T>(
+  module: ContainerModule,
+  kind: PluginKind,
+  config: Record<string, unknown>,
+  options: kit.TestStepOptions = {},
+): Promise<kit.TestStep<T>> {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'platform-test-'));
   return kit.createTestStep<T>(module, kind, config, {
     ...options,
     stateDir,
     connectionTypes: [...builtinConnectionModules, ...(options.connectionTypes ?? [])],
-    services: { metrics: new PromMetrics(), state: new StateStore(stateDir), deadLetters: new DeadLetterStore(stateDir), ...options.services },
+    services: {
+      metrics: new PromMetrics(),
+      state: new StateStore(stateDir),
+      deadLetters: new DeadLetterStore(stateDir),
+      ...options.services,
+    },
   });
 }

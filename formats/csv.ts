@@ -62,7 +62,8 @@ export function csvDialect(path: string, csv: CsvOptions = {}): CsvDialect {
   const escape = csv.escape ?? quote;
   return {
     delimiter: csv.delimiter ?? detectDelimiter(firstLine(path), quote),
-    quote, escape,
+    quote,
+    escape,
     header: csv.header ?? true,
     maxLineBytes: csv.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
   };
@@ -78,10 +79,23 @@ export class NotCsv extends Error {}
  * each row (", 'x' AS f"). Yields nothing for an empty file. Every slice is read with the columns and types found
  * in the file's first lines, and numbers its lines as the whole file does.
  */
-export async function* loadCsv(db: DuckDbClient, connection: DuckDBConnection, path: string, csv: CsvOptions, label: string, select = '', sliceBytes = Infinity): AsyncGenerator<LoadedCsv> {
+export async function* loadCsv(
+  db: DuckDbClient,
+  connection: DuckDBConnection,
+  path: string,
+  csv: CsvOptions,
+  label: string,
+  select = '',
+  sliceBytes = Infinity,
+): AsyncGenerator<LoadedCsv> {
   const dialect = csvDialect(path, csv);
   if (statSync(path).size === 0) return;
-  const columns = csv.columns ? { columns: Object.entries(csv.columns).map(([name, type]) => ({ name, type })), formats: await sniffFormats(connection, path, dialect) } : await sniffColumns(connection, path, dialect, csv.types ?? {});
+  const columns = csv.columns
+    ? {
+        columns: Object.entries(csv.columns).map(([name, type]) => ({ name, type })),
+        formats: await sniffFormats(connection, path, dialect),
+      }
+    : await sniffColumns(connection, path, dialect, csv.types ?? {});
   const options = readOptions(dialect, columns.columns, columns.formats);
   const scratch = mkdtempSync(join(tmpdir(), 'csv-'));
   let sequence = 0;
@@ -108,15 +122,19 @@ export async function* loadCsv(db: DuckDbClient, connection: DuckDBConnection, p
       try {
         if (!table) table = await residentRows(db, connection, `SELECT *${select} FROM ${scan}`);
         else {
-          const inserted = materializedRows(await connection.run(`INSERT INTO ${table.table} SELECT *${select} FROM ${scan}`));
+          const inserted = materializedRows(
+            await connection.run(`INSERT INTO ${table.table} SELECT *${select} FROM ${scan}`),
+          );
           table = new DuckDbRows(db, table.name, table.count + Number(inserted[0]?.Count ?? inserted[0]?.count ?? 0));
         }
       } catch (error) {
         throw csvError(error);
       }
-      const bad = materializedRows(await connection.run(
-        `SELECT line, min(line_byte_position) AS at, any_value(csv_line) AS csv_line, list(error_type ORDER BY byte_position) AS types, list(error_message ORDER BY byte_position) AS messages FROM ${name} GROUP BY line ORDER BY line`,
-      ));
+      const bad = materializedRows(
+        await connection.run(
+          `SELECT line, min(line_byte_position) AS at, any_value(csv_line) AS csv_line, list(error_type ORDER BY byte_position) AS types, list(error_message ORDER BY byte_position) AS messages FROM ${name} GROUP BY line ORDER BY line`,
+        ),
+      );
       await connection.run(`DROP TABLE IF EXISTS ${name}; DROP TABLE IF EXISTS ${name}_scans`);
       // Lines swallowed by a value whose quote never closes: how many, after each such record (by its DuckDB line).
       const swallowed: { line: number; extra: number; text: Buffer }[] = [];
@@ -127,12 +145,19 @@ export async function* loadCsv(db: DuckDbClient, connection: DuckDBConnection, p
         const span = recordSpan(file, Math.max(0, Number(row.at) - 1), dialect);
         if (span.rest.length) swallowed.push({ line: Number(row.line), extra: countLines(span.rest), text: span.rest });
         row.csv_line = span.first;
-        row.messages = [`Value with unterminated quote found (quote ${dialect.quote}): the line is rejected, the ${countLines(span.rest)} line(s) after it are read again`];
+        row.messages = [
+          `Value with unterminated quote found (quote ${dialect.quote}): the line is rejected, the ${countLines(span.rest)} line(s) after it are read again`,
+        ];
       }
-      const shift = (line: number) => line + swallowed.filter((s) => s.line < line).reduce((sum, s) => sum + s.extra, 0);
+      const shift = (line: number) =>
+        line + swallowed.filter((s) => s.line < line).reduce((sum, s) => sum + s.extra, 0);
       const rejected = bad.map((row) => Number(row.line));
       for (const row of bad) {
-        rejects.push({ record: String(row.csv_line ?? '').replace(/\r?\n$/, ''), reasons: (row.messages as string[]).map((m) => m.split('\n')[0]), origin: `${label}:${lineOf(shift(Number(row.line)))}` });
+        rejects.push({
+          record: String(row.csv_line ?? '').replace(/\r?\n$/, ''),
+          reasons: (row.messages as string[]).map((m) => m.split('\n')[0]),
+          origin: `${label}:${lineOf(shift(Number(row.line)))}`,
+        });
       }
       const count = (table?.count ?? 0) - before;
       const first = dialect.header ? 2 : 1;
@@ -275,7 +300,8 @@ class RecordScanner {
       }
       // After the last line break: a broken record stays broken; else a field has begun (or a delimiter just ended one).
       if (last === chunk.length - 1) this.state = 'start';
-      else if (chunk.length && !(last === -1 && this.state === 'broken')) this.state = chunk[chunk.length - 1] === d ? 'start' : 'plain';
+      else if (chunk.length && !(last === -1 && this.state === 'broken'))
+        this.state = chunk[chunk.length - 1] === d ? 'start' : 'plain';
       return -1;
     }
     let state = this.state;
@@ -314,7 +340,11 @@ class RecordScanner {
 }
 
 /** read_csv's options for the named dialect and the given columns (no sniffing: the columns are known). */
-function readOptions(dialect: CsvDialect, columns: { name: string; type: string }[], formats: { dateformat?: string; timestampformat?: string }): string {
+function readOptions(
+  dialect: CsvDialect,
+  columns: { name: string; type: string }[],
+  formats: { dateformat?: string; timestampformat?: string },
+): string {
   return [
     'auto_detect = false',
     `header = ${dialect.header}`,
@@ -343,7 +373,12 @@ interface Sniffed {
  * The columns and their types as DuckDB's sniffer finds them in the file, or — when a bad line in its sample
  * defeats it — in a sample of the file's first lines with the lines that do not parse taken out.
  */
-async function sniffColumns(connection: DuckDBConnection, path: string, dialect: CsvDialect, types: Record<string, string>): Promise<Sniffed> {
+async function sniffColumns(
+  connection: DuckDBConnection,
+  path: string,
+  dialect: CsvDialect,
+  types: Record<string, string>,
+): Promise<Sniffed> {
   let sniffed: Sniffed;
   try {
     sniffed = await sniff(connection, path, dialect);
@@ -355,15 +390,26 @@ async function sniffColumns(connection: DuckDBConnection, path: string, dialect:
 }
 
 async function sniff(connection: DuckDBConnection, file: string, dialect: CsvDialect): Promise<Sniffed> {
-  const [row] = materializedRows(await connection.run(`SELECT Columns AS columns, DateFormat AS dateformat, TimestampFormat AS timestampformat FROM sniff_csv(${sqlString(file)}, ${sniffOptions(dialect)})`));
+  const [row] = materializedRows(
+    await connection.run(
+      `SELECT Columns AS columns, DateFormat AS dateformat, TimestampFormat AS timestampformat FROM sniff_csv(${sqlString(file)}, ${sniffOptions(dialect)})`,
+    ),
+  );
   return {
     columns: row.columns as { name: string; type: string }[],
-    formats: { dateformat: (row.dateformat as string | null) ?? undefined, timestampformat: (row.timestampformat as string | null) ?? undefined },
+    formats: {
+      dateformat: (row.dateformat as string | null) ?? undefined,
+      timestampformat: (row.timestampformat as string | null) ?? undefined,
+    },
   };
 }
 
 /** The date and time formats the sniffer finds (declared columns need no types), or none when it cannot tell. */
-async function sniffFormats(connection: DuckDBConnection, path: string, dialect: CsvDialect): Promise<Sniffed['formats']> {
+async function sniffFormats(
+  connection: DuckDBConnection,
+  path: string,
+  dialect: CsvDialect,
+): Promise<Sniffed['formats']> {
   try {
     return (await sniff(connection, path, dialect)).formats;
   } catch {
@@ -371,11 +417,18 @@ async function sniffFormats(connection: DuckDBConnection, path: string, dialect:
   }
 }
 
-async function sniffCleanSample(connection: DuckDBConnection, path: string, dialect: CsvDialect, failure: unknown): Promise<Sniffed> {
+async function sniffCleanSample(
+  connection: DuckDBConnection,
+  path: string,
+  dialect: CsvDialect,
+  failure: unknown,
+): Promise<Sniffed> {
   const header = splitLine(firstLine(path), dialect);
   const seen = new Map<string, number>();
   // As DuckDB names them: an empty header cell is columnN, a repeated name gets _1, _2…
-  const names = (dialect.header ? header.map((n, i) => n.trim() || `column${i}`) : header.map((_, i) => `column${i}`)).map((name) => {
+  const names = (
+    dialect.header ? header.map((n, i) => n.trim() || `column${i}`) : header.map((_, i) => `column${i}`)
+  ).map((name) => {
     const n = seen.get(name) ?? 0;
     seen.set(name, n + 1);
     return n ? `${name}_${n}` : name;
@@ -386,12 +439,16 @@ async function sniffCleanSample(connection: DuckDBConnection, path: string, dial
     writeFileSync(sample, sampleLines(path, dialect));
     const text = names.map((n) => ({ name: n, type: 'VARCHAR' }));
     const options = `${readOptions(dialect, text, {})}, store_rejects = true, rejects_table = '_sample_rejects', rejects_scan = '_sample_scans'`;
-    await connection.run(`CREATE OR REPLACE TEMP TABLE _sample AS SELECT * FROM read_csv(${sqlString(sample)}, ${options})`);
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE _sample AS SELECT * FROM read_csv(${sqlString(sample)}, ${options})`,
+    );
     const [{ n }] = materializedRows(await connection.run('SELECT count(*) AS n FROM temp._sample'));
     await connection.run('DROP TABLE IF EXISTS _sample_rejects; DROP TABLE IF EXISTS _sample_scans');
     if (Number(n) === 0) throw new NotCsv(errorText(failure));
     const clean = join(dir, 'clean.csv');
-    await connection.run(`COPY temp._sample TO ${sqlString(clean)} (FORMAT csv, HEADER ${dialect.header}, DELIMITER ${sqlString(dialect.delimiter)}, QUOTE '"', ESCAPE '"')`);
+    await connection.run(
+      `COPY temp._sample TO ${sqlString(clean)} (FORMAT csv, HEADER ${dialect.header}, DELIMITER ${sqlString(dialect.delimiter)}, QUOTE '"', ESCAPE '"')`,
+    );
     await connection.run('DROP TABLE IF EXISTS temp._sample');
     return await sniff(connection, clean, { ...dialect, quote: '"', escape: '"' });
   } catch (error) {
@@ -496,7 +553,8 @@ function splitLine(line: string, dialect: CsvDialect): string[] {
     const ch = line[i];
     if (quoted) {
       if (ch === dialect.escape && dialect.escape !== dialect.quote && i + 1 < line.length) field += line[++i];
-      else if (ch === dialect.quote && dialect.escape === dialect.quote && line[i + 1] === dialect.quote) field += line[++i];
+      else if (ch === dialect.quote && dialect.escape === dialect.quote && line[i + 1] === dialect.quote)
+        field += line[++i];
       else if (ch === dialect.quote) quoted = false;
       else field += ch;
     } else if (ch === dialect.quote) quoted = true;
@@ -545,7 +603,10 @@ function recordSpan(file: string, at: number, dialect: CsvDialect): { first: str
     const record = buffer.subarray(0, end);
     const nl = record.indexOf(10);
     const firstEnd = nl === -1 ? record.length : nl + 1;
-    return { first: record.toString('utf8', 0, firstEnd).replace(/\r?\n$/, ''), rest: Buffer.from(record.subarray(firstEnd)) };
+    return {
+      first: record.toString('utf8', 0, firstEnd).replace(/\r?\n$/, ''),
+      rest: Buffer.from(record.subarray(firstEnd)),
+    };
   } finally {
     closeSync(fd);
   }
@@ -584,4 +645,3 @@ function csvError(error: unknown): Error {
   if (duckDbErrorClass(error) === 'infrastructure') return error as Error;
   return new NotCsv(errorText(error));
 }
-

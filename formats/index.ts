@@ -122,8 +122,13 @@ export const MAX_JSON_DOCUMENT_BYTES = 0x1fffffe8;
  */
 export function readRecords(path: string, options?: ReadOptions): AsyncGenerator<FileBatch>;
 export function readRecords(db: DuckDbClient, path: string, options?: ReadOptions): AsyncGenerator<FileBatch>;
-export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOptions, c?: ReadOptions): AsyncGenerator<FileBatch> {
-  const [db, path, options] = typeof a === 'string' ? [undefined, a, (b as ReadOptions | undefined) ?? {}] : [a, b as string, c ?? {}];
+export async function* readRecords(
+  a: string | DuckDbClient,
+  b?: string | ReadOptions,
+  c?: ReadOptions,
+): AsyncGenerator<FileBatch> {
+  const [db, path, options] =
+    typeof a === 'string' ? [undefined, a, (b as ReadOptions | undefined) ?? {}] : [a, b as string, c ?? {}];
   const batchSize = Math.max(1, options.batchSize ?? 10_000);
   const origin = options.origin ?? path;
   const format = formatOf(path, options.format);
@@ -132,7 +137,10 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
     if (format === 'csv' || format === 'parquet') {
       const select = add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('');
       const parse = db ?? (await scratchDb());
-      const batches = format === 'csv' ? loadCsvBatches(parse, path, options.csv ?? {}, select, batchSize, origin, options.batchBytes) : loadParquet(parse, path, select, batchSize, origin);
+      const batches =
+        format === 'csv'
+          ? loadCsvBatches(parse, path, options.csv ?? {}, select, batchSize, origin, options.batchBytes)
+          : loadParquet(parse, path, select, batchSize, origin);
       for await (const batch of batches) {
         if (db && options.inDuckDb) yield batch;
         else yield { ...batch, records: await asRecords(batch.records) };
@@ -144,14 +152,21 @@ export async function* readRecords(a: string | DuckDbClient, b?: string | ReadOp
       const readJs = (file: string, firstLine: number) => readJsonLines(file, batchSize, origin, undefined, firstLine);
       const cut = options.batchBytes ? { bytes: options.batchBytes } : { lines: batchSize };
       for await (const batch of loadJsonLines<FileBatch>(db, path, origin, add, cut, readJs)) {
-        if (add.length && Array.isArray(batch.records)) for (const record of batch.records) for (const [name, value] of add) record[name] = value;
+        if (add.length && Array.isArray(batch.records))
+          for (const record of batch.records) for (const [name, value] of add) record[name] = value;
         yield batch;
       }
       return;
     }
-    const batches = format === 'jsonl' ? readJsonLines(path, batchSize, origin) : format === 'json' ? readJson(path, batchSize, origin) : readXlsx(path, batchSize, origin, options.xlsx ?? {});
+    const batches =
+      format === 'jsonl'
+        ? readJsonLines(path, batchSize, origin)
+        : format === 'json'
+          ? readJson(path, batchSize, origin)
+          : readXlsx(path, batchSize, origin, options.xlsx ?? {});
     for await (const batch of batches) {
-      if (add.length) for (const record of batch.records as Row[]) for (const [name, value] of add) record[name] = value;
+      if (add.length)
+        for (const record of batch.records as Row[]) for (const [name, value] of add) record[name] = value;
       yield batch;
     }
   } catch (error) {
@@ -190,7 +205,15 @@ class UnreadableFile extends Error {}
  * batches of `batchSize` rows by rowid (one batch when the file fits in one). Every batch says the line of each of
  * its rows; the rejected lines come with the batch of their slice (with the last batch, without slices).
  */
-async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, select: string, batchSize: number, label: string, batchBytes?: number): AsyncGenerator<FileBatch> {
+async function* loadCsvBatches(
+  db: DuckDbClient,
+  path: string,
+  csv: CsvOptions,
+  select: string,
+  batchSize: number,
+  label: string,
+  batchBytes?: number,
+): AsyncGenerator<FileBatch> {
   const connection = await db.instance.connect();
   let loaded: LoadedCsv | undefined;
   try {
@@ -211,7 +234,13 @@ async function* loadCsvBatches(db: DuckDbClient, path: string, csv: CsvOptions, 
 }
 
 /** A Parquet file into `db` as batch tables; a row's origin is `file#N` (its place in the file, from 1). */
-async function* loadParquet(db: DuckDbClient, path: string, select: string, batchSize: number, label: string): AsyncGenerator<FileBatch> {
+async function* loadParquet(
+  db: DuckDbClient,
+  path: string,
+  select: string,
+  batchSize: number,
+  label: string,
+): AsyncGenerator<FileBatch> {
   const connection = await db.instance.connect();
   let whole: DuckDbRows | undefined;
   try {
@@ -230,7 +259,14 @@ async function* loadParquet(db: DuckDbClient, path: string, select: string, batc
 }
 
 /** A loaded table handed out in batches of `batchSize` rows (the table itself when it fits in one). */
-async function* cut(db: DuckDbClient, connection: DuckDBConnection, whole: DuckDbRows | undefined, rejects: Reject[], batchSize: number, origin: (rowid: number) => string): AsyncGenerator<FileBatch> {
+async function* cut(
+  db: DuckDbClient,
+  connection: DuckDBConnection,
+  whole: DuckDbRows | undefined,
+  rejects: Reject[],
+  batchSize: number,
+  origin: (rowid: number) => string,
+): AsyncGenerator<FileBatch> {
   if (!whole || whole.count === 0) {
     await whole?.release().catch(() => undefined);
     if (rejects.length) yield { records: [], rejects };
@@ -242,8 +278,16 @@ async function* cut(db: DuckDbClient, connection: DuckDBConnection, whole: DuckD
   }
   try {
     for (let start = 0; start < whole.count; start += batchSize) {
-      const batch = await residentRows(db, connection, `SELECT * FROM ${whole.table} WHERE rowid >= ${start} AND rowid < ${start + batchSize} ORDER BY rowid`);
-      yield { records: batch, rejects: start + batchSize >= whole.count ? rejects : [], origin: (index) => origin(start + index) };
+      const batch = await residentRows(
+        db,
+        connection,
+        `SELECT * FROM ${whole.table} WHERE rowid >= ${start} AND rowid < ${start + batchSize} ORDER BY rowid`,
+      );
+      yield {
+        records: batch,
+        rejects: start + batchSize >= whole.count ? rejects : [],
+        origin: (index) => origin(start + index),
+      };
     }
   } finally {
     await whole.release().catch(() => undefined);
@@ -256,7 +300,13 @@ function duckDbReadError(error: unknown): Error {
   return new UnreadableFile(((error as Error).message ?? String(error)).split('\n')[0].trim());
 }
 
-async function* readJsonLines(path: string, batchSize: number, origin: string, lines?: AsyncIterable<string> | Iterable<string>, firstLine = 1): AsyncGenerator<FileBatch> {
+async function* readJsonLines(
+  path: string,
+  batchSize: number,
+  origin: string,
+  lines?: AsyncIterable<string> | Iterable<string>,
+  firstLine = 1,
+): AsyncGenerator<FileBatch> {
   let records: Row[] = [];
   let rejects: Reject[] = [];
   let numbers: number[] = [];
@@ -270,11 +320,18 @@ async function* readJsonLines(path: string, batchSize: number, origin: string, l
     if (!text.trim()) continue;
     try {
       const value = JSON.parse(text) as unknown;
-      if (!isObject(value)) throw new Error(`not a JSON object (${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`);
+      if (!isObject(value))
+        throw new Error(
+          `not a JSON object (${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`,
+        );
       records.push(value);
       numbers.push(line);
     } catch (error) {
-      rejects.push({ record: text, reasons: [`invalid JSON: ${(error as Error).message}`], origin: `${origin}:${line}` });
+      rejects.push({
+        record: text,
+        reasons: [`invalid JSON: ${(error as Error).message}`],
+        origin: `${origin}:${line}`,
+      });
     }
     if (records.length >= batchSize) {
       yield batch();
@@ -289,7 +346,9 @@ async function* readJsonLines(path: string, batchSize: number, origin: string, l
 async function* readJson(path: string, batchSize: number, origin: string): AsyncGenerator<FileBatch> {
   const { size } = await stat(path);
   if (size > MAX_JSON_DOCUMENT_BYTES) {
-    throw new UnreadableFile(`${formatBytes(size)} is more than one JSON document can be (${formatBytes(MAX_JSON_DOCUMENT_BYTES)}, the longest string JavaScript holds): write it as JSON lines (one object a line, .jsonl), which are read in a stream`);
+    throw new UnreadableFile(
+      `${formatBytes(size)} is more than one JSON document can be (${formatBytes(MAX_JSON_DOCUMENT_BYTES)}, the longest string JavaScript holds): write it as JSON lines (one object a line, .jsonl), which are read in a stream`,
+    );
   }
   const text = await readFile(path, 'utf8');
   let value: unknown;
@@ -297,7 +356,8 @@ async function* readJson(path: string, batchSize: number, origin: string): Async
     value = JSON.parse(text);
   } catch (error) {
     // Not one JSON document: JSON lines in a .json file are common.
-    if (text.trimStart().startsWith('{') && text.includes('\n')) return yield* readJsonLines(path, batchSize, origin, text.split(/\r?\n/));
+    if (text.trimStart().startsWith('{') && text.includes('\n'))
+      return yield* readJsonLines(path, batchSize, origin, text.split(/\r?\n/));
     throw new UnreadableFile(`invalid JSON: ${(error as Error).message}`);
   }
   const items = Array.isArray(value) ? value : [value];
@@ -313,7 +373,12 @@ async function* readJson(path: string, batchSize: number, origin: string): Async
     if (isObject(item)) {
       records.push(item);
       indexes.push(index);
-    } else rejects.push({ record: item, reasons: [`not a JSON object (${Array.isArray(item) ? 'an array' : item === null ? 'null' : typeof item})`], origin: label(index) });
+    } else
+      rejects.push({
+        record: item,
+        reasons: [`not a JSON object (${Array.isArray(item) ? 'an array' : item === null ? 'null' : typeof item})`],
+        origin: label(index),
+      });
     if (records.length >= batchSize) {
       yield batch();
       records = [];
@@ -363,18 +428,34 @@ interface SheetRow {
  * `xl/workbook.xml` (exceljs's writer stores it last) or lose an entry: the same file then crashed
  * ("reading 'sheets'") or read with empty cells on some runs and not others (exceljs issue 3064).
  */
-async function openWorkbook(path: string, content: boolean, options: { only?: string[]; maxTextChars?: number } = {}): Promise<Workbook> {
+async function openWorkbook(
+  path: string,
+  content: boolean,
+  options: { only?: string[]; maxTextChars?: number } = {},
+): Promise<Workbook> {
   const [{ default: ExcelJS }, { Open }, { default: iterateStream }, { default: parseSax }] = await Promise.all([
-    import('exceljs'), import('unzipper'), import('exceljs/lib/utils/iterate-stream.js'), import('exceljs/lib/utils/parse-sax.js'),
+    import('exceljs'),
+    import('unzipper'),
+    import('exceljs/lib/utils/iterate-stream.js'),
+    import('exceljs/lib/utils/parse-sax.js'),
   ]);
   await stat(path); // a missing file throws as such, not as an unreadable workbook
-  const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'ignore', sharedStrings: content ? 'emit' : 'ignore', styles: content ? 'cache' : 'ignore', hyperlinks: 'ignore', entries: 'ignore' }) as unknown as WorkbookSteps;
+  const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    worksheets: 'ignore',
+    sharedStrings: content ? 'emit' : 'ignore',
+    styles: content ? 'cache' : 'ignore',
+    hyperlinks: 'ignore',
+    entries: 'ignore',
+  }) as unknown as WorkbookSteps;
   try {
     const { files } = await Open.file(path);
     const entry = (name: string) => files.find((f) => f.path === name)?.stream();
     const rels = entry('xl/_rels/workbook.xml.rels');
     const book = entry('xl/workbook.xml');
-    if (!rels || !book) throw new UnreadableFile(`not a readable XLSX workbook: no ${rels ? 'xl/workbook.xml' : 'xl/_rels/workbook.xml.rels'} in the file`);
+    if (!rels || !book)
+      throw new UnreadableFile(
+        `not a readable XLSX workbook: no ${rels ? 'xl/workbook.xml' : 'xl/_rels/workbook.xml.rels'} in the file`,
+      );
     await steps._parseRels(rels);
     await steps._parseWorkbook(book);
     const sheets = (steps.model?.sheets ?? []).map((sheet) => {
@@ -382,7 +463,10 @@ async function openWorkbook(path: string, content: boolean, options: { only?: st
       const part = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
       const open = () => {
         const stream = target ? entry(part) : undefined;
-        if (!stream) throw new UnreadableFile(`not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`);
+        if (!stream)
+          throw new UnreadableFile(
+            `not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`,
+          );
         return parseSax(iterateStream(stream)) as AsyncIterable<SaxEvent[]>;
       };
       return { name: sheet.name, open, rows: () => sheetRows(open(), steps) };
@@ -392,8 +476,11 @@ async function openWorkbook(path: string, content: boolean, options: { only?: st
       // When only some sheets are read, only the texts they point to are kept (a first pass over those sheets finds
       // them): the other sheets may hold most of the workbook's texts.
       const read = options.only ? sheets.filter((sheet) => options.only!.includes(sheet.name)) : sheets;
-      const used = strings && read.length < sheets.length ? await usedStrings(read.map((sheet) => sheet.open)) : undefined;
-      steps.sharedStrings = strings ? await sharedStrings(steps._parseSharedStrings(strings), options.maxTextChars ?? MAX_TEXT_CHARS, used) : [];
+      const used =
+        strings && read.length < sheets.length ? await usedStrings(read.map((sheet) => sheet.open)) : undefined;
+      steps.sharedStrings = strings
+        ? await sharedStrings(steps._parseSharedStrings(strings), options.maxTextChars ?? MAX_TEXT_CHARS, used)
+        : [];
       const styles = entry('xl/styles.xml');
       if (styles) await steps._parseStyles(styles);
       else steps.styles = undefined; // exceljs's empty style model cannot be asked (a workbook may have no styles part)
@@ -435,7 +522,11 @@ async function usedStrings(sheets: (() => AsyncIterable<SaxEvent[]>)[]): Promise
  * null). They are read before any sheet and held while the sheets are read, so their size is bounded: past
  * `maxTextChars` characters kept, the workbook is unreadable (one reject).
  */
-async function sharedStrings(parsed: AsyncIterable<unknown>, maxTextChars: number, used?: Set<number>): Promise<unknown[]> {
+async function sharedStrings(
+  parsed: AsyncIterable<unknown>,
+  maxTextChars: number,
+  used?: Set<number>,
+): Promise<unknown[]> {
   const strings: unknown[] = [];
   let chars = 0;
   for await (const item of parsed) {
@@ -446,7 +537,9 @@ async function sharedStrings(parsed: AsyncIterable<unknown>, maxTextChars: numbe
     const text = plainText((item as { text: unknown }).text);
     chars += typeof text === 'string' ? text.length : 0;
     if (chars > maxTextChars) {
-      throw new UnreadableFile(`the workbook's shared texts hold more than ${maxTextChars.toLocaleString('en-US')} characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars`);
+      throw new UnreadableFile(
+        `the workbook's shared texts hold more than ${maxTextChars.toLocaleString('en-US')} characters (xlsx.maxTextChars), more than can be held in memory while its sheets are read: split the workbook, read fewer sheets (xlsx.sheet), or raise xlsx.maxTextChars`,
+      );
     }
     strings.push(text);
   }
@@ -459,7 +552,10 @@ function plainText(value: unknown): unknown {
   return rich ? rich.map((run) => run.text).join('') : value;
 }
 
-type SaxEvent = { eventType: 'opentag'; value: { name: string; attributes: Record<string, string> } } | { eventType: 'closetag'; value: { name: string } } | { eventType: 'text'; value: string };
+type SaxEvent =
+  | { eventType: 'opentag'; value: { name: string; attributes: Record<string, string> } }
+  | { eventType: 'closetag'; value: { name: string } }
+  | { eventType: 'text'; value: string };
 
 /** A cell being read: its column, style, type (`t`) and its value's text (`<v>`, or an inline string's `<t>`s). */
 interface OpenCell {
@@ -586,7 +682,8 @@ function columnOf(ref: string): number {
 
 function unreadableWorkbook(error: unknown): Error {
   if (error instanceof UnreadableFile) return error;
-  if ((error as NodeJS.ErrnoException).code && !/^(ERR_|Z_)/.test(String((error as NodeJS.ErrnoException).code))) return error as Error; // missing file, no permission
+  if ((error as NodeJS.ErrnoException).code && !/^(ERR_|Z_)/.test(String((error as NodeJS.ErrnoException).code)))
+    return error as Error; // missing file, no permission
   return new UnreadableFile(`not a readable XLSX workbook: ${errorMessage(error)}`);
 }
 
@@ -604,7 +701,12 @@ const EXCEL_CELL_CHARS = 32_767;
  * sheet after `maxRows` are one reject. Formulas give their cached result (an error result as its text, e.g.
  * `#DIV/0!`).
  */
-async function* readXlsx(path: string, batchSize: number, label: string, options: XlsxOptions): AsyncGenerator<FileBatch> {
+async function* readXlsx(
+  path: string,
+  batchSize: number,
+  label: string,
+  options: XlsxOptions,
+): AsyncGenerator<FileBatch> {
   const maxRows = options.maxRows ?? EXCEL_ROWS;
   const maxColumns = options.maxColumns ?? EXCEL_COLUMNS;
   const wanted = options.sheet === undefined ? undefined : ([] as string[]).concat(options.sheet);
@@ -621,7 +723,8 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
   const batch = (): FileBatch => {
     const [numbers, starts] = [rowNumbers, sheetStarts];
     return {
-      records, rejects,
+      records,
+      rejects,
       origin: (index) => {
         if (!(index >= 0 && index < numbers.length)) return undefined;
         let s = starts.length - 1;
@@ -642,16 +745,34 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
           const where = () => `${label}:${name}!${number}`;
           if (++read > maxRows) {
             cutOff = true;
-            rejects.push({ record: { file: label, sheet: name, fromRow: number }, reasons: [`sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${number} on are not read`], origin: where() });
+            rejects.push({
+              record: { file: label, sheet: name, fromRow: number },
+              reasons: [
+                `sheet ${name} has more than ${maxRows.toLocaleString('en-US')} rows (xlsx.maxRows): the rows from ${number} on are not read`,
+              ],
+              origin: where(),
+            });
             continue;
           }
           if (cells.length > maxColumns) {
-            rejects.push({ record: { sheet: name, row: number, cells: cells.length }, reasons: [`row has ${cells.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`], origin: where() });
+            rejects.push({
+              record: { sheet: name, row: number, cells: cells.length },
+              reasons: [
+                `row has ${cells.length.toLocaleString('en-US')} cells, more than ${maxColumns.toLocaleString('en-US')} (xlsx.maxColumns)`,
+              ],
+              origin: where(),
+            });
             continue;
           }
           const long = cells.findIndex((v) => typeof v === 'string' && v.length > EXCEL_CELL_CHARS);
           if (long !== -1) {
-            rejects.push({ record: { sheet: name, row: number }, reasons: [`cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`], origin: where() });
+            rejects.push({
+              record: { sheet: name, row: number },
+              reasons: [
+                `cell ${long + 1} has ${(cells[long] as string).length.toLocaleString('en-US')} characters, more than a cell can hold (${EXCEL_CELL_CHARS.toLocaleString('en-US')})`,
+              ],
+              origin: where(),
+            });
             continue;
           }
           if (cells.every((v) => v === null || v === '')) continue;
@@ -679,14 +800,21 @@ async function* readXlsx(path: string, batchSize: number, label: string, options
   }
   if (wanted && !sheets.length) {
     const names = wanted.map((name) => `"${name}"`).join(', ');
-    rejects.push({ record: { file: label, sheet: options.sheet }, reasons: [`no sheet ${wanted.length > 1 ? `of ${names}` : names} in the workbook (sheets: ${book.sheets.map((sheet) => sheet.name).join(', ') || 'none'})`], origin: label });
+    rejects.push({
+      record: { file: label, sheet: options.sheet },
+      reasons: [
+        `no sheet ${wanted.length > 1 ? `of ${names}` : names} in the workbook (sheets: ${book.sheets.map((sheet) => sheet.name).join(', ') || 'none'})`,
+      ],
+      origin: label,
+    });
   }
   if (records.length || rejects.length) yield batch();
 }
 
 /** Sets a field, also one named `__proto__` (an own property, never the record's prototype). */
 function setField(record: Row, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
 
@@ -694,7 +822,10 @@ function setField(record: Row, key: string, value: unknown): void {
 function headerNames(values: unknown[]): string[] {
   const seen = new Map<string, number>();
   return values.map((value, i) => {
-    const text = value === null || value === undefined || String(value).trim() === '' ? `column_${i + 1}` : String(value instanceof Date ? value.toISOString() : value).trim();
+    const text =
+      value === null || value === undefined || String(value).trim() === ''
+        ? `column_${i + 1}`
+        : String(value instanceof Date ? value.toISOString() : value).trim();
     const n = (seen.get(text) ?? 0) + 1;
     seen.set(text, n);
     return n === 1 ? text : `${text}_${n}`;

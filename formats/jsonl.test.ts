@@ -14,8 +14,17 @@ const db = await DuckDbClient.open(':memory:');
 afterAll(() => db.close());
 
 async function read(file: string, held: boolean) {
-  const out = { records: [] as Row[], origins: [] as (string | undefined)[], rejects: [] as Reject[], tables: [] as Row[], held: 0, batches: 0 };
-  for await (const batch of held ? readRecords(db, file, { inDuckDb: true, batchBytes: 4096, addColumns: { source: 'x.jsonl' } }) : readRecords(file, { addColumns: { source: 'x.jsonl' } })) {
+  const out = {
+    records: [] as Row[],
+    origins: [] as (string | undefined)[],
+    rejects: [] as Reject[],
+    tables: [] as Row[],
+    held: 0,
+    batches: 0,
+  };
+  for await (const batch of held
+    ? readRecords(db, file, { inDuckDb: true, batchBytes: 4096, addColumns: { source: 'x.jsonl' } })
+    : readRecords(file, { addColumns: { source: 'x.jsonl' } })) {
     out.batches++;
     const rows = await recordsOf(batch.records);
     rows.forEach((row, i) => out.origins.push(batch.origin?.(i)));
@@ -38,7 +47,14 @@ describe('JSON lines read by DuckDB in slices', () => {
       else if (i === 2000) lines.push('[1, 2]');
       else if (i === 2500) lines.push('{"id": 2500, "name": ');
       else if (i === 2900) lines.push(JSON.stringify({ id: i, name: `n${i}`, amount: i / 4, note: 'late key' }));
-      else lines.push(JSON.stringify(i % 10 === 0 ? { id: i, name: `n${i}` } : { id: i, name: `n${i}`, amount: i / 4, at: '2024-01-01 00:00:00' }));
+      else
+        lines.push(
+          JSON.stringify(
+            i % 10 === 0
+              ? { id: i, name: `n${i}` }
+              : { id: i, name: `n${i}`, amount: i / 4, at: '2024-01-01 00:00:00' },
+          ),
+        );
     }
     const file = join(dir, 'mixed.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
@@ -60,7 +76,12 @@ describe('JSON lines read by DuckDB in slices', () => {
 
   it('reads nested values with the JS parser (from the first slice that has them on)', async () => {
     const file = join(dir, 'nested.jsonl');
-    writeFileSync(file, Array.from({ length: 400 }, (_, i) => JSON.stringify(i < 200 ? { id: i } : { id: i, tags: { a: i } })).join('\n') + '\n');
+    writeFileSync(
+      file,
+      Array.from({ length: 400 }, (_, i) => JSON.stringify(i < 200 ? { id: i } : { id: i, tags: { a: i } })).join(
+        '\n',
+      ) + '\n',
+    );
     const js = await read(file, false);
     const held = await read(file, true);
     expect(held.records).toEqual(js.records);

@@ -92,7 +92,12 @@ export function* jsonLineSlices(path: string, cut: SliceSize, dir: string): Gene
  * there, where the table has NULL.
  */
 export async function* loadJsonLines<B extends { last?: boolean }>(
-  db: DuckDbClient, path: string, label: string, add: [string, string][], cut: SliceSize, readJs: (file: string, firstLine: number) => AsyncIterable<B>,
+  db: DuckDbClient,
+  path: string,
+  label: string,
+  add: [string, string][],
+  cut: SliceSize,
+  readJs: (file: string, firstLine: number) => AsyncIterable<B>,
 ): AsyncGenerator<B | { records: DuckDbRows; rejects: []; origin: (index: number) => string; last: boolean }> {
   const select = add.map(([name, value]) => `, ${sqlString(value)} AS ${quoteIdent(name)}`).join('');
   const connection = await db.instance.connect();
@@ -114,7 +119,8 @@ export async function* loadJsonLines<B extends { last?: boolean }>(
         yield { records: rows, rejects: [], origin: (index) => `${label}:${firstLine + index}`, last: slice.last };
       } else {
         // The JS parser's batches of a slice that is not the last are not the file's last either.
-        for await (const batch of readJs(slice.file, slice.firstLine)) yield slice.last ? batch : { ...batch, last: false };
+        for await (const batch of readJs(slice.file, slice.firstLine))
+          yield slice.last ? batch : { ...batch, last: false };
       }
       if (slice.file !== path) rmSync(slice.file, { force: true });
     }
@@ -132,7 +138,11 @@ export async function* loadJsonLines<B extends { last?: boolean }>(
       if (!AS_IS.has(type) && !AS_TEXT.has(type)) throw new NotFlat(`${c.column_name} is ${type}`);
       return `${sqlString(String(c.column_name))}: '${AS_IS.has(type) ? type : 'VARCHAR'}'`;
     });
-    const rows = await residentRows(db, connection, `SELECT *${select} FROM ${read}, columns = {${columns.join(', ')}})`);
+    const rows = await residentRows(
+      db,
+      connection,
+      `SELECT *${select} FROM ${read}, columns = {${columns.join(', ')}})`,
+    );
     if (rows.count !== slice.lines) {
       // Blank lines (read_json skips them): the rows' lines are not known, the JS parser reads the slice.
       await rows.release().catch(() => undefined);

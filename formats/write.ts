@@ -1,12 +1,33 @@
 // Writing rows as CSV or Parquet files through DuckDB COPY. Shared by the csv, parquet and s3 sinks.
-import { existsSync, fsyncSync, mkdirSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BatchIdentity, Row } from '../core/sdk/types.ts';
 import { batchUuid } from '../core/sdk/batches.ts';
 import { fieldOf } from '../core/sdk/index.ts';
-import { inferColumns, loadTempTable, materializedRows, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
+import {
+  inferColumns,
+  loadTempTable,
+  materializedRows,
+  quoteIdent,
+  sqlString,
+  type DuckDbClient,
+} from '../connections/duckdb/client.ts';
 import type { ColumnKind } from '../connections/duckdb/append.ts';
 import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 
@@ -64,7 +85,8 @@ const LEDGER_BATCHES = 1000;
  */
 export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOptions): Promise<string[]> {
   if (!rows.length) return [];
-  if (options.mode === 'append' && options.format !== 'csv') throw new Error('mode append is for CSV files only (Parquet files cannot be appended to)');
+  if (options.mode === 'append' && options.format !== 'csv')
+    throw new Error('mode append is for CSV files only (Parquet files cannot be appended to)');
   // Rows go to the file of their path: the day's partition, and {field} placeholders from the row.
   const groups = new Map<string, Row[]>();
   const fields = fieldsOf(options.path);
@@ -72,7 +94,11 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
   else {
     const now = options.now ?? new Date();
     for (const row of rows) {
-      const path = fieldPath(dayPath(options.path, dayOf(options.partitionBy ? fieldOf(row, options.partitionBy) : now)), fields, row);
+      const path = fieldPath(
+        dayPath(options.path, dayOf(options.partitionBy ? fieldOf(row, options.partitionBy) : now)),
+        fields,
+        row,
+      );
       (groups.get(path) ?? groups.set(path, []).get(path)!).push(row);
     }
   }
@@ -110,20 +136,34 @@ export async function writeRows(db: DuckDbClient, rows: Row[], options: WriteOpt
  */
 export async function writeTable(rows: DuckDbRows, options: WriteOptions): Promise<string[] | undefined> {
   if (!rows.count) return [];
-  if (options.mode === 'append' && options.format !== 'csv') throw new Error('mode append is for CSV files only (Parquet files cannot be appended to)');
+  if (options.mode === 'append' && options.format !== 'csv')
+    throw new Error('mode append is for CSV files only (Parquet files cannot be appended to)');
   if (fieldsOf(options.path).length) return undefined;
   return rows.db.session(async (connection) => {
     const described = await rows.columns(connection);
-    const day = options.partitionBy ? dayExpression(described.find((c) => c.name === options.partitionBy)) : `'${dayOf(options.now ?? new Date())}'`;
+    const day = options.partitionBy
+      ? dayExpression(described.find((c) => c.name === options.partitionBy))
+      : `'${dayOf(options.now ?? new Date())}'`;
     if (day === undefined) return undefined;
     const held = heldColumns(described);
     if (!held) return undefined;
     // One pass over the batch: which columns have values, which numbers are all integral, what the partitions are.
-    const stats = materializedRows(await connection.run(`SELECT ${[
-      ...held.flatMap((c, i) => [`count(${quoteIdent(c.name)}) AS n${i}`, ...(c.fraction ? [`bool_and(isfinite(CAST(${quoteIdent(c.name)} AS DOUBLE)) AND CAST(${quoteIdent(c.name)} AS DOUBLE) = trunc(CAST(${quoteIdent(c.name)} AS DOUBLE))) AS i${i}`] : []),
-        ...(c.integer ? [`max(abs(CAST(${quoteIdent(c.name)} AS HUGEINT))) > 9007199254740991 AS b${i}`] : [])]),
-      `list(DISTINCT ${day}) AS days`,
-    ].join(', ')} FROM ${rows.table}`))[0];
+    const stats = materializedRows(
+      await connection.run(
+        `SELECT ${[
+          ...held.flatMap((c, i) => [
+            `count(${quoteIdent(c.name)}) AS n${i}`,
+            ...(c.fraction
+              ? [
+                  `bool_and(isfinite(CAST(${quoteIdent(c.name)} AS DOUBLE)) AND CAST(${quoteIdent(c.name)} AS DOUBLE) = trunc(CAST(${quoteIdent(c.name)} AS DOUBLE))) AS i${i}`,
+                ]
+              : []),
+            ...(c.integer ? [`max(abs(CAST(${quoteIdent(c.name)} AS HUGEINT))) > 9007199254740991 AS b${i}`] : []),
+          ]),
+          `list(DISTINCT ${day}) AS days`,
+        ].join(', ')} FROM ${rows.table}`,
+      ),
+    )[0];
     // Integers beyond 2^53 are text in records: such a batch goes the records' way.
     if (held.some((c, i) => c.integer && stats[`b${i}`] === true)) return undefined;
     const columns = held.map((c, i) => {
@@ -137,7 +177,11 @@ export async function writeTable(rows: DuckDbRows, options: WriteOptions): Promi
     const days = ((stats.days as (string | null)[] | null) ?? []).map((d) => d ?? 'unknown').sort();
     const written: string[] = [];
     for (const partition of days) {
-      const where = options.partitionBy ? (partition === 'unknown' ? `${day} IS NULL` : `${day} = '${partition}'`) : 'true';
+      const where = options.partitionBy
+        ? partition === 'unknown'
+          ? `${day} IS NULL`
+          : `${day} = '${partition}'`
+        : 'true';
       const count = days.length === 1 ? rows.count : undefined;
       const target = await writeFile(connection, dayPath(options.path, partition), count, options, async () => ({
         from: `(SELECT ${columns.map((c) => `${c.value} AS ${quoteIdent(c.name)}`).join(', ')} FROM ${rows.table} WHERE ${where})`,
@@ -173,12 +217,26 @@ function heldColumns(described: { name: string; type: string }[]): HeldColumn[] 
     if (type === 'VARCHAR') columns.push({ ...base, kind: 'VARCHAR', value: () => col });
     else if (type === 'BOOLEAN') columns.push({ ...base, kind: 'BOOLEAN', value: () => col });
     else if (type === 'DATE') columns.push({ ...base, kind: 'VARCHAR', value: () => `CAST(${col} AS VARCHAR)` });
-    else if (INTEGER_TYPES.test(type)) columns.push({ ...base, integer: true, kind: 'BIGINT', value: () => `CAST(${col} AS BIGINT)` });
+    else if (INTEGER_TYPES.test(type))
+      columns.push({ ...base, integer: true, kind: 'BIGINT', value: () => `CAST(${col} AS BIGINT)` });
     // A JS number: non-finite ones are stored as NULL.
-    else if (FRACTION_TYPES.test(type)) columns.push({ ...base, fraction: true, kind: 'DOUBLE', value: (kind) => `CASE WHEN isfinite(CAST(${col} AS DOUBLE)) THEN CAST(${col} AS ${kind}) END` });
+    else if (FRACTION_TYPES.test(type))
+      columns.push({
+        ...base,
+        fraction: true,
+        kind: 'DOUBLE',
+        value: (kind) => `CASE WHEN isfinite(CAST(${col} AS DOUBLE)) THEN CAST(${col} AS ${kind}) END`,
+      });
     // A JS Date: milliseconds since the epoch, in UTC (a timestamp without a zone is read as UTC).
-    else if (TIMESTAMP_TYPES.test(type)) columns.push({ ...base, kind: 'TIMESTAMPTZ', utc: true, value: () => `date_trunc('millisecond', CAST(${col} AS TIMESTAMP))` });
-    else if (type === 'TIMESTAMP WITH TIME ZONE') columns.push({ ...base, kind: 'TIMESTAMPTZ', value: () => `date_trunc('millisecond', ${col})` });
+    else if (TIMESTAMP_TYPES.test(type))
+      columns.push({
+        ...base,
+        kind: 'TIMESTAMPTZ',
+        utc: true,
+        value: () => `date_trunc('millisecond', CAST(${col} AS TIMESTAMP))`,
+      });
+    else if (type === 'TIMESTAMP WITH TIME ZONE')
+      columns.push({ ...base, kind: 'TIMESTAMPTZ', value: () => `date_trunc('millisecond', ${col})` });
     else return undefined;
   }
   return columns;
@@ -188,7 +246,8 @@ function heldColumns(described: { name: string; type: string }[]): HeldColumn[] 
 function dayExpression(column: { name: string; type: string } | undefined): string | undefined {
   if (!column) return 'CAST(NULL AS VARCHAR)';
   const col = quoteIdent(column.name);
-  if (column.type === 'DATE' || TIMESTAMP_TYPES.test(column.type)) return `strftime(CAST(${col} AS TIMESTAMP), '%Y-%m-%d')`;
+  if (column.type === 'DATE' || TIMESTAMP_TYPES.test(column.type))
+    return `strftime(CAST(${col} AS TIMESTAMP), '%Y-%m-%d')`;
   if (column.type === 'TIMESTAMP WITH TIME ZONE') return `strftime(timezone('UTC', ${col}), '%Y-%m-%d')`;
   return undefined;
 }
@@ -200,10 +259,21 @@ function dayExpression(column: { name: string; type: string } | undefined): stri
  * appended. Returns the file written. A `utc` column holds a TIMESTAMPTZ as a TIMESTAMP without a zone in UTC:
  * CSV formats it as it is (two time-zone conversions less per row: a third of a held batch's COPY).
  */
-async function writeFile(connection: DuckDBConnection, path: string, count: number | undefined, options: WriteOptions, load: () => Promise<{ from: string; columns: { name: string; kind: ColumnKind; utc?: boolean }[] }>): Promise<string | undefined> {
+async function writeFile(
+  connection: DuckDBConnection,
+  path: string,
+  count: number | undefined,
+  options: WriteOptions,
+  load: () => Promise<{ from: string; columns: { name: string; kind: ColumnKind; utc?: boolean }[] }>,
+): Promise<string | undefined> {
   let target = path;
-  if (target.includes('{uuid}')) target = target.replaceAll('{uuid}', options.batch ? batchUuid(options.batch) : randomUUID());
-  else if (options.mode === 'new') target = target.replace(/(\.[^./\\]+)?$/, `-${options.batch ? options.batch.id.slice(0, 16) : `${Date.now()}-${randomUUID().slice(0, 8)}`}$1`);
+  if (target.includes('{uuid}'))
+    target = target.replaceAll('{uuid}', options.batch ? batchUuid(options.batch) : randomUUID());
+  else if (options.mode === 'new')
+    target = target.replace(
+      /(\.[^./\\]+)?$/,
+      `-${options.batch ? options.batch.id.slice(0, 16) : `${Date.now()}-${randomUUID().slice(0, 8)}`}$1`,
+    );
   if (options.mode === 'create' && existsSync(target)) {
     options.existing?.push(target);
     return undefined;
@@ -219,20 +289,27 @@ async function writeFile(connection: DuckDBConnection, path: string, count: numb
   const kinds = new Map(columns.map((c) => [c.name, c.kind]));
   const utc = new Set(columns.filter((c) => c.utc).map((c) => c.name));
   const declared = options.columnTypes ?? {};
-  const names = appending ? parseCsvHeader(firstLine(target)) : [...columns.map((c) => c.name), ...Object.keys(declared).filter((name) => !kinds.has(name))];
-  const select = names.map((name) => {
-    const kind = kinds.get(name);
-    const column = quoteIdent(name);
-    const zoned = utc.has(name) ? `timezone('UTC', ${column})` : column;
-    if (declared[name]) return `CAST(${kind ? zoned : 'NULL'} AS ${declared[name]}) AS ${column}`;
-    if (!kind) return `NULL AS ${column}`;
-    if (kind === 'TIMESTAMPTZ' && options.format === 'csv') return `strftime(${utc.has(name) ? column : `timezone('UTC', ${column})`}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${column}`;
-    return utc.has(name) ? `${zoned} AS ${column}` : column;
-  }).join(', ');
+  const names = appending
+    ? parseCsvHeader(firstLine(target))
+    : [...columns.map((c) => c.name), ...Object.keys(declared).filter((name) => !kinds.has(name))];
+  const select = names
+    .map((name) => {
+      const kind = kinds.get(name);
+      const column = quoteIdent(name);
+      const zoned = utc.has(name) ? `timezone('UTC', ${column})` : column;
+      if (declared[name]) return `CAST(${kind ? zoned : 'NULL'} AS ${declared[name]}) AS ${column}`;
+      if (!kind) return `NULL AS ${column}`;
+      if (kind === 'TIMESTAMPTZ' && options.format === 'csv')
+        return `strftime(${utc.has(name) ? column : `timezone('UTC', ${column})`}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${column}`;
+      return utc.has(name) ? `${zoned} AS ${column}` : column;
+    })
+    .join(', ');
   const format = options.format === 'csv' ? `FORMAT csv, HEADER ${appending ? 'false' : 'true'}` : 'FORMAT parquet';
   let copied: number;
   try {
-    const result = materializedRows(await connection.run(`COPY (SELECT ${select} FROM ${from}) TO ${sqlString(tmp)} (${format})`));
+    const result = materializedRows(
+      await connection.run(`COPY (SELECT ${select} FROM ${from}) TO ${sqlString(tmp)} (${format})`),
+    );
     copied = count ?? Number(result[0]?.Count ?? result[0]?.count ?? 0);
     if (appending) {
       const fd = openSync(target, 'a');
@@ -250,7 +327,11 @@ async function writeFile(connection: DuckDBConnection, path: string, count: numb
   } finally {
     rmSync(tmp, { force: true });
   }
-  if (ledger) saveLedger(target, { length: statSync(target).size, batches: [...ledger.batches, options.batch!.id].slice(-LEDGER_BATCHES) });
+  if (ledger)
+    saveLedger(target, {
+      length: statSync(target).size,
+      batches: [...ledger.batches, options.batch!.id].slice(-LEDGER_BATCHES),
+    });
   options.rowsPerFile?.set(target, copied);
   return target;
 }
@@ -261,7 +342,10 @@ async function writeFile(connection: DuckDBConnection, path: string, count: numb
  * file depends on the rows (`partitionBy`, `{uuid}`) names no file for an empty result: nothing is done then, as
  * when there is no file yet. Returns the file emptied, if any.
  */
-export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'format' | 'path' | 'partitionBy' | 'now'>): Promise<string | undefined> {
+export async function emptyFile(
+  db: DuckDbClient,
+  options: Pick<WriteOptions, 'format' | 'path' | 'partitionBy' | 'now'>,
+): Promise<string | undefined> {
   if (options.partitionBy || options.path.includes('{uuid}') || fieldsOf(options.path).length) return undefined;
   const target = dayPath(options.path, dayOf(options.now ?? new Date()));
   if (!existsSync(target)) return undefined;
@@ -271,7 +355,9 @@ export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'f
       const header = firstLine(target);
       writeFileSync(tmp, header ? `${header}\n` : '');
     } else {
-      await db.exec(`COPY (SELECT * FROM read_parquet(${sqlString(target)}) LIMIT 0) TO ${sqlString(tmp)} (FORMAT parquet)`);
+      await db.exec(
+        `COPY (SELECT * FROM read_parquet(${sqlString(target)}) LIMIT 0) TO ${sqlString(tmp)} (FORMAT parquet)`,
+      );
     }
     renameSync(tmp, target);
   } finally {
@@ -282,7 +368,9 @@ export async function emptyFile(db: DuckDbClient, options: Pick<WriteOptions, 'f
 
 /** The `{field}` placeholders of a path: every `{name}` but {YYYY}, {MM}, {DD} and {uuid}. */
 function fieldsOf(path: string): string[] {
-  return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]).filter((name) => !['YYYY', 'MM', 'DD', 'uuid'].includes(name));
+  return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)]
+    .map((m) => m[1])
+    .filter((name) => !['YYYY', 'MM', 'DD', 'uuid'].includes(name));
 }
 
 /** `path` with each `{field}` replaced by the row's value, made safe as a file name part ('unknown' when missing). */
@@ -290,7 +378,10 @@ function fieldPath(path: string, fields: string[], row: Row): string {
   let out = path;
   for (const field of fields) {
     const value = row[field];
-    const text = value === null || value === undefined || value === '' ? 'unknown' : String(value instanceof Date ? value.toISOString() : value);
+    const text =
+      value === null || value === undefined || value === ''
+        ? 'unknown'
+        : String(value instanceof Date ? value.toISOString() : value);
     out = out.replaceAll(`{${field}}`, text.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_'));
   }
   return out;
@@ -343,13 +434,20 @@ function dayPath(path: string, day: string): string {
 /** 'YYYY-MM-DD' (UTC) of a Date, an ISO string, a YYYYMMDD date key or epoch milliseconds; 'unknown' when it is none of them. */
 function dayOf(value: unknown): string {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  const key = /^(\d{4})(\d{2})(\d{2})$/.exec(typeof value === 'number' || typeof value === 'string' ? String(value) : '');
+  const key = /^(\d{4})(\d{2})(\d{2})$/.exec(
+    typeof value === 'number' || typeof value === 'string' ? String(value) : '',
+  );
   if (key) {
     const iso = `${key[1]}-${key[2]}-${key[3]}`;
     const parsed = new Date(`${iso}T00:00:00Z`);
     return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(iso) ? iso : 'unknown'; // 20240231 is no day
   }
-  const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(NaN);
+  const date =
+    value instanceof Date
+      ? value
+      : typeof value === 'string' || typeof value === 'number'
+        ? new Date(value)
+        : new Date(NaN);
   return Number.isNaN(date.getTime()) ? 'unknown' : date.toISOString().slice(0, 10);
 }
 

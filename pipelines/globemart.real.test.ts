@@ -10,7 +10,7 @@ import { expected, FX_ZONE, scenario, SHOP_DDL } from './expectations/globemart.
 import { expectDashboard, wanted, warehouseFigures } from './expectations/globemart-checks.ts';
 
 describe('GlobeMart on real PostgreSQL and Kafka', () => {
-  it('the original\'s transactions table and the producers\' flat + nested ticks give every figure of an independent computation; a currency quoted late converts then', async () => {
+  it("the original's transactions table and the producers' flat + nested ticks give every figure of an independent computation; a currency quoted late converts then", async () => {
     const database = uniqueName('gm').toLowerCase();
     const topic = uniqueName('fx-rates');
     const group = uniqueName('globemart-fx');
@@ -30,8 +30,16 @@ describe('GlobeMart on real PostgreSQL and Kafka', () => {
       await shop.connect();
       await shop.query(SHOP_DDL);
       for (const r of data.shop) {
-        await shop.query('INSERT INTO transactions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-          [r.transaction_id, r.user_id, r.country, r.currency, r.amount, r.product_category, r.transaction_time, r.batch_id]);
+        await shop.query('INSERT INTO transactions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+          r.transaction_id,
+          r.user_id,
+          r.country,
+          r.currency,
+          r.amount,
+          r.product_category,
+          r.transaction_time,
+          r.batch_id,
+        ]);
       }
       await shop.end();
       // One partition, no key, the raw JSON text: as the original's docker-compose and producers have it.
@@ -40,8 +48,12 @@ describe('GlobeMart on real PostgreSQL and Kafka', () => {
 
       const stateDir = tempStateDir('globemart-real');
       const env = {
-        GLOBEMART_SIMULATE: 'false', GLOBEMART_PG_URL: url.toString(), GLOBEMART_KAFKA_BROKERS: service('KAFKA_BROKERS'),
-        GLOBEMART_FX_TOPIC: topic, GLOBEMART_FX_GROUP: group, GLOBEMART_FX_TIMEZONE: FX_ZONE,
+        GLOBEMART_SIMULATE: 'false',
+        GLOBEMART_PG_URL: url.toString(),
+        GLOBEMART_KAFKA_BROKERS: service('KAFKA_BROKERS'),
+        GLOBEMART_FX_TOPIC: topic,
+        GLOBEMART_FX_GROUP: group,
+        GLOBEMART_FX_TIMEZONE: FX_ZONE,
         GLOBEMART_DUCKDB_PATH: join(stateDir, 'analytics.duckdb'),
       };
       const first = await runOnce('globemart', env, stateDir);
@@ -51,8 +63,9 @@ describe('GlobeMart on real PostgreSQL and Kafka', () => {
       const want = expected(data.shop, data.fx);
       expect(await warehouseFigures(first)).toEqual(wanted(want));
       await expectDashboard(first, want);
-      expect(first.pipeline.deadLetters.count(['fx-ticks', 'fx-entries', 'fx-rates-checked', 'valid-fx']))
-        .toBe(want.fx.notJson + want.fx.rejectedMessages + want.fx.rejectedRates + want.fx.rejectedCodes);
+      expect(first.pipeline.deadLetters.count(['fx-ticks', 'fx-entries', 'fx-rates-checked', 'valid-fx'])).toBe(
+        want.fx.notJson + want.fx.rejectedMessages + want.fx.rejectedRates + want.fx.rejectedCodes,
+      );
       expect(first.pipeline.deadLetters.count(['valid-transactions'])).toBe(want.rejected);
       await first.pipeline.stop();
 

@@ -40,8 +40,16 @@ describe('GlobeMart scaled out on real PostgreSQL and Kafka (GLOBEMART_STATE=pos
       await shop.query(SHOP_DDL);
       const insert = async (rows: ShopRow[]) => {
         for (const r of rows) {
-          await shop!.query('INSERT INTO transactions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-            [r.transaction_id, r.user_id, r.country, r.currency, r.amount, r.product_category, r.transaction_time, r.batch_id]);
+          await shop!.query('INSERT INTO transactions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+            r.transaction_id,
+            r.user_id,
+            r.country,
+            r.currency,
+            r.amount,
+            r.product_category,
+            r.transaction_time,
+            r.batch_id,
+          ]);
         }
       };
       await insert(early);
@@ -55,24 +63,35 @@ describe('GlobeMart scaled out on real PostgreSQL and Kafka (GLOBEMART_STATE=pos
       const until = async (what: string, want: ReturnType<typeof wanted>, timeoutMs: number) => {
         const started = Date.now();
         let seen: unknown;
-        while (JSON.stringify(seen = await figures()) !== JSON.stringify(want)) {
+        while (JSON.stringify((seen = await figures())) !== JSON.stringify(want)) {
           if (Date.now() - started > timeoutMs) expect(seen, `timed out waiting until ${what}`).toEqual(want);
           await new Promise((r) => setTimeout(r, 500));
         }
       };
       const dir = mkdtempSync(join(tmpdir(), 'globemart-workers-'));
       const env = {
-        GLOBEMART_SIMULATE: 'false', GLOBEMART_STATE: 'postgres', GLOBEMART_STATE_PG_URL: stateUrl, GLOBEMART_PG_URL: shopUrl,
-        GLOBEMART_KAFKA_BROKERS: service('KAFKA_BROKERS'), GLOBEMART_FX_TOPIC: topic, GLOBEMART_FX_GROUP: group, GLOBEMART_FX_TIMEZONE: FX_ZONE,
+        GLOBEMART_SIMULATE: 'false',
+        GLOBEMART_STATE: 'postgres',
+        GLOBEMART_STATE_PG_URL: stateUrl,
+        GLOBEMART_PG_URL: shopUrl,
+        GLOBEMART_KAFKA_BROKERS: service('KAFKA_BROKERS'),
+        GLOBEMART_FX_TOPIC: topic,
+        GLOBEMART_FX_GROUP: group,
+        GLOBEMART_FX_TIMEZONE: FX_ZONE,
         GLOBEMART_LOAD_EVERY: '2s',
       };
       const start = async (name: string) => {
-        const server = await startPlatform(['run', 'pipelines/globemart.yaml', '--port', '0', '--state-dir', join(dir, name)], { env, timeoutMs: 120_000 });
+        const server = await startPlatform(
+          ['run', 'pipelines/globemart.yaml', '--port', '0', '--state-dir', join(dir, name)],
+          { env, timeoutMs: 120_000 },
+        );
         servers.push(server);
         return server;
       };
       const fxRead = async (server: Server) => {
-        const graph = (await (await fetch(`${server.url}/api/pipeline`)).json()) as { steps: { id: string; recordsOut: number }[] };
+        const graph = (await (await fetch(`${server.url}/api/pipeline`)).json()) as {
+          steps: { id: string; recordsOut: number }[];
+        };
         return graph.steps.find((s) => s.id === 'fx-ticks')?.recordsOut ?? 0;
       };
       const workers = await Promise.all([start('worker-1'), start('worker-2')]);

@@ -22,8 +22,24 @@ import s3Sink from './sinks/s3/index.ts';
 import { viewPluginModules } from './views/index.ts';
 
 export const builtinPluginModules: ContainerModule[] = [
-  duckdbSource, fileSource, generatorSource, kafkaSource, mongodbSource, postgresSource, s3Source,
-  dedupeTransform, sqlTransform, validateTransform, windowTransform,
-  consoleSink, csvSink, duckdbSink, kafkaSink, mongodbSink, parquetSink, postgresSink, s3Sink,
+  duckdbSource,
+  fileSource,
+  generatorSource,
+  kafkaSource,
+  mongodbSource,
+  postgresSource,
+  s3Source,
+  dedupeTransform,
+  sqlTransform,
+  validateTransform,
+  windowTransform,
+  consoleSink,
+  csvSink,
+  duckdbSink,
+  kafkaSink,
+  mongodbSink,
+  parquetSink,
+  postgresSink,
+  s3Sink,
   ...viewPluginModules,
 ];

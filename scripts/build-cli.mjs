@@ -45,6 +45,7 @@ export async function ensureCli() {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const started = Date.now();
-  for (const file of await buildCli()) console.log(`${relative(ROOT, file.path).padEnd(28)} ${(file.bytes / 1024).toFixed(1).padStart(8)} KiB`);
+  for (const file of await buildCli())
+    console.log(`${relative(ROOT, file.path).padEnd(28)} ${(file.bytes / 1024).toFixed(1).padStart(8)} KiB`);
   console.log(`built in ${Date.now() - started} ms`);
 }

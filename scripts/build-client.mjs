@@ -24,14 +24,28 @@ async function writeAtomic(path, contents) {
 
 /** The bundle, built first when missing or older than its sources; returns its folder. */
 export async function ensureClient() {
-  if (isStale(CLIENT_FILES.map((file) => join(DIST, file)), [join(ROOT, 'plugins/views/ui')], /\.(tsx?|css|js)$/)) await buildClient();
+  if (
+    isStale(
+      CLIENT_FILES.map((file) => join(DIST, file)),
+      [join(ROOT, 'plugins/views/ui')],
+      /\.(tsx?|css|js)$/,
+    )
+  )
+    await buildClient();
   return DIST;
 }
 
 export async function buildClient({ root = ROOT, outdir = join(root, 'dist/client'), minify = true } = {}) {
   const esbuild = await import('esbuild');
   const ui = join(root, 'plugins/views/ui');
-  const common = { bundle: true, minify, write: false, legalComments: 'none', logLevel: 'silent', target: ['es2020', 'chrome100', 'firefox100', 'safari15'] };
+  const common = {
+    bundle: true,
+    minify,
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  };
   const scripts = await esbuild.build({
     ...common,
     entryPoints: { app: join(ui, 'client.tsx'), pipeline: join(ui, 'pipeline-client.tsx') },
@@ -44,8 +58,17 @@ export async function buildClient({ root = ROOT, outdir = join(root, 'dist/clien
     metafile: true,
     define: { 'process.env.NODE_ENV': '"production"' },
   });
-  const styles = await esbuild.build({ ...common, entryPoints: [join(ui, 'styles.css')], outfile: join(outdir, 'app.css') });
-  const theme = await esbuild.build({ ...common, bundle: false, entryPoints: [join(ui, 'theme.js')], outfile: join(outdir, 'theme.js') });
+  const styles = await esbuild.build({
+    ...common,
+    entryPoints: [join(ui, 'styles.css')],
+    outfile: join(outdir, 'app.css'),
+  });
+  const theme = await esbuild.build({
+    ...common,
+    bundle: false,
+    entryPoints: [join(ui, 'theme.js')],
+    outfile: join(outdir, 'theme.js'),
+  });
   // Chunks are named by content: the old ones go, so the folder holds exactly one build.
   await rm(join(outdir, 'chunks'), { recursive: true, force: true });
   const files = [...scripts.outputFiles, ...styles.outputFiles, ...theme.outputFiles];
@@ -60,7 +83,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const files = await buildClient({ minify: !process.argv.includes('--dev') });
   for (const file of files) {
     const body = readFileSync(file.path);
-    console.log(`${relative(ROOT, file.path).padEnd(44)} ${(file.bytes / 1024).toFixed(1).padStart(8)} KiB  gzip ${(gzipSync(body, { level: 9 }).length / 1024).toFixed(1).padStart(6)} KiB  br ${(brotliCompressSync(body).length / 1024).toFixed(1).padStart(6)} KiB`);
+    console.log(
+      `${relative(ROOT, file.path).padEnd(44)} ${(file.bytes / 1024).toFixed(1).padStart(8)} KiB  gzip ${(gzipSync(body, { level: 9 }).length / 1024).toFixed(1).padStart(6)} KiB  br ${(brotliCompressSync(body).length / 1024).toFixed(1).padStart(6)} KiB`,
+    );
   }
   console.log(`built in ${Date.now() - started} ms`);
 }

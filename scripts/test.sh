@@ -15,6 +15,7 @@ echo "test.sh: tests run on Node $PLATFORM_TEST_NODE"
 export PLATFORM_LEFTOVERS=fail
 npx tsc --noEmit -p .            # types first: a type error fails fast, before any server starts
 npx eslint .                     # lint, and the import boundaries (CONTRIBUTING.md, "Boundaries"): a crossing import fails here
+npx prettier --check --log-level warn "**/*.{ts,tsx,js,mjs,json,css}"   # formatting (settings in .prettierrc.json; `npm run format` fixes it)
 node scripts/build-client.mjs
 node scripts/build-cli.mjs        # the compiled `platform` command the tests start (cli/bin.mjs)
 bash scripts/services/up.sh

@@ -17,9 +17,19 @@ import { createServer } from '../core/server/app.ts';
 
 type Schema = Record<string, any>;
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM (as in core/manifest/config.ts).
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
-interface Parameter { name: string; in: 'query' | 'path'; required?: boolean; schema: Schema }
-interface Operation { parameters?: Parameter[]; responses: Record<string, { content?: Record<string, { schema?: Schema }> }>; requestBody?: unknown }
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+interface Parameter {
+  name: string;
+  in: 'query' | 'path';
+  required?: boolean;
+  schema: Schema;
+}
+interface Operation {
+  parameters?: Parameter[];
+  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  requestBody?: unknown;
+}
 
 const MANIFEST = `name: contract
 description: a pipeline with every kind of view endpoint
@@ -90,17 +100,23 @@ views:
 
 /** A deterministic random source, so a failure can be replayed. */
 function random(seed: number) {
-  return () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  return () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 }
 
 /** Values a parameter's schema allows: enum members, bounds and the middle of a range, its default, a pattern's form. */
 function validValues(schema: Schema, pick: () => number): unknown[] {
-  if (schema.type === 'array') return [validValues(schema.items, pick).slice(0, 1), validValues(schema.items, pick).slice(0, 2)];
+  if (schema.type === 'array')
+    return [validValues(schema.items, pick).slice(0, 1), validValues(schema.items, pick).slice(0, 2)];
   if (schema.enum) return schema.enum;
   if (schema.type === 'integer' || schema.type === 'number') {
     const min = schema.minimum ?? 0;
     const max = schema.maximum ?? min + 1000;
-    return [min, max, Math.floor(min + pick() * (max - min)), ...(schema.default !== undefined ? [schema.default] : [])];
+    return [
+      min,
+      max,
+      Math.floor(min + pick() * (max - min)),
+      ...(schema.default !== undefined ? [schema.default] : []),
+    ];
   }
   if (schema.format === 'date') return ['2026-11-05'];
   if (schema.pattern?.includes('\\.\\.')) return ['2026-11-03..2026-11-09', '..2026-11-09', '2026-11-03..', ''];
@@ -143,7 +159,11 @@ describe('the OpenAPI document against the server', () => {
     const file = join(dir, 'contract.yaml');
     writeFileSync(file, MANIFEST);
     const catalog = createCatalog();
-    pipeline = new Pipeline(await loadManifest(file, catalog, {}), catalog, { once: true, stateDir: dir, logger: new MemoryLogger() });
+    pipeline = new Pipeline(await loadManifest(file, catalog, {}), catalog, {
+      once: true,
+      stateDir: dir,
+      logger: new MemoryLogger(),
+    });
     await pipeline.start();
     await pipeline.run();
     app = await createServer(pipeline, corePages);
@@ -153,11 +173,20 @@ describe('the OpenAPI document against the server', () => {
   afterAll(() => pipeline?.stop());
 
   /** Calls one operation and checks the answer against the document; returns the status. */
-  const call = async (method: string, path: string, operation: Operation, headers: Record<string, string> = {}, init: RequestInit = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    operation: Operation,
+    headers: Record<string, string> = {},
+    init: RequestInit = {},
+  ) => {
     const response = await app.request(path, { method: method.toUpperCase(), headers, ...init });
     const status = String(response.status);
     const documented = operation.responses[status];
-    expect(documented, `${method.toUpperCase()} ${path} answered ${status}, not in the document (${Object.keys(operation.responses).join(', ')})`).toBeDefined();
+    expect(
+      documented,
+      `${method.toUpperCase()} ${path} answered ${status}, not in the document (${Object.keys(operation.responses).join(', ')})`,
+    ).toBeDefined();
     const type = (response.headers.get('content-type') ?? '').split(';')[0];
     if (response.status === 304 || response.status === 302) return response.status;
     if (type === 'text/event-stream') {
@@ -166,12 +195,18 @@ describe('the OpenAPI document against the server', () => {
       return response.status;
     }
     const body = await response.arrayBuffer();
-    if (documented.content) expect(Object.keys(documented.content), `${method.toUpperCase()} ${path} (${status}) answered ${type}`).toContain(type);
+    if (documented.content)
+      expect(Object.keys(documented.content), `${method.toUpperCase()} ${path} (${status}) answered ${type}`).toContain(
+        type,
+      );
     const schema = documented.content?.[type]?.schema;
     if (type === 'application/json' && schema) {
       const validate = ajv.compile(schema);
       const json = JSON.parse(new TextDecoder().decode(body));
-      expect(validate(json), `${method.toUpperCase()} ${path} (${status}): ${ajv.errorsText(validate.errors)}\n${JSON.stringify(json).slice(0, 600)}`).toBe(true);
+      expect(
+        validate(json),
+        `${method.toUpperCase()} ${path} (${status}): ${ajv.errorsText(validate.errors)}\n${JSON.stringify(json).slice(0, 600)}`,
+      ).toBe(true);
     }
     checked.push(`${method.toUpperCase()} ${path} → ${status}`);
     return response.status;
@@ -185,7 +220,9 @@ describe('the OpenAPI document against the server', () => {
         for (const [status, response] of Object.entries(operation.responses)) {
           // 503 of /readyz and /health is a status document (what is down), not an error.
           if (Number(status) >= 400 && status !== '503' && response.content?.['application/json']) {
-            expect(response.content['application/json'].schema!.required, `${method} ${path} ${status}`).toContain('error');
+            expect(response.content['application/json'].schema!.required, `${method} ${path} ${status}`).toContain(
+              'error',
+            );
           }
         }
       }
@@ -207,13 +244,20 @@ describe('the OpenAPI document against the server', () => {
         const pathParams = params.filter((p) => p.in === 'path');
         const queryParams = params.filter((p) => p.in === 'query');
         const paths = pathParams.length
-          ? pathParams[0].schema.enum?.map((v: string) => template.replace(`{${pathParams[0].name}}`, encodeURIComponent(v))) ?? [template.replace(`{${pathParams[0].name}}`, pathParams[0].name === 'file' ? 'app.js' : 'nope')]
+          ? (pathParams[0].schema.enum?.map((v: string) =>
+              template.replace(`{${pathParams[0].name}}`, encodeURIComponent(v)),
+            ) ?? [template.replace(`{${pathParams[0].name}}`, pathParams[0].name === 'file' ? 'app.js' : 'nope')])
           : [template];
         // A path parameter outside its values (an unknown step, filter or asset): a documented refusal.
-        if (pathParams.length) await call(method, template.replace(`{${pathParams[0].name}}`, 'no-such-thing'), operation);
+        if (pathParams.length)
+          await call(method, template.replace(`{${pathParams[0].name}}`, 'no-such-thing'), operation);
         if (method === 'post') {
           // Uploads: no token, a wrong one, no file.
-          for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer up-secret' }] as Record<string, string>[]) await call(method, paths[0], operation, headers, { body: new FormData() });
+          for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer up-secret' }] as Record<
+            string,
+            string
+          >[])
+            await call(method, paths[0], operation, headers, { body: new FormData() });
           continue;
         }
         for (const path of paths) {
@@ -222,12 +266,16 @@ describe('the OpenAPI document against the server', () => {
           for (const param of queryParams) {
             for (const value of validValues(param.schema, pick)) {
               const status = await call(method, `${path}${query([[param.name, value]])}`, operation);
-              if (param.schema.enum?.includes('parquet') && value === 'parquet') expect(status, `${path} format=parquet is offered, so never refused`).not.toBe(400);
+              if (param.schema.enum?.includes('parquet') && value === 'parquet')
+                expect(status, `${path} format=parquet is offered, so never refused`).not.toBe(400);
             }
           }
           // … all of them at once, drawn at random…
           for (let round = 0; round < 3 && queryParams.length; round++) {
-            const values = queryParams.map((p) => { const options = validValues(p.schema, pick); return [p.name, options[Math.floor(pick() * options.length)]] as [string, unknown]; });
+            const values = queryParams.map((p) => {
+              const options = validValues(p.schema, pick);
+              return [p.name, options[Math.floor(pick() * options.length)]] as [string, unknown];
+            });
             await call(method, `${path}${query(values)}`, operation);
           }
           // … and each value it does not allow, and a parameter it does not know.
@@ -237,7 +285,8 @@ describe('the OpenAPI document against the server', () => {
               if (path.startsWith('/api/views/')) expect(status, `${path}?${param.name}=${String(value)}`).toBe(400);
             }
           }
-          if (path.startsWith('/api/views/') && queryParams.length) expect(await call(method, `${path}?bogus=1`, operation), `${path}?bogus=1`).toBe(400);
+          if (path.startsWith('/api/views/') && queryParams.length)
+            expect(await call(method, `${path}?bogus=1`, operation), `${path}?bogus=1`).toBe(400);
         }
       }
     }

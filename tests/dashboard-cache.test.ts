@@ -54,15 +54,27 @@ describe('dashboard query cache', () => {
   let pipeline: Pipeline;
   let app: Hono;
   let queries = 0;
-  const first: [string, number][] = [['US', 10], ['DE', 5], ['US', 2.5], ['FR', 7]];
-  const second: [string, number][] = [['US', 100], ['FR', 1]];
+  const first: [string, number][] = [
+    ['US', 10],
+    ['DE', 5],
+    ['US', 2.5],
+    ['FR', 7],
+  ];
+  const second: [string, number][] = [
+    ['US', 100],
+    ['FR', 1],
+  ];
 
   beforeAll(async () => {
     writeFileSync(join(dir, 'm.yaml'), MANIFEST);
     mkdirSync(join(dir, 'in'));
     csv('a.csv', first);
     const catalog = createCatalog();
-    pipeline = new Pipeline(await loadManifest(join(dir, 'm.yaml'), catalog), catalog, { once: true, stateDir: join(dir, 'state'), logger: new MemoryLogger() });
+    pipeline = new Pipeline(await loadManifest(join(dir, 'm.yaml'), catalog), catalog, {
+      once: true,
+      stateDir: join(dir, 'state'),
+      logger: new MemoryLogger(),
+    });
     await pipeline.start();
     expect((await pipeline.run()).ok).toBe(true);
     // Count every query the view sends to the real client (the call goes through unchanged).

@@ -33,7 +33,12 @@ interface Tally {
   max: number;
 }
 
-const tally = (ids: number[]): Tally => ({ rows: ids.length, ids: new Set(ids).size, min: Math.min(...ids), max: Math.max(...ids) });
+const tally = (ids: number[]): Tally => ({
+  rows: ids.length,
+  ids: new Set(ids).size,
+  min: Math.min(...ids),
+  max: Math.max(...ids),
+});
 const exact: Tally = { rows: TOTAL, ids: TOTAL, min: 0, max: TOTAL - 1 };
 const log = (what: string) => console.error(`${new Date().toISOString().slice(11, 23)} exactly-once: ${what}`);
 
@@ -43,16 +48,22 @@ function csvFiles(dir: string): void {
     const lines = ['id,file,amount,note'];
     for (let i = 0; i < ROWS; i++) {
       const id = f * ROWS + i;
-      lines.push(`${id},${f},${(id * 7919 % 100_000) / 100},${i % 10 ? 'plain' : '"quoted, ""text"""'}`);
+      lines.push(`${id},${f},${((id * 7919) % 100_000) / 100},${i % 10 ? 'plain' : '"quoted, ""text"""'}`);
     }
     writeFileSync(join(dir, `part-${String(f).padStart(3, '0')}.csv`), lines.join('\n') + '\n');
   }
 }
 
 /** Runs `platform run --once` until it exits (or is killed: `kill` resolves when to). */
-function run(args: string[], kill?: (child: ReturnType<typeof spawn>) => Promise<boolean>): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; killed: boolean }> {
+function run(
+  args: string[],
+  kill?: (child: ReturnType<typeof spawn>) => Promise<boolean>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'cli/bin.mjs'), ...args], { cwd: repoRoot, env: { ...process.env, PLATFORM_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [join(repoRoot, 'cli/bin.mjs'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, PLATFORM_LOG_LEVEL: 'warn' },
+    });
     let output = '';
     let killed = false;
     child.stdout.on('data', (d) => (output += d));
@@ -73,7 +84,9 @@ describe('exactly-once appends under kill -9 (real PostgreSQL, FerretDB, MinIO, 
     const topic = scratch.topic('once'); // its ledger group (<topic>.platform-sink.…) goes with it
     csvFiles(join(dir, 'data'));
     const manifest = join(dir, 'once.yaml');
-    writeFileSync(manifest, `name: once
+    writeFileSync(
+      manifest,
+      `name: once
 defaults: { retries: 5, backoff: 200ms }
 connections:
   warehouse: { type: duckdb, path: "${join(dir, 'warehouse.duckdb')}" }
@@ -94,7 +107,8 @@ sinks:
   to-s3: { use: s3, from: files, connection: lake, with: { bucket: ${bucket}, key: "rows/part-{uuid}.csv" } }
   to-mongodb: { use: mongodb, from: files, connection: docs, with: { collection: rows, mode: append } }
   to-kafka: { use: kafka, from: files, connection: bus, with: { topic: ${topic}, key: file, partitions: 3 } }
-`);
+`,
+    );
     const stateDir = join(dir, 'state');
     const args = ['run', manifest, '--once', '--state-dir', stateDir];
     const checkpoint = () => {
@@ -112,9 +126,13 @@ sinks:
     const pgPool = new pg.Pool({ connectionString: pgUrl, max: 1 });
     const mongo = new MongoClient(service('MONGO_URL'));
     const countNow = async () => ({
-      postgres: Number((await pgPool.query('SELECT count(*)::int AS n FROM rows').catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n),
+      postgres: Number(
+        (await pgPool.query('SELECT count(*)::int AS n FROM rows').catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n,
+      ),
       mongodb: await mongo.db(mongoDatabase).collection('rows').countDocuments(),
-      csv: existsSync(join(dir, 'out/csv/rows.csv')) ? Math.max(0, readFileSync(join(dir, 'out/csv/rows.csv'), 'utf8').split('\n').length - 2) : 0,
+      csv: existsSync(join(dir, 'out/csv/rows.csv'))
+        ? Math.max(0, readFileSync(join(dir, 'out/csv/rows.csv'), 'utf8').split('\n').length - 2)
+        : 0,
     });
     // Kills after which a sink held rows the checkpoint did not account for yet: a batch written, its checkpoint not
     // stored. Without exactly-once appends each of these leaves that batch twice once the run goes on.
@@ -143,13 +161,17 @@ sinks:
         const committed = committedRows();
         const counts = await countNow();
         for (const [sink, rows] of Object.entries(counts)) if (rows > committed) windows[sink]++;
-        log(`kill ${kills} after ${delays.at(-1)} ms: committed ${committed} rows; postgres ${counts.postgres}, mongodb ${counts.mongodb}, csv ${counts.csv}`);
+        log(
+          `kill ${kills} after ${delays.at(-1)} ms: committed ${committed} rows; postgres ${counts.postgres}, mongodb ${counts.mongodb}, csv ${counts.csv}`,
+        );
       }
       // Enough data for 20 kills: the run above never finished on its own.
       expect(kills).toBe(KILLS);
       const last = await run(args);
       expect(last.code, last.output.slice(-3000)).toBe(0);
-      log(`finished after ${kills} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; kills inside a write-before-checkpoint window: ${JSON.stringify(windows)}`);
+      log(
+        `finished after ${kills} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; kills inside a write-before-checkpoint window: ${JSON.stringify(windows)}`,
+      );
       // The test did hit the window it is about (a kill between a sink's write and the checkpoint).
       expect(Object.values(windows).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 
@@ -160,12 +182,22 @@ sinks:
       results.duckdb = tally(await query('SELECT id FROM rows_js'));
       results['duckdb (rows held in DuckDB)'] = tally(await query('SELECT id FROM rows_resident'));
       results['csv (append)'] = tally(await query(`SELECT id FROM read_csv('${join(dir, 'out/csv/rows.csv')}')`));
-      results['csv (new files)'] = tally(await query(`SELECT id FROM read_csv('${join(dir, 'out/csv-files')}/*.csv', union_by_name = true)`));
+      results['csv (new files)'] = tally(
+        await query(`SELECT id FROM read_csv('${join(dir, 'out/csv-files')}/*.csv', union_by_name = true)`),
+      );
       results.parquet = tally(await query(`SELECT id FROM read_parquet('${join(dir, 'out/parquet')}/*.parquet')`));
       lake.closeSync();
       duck.closeSync();
       results.postgres = tally((await pgPool.query('SELECT id FROM rows')).rows.map((r) => Number(r.id)));
-      results.mongodb = tally((await mongo.db(mongoDatabase).collection('rows').find({}, { projection: { _id: 0, id: 1 } }).toArray()).map((d) => Number(d.id)));
+      results.mongodb = tally(
+        (
+          await mongo
+            .db(mongoDatabase)
+            .collection('rows')
+            .find({}, { projection: { _id: 0, id: 1 } })
+            .toArray()
+        ).map((d) => Number(d.id)),
+      );
       results.s3 = tally(await objectIds(bucket));
       results.kafka = tally(await topicIds(topic));
       log(`results: ${JSON.stringify(results)}`);
@@ -181,14 +213,21 @@ sinks:
 
 /** The ids of every row of every object in the bucket. */
 async function objectIds(bucket: string): Promise<number[]> {
-  const s3 = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+  const s3 = new S3Client({
+    endpoint: service('S3_ENDPOINT'),
+    region: service('S3_REGION'),
+    forcePathStyle: true,
+    credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') },
+  });
   const ids: number[] = [];
   try {
     let next: string | undefined;
     do {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: next }));
       for (const object of listed.Contents ?? []) {
-        const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }))).Body!.transformToString();
+        const text = await (
+          await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }))
+        ).Body!.transformToString();
         const [header, ...lines] = text.trim().split('\n');
         const column = header.split(',').indexOf('id');
         for (const line of lines) if (/^\d/.test(line)) ids.push(Number(line.split(',')[column]));
@@ -203,20 +242,27 @@ async function objectIds(bucket: string): Promise<number[]> {
 
 /** The ids of every committed message on the topic, read by a bare kafkajs consumer (read_committed, its default). */
 async function topicIds(topic: string): Promise<number[]> {
-  const kafka = new Kafka({ clientId: 'exactly-once', brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'exactly-once',
+    brokers: [service('KAFKA_BROKERS')],
+    logLevel: logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({ groupId: scratch.group('once-check') });
   const ids: number[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     let last = Date.now();
-    await consumer.run({ eachMessage: async ({ message }) => void (ids.push(Number(JSON.parse(message.value!.toString()).id)), (last = Date.now())) });
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void (ids.push(Number(JSON.parse(message.value!.toString()).id)), (last = Date.now())),
+    });
     // Until every row is there and nothing more (a duplicate) has come for 2 s.
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && (ids.length < TOTAL || Date.now() - last < 2000)) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && (ids.length < TOTAL || Date.now() - last < 2000))
+      await new Promise((r) => setTimeout(r, 100));
   } finally {
     await consumer.disconnect();
   }
   return ids;
 }
-

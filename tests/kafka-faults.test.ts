@@ -49,11 +49,20 @@ async function readTopic(topic: string, expected: number): Promise<Record<string
   // commit marker); a message produced twice has another offset and is counted twice.
   const byOffset = new Map<string, Record<string, unknown>>();
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`read ${byOffset.size} of ${expected} messages from ${topic}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`read ${byOffset.size} of ${expected} messages from ${topic}`)),
+      60_000,
+    );
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
-        byOffset.set(`${partition}@${message.offset}`, JSON.parse(message.value!.toString()) as Record<string, unknown>);
-        if (byOffset.size >= expected) { clearTimeout(timer); resolve(); }
+        byOffset.set(
+          `${partition}@${message.offset}`,
+          JSON.parse(message.value!.toString()) as Record<string, unknown>,
+        );
+        if (byOffset.size >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
       },
     });
   });
@@ -86,7 +95,9 @@ describe('a 3-node Kafka cluster losing brokers (real servers)', () => {
   it('keeps producing and consuming through a SIGKILLed partition leader and its restart: every record lands exactly once', async () => {
     const topic = scratch.topic('faults');
     scratch.groups.add(`${topic}-group`);
-    const { dir, manifest } = manifestIn('faults', `name: faults
+    const { dir, manifest } = manifestIn(
+      'faults',
+      `name: faults
 defaults: { retries: 8, backoff: 500ms }
 connections:
   bus: { type: kafka, brokers: "${service('KAFKA3_BROKERS')}" }
@@ -97,14 +108,19 @@ sources:
 sinks:
   to-topic: { use: kafka, from: numbers, connection: bus, with: { topic: ${topic}, key: id, partitions: 3, replicationFactor: 3 } }
   rows: { use: duckdb, from: from-topic, connection: db, with: { table: numbers, mode: upsert, key: [id], createTable: true, columns: { id: INTEGER, v: INTEGER } } }
-`);
+`,
+    );
     const run = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state')]);
     const landed = async () => {
       // A second try: a kept-alive connection the server has just closed fails once (undici), a dead server twice.
       const get = () => fetch(`${run.url}/api/pipeline`, { signal: AbortSignal.timeout(10_000) });
-      const response = await get().catch(get).catch((error: Error) => {
-        throw new Error(`platform run stopped answering (${error.message}; exit ${run.child.exitCode ?? run.child.signalCode}):\n${run.output().slice(-4000)}`);
-      });
+      const response = await get()
+        .catch(get)
+        .catch((error: Error) => {
+          throw new Error(
+            `platform run stopped answering (${error.message}; exit ${run.child.exitCode ?? run.child.signalCode}):\n${run.output().slice(-4000)}`,
+          );
+        });
       const stats = (await response.json()) as { steps: { id: string; recordsIn: number }[] };
       return stats.steps.find((s) => s.id === 'rows')!.recordsIn;
     };
@@ -146,7 +162,9 @@ sinks:
 
   it('below min.insync.replicas a run fails in one line and commits nothing; after the brokers return it completes', async () => {
     const topic = scratch.topic('isr');
-    const { dir, manifest } = manifestIn('isr', `name: isr
+    const { dir, manifest } = manifestIn(
+      'isr',
+      `name: isr
 defaults: { retries: 1, backoff: 200ms }
 connections:
   bus: { type: kafka, brokers: "${service('KAFKA3_BROKERS')}", connectionTimeout: 1000, retries: 2 }
@@ -154,7 +172,8 @@ sources:
   numbers: { use: generator, with: { seed: 9, count: 200, batchSize: 50, fields: { id: { sequence: {} }, v: { int: [1, 999] } } } }
 sinks:
   to-topic: { use: kafka, from: numbers, connection: bus, with: { topic: ${topic}, key: id, partitions: 3, replicationFactor: 3 } }
-`);
+`,
+    );
     const args = ['run', manifest, '--once', '--state-dir', join(dir, 'state')];
     const first = await platform(args, { timeoutMs: 120_000 });
     expect(first.code, first.stdout + first.stderr).toBe(0);
@@ -172,7 +191,9 @@ sinks:
       const errors = output.split('\n').filter((line) => /ERROR/.test(line));
       expect(errors.length).toBeGreaterThan(0);
       // One line naming the connection (or the step) and its manifest line, not a stack trace.
-      expect(errors[0], output).toMatch(/connection "bus" \(kafka, .*isr\.yaml:\d+\): |numbers: run failed at to-topic \(.*isr\.yaml:\d+\), nothing after the last committed batch was committed: /);
+      expect(errors[0], output).toMatch(
+        /connection "bus" \(kafka, .*isr\.yaml:\d+\): |numbers: run failed at to-topic \(.*isr\.yaml:\d+\), nothing after the last committed batch was committed: /,
+      );
       expect(output).not.toMatch(/^\s+at /m);
     } finally {
       await restartMissingNodes();

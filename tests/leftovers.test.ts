@@ -14,7 +14,16 @@ describe('leftovers on the shared real servers', () => {
   it('names the table, topic, bucket and databases a test left, and nothing once Scratch removed them', async () => {
     const env = JSON.parse(readFileSync(`${repoRoot}/.services/env.json`, 'utf8')) as Record<string, string>;
     const before = await inventory(env);
-    expect([...before.keys()]).toEqual(expect.arrayContaining(['PostgreSQL database', 'PostgreSQL table', 'Kafka topic', 'Kafka consumer group', 'MongoDB database', 'S3 bucket']));
+    expect([...before.keys()]).toEqual(
+      expect.arrayContaining([
+        'PostgreSQL database',
+        'PostgreSQL table',
+        'Kafka topic',
+        'Kafka consumer group',
+        'MongoDB database',
+        'S3 bucket',
+      ]),
+    );
     const scratch = new Scratch();
     const table = uniqueName('left_table');
     const topic = scratch.topic('left_topic');
@@ -28,7 +37,12 @@ describe('leftovers on the shared real servers', () => {
       const kafka = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
       await kafka.createTopic(topic);
       await kafka.close();
-      const s3 = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') } });
+      const s3 = new S3Client({
+        endpoint: service('S3_ENDPOINT'),
+        region: service('S3_REGION'),
+        forcePathStyle: true,
+        credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') },
+      });
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       s3.destroy();
       const { MongoClient } = await import('mongodb');
@@ -37,13 +51,15 @@ describe('leftovers on the shared real servers', () => {
       await client.close();
 
       const left = leftovers(before, await inventory(env)).join('\n');
-      for (const name of [`public.${table}`, topic, bucket, mongo, new URL(database).pathname.slice(1)]) expect(left).toContain(name);
+      for (const name of [`public.${table}`, topic, bucket, mongo, new URL(database).pathname.slice(1)])
+        expect(left).toContain(name);
     } finally {
       await shared.query(`DROP TABLE IF EXISTS ${table}`);
       await shared.end();
       await scratch.drop();
     }
     const after = leftovers(before, await inventory(env)).join('\n');
-    for (const name of [table, topic, bucket, mongo, new URL(database).pathname.slice(1)]) expect(after).not.toContain(name);
+    for (const name of [table, topic, bucket, mongo, new URL(database).pathname.slice(1)])
+      expect(after).not.toContain(name);
   }, 60_000);
 });

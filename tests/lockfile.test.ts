@@ -15,9 +15,13 @@ const npmFlags = ['--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=err
 function manifestsCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lockfile-'));
   const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
-  const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { link?: boolean; resolved?: string }> };
+  const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { link?: boolean; resolved?: string }>;
+  };
   // The workspaces as the lock file lists them (globs like examples/* resolved).
-  const workspaces = Object.values(lock.packages).filter((p) => p.link && p.resolved).map((p) => p.resolved!);
+  const workspaces = Object.values(lock.packages)
+    .filter((p) => p.link && p.resolved)
+    .map((p) => p.resolved!);
   expect(workspaces.length).toBeGreaterThanOrEqual(root.workspaces.length);
   for (const file of ['package.json', 'package-lock.json', ...workspaces.map((w) => join(w, 'package.json'))]) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
@@ -33,10 +37,15 @@ describe('package-lock.json', () => {
   it('is in sync with package.json: npm ci accepts it (every platform package of the DuckDB bindings is in it)', async () => {
     const dir = manifestsCopy();
     dirs.push(dir);
-    const result = await run('npm', ['ci', '--dry-run', ...npmFlags], { cwd: dir }).then(() => ({ ok: true, stderr: '' }), (error: { stderr: string }) => ({ ok: false, stderr: error.stderr }));
+    const result = await run('npm', ['ci', '--dry-run', ...npmFlags], { cwd: dir }).then(
+      () => ({ ok: true, stderr: '' }),
+      (error: { stderr: string }) => ({ ok: false, stderr: error.stderr }),
+    );
     expect(result.stderr).toBe('');
     expect(result.ok).toBe(true);
-    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, unknown>;
+    };
     const bindings = Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/@duckdb/node-bindings-'));
     expect(bindings.length).toBeGreaterThanOrEqual(8); // linux x64/arm64 (glibc, musl), darwin x64/arm64, win32 x64/arm64
   }, 120_000);

@@ -24,7 +24,11 @@ export async function runManifest(yaml: string, dir = mkdtempSync(join(tmpdir(),
   writeFileSync(file, yaml);
   const catalog = createCatalog();
   const logs: string[] = [];
-  const pipeline = new Pipeline(await loadManifest(file, catalog), catalog, { once: true, stateDir: join(dir, 'state'), logger: new MemoryLogger(logs) });
+  const pipeline = new Pipeline(await loadManifest(file, catalog), catalog, {
+    once: true,
+    stateDir: join(dir, 'state'),
+    logger: new MemoryLogger(logs),
+  });
   await pipeline.start();
   const { ok } = await pipeline.run();
   const dead = (await pipeline.deadLetters.list({ limit: 10_000 })).entries.reverse();

@@ -27,11 +27,21 @@ export function tempStateDir(prefix: string): string {
  * Loads `pipelines/<name>.yaml` with `env` (added to process.env) and runs every source once, as
  * `platform run --once [--date D]` does (`options.date`: the backfill date given to date-parameterised sources). Stop it when done.
  */
-export async function runOnce(name: string, env: Record<string, string>, stateDir = tempStateDir(name), options: { date?: string } = {}): Promise<PipelineRun> {
+export async function runOnce(
+  name: string,
+  env: Record<string, string>,
+  stateDir = tempStateDir(name),
+  options: { date?: string } = {},
+): Promise<PipelineRun> {
   const catalog = createCatalog();
   const manifest = await loadManifest(join(repoRoot, 'pipelines', `${name}.yaml`), catalog, { ...process.env, ...env });
   const logs: string[] = [];
-  const pipeline = new Pipeline(manifest, catalog, { once: true, date: options.date, stateDir, logger: new MemoryLogger(logs) });
+  const pipeline = new Pipeline(manifest, catalog, {
+    once: true,
+    date: options.date,
+    stateDir,
+    logger: new MemoryLogger(logs),
+  });
   await pipeline.start();
   const { ok } = await pipeline.run();
   return { pipeline, stateDir, logs, ok, app: () => createServer(pipeline) };

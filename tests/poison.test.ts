@@ -35,9 +35,19 @@ async function corpus(): Promise<void> {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(data, { recursive: true });
   // 1. A JSON line nested 10,000 deep between good lines (overflowed the stack while loading the batch into DuckDB).
-  writeFileSync(join(data, 'a-deep.jsonl'), [JSON.stringify(good(1, 'ann', 1.5)), `{"id":2,"name":"deep","amount":2,"note":${deep(10_000)}}`, JSON.stringify(good(3, 'bob', 3))].join('\n') + '\n');
+  writeFileSync(
+    join(data, 'a-deep.jsonl'),
+    [
+      JSON.stringify(good(1, 'ann', 1.5)),
+      `{"id":2,"name":"deep","amount":2,"note":${deep(10_000)}}`,
+      JSON.stringify(good(3, 'bob', 3)),
+    ].join('\n') + '\n',
+  );
   // 2. The next file, all good (never loaded when the deep line stopped the source).
-  writeFileSync(join(data, 'b-good.jsonl'), [good(4, 'cy', 4), good(5, 'di', 5)].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(
+    join(data, 'b-good.jsonl'),
+    [good(4, 'cy', 4), good(5, 'di', 5)].map((r) => JSON.stringify(r)).join('\n') + '\n',
+  );
   // 3. CSV: 5,000 rows with commas in quoted names, one unterminated quote at line 101, one "quote ""inside""".
   const lines = ['id,name,amount,status'];
   for (let i = 0; i < 5000; i++) {
@@ -48,27 +58,50 @@ async function corpus(): Promise<void> {
   }
   writeFileSync(join(data, 'c-quotes.csv'), lines.join('\n') + '\n');
   // 4. CSV with a 20 MB field on line 2 (the whole file used to be one reject).
-  writeFileSync(join(data, 'd-huge-field.csv'), `id,name,amount\n20,"${'x'.repeat(20 << 20)}",1\n21,eve,${good(21, 'eve', 21).amount}\n22,fay,${good(22, 'fay', 22).amount}\n`);
+  writeFileSync(
+    join(data, 'd-huge-field.csv'),
+    `id,name,amount\n20,"${'x'.repeat(20 << 20)}",1\n21,eve,${good(21, 'eve', 21).amount}\n22,fay,${good(22, 'fay', 22).amount}\n`,
+  );
   // 5. Prototype keys: row 30 must not read toString/constructor from Object.prototype.
-  writeFileSync(join(data, 'e-proto.jsonl'), [good(30, 'gus', 30), { ...good(31, 'hal', 31), toString: 'x', constructor: 'y', valueOf: 'z', hasOwnProperty: 'w' }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(
+    join(data, 'e-proto.jsonl'),
+    [
+      good(30, 'gus', 30),
+      { ...good(31, 'hal', 31), toString: 'x', constructor: 'y', valueOf: 'z', hasOwnProperty: 'w' },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
   // 6. A workbook without the configured sheet, next to one with it.
   const missing = new ExcelJS.Workbook();
-  missing.addWorksheet('Other').addRows([['id', 'name', 'amount'], [40, 'ivy', 40]]);
+  missing.addWorksheet('Other').addRows([
+    ['id', 'name', 'amount'],
+    [40, 'ivy', 40],
+  ]);
   await missing.xlsx.writeFile(join(data, 'f-no-sheet.xlsx'));
   const book = new ExcelJS.Workbook();
-  book.addWorksheet('Sales').addRows([['id', 'name', 'amount'], [41, 'jo', good(41, 'jo', 41).amount], [42, 'kim', good(42, 'kim', 42).amount]]);
+  book.addWorksheet('Sales').addRows([
+    ['id', 'name', 'amount'],
+    [41, 'jo', good(41, 'jo', 41).amount],
+    [42, 'kim', good(42, 'kim', 42).amount],
+  ]);
   await book.xlsx.writeFile(join(data, 'g-sheet.xlsx'));
   // 7. A 572 MB .json document (sparse: nothing is read, its size decides).
   writeFileSync(join(data, 'h-oversized.json'), '');
   truncateSync(join(data, 'h-oversized.json'), 572 * 2 ** 20);
   // 8. A shape the sql step does not expect: no amount column (DuckDB Binder Error), then a good file after it.
   writeFileSync(join(data, 'i-shape.csv'), 'id,name,total\n50,lee,5\n51,max,6\n');
-  writeFileSync(join(data, 'j-good.csv'), `id,name,amount\n60,ned,${good(60, 'ned', 60).amount}\n61,oz,${good(61, 'oz', 61).amount}\n`);
+  writeFileSync(
+    join(data, 'j-good.csv'),
+    `id,name,amount\n60,ned,${good(60, 'ned', 60).amount}\n61,oz,${good(61, 'oz', 61).amount}\n`,
+  );
 }
 
 async function run(variant: 'records' | 'in-duckdb') {
   const manifest = join(dir, `${variant}.yaml`);
-  writeFileSync(manifest, `name: poison-${variant}
+  writeFileSync(
+    manifest,
+    `name: poison-${variant}
 connections:
   warehouse:
     type: duckdb
@@ -95,10 +128,15 @@ sinks:
     from: priced
     connection: warehouse
     with: { table: sales, mode: upsert, key: [id] }
-`);
+`,
+  );
   const catalog = createCatalog();
   const logs: string[] = [];
-  const pipeline = new Pipeline(await loadManifest(manifest, catalog), catalog, { once: true, stateDir: join(dir, `state-${variant}`), logger: new MemoryLogger(logs) });
+  const pipeline = new Pipeline(await loadManifest(manifest, catalog), catalog, {
+    once: true,
+    stateDir: join(dir, `state-${variant}`),
+    logger: new MemoryLogger(logs),
+  });
   runs.push(pipeline);
   await pipeline.start();
   const { ok } = await pipeline.run();
@@ -138,13 +176,37 @@ describe('poison corpus: no input stops the pipeline', () => {
       const at = (file: string) => join(data, file);
       const summary = dead.map((e) => ({ step: e.step, origin: e.origin, reason: e.reasons.join(' | ') }));
       const expectedPoison = [
-        { step: 'priced', origin: `${at('a-deep.jsonl')}:2`, reason: expect.stringMatching(/^note: the value cannot be stored \(nested too deeply to store\)$/) },
-        { step: 'files', origin: `${at('c-quotes.csv')}:101`, reason: expect.stringMatching(/^Value with unterminated quote found \(quote "\)/) },
-        { step: 'files', origin: `${at('d-huge-field.csv')}:2`, reason: expect.stringMatching(/^Maximum line size of 8388608 bytes exceeded/) },
+        {
+          step: 'priced',
+          origin: `${at('a-deep.jsonl')}:2`,
+          reason: expect.stringMatching(/^note: the value cannot be stored \(nested too deeply to store\)$/),
+        },
+        {
+          step: 'files',
+          origin: `${at('c-quotes.csv')}:101`,
+          reason: expect.stringMatching(/^Value with unterminated quote found \(quote "\)/),
+        },
+        {
+          step: 'files',
+          origin: `${at('d-huge-field.csv')}:2`,
+          reason: expect.stringMatching(/^Maximum line size of 8388608 bytes exceeded/),
+        },
         { step: 'files', origin: at('f-no-sheet.xlsx'), reason: 'no sheet "Sales" in the workbook (sheets: Other)' },
-        { step: 'files', origin: at('h-oversized.json'), reason: expect.stringMatching(/^572 MB is more than one JSON document can be .*write it as JSON lines/) },
-        { step: 'priced', origin: `${at('i-shape.csv')}:2`, reason: expect.stringMatching(/priced: Binder Error: Referenced column "amount" not found/) },
-        { step: 'priced', origin: `${at('i-shape.csv')}:3`, reason: expect.stringMatching(/priced: Binder Error: Referenced column "amount" not found/) },
+        {
+          step: 'files',
+          origin: at('h-oversized.json'),
+          reason: expect.stringMatching(/^572 MB is more than one JSON document can be .*write it as JSON lines/),
+        },
+        {
+          step: 'priced',
+          origin: `${at('i-shape.csv')}:2`,
+          reason: expect.stringMatching(/priced: Binder Error: Referenced column "amount" not found/),
+        },
+        {
+          step: 'priced',
+          origin: `${at('i-shape.csv')}:3`,
+          reason: expect.stringMatching(/priced: Binder Error: Referenced column "amount" not found/),
+        },
       ];
       expect(summary.sort((a, b) => `${a.origin}`.localeCompare(`${b.origin}`))).toEqual(expectedPoison);
     });
@@ -161,7 +223,8 @@ describe('poison corpus: no input stops the pipeline', () => {
 
   it('gives the same table and the same dead letters on both paths', () => {
     expect(results['in-duckdb'].rows).toEqual(results.records.rows);
-    const key = (r: { step: string; origin?: string; reasons: string[] }) => `${r.step} ${r.origin} ${r.reasons.join('|')}`;
+    const key = (r: { step: string; origin?: string; reasons: string[] }) =>
+      `${r.step} ${r.origin} ${r.reasons.join('|')}`;
     expect(results['in-duckdb'].dead.map(key).sort()).toEqual(results.records.dead.map(key).sort());
   });
 });

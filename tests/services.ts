@@ -6,14 +6,26 @@ import { fileURLToPath } from 'node:url';
 const envFile = fileURLToPath(new URL('../.services/env.json', import.meta.url));
 
 export type ServiceKey =
-  | 'PG_URL' | 'KAFKA_BROKERS' | 'KAFKA3_BROKERS' | 'MONGO_URL'
-  | 'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_REGION' | 'S3_NOTIFY_ARN' | 'S3_NOTIFY_TOPIC'
-  | 'FERRETDB_BIN' | 'MINIO_BIN';
+  | 'PG_URL'
+  | 'KAFKA_BROKERS'
+  | 'KAFKA3_BROKERS'
+  | 'MONGO_URL'
+  | 'S3_ENDPOINT'
+  | 'S3_ACCESS_KEY'
+  | 'S3_SECRET_KEY'
+  | 'S3_REGION'
+  | 'S3_NOTIFY_ARN'
+  | 'S3_NOTIFY_TOPIC'
+  | 'FERRETDB_BIN'
+  | 'MINIO_BIN';
 
 export function service(key: ServiceKey): string {
   const env = existsSync(envFile) ? (JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
   const value = env[key];
-  if (!value) throw new Error(`${key} is not set in .services/env.json: start the real servers with \`npm run services:up\` (npm test does it)`);
+  if (!value)
+    throw new Error(
+      `${key} is not set in .services/env.json: start the real servers with \`npm run services:up\` (npm test does it)`,
+    );
   return value;
 }
 
@@ -123,7 +135,11 @@ export class Scratch {
 
   private async dropKafka(): Promise<void> {
     const { Kafka, logLevel } = await import('kafkajs');
-    const admin = new Kafka({ clientId: 'test-scratch', brokers: this.brokers().split(','), logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'test-scratch',
+      brokers: this.brokers().split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const existing = await admin.listTopics();
@@ -133,10 +149,16 @@ export class Scratch {
       // Groups that read them: their members have left (a group with members cannot be deleted).
       // Groups named after a topic (`<topic>.…`) are the kafka sink's ledgers of written batches.
       const ofTopic = (group: string) => [...this.topics].some((t) => group.startsWith(`${t}.`));
-      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => this.groups.has(g) || prefixed(g) || ofTopic(g));
+      const groups = (await admin.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((g) => this.groups.has(g) || prefixed(g) || ofTopic(g));
       for (let attempt = 0; groups.length && attempt < 20; attempt++) {
-        const results = await admin.deleteGroups(groups).catch((error: { groups?: { groupId: string; errorCode: number }[] }) => error.groups ?? []);
-        const left = results.filter((r) => r.errorCode && r.errorCode !== 69 /* GROUP_ID_NOT_FOUND */).map((r) => r.groupId);
+        const results = await admin
+          .deleteGroups(groups)
+          .catch((error: { groups?: { groupId: string; errorCode: number }[] }) => error.groups ?? []);
+        const left = results
+          .filter((r) => r.errorCode && r.errorCode !== 69 /* GROUP_ID_NOT_FOUND */)
+          .map((r) => r.groupId);
         groups.splice(0, groups.length, ...left);
         if (groups.length) await new Promise((r) => setTimeout(r, 500)); // NON_EMPTY_GROUP: a member still leaving
       }
@@ -150,9 +172,12 @@ export class Scratch {
   }
 
   private async dropBuckets(): Promise<void> {
-    const { S3Client, ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+    const { S3Client, ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } =
+      await import('@aws-sdk/client-s3');
     const s3 = new S3Client({
-      endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true,
+      endpoint: service('S3_ENDPOINT'),
+      region: service('S3_REGION'),
+      forcePathStyle: true,
       credentials: { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') },
     });
     try {

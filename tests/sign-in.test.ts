@@ -7,16 +7,29 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform } from './cli.ts';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('sign-in in a browser (economic-analytics)', () => {
   let server: Awaited<ReturnType<typeof startPlatform>>;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startPlatform(['run', 'pipelines/economic-analytics.yaml', '--state-dir', mkdtempSync(join(tmpdir(), 'sign-in-'))], {
-      env: { ECON_PORT: '0', ECON_ACCOUNTANT_TOKEN: 'acc-secret', ECON_ADMIN_TOKEN: 'adm-secret' }, timeoutMs: 120_000,
-    });
+    server = await startPlatform(
+      ['run', 'pipelines/economic-analytics.yaml', '--state-dir', mkdtempSync(join(tmpdir(), 'sign-in-'))],
+      {
+        env: { ECON_PORT: '0', ECON_ACCOUNTANT_TOKEN: 'acc-secret', ECON_ADMIN_TOKEN: 'adm-secret' },
+        timeoutMs: 120_000,
+      },
+    );
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   }, 130_000);
   afterAll(async () => {
@@ -31,7 +44,9 @@ describe('sign-in in a browser (economic-analytics)', () => {
     expect(page.url()).toBe(`${server.url}/sign-in?next=%2Fdead-letter%3Fsteps%3Dproducts-valid`);
     await page.fill('input[name=token]', 'acc-secret');
     await Promise.all([page.waitForURL(/sign-in/), page.click('button[type=submit]')]);
-    expect(await page.locator('.sign-in-error').textContent()).toBe('You are signed in as accountant, which does not open that page: sign in with another token.');
+    expect(await page.locator('.sign-in-error').textContent()).toBe(
+      'You are signed in as accountant, which does not open that page: sign in with another token.',
+    );
     await page.fill('input[name=token]', 'adm-secret');
     await Promise.all([page.waitForURL(/\/dead-letter\?steps=products-valid$/), page.click('button[type=submit]')]);
     expect(await page.title()).toBe('Dead letters · economic-analytics');

@@ -34,9 +34,12 @@ describe('--state-dir holds every embedded store', () => {
     const pipeline = new Pipeline(manifest, catalog, { stateDir, logger: new MemoryLogger() });
     const stores = pipeline.connections.stores().filter((s) => s.path);
     expect(stores.length).toBeGreaterThan(0);
-    for (const store of stores) expect(relative(stateDir, store.path!).startsWith('..'), `${store.name}: ${store.path}`).toBe(false);
+    for (const store of stores)
+      expect(relative(stateDir, store.path!).startsWith('..'), `${store.name}: ${store.path}`).toBe(false);
     // No default path of the manifest points at .platform/<name> whatever --state-dir says.
-    const texts = strings(manifest.connections.map((c) => c.config)).concat(strings(manifest.steps.map((s) => s.config)));
+    const texts = strings(manifest.connections.map((c) => c.config)).concat(
+      strings(manifest.steps.map((s) => s.config)),
+    );
     expect(texts.filter((t) => t.includes('.platform/'))).toEqual([]);
     // Without --state-dir (and PLATFORM_STATE_DIR) the folder is .platform/<name> in the working directory.
     const saved = process.env.PLATFORM_STATE_DIR;
@@ -52,7 +55,9 @@ describe('--state-dir holds every embedded store', () => {
     const stateDir = temp('state-explicit');
     const elsewhere = join(temp('warehouse'), 'w.duckdb');
     const catalog = createCatalog();
-    const manifest = await loadManifest(join(repoRoot, 'pipelines/globemart.yaml'), catalog, { GLOBEMART_DUCKDB_PATH: elsewhere });
+    const manifest = await loadManifest(join(repoRoot, 'pipelines/globemart.yaml'), catalog, {
+      GLOBEMART_DUCKDB_PATH: elsewhere,
+    });
     const pipeline = new Pipeline(manifest, catalog, { stateDir, logger: new MemoryLogger() });
     expect(pipeline.connections.stores().find((s) => s.name === 'warehouse')?.path).toBe(elsewhere);
   });
@@ -80,7 +85,9 @@ describe('one process per state folder', () => {
       const started = Date.now();
       const backfill = await platform(['run', manifest, '--once', '--state-dir', state]);
       expect(backfill.code).toBe(1);
-      expect(backfill.stderr).toContain(`the state folder ${state} is in use by pid ${server.child.pid} (platform run ${manifest} --state-dir ${state}, since `);
+      expect(backfill.stderr).toContain(
+        `the state folder ${state} is in use by pid ${server.child.pid} (platform run ${manifest} --state-dir ${state}, since `,
+      );
       expect(backfill.stderr).toContain('stop that process first, or give this one another --state-dir');
       expect(backfill.stdout).toBe(''); // nothing ran: no summary
       const second = await platform(['run', manifest, '--state-dir', state]);
@@ -118,7 +125,9 @@ describe('one process per state folder', () => {
     try {
       const second = await platform(['run', manifest, '--state-dir', join(dir, 'b')], { env });
       expect(second.code).toBe(1);
-      expect(second.stderr).toContain(`the embedded store ${env.OWNED_DUCKDB} (connection wh) is in use by pid ${server.child.pid}`);
+      expect(second.stderr).toContain(
+        `the embedded store ${env.OWNED_DUCKDB} (connection wh) is in use by pid ${server.child.pid}`,
+      );
       expect(second.stderr).not.toContain('serving http');
     } finally {
       await server.stop();
@@ -135,17 +144,28 @@ describe('the start-up log', () => {
     const first = await platform(['run', manifest, '--once', '--state-dir', state]);
     expect(first.code).toBe(0);
     expect(first.stderr).toContain(`connection wh (duckdb): embedded — DuckDB ${join(state, 'wh.duckdb')} (new)`);
-    expect(first.stderr).toContain(`connection bus (kafka): embedded — embedded topic log in ${join(state, 'topics')} (new)`);
+    expect(first.stderr).toContain(
+      `connection bus (kafka): embedded — embedded topic log in ${join(state, 'topics')} (new)`,
+    );
     const second = await platform(['run', manifest, '--once', '--state-dir', state]);
     expect(second.stderr).toContain(`DuckDB ${join(state, 'wh.duckdb')} (holds data from earlier runs)`);
     expect(second.stderr).not.toContain('WARN');
     // The bus moves to a real Kafka: the warehouse keeps rows made while it was embedded, and says so.
-    const real = await platform(['run', manifest, '--once', '--state-dir', state], { env: { OWNED_BROKERS: service('KAFKA_BROKERS') } });
+    const real = await platform(['run', manifest, '--once', '--state-dir', state], {
+      env: { OWNED_BROKERS: service('KAFKA_BROKERS') },
+    });
     expect(real.code).toBe(0);
     expect(real.stderr).toContain(`connection bus (kafka): real — Kafka ${service('KAFKA_BROKERS')}`);
-    expect(real.stderr).toContain(`WARN  wh (duckdb) in ${join(state, 'wh.duckdb')} holds data of earlier runs, and since the last run bus went from embedded to Kafka ${service('KAFKA_BROKERS')}: that data is used as it is — move it away, or give another --state-dir, to start clean`);
-    expect(real.stderr).toContain(`bus: the embedded data of earlier runs stays in ${join(state, 'topics')}, unused while it is real`);
-    expect(JSON.parse(readFileSync(join(state, 'connections.json'), 'utf8')).bus).toMatchObject({ type: 'kafka', embedded: false });
+    expect(real.stderr).toContain(
+      `WARN  wh (duckdb) in ${join(state, 'wh.duckdb')} holds data of earlier runs, and since the last run bus went from embedded to Kafka ${service('KAFKA_BROKERS')}: that data is used as it is — move it away, or give another --state-dir, to start clean`,
+    );
+    expect(real.stderr).toContain(
+      `bus: the embedded data of earlier runs stays in ${join(state, 'topics')}, unused while it is real`,
+    );
+    expect(JSON.parse(readFileSync(join(state, 'connections.json'), 'utf8')).bus).toMatchObject({
+      type: 'kafka',
+      embedded: false,
+    });
   });
 });
 

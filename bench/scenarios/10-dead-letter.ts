@@ -22,8 +22,27 @@ async function writeStore(dir: string, count: number): Promise<void> {
   let chunk = '';
   for (let i = 1; i <= count; i++) {
     const step = STEPS[i % STEPS.length];
-    const reasons = i % 3 === 0 ? [`amount: must be > 0 (got -${i % 97})`] : i % 3 === 1 ? [`Error when converting column "amount". Could not convert string "n/a${i % 13}" to 'DOUBLE'`] : ['missing required property "id"', `country: must be equal to one of the allowed values (got X${i % 50})`];
-    const entry = { id: i, at: new Date(start + Math.floor((i / count) * 30 * DAY)).toISOString(), step, reasons, origin: `data/in/2026-11-${String(1 + (i % 30)).padStart(2, '0')}.csv:${i % 50_000}`, record: { id: `tx-${i}`, amount: -(i % 97), currency: 'EUR', country: `X${i % 50}`, customer: `customer ${i % 1000}`, note: 'a rejected record of average size'.repeat(2) } };
+    const reasons =
+      i % 3 === 0
+        ? [`amount: must be > 0 (got -${i % 97})`]
+        : i % 3 === 1
+          ? [`Error when converting column "amount". Could not convert string "n/a${i % 13}" to 'DOUBLE'`]
+          : ['missing required property "id"', `country: must be equal to one of the allowed values (got X${i % 50})`];
+    const entry = {
+      id: i,
+      at: new Date(start + Math.floor((i / count) * 30 * DAY)).toISOString(),
+      step,
+      reasons,
+      origin: `data/in/2026-11-${String(1 + (i % 30)).padStart(2, '0')}.csv:${i % 50_000}`,
+      record: {
+        id: `tx-${i}`,
+        amount: -(i % 97),
+        currency: 'EUR',
+        country: `X${i % 50}`,
+        customer: `customer ${i % 1000}`,
+        note: 'a rejected record of average size'.repeat(2),
+      },
+    };
     chunk += `${JSON.stringify(entry)}\n`;
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, 'drain');
@@ -68,14 +87,19 @@ interface Measured {
 /** Starts `platform run` on the store in `dir`, times each kind of query, and reads the process's peak memory. */
 async function measure(dir: string, count: number): Promise<Measured> {
   const manifest = join(dir, 'm.yaml');
-  writeFileSync(manifest, `name: bench-dead-letter
+  writeFileSync(
+    manifest,
+    `name: bench-dead-letter
 sources:
   idle: { use: generator, trigger: { upload: true }, with: { count: 1, fields: { n: { sequence: {} } } } }
 sinks:
   out: { use: console, from: idle }
-`);
+`,
+  );
   const t0 = performance.now();
-  const server = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state')], { timeoutMs: 600_000 });
+  const server = await startPlatform(['run', manifest, '--port', '0', '--state-dir', join(dir, 'state')], {
+    timeoutMs: 600_000,
+  });
   const startupMs = performance.now() - t0;
   try {
     const check = (await (await fetch(`${server.url}/api/dead-letter?limit=1`)).json()) as { total: number };
@@ -107,10 +131,28 @@ async function indexOnly(dir: string): Promise<Record<string, number[]>> {
   const at = (i: number) => Date.parse(`2026-11-${String(1 + (i % 29)).padStart(2, '0')}T00:00:00Z`);
   // What the store asks DuckDB for each request (a page among the newest ids, or a count and a top-N).
   const result = {
-    list: await time(n.map((i) => [`SELECT pos, len FROM entries WHERE id > ${Number(last) - 2 * (i * 100 + 100) - 1024} ORDER BY id DESC LIMIT 100 OFFSET ${i * 100}`])),
-    step: await time(n.map((i) => [`SELECT pos, len FROM entries WHERE step = '${STEPS[i % STEPS.length]}' AND id > ${Number(last) - 1024} ORDER BY id DESC LIMIT 100`])),
-    reason: await time(n.map((i) => [`SELECT count(*) FROM entries WHERE contains(reasons, 'got x${i}')`, `SELECT pos, len FROM entries WHERE contains(reasons, 'got x${i}') ORDER BY id DESC LIMIT 100`])),
-    since: await time(n.map((i) => [`SELECT count(*) FROM entries WHERE at_ms >= ${at(i)}`, `SELECT pos, len FROM entries WHERE at_ms >= ${at(i)} AND id > ${Number(last) - 1024} ORDER BY id DESC LIMIT 100`])),
+    list: await time(
+      n.map((i) => [
+        `SELECT pos, len FROM entries WHERE id > ${Number(last) - 2 * (i * 100 + 100) - 1024} ORDER BY id DESC LIMIT 100 OFFSET ${i * 100}`,
+      ]),
+    ),
+    step: await time(
+      n.map((i) => [
+        `SELECT pos, len FROM entries WHERE step = '${STEPS[i % STEPS.length]}' AND id > ${Number(last) - 1024} ORDER BY id DESC LIMIT 100`,
+      ]),
+    ),
+    reason: await time(
+      n.map((i) => [
+        `SELECT count(*) FROM entries WHERE contains(reasons, 'got x${i}')`,
+        `SELECT pos, len FROM entries WHERE contains(reasons, 'got x${i}') ORDER BY id DESC LIMIT 100`,
+      ]),
+    ),
+    since: await time(
+      n.map((i) => [
+        `SELECT count(*) FROM entries WHERE at_ms >= ${at(i)}`,
+        `SELECT pos, len FROM entries WHERE at_ms >= ${at(i)} AND id > ${Number(last) - 1024} ORDER BY id DESC LIMIT 100`,
+      ]),
+    ),
   };
   connection.closeSync();
   instance.closeSync();
@@ -143,8 +185,14 @@ export async function deadLetter(): Promise<Result[]> {
   const p95 = (values: number[]) => percentile(values, 0.95);
   const size = `${count.toLocaleString('en-US')} entries (${megabytes.toFixed(0)} MB)`;
   const row = (id: string, kind: string, title: string): Result => ({
-    id, title: `Dead-letter API at ${size}: ${title}`, ours: p95(large.p[kind]), limit: floor[kind] ? p95(floor[kind]) : null, unit: 'ms p95',
-    ratio: floor[kind] ? p95(floor[kind]) / p95(large.p[kind]) : null, target: 'p95 < 50 ms', met: p95(large.p[kind]) < 50,
+    id,
+    title: `Dead-letter API at ${size}: ${title}`,
+    ours: p95(large.p[kind]),
+    limit: floor[kind] ? p95(floor[kind]) : null,
+    unit: 'ms p95',
+    ratio: floor[kind] ? p95(floor[kind]) / p95(large.p[kind]) : null,
+    target: 'p95 < 50 ms',
+    met: p95(large.p[kind]) < 50,
     note: `p50 ${median(large.p[kind]).toFixed(1)} ms via HTTP (50 requests, each a different filter); with ${small.toLocaleString('en-US')} entries p95 ${p95(baseline.p[kind]).toFixed(1)} ms${floor[kind] ? `; limit: the index query alone in DuckDB` : ''}`,
   });
   return [
@@ -154,13 +202,25 @@ export async function deadLetter(): Promise<Result[]> {
     row('10c', 'since', 'filtered by time'),
     row('10d', 'count', 'count by steps (the total of a list)'),
     {
-      id: '10e', title: `Dead-letter store: peak RSS of the running pipeline with ${size} vs ${small.toLocaleString('en-US')} entries`, ours: large.rssMb, limit: baseline.rssMb, unit: 'MB',
-      ratio: large.rssMb && baseline.rssMb ? baseline.rssMb / large.rssMb : null, target: 'constant (≤ 1.2× the small store)', met: large.rssMb !== null && baseline.rssMb !== null && large.rssMb <= baseline.rssMb * 1.2,
+      id: '10e',
+      title: `Dead-letter store: peak RSS of the running pipeline with ${size} vs ${small.toLocaleString('en-US')} entries`,
+      ours: large.rssMb,
+      limit: baseline.rssMb,
+      unit: 'MB',
+      ratio: large.rssMb && baseline.rssMb ? baseline.rssMb / large.rssMb : null,
+      target: 'constant (≤ 1.2× the small store)',
+      met: large.rssMb !== null && baseline.rssMb !== null && large.rssMb <= baseline.rssMb * 1.2,
       note: 'VmHWM of the platform process after start-up and the 250 queries (before: the whole file read into memory, 2.3 GB at 1M)',
     },
     {
-      id: '10f', title: `Dead-letter store: start-up of \`platform run\` with ${size} vs ${small.toLocaleString('en-US')} entries (index built)`, ours: large.startupMs, limit: baseline.startupMs, unit: 'ms', ratio: baseline.startupMs / large.startupMs,
-      target: 'no slower than the small store by more than 1 s', met: large.startupMs - baseline.startupMs < 1000,
+      id: '10f',
+      title: `Dead-letter store: start-up of \`platform run\` with ${size} vs ${small.toLocaleString('en-US')} entries (index built)`,
+      ours: large.startupMs,
+      limit: baseline.startupMs,
+      unit: 'ms',
+      ratio: baseline.startupMs / large.startupMs,
+      target: 'no slower than the small store by more than 1 s',
+      met: large.startupMs - baseline.startupMs < 1000,
       note: `process start to listening; building the index of a store that has none (once, e.g. after an upgrade) took ${(buildMs / 1000).toFixed(1)} s`,
     },
   ];

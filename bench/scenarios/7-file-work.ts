@@ -13,37 +13,74 @@ import { median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 /** Units per 1 USD, as the originals' FX feeds quote them. */
-const RATES: Record<string, number> = { USD: 1, GBP: 0.73, EUR: 0.85, JPY: 110, CAD: 1.25, AUD: 1.35, CNY: 6.45, BRL: 5.2, INR: 74.5 };
+const RATES: Record<string, number> = {
+  USD: 1,
+  GBP: 0.73,
+  EUR: 0.85,
+  JPY: 110,
+  CAD: 1.25,
+  AUD: 1.35,
+  CNY: 6.45,
+  BRL: 5.2,
+  INR: 74.5,
+};
 
 type Input = 'csv' | 'jsonl';
 type Output = 'csv' | 'parquet';
-interface Measured { seconds: number; rssMb: number }
-interface Totals { rows: number; usdCents: number }
+interface Measured {
+  seconds: number;
+  rssMb: number;
+}
+interface Totals {
+  rows: number;
+  usdCents: number;
+}
 
 export async function fileWork(): Promise<Result[]> {
   const rows = Math.max(1000, Math.round(1_000_000 * scale));
   const dir = workDir('filework');
   const inputs = await makeInputs(dir, rows);
-  const benthos = process.env.BENCH_NO_PEER ? undefined : execFileSync('bash', ['bench/peers/benthos.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const expected = await totalsOf(`SELECT * FROM read_csv('${inputs.csv}') t JOIN read_csv('${inputs.rates}') r USING (currency) WHERE id IS NOT NULL AND amount > 0`, 'amount / rate');
+  const benthos = process.env.BENCH_NO_PEER
+    ? undefined
+    : execFileSync('bash', ['bench/peers/benthos.sh'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).trim();
+  const expected = await totalsOf(
+    `SELECT * FROM read_csv('${inputs.csv}') t JOIN read_csv('${inputs.rates}') r USING (currency) WHERE id IS NOT NULL AND amount > 0`,
+    'amount / rate',
+  );
 
   const variants: { key: string; input: Input; output: Output; held: boolean }[] = [];
   for (const input of ['csv', 'jsonl'] as const) {
-    for (const output of ['csv', 'parquet'] as const) for (const held of [false, true]) variants.push({ key: `${input}-${output}-${held ? 'held' : 'records'}`, input, output, held });
+    for (const output of ['csv', 'parquet'] as const)
+      for (const held of [false, true])
+        variants.push({ key: `${input}-${output}-${held ? 'held' : 'records'}`, input, output, held });
   }
   const times = new Map<string, Measured[]>();
   const record = (key: string, m: Measured) => times.set(key, [...(times.get(key) ?? []), m]);
   for (let r = 0; r < runs; r++) {
     for (const input of ['csv', 'jsonl'] as const) {
       const floorOut = join(dir, `floor-${input}-${r}.csv`);
-      record(`floor-${input}`, await timeProcess(process.execPath, ['--input-type=module', '-e', floorScript(inputs[input], input, inputs.rates, floorOut)]));
+      record(
+        `floor-${input}`,
+        await timeProcess(process.execPath, [
+          '--input-type=module',
+          '-e',
+          floorScript(inputs[input], input, inputs.rates, floorOut),
+        ]),
+      );
       await expectTotals(`floor ${input}`, await totalsOf(`SELECT * FROM read_csv('${floorOut}')`), expected);
       if (benthos) {
         const out = join(dir, `benthos-${input}-${r}.csv`);
         const config = join(dir, `benthos-${input}-${r}.yaml`);
         writeFileSync(config, benthosConfig(inputs[input], input, out, join(dir, `benthos-dead-${input}-${r}.jsonl`)));
         record(`benthos-${input}`, await timeProcess(benthos, ['run', config]));
-        await expectTotals(`benthos ${input}`, await totalsOf(`SELECT * FROM read_csv('${out}', header = false, columns = ${BENTHOS_COLUMNS})`), expected);
+        await expectTotals(
+          `benthos ${input}`,
+          await totalsOf(`SELECT * FROM read_csv('${out}', header = false, columns = ${BENTHOS_COLUMNS})`),
+          expected,
+        );
       }
     }
     for (const v of variants) {
@@ -51,8 +88,21 @@ export async function fileWork(): Promise<Result[]> {
       mkdirSync(run);
       const manifest = join(run, 'manifest.yaml');
       writeFileSync(manifest, platformManifest(inputs[v.input], inputs.rates, v.output, v.held, run));
-      record(v.key, await timeProcess(process.execPath, ['cli/bin.mjs', 'run', manifest, '--once', '--state-dir', join(run, 'state')]));
-      const read = v.output === 'csv' ? `read_csv('${run}/out/*.csv', union_by_name = true)` : `read_parquet('${run}/out/*.parquet', union_by_name = true)`;
+      record(
+        v.key,
+        await timeProcess(process.execPath, [
+          'cli/bin.mjs',
+          'run',
+          manifest,
+          '--once',
+          '--state-dir',
+          join(run, 'state'),
+        ]),
+      );
+      const read =
+        v.output === 'csv'
+          ? `read_csv('${run}/out/*.csv', union_by_name = true)`
+          : `read_parquet('${run}/out/*.parquet', union_by_name = true)`;
       await expectTotals(`platform ${v.key}`, await totalsOf(`SELECT * FROM ${read}`), expected);
     }
   }
@@ -65,11 +115,18 @@ export async function fileWork(): Promise<Result[]> {
     const ours = rows / secs(v.key);
     const floor = rows / secs(`floor-${v.input}`);
     const peer = benthos ? rows / secs(`benthos-${v.input}`) : null;
-    const vsPeer = peer && v.output === 'csv' ? `; ${(ours / peer).toFixed(2)}× Benthos (${secs(`benthos-${v.input}`).toFixed(2)} s, ${rss(`benthos-${v.input}`).toFixed(0)} MB)` : '';
+    const vsPeer =
+      peer && v.output === 'csv'
+        ? `; ${(ours / peer).toFixed(2)}× Benthos (${secs(`benthos-${v.input}`).toFixed(2)} s, ${rss(`benthos-${v.input}`).toFixed(0)} MB)`
+        : '';
     results.push({
       id: `7${'abcdefghij'[n++]}`,
-      title: `File work ${rows.toLocaleString('en-US')} rows: ${v.input.toUpperCase()} → validate → sql → ${v.output} (${v.held ? 'file source with connection: warehouse' : 'file source without a connection: the runtime holds it in the sql step\'s DuckDB'})`,
-      ours, limit: floor, unit: 'rows/s', ratio: ours / floor, target: '≥ 0.5× floor, ≥ 3× Benthos, ≤ 200 MB',
+      title: `File work ${rows.toLocaleString('en-US')} rows: ${v.input.toUpperCase()} → validate → sql → ${v.output} (${v.held ? 'file source with connection: warehouse' : "file source without a connection: the runtime holds it in the sql step's DuckDB"})`,
+      ours,
+      limit: floor,
+      unit: 'rows/s',
+      ratio: ours / floor,
+      target: '≥ 0.5× floor, ≥ 3× Benthos, ≤ 200 MB',
       met: ours / floor >= 0.5 && (peer === null || v.output !== 'csv' || ours / peer >= 3) && rss(v.key) <= 200,
       note: `${secs(v.key).toFixed(2)} s, peak ${rss(v.key).toFixed(0)} MB; floor (one DuckDB statement) ${secs(`floor-${v.input}`).toFixed(2)} s, ${rss(`floor-${v.input}`).toFixed(0)} MB${vsPeer}`,
     });
@@ -79,21 +136,38 @@ export async function fileWork(): Promise<Result[]> {
       const peer = rows / secs(`benthos-${input}`);
       const floor = rows / secs(`floor-${input}`);
       results.push({
-        id: `7${'abcdefghij'[n++]}`, title: `File work peer: Benthos 4.60 best configuration, ${input.toUpperCase()} → CSV`, ours: peer, limit: floor, unit: 'rows/s', ratio: peer / floor,
-        target: 'reference', met: true, note: `${secs(`benthos-${input}`).toFixed(2)} s, peak ${rss(`benthos-${input}`).toFixed(0)} MB; outputs checked equal to the floor's (rows, USD sum to the cent)`,
+        id: `7${'abcdefghij'[n++]}`,
+        title: `File work peer: Benthos 4.60 best configuration, ${input.toUpperCase()} → CSV`,
+        ours: peer,
+        limit: floor,
+        unit: 'rows/s',
+        ratio: peer / floor,
+        target: 'reference',
+        met: true,
+        note: `${secs(`benthos-${input}`).toFixed(2)} s, peak ${rss(`benthos-${input}`).toFixed(0)} MB; outputs checked equal to the floor's (rows, USD sum to the cent)`,
       });
     }
   }
   return results;
 }
 
-const BENTHOS_COLUMNS = "{'id': 'BIGINT', 'ts': 'TIMESTAMP', 'country': 'VARCHAR', 'currency': 'VARCHAR', 'amount': 'DOUBLE', 'usd': 'DOUBLE', 'category': 'VARCHAR'}";
+const BENTHOS_COLUMNS =
+  "{'id': 'BIGINT', 'ts': 'TIMESTAMP', 'country': 'VARCHAR', 'currency': 'VARCHAR', 'amount': 'DOUBLE', 'usd': 'DOUBLE', 'category': 'VARCHAR'}";
 
 async function makeInputs(dir: string, rows: number): Promise<Record<Input | 'rates', string>> {
   const files = { csv: join(dir, 'in.csv'), jsonl: join(dir, 'in.jsonl'), rates: join(dir, 'rates.csv') };
-  writeFileSync(files.rates, 'currency,rate\n' + Object.entries(RATES).map(([c, r]) => `${c},${r}`).join('\n') + '\n');
+  writeFileSync(
+    files.rates,
+    'currency,rate\n' +
+      Object.entries(RATES)
+        .map(([c, r]) => `${c},${r}`)
+        .join('\n') +
+      '\n',
+  );
   const db = await DuckDbClient.open(':memory:');
-  const currencies = `[${Object.keys(RATES).map((c) => `'${c}'`).join(', ')}]`;
+  const currencies = `[${Object.keys(RATES)
+    .map((c) => `'${c}'`)
+    .join(', ')}]`;
   // ~1.5% without id, ~1.4% with a non-positive amount: the rows validate sends to dead-letter.
   await db.exec(`CREATE TABLE t AS SELECT
       CASE WHEN i % 67 = 5 THEN NULL ELSE i END AS id,
@@ -119,9 +193,10 @@ c.closeSync();`;
 }
 
 function benthosConfig(input: string, kind: Input, out: string, dead: string): string {
-  const source = kind === 'csv'
-    ? `csv: { paths: ["${input}"], parse_header_row: true, batch_count: 1000 }`
-    : `batched: { child: { file: { paths: ["${input}"], scanner: { lines: {} } } }, policy: { count: 1000, period: 100ms } }`;
+  const source =
+    kind === 'csv'
+      ? `csv: { paths: ["${input}"], parse_header_row: true, batch_count: 1000 }`
+      : `batched: { child: { file: { paths: ["${input}"], scanner: { lines: {} } } }, policy: { count: 1000, period: 100ms } }`;
   return `input:
   ${source}
 pipeline:
@@ -182,7 +257,9 @@ async function timeProcess(command: string, args: string[]): Promise<Measured> {
 async function totalsOf(select: string, usd = 'usd'): Promise<Totals> {
   const db = await DuckDbClient.open(':memory:');
   try {
-    const [t] = await db.query<{ rows: bigint; cents: bigint }>(`SELECT count(*) AS rows, CAST(round(sum(${usd}) * 100) AS BIGINT) AS cents FROM (${select})`);
+    const [t] = await db.query<{ rows: bigint; cents: bigint }>(
+      `SELECT count(*) AS rows, CAST(round(sum(${usd}) * 100) AS BIGINT) AS cents FROM (${select})`,
+    );
     return { rows: Number(t.rows), usdCents: Number(t.cents) };
   } finally {
     db.close();
@@ -191,6 +268,8 @@ async function totalsOf(select: string, usd = 'usd'): Promise<Totals> {
 
 async function expectTotals(who: string, got: Totals, expected: Totals): Promise<void> {
   if (got.rows !== expected.rows || Math.abs(got.usdCents - expected.usdCents) > 1) {
-    throw new Error(`${who}: ${got.rows} rows, USD ${got.usdCents / 100}; expected ${expected.rows} rows, USD ${expected.usdCents / 100}`);
+    throw new Error(
+      `${who}: ${got.rows} rows, USD ${got.usdCents / 100}; expected ${expected.rows} rows, USD ${expected.usdCents / 100}`,
+    );
   }
 }

@@ -21,7 +21,12 @@ export interface DeadLetterOptions extends DeadLetterQuery {
 export async function deadLetterCommand(action: string, file: string, options: DeadLetterOptions): Promise<number> {
   const catalog = createCatalog();
   const manifest = await loadManifest(file, catalog);
-  const query: DeadLetterQuery = { ...(options.steps ? { steps: options.steps } : {}), ...(options.reason ? { reason: options.reason } : {}), ...(options.since ? { since: options.since } : {}), ...(options.ids ? { ids: options.ids } : {}) };
+  const query: DeadLetterQuery = {
+    ...(options.steps ? { steps: options.steps } : {}),
+    ...(options.reason ? { reason: options.reason } : {}),
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.ids ? { ids: options.ids } : {}),
+  };
   if (action === 'replay') return replay(file, manifest, catalog, query, options);
   const stateDir = resolve(options.stateDir ?? process.env.PLATFORM_STATE_DIR ?? `.platform/${manifest.name}`);
   const { entries, total } = await read(stateDir, query, options);
@@ -29,11 +34,18 @@ export async function deadLetterCommand(action: string, file: string, options: D
     process.stdout.write(JSON.stringify(action === 'show' ? entries : { total, entries }, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(table(entries) + `\n${entries.length} of ${total} dead letter(s) shown, newest first${total > entries.length ? ` (--limit ${options.limit})` : ''}\n`);
+  process.stdout.write(
+    table(entries) +
+      `\n${entries.length} of ${total} dead letter(s) shown, newest first${total > entries.length ? ` (--limit ${options.limit})` : ''}\n`,
+  );
   return 0;
 }
 
-async function read(stateDir: string, query: DeadLetterQuery, options: DeadLetterOptions): Promise<{ total: number; entries: DeadLetterEntry[] }> {
+async function read(
+  stateDir: string,
+  query: DeadLetterQuery,
+  options: DeadLetterOptions,
+): Promise<{ total: number; entries: DeadLetterEntry[] }> {
   const store = new DeadLetterStore(stateDir, { logger: options.logger });
   try {
     await store.ready;
@@ -55,13 +67,21 @@ async function read(stateDir: string, query: DeadLetterQuery, options: DeadLette
   }
 }
 
-async function replay(file: string, manifest: Awaited<ReturnType<typeof loadManifest>>, catalog: ReturnType<typeof createCatalog>, query: DeadLetterQuery, options: DeadLetterOptions): Promise<number> {
+async function replay(
+  file: string,
+  manifest: Awaited<ReturnType<typeof loadManifest>>,
+  catalog: ReturnType<typeof createCatalog>,
+  query: DeadLetterQuery,
+  options: DeadLetterOptions,
+): Promise<number> {
   const pipeline = new Pipeline(manifest, catalog, { once: true, stateDir: options.stateDir, logger: options.logger });
   try {
     await pipeline.start();
   } catch (error) {
     if (/lock/i.test(errorMessage(error))) {
-      throw new Error(`${errorMessage(error)}: while the pipeline runs, replay from its dead-letter page or with POST /api/dead-letter/replay`);
+      throw new Error(
+        `${errorMessage(error)}: while the pipeline runs, replay from its dead-letter page or with POST /api/dead-letter/replay`,
+      );
     }
     throw error;
   }
@@ -69,7 +89,9 @@ async function replay(file: string, manifest: Awaited<ReturnType<typeof loadMani
     const result = await pipeline.replay(query);
     if (options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
-      process.stdout.write(`replayed ${result.selected} dead letter(s) of ${file}: ${result.landed} landed (left the store), ${result.rejectedAgain} rejected again (kept with the new reason), ${result.skipped.length} skipped\n`);
+      process.stdout.write(
+        `replayed ${result.selected} dead letter(s) of ${file}: ${result.landed} landed (left the store), ${result.rejectedAgain} rejected again (kept with the new reason), ${result.skipped.length} skipped\n`,
+      );
       for (const skip of result.skipped) process.stdout.write(`  #${skip.id} ${skip.step}: ${skip.reason}\n`);
     }
     return 0;
@@ -79,10 +101,19 @@ async function replay(file: string, manifest: Awaited<ReturnType<typeof loadMani
 }
 
 function table(entries: DeadLetterEntry[]): string {
-  const rows = entries.map((e) => [String(e.id), e.at.slice(0, 19).replace('T', ' '), e.step, e.origin ?? '', clip(e.reasons.join('; '), 100)]);
+  const rows = entries.map((e) => [
+    String(e.id),
+    e.at.slice(0, 19).replace('T', ' '),
+    e.step,
+    e.origin ?? '',
+    clip(e.reasons.join('; '), 100),
+  ]);
   const header = ['id', 'stored (UTC)', 'step', 'origin', 'reasons'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padStart(widths[i]) : i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padStart(widths[i]) : i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -78,7 +78,9 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
     return 2;
   }
   if (!/^[a-z][a-z0-9-]*$/.test(name)) {
-    process.stderr.write(`name must be lower-case letters, digits and dashes, starting with a letter (got "${name}")\n`);
+    process.stderr.write(
+      `name must be lower-case letters, digits and dashes, starting with a letter (got "${name}")\n`,
+    );
     return 2;
   }
   const root = resolve(dir ?? defaultPluginDir(), `platform-plugin-${name}`);
@@ -87,30 +89,72 @@ export async function newPluginCommand(kind: string, name: string, dir?: string)
     return 2;
   }
   const k = kind as PluginKind;
-  const className = name.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
+  const className = name
+    .split('-')
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
   const { iface, imports, body } = BODIES[k];
   mkdirSync(join(root, 'src'), { recursive: true });
   mkdirSync(join(root, 'test'), { recursive: true });
   // Published plugins are JavaScript, like every npm package: `npm run build` compiles src/ (decorators included) to dist/.
-  writeFileSync(join(root, 'package.json'), JSON.stringify({
-    name: `platform-plugin-${name}`, version: '0.1.0', description: `${k} plugin "${name}" for the platform`, type: 'module', main: 'dist/index.js',
-    files: ['dist'], keywords: ['platform-plugin'],
-    scripts: { build: 'esbuild src/index.ts --outdir=dist --format=esm --platform=node --target=node20', test: 'vitest run', prepare: 'npm run build' },
-    peerDependencies: { '@platform/sdk': '*' },
-    peerDependenciesMeta: { '@platform/sdk': { optional: true } },
-    devDependencies: { '@platform/sdk': `file:${join(repoRoot, 'core/sdk')}`, esbuild: '^0.28.0', vitest: '^4.1.0' },
-  }, null, 2) + '\n');
-  writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, experimentalDecorators: true,
-      allowImportingTsExtensions: true, verbatimModuleSyntax: true, skipLibCheck: true,
-    },
-    include: ['src', 'test'],
-  }, null, 2) + '\n');
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify(
+      {
+        name: `platform-plugin-${name}`,
+        version: '0.1.0',
+        description: `${k} plugin "${name}" for the platform`,
+        type: 'module',
+        main: 'dist/index.js',
+        files: ['dist'],
+        keywords: ['platform-plugin'],
+        scripts: {
+          build: 'esbuild src/index.ts --outdir=dist --format=esm --platform=node --target=node20',
+          test: 'vitest run',
+          prepare: 'npm run build',
+        },
+        peerDependencies: { '@platform/sdk': '*' },
+        peerDependenciesMeta: { '@platform/sdk': { optional: true } },
+        devDependencies: {
+          '@platform/sdk': `file:${join(repoRoot, 'core/sdk')}`,
+          esbuild: '^0.28.0',
+          vitest: '^4.1.0',
+        },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(
+    join(root, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          experimentalDecorators: true,
+          allowImportingTsExtensions: true,
+          verbatimModuleSyntax: true,
+          skipLibCheck: true,
+        },
+        include: ['src', 'test'],
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   // Its own vitest config: the package's tests are found from its folder, never from an enclosing project's config.
-  writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';\n\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'] } });\n`);
+  writeFileSync(
+    join(root, 'vitest.config.ts'),
+    `import { defineConfig } from 'vitest/config';\n\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'] } });\n`,
+  );
   writeFileSync(join(root, '.gitignore'), 'node_modules/\ndist/\n');
-  writeFileSync(join(root, 'src/index.ts'), `import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type ${iface}, ${imports} } from '@platform/sdk';
+  writeFileSync(
+    join(root, 'src/index.ts'),
+    `import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type ${iface}, ${imports} } from '@platform/sdk';
 
 // The config's type is derived from its schema (a property with a default is always set): the two cannot drift.
 const CONFIG = configSchema({
@@ -137,8 +181,11 @@ export default pluginModule({
   stability: 'experimental',
   config: CONFIG,
 }, ${className});
-`);
-  writeFileSync(join(root, `test/${name}.test.ts`), `import { describe, expect, it } from 'vitest';
+`,
+  );
+  writeFileSync(
+    join(root, `test/${name}.test.ts`),
+    `import { describe, expect, it } from 'vitest';
 import { createTestStep${k === 'source' ? ', readAll' : ''} } from '@platform/sdk/testing';
 import plugin, { type ${className} } from '../src/index.ts';
 
@@ -148,9 +195,12 @@ describe('${name}', () => {
     ${TESTS[k]}
   });
 });
-`);
+`,
+  );
   const use = `plugins: [platform-plugin-${name}]\n${k}s:\n  my-step:\n    use: ${name}\n${k === 'source' ? '' : '    from: some-step\n'}    with:\n      greeting: hello\n`;
-  writeFileSync(join(root, 'README.md'), `# platform-plugin-${name}
+  writeFileSync(
+    join(root, 'README.md'),
+    `# platform-plugin-${name}
 
 A ${k} plugin for the platform.
 
@@ -167,7 +217,8 @@ or from npm once published):
 ${use}\`\`\`
 
 or by path, relative to the manifest: \`plugins: [./path/to/platform-plugin-${name}]\` (built: \`npm run build\`).
-`);
+`,
+  );
   process.stdout.write(`created ${root}
   src/index.ts          the plugin (spec + class + ContainerModule)
   test/${name}.test.ts

@@ -19,7 +19,12 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const { logger } = options;
   const catalog = createCatalog();
   const manifest = await loadManifest(file, catalog);
-  const pipeline = new Pipeline(manifest, catalog, { once: options.once, date: options.date, stateDir: options.stateDir, logger });
+  const pipeline = new Pipeline(manifest, catalog, {
+    once: options.once,
+    date: options.date,
+    stateDir: options.stateDir,
+    logger,
+  });
   logger.info(`pipeline ${manifest.name} (${file}), state in ${pipeline.stateDir}`);
   await pipeline.start();
 
@@ -36,10 +41,16 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const port = options.port ?? manifest.server.port;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port, hostname: manifest.server.host }, (info) => {
-      logger.info(`serving http://${manifest.server.host}:${info.port}/ (views: ${[...pipeline.views.keys()].map((v) => '/views/' + v).join(', ') || 'none'})`);
+      logger.info(
+        `serving http://${manifest.server.host}:${info.port}/ (views: ${[...pipeline.views.keys()].map((v) => '/views/' + v).join(', ') || 'none'})`,
+      );
       resolve(s);
     });
-    s.once('error', (error) => reject(new Error(`cannot listen on ${manifest.server.host}:${port}: ${listenProblem(error as NodeJS.ErrnoException)}`)));
+    s.once('error', (error) =>
+      reject(
+        new Error(`cannot listen on ${manifest.server.host}:${port}: ${listenProblem(error as NodeJS.ErrnoException)}`),
+      ),
+    );
   }).catch(async (error: unknown) => {
     await pipeline.stop();
     throw error;
@@ -65,7 +76,9 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
 
 /** Why the server cannot listen, and what to change. */
 function listenProblem(error: NodeJS.ErrnoException): string {
-  if (error.code === 'EADDRINUSE') return 'the port is in use by another process; give another with --port N (or server.port in the manifest)';
-  if (error.code === 'EACCES') return 'ports below 1024 need privileges; give another with --port N (or server.port in the manifest)';
+  if (error.code === 'EADDRINUSE')
+    return 'the port is in use by another process; give another with --port N (or server.port in the manifest)';
+  if (error.code === 'EACCES')
+    return 'ports below 1024 need privileges; give another with --port N (or server.port in the manifest)';
   return error.message;
 }

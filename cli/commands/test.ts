@@ -19,8 +19,13 @@ export async function testCommand(file: string, logger: Logger, stateDir?: strin
     return 0;
   }
   // Tests exercise transforms, not stored data: embedded connections live in a throwaway folder and DuckDB in memory.
-  for (const connection of manifest.connections) if (connection.type === 'duckdb') connection.config = { ...connection.config, path: ':memory:' };
-  const pipeline = new Pipeline(manifest, catalog, { once: true, stateDir: stateDir ?? mkdtempSync(join(tmpdir(), 'platform-test-')), logger });
+  for (const connection of manifest.connections)
+    if (connection.type === 'duckdb') connection.config = { ...connection.config, path: ':memory:' };
+  const pipeline = new Pipeline(manifest, catalog, {
+    once: true,
+    stateDir: stateDir ?? mkdtempSync(join(tmpdir(), 'platform-test-')),
+    logger,
+  });
   await pipeline.start();
   let failed = 0;
   try {
@@ -38,14 +43,22 @@ export async function testCommand(file: string, logger: Logger, stateDir?: strin
         problems.push(`expected output ${JSON.stringify(test.expect)}\n      got ${JSON.stringify(output.map(plain))}`);
       }
       const expectedRejects = test.expectRejects ?? [];
-      if (rejects.length !== expectedRejects.length) problems.push(`expected ${expectedRejects.length} reject(s), got ${rejects.length}: ${JSON.stringify(rejects.map((r) => r.reasons))}`);
+      if (rejects.length !== expectedRejects.length)
+        problems.push(
+          `expected ${expectedRejects.length} reject(s), got ${rejects.length}: ${JSON.stringify(rejects.map((r) => r.reasons))}`,
+        );
       expectedRejects.forEach((expected, i) => {
         for (const reason of expected.reasons ?? []) {
-          if (!rejects[i]?.reasons.some((r) => r.includes(reason))) problems.push(`reject ${i + 1}: no reason contains "${reason}" (${JSON.stringify(rejects[i]?.reasons ?? [])})`);
+          if (!rejects[i]?.reasons.some((r) => r.includes(reason)))
+            problems.push(
+              `reject ${i + 1}: no reason contains "${reason}" (${JSON.stringify(rejects[i]?.reasons ?? [])})`,
+            );
         }
       });
       if (problems.length) failed++;
-      process.stdout.write(`${problems.length ? 'FAIL' : 'ok  '} ${test.name}${problems.length ? '\n    ' + problems.join('\n    ') : ''}\n`);
+      process.stdout.write(
+        `${problems.length ? 'FAIL' : 'ok  '} ${test.name}${problems.length ? '\n    ' + problems.join('\n    ') : ''}\n`,
+      );
     }
   } finally {
     await pipeline.stop();

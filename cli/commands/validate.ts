@@ -14,13 +14,18 @@ export async function validateCommand(files: string[]): Promise<number> {
       const catalog = createCatalog();
       const manifest = await loadManifest(file, catalog);
       // Plugins check what their schema cannot (e.g. a widget's query parameters); nothing is opened or run.
-      const problems = new Pipeline(manifest, catalog, { stateDir: mkdtempSync(join(tmpdir(), 'platform-validate-')), logger: new MemoryLogger() }).check();
+      const problems = new Pipeline(manifest, catalog, {
+        stateDir: mkdtempSync(join(tmpdir(), 'platform-validate-')),
+        logger: new MemoryLogger(),
+      }).check();
       if (problems.length) {
         invalid++;
         process.stderr.write(problems.join('\n') + '\n');
         continue;
       }
-      process.stdout.write(`${file}: ok (${manifest.steps.length} steps, ${manifest.connections.length} connections)\n`);
+      process.stdout.write(
+        `${file}: ok (${manifest.steps.length} steps, ${manifest.connections.length} connections)\n`,
+      );
     } catch (error) {
       invalid++;
       if (error instanceof ManifestError) process.stderr.write(error.message + '\n');

@@ -20,10 +20,18 @@ describe('chunked appending (loadTempTable)', () => {
       const out = await db.session(async (connection) => {
         const columns = await loadTempTable(connection, 'input', rows);
         expect(columns).toEqual([
-          { name: 'i', kind: 'BIGINT' }, { name: 'big', kind: 'BIGINT' }, { name: 'd', kind: 'DOUBLE' }, { name: 'b', kind: 'BOOLEAN' },
-          { name: 't', kind: 'TIMESTAMPTZ' }, { name: 's', kind: 'VARCHAR' }, { name: 'mixed', kind: 'VARCHAR' }, { name: 'late', kind: 'VARCHAR' },
+          { name: 'i', kind: 'BIGINT' },
+          { name: 'big', kind: 'BIGINT' },
+          { name: 'd', kind: 'DOUBLE' },
+          { name: 'b', kind: 'BOOLEAN' },
+          { name: 't', kind: 'TIMESTAMPTZ' },
+          { name: 's', kind: 'VARCHAR' },
+          { name: 'mixed', kind: 'VARCHAR' },
+          { name: 'late', kind: 'VARCHAR' },
         ]);
-        const reader = await connection.runAndReadAll('SELECT rowid AS r, i, big, d, b, epoch_ms(t) AS t_ms, s, mixed, late FROM input ORDER BY rowid');
+        const reader = await connection.runAndReadAll(
+          'SELECT rowid AS r, i, big, d, b, epoch_ms(t) AS t_ms, s, mixed, late FROM input ORDER BY rowid',
+        );
         return reader.getRowObjectsJS();
       });
       expect(out).toHaveLength(rows.length);
@@ -35,7 +43,12 @@ describe('chunked appending (loadTempTable)', () => {
         b: row.b ?? null,
         t_ms: row.t ? BigInt(row.t.getTime()) : null,
         s: row.s,
-        mixed: row.mixed instanceof Date ? row.mixed.toISOString() : typeof row.mixed === 'object' ? JSON.stringify(row.mixed) : row.mixed,
+        mixed:
+          row.mixed instanceof Date
+            ? row.mixed.toISOString()
+            : typeof row.mixed === 'object'
+              ? JSON.stringify(row.mixed)
+              : row.mixed,
         late: 'late' in row ? row.late : null,
       }));
       expect(out).toEqual(expected);

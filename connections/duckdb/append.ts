@@ -1,4 +1,15 @@
-import { BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, TIMESTAMPTZ, VARCHAR, timestampTZValue, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDataChunk,
+  TIMESTAMPTZ,
+  VARCHAR,
+  timestampTZValue,
+  type DuckDBAppender,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import type { Row } from '../../core/sdk/types.ts';
 import { DataError, fieldOf } from '../../core/sdk/index.ts';
 
@@ -16,7 +27,12 @@ const CHUNK_ROWS = 2048;
  * before: null, undefined and non-finite numbers are NULL; Dates are TIMESTAMPTZ; objects in a VARCHAR column are
  * JSON text. The appender is flushed by the caller (closeSync).
  */
-export function appendRows(appender: DuckDBAppender, rows: readonly Row[], columns: readonly { name: string; kind: ColumnKind }[], onBadValue?: BadValue): void {
+export function appendRows(
+  appender: DuckDBAppender,
+  rows: readonly Row[],
+  columns: readonly { name: string; kind: ColumnKind }[],
+  onBadValue?: BadValue,
+): void {
   if (rows.length === 0 || columns.length === 0) return;
   const converters = columns.map((c) => toDuck[c.kind]);
   const chunk = DuckDBDataChunk.create(columns.map((c) => duckTypes[c.kind]));
@@ -28,7 +44,8 @@ export function appendRows(appender: DuckDBAppender, rows: readonly Row[], colum
       const vector = chunk.getColumnVector(c);
       const name = columns[c].name;
       const convert = converters[c];
-      for (let i = 0; i < count; i++) vector.setItem(i, convertValue(convert, fieldOf(rows[start + i], name), name, start + i, onBadValue));
+      for (let i = 0; i < count; i++)
+        vector.setItem(i, convertValue(convert, fieldOf(rows[start + i], name), name, start + i, onBadValue));
       vector.flush();
     }
     appender.appendDataChunk(chunk);
@@ -42,11 +59,20 @@ export type BadValue = (row: number, reason: string) => void;
  * A value that cannot be converted (nested too deep to write as JSON, a number too large for BIGINT) is the
  * record's problem: `onBadValue` hears of it (NULL goes in its place), else it is thrown as a DataError.
  */
-function convertValue(convert: (value: unknown) => DuckDBValue, value: unknown, column: string, row: number, onBadValue?: BadValue): DuckDBValue {
+function convertValue(
+  convert: (value: unknown) => DuckDBValue,
+  value: unknown,
+  column: string,
+  row: number,
+  onBadValue?: BadValue,
+): DuckDBValue {
   try {
     return convert(value);
   } catch (error) {
-    const why = error instanceof RangeError && /call stack/.test(error.message) ? 'nested too deeply to store' : (error as Error).message;
+    const why =
+      error instanceof RangeError && /call stack/.test(error.message)
+        ? 'nested too deeply to store'
+        : (error as Error).message;
     const reason = `${column}: the value cannot be stored (${why})`;
     if (!onBadValue) throw new DataError(reason, { cause: error });
     onBadValue(row, reason);
@@ -54,7 +80,8 @@ function convertValue(convert: (value: unknown) => DuckDBValue, value: unknown, 
   }
 }
 
-const isNull = (value: unknown) => value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value));
+const isNull = (value: unknown) =>
+  value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value));
 
 /** JS value → the DuckDBValue a vector of that kind stores (null for NULL). */
 const toDuck: Record<ColumnKind, (value: unknown) => DuckDBValue> = {

@@ -1,4 +1,13 @@
-import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBDataChunk, type DuckDBMaterializedResult, type DuckDBValue, timestampTZValue, DuckDBTypeId } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  JSDuckDBValueConverter,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBMaterializedResult,
+  type DuckDBValue,
+  timestampTZValue,
+  DuckDBTypeId,
+} from '@duckdb/node-api';
 import type { Row, SqlClient } from '../../core/sdk/types.ts';
 import { fieldOf } from '../../core/sdk/index.ts';
 import { appendRows, type ColumnKind } from './append.ts';
@@ -8,7 +17,10 @@ export class DuckDbClient implements SqlClient {
   readonly dialect = 'duckdb' as const;
   private readonly idle: DuckDBConnection[] = [];
 
-  private constructor(readonly instance: DuckDBInstance, readonly path: string) {}
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly path: string,
+  ) {}
 
   static async open(path: string, options: Record<string, string> = {}): Promise<DuckDbClient> {
     const instance = await DuckDBInstance.create(path, options);
@@ -81,9 +93,15 @@ export class DuckDbClient implements SqlClient {
 export class DuckDbSession implements SqlClient {
   readonly dialect = 'duckdb' as const;
   constructor(readonly connection: DuckDBConnection) {}
-  query<R extends Row = Row>(sql: string, params: unknown[] = []) { return runQuery<R>(this.connection, sql, params); }
-  async exec(sql: string) { await this.connection.run(sql); }
-  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> { return work(this); }
+  query<R extends Row = Row>(sql: string, params: unknown[] = []) {
+    return runQuery<R>(this.connection, sql, params);
+  }
+  async exec(sql: string) {
+    await this.connection.run(sql);
+  }
+  async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return work(this);
+  }
 }
 
 async function runQuery<R>(connection: DuckDBConnection, sql: string, params: unknown[]): Promise<R[]> {
@@ -106,20 +124,36 @@ export function materializedRows(result: DuckDBMaterializedResult): Row[] {
   const names = result.columnNames();
   const types = result.columnTypes().map((t) => t.typeId);
   const rows: Row[] = [];
-  for (let i = 0; i < result.chunkCount; i++) for (const row of rowsOfChunk(result.getChunk(i), names, types)) rows.push(row);
+  for (let i = 0; i < result.chunkCount; i++)
+    for (const row of rowsOfChunk(result.getChunk(i), names, types)) rows.push(row);
   return rows;
 }
 
 /** One data chunk of a result as plain JS rows (as materializedRows). */
 export function rowsOfChunk(chunk: DuckDBDataChunk, names: string[], types: DuckDBTypeId[]): Row[] {
-  return rowsOfColumns(names, types, names.map((_, c) => columnValues(chunk, c, types[c])));
+  return rowsOfColumns(
+    names,
+    types,
+    names.map((_, c) => columnValues(chunk, c, types[c])),
+  );
 }
 
 /** Types whose vector items already are the JS value the converter would give: read without it. */
 const AS_IS = new Set([
-  DuckDBTypeId.BOOLEAN, DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT,
-  DuckDBTypeId.UINTEGER, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.VARCHAR, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
-  DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.BOOLEAN,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.FLOAT,
+  DuckDBTypeId.DOUBLE,
+  DuckDBTypeId.VARCHAR,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.UHUGEINT,
 ]);
 
 function columnValues(chunk: DuckDBDataChunk, column: number, type: DuckDBTypeId): unknown[] {
@@ -139,7 +173,13 @@ function rowsOfColumns(names: string[], types: DuckDBTypeId[], columns: unknown[
   for (let r = 0; r < count; r++) {
     const row: Row = {};
     for (let c = 0; c < names.length; c++) {
-      if (c === proto) Object.defineProperty(row, '__proto__', { value: fromDuck(columns[c][r], types[c]), enumerable: true, writable: true, configurable: true });
+      if (c === proto)
+        Object.defineProperty(row, '__proto__', {
+          value: fromDuck(columns[c][r], types[c]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else row[names[c]] = fromDuck(columns[c][r], types[c]);
     }
     rows[r] = row;
@@ -155,7 +195,13 @@ function fromDuck(value: unknown, type: DuckDBTypeId): unknown {
   return value;
 }
 
-const NESTED = new Set([DuckDBTypeId.LIST, DuckDBTypeId.ARRAY, DuckDBTypeId.STRUCT, DuckDBTypeId.MAP, DuckDBTypeId.UNION]);
+const NESTED = new Set([
+  DuckDBTypeId.LIST,
+  DuckDBTypeId.ARRAY,
+  DuckDBTypeId.STRUCT,
+  DuckDBTypeId.MAP,
+  DuckDBTypeId.UNION,
+]);
 
 /** Integers inside lists and structs as numbers too (as at the top level), so a nested value is plain JSON. */
 function plainNested(value: unknown): unknown {
@@ -178,7 +224,8 @@ export function inferColumns(rows: Row[], names = columnNames(rows)): { name: st
       if (value === null || value === undefined) continue;
       const k = kindOf(value);
       if (!kind) kind = k;
-      else if (kind !== k) kind = kind === 'BIGINT' && k === 'DOUBLE' || kind === 'DOUBLE' && k === 'BIGINT' ? 'DOUBLE' : 'VARCHAR';
+      else if (kind !== k)
+        kind = (kind === 'BIGINT' && k === 'DOUBLE') || (kind === 'DOUBLE' && k === 'BIGINT') ? 'DOUBLE' : 'VARCHAR';
       if (kind === 'VARCHAR') break;
     }
     return { name, kind: kind ?? 'VARCHAR' };
@@ -194,11 +241,16 @@ export function columnNames(rows: Row[]): string[] {
 
 function kindOf(value: unknown): ColumnKind {
   switch (typeof value) {
-    case 'number': return Number.isInteger(value) ? 'BIGINT' : 'DOUBLE';
-    case 'bigint': return 'BIGINT';
-    case 'boolean': return 'BOOLEAN';
-    case 'object': return value instanceof Date ? 'TIMESTAMPTZ' : 'VARCHAR';
-    default: return 'VARCHAR';
+    case 'number':
+      return Number.isInteger(value) ? 'BIGINT' : 'DOUBLE';
+    case 'bigint':
+      return 'BIGINT';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'object':
+      return value instanceof Date ? 'TIMESTAMPTZ' : 'VARCHAR';
+    default:
+      return 'VARCHAR';
   }
 }
 
@@ -217,16 +269,33 @@ export function quoteIdent(name: string): string {
  * stored (nested too deep, out of range) is thrown as a DataError, or, with `onBadRow`, reported and left out of the
  * table (the other rows keep their rowid: a row's rowid stays its index in `rows`).
  */
-export async function loadTempTable(connection: DuckDBConnection, name: string, rows: Row[], columns = inferColumns(rows), onBadRow?: (index: number, reason: string) => void) {
+export async function loadTempTable(
+  connection: DuckDBConnection,
+  name: string,
+  rows: Row[],
+  columns = inferColumns(rows),
+  onBadRow?: (index: number, reason: string) => void,
+) {
   const cols = columns.length ? columns : [{ name: '_empty', kind: 'VARCHAR' as ColumnKind }];
-  await connection.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`);
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.kind}`).join(', ')})`,
+  );
   if (rows.length === 0 || columns.length === 0) return columns;
   const appender = await connection.createAppender(name, 'main', 'temp');
   const bad = new Map<number, string>();
   try {
-    appendRows(appender, rows, columns, onBadRow ? (row, reason) => void bad.set(row, bad.get(row) ?? reason) : undefined);
+    appendRows(
+      appender,
+      rows,
+      columns,
+      onBadRow ? (row, reason) => void bad.set(row, bad.get(row) ?? reason) : undefined,
+    );
   } catch (error) {
-    try { appender.closeSync(); } catch { /* the append error is the one to report */ }
+    try {
+      appender.closeSync();
+    } catch {
+      /* the append error is the one to report */
+    }
     throw error;
   }
   appender.closeSync();

@@ -4,10 +4,21 @@ import { connectionModule } from '../../core/sdk/index.ts';
 import { DuckDbClient } from './client.ts';
 
 export { DuckDbRows, residentRows } from './rows.ts';
-export { DuckDbClient, DuckDbSession, loadTempTable, inferColumns, materializedRows, quoteIdent, sqlString, toDuckValue } from './client.ts';
+export {
+  DuckDbClient,
+  DuckDbSession,
+  loadTempTable,
+  inferColumns,
+  materializedRows,
+  quoteIdent,
+  sqlString,
+  toDuckValue,
+} from './client.ts';
 
 function databaseFile(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
-  return config.path === ':memory:' ? undefined : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
+  return config.path === ':memory:'
+    ? undefined
+    : resolve((config.path as string | undefined) ?? `${env.stateDir}/warehouse.duckdb`);
 }
 
 /** DuckDB is always in-process; `path` is a file (default in the pipeline's state folder) or ":memory:". */
@@ -19,12 +30,24 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'duckdb' },
-      path: { type: 'string', description: 'Database file, relative to the working directory, or ":memory:". Default: warehouse.duckdb in the state folder.', examples: ['data/analytics.duckdb'] },
+      path: {
+        type: 'string',
+        description:
+          'Database file, relative to the working directory, or ":memory:". Default: warehouse.duckdb in the state folder.',
+        examples: ['data/analytics.duckdb'],
+      },
       threads: { type: 'integer', minimum: 1, description: 'DuckDB worker threads (default: all cores).' },
       init: {
-        type: 'array', items: { type: 'string' }, default: [],
-        description: 'SQL run in order every time the database opens: the schema of the warehouse (write CREATE TABLE IF NOT EXISTS …, so re-running is harmless).',
-        examples: [['CREATE TABLE IF NOT EXISTS fx_rates (currency VARCHAR, rate DOUBLE, rate_time TIMESTAMPTZ, PRIMARY KEY (currency, rate_time))']],
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        description:
+          'SQL run in order every time the database opens: the schema of the warehouse (write CREATE TABLE IF NOT EXISTS …, so re-running is harmless).',
+        examples: [
+          [
+            'CREATE TABLE IF NOT EXISTS fx_rates (currency VARCHAR, rate DOUBLE, rate_time TIMESTAMPTZ, PRIMARY KEY (currency, rate_time))',
+          ],
+        ],
       },
     },
   },

@@ -25,7 +25,11 @@ export class DuckDbRows implements ResidentRows {
    */
   exact?: (rowids: number[]) => Row[] | Promise<Row[]>;
 
-  constructor(readonly db: DuckDbClient, readonly name: string, readonly count: number) {}
+  constructor(
+    readonly db: DuckDbClient,
+    readonly name: string,
+    readonly count: number,
+  ) {}
 
   /** The table's qualified name, for SQL. */
   get table(): string {
@@ -35,13 +39,16 @@ export class DuckDbRows implements ResidentRows {
   /** The rows as JS records, exactly as a query of the table would give them; read once, then shared. */
   toRecords(): Promise<Row[]> {
     const exact = this.exact;
-    if (exact) return (this.records ??= Promise.resolve().then(() => exact(Array.from({ length: this.count }, (_, i) => i))));
+    if (exact)
+      return (this.records ??= Promise.resolve().then(() => exact(Array.from({ length: this.count }, (_, i) => i))));
     return (this.records ??= this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid`));
   }
 
   /** The last `limit` rows as records (a step's page shows them), without reading the others. */
   async tail(limit: number): Promise<Row[]> {
-    return (await this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid DESC LIMIT ${Math.max(0, Math.floor(limit))}`)).reverse();
+    return (
+      await this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid DESC LIMIT ${Math.max(0, Math.floor(limit))}`)
+    ).reverse();
   }
 
   /** Names and DuckDB types of the columns, in order (types as SQL spells them, e.g. DECIMAL(12,2)). */
@@ -69,21 +76,32 @@ let sequence = 0;
  * Creates a batch table on `connection` from `select` (a query with `params` bound to $1, $2…; its row order is
  * kept) and returns it as rows of a batch. `connection` must belong to `db`. A failed statement leaves no table.
  */
-export async function residentRows(db: DuckDbClient, connection: DuckDBConnection, select: string, params: DuckDBValue[] = []): Promise<DuckDbRows> {
+export async function residentRows(
+  db: DuckDbClient,
+  connection: DuckDBConnection,
+  select: string,
+  params: DuckDBValue[] = [],
+): Promise<DuckDbRows> {
   await attachBatches(db, connection);
   const name = `b${++sequence}`;
   // CREATE TABLE … AS answers with the number of rows it wrote.
-  const created = await connection.runAndReadAll(`CREATE TABLE ${quoteIdent(BATCHES)}.main.${quoteIdent(name)} AS ${select}`, params.length ? params : undefined);
+  const created = await connection.runAndReadAll(
+    `CREATE TABLE ${quoteIdent(BATCHES)}.main.${quoteIdent(name)} AS ${select}`,
+    params.length ? params : undefined,
+  );
   return new DuckDbRows(db, name, Number(created.getRows()[0]?.[0] ?? 0));
 }
 
 function attachBatches(db: DuckDbClient, connection: DuckDBConnection): Promise<void> {
   let done = attached.get(db);
   if (!done) {
-    done = connection.run(`ATTACH IF NOT EXISTS ':memory:' AS ${BATCHES}`).then(() => undefined, (error: unknown) => {
-      attached.delete(db); // the next batch tries again
-      throw error;
-    });
+    done = connection.run(`ATTACH IF NOT EXISTS ':memory:' AS ${BATCHES}`).then(
+      () => undefined,
+      (error: unknown) => {
+        attached.delete(db); // the next batch tries again
+        throw error;
+      },
+    );
     attached.set(db, done);
   }
   return done;

@@ -54,7 +54,11 @@ export interface TopicClient {
    * are written.
    */
   produceOnce(topic: string, messages: TopicMessage[], batch: { id: string; writer: string }): Promise<void>;
-  consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer>;
+  consumer(options: {
+    group: string;
+    topics: string[];
+    from: 'earliest' | 'latest' | 'committed';
+  }): Promise<TopicConsumer>;
   /** Partition count and high watermark of each partition. */
   describe(topic: string): Promise<{ partition: number; high: string }[]>;
   close(): Promise<void>;
@@ -69,7 +73,8 @@ export function murmur2(data: Buffer): number {
   let h = seed ^ length;
   let i = 0;
   for (; i + 4 <= length; i += 4) {
-    let k = (data[i] & 0xff) + ((data[i + 1] & 0xff) << 8) + ((data[i + 2] & 0xff) << 16) + ((data[i + 3] & 0xff) << 24);
+    let k =
+      (data[i] & 0xff) + ((data[i + 1] & 0xff) << 8) + ((data[i + 2] & 0xff) << 16) + ((data[i + 3] & 0xff) << 24);
     k = Math.imul(k, m);
     k ^= k >>> r;
     k = Math.imul(k, m);
@@ -77,8 +82,10 @@ export function murmur2(data: Buffer): number {
     h ^= k;
   }
   switch (length % 4) {
-    case 3: h ^= (data[i + 2] & 0xff) << 16; // falls through
-    case 2: h ^= (data[i + 1] & 0xff) << 8; // falls through
+    case 3:
+      h ^= (data[i + 2] & 0xff) << 16; // falls through
+    case 2:
+      h ^= (data[i + 1] & 0xff) << 8; // falls through
     case 1:
       h ^= data[i] & 0xff;
       h = Math.imul(h, m);

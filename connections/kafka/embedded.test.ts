@@ -11,7 +11,15 @@ async function drain(log: EmbeddedTopicLog, group: string, topics = ['t'], maxBa
   const consumer = await log.consumer({ group, topics, from: 'earliest' });
   const got: { topic: string; partition: number; offset: string; value: string; key: string | null }[] = [];
   for await (const batch of consumer.batches(new AbortController().signal, { once: true, maxBatch })) {
-    got.push(...batch.messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, value: m.value.toString(), key: m.key })));
+    got.push(
+      ...batch.messages.map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        value: m.value.toString(),
+        key: m.key,
+      })),
+    );
   }
   return { consumer, got };
 }
@@ -20,7 +28,10 @@ describe('embedded topic log', () => {
   it('partitions by key like Kafka (murmur2), keeps order per partition, and ends a once-read at the high watermark', async () => {
     const log = new EmbeddedTopicLog(mkdtempSync(join(tmpdir(), 'log-')));
     await log.createTopic('t', { partitions: 3 });
-    await log.produce('t', Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, value: JSON.stringify({ i }) })));
+    await log.produce(
+      't',
+      Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, value: JSON.stringify({ i }) })),
+    );
     const { got } = await drain(log, 'g');
     expect(got).toHaveLength(30);
     for (const m of got) expect(m.partition).toBe(partitionFor(m.key!, 3));
@@ -38,7 +49,10 @@ describe('embedded topic log', () => {
   it('persists data and committed offsets across a restart; a group resumes after its last commit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'log-'));
     const first = new EmbeddedTopicLog(dir);
-    await first.produce('t', ['a', 'b', 'c', 'd'].map((value) => ({ value })));
+    await first.produce(
+      't',
+      ['a', 'b', 'c', 'd'].map((value) => ({ value })),
+    );
     const consumer = await first.consumer({ group: 'g', topics: ['t'], from: 'earliest' });
     for await (const batch of consumer.batches(new AbortController().signal, { once: true, maxBatch: 2 })) {
       expect(values(batch)).toEqual(['a', 'b']);
@@ -57,12 +71,16 @@ describe('embedded topic log', () => {
   it('splits partitions between consumers of one group, and a latest consumer only sees new messages', async () => {
     const log = new EmbeddedTopicLog(mkdtempSync(join(tmpdir(), 'log-')));
     await log.createTopic('t', { partitions: 4 });
-    await log.produce('t', Array.from({ length: 40 }, (_, i) => ({ key: String(i), value: String(i) })));
+    await log.produce(
+      't',
+      Array.from({ length: 40 }, (_, i) => ({ key: String(i), value: String(i) })),
+    );
     const a = await log.consumer({ group: 'g', topics: ['t'], from: 'earliest' });
     const b = await log.consumer({ group: 'g', topics: ['t'], from: 'earliest' });
     const read = async (c: typeof a) => {
       const out: string[] = [];
-      for await (const batch of c.batches(new AbortController().signal, { once: true, maxBatch: 100 })) out.push(...values(batch));
+      for await (const batch of c.batches(new AbortController().signal, { once: true, maxBatch: 100 }))
+        out.push(...values(batch));
       return out;
     };
     const [fromA, fromB] = await Promise.all([read(a), read(b)]);

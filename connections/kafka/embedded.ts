@@ -1,7 +1,25 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
+import type {
+  CommitOffset,
+  ConsumedBatch,
+  ConsumedMessage,
+  TopicClient,
+  TopicConsumer,
+  TopicMessage,
+} from './client.ts';
 import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
 
 interface StoredMessage {
@@ -35,12 +53,16 @@ export class EmbeddedTopicLog implements TopicClient {
   readonly changes = new EventEmitter();
   private roundRobin = 0;
 
-  constructor(readonly dir: string, private readonly defaultPartitions = 1) {
+  constructor(
+    readonly dir: string,
+    private readonly defaultPartitions = 1,
+  ) {
     mkdirSync(dir, { recursive: true });
     const groupsFile = join(dir, 'groups.json');
     this.groups = existsSync(groupsFile) ? JSON.parse(readFileSync(groupsFile, 'utf8')) : {};
     this.changes.setMaxListeners(0);
-    for (const name of readdirSync(dir, { withFileTypes: true })) if (name.isDirectory()) this.open(decodeURIComponent(name.name));
+    for (const name of readdirSync(dir, { withFileTypes: true }))
+      if (name.isDirectory()) this.open(decodeURIComponent(name.name));
   }
 
   async createTopic(name: string, options: { partitions?: number } = {}): Promise<void> {
@@ -56,11 +78,20 @@ export class EmbeddedTopicLog implements TopicClient {
     const key = ledgerKey(batch.id);
     const done = this.once.get(key);
     const places = messages.map((_, place) => place).filter((place) => !done?.has(place));
-    if (places.length) this.append(topic, places.map((place) => messages[place]), { key, places, spread: parseInt(key.slice(0, 8), 16) });
+    if (places.length)
+      this.append(
+        topic,
+        places.map((place) => messages[place]),
+        { key, places, spread: parseInt(key.slice(0, 8), 16) },
+      );
   }
 
   /** Writes messages; `once` marks them with their batch and place (unkeyed ones then go where the place says). */
-  private append(topic: string, messages: TopicMessage[], once?: { key: string; places: number[]; spread: number }): void {
+  private append(
+    topic: string,
+    messages: TopicMessage[],
+    once?: { key: string; places: number[]; spread: number },
+  ): void {
     const partitions = this.topic(topic);
     const touched = new Set<Partition>();
     const lines = new Map<Partition, string[]>();
@@ -70,7 +101,14 @@ export class EmbeddedTopicLog implements TopicClient {
       const partition = partitions[index];
       const text = typeof message.value === 'string' ? message.value : message.value.toString('utf8');
       const exact = typeof message.value === 'string' || Buffer.from(text, 'utf8').equals(message.value);
-      const stored: StoredMessage = exact ? { t: message.timestamp ?? Date.now(), k: message.key ?? null, v: text } : { t: message.timestamp ?? Date.now(), k: message.key ?? null, v: (message.value as Buffer).toString('base64'), b: 1 };
+      const stored: StoredMessage = exact
+        ? { t: message.timestamp ?? Date.now(), k: message.key ?? null, v: text }
+        : {
+            t: message.timestamp ?? Date.now(),
+            k: message.key ?? null,
+            v: (message.value as Buffer).toString('base64'),
+            b: 1,
+          };
       if (once) {
         stored.o = `${once.key}:${once.places[i]}`;
         this.remember(stored.o);
@@ -97,7 +135,11 @@ export class EmbeddedTopicLog implements TopicClient {
     places.add(Number(place));
   }
 
-  async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
+  async consumer(options: {
+    group: string;
+    topics: string[];
+    from: 'earliest' | 'latest' | 'committed';
+  }): Promise<TopicConsumer> {
     for (const topic of options.topics) this.topic(topic);
     const consumer = new EmbeddedConsumer(this, options.group, options.topics, options.from);
     const members = this.members.get(options.group) ?? [];
@@ -127,8 +169,13 @@ export class EmbeddedTopicLog implements TopicClient {
   }
 
   read(topic: string, partition: number, from: number, max: number): ConsumedMessage[] {
-    return this.topic(topic)[partition].messages.slice(from, from + max).map((m, i) => ({
-      topic, partition, offset: String(from + i), key: m.k, timestamp: m.t,
+    const { messages } = this.topic(topic)[partition];
+    return messages.slice(from, from + max).map((m, i) => ({
+      topic,
+      partition,
+      offset: String(from + i),
+      key: m.k,
+      timestamp: m.t,
       value: m.b ? Buffer.from(m.v, 'base64') : Buffer.from(m.v, 'utf8'),
     }));
   }
@@ -173,13 +220,16 @@ export class EmbeddedTopicLog implements TopicClient {
     for (let p = 0; p < partitions; p++) {
       const file = join(folder, `${p}.log`);
       const messages = existsSync(file)
-        ? readFileSync(file, 'utf8').split('\n').filter(Boolean).flatMap((line) => {
-          try {
-            return [JSON.parse(line) as StoredMessage];
-          } catch {
-            return []; // a torn last line from a crash mid-write: it was never acknowledged
-          }
-        })
+        ? readFileSync(file, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .flatMap((line) => {
+              try {
+                return [JSON.parse(line) as StoredMessage];
+              } catch {
+                return []; // a torn last line from a crash mid-write: it was never acknowledged
+              }
+            })
         : [];
       for (const message of messages) if (message.o) this.remember(message.o);
       list.push({ messages, fd: openSync(file, 'a') });
@@ -193,12 +243,18 @@ class EmbeddedConsumer implements TopicConsumer {
   private readonly positions = new Map<string, number>();
   private closed = false;
 
-  constructor(private readonly log: EmbeddedTopicLog, readonly group: string, readonly topics: string[], private readonly from: 'earliest' | 'latest' | 'committed') {}
+  constructor(
+    private readonly log: EmbeddedTopicLog,
+    readonly group: string,
+    readonly topics: string[],
+    private readonly from: 'earliest' | 'latest' | 'committed',
+  ) {}
 
   async *batches(signal: AbortSignal, options: { once: boolean; maxBatch: number }): AsyncIterable<ConsumedBatch> {
     // In once mode, read up to what each partition held when reading started.
     const ends = new Map<string, number>();
-    for (const topic of this.topics) for (const { partition, high } of await this.log.describe(topic)) ends.set(`${topic}/${partition}`, Number(high));
+    for (const topic of this.topics)
+      for (const { partition, high } of await this.log.describe(topic)) ends.set(`${topic}/${partition}`, Number(high));
     while (!signal.aborted && !this.closed) {
       const assigned = this.log.assignment(this);
       const messages: ConsumedMessage[] = [];
@@ -207,9 +263,14 @@ class EmbeddedConsumer implements TopicConsumer {
       for (const { topic, partition } of assigned) {
         const key = `${topic}/${partition}`;
         const position = this.position(topic, partition);
-        const limit = options.once ? ends.get(key) ?? 0 : this.log.high(topic, partition);
+        const limit = options.once ? (ends.get(key) ?? 0) : this.log.high(topic, partition);
         if (position < limit) {
-          const read = this.log.read(topic, partition, position, Math.min(options.maxBatch - messages.length, limit - position));
+          const read = this.log.read(
+            topic,
+            partition,
+            position,
+            Math.min(options.maxBatch - messages.length, limit - position),
+          );
           messages.push(...read);
           this.positions.set(key, position + read.length);
         }
@@ -251,7 +312,9 @@ class EmbeddedConsumer implements TopicConsumer {
     let position = this.positions.get(key);
     if (position === undefined) {
       // Kafka's rule: a committed offset wins; `from` applies only when the group has none.
-      position = this.log.committed(this.group, topic, partition) ?? (this.from === 'latest' ? this.log.high(topic, partition) : 0);
+      position =
+        this.log.committed(this.group, topic, partition) ??
+        (this.from === 'latest' ? this.log.high(topic, partition) : 0);
       this.positions.set(key, position);
     }
     return position;

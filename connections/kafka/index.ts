@@ -3,7 +3,14 @@ import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { EmbeddedTopicLog } from './embedded.ts';
 import { KafkaTopicClient } from './real.ts';
 
-export type { TopicClient, TopicConsumer, TopicMessage, ConsumedMessage, ConsumedBatch, CommitOffset } from './client.ts';
+export type {
+  TopicClient,
+  TopicConsumer,
+  TopicMessage,
+  ConsumedMessage,
+  ConsumedBatch,
+  CommitOffset,
+} from './client.ts';
 export { EmbeddedTopicLog } from './embedded.ts';
 export { KafkaTopicClient } from './real.ts';
 
@@ -19,17 +26,34 @@ function embedded(config: Record<string, unknown>): boolean {
 
 export default connectionModule({
   type: 'kafka',
-  summary: 'Apache Kafka (kafkajs) or, with brokers "embedded", an in-process file-backed topic log with the same model.',
+  summary:
+    'Apache Kafka (kafkajs) or, with brokers "embedded", an in-process file-backed topic log with the same model.',
   config: {
     type: 'object',
     additionalProperties: false,
     properties: {
       type: { const: 'kafka' },
-      brokers: { type: 'string', format: 'host-ports', default: 'embedded', description: 'Comma-separated host:port of the brokers, or "embedded".', examples: ['127.0.0.1:9092', 'embedded'] },
+      brokers: {
+        type: 'string',
+        format: 'host-ports',
+        default: 'embedded',
+        description: 'Comma-separated host:port of the brokers, or "embedded".',
+        examples: ['127.0.0.1:9092', 'embedded'],
+      },
       clientId: { type: 'string', default: 'platform', description: 'Client id sent to the brokers.' },
       dataDir: { type: 'string', description: 'Embedded log folder (default: topics/ in the state folder).' },
-      partitions: { type: 'integer', minimum: 1, default: 1, description: 'Partitions of topics the embedded log creates on first use.' },
-      connectionTimeout: { type: 'integer', minimum: 100, default: 3000, description: 'Milliseconds to wait for a broker connection.' },
+      partitions: {
+        type: 'integer',
+        minimum: 1,
+        default: 1,
+        description: 'Partitions of topics the embedded log creates on first use.',
+      },
+      connectionTimeout: {
+        type: 'integer',
+        minimum: 100,
+        default: 3000,
+        description: 'Milliseconds to wait for a broker connection.',
+      },
       retries: { type: 'integer', minimum: 0, default: 5, description: 'kafkajs retries of a failed request.' },
     },
   },
@@ -39,16 +63,34 @@ export default connectionModule({
     if (embedded(config)) {
       const dir = logFolder(config, env)!;
       const log = new EmbeddedTopicLog(dir, config.partitions as number);
-      return { client: log, embedded: true, description: `embedded topic log in ${dir}`, check: async () => undefined, close: () => log.close() };
+      return {
+        client: log,
+        embedded: true,
+        description: `embedded topic log in ${dir}`,
+        check: async () => undefined,
+        close: () => log.close(),
+      };
     }
-    const brokers = String(config.brokers).split(',').map((b) => b.trim()).filter(Boolean);
-    const client = new KafkaTopicClient(brokers, config.clientId as string, env.logger, { connectionTimeout: config.connectionTimeout as number, retries: config.retries as number });
+    const brokers = String(config.brokers)
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
+    const client = new KafkaTopicClient(brokers, config.clientId as string, env.logger, {
+      connectionTimeout: config.connectionTimeout as number,
+      retries: config.retries as number,
+    });
     try {
       await client.check();
     } catch (error) {
       await client.close();
       throw new Error(`brokers ${brokers.join(',')} unreachable: ${(error as Error).message}`);
     }
-    return { client, embedded: false, description: `Kafka ${brokers.join(',')}`, check: () => client.check(), close: () => client.close() };
+    return {
+      client,
+      embedded: false,
+      description: `Kafka ${brokers.join(',')}`,
+      check: () => client.check(),
+      close: () => client.close(),
+    };
   },
 });

@@ -1,6 +1,13 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../core/sdk/types.ts';
-import type { CommitOffset, ConsumedBatch, ConsumedMessage, TopicClient, TopicConsumer, TopicMessage } from './client.ts';
+import type {
+  CommitOffset,
+  ConsumedBatch,
+  ConsumedMessage,
+  TopicClient,
+  TopicConsumer,
+  TopicMessage,
+} from './client.ts';
 import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
 
 /** A real Kafka cluster through kafkajs: idempotent producer with acks from all replicas, consumer groups. */
@@ -12,7 +19,12 @@ export class KafkaTopicClient implements TopicClient {
   /** Transactional producers of `produceOnce`, by writer. */
   private readonly writers = new Map<string, Promise<OnceWriter>>();
 
-  constructor(readonly brokers: string[], clientId: string, logger: Logger, options: { connectionTimeout?: number; retries?: number } = {}) {
+  constructor(
+    readonly brokers: string[],
+    clientId: string,
+    logger: Logger,
+    options: { connectionTimeout?: number; retries?: number } = {},
+  ) {
     this.kafka = new Kafka({
       clientId,
       brokers,
@@ -20,11 +32,13 @@ export class KafkaTopicClient implements TopicClient {
       retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
       logLevel: logLevel.WARN,
       // kafkajs is chatty; its warnings and errors go to our logger as one line each.
-      logCreator: () => ({ level, log }: LogEntry) => {
-        const text = `kafka: ${log.message}${log.broker ? ` (${log.broker})` : ''}`;
-        if (level <= logLevel.ERROR) logger.debug(text);
-        else logger.debug(text);
-      },
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          const text = `kafka: ${log.message}${log.broker ? ` (${log.broker})` : ''}`;
+          if (level <= logLevel.ERROR) logger.debug(text);
+          else logger.debug(text);
+        },
     });
   }
 
@@ -32,7 +46,12 @@ export class KafkaTopicClient implements TopicClient {
     const admin = await this.getAdmin();
     const existing = await admin.listTopics();
     if (existing.includes(name)) return;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: options.partitions ?? 1, replicationFactor: options.replicationFactor ?? -1 }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: name, numPartitions: options.partitions ?? 1, replicationFactor: options.replicationFactor ?? -1 },
+      ],
+    });
   }
 
   async produce(topic: string, messages: TopicMessage[]): Promise<void> {
@@ -41,7 +60,12 @@ export class KafkaTopicClient implements TopicClient {
     await producer.send({
       topic,
       acks: -1,
-      messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined, headers: m.headers })),
+      messages: messages.map((m) => ({
+        key: m.key ?? null,
+        value: m.value,
+        timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined,
+        headers: m.headers,
+      })),
     });
   }
 
@@ -59,16 +83,30 @@ export class KafkaTopicClient implements TopicClient {
     } catch (error) {
       // A failed transaction leaves the producer unusable for the next one: the retry opens it again (fencing this one).
       this.writers.delete(key);
-      await writer.then((w) => w.close(), () => undefined);
+      await writer.then(
+        (w) => w.close(),
+        () => undefined,
+      );
       throw error;
     }
   }
 
-  async consumer(options: { group: string; topics: string[]; from: 'earliest' | 'latest' | 'committed' }): Promise<TopicConsumer> {
+  async consumer(options: {
+    group: string;
+    topics: string[];
+    from: 'earliest' | 'latest' | 'committed';
+  }): Promise<TopicConsumer> {
     // A topic not produced to yet is an empty topic, as on the embedded log: subscribing to a missing one fails
     // ("does not host this topic-partition"), so it is created first (a no-op when it exists).
     for (const topic of options.topics) await this.createTopic(topic);
-    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3000, rebalanceTimeout: 60_000, maxWaitTimeInMs: 500 });
+    const consumer = this.kafka.consumer({
+      groupId: options.group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      rebalanceTimeout: 60_000,
+      maxWaitTimeInMs: 500,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.from !== 'latest' });
     return new KafkaConsumer(consumer, await this.getAdmin(), options.group, options.topics);
@@ -86,7 +124,11 @@ export class KafkaTopicClient implements TopicClient {
   async close(): Promise<void> {
     const writers = [...this.writers.values()].map((w) => w.then((writer) => writer.close()));
     this.writers.clear();
-    await Promise.allSettled([this.producer?.then((p) => p.disconnect()), this.admin?.then((a) => a.disconnect()), ...writers]);
+    await Promise.allSettled([
+      this.producer?.then((p) => p.disconnect()),
+      this.admin?.then((a) => a.disconnect()),
+      ...writers,
+    ]);
   }
 
   private getProducer(): Promise<Producer> {
@@ -124,19 +166,32 @@ class OnceWriter {
   private unkeyed = 0;
 
   private constructor(
-    private readonly producer: Producer, private readonly group: string, private readonly topic: string, private readonly partitions: number,
-    private recent: string[], private sequence: number,
+    private readonly producer: Producer,
+    private readonly group: string,
+    private readonly topic: string,
+    private readonly partitions: number,
+    private recent: string[],
+    private sequence: number,
   ) {}
 
   static async open(kafka: Kafka, admin: Admin, writer: string, topic: string): Promise<OnceWriter> {
     // Connecting runs InitProducerId: the dead predecessor with this id is fenced, its open transaction aborted
     // (or, if it had asked to commit, completed), so the ledger read next is final.
     // Short retries: the next transaction meets CONCURRENT_TRANSACTIONS while the last one's markers are written.
-    const producer = kafka.producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000, allowAutoTopicCreation: true, retry: { initialRetryTime: 5, multiplier: 1.5, maxRetryTime: 500, retries: 20 } });
+    const producer = kafka.producer({
+      transactionalId: `platform-sink.${writer}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 30_000,
+      allowAutoTopicCreation: true,
+      retry: { initialRetryTime: 5, multiplier: 1.5, maxRetryTime: 500, retries: 20 },
+    });
     await producer.connect();
     try {
       const group = `${topic}.platform-sink.${writer}`;
-      const ledger = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions.find((p) => p.partition === 0);
+      const ledger = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions.find(
+        (p) => p.partition === 0,
+      );
       const recent = ledger?.metadata ? (JSON.parse(ledger.metadata) as string[]) : [];
       const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length || 1;
       return new OnceWriter(producer, group, topic, partitions, recent, Math.max(0, Number(ledger?.offset ?? 0)));
@@ -156,16 +211,30 @@ class OnceWriter {
     // came out as 226–256 messages with one send per transaction.)
     const byPartition = new Map<number, TopicMessage[]>();
     for (const message of messages) {
-      const partition = message.key != null ? partitionFor(message.key, this.partitions) : this.unkeyed++ % this.partitions;
+      const partition =
+        message.key != null ? partitionFor(message.key, this.partitions) : this.unkeyed++ % this.partitions;
       (byPartition.get(partition) ?? byPartition.set(partition, []).get(partition)!).push(message);
     }
     const transaction = await this.producer.transaction();
     try {
       for (const [partition, part] of byPartition) {
-        await transaction.send({ topic: this.topic, acks: -1, messages: part.map((m) => ({ partition, key: m.key ?? null, value: m.value, timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined, headers: m.headers })) });
+        await transaction.send({
+          topic: this.topic,
+          acks: -1,
+          messages: part.map((m) => ({
+            partition,
+            key: m.key ?? null,
+            value: m.value,
+            timestamp: m.timestamp !== undefined ? String(m.timestamp) : undefined,
+            headers: m.headers,
+          })),
+        });
       }
       const ledger = { partition: 0, offset: String(this.sequence + 1), metadata: JSON.stringify(recent) };
-      await transaction.sendOffsets({ consumerGroupId: this.group, topics: [{ topic: this.topic, partitions: [ledger] }] });
+      await transaction.sendOffsets({
+        consumerGroupId: this.group,
+        topics: [{ topic: this.topic, partitions: [ledger] }],
+      });
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -201,9 +270,16 @@ class KafkaConsumer implements TopicConsumer {
    */
   private readonly through = new Map<string, number>();
 
-  constructor(private readonly consumer: Consumer, private readonly admin: Admin, private readonly group: string, private readonly topics: string[]) {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly admin: Admin,
+    private readonly group: string,
+    private readonly topics: string[],
+  ) {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) => (partitions as number[]).map((partition) => ({ topic, partition })));
+      this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+        (partitions as number[]).map((partition) => ({ topic, partition })),
+      );
     });
     // Emitted once a fetched batch is done: all its messages taken, or it held only control records / aborted messages.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -224,10 +300,12 @@ class KafkaConsumer implements TopicConsumer {
       }
     }
     await this.refreshCommitted(seen);
-    const caughtUp = () => this.assigned !== null && this.assigned.every(({ topic, partition }) => {
-      const key = `${topic}/${partition}`;
-      return Math.max(seen.get(key) ?? lows.get(key) ?? 0, this.through.get(key) ?? 0) >= (ends.get(key) ?? 0);
-    });
+    const caughtUp = () =>
+      this.assigned !== null &&
+      this.assigned.every(({ topic, partition }) => {
+        const key = `${topic}/${partition}`;
+        return Math.max(seen.get(key) ?? lows.get(key) ?? 0, this.through.get(key) ?? 0) >= (ends.get(key) ?? 0);
+      });
     await this.start();
     let ticks = 0;
     while (!signal.aborted) {
@@ -266,13 +344,15 @@ class KafkaConsumer implements TopicConsumer {
       const part = split ? batch.messages.splice(0, room) : batch.messages;
       for (const m of part) messages.push(m);
       // Unread in that partition: what follows the offered batch, and its rest when split.
-      if (part.length) lags.set(`${part[0].topic}/${part[0].partition}`, batch.lag + (split ? batch.messages.length : 0));
+      if (part.length)
+        lags.set(`${part[0].topic}/${part[0].partition}`, batch.lag + (split ? batch.messages.length : 0));
       if (!split) {
         this.offered = null;
         offer.taken();
       }
       if (messages.length >= maxBatch) break;
-      while (!this.offered && Date.now() < deadline && !signal.aborted) await this.waitForOffer(deadline - Date.now(), signal);
+      while (!this.offered && Date.now() < deadline && !signal.aborted)
+        await this.waitForOffer(deadline - Date.now(), signal);
       offer = this.offered as typeof offer | null;
     }
     return { messages, lag: [...lags.values()].reduce((a, b) => a + b, 0) };
@@ -304,8 +384,12 @@ class KafkaConsumer implements TopicConsumer {
         for (let i = 0; i < batch.messages.length && isRunning() && !isStale(); i += this.maxBatch) {
           const slice = batch.messages.slice(i, i + this.maxBatch);
           const messages: ConsumedMessage[] = slice.map((m) => ({
-            topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ? m.key.toString('utf8') : null,
-            value: m.value ?? Buffer.alloc(0), timestamp: Number(m.timestamp),
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ? m.key.toString('utf8') : null,
+            value: m.value ?? Buffer.alloc(0),
+            timestamp: Number(m.timestamp),
           }));
           const last = slice[slice.length - 1];
           const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
@@ -336,7 +420,10 @@ class KafkaConsumer implements TopicConsumer {
   }
 
   async commit(offsets: CommitOffset[]): Promise<void> {
-    if (offsets.length) await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    if (offsets.length)
+      await this.consumer.commitOffsets(
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+      );
   }
 
   async close(): Promise<void> {

@@ -55,7 +55,9 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async insertOnce(collection: string, docs: Row[], batch: string) {
     const all = this.load(collection);
     const present = new Set(all.map((d) => d._id));
-    const fresh = docs.map((doc, i) => ({ ...withoutId(doc), _id: batchDocumentId(batch, i).toString('hex') })).filter((d) => !present.has(d._id));
+    const fresh = docs
+      .map((doc, i) => ({ ...withoutId(doc), _id: batchDocumentId(batch, i).toString('hex') }))
+      .filter((d) => !present.has(d._id));
     if (fresh.length) this.save(collection, [...all, ...fresh]);
   }
 
@@ -65,7 +67,9 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   async find(collection: string, filter: Filter = {}, options: FindOptions = {}) {
     // Without `_id`, as the server's find gives them.
-    let docs = this.load(collection).filter((d) => matches(d, filter)).map(withoutId);
+    let docs = this.load(collection)
+      .filter((d) => matches(d, filter))
+      .map(withoutId);
     if (options.sort) {
       const entries = Object.entries(options.sort);
       docs = docs.sort((a, b) => {
@@ -92,7 +96,10 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   private save(collection: string, docs: Row[]) {
     const file = this.file(collection);
-    writeFileSync(file + '.tmp', JSON.stringify(docs.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, toExtendedJson(v)])))));
+    writeFileSync(
+      file + '.tmp',
+      JSON.stringify(docs.map((d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, toExtendedJson(v)])))),
+    );
     renameSync(file + '.tmp', file);
   }
 }
@@ -107,7 +114,9 @@ export function toExtendedJson(value: unknown): unknown {
 }
 
 export function fromExtendedJson(value: unknown): unknown {
-  return value && typeof value === 'object' && '$date' in (value as object) ? new Date((value as { $date: string }).$date) : value;
+  return value && typeof value === 'object' && '$date' in (value as object)
+    ? new Date((value as { $date: string }).$date)
+    : value;
 }
 
 function keyOf(doc: Row, key: string[]): string {
@@ -130,13 +139,20 @@ function matches(doc: Row, filter: Filter): boolean {
     if (condition && typeof condition === 'object' && !(condition instanceof Date) && !Array.isArray(condition)) {
       return Object.entries(condition as Record<string, unknown>).every(([op, arg]) => {
         switch (op) {
-          case '$gt': return compare(value, arg) > 0;
-          case '$gte': return compare(value, arg) >= 0;
-          case '$lt': return compare(value, arg) < 0;
-          case '$lte': return compare(value, arg) <= 0;
-          case '$ne': return compare(value, arg) !== 0;
-          case '$in': return (arg as unknown[]).some((a) => compare(value, a) === 0);
-          default: throw new Error(`the embedded document store does not support ${op}`);
+          case '$gt':
+            return compare(value, arg) > 0;
+          case '$gte':
+            return compare(value, arg) >= 0;
+          case '$lt':
+            return compare(value, arg) < 0;
+          case '$lte':
+            return compare(value, arg) <= 0;
+          case '$ne':
+            return compare(value, arg) !== 0;
+          case '$in':
+            return (arg as unknown[]).some((a) => compare(value, a) === 0);
+          default:
+            throw new Error(`the embedded document store does not support ${op}`);
         }
       });
     }
@@ -159,18 +175,28 @@ const DUPLICATE_KEY = 11000;
 export class MongoDocumentStore implements DocumentStore {
   readonly embedded = false;
   /** `objectId`: the driver's ObjectId class (the driver is loaded only when a real connection opens). */
-  constructor(readonly db: Db, private readonly objectId: typeof ObjectId) {}
+  constructor(
+    readonly db: Db,
+    private readonly objectId: typeof ObjectId,
+  ) {}
 
   async upsertMany(collection: string, docs: Row[], key: string[]) {
     if (!docs.length) return;
     await this.db.collection(collection).bulkWrite(
-      docs.map((doc) => ({ updateOne: { filter: Object.fromEntries(key.map((k) => [k, doc[k] ?? null])), update: { $set: withoutId(doc) }, upsert: true } })),
+      docs.map((doc) => ({
+        updateOne: {
+          filter: Object.fromEntries(key.map((k) => [k, doc[k] ?? null])),
+          update: { $set: withoutId(doc) },
+          upsert: true,
+        },
+      })),
       { ordered: false },
     );
   }
 
   async insertMany(collection: string, docs: Row[]) {
-    if (docs.length) await this.db.collection(collection).insertMany(docs.map(withoutId) as Document[], { ordered: true });
+    if (docs.length)
+      await this.db.collection(collection).insertMany(docs.map(withoutId) as Document[], { ordered: true });
   }
 
   async insertOnce(collection: string, docs: Row[], batch: string) {
@@ -196,7 +222,10 @@ export class MongoDocumentStore implements DocumentStore {
     } catch (error) {
       // FerretDB v1 lacks dropTarget: drop, then rename. Readers may briefly find no collection (never half of one).
       if (!/dropTarget/.test((error as Error).message)) throw error;
-      await this.db.collection(collection).drop().catch(() => undefined);
+      await this.db
+        .collection(collection)
+        .drop()
+        .catch(() => undefined);
       await this.db.collection(staging).rename(collection);
     }
   }

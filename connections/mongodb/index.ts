@@ -2,7 +2,13 @@ import { resolve } from 'node:path';
 import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { EmbeddedDocumentStore, MongoDocumentStore } from './client.ts';
 
-export { EmbeddedDocumentStore, MongoDocumentStore, fromExtendedJson, toExtendedJson, type DocumentStore } from './client.ts';
+export {
+  EmbeddedDocumentStore,
+  MongoDocumentStore,
+  fromExtendedJson,
+  toExtendedJson,
+  type DocumentStore,
+} from './client.ts';
 
 function dataFolder(config: Record<string, unknown>, env: { stateDir: string }): string | undefined {
   return embedded(config) ? resolve((config.dataDir as string | undefined) ?? `${env.stateDir}/mongo`) : undefined;
@@ -21,7 +27,12 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'mongodb' },
-      url: { type: 'string', default: 'embedded', description: 'mongodb://host:port/ or "embedded".', examples: ['mongodb://127.0.0.1:27017/'] },
+      url: {
+        type: 'string',
+        default: 'embedded',
+        description: 'mongodb://host:port/ or "embedded".',
+        examples: ['mongodb://127.0.0.1:27017/'],
+      },
       database: { type: 'string', default: 'platform', description: 'Database name.' },
       dataDir: { type: 'string', description: 'Embedded: the folder (default: mongo/ in the state folder).' },
     },
@@ -31,7 +42,13 @@ export default connectionModule({
   async open(config, env) {
     if (embedded(config)) {
       const dir = dataFolder(config, env)!;
-      return { client: new EmbeddedDocumentStore(dir), embedded: true, description: `embedded document store in ${dir}`, check: async () => undefined, close: async () => undefined };
+      return {
+        client: new EmbeddedDocumentStore(dir),
+        embedded: true,
+        description: `embedded document store in ${dir}`,
+        check: async () => undefined,
+        close: async () => undefined,
+      };
     }
     const url = String(config.url);
     const { MongoClient, ObjectId } = await import('mongodb'); // loaded only for a real server (~20 MB at import)
@@ -45,7 +62,9 @@ export default connectionModule({
       throw new Error(`MongoDB ${where}: ${(error as Error).message}`);
     }
     return {
-      client: new MongoDocumentStore(client.db(String(config.database)), ObjectId), embedded: false, description: `MongoDB wire ${where} db ${config.database}`,
+      client: new MongoDocumentStore(client.db(String(config.database)), ObjectId),
+      embedded: false,
+      description: `MongoDB wire ${where} db ${config.database}`,
       check: async () => void (await client.db(String(config.database)).command({ ping: 1 })),
       close: () => client.close(),
     };

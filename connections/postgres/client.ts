@@ -24,10 +24,16 @@ function parseNumeric(text: string): number | string {
 // of the process's (node-pg: local, PGlite: UTC) zone, which moves the day in any other zone.
 const DATE_OID = 1082;
 const keepText = (text: string) => text;
-const PARSERS: Record<number, (text: string) => unknown> = { ...Object.fromEntries(NUMERIC_OIDS.map((oid) => [oid, parseNumeric])), [DATE_OID]: keepText };
+const PARSERS: Record<number, (text: string) => unknown> = {
+  ...Object.fromEntries(NUMERIC_OIDS.map((oid) => [oid, parseNumeric])),
+  [DATE_OID]: keepText,
+};
 
 export function quoteIdent(name: string): string {
-  return name.split('.').map((part) => '"' + part.replaceAll('"', '""') + '"').join('.');
+  return name
+    .split('.')
+    .map((part) => '"' + part.replaceAll('"', '""') + '"')
+    .join('.');
 }
 
 /** One CSV line per row for COPY … (FORMAT csv): NULL is an unquoted empty field, every text is quoted. */
@@ -43,7 +49,8 @@ function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
   if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return '"' + text.replaceAll('"', '""') + '"';
 }
 
@@ -52,7 +59,8 @@ function copySql(table: string, columns: string[], source: string): string {
 }
 
 function toParam(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value))
+    return JSON.stringify(value);
   return value;
 }
 
@@ -62,8 +70,16 @@ export class PgPoolClient implements PostgresClient {
   constructor(readonly pool: pg.Pool) {}
 
   static create(url: string, poolSize: number): PgPoolClient {
-    const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') => PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text') };
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, types: types as never });
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text'),
+    };
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: 5000,
+      types: types as never,
+    });
     // An idle client whose server went away emits 'error'; unhandled, it would end the process. The pool drops
     // that client and the next query connects again (or fails, and the runtime retries).
     pool.on('error', () => undefined);

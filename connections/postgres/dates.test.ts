@@ -10,10 +10,13 @@ import { PgliteClient, PgPoolClient, type PostgresClient } from './index.ts';
 const zones = ['Asia/Kolkata', 'America/Los_Angeles', 'UTC'];
 
 describe.each([
-  ['embedded PGlite', async (): Promise<PostgresClient> => {
-    const { PGlite } = await import('@electric-sql/pglite');
-    return new PgliteClient(await PGlite.create(join(mkdtempSync(join(tmpdir(), 'pg-dates-')), 'pg')));
-  }],
+  [
+    'embedded PGlite',
+    async (): Promise<PostgresClient> => {
+      const { PGlite } = await import('@electric-sql/pglite');
+      return new PgliteClient(await PGlite.create(join(mkdtempSync(join(tmpdir(), 'pg-dates-')), 'pg')));
+    },
+  ],
   ['real PostgreSQL', async (): Promise<PostgresClient> => PgPoolClient.create(service('PG_URL'), 1)],
 ])('postgres DATE values (%s)', (_name, open) => {
   let client: PostgresClient;
@@ -29,7 +32,9 @@ describe.each([
 
   it.each(zones)('keeps 2026-11-20 a date with TZ=%s, next to an exact timestamptz', async (tz) => {
     process.env.TZ = tz;
-    const [row] = await client.query(`SELECT DATE '2026-11-20' AS day, TIMESTAMPTZ '2026-11-20 05:00:00+00' AS at, ARRAY[DATE '2026-01-31'] AS days`);
+    const [row] = await client.query(
+      `SELECT DATE '2026-11-20' AS day, TIMESTAMPTZ '2026-11-20 05:00:00+00' AS at, ARRAY[DATE '2026-01-31'] AS days`,
+    );
     expect(row.day).toBe('2026-11-20');
     expect((row.at as Date).toISOString()).toBe('2026-11-20T05:00:00.000Z');
     const [bound] = await client.query('SELECT $1::date AS day', ['2026-11-20']);

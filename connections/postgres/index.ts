@@ -17,8 +17,15 @@ function describeUrl(url: string): string {
 
 /** Turns driver errors into one line a user can act on. */
 export function explainPgError(error: unknown): string {
-  const e = error as { code?: string; message?: string; address?: string; port?: number; errors?: { message: string }[] };
-  if (e.code === 'ECONNREFUSED') return `connection refused at ${e.address ?? '?'}:${e.port ?? '?'} (is PostgreSQL running?)`;
+  const e = error as {
+    code?: string;
+    message?: string;
+    address?: string;
+    port?: number;
+    errors?: { message: string }[];
+  };
+  if (e.code === 'ECONNREFUSED')
+    return `connection refused at ${e.address ?? '?'}:${e.port ?? '?'} (is PostgreSQL running?)`;
   if (e.code === 'ENOTFOUND') return `host not found (${e.message})`;
   if (e.code === '28P01') return e.message ?? 'password authentication failed';
   if (e.code === '3D000') return e.message ?? 'database does not exist';
@@ -43,10 +50,21 @@ export default connectionModule({
     additionalProperties: false,
     properties: {
       type: { const: 'postgres' },
-      url: { type: 'string', format: 'server-url', default: 'embedded', description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.', examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'] },
+      url: {
+        type: 'string',
+        format: 'server-url',
+        default: 'embedded',
+        description: 'postgres://user:password@host:port/db, or "embedded" for PGlite.',
+        examples: ['postgres://app:secret@127.0.0.1:5432/shop', 'embedded'],
+      },
       dataDir: { type: 'string', description: 'PGlite data folder (default: pglite/ in the state folder).' },
       poolSize: { type: 'integer', minimum: 1, default: 4, description: 'Connections in the pool (real server).' },
-      init: { type: 'array', items: { type: 'string' }, default: [], description: 'SQL run at open (CREATE TABLE IF NOT EXISTS …).' },
+      init: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        description: 'SQL run at open (CREATE TABLE IF NOT EXISTS …).',
+      },
     },
   },
   embedded,
@@ -82,7 +100,9 @@ export default connectionModule({
       throw new Error(`${description}: ${explainPgError(error)}`);
     }
     return {
-      client, embedded: inProcess, description,
+      client,
+      embedded: inProcess,
+      description,
       check: async () => {
         try {
           await client.query('SELECT 1');

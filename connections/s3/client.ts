@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -22,9 +31,13 @@ export interface PutOptions {
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.csv': 'text/csv', '.tsv': 'text/tab-separated-values', '.txt': 'text/plain',
+  '.csv': 'text/csv',
+  '.tsv': 'text/tab-separated-values',
+  '.txt': 'text/plain',
   '.parquet': 'application/vnd.apache.parquet',
-  '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson', '.json': 'application/json',
+  '.jsonl': 'application/x-ndjson',
+  '.ndjson': 'application/x-ndjson',
+  '.json': 'application/json',
   '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 };
 
@@ -38,7 +51,12 @@ export interface ObjectStore {
   readonly embedded: boolean;
   ensureBucket(bucket: string): Promise<void>;
   /** One page of keys under `prefix` in key order; pass `next` back to get the following page. */
-  list(bucket: string, prefix?: string, next?: string, pageSize?: number): Promise<{ objects: ObjectInfo[]; next?: string }>;
+  list(
+    bucket: string,
+    prefix?: string,
+    next?: string,
+    pageSize?: number,
+  ): Promise<{ objects: ObjectInfo[]; next?: string }>;
   get(bucket: string, key: string): Promise<Buffer>;
   download(bucket: string, key: string, file: string): Promise<void>;
   /** Puts an object whole, with its content type (from the key's extension unless given) and metadata. */
@@ -83,7 +101,10 @@ export class LocalObjectStore implements ObjectStore {
       }
     };
     walk(root);
-    const selected = keys.filter((k) => k.startsWith(prefix) && (!next || k > next)).sort().slice(0, pageSize);
+    const selected = keys
+      .filter((k) => k.startsWith(prefix) && (!next || k > next))
+      .sort()
+      .slice(0, pageSize);
     const objects = selected.map((key) => {
       const file = join(root, key);
       return { key, size: statSync(file).size, etag: createHash('md5').update(readFileSync(file)).digest('hex') };
@@ -118,7 +139,10 @@ export class LocalObjectStore implements ObjectStore {
 /** A real S3 API (AWS, MinIO, …) with path-style addressing. */
 export class S3ObjectStore implements ObjectStore {
   readonly embedded = false;
-  constructor(readonly client: S3Client, private readonly sdk: S3Sdk) {}
+  constructor(
+    readonly client: S3Client,
+    private readonly sdk: S3Sdk,
+  ) {}
 
   async ensureBucket(bucket: string) {
     try {
@@ -131,9 +155,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(bucket: string, prefix = '', next?: string, pageSize = 1000) {
-    const out = await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: next, MaxKeys: pageSize }));
+    const out = await this.client.send(
+      new this.sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: next, MaxKeys: pageSize }),
+    );
     return {
-      objects: (out.Contents ?? []).map((o) => ({ key: o.Key!, etag: (o.ETag ?? '').replaceAll('"', ''), size: o.Size ?? 0 })),
+      objects: (out.Contents ?? []).map((o) => ({
+        key: o.Key!,
+        etag: (o.ETag ?? '').replaceAll('"', ''),
+        size: o.Size ?? 0,
+      })),
       next: out.IsTruncated ? out.NextContinuationToken : undefined,
     };
   }
@@ -149,7 +179,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(bucket: string, key: string, body: Buffer | string, options: PutOptions = {}) {
-    await this.client.send(new this.sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType ?? contentTypeOf(key), Metadata: options.metadata }));
+    await this.client.send(
+      new this.sdk.PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: options.contentType ?? contentTypeOf(key),
+        Metadata: options.metadata,
+      }),
+    );
   }
 
   async eventRules(bucket: string): Promise<EventRule[]> {
@@ -159,20 +197,48 @@ export class S3ObjectStore implements ObjectStore {
       suffix: rules?.find((r) => r.Name?.toLowerCase() === 'suffix')?.Value || undefined,
     });
     return [
-      ...(config.QueueConfigurations ?? []).map((q) => ({ id: q.Id, arn: q.QueueArn ?? '', events: q.Events ?? [], ...filter(q.Filter?.Key?.FilterRules) })),
-      ...(config.TopicConfigurations ?? []).map((t) => ({ id: t.Id, arn: t.TopicArn ?? '', events: t.Events ?? [], ...filter(t.Filter?.Key?.FilterRules) })),
-      ...(config.LambdaFunctionConfigurations ?? []).map((l) => ({ id: l.Id, arn: l.LambdaFunctionArn ?? '', events: l.Events ?? [], ...filter(l.Filter?.Key?.FilterRules) })),
+      ...(config.QueueConfigurations ?? []).map((q) => ({
+        id: q.Id,
+        arn: q.QueueArn ?? '',
+        events: q.Events ?? [],
+        ...filter(q.Filter?.Key?.FilterRules),
+      })),
+      ...(config.TopicConfigurations ?? []).map((t) => ({
+        id: t.Id,
+        arn: t.TopicArn ?? '',
+        events: t.Events ?? [],
+        ...filter(t.Filter?.Key?.FilterRules),
+      })),
+      ...(config.LambdaFunctionConfigurations ?? []).map((l) => ({
+        id: l.Id,
+        arn: l.LambdaFunctionArn ?? '',
+        events: l.Events ?? [],
+        ...filter(l.Filter?.Key?.FilterRules),
+      })),
     ];
   }
 
   async addEventRule(bucket: string, rule: EventRule): Promise<void> {
     // PutBucketNotificationConfiguration replaces the whole configuration: the rules there stay in it.
-    const { $metadata: _, ...current } = await this.client.send(new this.sdk.GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
-    const rules = [...(rule.prefix ? [{ Name: 'prefix' as const, Value: rule.prefix }] : []), ...(rule.suffix ? [{ Name: 'suffix' as const, Value: rule.suffix }] : [])];
-    const queue = { Id: rule.id, QueueArn: rule.arn, Events: rule.events as import('@aws-sdk/client-s3').Event[], ...(rules.length ? { Filter: { Key: { FilterRules: rules } } } : {}) };
-    await this.client.send(new this.sdk.PutBucketNotificationConfigurationCommand({
-      Bucket: bucket, NotificationConfiguration: { ...current, QueueConfigurations: [...(current.QueueConfigurations ?? []), queue] },
-    }));
+    const { $metadata: _, ...current } = await this.client.send(
+      new this.sdk.GetBucketNotificationConfigurationCommand({ Bucket: bucket }),
+    );
+    const rules = [
+      ...(rule.prefix ? [{ Name: 'prefix' as const, Value: rule.prefix }] : []),
+      ...(rule.suffix ? [{ Name: 'suffix' as const, Value: rule.suffix }] : []),
+    ];
+    const queue = {
+      Id: rule.id,
+      QueueArn: rule.arn,
+      Events: rule.events as import('@aws-sdk/client-s3').Event[],
+      ...(rules.length ? { Filter: { Key: { FilterRules: rules } } } : {}),
+    };
+    await this.client.send(
+      new this.sdk.PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: { ...current, QueueConfigurations: [...(current.QueueConfigurations ?? []), queue] },
+      }),
+    );
   }
 }
 

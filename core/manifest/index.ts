@@ -16,15 +16,29 @@ export { parseDuration } from '../sdk/duration.ts';
  * Loads, interpolates and validates a manifest. Plugin packages named under `plugins:` are imported first
  * (resolved from the manifest's folder, then the working directory) so their specs take part in validation.
  */
-export async function loadManifest(file: string, catalog: PluginCatalog, env: NodeJS.ProcessEnv = process.env): Promise<Manifest> {
+export async function loadManifest(
+  file: string,
+  catalog: PluginCatalog,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Manifest> {
   const yaml = loadYaml(file, env);
-  const packages = Array.isArray(yaml.value.plugins) ? (yaml.value.plugins as unknown[]).filter((p): p is string => typeof p === 'string') : [];
+  const packages = Array.isArray(yaml.value.plugins)
+    ? (yaml.value.plugins as unknown[]).filter((p): p is string => typeof p === 'string')
+    : [];
   for (const [index, name] of packages.entries()) {
     try {
       catalog.load(await importPluginPackage(name, dirname(resolve(file))));
     } catch (error) {
       const { line, col } = yaml.locate(['plugins', index]);
-      throw new ManifestError([{ file, line, col, path: `plugins.${index}`, message: `cannot load plugin package "${name}": ${(error as Error).message}` }]);
+      throw new ManifestError([
+        {
+          file,
+          line,
+          col,
+          path: `plugins.${index}`,
+          message: `cannot load plugin package "${name}": ${(error as Error).message}`,
+        },
+      ]);
     }
   }
   return validateManifest(yaml, catalog);
@@ -40,7 +54,10 @@ export async function importPluginPackage(name: string, fromDir: string): Promis
     // Typically its own dependencies (the SDK) are not installed next to it.
     const code = (error as { code?: string }).code;
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
-    throw new Error(`${(error as Error).message.split('\n')[0]} (run \`npm install\` in ${packageFolder(resolved) ?? dirname(resolved)})`, { cause: error });
+    throw new Error(
+      `${(error as Error).message.split('\n')[0]} (run \`npm install\` in ${packageFolder(resolved) ?? dirname(resolved)})`,
+      { cause: error },
+    );
   }
   const exported = module.default;
   const modules = Array.isArray(exported) ? exported : [exported];
@@ -67,13 +84,18 @@ function resolvePluginPackage(name: string, fromDir: string): string {
   // The package is there but its entry is not: it is not built yet.
   const folders = byPath ? [resolve(fromDir, name)] : bases.map((base) => join(base, 'node_modules', name));
   for (const folder of folders.filter((f) => existsSync(join(f, 'package.json')))) {
-    const main = (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { main?: string }).main ?? 'index.js';
+    const main =
+      (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { main?: string }).main ?? 'index.js';
     const real = realpathSync(folder);
     const install = existsSync(join(real, 'node_modules')) ? '' : 'npm install && ';
-    return missing(`${join(real, main)} (its main) does not exist: build the package with \`cd ${real} && ${install}npm run build\``);
+    return missing(
+      `${join(real, main)} (its main) does not exist: build the package with \`cd ${real} && ${install}npm run build\``,
+    );
   }
   if (byPath) return missing(`no package at ${resolve(fromDir, name)} (a path is relative to the manifest's folder)`);
-  return missing(`it is not installed in ${fromDir}${process.cwd() === fromDir ? '' : ` nor in ${process.cwd()}`}: run \`npm install <its folder or npm name>\` in ${fromDir}, or list it by path relative to the manifest (./…)`);
+  return missing(
+    `it is not installed in ${fromDir}${process.cwd() === fromDir ? '' : ` nor in ${process.cwd()}`}: run \`npm install <its folder or npm name>\` in ${fromDir}, or list it by path relative to the manifest (./…)`,
+  );
 }
 
 function missing(message: string): never {
@@ -82,7 +104,8 @@ function missing(message: string): never {
 
 /** The folder of the package.json above a file. */
 function packageFolder(file: string): string | undefined {
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return dir;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir))
+    if (existsSync(join(dir, 'package.json'))) return dir;
   return undefined;
 }
 

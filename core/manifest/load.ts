@@ -43,7 +43,11 @@ const STATE_DIR_REFERENCE = '${' + STATE_DIR_VARIABLE + '}';
  * scalars from `env`. Every error (syntax, unset variable) is reported with its line and column, and an error about
  * a substituted value names the variable; nothing is half-loaded.
  */
-export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, text = readFileSync(file, 'utf8')): LoadedYaml {
+export function loadYaml(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  text = readFileSync(file, 'utf8'),
+): LoadedYaml {
   const lineCounter = new LineCounter();
   // The parser's own duplicate-key check compares each key with every earlier one (40,000 keys: minutes); ours is a Set.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
@@ -54,7 +58,17 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
     const { line, col } = position(error.pos[0]);
     issues.push({ file, line, col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` });
   }
-  if (issues.length === 0) issues.push(...duplicateKeys(doc).slice(0, 3).map(({ key, offset }) => ({ file, ...position(offset), path: '', message: `YAML syntax: duplicate key "${key}" (map keys must be unique)` })));
+  if (issues.length === 0)
+    issues.push(
+      ...duplicateKeys(doc)
+        .slice(0, 3)
+        .map(({ key, offset }) => ({
+          file,
+          ...position(offset),
+          path: '',
+          message: `YAML syntax: duplicate key "${key}" (map keys must be unique)`,
+        })),
+    );
   if (issues.length) throw new ManifestError(issues);
 
   const origins = new WeakMap<Node, string>();
@@ -65,7 +79,13 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
       const used: string[] = [];
       const { line, col } = position(node.range?.[0] ?? 0);
       node.value = interpolate(node.value, env, used, (name) => {
-        issues.push({ file, line, col, path: '', message: `environment variable ${name} is not set and has no default (write \${${name}:-value} to give one)` });
+        issues.push({
+          file,
+          line,
+          col,
+          path: '',
+          message: `environment variable ${name} is not set and has no default (write \${${name}:-value} to give one)`,
+        });
       });
       if (used.length) origins.set(node, used.join(', '));
       // An unquoted `${PORT:-8080}` takes the type it would have had written out (number, boolean, null); a value
@@ -85,10 +105,19 @@ export function loadYaml(file: string, env: NodeJS.ProcessEnv = process.env, tex
 
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ManifestError([{ file, line: 1, col: 1, path: '', message: 'a manifest is a YAML mapping with name, sources, transforms, sinks and views' }]);
+    throw new ManifestError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: '',
+        message: 'a manifest is a YAML mapping with name, sources, transforms, sinks and views',
+      },
+    ]);
   }
   return {
-    file, value: value as Record<string, unknown>,
+    file,
+    value: value as Record<string, unknown>,
     locate: (path) => locate(doc, path, position),
     origin: (path) => {
       const node = doc.getIn(path, true);

@@ -10,10 +10,17 @@ import { compileSchema, describeAjvError, validateConfig } from '../sdk/config.t
 import { ManifestError, type LoadedYaml, type ManifestIssue } from './load.ts';
 import { parseDuration } from '../sdk/duration.ts';
 
-export const SECTIONS = { sources: 'source', transforms: 'transform', sinks: 'sink', views: 'view' } as const satisfies Record<string, PluginKind>;
+export const SECTIONS = {
+  sources: 'source',
+  transforms: 'transform',
+  sinks: 'sink',
+  views: 'view',
+} as const satisfies Record<string, PluginKind>;
 type Section = keyof typeof SECTIONS;
 
-export const manifestSchema = JSON.parse(readFileSync(join(repoRoot, 'core/manifest/manifest.schema.json'), 'utf8')) as Record<string, unknown>;
+export const manifestSchema = JSON.parse(
+  readFileSync(join(repoRoot, 'core/manifest/manifest.schema.json'), 'utf8'),
+) as Record<string, unknown>;
 
 export interface Policy {
   retries: number;
@@ -67,7 +74,13 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   const at = (path: (string | number)[], message: string) => {
     const { line, col } = yaml.locate(path);
     const origin = yaml.origin(path);
-    issues.push({ file: yaml.file, line, col, path: path.join('.'), message: origin ? `${message} (from ${origin})` : message });
+    issues.push({
+      file: yaml.file,
+      line,
+      col,
+      path: path.join('.'),
+      message: origin ? `${message} (from ${origin})` : message,
+    });
   };
 
   const raw = structuredClone(yaml.value);
@@ -89,10 +102,17 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
     const { type, ...config } = value as { type: string };
     const connectionType = connectionTypes.get(type);
     if (!connectionType) {
-      at(['connections', name, 'type'], `unknown connection type "${type}" (known: ${[...connectionTypes.keys()].join(', ')})`);
+      at(
+        ['connections', name, 'type'],
+        `unknown connection type "${type}" (known: ${[...connectionTypes.keys()].join(', ')})`,
+      );
       continue;
     }
-    const result = validateConfig({ kind: 'source', name: type, summary: '', stability: 'stable', config: connectionType.config }, { type, ...config }, `connections.${name}`);
+    const result = validateConfig(
+      { kind: 'source', name: type, summary: '', stability: 'stable', config: connectionType.config },
+      { type, ...config },
+      `connections.${name}`,
+    );
     if (!result.ok) for (const d of result.details) at(['connections', name, ...d.path], d.message);
     else {
       const { type: _type, ...validated } = result.value;
@@ -118,8 +138,14 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       const use = value.use as string;
       const definition = catalog.find(kind, use);
       if (!definition) {
-        const known = catalog.plugins().filter((p) => p.spec.kind === kind).map((p) => p.spec.name);
-        at([...here, 'use'], `unknown ${kind} plugin "${use}" (known ${kind}s: ${known.join(', ') || 'none'}; add its npm package under plugins:)`);
+        const known = catalog
+          .plugins()
+          .filter((p) => p.spec.kind === kind)
+          .map((p) => p.spec.name);
+        at(
+          [...here, 'use'],
+          `unknown ${kind} plugin "${use}" (known ${kind}s: ${known.join(', ') || 'none'}; add its npm package under plugins:)`,
+        );
         broken.add(id);
         continue;
       }
@@ -131,15 +157,20 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       if (connection) {
         const declared = connections.find((c) => c.name === connection);
         if (!declared) {
-          if (!(raw.connections as Record<string, unknown> | undefined)?.[connection]) at([...here, 'connection'], `connection "${connection}" is not declared under connections`);
+          if (!(raw.connections as Record<string, unknown> | undefined)?.[connection])
+            at([...here, 'connection'], `connection "${connection}" is not declared under connections`);
         } else if (!allowed.includes(declared.type)) {
-          at([...here, 'connection'], `plugin ${use} cannot use a ${declared.type} connection (it takes: ${allowed.join(', ') || 'none'})`);
+          at(
+            [...here, 'connection'],
+            `plugin ${use} cannot use a ${declared.type} connection (it takes: ${allowed.join(', ') || 'none'})`,
+          );
         }
       } else if (definition.spec.connectionRequired) {
         at(here, `plugin ${use} needs a connection: (of type ${allowed.join(' or ')})`);
       }
 
-      const schedule = value.schedule as { cron?: string; timezone?: string; every?: string; runOnStart?: boolean } | undefined;
+      const schedule = value.schedule as
+        { cron?: string; timezone?: string; every?: string; runOnStart?: boolean } | undefined;
       if (schedule && kind !== 'source') at([...here, 'schedule'], 'only sources can be scheduled');
       if (schedule?.cron) {
         try {
@@ -154,16 +185,30 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
 
       const policy = { ...defaults, ...(value.policy as object) } as Record<string, unknown>;
       steps.push({
-        id, kind, use,
-        from: value.from === undefined ? [] : ([] as string[]).concat(value.from as string).filter((input) => !disabled.has(input)),
+        id,
+        kind,
+        use,
+        from:
+          value.from === undefined
+            ? []
+            : ([] as string[]).concat(value.from as string).filter((input) => !disabled.has(input)),
         connection,
         config: config.ok ? config.value : {},
-        schedule: schedule ? {
-          cron: schedule.cron, timezone: schedule.timezone,
-          everyMs: schedule.every ? parseDuration(schedule.every) : undefined,
-          runOnStart: schedule.runOnStart ?? !schedule.cron,
-        } : undefined,
-        trigger: trigger ? { upload: trigger.upload ?? false, after: ([] as string[]).concat(trigger.after ?? []), debounceMs: parseDuration(trigger.debounce ?? '1s') } : undefined,
+        schedule: schedule
+          ? {
+              cron: schedule.cron,
+              timezone: schedule.timezone,
+              everyMs: schedule.every ? parseDuration(schedule.every) : undefined,
+              runOnStart: schedule.runOnStart ?? !schedule.cron,
+            }
+          : undefined,
+        trigger: trigger
+          ? {
+              upload: trigger.upload ?? false,
+              after: ([] as string[]).concat(trigger.after ?? []),
+              debounceMs: parseDuration(trigger.debounce ?? '1s'),
+            }
+          : undefined,
         policy: {
           retries: (policy.retries as number | undefined) ?? 3,
           backoffMs: parseDuration((policy.backoff as string | undefined) ?? '200ms'),
@@ -180,22 +225,41 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   // A connection whose every step is switched off (e.g. the database of a source turned off by a variable) is not
   // opened; one no step names is (the manifest declares it for a reason: /readyz checks it). A step uses its
   // `connection:` and any `connection` its config names (e.g. an s3 source's notifications).
-  const connectionsOf = (step: { connection?: unknown; config?: unknown; with?: unknown }) => [step.connection, ...namedConnections(step.config ?? step.with)];
+  const connectionsOf = (step: { connection?: unknown; config?: unknown; with?: unknown }) => [
+    step.connection,
+    ...namedConnections(step.config ?? step.with),
+  ];
   const used = new Set(steps.flatMap(connectionsOf));
-  const usedBySwitchedOff = new Set((Object.keys(SECTIONS) as Section[]).flatMap((section) =>
-    Object.entries((raw[section] ?? {}) as Record<string, { connection?: unknown; with?: unknown }>).filter(([id]) => disabled.has(id)).flatMap(([, step]) => connectionsOf(step))));
+  const usedBySwitchedOff = new Set(
+    (Object.keys(SECTIONS) as Section[]).flatMap((section) =>
+      Object.entries((raw[section] ?? {}) as Record<string, { connection?: unknown; with?: unknown }>)
+        .filter(([id]) => disabled.has(id))
+        .flatMap(([, step]) => connectionsOf(step)),
+    ),
+  );
   const opened = connections.filter((c) => used.has(c.name) || !usedBySwitchedOff.has(c.name));
-  const access = (raw.access ?? {}) as { roles?: AccessDeclaration['roles']; public?: string[] } & Partial<Record<AccessArea, string>>;
+  const access = (raw.access ?? {}) as { roles?: AccessDeclaration['roles']; public?: string[] } & Partial<
+    Record<AccessArea, string>
+  >;
   const roles = access.roles ?? {};
   const declaredRoles = Object.keys(roles).join(', ') || 'none';
   for (const area of ACCESS_AREAS) {
-    if (access[area] !== undefined && !roles[access[area]]) at(['access', area], `role "${access[area]}" is not declared under access.roles (declared: ${declaredRoles})`);
+    if (access[area] !== undefined && !roles[access[area]])
+      at(['access', area], `role "${access[area]}" is not declared under access.roles (declared: ${declaredRoles})`);
   }
   const replayRole = (raw.deadLetter as { replayRole?: unknown } | undefined)?.replayRole;
-  if (typeof replayRole === 'string' && Object.keys(roles).length && !roles[replayRole]) at(['deadLetter', 'replayRole'], `role "${replayRole}" is not declared under access.roles (declared: ${declaredRoles})`);
+  if (typeof replayRole === 'string' && Object.keys(roles).length && !roles[replayRole])
+    at(
+      ['deadLetter', 'replayRole'],
+      `role "${replayRole}" is not declared under access.roles (declared: ${declaredRoles})`,
+    );
   for (const [name, role] of Object.entries(roles)) {
     (role.includes ?? []).forEach((included, i) => {
-      if (!roles[included]) at(['access', 'roles', name, 'includes', i], `role "${included}" is not declared under access.roles (declared: ${declaredRoles})`);
+      if (!roles[included])
+        at(
+          ['access', 'roles', name, 'includes', i],
+          `role "${included}" is not declared under access.roles (declared: ${declaredRoles})`,
+        );
     });
   }
   // A test of a step switched off (enabled: false, e.g. a simulator turned off by a variable) cannot run: it is left out.
@@ -203,24 +267,38 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
   ((raw.tests ?? []) as ManifestTest[]).forEach((test, i) => {
     if (!runnable(test)) return;
     for (const id of ([] as string[]).concat(test.step)) {
-      if (!steps.some((s) => s.id === id && s.kind === 'transform')) at(['tests', i, 'step'], `"${id}" is not a transform step of this manifest`);
+      if (!steps.some((s) => s.id === id && s.kind === 'transform'))
+        at(['tests', i, 'step'], `"${id}" is not a transform step of this manifest`);
     }
   });
   const tests = ((raw.tests ?? []) as ManifestTest[]).filter(runnable);
   if (issues.length) throw new ManifestError(dedupe(issues));
 
   const server = (raw.server ?? {}) as { port?: number; host?: string; cors?: string[] };
-  const deadLetter = (raw.deadLetter ?? {}) as { retention?: { maxAge?: string; maxEntries?: number }; replayRole?: string };
+  const deadLetter = (raw.deadLetter ?? {}) as {
+    retention?: { maxAge?: string; maxEntries?: number };
+    replayRole?: string;
+  };
   return {
     file: yaml.file,
     name: raw.name as string,
     description: raw.description as string | undefined,
     plugins: (raw.plugins ?? []) as string[],
     server: { port: server.port ?? 8080, host: server.host ?? '127.0.0.1', cors: server.cors ?? [] },
-    access: { roles, public: access.public ?? [], areas: Object.fromEntries(ACCESS_AREAS.map((area) => [area, access[area] ?? DEFAULT_AREA_ROLE])) as Record<AccessArea, string> },
+    access: {
+      roles,
+      public: access.public ?? [],
+      areas: Object.fromEntries(ACCESS_AREAS.map((area) => [area, access[area] ?? DEFAULT_AREA_ROLE])) as Record<
+        AccessArea,
+        string
+      >,
+    },
     connections: opened,
     deadLetter: {
-      retention: { maxAgeMs: deadLetter.retention?.maxAge ? parseDuration(deadLetter.retention.maxAge) : undefined, maxEntries: deadLetter.retention?.maxEntries },
+      retention: {
+        maxAgeMs: deadLetter.retention?.maxAge ? parseDuration(deadLetter.retention.maxAge) : undefined,
+        maxEntries: deadLetter.retention?.maxEntries,
+      },
       replayRole: deadLetter.replayRole ?? access['dead-letter'] ?? DEFAULT_AREA_ROLE,
     },
     steps,
@@ -234,7 +312,9 @@ type Enabled = boolean | { if: string; in: string[] };
 /** The values of every `connection` property inside a step's config. */
 function namedConnections(value: unknown): string[] {
   if (!value || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, v]) => (key === 'connection' && typeof v === 'string' ? [v] : namedConnections(v)));
+  return Object.entries(value).flatMap(([key, v]) =>
+    key === 'connection' && typeof v === 'string' ? [v] : namedConnections(v),
+  );
 }
 
 /** `enabled:` as written: a boolean, or `{ if: <text>, in: [values] }` (on when the text is one of the values). */
@@ -250,9 +330,12 @@ function isEnabled(enabled: Enabled | undefined): boolean {
  */
 function disabledSteps(raw: Record<string, unknown>): Set<string> {
   const all = (Object.keys(SECTIONS) as Section[]).flatMap((section) =>
-    Object.entries((raw[section] ?? {}) as Record<string, { enabled?: Enabled; from?: string | string[] }>).map(([id, step]) => ({ id, section, step })));
+    Object.entries((raw[section] ?? {}) as Record<string, { enabled?: Enabled; from?: string | string[] }>).map(
+      ([id, step]) => ({ id, section, step }),
+    ),
+  );
   const disabled = new Set(all.filter((s) => !isEnabled(s.step.enabled)).map((s) => s.id));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const { id, section, step } of all) {
       const from = step.from === undefined ? [] : ([] as string[]).concat(step.from);
@@ -266,25 +349,41 @@ function disabledSteps(raw: Record<string, unknown>): Set<string> {
   return disabled;
 }
 
-function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, broken: Set<string>, at: (path: (string | number)[], message: string) => void) {
+function checkGraph(
+  steps: StepDeclaration[],
+  sectionOf: Map<string, Section>,
+  broken: Set<string>,
+  at: (path: (string | number)[], message: string) => void,
+) {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const sectionFor = (s: StepDeclaration) => sectionOf.get(s.id)!;
   for (const step of steps) {
     const here = [sectionFor(step), step.id];
-    if (step.kind === 'source' && step.from.length) at([...here, 'from'], 'a source reads from outside the pipeline; it cannot have from:');
-    if ((step.kind === 'transform' || step.kind === 'sink') && step.from.length === 0) at(here, `a ${step.kind} needs from: (the step(s) it reads)`);
+    if (step.kind === 'source' && step.from.length)
+      at([...here, 'from'], 'a source reads from outside the pipeline; it cannot have from:');
+    if ((step.kind === 'transform' || step.kind === 'sink') && step.from.length === 0)
+      at(here, `a ${step.kind} needs from: (the step(s) it reads)`);
     for (const input of step.from) {
       const upstream = byId.get(input);
       if (broken.has(input)) continue;
       if (!upstream) {
-        at([...here, 'from'], sectionOf.has(input) ? `"${input}" is disabled` : `unknown step "${input}" (steps: ${[...byId.keys()].join(', ')})`);
+        at(
+          [...here, 'from'],
+          sectionOf.has(input)
+            ? `"${input}" is disabled`
+            : `unknown step "${input}" (steps: ${[...byId.keys()].join(', ')})`,
+        );
         continue;
       }
       if (step.kind !== 'view' && (upstream.kind === 'sink' || upstream.kind === 'view')) {
-        at([...here, 'from'], `a ${step.kind} cannot read from ${upstream.kind} "${input}": only sources and transforms produce records`);
+        at(
+          [...here, 'from'],
+          `a ${step.kind} cannot read from ${upstream.kind} "${input}": only sources and transforms produce records`,
+        );
       }
     }
-    for (const after of step.trigger?.after ?? []) if (!sectionOf.has(after)) at([...here, 'trigger', 'after'], `unknown step "${after}"`);
+    for (const after of step.trigger?.after ?? [])
+      if (!sectionOf.has(after)) at([...here, 'trigger', 'after'], `unknown step "${after}"`);
   }
   // Cycles among transforms (sources have no inputs, sinks/views no outputs, so only transforms can loop).
   const state = new Map<string, 'visiting' | 'done'>();
@@ -297,7 +396,8 @@ function checkGraph(steps: StepDeclaration[], sectionOf: Map<string, Section>, b
       return;
     }
     state.set(id, 'visiting');
-    for (const input of byId.get(id)?.from ?? []) if (byId.get(input)?.kind === 'transform') visit(input, [...trail, id]);
+    for (const input of byId.get(id)?.from ?? [])
+      if (byId.get(input)?.kind === 'transform') visit(input, [...trail, id]);
     state.set(id, 'done');
   };
   for (const step of steps) visit(step.id, []);

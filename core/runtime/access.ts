@@ -19,10 +19,17 @@ export class AccessControl implements Access {
 
   check(request: Request, role: string): Denial | null {
     if (!this.enforced() || this.isOpen(role)) return null;
-    if (!this.declaration.roles[role]) return { status: 403, message: `this needs the ${role} role, which the manifest does not declare (access.roles): nobody can open it` };
+    if (!this.declaration.roles[role])
+      return {
+        status: 403,
+        message: `this needs the ${role} role, which the manifest does not declare (access.roles): nobody can open it`,
+      };
     const token = tokenOf(request);
-    if (!token) return { status: 401, message: `this needs the ${role} role: sign in, or send Authorization: Bearer <token>` };
-    return this.rolesOf(token).some((name) => this.holds(name, role)) ? null : { status: 403, message: `the token does not grant the ${role} role` };
+    if (!token)
+      return { status: 401, message: `this needs the ${role} role: sign in, or send Authorization: Bearer <token>` };
+    return this.rolesOf(token).some((name) => this.holds(name, role))
+      ? null
+      : { status: 403, message: `the token does not grant the ${role} role` };
   }
 
   /** The check of a core area (`pipeline`, `dead-letter`, `metrics`) with the role the manifest gives it. */
@@ -40,7 +47,9 @@ export class AccessControl implements Access {
 
   /** The declared roles whose token this is (the sign-in page accepts a token that is some role's). */
   rolesOf(token: string): string[] {
-    return Object.entries(this.declaration.roles).filter(([, r]) => r.token && equal(r.token, token)).map(([name]) => name);
+    return Object.entries(this.declaration.roles)
+      .filter(([, r]) => r.token && equal(r.token, token))
+      .map(([name]) => name);
   }
 
   /** Whether any check can fail: false when no role is declared. */
@@ -55,15 +64,33 @@ export class AccessControl implements Access {
 
   /** What the start-up log says about access: who opens the core pages, and what is open to anyone. */
   banner(): { level: 'info' | 'warn'; message: string }[] {
-    if (!this.enforced()) return [{ level: 'warn', message: 'access: no roles declared (access.roles): every page and API is open to anyone who reaches the port' }];
-    const paths: Record<AccessArea, string> = { pipeline: '/, /api/pipeline, /api/openapi.json', 'dead-letter': '/dead-letter, /api/dead-letter', metrics: '/metrics' };
+    if (!this.enforced())
+      return [
+        {
+          level: 'warn',
+          message:
+            'access: no roles declared (access.roles): every page and API is open to anyone who reaches the port',
+        },
+      ];
+    const paths: Record<AccessArea, string> = {
+      pipeline: '/, /api/pipeline, /api/openapi.json',
+      'dead-letter': '/dead-letter, /api/dead-letter',
+      metrics: '/metrics',
+    };
     return [
       ...ACCESS_AREAS.map((area) => {
         const role = this.roleFor(area);
-        if (!this.declaration.roles[role]) return { level: 'warn' as const, message: `access: ${paths[area]} need role ${role}, which is not declared: nobody can open them (name a role with access.${area})` };
+        if (!this.declaration.roles[role])
+          return {
+            level: 'warn' as const,
+            message: `access: ${paths[area]} need role ${role}, which is not declared: nobody can open them (name a role with access.${area})`,
+          };
         return { level: 'info' as const, message: `access: ${paths[area]} need role ${role}` };
       }),
-      ...this.openRoles().map((role) => ({ level: 'warn' as const, message: `access: role ${role} has no token configured: anyone can act as ${role}` })),
+      ...this.openRoles().map((role) => ({
+        level: 'warn' as const,
+        message: `access: role ${role} has no token configured: anyone can act as ${role}`,
+      })),
     ];
   }
 
@@ -84,7 +111,11 @@ export class AccessControl implements Access {
 export function tokenOf(request: Request): string | undefined {
   const header = request.headers.get('authorization');
   if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim() || undefined;
-  const cookie = request.headers.get('cookie')?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
+  const cookie = request.headers
+    .get('cookie')
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
   if (!cookie) return undefined;
   try {
     return decodeURIComponent(cookie.slice(TOKEN_COOKIE.length + 1)) || undefined;

@@ -2,7 +2,21 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inject, injectable, pluginModule, TOKENS, type Batch, type BatchIdentity, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform } from '../sdk/index.ts';
+import {
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Batch,
+  type BatchIdentity,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+  type Transform,
+} from '../sdk/index.ts';
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
@@ -39,9 +53,24 @@ class Recorder implements Sink {
 }
 
 const modules = [
-  pluginModule({ kind: 'source', name: 'numbers', summary: '', stability: 'stable', config: { type: 'object', properties: { positions: { type: 'boolean', default: true } } } }, Numbers),
-  pluginModule({ kind: 'transform', name: 'double', summary: '', stability: 'stable', config: { type: 'object' } }, Double),
-  pluginModule({ kind: 'sink', name: 'recorder', summary: '', stability: 'stable', config: { type: 'object' } }, Recorder),
+  pluginModule(
+    {
+      kind: 'source',
+      name: 'numbers',
+      summary: '',
+      stability: 'stable',
+      config: { type: 'object', properties: { positions: { type: 'boolean', default: true } } },
+    },
+    Numbers,
+  ),
+  pluginModule(
+    { kind: 'transform', name: 'double', summary: '', stability: 'stable', config: { type: 'object' } },
+    Double,
+  ),
+  pluginModule(
+    { kind: 'sink', name: 'recorder', summary: '', stability: 'stable', config: { type: 'object' } },
+    Recorder,
+  ),
 ];
 
 const YAML = (source = '{ use: numbers }') => `name: ids
@@ -58,7 +87,11 @@ async function run(stateDir: string, yaml = YAML(), start?: (pipeline: Pipeline)
   const file = join(mkdtempSync(join(tmpdir(), 'ids-manifest-')), 'ids.yaml');
   writeFileSync(file, yaml);
   const catalog = new PluginCatalog([...builtinConnectionModules, ...modules]);
-  const pipeline = new Pipeline(await loadManifest(file, catalog, {}), catalog, { once: true, stateDir, logger: new MemoryLogger([]) });
+  const pipeline = new Pipeline(await loadManifest(file, catalog, {}), catalog, {
+    once: true,
+    stateDir,
+    logger: new MemoryLogger([]),
+  });
   await pipeline.start();
   await start?.(pipeline);
   Recorder.writes = [];
@@ -73,15 +106,22 @@ describe('batch identity (exactly-once appends)', () => {
     const copy = mkdtempSync(join(tmpdir(), 'ids-copy-'));
     // The copy is the state folder as a crash would leave it before the first commit: same epoch, no checkpoint
     // (and no lock: a crashed owner's lock is taken over, while this process still holds the one it copies).
-    const first = await run(stateDir, YAML(), async () => cpSync(stateDir, copy, { recursive: true, filter: (path) => !path.endsWith('platform.lock') }));
+    const first = await run(stateDir, YAML(), async () =>
+      cpSync(stateDir, copy, { recursive: true, filter: (path) => !path.endsWith('platform.lock') }),
+    );
     expect(first).toHaveLength(9);
     for (const write of first) {
-      expect(write.batch).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), writer: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      expect(write.batch).toMatchObject({
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        writer: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
     }
     expect(first.find((w) => w.sink === 'other')!.batch!.origin).toBe('nums numbers#0');
     // One writer per sink; one id per (batch, input step, sink).
     expect(new Set(first.filter((w) => w.sink === 'both').map((w) => w.batch!.writer)).size).toBe(1);
-    expect(first.find((w) => w.sink === 'both')!.batch!.writer).not.toBe(first.find((w) => w.sink === 'other')!.batch!.writer);
+    expect(first.find((w) => w.sink === 'both')!.batch!.writer).not.toBe(
+      first.find((w) => w.sink === 'other')!.batch!.writer,
+    );
     expect(new Set(first.map((w) => w.batch!.id)).size).toBe(9);
 
     const again = await run(copy);
@@ -90,14 +130,27 @@ describe('batch identity (exactly-once appends)', () => {
 
     // A fresh state folder is a new stream: new ids.
     const fresh = await run(mkdtempSync(join(tmpdir(), 'ids-')));
-    expect(fresh.some((w) => first.some((f) => f.batch!.id === w.batch!.id || f.batch!.writer === w.batch!.writer))).toBe(false);
+    expect(
+      fresh.some((w) => first.some((f) => f.batch!.id === w.batch!.id || f.batch!.writer === w.batch!.writer)),
+    ).toBe(false);
   });
 
   it('gives none when the source gives no position, and keeps split parts apart', async () => {
-    expect((await run(mkdtempSync(join(tmpdir(), 'ids-')), YAML('{ use: numbers, with: { positions: false } }'))).map((w) => w.batch)).toEqual(Array(9).fill(undefined));
-    const split = (await run(mkdtempSync(join(tmpdir(), 'ids-')), YAML('{ use: numbers, policy: { batchSize: 3 } }'))).filter((w) => w.sink === 'other');
+    expect(
+      (await run(mkdtempSync(join(tmpdir(), 'ids-')), YAML('{ use: numbers, with: { positions: false } }'))).map(
+        (w) => w.batch,
+      ),
+    ).toEqual(Array(9).fill(undefined));
+    const split = (
+      await run(mkdtempSync(join(tmpdir(), 'ids-')), YAML('{ use: numbers, policy: { batchSize: 3 } }'))
+    ).filter((w) => w.sink === 'other');
     expect(split.map((w) => [w.n, w.batch!.origin])).toEqual([
-      [[0, 1, 2], 'nums numbers#0#0'], [[3], 'nums numbers#0#1'], [[4, 5, 6], 'nums numbers#1#0'], [[7], 'nums numbers#1#1'], [[8, 9, 10], 'nums numbers#2#0'], [[11], 'nums numbers#2#1'],
+      [[0, 1, 2], 'nums numbers#0#0'],
+      [[3], 'nums numbers#0#1'],
+      [[4, 5, 6], 'nums numbers#1#0'],
+      [[7], 'nums numbers#1#1'],
+      [[8, 9, 10], 'nums numbers#2#0'],
+      [[11], 'nums numbers#2#1'],
     ]);
   });
 });

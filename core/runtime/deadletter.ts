@@ -1,4 +1,17 @@
-import { appendFileSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -51,7 +64,10 @@ export class DeadLetterStore implements DeadLetters {
   private liveLines = 0;
   private closed = false;
 
-  constructor(readonly dir: string, private readonly options: DeadLetterStoreOptions = {}) {
+  constructor(
+    readonly dir: string,
+    private readonly options: DeadLetterStoreOptions = {},
+  ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'dead-letter.jsonl');
     this.indexFile = join(dir, 'dead-letter.duckdb');
@@ -69,7 +85,10 @@ export class DeadLetterStore implements DeadLetters {
    * same write: new lines first, then the deletion, so a crash between leaves at worst both, and the next replay of
    * the old entries finds the new ones already stored (kept once).
    */
-  replace(ids: number[], rejects: { step: string; rejects: Reject[] }[] = []): Promise<{ removed: number; added: number }> {
+  replace(
+    ids: number[],
+    rejects: { step: string; rejects: Reject[] }[] = [],
+  ): Promise<{ removed: number; added: number }> {
     return this.locked(async () => {
       // An entry rejected again for the very same reasons stays as it is (neither removed nor added again).
       const unique = [...new Set(ids.filter((id) => Number.isSafeInteger(id)))];
@@ -99,7 +118,9 @@ export class DeadLetterStore implements DeadLetters {
   }
 
   /** Entries matching the query, newest first, with the total that match. */
-  async list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }> {
+  async list(
+    query: DeadLetterQuery & { limit?: number; offset?: number },
+  ): Promise<{ total: number; entries: DeadLetterEntry[] }> {
     const { limit = 100, offset = 0 } = query;
     const take = Math.max(0, Math.floor(limit));
     const skip = Math.max(0, Math.floor(offset));
@@ -107,9 +128,16 @@ export class DeadLetterStore implements DeadLetters {
       const where = this.where(query);
       // Steps alone are counted in memory; other filters by DuckDB.
       const stepsOnly = Object.keys(query).every((k) => ['steps', 'limit', 'offset'].includes(k));
-      const total = stepsOnly ? this.count(query.steps) : Number((await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where}`))[0].n);
+      const total = stepsOnly
+        ? this.count(query.steps)
+        : Number((await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where}`))[0].n);
       // Many matches: the page is among the newest ids (most of the table is skipped); few: picked from all.
-      const rows = total > 10_000 ? await this.newest(where, skip + take, total, take, skip) : await this.rows(`SELECT pos, len FROM entries WHERE ${where} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`);
+      const rows =
+        total > 10_000
+          ? await this.newest(where, skip + take, total, take, skip)
+          : await this.rows(
+              `SELECT pos, len FROM entries WHERE ${where} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`,
+            );
       return { total, entries: this.readEntries(rows) };
     });
   }
@@ -133,11 +161,17 @@ export class DeadLetterStore implements DeadLetters {
    * Matching entries oldest first, `pageSize` at a time (a replay walks them in order), up to id `until`: entries
    * stored while the scan runs (a replay's new rejects) are not part of it.
    */
-  async *scan(query: DeadLetterQuery, pageSize = 500, until = Number.MAX_SAFE_INTEGER): AsyncGenerator<DeadLetterEntry[]> {
+  async *scan(
+    query: DeadLetterQuery,
+    pageSize = 500,
+    until = Number.MAX_SAFE_INTEGER,
+  ): AsyncGenerator<DeadLetterEntry[]> {
     let after = 0;
     while (true) {
       const page = await this.locked(async () => {
-        const rows = await this.rows(`SELECT pos, len, id FROM entries WHERE ${this.where(query)} AND id > ${after} AND id <= ${until} ORDER BY id LIMIT ${pageSize}`);
+        const rows = await this.rows(
+          `SELECT pos, len, id FROM entries WHERE ${this.where(query)} AND id > ${after} AND id <= ${until} ORDER BY id LIMIT ${pageSize}`,
+        );
         return this.readEntries(rows);
       });
       if (!page.length) return;
@@ -175,8 +209,13 @@ export class DeadLetterStore implements DeadLetters {
       this.instance = await DuckDBInstance.create(this.indexFile, { threads: '2', memory_limit: '256MB' });
     } catch (error) {
       // An index that cannot be opened (corrupt, another version) is rebuilt from the JSON lines.
-      if (/lock/i.test((error as Error).message)) throw new Error(`${this.indexFile}: ${(error as Error).message.split('\n')[0]} (is the pipeline running in another process?)`);
-      this.options.logger?.warn(`${this.indexFile}: unreadable index, rebuilding it from ${this.file}: ${(error as Error).message.split('\n')[0]}`);
+      if (/lock/i.test((error as Error).message))
+        throw new Error(
+          `${this.indexFile}: ${(error as Error).message.split('\n')[0]} (is the pipeline running in another process?)`,
+        );
+      this.options.logger?.warn(
+        `${this.indexFile}: unreadable index, rebuilding it from ${this.file}: ${(error as Error).message.split('\n')[0]}`,
+      );
       rmSync(this.indexFile, { force: true });
       rmSync(`${this.indexFile}.wal`, { force: true });
       this.instance = await DuckDBInstance.create(this.indexFile, { threads: '2', memory_limit: '256MB' });
@@ -184,7 +223,8 @@ export class DeadLetterStore implements DeadLetters {
     this.connection = await this.instance.connect();
     // Entries are appended in id and time order, so DuckDB's per-row-group min/max skip most of the table for the
     // newest entries and for a time filter. `reasons` is kept lower-cased: a reason filter is case-insensitive.
-    await this.connection.run(`CREATE TABLE IF NOT EXISTS entries (id BIGINT, at_ms BIGINT, step VARCHAR, reasons VARCHAR, pos BIGINT, len INTEGER, fp BIGINT);
+    await this.connection
+      .run(`CREATE TABLE IF NOT EXISTS entries (id BIGINT, at_ms BIGINT, step VARCHAR, reasons VARCHAR, pos BIGINT, len INTEGER, fp BIGINT);
       CREATE TABLE IF NOT EXISTS meta (indexed_bytes BIGINT, indexed_lines BIGINT, live_lines BIGINT, next_id BIGINT)`);
     const meta = await this.rows('SELECT * FROM meta');
     const fileSize = existsSync(this.file) ? statSync(this.file).size : 0;
@@ -200,7 +240,8 @@ export class DeadLetterStore implements DeadLetters {
       this.nextId = 1;
     }
     await this.catchUp(fileSize);
-    for (const row of await this.rows('SELECT step, count(*) AS n FROM entries GROUP BY step')) this.counts.set(String(row.step), Number(row.n));
+    for (const row of await this.rows('SELECT step, count(*) AS n FROM entries GROUP BY step'))
+      this.counts.set(String(row.step), Number(row.n));
     await this.expire(new Date());
     await this.compactIfMostlyDeleted();
   }
@@ -244,7 +285,9 @@ export class DeadLetterStore implements DeadLetters {
         // A torn last line (the process stopped mid-write): ended with a newline, so it stays a line of its own
         // that no entry is made of, and what is appended later starts on a fresh line.
         this.lines++;
-        this.options.logger?.warn(`${this.file}:${this.lines}: torn last line skipped (${carry.length} bytes, the process stopped while writing it)`);
+        this.options.logger?.warn(
+          `${this.file}:${this.lines}: torn last line skipped (${carry.length} bytes, the process stopped while writing it)`,
+        );
         writeSync(fd, '\n', fileSize);
         this.size = fileSize + 1;
       }
@@ -261,14 +304,27 @@ export class DeadLetterStore implements DeadLetters {
       // is what its fingerprint is made of). Other lines are parsed whole.
       const at = text.indexOf(',"record":');
       const whole = at === -1 || !text.endsWith('}');
-      const value = JSON.parse(whole ? text : `${text.slice(0, at)}}`) as Partial<DeadLetterEntry> & { deleted?: number[] | { below: number } };
+      const value = JSON.parse(whole ? text : `${text.slice(0, at)}}`) as Partial<DeadLetterEntry> & {
+        deleted?: number[] | { below: number };
+      };
       if (value.deleted !== undefined) return { deleted: value.deleted };
       if (typeof value.id !== 'number' || typeof value.step !== 'string') throw new Error('not a dead-letter entry');
       if (whole) JSON.parse(text); // a broken line is skipped, not indexed
       if (value.id >= this.nextId) this.nextId = value.id + 1;
       const reasons = value.reasons ?? [];
-      const fp = whole ? fingerprint(value.step, value.record, reasons) : fingerprintOf(value.step, text.slice(at + 10, -1), reasons);
-      return { id: value.id, at: value.at ?? new Date(0).toISOString(), step: value.step, reasons, origin: value.origin, fp, pos: 0, len: 0 };
+      const fp = whole
+        ? fingerprint(value.step, value.record, reasons)
+        : fingerprintOf(value.step, text.slice(at + 10, -1), reasons);
+      return {
+        id: value.id,
+        at: value.at ?? new Date(0).toISOString(),
+        step: value.step,
+        reasons,
+        origin: value.origin,
+        fp,
+        pos: 0,
+        len: 0,
+      };
     } catch (error) {
       this.options.logger?.warn(`${this.file}:${line}: unreadable line skipped (${(error as Error).message})`);
       return undefined;
@@ -315,7 +371,14 @@ export class DeadLetterStore implements DeadLetters {
     let pos = this.size;
     for (const [fp, reject] of candidates) {
       const { text, truncated } = storedRecord(reject.record);
-      const entry = { id: this.nextId++, at, step, reasons: reject.reasons, ...(reject.origin !== undefined ? { origin: reject.origin } : {}), ...(truncated ? { truncated } : {}) };
+      const entry = {
+        id: this.nextId++,
+        at,
+        step,
+        reasons: reject.reasons,
+        ...(reject.origin !== undefined ? { origin: reject.origin } : {}),
+        ...(truncated ? { truncated } : {}),
+      };
       const line = `${JSON.stringify(entry).slice(0, -1)},"record":${text}}\n`;
       const len = Buffer.byteLength(line) - 1;
       entries.push({ id: entry.id, at, step, reasons: reject.reasons, origin: reject.origin, fp, pos, len });
@@ -326,7 +389,8 @@ export class DeadLetterStore implements DeadLetters {
     this.size = pos;
     this.lines += lines.length;
     await this.index(entries);
-    if (Math.floor((this.nextId - 1) / 1000) !== Math.floor((this.nextId - 1 - entries.length) / 1000)) await this.expire(new Date());
+    if (Math.floor((this.nextId - 1) / 1000) !== Math.floor((this.nextId - 1 - entries.length) / 1000))
+      await this.expire(new Date());
     return entries.length;
   }
 
@@ -334,7 +398,9 @@ export class DeadLetterStore implements DeadLetters {
   private async existing(fps: bigint[]): Promise<bigint[]> {
     const found: bigint[] = [];
     for (let i = 0; i < fps.length; i += 1000) {
-      const rows = await this.rows(`SELECT DISTINCT fp FROM entries WHERE fp IN (${fps.slice(i, i + 1000).join(', ')})`);
+      const rows = await this.rows(
+        `SELECT DISTINCT fp FROM entries WHERE fp IN (${fps.slice(i, i + 1000).join(', ')})`,
+      );
       for (const row of rows) found.push(BigInt(row.fp as number | string));
     }
     return found;
@@ -351,7 +417,9 @@ export class DeadLetterStore implements DeadLetters {
 
   /** Takes entries out of the index (a `{"deleted": …}` line records it in the file). */
   private async applyDeletion(deletion: Deletion): Promise<number> {
-    const where = Array.isArray(deletion.deleted) ? `id IN (${deletion.deleted.map(Number).filter(Number.isSafeInteger).join(', ') || 'NULL'})` : `id < ${Number(deletion.deleted.below)}`;
+    const where = Array.isArray(deletion.deleted)
+      ? `id IN (${deletion.deleted.map(Number).filter(Number.isSafeInteger).join(', ') || 'NULL'})`
+      : `id < ${Number(deletion.deleted.below)}`;
     const gone = await this.rows(`SELECT step, count(*) AS n FROM entries WHERE ${where} GROUP BY step`);
     if (!gone.length) return 0;
     await this.connection!.run(`DELETE FROM entries WHERE ${where}`);
@@ -386,7 +454,8 @@ export class DeadLetterStore implements DeadLetters {
     this.size = statSync(this.file).size;
     this.lines++;
     const removed = await this.applyDeletion({ deleted: { below } });
-    if (removed) this.options.logger?.info(`dead-letter retention: ${removed} entr${removed === 1 ? 'y' : 'ies'} expired`);
+    if (removed)
+      this.options.logger?.info(`dead-letter retention: ${removed} entr${removed === 1 ? 'y' : 'ies'} expired`);
     await this.compactIfMostlyDeleted();
     return removed;
   }
@@ -435,7 +504,9 @@ export class DeadLetterStore implements DeadLetters {
         closeSync(out);
         renameSync(tmp, this.file);
         await connection.run('COMMIT');
-        this.options.logger?.info(`${this.file}: rewritten without ${before - moved.length} deleted or expired line(s)`);
+        this.options.logger?.info(
+          `${this.file}: rewritten without ${before - moved.length} deleted or expired line(s)`,
+        );
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         throw error;
@@ -443,7 +514,11 @@ export class DeadLetterStore implements DeadLetters {
         await connection.run('DROP TABLE IF EXISTS temp.moved').catch(() => undefined);
       }
     } finally {
-      try { closeSync(out); } catch { /* closed before the rename */ }
+      try {
+        closeSync(out);
+      } catch {
+        /* closed before the rename */
+      }
       closeSync(input);
       rmSync(tmp, { force: true });
     }
@@ -458,7 +533,9 @@ export class DeadLetterStore implements DeadLetters {
     const last = this.nextId - 1;
     for (let width = Math.max(1024, needed * 2); ; width *= 2) {
       const from = last - width;
-      const rows = await this.rows(`SELECT pos, len FROM entries WHERE ${where} AND id > ${from} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`);
+      const rows = await this.rows(
+        `SELECT pos, len FROM entries WHERE ${where} AND id > ${from} ORDER BY id DESC LIMIT ${take} OFFSET ${skip}`,
+      );
       if (rows.length === take || from <= 0) return rows;
       const [{ n }] = await this.rows(`SELECT count(*) AS n FROM entries WHERE ${where} AND id > ${from}`);
       if (Number(n) >= Math.min(needed, total)) return rows;
@@ -466,7 +543,9 @@ export class DeadLetterStore implements DeadLetters {
   }
 
   private async saveMeta(): Promise<void> {
-    await this.connection!.run(`DELETE FROM meta; INSERT INTO meta VALUES (${this.size}, ${this.lines}, ${this.liveLines}, ${this.nextId})`);
+    await this.connection!.run(
+      `DELETE FROM meta; INSERT INTO meta VALUES (${this.size}, ${this.lines}, ${this.liveLines}, ${this.nextId})`,
+    );
   }
 
   private where(query: DeadLetterQuery): string {
@@ -475,10 +554,16 @@ export class DeadLetterStore implements DeadLetters {
     if (query.reason) conditions.push(`contains(reasons, ${sqlString(query.reason.toLowerCase())})`);
     if (query.since) {
       const since = new Date(query.since);
-      if (Number.isNaN(since.getTime())) throw new Error(`since: "${query.since}" is not a time (give an ISO date or time)`);
+      if (Number.isNaN(since.getTime()))
+        throw new Error(`since: "${query.since}" is not a time (give an ISO date or time)`);
       conditions.push(`at_ms >= ${since.getTime()}`);
     }
-    if (query.ids) conditions.push(query.ids.length ? `id IN (${query.ids.map(Number).filter(Number.isSafeInteger).join(', ') || 'NULL'})` : 'false');
+    if (query.ids)
+      conditions.push(
+        query.ids.length
+          ? `id IN (${query.ids.map(Number).filter(Number.isSafeInteger).join(', ') || 'NULL'})`
+          : 'false',
+      );
     return conditions.length ? conditions.join(' AND ') : 'true';
   }
 
@@ -536,7 +621,14 @@ export async function* scanDeadLetterFile(file: string, query: DeadLetterQuery):
   const since = query.since ? new Date(query.since).toISOString() : undefined;
   for await (const line of lines()) {
     const entry = parse(line);
-    if (!entry || entry.deleted !== undefined || typeof entry.id !== 'number' || entry.id < below || deleted.has(entry.id)) continue;
+    if (
+      !entry ||
+      entry.deleted !== undefined ||
+      typeof entry.id !== 'number' ||
+      entry.id < below ||
+      deleted.has(entry.id)
+    )
+      continue;
     if (query.steps?.length && !query.steps.includes(entry.step)) continue;
     if (reason && !entry.reasons.join('\n').toLowerCase().includes(reason)) continue;
     if (since && entry.at < since) continue;
@@ -573,7 +665,9 @@ function storedRecord(record: unknown): { text: string; truncated: boolean } {
   if (text === undefined) text = 'null';
   if (text.length > MAX_RECORD_CHARS) {
     truncated = true;
-    text = JSON.stringify(`${text.slice(0, MAX_RECORD_CHARS)}… (${text.length.toLocaleString('en-US')} characters in all)`);
+    text = JSON.stringify(
+      `${text.slice(0, MAX_RECORD_CHARS)}… (${text.length.toLocaleString('en-US')} characters in all)`,
+    );
   }
   return { text, truncated };
 }
@@ -585,7 +679,9 @@ function cut(value: unknown, depth: number, seen = new Set<unknown>()): unknown 
   if (depth <= 0) return '…';
   if (seen.has(value)) return '[cycle]';
   seen.add(value);
-  const out = Array.isArray(value) ? value.map((v) => cut(v, depth - 1, seen)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v, depth - 1, seen)]));
+  const out = Array.isArray(value)
+    ? value.map((v) => cut(v, depth - 1, seen))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v, depth - 1, seen)]));
   seen.delete(value);
   return out;
 }
@@ -603,5 +699,12 @@ function fingerprint(step: string, record: unknown, reasons: string[]): bigint {
 
 /** The fingerprint of a record given as its JSON text (as stored). */
 function fingerprintOf(step: string, recordText: string, reasons: string[]): bigint {
-  return createHash('sha1').update(step).update('\0').update(recordText).update('\0').update(reasons.join('\n')).digest().readBigInt64BE(0);
+  return createHash('sha1')
+    .update(step)
+    .update('\0')
+    .update(recordText)
+    .update('\0')
+    .update(reasons.join('\n'))
+    .digest()
+    .readBigInt64BE(0);
 }

@@ -19,8 +19,14 @@ export function resourceLabel(resource: Resource): string {
   return `${resource.kind} ${resource.connection ? `${resource.connection}${separator}` : ''}${resource.name}`;
 }
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
-const list = (value: unknown): string[] => ([] as unknown[]).concat(value ?? []).flatMap((v) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim()).filter(Boolean);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() ? value.trim() : undefined;
+const list = (value: unknown): string[] =>
+  ([] as unknown[])
+    .concat(value ?? [])
+    .flatMap((v) => (typeof v === 'string' ? v.split(',') : []))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** SQL views declared in a connection's `init:` (`CREATE [OR REPLACE] VIEW v AS …`), by connection: the tables each reads. */
 export type SqlViews = Map<string, Map<string, string[]>>;
@@ -30,7 +36,11 @@ export function sqlViews(connections: ConnectionDeclaration[]): SqlViews {
   for (const connection of connections) {
     const views = new Map<string, string[]>();
     for (const statement of ([] as unknown[]).concat(connection.config?.init ?? [])) {
-      const match = typeof statement === 'string' && /^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?view\s+(?:if\s+not\s+exists\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))*)\s+as\s+([\s\S]*)$/i.exec(statement);
+      const match =
+        typeof statement === 'string' &&
+        /^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?view\s+(?:if\s+not\s+exists\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))*)\s+as\s+([\s\S]*)$/i.exec(
+          statement,
+        );
       if (match) views.set(tableName(match[1]), tablesInSql(match[2]));
     }
     if (views.size) out.set(connection.name, views);
@@ -52,13 +62,27 @@ export function tablesRead(sql: string, connection: string | undefined, views: S
 }
 
 /** The sinks writing the tables (or the tables behind the SQL views) a query on `connection` reads, in manifest order. */
-export function producersOf(steps: StepDeclaration[], connection: string, sql: string, views: SqlViews = new Map()): string[] {
+export function producersOf(
+  steps: StepDeclaration[],
+  connection: string,
+  sql: string,
+  views: SqlViews = new Map(),
+): string[] {
   const tables = new Set(tablesRead(sql, connection, views));
-  return steps.filter((s) => s.kind === 'sink' && resourcesOf(s).writes.some((w) => w.kind === 'table' && w.connection === connection && tables.has(w.name))).map((s) => s.id);
+  return steps
+    .filter(
+      (s) =>
+        s.kind === 'sink' &&
+        resourcesOf(s).writes.some((w) => w.kind === 'table' && w.connection === connection && tables.has(w.name)),
+    )
+    .map((s) => s.id);
 }
 
 /** What a step reads and writes, from the usual settings of its `with:` (table, topic(s), path, bucket, collection). */
-export function resourcesOf(step: StepDeclaration, views: SqlViews = new Map()): { reads: Resource[]; writes: Resource[] } {
+export function resourcesOf(
+  step: StepDeclaration,
+  views: SqlViews = new Map(),
+): { reads: Resource[]; writes: Resource[] } {
   const config = step.config ?? {};
   const connection = step.connection;
   const found: Resource[] = [];
@@ -67,10 +91,16 @@ export function resourcesOf(step: StepDeclaration, views: SqlViews = new Map()):
   if (step.kind !== 'sink' && typeof config.query === 'string') {
     for (const name of tablesRead(config.query, connection, views)) found.push({ kind: 'table', connection, name });
   }
-  for (const topic of list(step.kind === 'sink' ? config.topic : config.topics)) found.push({ kind: 'topic', connection, name: topic });
+  for (const topic of list(step.kind === 'sink' ? config.topic : config.topics))
+    found.push({ kind: 'topic', connection, name: topic });
   for (const path of list(config.path)) found.push({ kind: 'files', name: normalizePath(path) });
   const bucket = text(config.bucket);
-  if (bucket) found.push({ kind: 'objects', connection, name: `${bucket}/${step.kind === 'sink' ? text(config.key) ?? '' : text(config.prefix) ?? ''}` });
+  if (bucket)
+    found.push({
+      kind: 'objects',
+      connection,
+      name: `${bucket}/${step.kind === 'sink' ? (text(config.key) ?? '') : (text(config.prefix) ?? '')}`,
+    });
   const collection = text(config.collection);
   if (collection) found.push({ kind: 'collection', connection, name: collection });
   if (step.kind === 'sink') return { reads: [], writes: found };
@@ -116,14 +146,21 @@ export function sameResource(written: Resource, read: Resource): boolean {
 }
 
 function tableName(name: string): string {
-  return name.replace(/"/g, '').replace(/^public\./i, '').toLowerCase();
+  return name
+    .replace(/"/g, '')
+    .replace(/^public\./i, '')
+    .toLowerCase();
 }
 
 /** Table names after FROM and JOIN in a query (a query source reading the warehouse). */
 export function tablesInSql(sql: string): string[] {
   const names = new Set<string>();
-  const withNames = new Set([...sql.matchAll(/(?:\bwith\b|,)\s*("?[A-Za-z_][\w]*"?)\s+as\s*\(/gi)].map((m) => tableName(m[1])));
-  for (const match of sql.matchAll(/\b(?:from|join)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))*)/gi)) {
+  const withNames = new Set(
+    [...sql.matchAll(/(?:\bwith\b|,)\s*("?[A-Za-z_][\w]*"?)\s+as\s*\(/gi)].map((m) => tableName(m[1])),
+  );
+  for (const match of sql.matchAll(
+    /\b(?:from|join)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))*)/gi,
+  )) {
     const name = tableName(match[1]);
     if (!withNames.has(name) && !/^(select|lateral|unnest|read_\w+|generate_series|range)$/.test(name)) names.add(name);
   }
@@ -159,5 +196,8 @@ function patternRegex(pattern: string): RegExp {
 
 /** One concrete path a template could produce (placeholders and wildcards filled with `x`). */
 function example(pattern: string): string {
-  return pattern.replace(/\{[^}]*\}/g, 'x').replace(/\*+/g, 'x').replace(/\?/g, 'x');
+  return pattern
+    .replace(/\{[^}]*\}/g, 'x')
+    .replace(/\*+/g, 'x')
+    .replace(/\?/g, 'x');
 }

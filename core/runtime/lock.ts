@@ -18,7 +18,10 @@ export interface LockOwner {
  * taken over; a live owner's lock makes the second process fail at once with the owner's pid and command.
  */
 export class FolderLock {
-  private constructor(readonly file: string, private readonly owner: LockOwner) {
+  private constructor(
+    readonly file: string,
+    private readonly owner: LockOwner,
+  ) {
     held.add(this);
   }
 
@@ -28,7 +31,13 @@ export class FolderLock {
    */
   static acquire(file: string, what: string, remedy: string): FolderLock {
     mkdirSync(dirname(file), { recursive: true });
-    const me: LockOwner = { pid: process.pid, command: commandLine(), host: hostname(), startedAt: new Date().toISOString(), processStart: processStart(process.pid) };
+    const me: LockOwner = {
+      pid: process.pid,
+      command: commandLine(),
+      host: hostname(),
+      startedAt: new Date().toISOString(),
+      processStart: processStart(process.pid),
+    };
     const mine = JSON.stringify(me);
     const candidate = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     writeFileSync(candidate, mine);
@@ -45,7 +54,9 @@ export class FolderLock {
         const owner = parseOwner(held);
         if (owner && isAlive(owner)) {
           const where = owner.host === hostname() ? '' : ` on ${owner.host}`;
-          throw new Error(`${what} is in use by pid ${owner.pid}${where} (${owner.command}, since ${owner.startedAt}): stop that process first, or ${remedy} (lock file ${file})`);
+          throw new Error(
+            `${what} is in use by pid ${owner.pid}${where} (${owner.command}, since ${owner.startedAt}): stop that process first, or ${remedy} (lock file ${file})`,
+          );
         }
         // The owner is gone: move its lock aside, and put it back if a live process took the lock meanwhile.
         const stale = `${file}.stale.${process.pid}`;
@@ -111,7 +122,8 @@ function processStart(pid: number): string | undefined {
 
 function commandLine(): string {
   const [script, ...args] = process.argv.slice(1);
-  const name = script && /(^|\/)(bin\.mjs|platform(\.mjs)?)$/.test(script) ? 'platform' : basename(script ?? process.argv0);
+  const name =
+    script && /(^|\/)(bin\.mjs|platform(\.mjs)?)$/.test(script) ? 'platform' : basename(script ?? process.argv0);
   return [name, ...args].join(' ');
 }
 

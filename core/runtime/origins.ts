@@ -10,7 +10,10 @@ export class BatchOrigins {
   private index?: Map<object, [number, number]>;
   private converted?: Promise<Row[]>;
 
-  constructor(private readonly root: Rows, private readonly origin?: (index: number) => string | undefined) {
+  constructor(
+    private readonly root: Rows,
+    private readonly origin?: (index: number) => string | undefined,
+  ) {
     if (origin && Array.isArray(root)) this.arrays.push({ records: root, origin });
     // A source's DuckDB table: its rowid is the index (steps rejecting rows by rowid ask the table).
     if (origin && !Array.isArray(root)) root.origin ??= origin;

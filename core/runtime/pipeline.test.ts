@@ -2,7 +2,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asWholeResult, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type Batch, type Row, type Sink, type SinkContext, type Source, type SourceRun, type StepInfo, type Transform, type TransformContext } from '../sdk/index.ts';
+import {
+  asWholeResult,
+  inject,
+  injectable,
+  pluginModule,
+  SnapshotBuffer,
+  TOKENS,
+  type Batch,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+  type Transform,
+  type TransformContext,
+} from '../sdk/index.ts';
 import { builtinConnectionModules } from '../../connections/index.ts';
 import { loadManifest } from '../manifest/index.ts';
 import { PluginCatalog } from '../sdk/container.ts';
@@ -17,9 +33,15 @@ class Counter implements Source {
   async *read(run: SourceRun): AsyncIterable<Batch> {
     let n = (run.checkpoint as number | undefined) ?? 0;
     while (n < this.config.total && !run.signal.aborted) {
-      const records = Array.from({ length: Math.min(this.config.batch, this.config.total - n) }, (_, i) => ({ n: n + i + 1 }));
+      const records = Array.from({ length: Math.min(this.config.batch, this.config.total - n) }, (_, i) => ({
+        n: n + i + 1,
+      }));
       n += records.length;
-      yield { records, checkpoint: n, rejects: n === this.config.batch ? [{ record: 'garbage', reasons: ['unparseable'], origin: 'counter:1' }] : [] };
+      yield {
+        records,
+        checkpoint: n,
+        rejects: n === this.config.batch ? [{ record: 'garbage', reasons: ['unparseable'], origin: 'counter:1' }] : [],
+      };
     }
   }
   async commit(checkpoint: unknown) {
@@ -52,7 +74,8 @@ class MemorySink implements Sink {
       this.failures++;
       throw new Error('transient: connection reset');
     }
-    if (MemorySink.failOn?.step === this.step.id && records.some((r) => r.n === MemorySink.failOn!.n)) throw new Error('disk full');
+    if (MemorySink.failOn?.step === this.step.id && records.some((r) => r.n === MemorySink.failOn!.n))
+      throw new Error('disk full');
     (MemorySink.written[this.step.id] ??= []).push(...records);
   }
 }
@@ -96,11 +119,44 @@ function readCheckpoint(stateDir: string): unknown {
 }
 
 const modules = [
-  pluginModule({ kind: 'source', name: 'counter', summary: '', stability: 'stable', config: { type: 'object', properties: { total: { type: 'integer' }, batch: { type: 'integer' } } } }, Counter),
-  pluginModule({ kind: 'transform', name: 'reject-odd', summary: '', stability: 'stable', config: { type: 'object' } }, RejectOdd),
-  pluginModule({ kind: 'source', name: 'table-query', summary: '', stability: 'stable', config: { type: 'object', properties: { page: { type: 'integer' } } } }, TableQuery),
-  pluginModule({ kind: 'sink', name: 'replace', summary: '', stability: 'stable', config: { type: 'object' } }, ReplaceSink),
-  pluginModule({ kind: 'sink', name: 'memory', summary: '', stability: 'stable', config: { type: 'object', properties: { failTimes: { type: 'integer', default: 0 } } } }, MemorySink),
+  pluginModule(
+    {
+      kind: 'source',
+      name: 'counter',
+      summary: '',
+      stability: 'stable',
+      config: { type: 'object', properties: { total: { type: 'integer' }, batch: { type: 'integer' } } },
+    },
+    Counter,
+  ),
+  pluginModule(
+    { kind: 'transform', name: 'reject-odd', summary: '', stability: 'stable', config: { type: 'object' } },
+    RejectOdd,
+  ),
+  pluginModule(
+    {
+      kind: 'source',
+      name: 'table-query',
+      summary: '',
+      stability: 'stable',
+      config: { type: 'object', properties: { page: { type: 'integer' } } },
+    },
+    TableQuery,
+  ),
+  pluginModule(
+    { kind: 'sink', name: 'replace', summary: '', stability: 'stable', config: { type: 'object' } },
+    ReplaceSink,
+  ),
+  pluginModule(
+    {
+      kind: 'sink',
+      name: 'memory',
+      summary: '',
+      stability: 'stable',
+      config: { type: 'object', properties: { failTimes: { type: 'integer', default: 0 } } },
+    },
+    MemorySink,
+  ),
 ];
 
 async function pipelineFor(yaml: string, stateDir: string, once = true) {
@@ -156,11 +212,18 @@ describe('pipeline runner', () => {
     expect(MemorySink.written.all.map((r) => r.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(MemorySink.written.evens.map((r) => r.n)).toEqual([2, 4, 6, 8, 10]);
     expect(Counter.commits).toEqual([4, 8, 10]);
-    const stats = Object.fromEntries(pipeline.stats().map((s) => [s.id, [s.recordsIn, s.recordsOut, s.rejected, s.batches]]));
+    const stats = Object.fromEntries(
+      pipeline.stats().map((s) => [s.id, [s.recordsIn, s.recordsOut, s.rejected, s.batches]]),
+    );
     expect(stats).toEqual({ nums: [0, 10, 1, 3], even: [10, 5, 5, 3], all: [10, 10, 0, 3], evens: [5, 5, 0, 3] });
     const dead = await pipeline.deadLetters.list({});
     expect(dead.total).toBe(6);
-    expect(dead.entries.at(-1)).toMatchObject({ step: 'nums', reasons: ['unparseable'], origin: 'counter:1', record: 'garbage' });
+    expect(dead.entries.at(-1)).toMatchObject({
+      step: 'nums',
+      reasons: ['unparseable'],
+      origin: 'counter:1',
+      record: 'garbage',
+    });
     expect(dead.entries[0]).toMatchObject({ step: 'even', reasons: ['n=9 is odd'], record: { n: 9 } });
     expect(await pipeline.metrics.text()).toContain('platform_records_rejected_total{step="even"} 5');
     await pipeline.stop();
@@ -228,7 +291,9 @@ sinks:
     TableQuery.rows = rows.map((n) => ({ n }));
     const { pipeline } = await pipelineFor(yaml, stateDir);
     const commits: { step: string; records: number; snapshot?: boolean }[] = [];
-    pipeline.events.on((e) => void (e.type === 'commit' && commits.push({ step: e.step, records: e.records, snapshot: e.snapshot })));
+    pipeline.events.on(
+      (e) => void (e.type === 'commit' && commits.push({ step: e.step, records: e.records, snapshot: e.snapshot })),
+    );
     expect(await pipeline.run()).toEqual({ ok: true });
     await pipeline.stop();
     return commits;
@@ -258,21 +323,30 @@ sinks:
     expect(target('evens')).toEqual([]);
     expect(MemorySink.written.log.map((r) => r.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 3]);
     // The commit of an empty result says it ended a whole result, so `trigger: after` steps re-run on it.
-    expect(commits).toEqual(expect.arrayContaining([{ step: 'copy', records: 0, snapshot: true }, { step: 'query', records: 0, snapshot: true }]));
+    expect(commits).toEqual(
+      expect.arrayContaining([
+        { step: 'copy', records: 0, snapshot: true },
+        { step: 'query', records: 0, snapshot: true },
+      ]),
+    );
   });
 
   it('re-runs a `trigger: after` source when an upstream result became empty (a commit of 0 records that ended a whole result)', async () => {
     MemorySink.written = {};
     TableQuery.rows = [];
     const stateDir = mkdtempSync(join(tmpdir(), 'pipeline-'));
-    const { pipeline } = await pipelineFor(`name: t
+    const { pipeline } = await pipelineFor(
+      `name: t
 sources:
   query: { use: table-query, with: { page: 3 } }
   follow: { use: counter, with: { total: 2, batch: 2 }, trigger: { after: [copy], debounce: 10ms } }
 sinks:
   copy: { use: replace, from: query }
   followed: { use: memory, from: follow }
-`, stateDir, false);
+`,
+      stateDir,
+      false,
+    );
     const running = pipeline.run();
     for (let i = 0; i < 200 && !MemorySink.written.followed; i++) await new Promise((r) => setTimeout(r, 10));
     await pipeline.stop();

@@ -1,6 +1,18 @@
 import type { Container } from 'inversify';
 import type { Manifest } from '../manifest/index.ts';
-import type { Clock, DeadLetterQuery, Logger, Reject, ReplayResult, Row, Sink, Source, StepStats, Transform, View } from '../sdk/types.ts';
+import type {
+  Clock,
+  DeadLetterQuery,
+  Logger,
+  Reject,
+  ReplayResult,
+  Row,
+  Sink,
+  Source,
+  StepStats,
+  Transform,
+  View,
+} from '../sdk/types.ts';
 import { errorMessage } from '../sdk/index.ts';
 import { systemClock } from '../sdk/clock.ts';
 import { ConnectionRegistry } from '../sdk/connections.ts';
@@ -56,13 +68,26 @@ export class Pipeline {
   /** Made once with the state folder; batch ids derive from it. */
   private epoch = '';
 
-  constructor(readonly manifest: Manifest, readonly catalog: PluginCatalog, readonly options: PipelineOptions) {
+  constructor(
+    readonly manifest: Manifest,
+    readonly catalog: PluginCatalog,
+    readonly options: PipelineOptions,
+  ) {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.stateDir = stateDirOf(manifest.name, options.stateDir);
-    this.deadLetters = new DeadLetterStore(this.stateDir, { retention: manifest.deadLetter?.retention, logger: this.logger });
+    this.deadLetters = new DeadLetterStore(this.stateDir, {
+      retention: manifest.deadLetter?.retention,
+      logger: this.logger,
+    });
     const connections = manifest.connections.map((c) => ({ ...c, config: withStateDir(c.config, this.stateDir) }));
-    this.connections = new ConnectionRegistry(connections, catalog.connectionTypes(), this.stateDir, this.logger, manifest.file);
+    this.connections = new ConnectionRegistry(
+      connections,
+      catalog.connectionTypes(),
+      this.stateDir,
+      this.logger,
+      manifest.file,
+    );
     const state = (this.state = new StateStore(this.stateDir));
     this.folder = new StateFolder(this.stateDir, state, this.logger);
     this.access = new AccessControl(manifest.access);
@@ -70,10 +95,38 @@ export class Pipeline {
     const { metrics, events, deadLetters, clock, logger } = this;
     // Aborted by stop(): sources stop reading, retries stop waiting.
     const abort = new AbortController();
-    this.steps = new Steps({ manifest, catalog, state, metrics, events, deadLetters, clock, logger, signal: abort.signal, sqlViews: views, configOf: (d) => withStateDir(d.config, this.stateDir) });
-    this.scheduler = new Scheduler({ steps: this.steps, state, metrics, events, clock, logger, options, abort, rebuild: (source) => this.build(source) as Source, epoch: () => this.epoch });
+    this.steps = new Steps({
+      manifest,
+      catalog,
+      state,
+      metrics,
+      events,
+      deadLetters,
+      clock,
+      logger,
+      signal: abort.signal,
+      sqlViews: views,
+      configOf: (d) => withStateDir(d.config, this.stateDir),
+    });
+    this.scheduler = new Scheduler({
+      steps: this.steps,
+      state,
+      metrics,
+      events,
+      clock,
+      logger,
+      options,
+      abort,
+      rebuild: (source) => this.build(source) as Source,
+      epoch: () => this.epoch,
+    });
     this.services = {
-      logger, metrics, clock, connections: this.connections, state, events,
+      logger,
+      metrics,
+      clock,
+      connections: this.connections,
+      state,
+      events,
       status: {
         name: manifest.name,
         steps: () => [...this.steps.byId.values()].map((s) => ({ ...s.stats })),
@@ -85,7 +138,10 @@ export class Pipeline {
       deadLetters,
       triggers: {
         fire: (step, event) => this.scheduler.fire(step, event),
-        targets: (type) => manifest.steps.filter((s) => (type === 'upload' ? s.trigger?.upload : type === 'step' ? s.trigger?.after.length : false)).map((s) => s.id),
+        targets: (type) =>
+          manifest.steps
+            .filter((s) => (type === 'upload' ? s.trigger?.upload : type === 'step' ? s.trigger?.after.length : false))
+            .map((s) => s.id),
       },
       access: this.access,
       stateDir: this.stateDir,
@@ -108,7 +164,11 @@ export class Pipeline {
         this.build(step);
       } catch (error) {
         const message = errorMessage(error);
-        problems.push(message.includes(this.manifest.file) ? message : `${this.manifest.file}:${step.declaration.line} ${step.declaration.id}: ${message}`);
+        problems.push(
+          message.includes(this.manifest.file)
+            ? message
+            : `${this.manifest.file}:${step.declaration.line} ${step.declaration.id}: ${message}`,
+        );
       }
     }
     return problems;
@@ -177,8 +237,13 @@ export class Pipeline {
   async stop(): Promise<void> {
     await this.settleWithin('running steps', this.scheduler.stop());
     const { sources, transforms, sinks, views } = this.steps;
-    const closing = [...sources.values()].map((s) => s.plugin.close?.())
-      .concat([...transforms.values()].map((t) => t.close?.()), [...sinks.values()].map((s) => s.close?.()), [...views.values()].map((v) => v.close?.()));
+    const closing = [...sources.values()]
+      .map((s) => s.plugin.close?.())
+      .concat(
+        [...transforms.values()].map((t) => t.close?.()),
+        [...sinks.values()].map((s) => s.close?.()),
+        [...views.values()].map((v) => v.close?.()),
+      );
     await this.settleWithin('steps', closing);
     await this.settleWithin('connections', [this.connections.closeAll(), this.deadLetters.close()]);
     this.folder.release();
@@ -194,7 +259,10 @@ export class Pipeline {
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS)));
     const result = await Promise.race([Promise.allSettled([...work]), late]);
     clearTimeout(timer);
-    if (result === 'late') this.logger.warn(`stop: ${what} did not finish within ${STOP_TIMEOUT_MS / 1000} s (a server unreachable?); not waiting longer`);
+    if (result === 'late')
+      this.logger.warn(
+        `stop: ${what} did not finish within ${STOP_TIMEOUT_MS / 1000} s (a server unreachable?); not waiting longer`,
+      );
   }
 
   get signal(): AbortSignal {
@@ -220,7 +288,10 @@ export class Pipeline {
     const transform = this.steps.transforms.get(id);
     if (!transform) throw new Error(`"${id}" is not a transform step`);
     const rejects: Reject[] = [];
-    const output = await transform.process(records, { input: 'test', reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }) });
+    const output = await transform.process(records, {
+      input: 'test',
+      reject: (record, reasons) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons) }),
+    });
     return { output, rejects };
   }
 

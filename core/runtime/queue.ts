@@ -13,7 +13,8 @@ export class BoundedQueue<T> {
   constructor(private readonly capacity: number) {}
 
   async push(item: T, weight = 1): Promise<void> {
-    while (this.items.length && this.weight + weight > this.capacity && !this.closed) await new Promise<void>((resolve) => this.waitingPush.push(resolve));
+    while (this.items.length && this.weight + weight > this.capacity && !this.closed)
+      await new Promise<void>((resolve) => this.waitingPush.push(resolve));
     if (this.closed) return;
     if (this.waitingPop) {
       const resolve = this.waitingPop;

@@ -21,31 +21,42 @@ async function collect(source: AsyncIterable<Batch>) {
 describe('rebatch', () => {
   it('splits large batches; only the last part carries the checkpoint', async () => {
     expect(await collect(rebatch(batches([5, 'a'], [2, 'b']), 2))).toEqual([
-      [[1, 2], undefined], [[3, 4], undefined], [[5], 'a'], [[6, 7], 'b'],
+      [[1, 2], undefined],
+      [[3, 4], undefined],
+      [[5], 'a'],
+      [[6, 7], 'b'],
     ]);
   });
 
   it('merges small batches up to the size, keeping the newest checkpoint', async () => {
     expect(await collect(rebatch(batches([1, 'a'], [1, 'b'], [1, 'c'], [1, 'd']), 3, 10_000))).toEqual([
-      [[1, 2, 3], 'c'], [[4], 'd'],
+      [[1, 2, 3], 'c'],
+      [[4], 'd'],
     ]);
   });
 
   it('emits a partial batch when the timeout passes', async () => {
     expect(await collect(rebatch(batches([1, 'a'], [1, 'b', 120]), 100, 30))).toEqual([
-      [[1], 'a'], [[2], 'b'],
+      [[1], 'a'],
+      [[2], 'b'],
     ]);
   });
 
   it('passes batches through untouched without size or timeout', async () => {
-    expect(await collect(rebatch(batches([3, 'a'], [1, 'b'])))).toEqual([[[1, 2, 3], 'a'], [[4], 'b']]);
+    expect(await collect(rebatch(batches([3, 'a'], [1, 'b'])))).toEqual([
+      [[1, 2, 3], 'a'],
+      [[4], 'b'],
+    ]);
   });
 
   it('keeps the first and last marks of a whole result through splits and merges, and keeps an empty last batch', async () => {
     async function* result(...sizes: number[]): AsyncGenerator<Batch> {
       let n = 0;
       for (const [i, size] of sizes.entries()) {
-        yield { records: Array.from({ length: size }, () => ({ n: ++n })), snapshot: { first: i === 0, last: i === sizes.length - 1 } };
+        yield {
+          records: Array.from({ length: size }, () => ({ n: ++n })),
+          snapshot: { first: i === 0, last: i === sizes.length - 1 },
+        };
       }
     }
     const marks = async (source: AsyncIterable<Batch>) => {
@@ -54,7 +65,12 @@ describe('rebatch', () => {
       return out;
     };
     // Split: 5 rows in parts of 2 → first on the head only, last on the tail only.
-    expect(await marks(rebatch(result(5, 0), 2))).toEqual([[2, true, false], [2, false, false], [1, false, false], [0, false, true]]);
+    expect(await marks(rebatch(result(5, 0), 2))).toEqual([
+      [2, true, false],
+      [2, false, false],
+      [1, false, false],
+      [0, false, true],
+    ]);
     // Merged up to 10 rows: one batch that is both first and last (the empty last page merged in).
     expect(await marks(rebatch(result(3, 4, 0), 10, 10_000))).toEqual([[7, true, true]]);
     // An empty result stays one empty batch, both first and last.
@@ -85,7 +101,11 @@ describe('BoundedQueue', () => {
     const queue = new BoundedQueue<string>(2);
     const pushed: string[] = [];
     const producer = (async () => {
-      for (const [item, weight] of [['a', 1], ['heavy', 2], ['b', 1]] as const) {
+      for (const [item, weight] of [
+        ['a', 1],
+        ['heavy', 2],
+        ['b', 1],
+      ] as const) {
         await queue.push(item, weight);
         pushed.push(item);
       }

@@ -33,9 +33,11 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
     if ('checkpoint' in batch && batch.checkpoint !== undefined) into.checkpoint = batch.checkpoint;
     if (batch.watermark && (!into.watermark || batch.watermark > into.watermark)) into.watermark = batch.watermark;
     if (batch.lag !== undefined) into.lag = batch.lag;
-    into.position = into.position !== undefined && batch.position !== undefined ? `${into.position}+${batch.position}` : undefined;
+    into.position =
+      into.position !== undefined && batch.position !== undefined ? `${into.position}+${batch.position}` : undefined;
     // Merged parts of one whole result: the merge starts where its first part starts and ends where its last ends.
-    if (batch.snapshot) into.snapshot = { first: into.snapshot?.first ?? batch.snapshot.first, last: batch.snapshot.last };
+    if (batch.snapshot)
+      into.snapshot = { first: into.snapshot?.first ?? batch.snapshot.first, last: batch.snapshot.last };
     return into;
   };
 
@@ -45,7 +47,10 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
     if (pending && timeoutMs) {
       const remaining = Math.max(0, started + timeoutMs - Date.now());
       let timer: NodeJS.Timeout | undefined;
-      result = await Promise.race([next, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining)))]);
+      result = await Promise.race([
+        next,
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining))),
+      ]);
       clearTimeout(timer);
     } else result = await next;
 
@@ -83,7 +88,10 @@ export async function* rebatch(source: AsyncIterable<Batch>, size?: number, time
       if (position !== undefined) head.position = `${position}#0`;
       parts = [{ start: 0, origin: (index) => whole(index + max) }];
       pending = {
-        ...pending, records: pending.records.slice(max), rejects: [], origin: originOf(parts),
+        ...pending,
+        records: pending.records.slice(max),
+        rejects: [],
+        origin: originOf(parts),
         ...(pending.snapshot ? { snapshot: { first: false, last: pending.snapshot.last } } : {}),
         ...(position !== undefined ? { position: `${position}#1` } : {}),
       };

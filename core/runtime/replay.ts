@@ -33,7 +33,9 @@ export class Replay {
       }
     }
     steps.countDeadLetters();
-    logger.info(`replay: ${result.selected} dead letter(s): ${result.landed} landed, ${result.rejectedAgain} rejected again, ${result.skipped.length} skipped`);
+    logger.info(
+      `replay: ${result.selected} dead letter(s): ${result.landed} landed, ${result.rejectedAgain} rejected again, ${result.skipped.length} skipped`,
+    );
     return result;
   }
 
@@ -52,7 +54,9 @@ export class Replay {
     const transaction = new BatchTransaction(this.context, new BatchOrigins(records, (index) => from[index]?.origin));
     try {
       if (records.length && kind === 'transform') {
-        const { output, rejects } = await steps.timed(step, () => transaction.transform(step, step.declaration.from[0] ?? stepId, records));
+        const { output, rejects } = await steps.timed(step, () =>
+          transaction.transform(step, step.declaration.from[0] ?? stepId, records),
+        );
         if (output !== records) transaction.hold(output);
         steps.countIn(step, records.length, rowCount(output));
         again.push(...rejects);
@@ -76,7 +80,10 @@ export class Replay {
     // Every entry tried leaves the store, except those rejected again for the same reasons (kept as they are);
     // the new rejects are stored once.
     const tried = entries.filter((e) => !skipped.some((s) => s.id === e.id));
-    await deadLetters.replace(tried.map((e) => e.id), again.length ? [{ step: stepId, rejects: again }] : []);
+    await deadLetters.replace(
+      tried.map((e) => e.id),
+      again.length ? [{ step: stepId, rejects: again }] : [],
+    );
     step.stats.run.rejected += again.length;
     // Rejected again: an entry one of whose records the step refused, or whose source could not parse it.
     const refused = new Set(again.map((r) => r.record));
@@ -86,7 +93,12 @@ export class Replay {
   }
 
   /** The records to replay, each with the entry it came from; a source's entries are parsed again first. */
-  private async records(steps: Steps, stepId: string, entries: DeadLetterEntry[], skip: (entry: DeadLetterEntry, reason: string) => void) {
+  private async records(
+    steps: Steps,
+    stepId: string,
+    entries: DeadLetterEntry[],
+    skip: (entry: DeadLetterEntry, reason: string) => void,
+  ) {
     const records: Row[] = [];
     const from: DeadLetterEntry[] = [];
     const again: Reject[] = [];
@@ -99,7 +111,10 @@ export class Replay {
       if (step.declaration.kind === 'source') {
         const source = steps.sources.get(stepId)!.plugin;
         if (!source.replayRecord) {
-          skip(entry, `the ${step.declaration.use} source cannot read one record again: fix the data and let it read the file or object again`);
+          skip(
+            entry,
+            `the ${step.declaration.use} source cannot read one record again: fix the data and let it read the file or object again`,
+          );
           continue;
         }
         try {

@@ -7,7 +7,14 @@ import type { Clock } from '../sdk/types.ts';
  */
 export async function withRetry<T>(
   work: () => Promise<T>,
-  options: { retries: number; backoffMs: number; clock: Clock; signal?: AbortSignal; retryable?: (error: unknown) => boolean; onRetry?: (error: unknown, attempt: number, delayMs: number) => void },
+  options: {
+    retries: number;
+    backoffMs: number;
+    clock: Clock;
+    signal?: AbortSignal;
+    retryable?: (error: unknown) => boolean;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  },
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {

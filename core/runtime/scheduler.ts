@@ -66,17 +66,21 @@ export class Scheduler {
       // `trigger: after` orders a --once run: first every untriggered source, then the triggered ones by dependency.
       await Promise.allSettled(sources.filter((s) => !s.declaration.trigger).map((s) => this.drive(s, true)));
       for (const source of this.orderedTriggered()) {
-        if (source.declaration.trigger?.after.length) await this.runSource(source, { type: 'step', step: source.declaration.trigger.after[0], records: 0 });
+        if (source.declaration.trigger?.after.length)
+          await this.runSource(source, { type: 'step', step: source.declaration.trigger.after[0], records: 0 });
         else logger.info(`${source.declaration.id}: not run with --once (it runs on upload)`);
       }
       return { ok: this.failures === 0 };
     }
     // A scheduled or streaming source runs by itself even when it also has a trigger.
     for (const source of sources) {
-      if (!source.declaration.trigger || source.declaration.schedule || source.definition.spec.streaming) this.tasks.push(this.drive(source, false));
+      if (!source.declaration.trigger || source.declaration.schedule || source.definition.spec.streaming)
+        this.tasks.push(this.drive(source, false));
     }
     this.wireAfterTriggers();
-    await new Promise<void>((resolveStop) => this.abort.signal.addEventListener('abort', () => resolveStop(), { once: true }));
+    await new Promise<void>((resolveStop) =>
+      this.abort.signal.addEventListener('abort', () => resolveStop(), { once: true }),
+    );
     await Promise.allSettled(this.tasks);
     return { ok: this.failures === 0 };
   }
@@ -101,7 +105,14 @@ export class Scheduler {
     const { steps } = this.context;
     const triggered = [...steps.sources.values()].filter((s) => s.declaration.trigger);
     const depth = (s: SourceRuntime): number =>
-      Math.max(0, ...(s.declaration.trigger?.after ?? []).flatMap((a) => steps.upstream(a)).map((id) => steps.sources.get(id)).filter((x): x is SourceRuntime => !!x && x !== s && !!x.declaration.trigger).map((x) => 1 + depth(x)));
+      Math.max(
+        0,
+        ...(s.declaration.trigger?.after ?? [])
+          .flatMap((a) => steps.upstream(a))
+          .map((id) => steps.sources.get(id))
+          .filter((x): x is SourceRuntime => !!x && x !== s && !!x.declaration.trigger)
+          .map((x) => 1 + depth(x)),
+      );
     return triggered.sort((a, b) => depth(a) - depth(b));
   }
 
@@ -160,7 +171,9 @@ export class Scheduler {
     if (schedule.cron) {
       const job = new Cron(schedule.cron, { timezone: schedule.timezone, protect: true }, tick);
       this.timers.push(job);
-      logger.info(`${source.declaration.id}: scheduled "${schedule.cron}"${schedule.timezone ? ' ' + schedule.timezone : ''}, next run ${job.nextRun()?.toISOString()}`);
+      logger.info(
+        `${source.declaration.id}: scheduled "${schedule.cron}"${schedule.timezone ? ' ' + schedule.timezone : ''}, next run ${job.nextRun()?.toISOString()}`,
+      );
     } else if (schedule.everyMs) {
       const interval = setInterval(tick, schedule.everyMs);
       this.timers.push({ stop: () => clearInterval(interval) });
@@ -184,7 +197,13 @@ export class Scheduler {
       this.abort.signal.addEventListener('abort', stopWithPipeline, { once: true });
       const reader = (async () => {
         try {
-          const run = { signal: stopRun.signal, once: options.once ?? false, date: options.date, checkpoint: state.forStep(id).get('checkpoint'), trigger };
+          const run = {
+            signal: stopRun.signal,
+            once: options.once ?? false,
+            date: options.date,
+            checkpoint: state.forStep(id).get('checkpoint'),
+            trigger,
+          };
           for await (const batch of rebatch(source.plugin.read(run), policy.batchSize, policy.batchTimeoutMs)) {
             // A batch held in DuckDB is read ahead alone (it holds a slice of a file in DuckDB's memory; reading the
             // next one overlaps with its processing all the same).
@@ -201,12 +220,17 @@ export class Scheduler {
           const rejected = await this.processBatch(source, batch);
           result.records += rowCount(batch.records);
           result.rejected += rejected;
-          metrics.histogram('platform_batch_seconds', 'Time to process and commit one source batch', { step: id }).observe((performance.now() - t0) / 1000);
-          if (batch.lag !== undefined) metrics.gauge('platform_source_lag', 'Records the source has not read yet', { step: id }).set(batch.lag);
+          metrics
+            .histogram('platform_batch_seconds', 'Time to process and commit one source batch', { step: id })
+            .observe((performance.now() - t0) / 1000);
+          if (batch.lag !== undefined)
+            metrics.gauge('platform_source_lag', 'Records the source has not read yet', { step: id }).set(batch.lag);
           if (Date.now() - lastProgress > 5000) {
             lastProgress = Date.now();
             const seconds = (lastProgress - started) / 1000;
-            logger.info(`${id}: ${result.records.toLocaleString('en-US')} records so far (${Math.round(result.records / seconds).toLocaleString('en-US')}/s)`);
+            logger.info(
+              `${id}: ${result.records.toLocaleString('en-US')} records so far (${Math.round(result.records / seconds).toLocaleString('en-US')}/s)`,
+            );
           }
         }
         await reader;
@@ -214,14 +238,19 @@ export class Scheduler {
       } catch (error) {
         this.failures++;
         steps.recordError(source, error);
-        logger.error(`${id}: run failed${error instanceof Error && FAILED_AT.has(error) ? ` at ${FAILED_AT.get(error)}` : ''}, nothing after the last committed batch was committed: ${errorMessage(error)}`);
+        logger.error(
+          `${id}: run failed${error instanceof Error && FAILED_AT.has(error) ? ` at ${FAILED_AT.get(error)}` : ''}, nothing after the last committed batch was committed: ${errorMessage(error)}`,
+        );
         // Unblock the reader (it may be waiting for room in the queue) and let the source end its read.
         stopRun.abort();
         queue.close();
         await reader.catch(() => undefined);
         // Batches read ahead but never processed may hold DuckDB tables.
         for await (const left of queue) await release([left.records]);
-        if (rethrow) throw error instanceof Error && FAILED_AT.has(error) ? new Error(`${FAILED_AT.get(error)}: ${errorMessage(error)}`, { cause: error }) : error;
+        if (rethrow)
+          throw error instanceof Error && FAILED_AT.has(error)
+            ? new Error(`${FAILED_AT.get(error)}: ${errorMessage(error)}`, { cause: error })
+            : error;
         return result;
       } finally {
         this.abort.signal.removeEventListener('abort', stopWithPipeline);
@@ -233,8 +262,12 @@ export class Scheduler {
   private async processBatch(source: SourceRuntime, batch: Batch): Promise<number> {
     const { steps } = this.context;
     const context: TransactionContext = { ...this.context, epoch: this.context.epoch() };
-    const origin = batch.position !== undefined ? { source: source.declaration.id, position: batch.position } : undefined;
-    const transaction = new BatchTransaction(context, new BatchOrigins(batch.records, batch.origin), { part: batch.snapshot, origin });
+    const origin =
+      batch.position !== undefined ? { source: source.declaration.id, position: batch.position } : undefined;
+    const transaction = new BatchTransaction(context, new BatchOrigins(batch.records, batch.origin), {
+      part: batch.snapshot,
+      origin,
+    });
     // The source's own DuckDB table is dropped once the batch is done, like every table made for it downstream.
     transaction.hold(batch.records);
     try {

@@ -20,7 +20,8 @@ export class StateStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${this.file}: unreadable state (${(error as Error).message})`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`${this.file}: unreadable state (${(error as Error).message})`);
       this.data = {};
       return;
     }
@@ -28,11 +29,16 @@ export class StateStore {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new Error(`${this.file}: not JSON (${(error as Error).message}); restore it, or delete it to read every source again from the start`);
+      throw new Error(
+        `${this.file}: not JSON (${(error as Error).message}); restore it, or delete it to read every source again from the start`,
+      );
     }
     // Anything else would be taken for "nothing committed yet": every source would read everything again.
     const problem = shapeProblem(data);
-    if (problem) throw new Error(`${this.file}: not a state file (${problem}); restore it, or delete it to read every source again from the start`);
+    if (problem)
+      throw new Error(
+        `${this.file}: not a state file (${problem}); restore it, or delete it to read every source again from the start`,
+      );
     this.data = data as Record<string, Record<string, unknown>>;
   }
 
@@ -75,12 +81,20 @@ export class StateStore {
 
 /** What is wrong with a parsed state file: it is an object of steps, each an object of keys. */
 function shapeProblem(data: unknown): string | undefined {
-  const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`);
+  const kind = (value: unknown) =>
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : `a ${typeof value}`;
   if (kind(data) !== 'an object') return `expected an object of steps, found ${kind(data)}`;
   for (const [step, keys] of Object.entries(data as Record<string, unknown>)) {
     if (kind(keys) !== 'an object') return `step "${step}": expected an object, found ${kind(keys)}`;
     const at = (keys as Record<string, unknown>).lastCommitAt;
-    if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at)))) return `step "${step}": lastCommitAt is not a time`;
+    if (at !== undefined && (typeof at !== 'string' || Number.isNaN(Date.parse(at))))
+      return `step "${step}": lastCommitAt is not a time`;
   }
   return undefined;
 }

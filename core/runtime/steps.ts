@@ -2,7 +2,22 @@
 // takes one batch (timed, serialised, retried). The scheduler and the batch transaction work through this.
 import type { Manifest, StepDeclaration } from '../manifest/index.ts';
 import type { PluginCatalog } from '../sdk/container.ts';
-import type { Batch, Clock, Logger, PluginDefinition, Reject, Row, Rows, Sink, Source, StepDetails, StepInfo, StepStats, Transform, View } from '../sdk/types.ts';
+import type {
+  Batch,
+  Clock,
+  Logger,
+  PluginDefinition,
+  Reject,
+  Row,
+  Rows,
+  Sink,
+  Source,
+  StepDetails,
+  StepInfo,
+  StepStats,
+  Transform,
+  View,
+} from '../sdk/types.ts';
 import { errorMessage, isDataError, rowCount } from '../sdk/index.ts';
 import type { DeadLetterStore } from './deadletter.ts';
 import type { EventHub } from '../sdk/events.ts';
@@ -85,14 +100,30 @@ export class Steps {
     const startedAt = context.clock.now().toISOString();
     for (const declaration of manifest.steps) {
       const info: StepInfo = {
-        id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from, connection: declaration.connection,
-        location: { file: manifest.file, line: declaration.line }, pipeline: manifest.name,
+        id: declaration.id,
+        kind: declaration.kind,
+        use: declaration.use,
+        from: declaration.from,
+        connection: declaration.connection,
+        location: { file: manifest.file, line: declaration.line },
+        pipeline: manifest.name,
       };
       const saved = state.forStep(declaration.id);
       const stats: StepStats = {
-        id: declaration.id, kind: declaration.kind, use: declaration.use, from: declaration.from,
-        recordsIn: 0, recordsOut: 0, rejected: 0, errors: 0, batches: 0, batchesInDuckDb: 0,
-        lastCommitAt: saved.get<string>('lastCommitAt') ?? null, watermark: null, lastError: null, location: info.location,
+        id: declaration.id,
+        kind: declaration.kind,
+        use: declaration.use,
+        from: declaration.from,
+        recordsIn: 0,
+        recordsOut: 0,
+        rejected: 0,
+        errors: 0,
+        batches: 0,
+        batchesInDuckDb: 0,
+        lastCommitAt: saved.get<string>('lastCommitAt') ?? null,
+        watermark: null,
+        lastError: null,
+        location: info.location,
         totals: { recordsIn: 0, recordsOut: 0, batches: 0, since: startedAt, ...saved.get<object>('totals') },
         run: { startedAt, rejected: 0 },
         lag: null,
@@ -101,13 +132,26 @@ export class Steps {
         dataFrom: this.dataFrom.get(declaration.id) ?? [],
       };
       const definition = catalog.find(declaration.kind, declaration.use)!;
-      this.byId.set(declaration.id, { declaration, config: context.configOf(declaration), info, definition, stats, mutex: new Mutex(), outputs: [], busyMs: 0, errors: [], sample: null });
+      this.byId.set(declaration.id, {
+        declaration,
+        config: context.configOf(declaration),
+        info,
+        definition,
+        stats,
+        mutex: new Mutex(),
+        outputs: [],
+        busyMs: 0,
+        errors: [],
+        sample: null,
+      });
     }
     for (const step of this.byId.values()) {
       if (step.declaration.kind === 'view') continue;
       for (const input of step.declaration.from) this.byId.get(input)?.outputs.push(step.declaration.id);
     }
-    for (const step of this.byId.values()) if (step.declaration.kind === 'source' && !step.info.connection) step.info.batchConnection = this.downstreamDuckDb(step);
+    for (const step of this.byId.values())
+      if (step.declaration.kind === 'source' && !step.info.connection)
+        step.info.batchConnection = this.downstreamDuckDb(step);
     this.zeroCounters();
   }
 
@@ -134,9 +178,12 @@ export class Steps {
    * error as a change only when the series existed before it.
    */
   private zeroCounters(): void {
-    for (const { declaration: { id, kind } } of this.byId.values()) {
+    for (const {
+      declaration: { id, kind },
+    } of this.byId.values()) {
       if (kind === 'view') continue;
-      for (const counter of Object.keys(COUNTERS) as Counter[]) if (counter !== 'in' || kind !== 'source') this.count(counter, id, 0);
+      for (const counter of Object.keys(COUNTERS) as Counter[])
+        if (counter !== 'in' || kind !== 'source') this.count(counter, id, 0);
     }
   }
 
@@ -176,9 +223,12 @@ export class Steps {
     }
     if (rows.count === 0 || (step.sample && Date.parse(at) - Date.parse(step.sample.at) < 10_000)) return;
     step.sample = { rows: [], at };
-    void rows.tail(SAMPLE_SIZE).then((sample) => {
-      step.sample = { rows: sample, at };
-    }, () => undefined);
+    void rows.tail(SAMPLE_SIZE).then(
+      (sample) => {
+        step.sample = { rows: sample, at };
+      },
+      () => undefined,
+    );
   }
 
   /** Counts a source's batch (records emitted, lag, freshness, sample); returns its size. */
@@ -191,7 +241,8 @@ export class Steps {
     this.keepSample(source, batch.records);
     if (!Array.isArray(batch.records)) source.stats.batchesInDuckDb++;
     this.count('out', source.declaration.id, size);
-    if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark)) source.stats.watermark = batch.watermark.toISOString();
+    if (batch.watermark && (!source.stats.watermark || batch.watermark.toISOString() > source.stats.watermark))
+      source.stats.watermark = batch.watermark.toISOString();
     return size;
   }
 
@@ -216,7 +267,10 @@ export class Steps {
     const { retries, backoffMs } = step.declaration.policy;
     const label = this.label(step);
     return withRetry(work, {
-      retries, backoffMs, clock: this.context.clock, signal: this.context.signal,
+      retries,
+      backoffMs,
+      clock: this.context.clock,
+      signal: this.context.signal,
       // A data error fails again whatever the wait: the caller sends its records to dead-letter instead.
       retryable: (error) => !isDataError(error),
       onRetry: (error, attempt, delay) => {
@@ -249,13 +303,21 @@ export class Steps {
   }
 
   totalsChanges(): StateChange[] {
-    const changes: StateChange[] = [...this.unsavedTotals].map((id) => [id, 'totals', { ...this.byId.get(id)!.stats.totals }]);
+    const changes: StateChange[] = [...this.unsavedTotals].map((id) => [
+      id,
+      'totals',
+      { ...this.byId.get(id)!.stats.totals },
+    ]);
     this.unsavedTotals.clear();
     return changes;
   }
 
   /** Stores rejects with their origin (`originOf` for those the step gave none); counts them for this run. */
-  async reject(step: StepRuntime, rejects: Reject[], originOf?: (record: unknown) => string | undefined): Promise<void> {
+  async reject(
+    step: StepRuntime,
+    rejects: Reject[],
+    originOf?: (record: unknown) => string | undefined,
+  ): Promise<void> {
     step.stats.run.rejected += rejects.length;
     if (originOf) for (const reject of rejects) reject.origin ??= originOf(reject.record);
     const fresh = await this.context.deadLetters.add(step.declaration.id, rejects);
@@ -293,11 +355,16 @@ function masked(value: unknown, key = ''): unknown {
   if (SECRET.test(key) && value !== null && value !== undefined && value !== '') return '••••';
   if (typeof value === 'string') return value.replace(/(\/\/[^:/@\s]+:)[^@/\s]+@/g, '$1••••@');
   if (Array.isArray(value)) return value.map((v) => masked(v));
-  if (value && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k)]));
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k)]));
   return value;
 }
 
 /** A record with JSON values (Dates as ISO text, bigints as numbers or text). */
 function jsonRow(row: Row): Row {
-  return JSON.parse(JSON.stringify(row, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v))) as Row;
+  return JSON.parse(
+    JSON.stringify(row, (_, v) =>
+      typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v,
+    ),
+  ) as Row;
 }

@@ -2,7 +2,19 @@
 // (transforms now, in order; sink writes gathered), committed once every sink has it (checkpoint, transform
 // snapshots, commit times and counters in one atomic state write), and released (the DuckDB tables made for it).
 import { createHash } from 'node:crypto';
-import type { Batch, BatchIdentity, Clock, Logger, Reject, Row, Rows, Sink, SinkContext, SnapshotPart, TransformContext } from '../sdk/types.ts';
+import type {
+  Batch,
+  BatchIdentity,
+  Clock,
+  Logger,
+  Reject,
+  Row,
+  Rows,
+  Sink,
+  SinkContext,
+  SnapshotPart,
+  TransformContext,
+} from '../sdk/types.ts';
 import { errorMessage, isDataError, recordsOf, rowCount } from '../sdk/index.ts';
 import { allRejected, refusedRecords } from '../sdk/isolate.ts';
 import type { EventHub } from '../sdk/events.ts';
@@ -87,16 +99,20 @@ export class BatchTransaction {
         if (produced || part) await this.deliver(outputId, output);
       } else if (step.declaration.kind === 'sink') {
         const identity = origin ? batchIdentity(this.context.epoch, origin, fromId, outputId) : undefined;
-        this.writes.push(steps.timed(step, () => this.write(step, records, identity)).then(async ({ inDuckDb, rejects }) => {
-          if (inDuckDb) step.stats.batchesInDuckDb++;
-          // A sink writing a whole result at its last batch reports the rejects of all its pages then.
-          const kept = Math.max(0, size - rejects.length);
-          steps.countIn(step, size, kept);
-          if (size) steps.keepSample(step, records);
-          if (rejects.length) await steps.reject(step, rejects, (record) => this.origins.originOf(record));
-          this.rejected += rejects.length;
-          this.written.push({ step, records: kept });
-        }));
+        this.writes.push(
+          steps
+            .timed(step, () => this.write(step, records, identity))
+            .then(async ({ inDuckDb, rejects }) => {
+              if (inDuckDb) step.stats.batchesInDuckDb++;
+              // A sink writing a whole result at its last batch reports the rejects of all its pages then.
+              const kept = Math.max(0, size - rejects.length);
+              steps.countIn(step, size, kept);
+              if (size) steps.keepSample(step, records);
+              if (rejects.length) await steps.reject(step, rejects, (record) => this.origins.originOf(record));
+              this.rejected += rejects.length;
+              this.written.push({ step, records: kept });
+            }),
+        );
       }
     }
   }
@@ -133,30 +149,42 @@ export class BatchTransaction {
    * others are written. Part of a whole result (a replacing write) cannot be split, nor a batch whose shape the
    * sink refuses (DataError `wholeBatch`): their records go together.
    */
-  async write(step: StepRuntime, records: Rows, identity?: BatchIdentity): Promise<{ inDuckDb: boolean; rejects: Reject[] }> {
+  async write(
+    step: StepRuntime,
+    records: Rows,
+    identity?: BatchIdentity,
+  ): Promise<{ inDuckDb: boolean; rejects: Reject[] }> {
     const { steps } = this.context;
     const { part } = this.batch;
     const sink = steps.sinks.get(step.declaration.id)!;
-    const attempt = (rows: Rows, batch = identity) => steps.retrying(step, async () => {
-      // Rejects of a failed attempt are dropped: the retry finds them again.
-      const rejects: Reject[] = [];
-      const ctx: SinkContext = {
-        reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }),
-        ...(part ? { snapshot: part } : {}),
-        ...(batch ? { batch } : {}),
-      };
-      return { inDuckDb: await writeRows(sink, rows, ctx), rejects };
-    });
+    const attempt = (rows: Rows, batch = identity) =>
+      steps.retrying(step, async () => {
+        // Rejects of a failed attempt are dropped: the retry finds them again.
+        const rejects: Reject[] = [];
+        const ctx: SinkContext = {
+          reject: (record, reasons, origin) =>
+            void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }),
+          ...(part ? { snapshot: part } : {}),
+          ...(batch ? { batch } : {}),
+        };
+        return { inDuckDb: await writeRows(sink, rows, ctx), rejects };
+      });
     try {
       return await attempt(records);
     } catch (error) {
       if (!isDataError(error)) throw error;
       steps.recordError(step, error);
       const all = await this.origins.recordsOf(records);
-      this.context.logger.warn(`${steps.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`);
+      this.context.logger.warn(
+        `${steps.label(step)}: refused a batch of ${all.length} record(s) (${errorMessage(error)}); finding the records it refuses`,
+      );
       // Each part written while bisecting is a batch of its own (an exactly-once sink must not take it for the whole).
-      const partOf = (half: Row[]) => identity && { ...identity, id: digest(identity.id, String(all.indexOf(half[0])), String(half.length)) };
-      const rejects = await refusedRecords(all, error, async (half) => (await attempt(half, partOf(half))).rejects, { splittable: !part, deadlineMs: Date.now() + ISOLATE_BUDGET_MS });
+      const partOf = (half: Row[]) =>
+        identity && { ...identity, id: digest(identity.id, String(all.indexOf(half[0])), String(half.length)) };
+      const rejects = await refusedRecords(all, error, async (half) => (await attempt(half, partOf(half))).rejects, {
+        splittable: !part,
+        deadlineMs: Date.now() + ISOLATE_BUDGET_MS,
+      });
       return { inDuckDb: false, rejects };
     }
   }
@@ -171,7 +199,11 @@ export class BatchTransaction {
    * the commit times the pages show after a restart and the counters kept across restarts, in one atomic write.
    * Then the source hears of it and every step that committed says so (live pages, `after:` triggers).
    */
-  async commit(source: SourceRuntime | undefined, batch: Pick<Batch, 'checkpoint' | 'snapshot'>, records: number): Promise<void> {
+  async commit(
+    source: SourceRuntime | undefined,
+    batch: Pick<Batch, 'checkpoint' | 'snapshot'>,
+    records: number,
+  ): Promise<void> {
     await this.settle();
     const { steps, state, metrics, events } = this.context;
     const at = this.context.clock.now();
@@ -190,8 +222,18 @@ export class BatchTransaction {
     if (source && batch.checkpoint !== undefined) await source.plugin.commit?.(batch.checkpoint);
     for (const { step, records: count } of committed) {
       step.stats.lastCommitAt = iso;
-      metrics.gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', { step: step.declaration.id }).set(at.getTime() / 1000);
-      events.emit({ type: 'commit', step: step.declaration.id, records: count, at, ...(batch.snapshot?.last ? { snapshot: true } : {}) });
+      metrics
+        .gauge('platform_last_commit_timestamp_seconds', 'Unix time of the last successful commit', {
+          step: step.declaration.id,
+        })
+        .set(at.getTime() / 1000);
+      events.emit({
+        type: 'commit',
+        step: step.declaration.id,
+        records: count,
+        at,
+        ...(batch.snapshot?.last ? { snapshot: true } : {}),
+      });
     }
   }
 
@@ -203,7 +245,8 @@ export class BatchTransaction {
     await this.settle();
     await this.context.state.update(snapshotChanges(this.snapshots));
     const at = this.context.clock.now();
-    for (const { step, records } of this.written) this.context.events.emit({ type: 'commit', step: step.declaration.id, records, at });
+    for (const { step, records } of this.written)
+      this.context.events.emit({ type: 'commit', step: step.declaration.id, records, at });
   }
 
   /** Drops the DuckDB tables held for the batch (records need nothing). A failed drop only costs memory. */
@@ -231,7 +274,11 @@ function digest(...parts: string[]): string {
 }
 
 export function transformContext(input: string, rejects: Reject[]): TransformContext {
-  return { input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }) };
+  return {
+    input,
+    reject: (record, reasons, origin) =>
+      void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }),
+  };
 }
 
 /** Writes through the sink's DuckDB path when the rows are a DuckDB table it can take (true), else as records. */

@@ -21,7 +21,11 @@ export function batchLedgerSql(table: string) {
 }
 
 /** The parameters of `claim` for one batch written into `target`. */
-export function claimParams(batch: BatchIdentity, target: string, records: number): [string, string, string, string, number] {
+export function claimParams(
+  batch: BatchIdentity,
+  target: string,
+  records: number,
+): [string, string, string, string, number] {
   return [batch.writer, batch.id, target, batch.origin, records];
 }
 

@@ -6,7 +6,8 @@ import type { JSONSchema, PluginSpec } from './types.ts';
 import { isDuration, parseDuration } from './duration.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 // XXX ("no currency") and XTS ("testing") are ISO 4217 codes but never the currency of a payment.
 const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code !== 'XXX' && code !== 'XTS'));
@@ -17,14 +18,35 @@ const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code 
  */
 export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv {
   // ownProperties: a record without a field does not get it from what every JS object inherits (toString…).
-  const instance = addFormats(new Ajv({ allErrors: true, useDefaults: options.defaults, coerceTypes: options.coerce, strict: false, allowUnionTypes: true, ownProperties: true }));
-  instance.addFormat('iso3166-alpha2', { type: 'string', validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value) });
+  const instance = addFormats(
+    new Ajv({
+      allErrors: true,
+      useDefaults: options.defaults,
+      coerceTypes: options.coerce,
+      strict: false,
+      allowUnionTypes: true,
+      ownProperties: true,
+    }),
+  );
+  instance.addFormat('iso3166-alpha2', {
+    type: 'string',
+    validate: (value: string) => /^[A-Z]{2}$/.test(value) && countries.isValid(value),
+  });
   instance.addFormat('iso4217', { type: 'string', validate: (value: string) => currencyCodes.has(value) });
-  instance.addFormat('duration', { type: 'string', validate: (value: string) => isDuration(value) && parseDuration(value) > 0 });
+  instance.addFormat('duration', {
+    type: 'string',
+    validate: (value: string) => isDuration(value) && parseDuration(value) > 0,
+  });
   instance.addFormat('duration-or-zero', { type: 'string', validate: (value: string) => isDuration(value) });
   instance.addFormat('time-zone', { type: 'string', validate: isTimeZone });
-  instance.addFormat('host-ports', { type: 'string', validate: (value: string) => value === 'embedded' || value.split(',').every((b) => hostPort(b.trim())) });
-  instance.addFormat('server-url', { type: 'string', validate: (value: string) => value === 'embedded' || value === '' || serverUrl(value) });
+  instance.addFormat('host-ports', {
+    type: 'string',
+    validate: (value: string) => value === 'embedded' || value.split(',').every((b) => hostPort(b.trim())),
+  });
+  instance.addFormat('server-url', {
+    type: 'string',
+    validate: (value: string) => value === 'embedded' || value === '' || serverUrl(value),
+  });
   return instance;
 }
 
@@ -39,7 +61,8 @@ export function isTimeZone(value: string): boolean {
 }
 
 const validPort = (port: string) => /^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
-const hostPort = (text: string) => /^\[?[^\s/[\]]+\]?:\d+$/.test(text) && validPort(text.slice(text.lastIndexOf(':') + 1));
+const hostPort = (text: string) =>
+  /^\[?[^\s/[\]]+\]?:\d+$/.test(text) && validPort(text.slice(text.lastIndexOf(':') + 1));
 
 function serverUrl(value: string): boolean {
   const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(value);
@@ -79,8 +102,11 @@ export interface ConfigError {
 }
 
 /** Validates a step's `with:` against the plugin's schema; returns the value with defaults applied. */
-export function validateConfig(spec: PluginSpec, config: unknown, label: string):
-  { ok: true; value: Record<string, unknown> } | { ok: false; errors: string[]; details: ConfigError[] } {
+export function validateConfig(
+  spec: PluginSpec,
+  config: unknown,
+  label: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; errors: string[]; details: ConfigError[] } {
   const value = structuredClone(config ?? {}) as Record<string, unknown>;
   const validate = compileSchema(spec.config);
   if (validate(value)) return { ok: true, value };
@@ -90,7 +116,10 @@ export function validateConfig(spec: PluginSpec, config: unknown, label: string)
 
 /** Turns one ajv error into a path and a sentence a user understands (`data`: the validated value, to quote it). */
 export function describeAjvError(error: ErrorObject, data?: unknown): ConfigError {
-  const path = error.instancePath.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'format': {
@@ -100,11 +129,17 @@ export function describeAjvError(error: ErrorObject, data?: unknown): ConfigErro
       return { path, message: `${JSON.stringify(value)} is not ${hint}` };
     }
     case 'additionalProperties':
-      return { path: [...path, String(params.additionalProperty)], message: `unknown property "${params.additionalProperty}"` };
+      return {
+        path: [...path, String(params.additionalProperty)],
+        message: `unknown property "${params.additionalProperty}"`,
+      };
     case 'required':
       return { path, message: `missing required property "${params.missingProperty}"` };
     case 'enum':
-      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        path,
+        message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     case 'const':
       return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
   }

@@ -26,12 +26,19 @@ export class ConnectionRegistry implements Connections {
 
   async open(name: string, type?: string): Promise<OpenConnection<unknown>> {
     const declaration = this.declarations.find((d) => d.name === name);
-    if (!declaration) throw new Error(`connection "${name}" is not declared in ${this.manifestFile} (declared: ${this.declarations.map((d) => d.name).join(', ') || 'none'})`);
-    if (type && declaration.type !== type) throw new Error(`connection "${name}" is of type ${declaration.type}, but ${type} is needed`);
+    if (!declaration)
+      throw new Error(
+        `connection "${name}" is not declared in ${this.manifestFile} (declared: ${this.declarations.map((d) => d.name).join(', ') || 'none'})`,
+      );
+    if (type && declaration.type !== type)
+      throw new Error(`connection "${name}" is of type ${declaration.type}, but ${type} is needed`);
     let opening = this.opened.get(name);
     if (!opening) {
       const connectionType = this.types.get(declaration.type);
-      if (!connectionType) throw new Error(`connection "${name}": unknown type "${declaration.type}" (known: ${[...this.types.keys()].join(', ')})`);
+      if (!connectionType)
+        throw new Error(
+          `connection "${name}": unknown type "${declaration.type}" (known: ${[...this.types.keys()].join(', ')})`,
+        );
       opening = connectionType
         .open(declaration.config, { name, stateDir: this.stateDir, logger: this.logger.child({ connection: name }) })
         .then((open) => {
@@ -40,7 +47,9 @@ export class ConnectionRegistry implements Connections {
         })
         .catch((error) => {
           this.opened.delete(name); // let a later call retry once the server is back
-          throw new Error(`connection "${name}" (${declaration.type}, ${this.manifestFile}:${declaration.line ?? '?'}): ${(error as Error).message}`);
+          throw new Error(
+            `connection "${name}" (${declaration.type}, ${this.manifestFile}:${declaration.line ?? '?'}): ${(error as Error).message}`,
+          );
         });
       this.opened.set(name, opening);
     }
@@ -55,7 +64,9 @@ export class ConnectionRegistry implements Connections {
   /** Each connection's mode and, for an embedded one, where it keeps its data (undefined: in memory). */
   stores(): { name: string; type: string; embedded: boolean; path?: string }[] {
     return this.declarations.map((d) => ({
-      name: d.name, type: d.type, embedded: this.embedded(d),
+      name: d.name,
+      type: d.type,
+      embedded: this.embedded(d),
       path: this.types.get(d.type)?.storePath?.(d.config, { stateDir: this.stateDir }),
     }));
   }
@@ -81,7 +92,10 @@ export class ConnectionRegistry implements Connections {
     for (const d of this.declarations) {
       try {
         const open = await this.open(d.name);
-        lines.push({ name: d.name, line: `${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}` });
+        lines.push({
+          name: d.name,
+          line: `${d.name} (${d.type}): ${open.embedded ? 'embedded' : 'real'} — ${open.description}`,
+        });
         opened.push({ name: d.name, type: d.type, embedded: open.embedded, description: open.description });
       } catch (error) {
         errors.push({ name: d.name, embedded: this.embedded(d), error: error as Error });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { inject, injectable, pluginModule, TOKENS, type Logger, type SqlClient, type Connections, type Transform, type Row } from './index.ts';
+import {
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Logger,
+  type SqlClient,
+  type Connections,
+  type Transform,
+  type Row,
+} from './index.ts';
 import { createTestStep } from './testing.ts';
 import duckdb from '../../connections/duckdb/index.ts';
 
@@ -14,18 +24,37 @@ class Upper implements Transform {
     const db = await this.connections.get<SqlClient>('db', 'duckdb');
     const [{ n }] = await db.query<{ n: number }>('SELECT $1::INTEGER + 1 AS n', [41]);
     this.logger.info('processed', { n });
-    return records.map((r) => ({ ...r, [this.config.field]: String(r[this.config.field]).toUpperCase() + this.config.suffix + n }));
+    return records.map((r) => ({
+      ...r,
+      [this.config.field]: String(r[this.config.field]).toUpperCase() + this.config.suffix + n,
+    }));
   }
 }
 
-const module = pluginModule({
-  kind: 'transform', name: 'upper', summary: 'test', stability: 'experimental',
-  config: { type: 'object', required: ['field'], additionalProperties: false, properties: { field: { type: 'string' }, suffix: { type: 'string', default: '!' } } },
-}, Upper);
+const module = pluginModule(
+  {
+    kind: 'transform',
+    name: 'upper',
+    summary: 'test',
+    stability: 'experimental',
+    config: {
+      type: 'object',
+      required: ['field'],
+      additionalProperties: false,
+      properties: { field: { type: 'string' }, suffix: { type: 'string', default: '!' } },
+    },
+  },
+  Upper,
+);
 
 describe('step construction through the container', () => {
   it('injects validated config with defaults, a step logger and connections', async () => {
-    const step = await createTestStep<Upper>(module, 'transform', { field: 'name' }, { connections: { db: { type: 'duckdb', path: ':memory:' } }, connectionTypes: [duckdb] });
+    const step = await createTestStep<Upper>(
+      module,
+      'transform',
+      { field: 'name' },
+      { connections: { db: { type: 'duckdb', path: ':memory:' } }, connectionTypes: [duckdb] },
+    );
     const out = await step.plugin.process([{ name: 'ada' }]);
     expect(out).toEqual([{ name: 'ADA!42' }]);
     expect(step.logs.some((l) => l.includes('[upper] processed') && l.includes('n=42'))).toBe(true);
@@ -33,12 +62,20 @@ describe('step construction through the container', () => {
   });
 
   it('names the connection module it needs when a connection type was not given', async () => {
-    await expect(createTestStep(module, 'transform', { field: 'name' }, { connections: { db: { type: 'duckdb', path: ':memory:' } } }))
-      .rejects.toThrow('connection "db" is of type duckdb: pass its module in connectionTypes (given: none)');
+    await expect(
+      createTestStep(
+        module,
+        'transform',
+        { field: 'name' },
+        { connections: { db: { type: 'duckdb', path: ':memory:' } } },
+      ),
+    ).rejects.toThrow('connection "db" is of type duckdb: pass its module in connectionTypes (given: none)');
   });
 
   it('rejects a bad config with the field named', async () => {
-    await expect(createTestStep(module, 'transform', { field: 'x', colour: 'red' })).rejects.toThrow('upper.with.colour: unknown property "colour"');
+    await expect(createTestStep(module, 'transform', { field: 'x', colour: 'red' })).rejects.toThrow(
+      'upper.with.colour: unknown property "colour"',
+    );
     await expect(createTestStep(module, 'transform', {})).rejects.toThrow('missing required property "field"');
   });
 });

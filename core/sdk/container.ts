@@ -2,8 +2,20 @@ import 'reflect-metadata';
 import { Container, type ContainerModule } from 'inversify';
 import { TOKENS } from './tokens.ts';
 import type {
-  Access, Clock, ConnectionType, Connections, DeadLetters, Logger, Metrics, PipelineEvents, PipelineStatus, PluginDefinition,
-  PluginKind, StepInfo, StepState, Triggers,
+  Access,
+  Clock,
+  ConnectionType,
+  Connections,
+  DeadLetters,
+  Logger,
+  Metrics,
+  PipelineEvents,
+  PipelineStatus,
+  PluginDefinition,
+  PluginKind,
+  StepInfo,
+  StepState,
+  Triggers,
 } from './types.ts';
 
 /** Per-step persistent state: the runtime's checkpoint store (state.json), or memory in the test kit. */
@@ -39,7 +51,9 @@ export class PluginCatalog {
   }
 
   connectionTypes(): Map<string, ConnectionType> {
-    const all = this.container.isBound(TOKENS.ConnectionType) ? this.container.getAll<ConnectionType>(TOKENS.ConnectionType) : [];
+    const all = this.container.isBound(TOKENS.ConnectionType)
+      ? this.container.getAll<ConnectionType>(TOKENS.ConnectionType)
+      : [];
     return new Map(all.map((t) => [t.type, t]));
   }
 

@@ -19,7 +19,7 @@ describe('classifyError', () => {
     expect(refusesWholeBatch(new DataError('one record'))).toBe(false);
   });
 
-  it('knows V8\'s limits hit by one record (too deep, too long) and JSON syntax as data; Node\'s system errors as infrastructure', () => {
+  it("knows V8's limits hit by one record (too deep, too long) and JSON syntax as data; Node's system errors as infrastructure", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 10_000; i++) deep = { a: deep };
     expect(() => JSON.stringify(deep)).toThrow(RangeError);
@@ -33,10 +33,11 @@ describe('classifyError', () => {
     } catch (error) {
       expect(classifyError(error)).toBe('data');
     }
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOSPC', 'EAI_AGAIN']) expect(classifyError(Object.assign(new Error(code), { code }))).toBe('infrastructure');
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOSPC', 'EAI_AGAIN'])
+      expect(classifyError(Object.assign(new Error(code), { code }))).toBe('infrastructure');
   });
 
-  it('classifies DuckDB\'s errors by their type: conversion, binder, constraint, catalog are data; IO is infrastructure', async () => {
+  it("classifies DuckDB's errors by their type: conversion, binder, constraint, catalog are data; IO is infrastructure", async () => {
     const db = await DuckDbClient.open(':memory:');
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
     await db.exec('INSERT INTO t VALUES (1)');
@@ -47,12 +48,17 @@ describe('classifyError', () => {
     await expectErrorClass(db.query('SELECT 2147483647::INTEGER + 1'), 'data');
     await expectErrorClass(db.query("SELECT * FROM read_csv('/nonexistent/x.csv')"), 'infrastructure');
     // A plugin's wrapping message keeps the engine's words: still recognised.
-    const wrapped = await expectErrorClass(db.query('SELECT amount FROM t').catch((e: Error) => { throw new Error(`enrich: ${e.message}`); }), 'data');
+    const wrapped = await expectErrorClass(
+      db.query('SELECT amount FROM t').catch((e: Error) => {
+        throw new Error(`enrich: ${e.message}`);
+      }),
+      'data',
+    );
     expect(wrapped.message).toMatch(/^enrich: Binder Error/);
     db.close();
   });
 
-  it('classifies PostgreSQL\'s errors by SQLSTATE (embedded PGlite and the real server): 22/23/42 data; 57/08 and refused connections infrastructure', async () => {
+  it("classifies PostgreSQL's errors by SQLSTATE (embedded PGlite and the real server): 22/23/42 data; 57/08 and refused connections infrastructure", async () => {
     const lite = await PGlite.create();
     await lite.exec('CREATE TABLE t (id int PRIMARY KEY, name varchar(3))');
     await expectErrorClass(lite.query("SELECT 'x'::int"), 'data');
@@ -71,7 +77,10 @@ describe('classifyError', () => {
     } finally {
       await client.end();
     }
-    const down = new pg.Client({ connectionString: `postgres://x:y@127.0.0.1:${await freePort()}/x`, connectionTimeoutMillis: 2000 });
+    const down = new pg.Client({
+      connectionString: `postgres://x:y@127.0.0.1:${await freePort()}/x`,
+      connectionTimeoutMillis: 2000,
+    });
     await expectErrorClass(down.connect(), 'infrastructure');
   });
 
@@ -84,7 +93,10 @@ describe('classifyError', () => {
       await collection.insertOne({ _id: 1 as never });
       await expectErrorClass(collection.insertOne({ _id: 1 as never }), 'data');
     } finally {
-      await client.db(name).dropDatabase().catch(() => undefined);
+      await client
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
       await client.close();
     }
     const down = new MongoClient(`mongodb://127.0.0.1:${await freePort()}/`, { serverSelectionTimeoutMS: 300 });
@@ -92,9 +104,15 @@ describe('classifyError', () => {
   });
 
   it('classifies S3 errors (MinIO through the AWS SDK): a missing key is data, a missing bucket or a refused connection infrastructure', async () => {
-    const { S3Client, GetObjectCommand, CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const { S3Client, GetObjectCommand, CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } =
+      await import('@aws-sdk/client-s3');
     const credentials = { accessKeyId: service('S3_ACCESS_KEY'), secretAccessKey: service('S3_SECRET_KEY') };
-    const s3 = new S3Client({ endpoint: service('S3_ENDPOINT'), region: service('S3_REGION'), forcePathStyle: true, credentials });
+    const s3 = new S3Client({
+      endpoint: service('S3_ENDPOINT'),
+      region: service('S3_REGION'),
+      forcePathStyle: true,
+      credentials,
+    });
     const bucket = uniqueName('errors').toLowerCase().replace(/_/g, '-');
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     try {
@@ -104,7 +122,13 @@ describe('classifyError', () => {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
       s3.destroy();
     }
-    const down = new S3Client({ endpoint: `http://127.0.0.1:${await freePort()}`, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
+    const down = new S3Client({
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials,
+      maxAttempts: 1,
+    });
     await expectErrorClass(down.send(new ListObjectsV2Command({ Bucket: bucket })), 'infrastructure');
     down.destroy();
   });
@@ -125,7 +149,12 @@ describe('classifyError', () => {
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();
     }
-    const down = new Kafka({ brokers: [`127.0.0.1:${await freePort()}`], logLevel: logLevel.NOTHING, connectionTimeout: 300, retry: { retries: 0 } }).producer();
+    const down = new Kafka({
+      brokers: [`127.0.0.1:${await freePort()}`],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 300,
+      retry: { retries: 0 },
+    }).producer();
     await expectErrorClass(down.connect(), 'infrastructure');
   });
 

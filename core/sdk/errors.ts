@@ -49,7 +49,15 @@ export function classifyError(error: unknown): ErrorClass {
 function classifyOne(error: unknown): ErrorClass | undefined {
   if (error instanceof DataError) return 'data';
   if (typeof error !== 'object' || error === null) return undefined;
-  const e = error as { name?: unknown; code?: unknown; message?: unknown; type?: unknown; retriable?: unknown; $metadata?: unknown; errorLabels?: unknown };
+  const e = error as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    type?: unknown;
+    retriable?: unknown;
+    $metadata?: unknown;
+    errorLabels?: unknown;
+  };
   const name = typeof e.name === 'string' ? e.name : '';
   const message = typeof e.message === 'string' ? e.message : '';
   const code = e.code;
@@ -58,13 +66,28 @@ function classifyOne(error: unknown): ErrorClass | undefined {
   if (typeof code === 'string' && SYSTEM_CODES.has(code)) return 'infrastructure';
 
   // V8's limits hit by one record or file: too deep to walk, too large for a string or an array.
-  if (error instanceof RangeError && /Maximum call stack size exceeded|Invalid string length|Invalid array length|Array buffer allocation failed/.test(message)) return 'data';
+  if (
+    error instanceof RangeError &&
+    /Maximum call stack size exceeded|Invalid string length|Invalid array length|Array buffer allocation failed/.test(
+      message,
+    )
+  )
+    return 'data';
   // ERR_OUT_OF_RANGE: a value beyond what a format holds (a document over BSON's 16 MB, a number too large).
-  if (code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE' || (error instanceof RangeError && code === 'ERR_OUT_OF_RANGE')) return 'data';
+  if (
+    code === 'ERR_STRING_TOO_LONG' ||
+    code === 'ERR_FS_FILE_TOO_LARGE' ||
+    (error instanceof RangeError && code === 'ERR_OUT_OF_RANGE')
+  )
+    return 'data';
   if (error instanceof SyntaxError && /JSON/.test(message)) return 'data';
 
   // PostgreSQL (pg, PGlite): SQLSTATE classes.
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && ('severity' in e || 'routine' in e || /^[0-9]{2}/.test(code))) {
+  if (
+    typeof code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    ('severity' in e || 'routine' in e || /^[0-9]{2}/.test(code))
+  ) {
     const verdict = postgresClass(code);
     if (verdict) return verdict;
   }
@@ -75,11 +98,19 @@ function classifyOne(error: unknown): ErrorClass | undefined {
 
   // MongoDB driver and servers speaking its protocol (FerretDB).
   if (/^Mongo/.test(name) || name === 'BSONError') {
-    if (/Network|ServerSelection|Timeout|NotPrimary|NotWritablePrimary|Topology|PoolCleared|Unavailable/.test(name)) return 'infrastructure';
-    if (Array.isArray(e.errorLabels) && e.errorLabels.some((l) => l === 'RetryableWriteError' || l === 'TransientTransactionError' || l === 'ResetPool')) return 'infrastructure';
+    if (/Network|ServerSelection|Timeout|NotPrimary|NotWritablePrimary|Topology|PoolCleared|Unavailable/.test(name))
+      return 'infrastructure';
+    if (
+      Array.isArray(e.errorLabels) &&
+      e.errorLabels.some((l) => l === 'RetryableWriteError' || l === 'TransientTransactionError' || l === 'ResetPool')
+    )
+      return 'infrastructure';
     if (name === 'BSONError') return 'data';
     if (typeof code === 'number') return MONGO_DATA_CODES.has(code) ? 'data' : 'infrastructure';
-    if (/document is larger than|key .* must not (start with|contain)|invalid BSON|cyclic|Cannot convert/i.test(message)) return 'data';
+    if (
+      /document is larger than|key .* must not (start with|contain)|invalid BSON|cyclic|Cannot convert/i.test(message)
+    )
+      return 'data';
   }
 
   // S3 (AWS SDK v3 errors carry $metadata; the local store uses the same names).
@@ -97,8 +128,29 @@ function classifyOne(error: unknown): ErrorClass | undefined {
 }
 
 const SYSTEM_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'ENOSPC', 'EDQUOT', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'ENOENT', 'EACCES', 'EPERM', 'EROFS', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+  'EAGAIN',
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
 /**
@@ -126,10 +178,27 @@ export function duckDbErrorClass(error: unknown): ErrorClass | undefined {
 
 /** DuckDB's error types (the message prefix), by what a retry could change. */
 const DUCKDB_TYPES = new Map<string, ErrorClass>([
-  ['Conversion', 'data'], ['Invalid Input', 'data'], ['Out of Range', 'data'], ['Binder', 'data'], ['Constraint', 'data'], ['Parser', 'data'],
-  ['Catalog', 'data'], ['Not implemented', 'data'], ['Invalid type', 'data'], ['Mismatch Type', 'data'], ['Syntax', 'data'], ['Dependency', 'data'],
-  ['IO', 'infrastructure'], ['Out of Memory', 'infrastructure'], ['TransactionContext', 'infrastructure'], ['Interrupt', 'infrastructure'],
-  ['Connection', 'infrastructure'], ['FATAL', 'infrastructure'], ['INTERNAL', 'infrastructure'], ['HTTP', 'infrastructure'], ['Permission', 'infrastructure'],
+  ['Conversion', 'data'],
+  ['Invalid Input', 'data'],
+  ['Out of Range', 'data'],
+  ['Binder', 'data'],
+  ['Constraint', 'data'],
+  ['Parser', 'data'],
+  ['Catalog', 'data'],
+  ['Not implemented', 'data'],
+  ['Invalid type', 'data'],
+  ['Mismatch Type', 'data'],
+  ['Syntax', 'data'],
+  ['Dependency', 'data'],
+  ['IO', 'infrastructure'],
+  ['Out of Memory', 'infrastructure'],
+  ['TransactionContext', 'infrastructure'],
+  ['Interrupt', 'infrastructure'],
+  ['Connection', 'infrastructure'],
+  ['FATAL', 'infrastructure'],
+  ['INTERNAL', 'infrastructure'],
+  ['HTTP', 'infrastructure'],
+  ['Permission', 'infrastructure'],
 ]);
 
 /**
@@ -137,11 +206,33 @@ const DUCKDB_TYPES = new Map<string, ErrorClass>([
  * 40 ConflictingUpdateOperators, 52–57 bad field names, 66 ImmutableField, 121 document validation, 10334/17419/17420
  * too large, 11000/11001 duplicate key, 16755/16837 bad update or geo value.
  */
-const MONGO_DATA_CODES = new Set([2, 9, 14, 28, 40, 52, 53, 55, 56, 57, 66, 121, 10334, 11000, 11001, 16755, 16837, 17419, 17420]);
+const MONGO_DATA_CODES = new Set([
+  2, 9, 14, 28, 40, 52, 53, 55, 56, 57, 66, 121, 10334, 11000, 11001, 16755, 16837, 17419, 17420,
+]);
 
 /** S3 error names the local store and the AWS SDK give; those about the object itself are data. */
-const S3_NAMES = new Set(['NoSuchBucket', 'NoSuchKey', 'AccessDenied', 'SlowDown', 'InternalError', 'RequestTimeout', 'ServiceUnavailable', 'EntityTooLarge', 'InvalidObjectName', 'KeyTooLongError', 'InvalidArgument', 'BadDigest']);
+const S3_NAMES = new Set([
+  'NoSuchBucket',
+  'NoSuchKey',
+  'AccessDenied',
+  'SlowDown',
+  'InternalError',
+  'RequestTimeout',
+  'ServiceUnavailable',
+  'EntityTooLarge',
+  'InvalidObjectName',
+  'KeyTooLongError',
+  'InvalidArgument',
+  'BadDigest',
+]);
 const S3_DATA_NAMES = new Set(['EntityTooLarge', 'InvalidObjectName', 'KeyTooLongError', 'BadDigest', 'NoSuchKey']);
 
 /** kafkajs protocol error types about the message itself. */
-const KAFKA_DATA_TYPES = new Set(['MESSAGE_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_TIMESTAMP', 'INVALID_REQUIRED_ACKS']);
+const KAFKA_DATA_TYPES = new Set([
+  'MESSAGE_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_TIMESTAMP',
+  'INVALID_REQUIRED_ACKS',
+]);

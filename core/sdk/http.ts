@@ -10,7 +10,9 @@ export function isCrossSite(request: Request): boolean {
   const origin = headers.get('origin');
   if (!origin) return false;
   try {
-    return new URL(origin).host !== (headers.get('x-forwarded-host') ?? headers.get('host') ?? new URL(request.url).host);
+    return (
+      new URL(origin).host !== (headers.get('x-forwarded-host') ?? headers.get('host') ?? new URL(request.url).host)
+    );
   } catch {
     return true;
   }

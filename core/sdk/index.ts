@@ -10,7 +10,14 @@ export * from './types.ts';
 export { TOKENS } from './tokens.ts';
 export { SnapshotBuffer, asWholeResult } from './snapshot.ts';
 export { BATCH_LEDGER_KEEP, BATCH_LEDGER_TABLE, batchLedgerSql, batchUuid, claimParams } from './batches.ts';
-export { DataError, classifyError, duckDbErrorClass, isDataError, refusesWholeBatch, type ErrorClass } from './errors.ts';
+export {
+  DataError,
+  classifyError,
+  duckDbErrorClass,
+  isDataError,
+  refusesWholeBatch,
+  type ErrorClass,
+} from './errors.ts';
 export { isCrossSite } from './http.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { createAjv, describeAjvError, isTimeZone, type ConfigError } from './config.ts';
@@ -80,4 +87,3 @@ export function signInPath(next?: string): string {
 export function localPath(next: string | null | undefined): string {
   return next && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : '/';
 }
-

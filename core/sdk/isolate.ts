@@ -8,11 +8,19 @@ import type { Reject, Row } from './types.ts';
  * An infrastructure error on the way is thrown (the batch is then retried as a whole, at least once). When the
  * search runs past `deadlineMs`, each part still failing is rejected whole, its reason saying so.
  */
-export async function isolateRejects(records: Row[], error: unknown, write: (part: Row[]) => Promise<Reject[]>, deadlineMs: number): Promise<Reject[]> {
+export async function isolateRejects(
+  records: Row[],
+  error: unknown,
+  write: (part: Row[]) => Promise<Reject[]>,
+  deadlineMs: number,
+): Promise<Reject[]> {
   const rejects: Reject[] = [];
   const visit = async (part: Row[], failure: unknown): Promise<void> => {
     if (part.length === 1 || Date.now() > deadlineMs) {
-      const together = part.length > 1 ? ` (not narrowed further in time: rejected with ${part.length - 1} other record(s) of its batch)` : '';
+      const together =
+        part.length > 1
+          ? ` (not narrowed further in time: rejected with ${part.length - 1} other record(s) of its batch)`
+          : '';
       for (const record of part) rejects.push({ record, reasons: [`${errorMessage(failure)}${together}`] });
       return;
     }
@@ -34,7 +42,12 @@ export async function isolateRejects(records: Row[], error: unknown, write: (par
  * The records of a batch a sink refused with a data error, as rejects: found by `isolateRejects` when the batch
  * can be split, else all of them (part of a whole result, one record, or a DataError refusing the whole batch).
  */
-export async function refusedRecords(records: Row[], error: unknown, write: (part: Row[]) => Promise<Reject[]>, options: { splittable: boolean; deadlineMs: number }): Promise<Reject[]> {
+export async function refusedRecords(
+  records: Row[],
+  error: unknown,
+  write: (part: Row[]) => Promise<Reject[]>,
+  options: { splittable: boolean; deadlineMs: number },
+): Promise<Reject[]> {
   if (!options.splittable || records.length <= 1 || refusesWholeBatch(error)) return allRejected(records, error);
   return isolateRejects(records, error, write, options.deadlineMs);
 }

@@ -13,10 +13,18 @@ export class ConsoleLogger implements Logger {
     private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
   ) {}
 
-  debug(msg: string, fields?: Record<string, unknown>) { this.log('debug', msg, fields); }
-  info(msg: string, fields?: Record<string, unknown>) { this.log('info', msg, fields); }
-  warn(msg: string, fields?: Record<string, unknown>) { this.log('warn', msg, fields); }
-  error(msg: string, fields?: Record<string, unknown>) { this.log('error', msg, fields); }
+  debug(msg: string, fields?: Record<string, unknown>) {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>) {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>) {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>) {
+    this.log('error', msg, fields);
+  }
 
   child(fields: Record<string, unknown>): Logger {
     return new ConsoleLogger(this.format, this.minLevel, { ...this.fields, ...fields }, this.write);
@@ -31,7 +39,9 @@ export class ConsoleLogger implements Logger {
     }
     const { step, ...rest } = all;
     const time = new Date().toISOString().slice(11, 19);
-    const tail = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const tail = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
     this.write(`${time} ${level.toUpperCase().padEnd(5)} ${step ? `[${step}] ` : ''}${msg}${tail ? '  ' + tail : ''}`);
   }
 }

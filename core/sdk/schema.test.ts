@@ -20,7 +20,14 @@ const SCHEMA = configSchema({
 
 describe('config schemas', () => {
   it('derives the config type: required and defaulted properties present, the others optional', () => {
-    expectTypeOf<ConfigOf<typeof SCHEMA>>().toEqualTypeOf<{ key: string[]; keep: 'first' | 'last'; limit?: number; every: string; lateness: string; zone?: string }>();
+    expectTypeOf<ConfigOf<typeof SCHEMA>>().toEqualTypeOf<{
+      key: string[];
+      keep: 'first' | 'last';
+      limit?: number;
+      every: string;
+      lateness: string;
+      zone?: string;
+    }>();
   });
 
   it('validates durations as parseDuration reads them, zero only where allowed', () => {
@@ -30,7 +37,9 @@ describe('config schemas', () => {
     expect(config).toEqual({ key: ['id'], keep: 'first', every: '1m', lateness: '0s' });
     expect(validate({ key: [], every: '2w', lateness: '0s', zone: 'Asia/Kolkata' })).toBe(true);
     expect(validate({ key: [], every: '0s' })).toBe(false);
-    expect(validate.errors!.map((e) => describeAjvError(e, { key: [], every: '0s' }).message)).toContain('"0s" is not a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d');
+    expect(validate.errors!.map((e) => describeAjvError(e, { key: [], every: '0s' }).message)).toContain(
+      '"0s" is not a duration above 0, e.g. 500ms, 15s, 5m, 1h, 1d',
+    );
     expect(validate({ key: [], lateness: '-1s' })).toBe(false);
     expect(validate({ key: [], zone: 'Mars/Olympus' })).toBe(false);
     expect(duration({ description: 'd' })).toEqual({ type: 'string', format: 'duration', description: 'd' });

@@ -25,6 +25,8 @@ export function duration<const E extends Record<string, unknown> = Record<never,
 }
 
 /** An IANA time zone (UTC, Europe/Paris, Asia/Kolkata), as the scheduler and `Intl` read it. */
-export function timeZone<const E extends Record<string, unknown> = Record<never, never>>(extra: E = {} as E): { type: 'string'; format: 'time-zone' } & E {
+export function timeZone<const E extends Record<string, unknown> = Record<never, never>>(
+  extra: E = {} as E,
+): { type: 'string'; format: 'time-zone' } & E {
   return { type: 'string', format: 'time-zone', ...extra };
 }

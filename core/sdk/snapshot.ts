@@ -43,5 +43,7 @@ export async function* asWholeResult(batches: AsyncIterable<Batch>, signal: Abor
     previous = { ...batch, snapshot: { first: !previous, last: false } };
   }
   if (signal.aborted) return;
-  yield previous ? { ...previous, snapshot: { first: previous.snapshot!.first, last: true } } : { records: [], snapshot: { first: true, last: true } };
+  yield previous
+    ? { ...previous, snapshot: { first: previous.snapshot!.first, last: true } }
+    : { records: [], snapshot: { first: true, last: true } };
 }

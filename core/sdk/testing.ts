@@ -5,13 +5,33 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerModule } from 'inversify';
-import { PluginCatalog, createRuntimeContainer, instantiateStep, type CoreServices, type StepStates } from './container.ts';
+import {
+  PluginCatalog,
+  createRuntimeContainer,
+  instantiateStep,
+  type CoreServices,
+  type StepStates,
+} from './container.ts';
 import { ConnectionRegistry, type ConnectionDeclaration } from './connections.ts';
 import { EventHub } from './events.ts';
 import { MemoryLogger } from './logger.ts';
 import { systemClock } from './clock.ts';
 import { validateConfig } from './config.ts';
-import type { Batch, DeadLetterEntry, DeadLetterQuery, DeadLetters, Metrics, PluginKind, Reject, Row, Sink, StepInfo, StepState, Transform, TransformContext } from './types.ts';
+import type {
+  Batch,
+  DeadLetterEntry,
+  DeadLetterQuery,
+  DeadLetters,
+  Metrics,
+  PluginKind,
+  Reject,
+  Row,
+  Sink,
+  StepInfo,
+  StepState,
+  Transform,
+  TransformContext,
+} from './types.ts';
 import { classifyError, isDataError, recordsOf, type ErrorClass } from './index.ts';
 import { allRejected, refusedRecords } from './isolate.ts';
 
@@ -43,21 +63,36 @@ export interface TestStep<T> {
 }
 
 /** Constructs the plugin contributed by `module` exactly as the runtime does (config validated, defaults applied). */
-export async function createTestStep<T>(module: ContainerModule, kind: PluginKind, config: Record<string, unknown>, options: TestStepOptions = {}): Promise<TestStep<T>> {
+export async function createTestStep<T>(
+  module: ContainerModule,
+  kind: PluginKind,
+  config: Record<string, unknown>,
+  options: TestStepOptions = {},
+): Promise<TestStep<T>> {
   const catalog = new PluginCatalog([module, ...(options.connectionTypes ?? [])]);
   const definition = catalog.plugins().find((p) => p.spec.kind === kind);
   if (!definition) throw new Error(`the module contributes no ${kind} plugin`);
   const types = catalog.connectionTypes();
-  const declarations: ConnectionDeclaration[] = Object.entries(options.connections ?? {}).map(([name, { type, ...rest }]) => ({ name, type, config: rest }));
+  const declarations: ConnectionDeclaration[] = Object.entries(options.connections ?? {}).map(
+    ([name, { type, ...rest }]) => ({ name, type, config: rest }),
+  );
   for (const { name, type } of declarations) {
-    if (!types.has(type)) throw new Error(`connection "${name}" is of type ${type}: pass its module in connectionTypes (given: ${[...types.keys()].join(', ') || 'none'})`);
+    if (!types.has(type))
+      throw new Error(
+        `connection "${name}" is of type ${type}: pass its module in connectionTypes (given: ${[...types.keys()].join(', ') || 'none'})`,
+      );
   }
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'platform-test-'));
   const logs: string[] = [];
   const logger = new MemoryLogger(logs);
   const connections = new ConnectionRegistry(declarations, types, stateDir, logger);
   const services: CoreServices = {
-    logger, metrics: new MemoryMetrics(), clock: systemClock, connections, state: memoryStates(), events: new EventHub(),
+    logger,
+    metrics: new MemoryMetrics(),
+    clock: systemClock,
+    connections,
+    state: memoryStates(),
+    events: new EventHub(),
     status: { name: 'test', steps: () => [], step: () => undefined, upstream: (id) => [id] },
     deadLetters: new MemoryDeadLetters(systemClock),
     triggers: { fire: async () => ({ records: 0, rejected: 0 }), targets: () => [] },
@@ -66,14 +101,39 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
     ...options.services,
   };
   const id = options.id ?? definition.spec.name;
-  const step: StepInfo = { id, kind, use: definition.spec.name, from: options.from ?? [], connection: options.connection, location: { file: 'test.yaml', line: 1 }, pipeline: 'test' };
+  const step: StepInfo = {
+    id,
+    kind,
+    use: definition.spec.name,
+    from: options.from ?? [],
+    connection: options.connection,
+    location: { file: 'test.yaml', line: 1 },
+    pipeline: 'test',
+  };
   const validated = validateConfig(definition.spec, config, `${id}.with`);
   if (!validated.ok) throw new Error(validated.errors.join('\n'));
-  const plugin = instantiateStep<T>(createRuntimeContainer(catalog, services), definition, step, validated.value, services);
+  const plugin = instantiateStep<T>(
+    createRuntimeContainer(catalog, services),
+    definition,
+    step,
+    validated.value,
+    services,
+  );
   const rejects: Reject[] = [];
   return {
-    plugin, services, rejects, logs,
-    context: (input = 'input') => ({ input, reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin !== undefined ? { origin } : {}) }) }),
+    plugin,
+    services,
+    rejects,
+    logs,
+    context: (input = 'input') => ({
+      input,
+      reject: (record, reasons, origin) =>
+        void rejects.push({
+          record,
+          reasons: ([] as string[]).concat(reasons),
+          ...(origin !== undefined ? { origin } : {}),
+        }),
+    }),
     async close() {
       await (plugin as { close?: () => Promise<void> }).close?.();
       await connections.closeAll();
@@ -83,11 +143,19 @@ export async function createTestStep<T>(module: ContainerModule, kind: PluginKin
 }
 
 /** Drains a source run into one array of records (and rejects), for assertions. */
-export async function readAll(source: { read(run: never): AsyncIterable<Batch> }, run: Partial<{ once: boolean; date: string; checkpoint: unknown; signal: AbortSignal }> = {}) {
+export async function readAll(
+  source: { read(run: never): AsyncIterable<Batch> },
+  run: Partial<{ once: boolean; date: string; checkpoint: unknown; signal: AbortSignal }> = {},
+) {
   const records: Row[] = [];
   const rejects: Reject[] = [];
   let checkpoint: unknown;
-  for await (const batch of source.read({ once: true, signal: new AbortController().signal, checkpoint: undefined, ...run } as never)) {
+  for await (const batch of source.read({
+    once: true,
+    signal: new AbortController().signal,
+    checkpoint: undefined,
+    ...run,
+  } as never)) {
     records.push(...(await recordsOf(batch.records)));
     rejects.push(...(batch.rejects ?? []));
     if (batch.checkpoint !== undefined) checkpoint = batch.checkpoint;
@@ -102,7 +170,10 @@ export async function readAll(source: { read(run: never): AsyncIterable<Batch> }
 export async function writeLikeRuntime(sink: Sink, records: Row[]): Promise<Reject[]> {
   const attempt = async (part: Row[]) => {
     const rejects: Reject[] = [];
-    await sink.write(part, { reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }) });
+    await sink.write(part, {
+      reject: (record, reasons, origin) =>
+        void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }),
+    });
     return rejects;
   };
   try {
@@ -114,10 +185,17 @@ export async function writeLikeRuntime(sink: Sink, records: Row[]): Promise<Reje
 }
 
 /** Runs records through a transform as the runtime does: a data error sends the batch's records to dead-letter. */
-export async function processLikeRuntime(transform: Transform, records: Row[]): Promise<{ output: Row[]; rejects: Reject[] }> {
+export async function processLikeRuntime(
+  transform: Transform,
+  records: Row[],
+): Promise<{ output: Row[]; rejects: Reject[] }> {
   const rejects: Reject[] = [];
   try {
-    const output = await transform.process(records, { input: 'test', reject: (record, reasons, origin) => void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }) });
+    const output = await transform.process(records, {
+      input: 'test',
+      reject: (record, reasons, origin) =>
+        void rejects.push({ record, reasons: ([] as string[]).concat(reasons), ...(origin ? { origin } : {}) }),
+    });
     return { output, rejects };
   } catch (error) {
     if (!isDataError(error)) throw error;
@@ -126,7 +204,10 @@ export async function processLikeRuntime(transform: Transform, records: Row[]): 
 }
 
 /** Awaits a failure and checks how the runtime classifies it; returns the error. */
-export async function expectErrorClass(work: Promise<unknown> | (() => Promise<unknown>), expected: ErrorClass): Promise<Error> {
+export async function expectErrorClass(
+  work: Promise<unknown> | (() => Promise<unknown>),
+  expected: ErrorClass,
+): Promise<Error> {
   let failure: unknown;
   try {
     await (typeof work === 'function' ? work() : work);
@@ -199,19 +280,37 @@ export class MemoryDeadLetters implements DeadLetters {
   async add(step: string, rejects: Reject[]): Promise<number> {
     let fresh = 0;
     for (const reject of rejects) {
-      const same = (e: DeadLetterEntry) => e.step === step && JSON.stringify(e.record) === JSON.stringify(reject.record) && JSON.stringify(e.reasons) === JSON.stringify(reject.reasons);
+      const same = (e: DeadLetterEntry) =>
+        e.step === step &&
+        JSON.stringify(e.record) === JSON.stringify(reject.record) &&
+        JSON.stringify(e.reasons) === JSON.stringify(reject.reasons);
       if (this.entries.some(same)) continue;
-      this.entries.push({ id: this.nextId++, at: this.clock.now().toISOString(), step, reasons: reject.reasons, record: reject.record, ...(reject.origin !== undefined ? { origin: reject.origin } : {}) });
+      this.entries.push({
+        id: this.nextId++,
+        at: this.clock.now().toISOString(),
+        step,
+        reasons: reject.reasons,
+        record: reject.record,
+        ...(reject.origin !== undefined ? { origin: reject.origin } : {}),
+      });
       fresh++;
     }
     return fresh;
   }
 
-  async list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }> {
+  async list(
+    query: DeadLetterQuery & { limit?: number; offset?: number },
+  ): Promise<{ total: number; entries: DeadLetterEntry[] }> {
     const reason = query.reason?.toLowerCase();
-    const matching = this.entries.filter((e) =>
-      (!query.steps?.length || query.steps.includes(e.step)) && (!reason || e.reasons.join('\n').toLowerCase().includes(reason))
-      && (!query.since || e.at >= new Date(query.since).toISOString()) && (!query.ids?.length || query.ids.includes(e.id))).reverse();
+    const matching = this.entries
+      .filter(
+        (e) =>
+          (!query.steps?.length || query.steps.includes(e.step)) &&
+          (!reason || e.reasons.join('\n').toLowerCase().includes(reason)) &&
+          (!query.since || e.at >= new Date(query.since).toISOString()) &&
+          (!query.ids?.length || query.ids.includes(e.id)),
+      )
+      .reverse();
     const offset = query.offset ?? 0;
     return { total: matching.length, entries: matching.slice(offset, offset + (query.limit ?? 100)) };
   }

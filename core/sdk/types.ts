@@ -297,7 +297,10 @@ export interface ConnectionType<T = unknown> {
    */
   embedded(config: Record<string, unknown>): boolean;
   /** Opens a client; `embedded` says whether it runs in-process. `stateDir` is the pipeline's state folder. */
-  open(config: Record<string, unknown>, env: { name: string; stateDir: string; logger: Logger }): Promise<OpenConnection<T>>;
+  open(
+    config: Record<string, unknown>,
+    env: { name: string; stateDir: string; logger: Logger },
+  ): Promise<OpenConnection<T>>;
   /**
    * Where the embedded store keeps its data (an absolute file or folder: by default in the state folder), or
    * undefined for a real server or an in-memory store. The runtime locks it for the process and says at start
@@ -417,7 +420,9 @@ export interface DeadLetterQuery {
 
 export interface DeadLetters {
   /** Newest first. */
-  list(query: DeadLetterQuery & { limit?: number; offset?: number }): Promise<{ total: number; entries: DeadLetterEntry[] }>;
+  list(
+    query: DeadLetterQuery & { limit?: number; offset?: number },
+  ): Promise<{ total: number; entries: DeadLetterEntry[] }>;
   /** Entries of these steps (all steps when absent), kept in memory: cheap enough for every request. */
   count(steps?: string[]): number;
 }

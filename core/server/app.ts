@@ -14,7 +14,12 @@ import { pipelineEvents, StepRates, stepDetails, type LiveStepStats } from './pi
 
 /** Server-rendered pages the view plugins provide (kept out of core so core has no UI code). */
 export interface CorePages {
-  index(input: { pipeline: string; description?: string; views: { id: string; title: string; path: string }[]; steps: (StepStats | LiveStepStats)[] }): string;
+  index(input: {
+    pipeline: string;
+    description?: string;
+    views: { id: string; title: string; path: string }[];
+    steps: (StepStats | LiveStepStats)[];
+  }): string;
   deadLetters(input: DeadLetterPageInput): string;
   signIn(input: { pipeline: string; next: string; error?: string }): string;
 }
@@ -43,13 +48,16 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   if (manifest.server.cors.length) app.use('/api/*', cors({ origin: manifest.server.cors, credentials: false }));
 
   /** Lets a request through when it holds the area's role; otherwise JSON/text for programs, sign-in for browsers. */
-  const guard = (area: AccessArea, answer: 'json' | 'text' | 'html'): MiddlewareHandler => async (c, next) => {
-    const denied = access.checkArea(c.req.raw, area);
-    if (!denied) return next();
-    return refuse(c, denied, answer);
-  };
+  const guard =
+    (area: AccessArea, answer: 'json' | 'text' | 'html'): MiddlewareHandler =>
+    async (c, next) => {
+      const denied = access.checkArea(c.req.raw, area);
+      if (!denied) return next();
+      return refuse(c, denied, answer);
+    };
   app.use('/metrics', guard('metrics', 'text'));
-  for (const path of ['/api/pipeline', '/api/pipeline/*', '/api/openapi.json']) app.use(path, guard('pipeline', 'json'));
+  for (const path of ['/api/pipeline', '/api/pipeline/*', '/api/openapi.json'])
+    app.use(path, guard('pipeline', 'json'));
   // Whatever is added under these paths (the dead-letter actions) is covered too.
   for (const path of ['/api/dead-letter', '/api/dead-letter/*']) app.use(path, guard('dead-letter', 'json'));
   for (const path of ['/dead-letter', '/dead-letter/*']) app.use(path, guard('dead-letter', 'html'));
@@ -62,7 +70,9 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     const connections = detailed ? checked : checked.map(({ name, ok }) => ({ name, ok }));
     return c.json({ status: ready ? 'ready' : 'not ready', connections }, ready ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.text(await pipeline.metrics.text(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) =>
+    c.text(await pipeline.metrics.text(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
 
   const pipelineJson = () => ({
     name: manifest.name,
@@ -91,12 +101,20 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
   }
   app.get('/api/openapi.json', (c) => c.json(openApiDocument(pipeline, openapiPaths)));
 
-  const viewLinks = () => views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
+  const viewLinks = () =>
+    views.map(([id, view]) => ({ id, ...(view.describe?.() ?? { title: id, path: `/views/${id}` }) }));
   const pipelinePage = (c: Context) => {
     const denied = access.checkArea(c.req.raw, 'pipeline');
     if (denied) return refuse(c, denied, 'html');
     if (!pages) return c.json(pipelineJson());
-    return c.html(pages.index({ pipeline: manifest.name, description: manifest.description, views: viewLinks(), steps: rates.steps() }));
+    return c.html(
+      pages.index({
+        pipeline: manifest.name,
+        description: manifest.description,
+        views: viewLinks(),
+        steps: rates.steps(),
+      }),
+    );
   };
   app.get('/', (c) => {
     // A single page is what a viewer wants to land on (API-only views have no page).
@@ -111,31 +129,48 @@ export async function createServer(pipeline: Pipeline, pages?: CorePages): Promi
     // Shown again with a token in the cookie: the token grants nothing (any more), or not what the page needs.
     const token = tokenOf(c.req.raw);
     const roles = token ? access.rolesOf(token) : [];
-    const error = !token ? undefined : roles.length
-      ? `You are signed in as ${roles.join(', ')}, which does not open that page: sign in with another token.`
-      : 'The token you signed in with is not valid any more: sign in again.';
-    if (!pages) return c.json({ signIn: 'POST a form with the field "token" (and "next") to /sign-in', next, error: error ?? null });
+    const error = !token
+      ? undefined
+      : roles.length
+        ? `You are signed in as ${roles.join(', ')}, which does not open that page: sign in with another token.`
+        : 'The token you signed in with is not valid any more: sign in again.';
+    if (!pages)
+      return c.json({
+        signIn: 'POST a form with the field "token" (and "next") to /sign-in',
+        next,
+        error: error ?? null,
+      });
     return c.html(pages.signIn({ pipeline: manifest.name, next, error }));
   });
-  app.post('/sign-in', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('the sign-in form is larger than 16 KiB', 413) }), async (c) => {
-    if (isCrossSite(c.req.raw)) return c.text('cross-site sign-in refused', 403);
-    let form: Record<string, unknown>;
-    try {
-      form = await c.req.parseBody();
-    } catch {
-      return c.text('send the sign-in form as application/x-www-form-urlencoded or multipart/form-data', 400);
-    }
-    const next = localPath(typeof form.next === 'string' ? form.next : undefined);
-    const token = typeof form.token === 'string' ? form.token.trim() : '';
-    if (!access.enforced()) return c.redirect(next, 303); // nothing to sign in to: every page is open
-    if (!token || access.rolesOf(token).length === 0) {
-      const error = 'This token is not valid for any role of this pipeline.';
-      return pages ? c.html(pages.signIn({ pipeline: manifest.name, next, error }), 401) : c.json({ error }, 401);
-    }
-    const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
-    setCookie(c, TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'Lax', secure, maxAge: SIGN_IN_DAYS * 86_400 });
-    return c.redirect(next, 303);
-  });
+  app.post(
+    '/sign-in',
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('the sign-in form is larger than 16 KiB', 413) }),
+    async (c) => {
+      if (isCrossSite(c.req.raw)) return c.text('cross-site sign-in refused', 403);
+      let form: Record<string, unknown>;
+      try {
+        form = await c.req.parseBody();
+      } catch {
+        return c.text('send the sign-in form as application/x-www-form-urlencoded or multipart/form-data', 400);
+      }
+      const next = localPath(typeof form.next === 'string' ? form.next : undefined);
+      const token = typeof form.token === 'string' ? form.token.trim() : '';
+      if (!access.enforced()) return c.redirect(next, 303); // nothing to sign in to: every page is open
+      if (!token || access.rolesOf(token).length === 0) {
+        const error = 'This token is not valid for any role of this pipeline.';
+        return pages ? c.html(pages.signIn({ pipeline: manifest.name, next, error }), 401) : c.json({ error }, 401);
+      }
+      const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+      setCookie(c, TOKEN_COOKIE, token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Lax',
+        secure,
+        maxAge: SIGN_IN_DAYS * 86_400,
+      });
+      return c.redirect(next, 303);
+    },
+  );
   app.post('/sign-out', (c) => {
     if (isCrossSite(c.req.raw)) return c.text('cross-site sign-out refused', 403);
     deleteCookie(c, TOKEN_COOKIE, { path: '/' });
@@ -153,4 +188,3 @@ function refuse(c: Context, denied: Denial, answer: 'json' | 'text' | 'html') {
   }
   return c.text(denied.message, denied.status);
 }
-

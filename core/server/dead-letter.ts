@@ -1,7 +1,13 @@
 // The dead-letter routes: list and filter (the dead-letter area's role), replay (deadLetter.replayRole), and the page.
 import type { Hono } from 'hono';
 import type { Pipeline } from '../runtime/pipeline.ts';
-import { errorMessage, isCrossSite, type DeadLetterEntry, type DeadLetterQuery, type ReplayResult } from '../sdk/index.ts';
+import {
+  errorMessage,
+  isCrossSite,
+  type DeadLetterEntry,
+  type DeadLetterQuery,
+  type ReplayResult,
+} from '../sdk/index.ts';
 
 /** What the dead-letter page is given (the page itself comes from the views package). */
 export interface DeadLetterPageInput {
@@ -26,7 +32,10 @@ export interface DeadLetterFilters extends DeadLetterQuery {
 
 /** A query parameter out of range: answered 400 naming it. */
 export class ParameterError extends Error {
-  constructor(readonly parameter: string, message: string) {
+  constructor(
+    readonly parameter: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -40,10 +49,17 @@ export function deadLetterFilters(url: string): DeadLetterFilters {
   const steps = (params.get('steps') ?? params.get('step'))?.split(',').filter(Boolean);
   const reason = params.get('reason')?.trim() || undefined;
   const since = params.get('since')?.trim() || undefined;
-  if (since && Number.isNaN(new Date(since).getTime())) throw new ParameterError('since', `since must be an ISO date or time (got ${JSON.stringify(since)})`);
+  if (since && Number.isNaN(new Date(since).getTime()))
+    throw new ParameterError('since', `since must be an ISO date or time (got ${JSON.stringify(since)})`);
   const limit = integerParameter(params, 'limit', 1, 1000, 100);
   const offset = integerParameter(params, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
-  return { ...(steps?.length ? { steps } : {}), ...(reason ? { reason } : {}), ...(since ? { since } : {}), limit, offset };
+  return {
+    ...(steps?.length ? { steps } : {}),
+    ...(reason ? { reason } : {}),
+    ...(since ? { since } : {}),
+    limit,
+    offset,
+  };
 }
 
 function integerParameter(params: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
@@ -83,7 +99,10 @@ export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: D
     try {
       body = (await c.req.json()) as Record<string, unknown>;
     } catch {
-      return c.json({ error: 'send a JSON object: { "steps": [...], "reason": "...", "since": "...", "ids": [...] }' }, 400);
+      return c.json(
+        { error: 'send a JSON object: { "steps": [...], "reason": "...", "since": "...", "ids": [...] }' },
+        400,
+      );
     }
     const query = replayQuery(body);
     if (typeof query === 'string') return c.json({ error: query }, 400);
@@ -106,9 +125,16 @@ export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: D
     if (!page) return c.json(result);
     const params = new URL(c.req.url).searchParams;
     const replayed = params.has('replayed')
-      ? { selected: Number(params.get('replayed')), landed: Number(params.get('landed') ?? 0), rejectedAgain: Number(params.get('again') ?? 0), skipped: Number(params.get('skipped') ?? 0) }
+      ? {
+          selected: Number(params.get('replayed')),
+          landed: Number(params.get('landed') ?? 0),
+          rejectedAgain: Number(params.get('again') ?? 0),
+          skipped: Number(params.get('skipped') ?? 0),
+        }
       : undefined;
-    return c.html(page({ pipeline: pipeline.manifest.name, ...result, ...filters, canReplay: !mayReplay(c.req.raw), replayed }));
+    return c.html(
+      page({ pipeline: pipeline.manifest.name, ...result, ...filters, canReplay: !mayReplay(c.req.raw), replayed }),
+    );
   });
 
   // The page's Replay form: replays what the page shows (its filters) and comes back to it with the outcome.
@@ -118,7 +144,11 @@ export function mountDeadLetters(app: Hono, pipeline: Pipeline, page?: (input: D
     if (isCrossSite(c.req.raw)) return c.text('cross-site replay refused', 403);
     const form = await c.req.parseBody();
     const text = (name: string) => (typeof form[name] === 'string' && (form[name] as string).trim()) || undefined;
-    const query = replayQuery({ steps: text('steps')?.split(',').filter(Boolean), reason: text('reason'), since: text('since') });
+    const query = replayQuery({
+      steps: text('steps')?.split(',').filter(Boolean),
+      reason: text('reason'),
+      since: text('since'),
+    });
     if (typeof query === 'string') return c.text(query, 400);
     const result = await pipeline.replay(query);
     const back = new URLSearchParams();
@@ -146,11 +176,13 @@ function replayQuery(body: Record<string, unknown>): DeadLetterQuery | string {
     if (body.reason.trim()) query.reason = body.reason.trim();
   }
   if (body.since !== undefined) {
-    if (typeof body.since !== 'string' || Number.isNaN(new Date(body.since).getTime())) return 'since: an ISO date or time';
+    if (typeof body.since !== 'string' || Number.isNaN(new Date(body.since).getTime()))
+      return 'since: an ISO date or time';
     query.since = body.since;
   }
   if (body.ids !== undefined) {
-    if (!Array.isArray(body.ids) || body.ids.some((id) => !Number.isSafeInteger(id))) return 'ids: a list of dead-letter ids';
+    if (!Array.isArray(body.ids) || body.ids.some((id) => !Number.isSafeInteger(id)))
+      return 'ids: a list of dead-letter ids';
     query.ids = body.ids as number[];
   }
   return query;

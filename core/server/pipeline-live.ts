@@ -14,7 +14,10 @@ export type LiveStepStats = StepStats & { throughput: number | null };
 export class StepRates {
   private readonly samples = new Map<string, { at: number; out: number }[]>();
 
-  constructor(private readonly pipeline: Pipeline, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Every step's statistics with its throughput, sampling the counts now. */
   steps(): LiveStepStats[] {
@@ -54,7 +57,10 @@ export function pipelineEvents(c: Context, pipeline: Pipeline, rates: StepRates,
       while (!closed) {
         if (dirty) {
           dirty = false;
-          await stream.writeSSE({ event: 'stats', data: JSON.stringify({ at: new Date().toISOString(), steps: rates.steps() }) });
+          await stream.writeSSE({
+            event: 'stats',
+            data: JSON.stringify({ at: new Date().toISOString(), steps: rates.steps() }),
+          });
           lastBeat = Date.now();
         } else if (Date.now() - lastBeat >= heartbeatMs) {
           await stream.write(': heartbeat\n\n');
@@ -87,7 +93,16 @@ export async function stepDetails(c: Context, pipeline: Pipeline, rates: StepRat
   const id = c.req.param('step') ?? '';
   const step = rates.steps().find((s) => s.id === id);
   const details = pipeline.services.status.details?.(id);
-  if (!step || !details) return c.json({ error: `no step "${id}" (steps: ${pipeline.stats().map((s) => s.id).join(', ')})` }, 404);
+  if (!step || !details)
+    return c.json(
+      {
+        error: `no step "${id}" (steps: ${pipeline
+          .stats()
+          .map((s) => s.id)
+          .join(', ')})`,
+      },
+      404,
+    );
   const deadLetters = await pipeline.deadLetters.list({ steps: [id], limit: 5 });
   return c.json({ step, ...details, deadLetters });
 }

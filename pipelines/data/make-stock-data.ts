@@ -13,9 +13,9 @@ import ExcelJS from 'exceljs';
 import JSZip from 'jszip'; // exceljs's own zip library
 import { random } from './random.ts';
 
-
 const day = (iso: string) => new Date(`${iso}T00:00:00Z`);
-const addDays = (iso: string, days: number) => new Date(day(iso).getTime() + days * 86_400_000).toISOString().slice(0, 10);
+const addDays = (iso: string, days: number) =>
+  new Date(day(iso).getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
 /** A workbook: sheet name → rows, the header first. */
 export type Sheets = Record<string, unknown[][]>;
@@ -35,7 +35,20 @@ export function originalStockData(): Sheets {
   const cents = (x: number) => Math.round(x * 100) / 100;
   const asOf = ORIGINAL_SAMPLE_DAY;
 
-  const products: unknown[][] = [['id', 'name', 'quantity', 'price', 'category', 'buy_price', 'min_margin_threshold', 'last_movement', 'expiry_date', 'batch_no']];
+  const products: unknown[][] = [
+    [
+      'id',
+      'name',
+      'quantity',
+      'price',
+      'category',
+      'buy_price',
+      'min_margin_threshold',
+      'last_movement',
+      'expiry_date',
+      'batch_no',
+    ],
+  ];
   // The original's sample (stock_data.xlsx): every price below its cost, dates and batch the text "None".
   products.push([2, 'sechoire', 58, 200, 'women', 380, 15, 'None', 'None', 'None']);
   products.push([3, 'machine a laver', 794, 1500, 'electromengers', 2800, 300, 'None', 'None', 'None']);
@@ -47,7 +60,16 @@ export function originalStockData(): Sheets {
     const iso = addDays(asOf, offset);
     return [day(iso), iso, `${iso} 10:15:00`, 'None', null][kind % 5];
   };
-  const fixed: [expiry: number | null, movement: number | null][] = [[7, -5], [6, -5], [-2, -5], [200, -30], [200, -31], [3, -90], [null, -400], [400, null]];
+  const fixed: [expiry: number | null, movement: number | null][] = [
+    [7, -5],
+    [6, -5],
+    [-2, -5],
+    [200, -30],
+    [200, -31],
+    [3, -90],
+    [null, -400],
+    [400, null],
+  ];
   for (let id = 5; id <= 36; id++) {
     const buy = cents(5 + rand() * 295);
     const sell = cents(buy * (0.85 + rand() * 0.75));
@@ -55,8 +77,15 @@ export function originalStockData(): Sheets {
     // The boundary products get real dates (a cell, text, date-time text); the others any kind.
     const [kind, expiryKind] = id <= 12 ? [id % 3, (id + 1) % 3] : [id % 5, (id % 5) + 1 + (id % 2)];
     products.push([
-      id, `product ${id}`, int(0, 400), sell, pick(categories), buy, cents(buy * 0.1),
-      movement === null ? 'None' : dated(movement, kind), expiry === null ? 'None' : dated(expiry, expiryKind),
+      id,
+      `product ${id}`,
+      int(0, 400),
+      sell,
+      pick(categories),
+      buy,
+      cents(buy * 0.1),
+      movement === null ? 'None' : dated(movement, kind),
+      expiry === null ? 'None' : dated(expiry, expiryKind),
       rand() < 0.6 ? `B-${int(100, 999)}` : 'None',
     ]);
   }
@@ -70,8 +99,30 @@ export function originalStockData(): Sheets {
   clients.push([1, 'adil', 'adilchagri7@gmail.com', '0770498926', 11500, 'Silver']);
   clients.push([2, 'amine', 'amine@example.com', '0661234567', 7500, 'Standard']);
   clients.push([3, 'yahya', 'yahya@example.com', 45130563, 1500, 'Standard']);
-  const names = ['salma', 'karim', 'nadia', 'youssef', 'imane', 'omar', 'hajar', 'mehdi', 'sara', 'anas', 'lina', 'reda'];
-  names.forEach((name, i) => clients.push([4 + i, name, `${name}@example.com`, `06${String(int(10000000, 99999999))}`, int(0, 30000), pick(['Standard', 'Silver', 'Gold'])]));
+  const names = [
+    'salma',
+    'karim',
+    'nadia',
+    'youssef',
+    'imane',
+    'omar',
+    'hajar',
+    'mehdi',
+    'sara',
+    'anas',
+    'lina',
+    'reda',
+  ];
+  names.forEach((name, i) =>
+    clients.push([
+      4 + i,
+      name,
+      `${name}@example.com`,
+      `06${String(int(10000000, 99999999))}`,
+      int(0, 30000),
+      pick(['Standard', 'Silver', 'Gold']),
+    ]),
+  );
   // Dirty rows: a malformed e-mail, a client without a name.
   clients.push([16, 'niklaus', 'niklaus(at)example', '0600000000', 0, 'Standard']);
   clients.push([17, '', 'someone@example.com', '0600000001', 0, 'Standard']);
@@ -83,7 +134,13 @@ export function originalStockData(): Sheets {
   const details: unknown[][] = [['id', 'facture_id', 'product_id', 'quantity', 'price']];
   let line = 0;
   const priceOf = new Map(products.slice(1).map((p) => [p[0], p[3]]));
-  const invoice = (id: number, client: number, date: unknown, lines: [product: number, quantity: unknown][], total?: number) => {
+  const invoice = (
+    id: number,
+    client: number,
+    date: unknown,
+    lines: [product: number, quantity: unknown][],
+    total?: number,
+  ) => {
     let sum = 0;
     for (const [product, quantity] of lines) {
       const price = typeof priceOf.get(product) === 'number' ? (priceOf.get(product) as number) : 100;
@@ -102,16 +159,30 @@ export function originalStockData(): Sheets {
     const client = rand() < 0.4 ? pick([1, 4, 5]) : int(2, 15);
     const lines: [number, number][] = Array.from({ length: int(1, 5) }, () => [int(2, 36), int(1, 6)]);
     const date = addDays(asOf, -int(1, 60));
-    invoice(id, client, id % 3 === 0 ? day(date) : `${date} ${String(int(8, 20)).padStart(2, '0')}:${String(int(10, 59))}:00`, lines);
+    invoice(
+      id,
+      client,
+      id % 3 === 0 ? day(date) : `${date} ${String(int(8, 20)).padStart(2, '0')}:${String(int(10, 59))}:00`,
+      lines,
+    );
   }
   invoice(70, 18, '2025-12-15 09:00:00', [[2, 50]]); // 10,000.00
-  invoice(71, 19, '2025-12-15 09:30:00', [[2, 60], [2, 40]]); // 20,000.00, the same product on two lines
+  invoice(71, 19, '2025-12-15 09:30:00', [
+    [2, 60],
+    [2, 40],
+  ]); // 20,000.00, the same product on two lines
   // Valid invoices the analytics cannot use whole yet: a product or a client not known.
-  invoice(65, 2, '2025-12-20 10:00:00', [[5, 1], [999, 2]]);
+  invoice(65, 2, '2025-12-20 10:00:00', [
+    [5, 1],
+    [999, 2],
+  ]);
   invoice(66, 99, '2025-12-21 10:00:00', [[6, 1]]);
   // Dirty: a line of quantity 0 (the whole invoice is refused), no lines at all, a date nobody can read, lines
   // whose invoice is missing.
-  invoice(67, 4, '2025-12-22 10:00:00', [[7, 2], [8, 0]]);
+  invoice(67, 4, '2025-12-22 10:00:00', [
+    [7, 2],
+    [8, 0],
+  ]);
   invoices.push([68, 5, '2025-12-22 11:00:00', 0]);
   invoice(69, 6, 'last tuesday', [[9, 1]]);
   details.push([++line, 500, 10, 1, 100]);
@@ -119,14 +190,30 @@ export function originalStockData(): Sheets {
 }
 
 const CATALOG: [name: string, category: string, buy: number, shelfDays: number | null][] = [
-  ['Olive oil 1L', 'Grocery', 6.4, 400], ['Basmati rice 5kg', 'Grocery', 9.8, 500], ['Green tea 100g', 'Grocery', 2.1, 300],
-  ['Espresso beans 1kg', 'Grocery', 11.5, 200], ['Dark chocolate', 'Grocery', 1.6, 150], ['Fresh milk 1L', 'Dairy', 0.7, 10],
-  ['Greek yogurt', 'Dairy', 0.9, 20], ['Cheddar 400g', 'Dairy', 3.2, 60], ['Butter 250g', 'Dairy', 1.9, 45],
-  ['Sourdough loaf', 'Bakery', 1.8, 5], ['Croissant x4', 'Bakery', 2.0, 4], ['Orange juice 1L', 'Drinks', 1.3, 30],
-  ['Sparkling water x6', 'Drinks', 2.2, 365], ['Craft beer x4', 'Drinks', 5.5, 180], ['Red wine', 'Drinks', 7.9, null],
-  ['Dish soap', 'Household', 1.4, null], ['Paper towels x6', 'Household', 3.9, null], ['Laundry pods', 'Household', 8.2, null],
-  ['LED bulb', 'Household', 2.6, null], ['Batteries AA x8', 'Household', 4.1, null], ['Shampoo', 'Care', 3.3, 700],
-  ['Toothpaste', 'Care', 1.2, 600], ['Sunscreen SPF50', 'Care', 6.7, 20], ['Hand cream', 'Care', 2.9, 500],
+  ['Olive oil 1L', 'Grocery', 6.4, 400],
+  ['Basmati rice 5kg', 'Grocery', 9.8, 500],
+  ['Green tea 100g', 'Grocery', 2.1, 300],
+  ['Espresso beans 1kg', 'Grocery', 11.5, 200],
+  ['Dark chocolate', 'Grocery', 1.6, 150],
+  ['Fresh milk 1L', 'Dairy', 0.7, 10],
+  ['Greek yogurt', 'Dairy', 0.9, 20],
+  ['Cheddar 400g', 'Dairy', 3.2, 60],
+  ['Butter 250g', 'Dairy', 1.9, 45],
+  ['Sourdough loaf', 'Bakery', 1.8, 5],
+  ['Croissant x4', 'Bakery', 2.0, 4],
+  ['Orange juice 1L', 'Drinks', 1.3, 30],
+  ['Sparkling water x6', 'Drinks', 2.2, 365],
+  ['Craft beer x4', 'Drinks', 5.5, 180],
+  ['Red wine', 'Drinks', 7.9, null],
+  ['Dish soap', 'Household', 1.4, null],
+  ['Paper towels x6', 'Household', 3.9, null],
+  ['Laundry pods', 'Household', 8.2, null],
+  ['LED bulb', 'Household', 2.6, null],
+  ['Batteries AA x8', 'Household', 4.1, null],
+  ['Shampoo', 'Care', 3.3, 700],
+  ['Toothpaste', 'Care', 1.2, 600],
+  ['Sunscreen SPF50', 'Care', 6.7, 20],
+  ['Hand cream', 'Care', 2.9, 500],
 ];
 
 /** The single-sheet form: Products, Clients, and Invoices with one row per line (rows of an invoice share its id). */
@@ -136,10 +223,15 @@ export function singleSheetStockData(): Sheets {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const lastInvoiceDay = '2024-05-31';
 
-  const products: unknown[][] = [['product_id', 'name', 'category', 'quantity', 'buy_price', 'sell_price', 'expiry_date', 'received_date']];
+  const products: unknown[][] = [
+    ['product_id', 'name', 'category', 'quantity', 'buy_price', 'sell_price', 'expiry_date', 'received_date'],
+  ];
   CATALOG.forEach(([name, category, buy, shelfDays], i) => {
     const id = `P${String(i + 1).padStart(3, '0')}`;
-    const received = addDays(lastInvoiceDay, -int(0, shelfDays !== null && shelfDays < 100 ? Math.min(shelfDays + 3, 50) : 150));
+    const received = addDays(
+      lastInvoiceDay,
+      -int(0, shelfDays !== null && shelfDays < 100 ? Math.min(shelfDays + 3, 50) : 150),
+    );
     const sell = Math.round(buy * (1.15 + rand() * 0.9) * 100) / 100;
     const expiry = shelfDays === null ? null : day(addDays(received, shelfDays));
     products.push([id, name, category, int(0, 80), buy, sell, expiry, day(received)]);
@@ -153,10 +245,29 @@ export function singleSheetStockData(): Sheets {
   products.push(['P029', 'Goat cheese', 'Dairy', 9, 2.5, 4.5, '2024-02-31', day('2024-04-01')]);
 
   const cities = ['Lyon', 'Porto', 'Gdansk', 'Ghent', 'Turin', 'Leeds'];
-  const names = ['Ada Byron', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra', 'Barbara Liskov', 'Donald Knuth', 'Frances Allen',
-    'John Backus', 'Margaret Hamilton', 'Ken Thompson', 'Radia Perlman', 'Tony Hoare'];
+  const names = [
+    'Ada Byron',
+    'Alan Turing',
+    'Grace Hopper',
+    'Edsger Dijkstra',
+    'Barbara Liskov',
+    'Donald Knuth',
+    'Frances Allen',
+    'John Backus',
+    'Margaret Hamilton',
+    'Ken Thompson',
+    'Radia Perlman',
+    'Tony Hoare',
+  ];
   const clients: unknown[][] = [['client_id', 'name', 'email', 'city']];
-  names.forEach((name, i) => clients.push([`C${String(i + 1).padStart(3, '0')}`, name, `${name.split(' ')[0].toLowerCase()}@example.org`, pick(cities)]));
+  names.forEach((name, i) =>
+    clients.push([
+      `C${String(i + 1).padStart(3, '0')}`,
+      name,
+      `${name.split(' ')[0].toLowerCase()}@example.org`,
+      pick(cities),
+    ]),
+  );
   clients.push(['C013', 'Niklaus Wirth', 'niklaus(at)example', 'Zurich']);
   clients.push(['C014', '', 'someone@example.org', 'Ghent']);
 
@@ -170,16 +281,33 @@ export function singleSheetStockData(): Sheets {
   };
   for (let i = 0; i < 70; i++) {
     const weight = rand();
-    const client = weight < 0.35 ? pick(['C001', 'C002']) : weight < 0.6 ? pick(['C003', 'C004', 'C005']) : pick(clients.slice(6, 13).map((c) => c[0] as string));
-    const lines = Array.from({ length: rand() < 0.5 ? 1 : int(2, 4) }, () => [rand() < 0.5 ? pick(sellable.slice(0, 8)) : pick(sellable), int(1, 12)] as [string, number]);
+    const client =
+      weight < 0.35
+        ? pick(['C001', 'C002'])
+        : weight < 0.6
+          ? pick(['C003', 'C004', 'C005'])
+          : pick(clients.slice(6, 13).map((c) => c[0] as string));
+    const lines = Array.from(
+      { length: rand() < 0.5 ? 1 : int(2, 4) },
+      () => [rand() < 0.5 ? pick(sellable.slice(0, 8)) : pick(sellable), int(1, 12)] as [string, number],
+    );
     invoice(day(addDays('2024-03-01', int(0, 90))), client, lines);
   }
   invoice(day('2024-05-20'), 'C003', [['P026', 30]]); // the mug sells at a loss
-  invoice(day(lastInvoiceDay), 'C001', [['P004', 20], ['P001', 3]]);
-  invoice(day('2024-05-10'), 'C002', [['P999', 2], ['P002', 1]]); // a product not known
+  invoice(day(lastInvoiceDay), 'C001', [
+    ['P004', 20],
+    ['P001', 3],
+  ]);
+  invoice(day('2024-05-10'), 'C002', [
+    ['P999', 2],
+    ['P002', 1],
+  ]); // a product not known
   invoice(day('2024-05-11'), 'C099', [['P001', 1]]); // a client not known
   // Dirty: no quantity on one line, a zero quantity, a date nobody can read, a missing client.
-  invoice(day('2024-04-02'), 'C004', [['P002', 3], ['P003', null]]);
+  invoice(day('2024-04-02'), 'C004', [
+    ['P002', 3],
+    ['P003', null],
+  ]);
   invoice(day('2024-04-03'), 'C004', [['P002', 0]]);
   invoice('last tuesday', 'C005', [['P003', 2]]);
   invoice(day('2024-04-05'), null, [['P003', 2]]);
@@ -200,7 +328,8 @@ export async function writeWorkbook(path: string, sheets: Sheets): Promise<void>
   const packed = await JSZip.loadAsync(await book.xlsx.writeBuffer());
   const fixed = new JSZip();
   for (const entry of Object.values(packed.files)) {
-    if (!entry.dir) fixed.file(entry.name, await entry.async('uint8array'), { date: day('2024-06-01'), createFolders: false });
+    if (!entry.dir)
+      fixed.file(entry.name, await entry.async('uint8array'), { date: day('2024-06-01'), createFolders: false });
   }
   writeFileSync(path, await fixed.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
 }

@@ -9,18 +9,32 @@ import { csvCell, splitCsvLine } from './csv.ts';
 
 /** The original's fee table (ingest.py, transform.py), fees in hundredths of a percent. */
 export const CHANNELS: Record<number, { name: string; fee: number }> = {
-  1: { name: 'Credit Card', fee: 250 }, 2: { name: 'Debit Card', fee: 100 }, 3: { name: 'UPI', fee: 50 }, 4: { name: 'Net Banking', fee: 150 },
+  1: { name: 'Credit Card', fee: 250 },
+  2: { name: 'Debit Card', fee: 100 },
+  3: { name: 'UPI', fee: 50 },
+  4: { name: 'Net Banking', fee: 150 },
 };
 export const HEADER = 'transaction_id,date_key,customer_key,channel_key,city_key,amount,status,processing_time';
 
 function referenceRows(file: string): Record<string, string>[] {
-  const [header, ...lines] = readFileSync(join(repoRoot, 'pipelines', 'reference', 'batch-analytics', file), 'utf8').trim().split('\n');
+  const [header, ...lines] = readFileSync(join(repoRoot, 'pipelines', 'reference', 'batch-analytics', file), 'utf8')
+    .trim()
+    .split('\n');
   const names = header.split(',');
   return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], v])));
 }
-export const CITIES = new Map(referenceRows('cities.csv').map((c) => [Number(c.city_key), { city_name: c.city_name, state: c.state, region: c.region }]));
-export const CUSTOMERS = new Map(referenceRows('customers.csv').map((c) => [Number(c.customer_key), { customer_id: c.customer_id, segment: c.segment, city_key: Number(c.city_key) }]));
-
+export const CITIES = new Map(
+  referenceRows('cities.csv').map((c) => [
+    Number(c.city_key),
+    { city_name: c.city_name, state: c.state, region: c.region },
+  ]),
+);
+export const CUSTOMERS = new Map(
+  referenceRows('customers.csv').map((c) => [
+    Number(c.customer_key),
+    { customer_id: c.customer_id, segment: c.segment, city_key: Number(c.city_key) },
+  ]),
+);
 
 export type RawLine = string[]; // the 8 cells, as text
 
@@ -32,9 +46,20 @@ export function originalDay(date: string, count: number, seed: number): RawLine[
   return Array.from({ length: count }, (_, i) => {
     const customer = int(1, 1000);
     // Python's str(float) of a 2-decimal value: 952.23, 10.5, 1000.0
-    const float = (lo: number, hi: number) => { const x = Math.round((lo + rand() * (hi - lo)) * 100) / 100; return Number.isInteger(x) ? `${x}.0` : String(x); };
-    return [`T${key}${String(i).padStart(5, '0')}`, key, String(customer), String(int(1, 4)), String(CUSTOMERS.get(customer)!.city_key),
-      float(10, 1000), rand() < 0.9 ? 'success' : 'failed', float(0.5, 5)];
+    const float = (lo: number, hi: number) => {
+      const x = Math.round((lo + rand() * (hi - lo)) * 100) / 100;
+      return Number.isInteger(x) ? `${x}.0` : String(x);
+    };
+    return [
+      `T${key}${String(i).padStart(5, '0')}`,
+      key,
+      String(customer),
+      String(int(1, 4)),
+      String(CUSTOMERS.get(customer)!.city_key),
+      float(10, 1000),
+      rand() < 0.9 ? 'success' : 'failed',
+      float(0.5, 5),
+    ];
   });
 }
 
@@ -58,8 +83,20 @@ export function readRaw(file: string): RawLine[] {
 }
 
 export interface Fact {
-  transaction_id: string; date_key: number; day: string; customer_key: number; channel_key: number; city_key: number;
-  amount: number; status: string; processing_time: number; bucket: string; revenue: number; file: string; line: number; sk: number;
+  transaction_id: string;
+  date_key: number;
+  day: string;
+  customer_key: number;
+  channel_key: number;
+  city_key: number;
+  amount: number;
+  status: string;
+  processing_time: number;
+  bucket: string;
+  revenue: number;
+  file: string;
+  line: number;
+  sk: number;
 }
 
 /** Cents of a decimal text, half-up at the third decimal; NaN when it is no number. */
@@ -82,8 +119,16 @@ const realDay = (key: string) => {
  * One raw file through the original's transform, its bugs fixed: exact duplicate lines dropped, then each line valid or
  * rejected with the fields at fault; the facts with the fee revenue (half-up cents) and the delay bucket.
  */
-export function expectedOf(file: string, lines: RawLine[], settings: { fees?: Record<number, number>; fastBelow?: number; slowFrom?: number } = {}) {
-  const { fees = Object.fromEntries(Object.entries(CHANNELS).map(([k, c]) => [k, c.fee])), fastBelow = 1, slowFrom = 3 } = settings;
+export function expectedOf(
+  file: string,
+  lines: RawLine[],
+  settings: { fees?: Record<number, number>; fastBelow?: number; slowFrom?: number } = {},
+) {
+  const {
+    fees = Object.fromEntries(Object.entries(CHANNELS).map(([k, c]) => [k, c.fee])),
+    fastBelow = 1,
+    slowFrom = 3,
+  } = settings;
   const seenText = new Set<string>();
   const firstLineOf = new Map<string, number>();
   const facts: Fact[] = [];
@@ -112,10 +157,20 @@ export function expectedOf(file: string, lines: RawLine[], settings: { fees?: Re
     if (fields.length) return void rejected.set(line, fields);
     const fee = fees[Number(channel)];
     facts.push({
-      transaction_id: id, date_key: Number(dateKey), day: day!, customer_key: Number(customer), channel_key: Number(channel), city_key: Number(city),
-      amount: cents / 100, status, processing_time: Math.round(time * 100) / 100,
+      transaction_id: id,
+      date_key: Number(dateKey),
+      day: day!,
+      customer_key: Number(customer),
+      channel_key: Number(channel),
+      city_key: Number(city),
+      amount: cents / 100,
+      status,
+      processing_time: Math.round(time * 100) / 100,
       bucket: time < fastBelow ? 'fast' : time < slowFrom ? 'medium' : 'slow',
-      revenue: Math.floor((cents * fee + 5000) / 10000) / 100, file, line, sk: 0,
+      revenue: Math.floor((cents * fee + 5000) / 10000) / 100,
+      file,
+      line,
+      sk: 0,
     });
   });
   facts.forEach((f, i) => (f.sk = i + 1));
@@ -143,13 +198,22 @@ export function trends(facts: Fact[]) {
   const daily = days.map((day) => {
     const of = facts.filter((f) => f.day === day);
     return {
-      day, revenue: kpis(of).grossRevenue,
+      day,
+      revenue: kpis(of).grossRevenue,
       failure: Math.round((of.filter((f) => f.status === 'failed').length * 100 * 100) / of.length) / 100 / 100, // % rounded to 2 dp, as a fraction
       processing: kpis(of).avgProcessingTime,
     };
   });
-  const rolling = (values: number[]) => values.map((_, i) => { const w = values.slice(Math.max(0, i - 6), i + 1); return w.reduce((a, b) => a + b, 0) / w.length; });
-  const [r, f, p] = [rolling(daily.map((d) => d.revenue)), rolling(daily.map((d) => d.failure)), rolling(daily.map((d) => d.processing))];
+  const rolling = (values: number[]) =>
+    values.map((_, i) => {
+      const w = values.slice(Math.max(0, i - 6), i + 1);
+      return w.reduce((a, b) => a + b, 0) / w.length;
+    });
+  const [r, f, p] = [
+    rolling(daily.map((d) => d.revenue)),
+    rolling(daily.map((d) => d.failure)),
+    rolling(daily.map((d) => d.processing)),
+  ];
   return daily.map((d, i) => ({ ...d, revenue7: r[i], failure7: f[i], processing7: p[i] }));
 }
 
@@ -157,6 +221,8 @@ export function trends(facts: Fact[]) {
 export function topByFailure(facts: Fact[], of: (f: Fact) => string, n = 10) {
   const groups = new Map<string, Fact[]>();
   for (const f of facts) groups.set(of(f), [...(groups.get(of(f)) ?? []), f]);
-  return [...groups].map(([name, rows]) => ({ name, rate: rows.filter((r) => r.status === 'failed').length / rows.length }))
-    .sort((a, b) => b.rate - a.rate || (a.name < b.name ? -1 : 1)).slice(0, n);
+  return [...groups]
+    .map(([name, rows]) => ({ name, rate: rows.filter((r) => r.status === 'failed').length / rows.length }))
+    .sort((a, b) => b.rate - a.rate || (a.name < b.name ? -1 : 1))
+    .slice(0, n);
 }

@@ -36,12 +36,63 @@ export const SHOP_DDL = `CREATE TABLE transactions (
 export const FX_ZONE = 'Europe/Berlin';
 const BERLIN_SUMMER_OFFSET_MS = 2 * 3600_000;
 
-const LIVE_BASE: Record<string, number> = { EUR: 0.85, GBP: 0.73, JPY: 110.0, CAD: 1.25, AUD: 1.35, CNY: 6.45, BRL: 5.2, INR: 74.5, CHF: 0.92 };
-const OLD_BASE: Record<string, number> = { EUR: 0.85, GBP: 0.73, CAD: 1.35, JPY: 110.0, AUD: 1.45, CHF: 0.92, SEK: 10.5, NOK: 10.8 };
-const LIVE_MARKETS: [string, string][] = [['US', 'USD'], ['GB', 'GBP'], ['DE', 'EUR'], ['FR', 'EUR'], ['JP', 'JPY'], ['CA', 'CAD'], ['AU', 'AUD'], ['CN', 'CNY'], ['BR', 'BRL'], ['IN', 'INR']];
-const OLD_MARKETS: [string, string][] = [['US', 'USD'], ['UK', 'GBP'], ['DE', 'EUR'], ['FR', 'EUR'], ['CA', 'CAD'], ['JP', 'JPY'], ['AU', 'AUD'], ['CH', 'CHF'], ['SE', 'SEK'], ['NO', 'NOK']];
+const LIVE_BASE: Record<string, number> = {
+  EUR: 0.85,
+  GBP: 0.73,
+  JPY: 110.0,
+  CAD: 1.25,
+  AUD: 1.35,
+  CNY: 6.45,
+  BRL: 5.2,
+  INR: 74.5,
+  CHF: 0.92,
+};
+const OLD_BASE: Record<string, number> = {
+  EUR: 0.85,
+  GBP: 0.73,
+  CAD: 1.35,
+  JPY: 110.0,
+  AUD: 1.45,
+  CHF: 0.92,
+  SEK: 10.5,
+  NOK: 10.8,
+};
+const LIVE_MARKETS: [string, string][] = [
+  ['US', 'USD'],
+  ['GB', 'GBP'],
+  ['DE', 'EUR'],
+  ['FR', 'EUR'],
+  ['JP', 'JPY'],
+  ['CA', 'CAD'],
+  ['AU', 'AUD'],
+  ['CN', 'CNY'],
+  ['BR', 'BRL'],
+  ['IN', 'INR'],
+];
+const OLD_MARKETS: [string, string][] = [
+  ['US', 'USD'],
+  ['UK', 'GBP'],
+  ['DE', 'EUR'],
+  ['FR', 'EUR'],
+  ['CA', 'CAD'],
+  ['JP', 'JPY'],
+  ['AU', 'AUD'],
+  ['CH', 'CHF'],
+  ['SE', 'SEK'],
+  ['NO', 'NOK'],
+];
 const LIVE_CATEGORIES = ['Electronics', 'Fashion', 'Home', 'Books', 'Sports', 'Beauty', 'Food', 'Toys'];
-const OLD_CATEGORIES = ['Electronics', 'Clothing', 'Books', 'Home & Garden', 'Sports', 'Toys', 'Health', 'Automotive', 'Food'];
+const OLD_CATEGORIES = [
+  'Electronics',
+  'Clothing',
+  'Books',
+  'Home & Garden',
+  'Sports',
+  'Toys',
+  'Health',
+  'Automotive',
+  'Food',
+];
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -58,7 +109,9 @@ function pyNumber(value: number): string {
 
 /** A flat message exactly as the original producers serialise it: json.dumps of a dict, in their key order. */
 function flatMessage(entries: [string, number | string][]): string {
-  return '{' + entries.map(([k, v]) => `"${k}": ${typeof v === 'number' ? pyNumber(v) : JSON.stringify(v)}`).join(', ') + '}';
+  return (
+    '{' + entries.map(([k, v]) => `"${k}": ${typeof v === 'number' ? pyNumber(v) : JSON.stringify(v)}`).join(', ') + '}'
+  );
 }
 
 function round(value: number, decimals: number): number {
@@ -90,43 +143,176 @@ export function scenario(seed = 2025): Scenario {
   const ids = new Set<string>();
   const batchOf = (ms: number, old = false) => {
     const d = new Date(ms);
-    return old ? `batch_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}_${pad(d.getUTCHours())}`
+    return old
+      ? `batch_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}_${pad(d.getUTCHours())}`
       : `BATCH-${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}`;
   };
   for (let i = 0; i < 360; i++) {
     const time = start + Math.floor(rnd() * 6 * hour);
     let id: string;
-    do id = `TX-${String(1_000_000_000 + Math.floor(rnd() * 9_000_000_000))}-2025`; while (ids.has(id));
+    do id = `TX-${String(1_000_000_000 + Math.floor(rnd() * 9_000_000_000))}-2025`;
+    while (ids.has(id));
     ids.add(id);
     const [country, currency] = pick(LIVE_MARKETS);
-    shop.push({ transaction_id: id, user_id: `USER-${1 + Math.floor(rnd() * 1000)}`, country, currency, amount: (10 + rnd() * 990).toFixed(2),
-      product_category: pick(LIVE_CATEGORIES), transaction_time: new Date(time).toISOString(), batch_id: batchOf(time) });
+    shop.push({
+      transaction_id: id,
+      user_id: `USER-${1 + Math.floor(rnd() * 1000)}`,
+      country,
+      currency,
+      amount: (10 + rnd() * 990).toFixed(2),
+      product_category: pick(LIVE_CATEGORIES),
+      transaction_time: new Date(time).toISOString(),
+      batch_id: batchOf(time),
+    });
   }
   for (let i = 0; i < 120; i++) {
-    const time = start + Math.floor(rnd() * 6 * hour / 1000) * 1000;
+    const time = start + Math.floor((rnd() * 6 * hour) / 1000) * 1000;
     const d = new Date(time);
     const [country, currency] = pick(OLD_MARKETS);
-    const amount = currency === 'JPY' ? (1000 + rnd() * 49000).toFixed(0) : currency === 'USD' ? (10 + rnd() * 490).toFixed(2) : currency === 'EUR' ? (15 + rnd() * 385).toFixed(2) : (5 + rnd() * 295).toFixed(2);
-    shop.push({ transaction_id: `tx_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}_${pad(i, 4)}`,
-      user_id: `user_${pad(1000 + Math.floor(rnd() * 9000), 4)}`, country, currency, amount, product_category: pick(OLD_CATEGORIES), transaction_time: d.toISOString(), batch_id: batchOf(time, true) });
+    const amount =
+      currency === 'JPY'
+        ? (1000 + rnd() * 49000).toFixed(0)
+        : currency === 'USD'
+          ? (10 + rnd() * 490).toFixed(2)
+          : currency === 'EUR'
+            ? (15 + rnd() * 385).toFixed(2)
+            : (5 + rnd() * 295).toFixed(2);
+    shop.push({
+      transaction_id: `tx_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}_${pad(i, 4)}`,
+      user_id: `user_${pad(1000 + Math.floor(rnd() * 9000), 4)}`,
+      country,
+      currency,
+      amount,
+      product_category: pick(OLD_CATEGORIES),
+      transaction_time: d.toISOString(),
+      batch_id: batchOf(time, true),
+    });
   }
   // Dirty rows the cleaner repairs, rows validation rejects, and a currency no feed quotes (pending for good).
   const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
   shop.push(
-    { transaction_id: 'TX-2000000001-2025', user_id: ' USER 77 ', country: 'United States', currency: '$', amount: '-55.10', product_category: 'tech', transaction_time: at(61), batch_id: 'BATCH-20250531-09' },
-    { transaction_id: 'TX-2000000002-2025', user_id: 'USER-78', country: ' japon ', currency: '¥', amount: '4321.00', product_category: 'fashion', transaction_time: at(95), batch_id: 'BATCH-20250531-09' },
-    { transaction_id: 'TX-2000000003-2025', user_id: 'USER-79', country: 'Deutschland', currency: 'Euro', amount: '12.34', product_category: 'BOOKS', transaction_time: at(150), batch_id: 'BATCH-20250531-10' },
-    { transaction_id: 'TX-2000000004-2025', user_id: 'USER-80', country: 'UK', currency: 'British Pound', amount: '99.99', product_category: 'groceries', transaction_time: at(200), batch_id: 'BATCH-20250531-11' },
-    { transaction_id: 'TX-2000000005-2025', user_id: 'USER-81', country: 'MX', currency: 'MXN', amount: '250.00', product_category: 'Toys', transaction_time: at(210), batch_id: 'BATCH-20250531-11' },
+    {
+      transaction_id: 'TX-2000000001-2025',
+      user_id: ' USER 77 ',
+      country: 'United States',
+      currency: '$',
+      amount: '-55.10',
+      product_category: 'tech',
+      transaction_time: at(61),
+      batch_id: 'BATCH-20250531-09',
+    },
+    {
+      transaction_id: 'TX-2000000002-2025',
+      user_id: 'USER-78',
+      country: ' japon ',
+      currency: '¥',
+      amount: '4321.00',
+      product_category: 'fashion',
+      transaction_time: at(95),
+      batch_id: 'BATCH-20250531-09',
+    },
+    {
+      transaction_id: 'TX-2000000003-2025',
+      user_id: 'USER-79',
+      country: 'Deutschland',
+      currency: 'Euro',
+      amount: '12.34',
+      product_category: 'BOOKS',
+      transaction_time: at(150),
+      batch_id: 'BATCH-20250531-10',
+    },
+    {
+      transaction_id: 'TX-2000000004-2025',
+      user_id: 'USER-80',
+      country: 'UK',
+      currency: 'British Pound',
+      amount: '99.99',
+      product_category: 'groceries',
+      transaction_time: at(200),
+      batch_id: 'BATCH-20250531-11',
+    },
+    {
+      transaction_id: 'TX-2000000005-2025',
+      user_id: 'USER-81',
+      country: 'MX',
+      currency: 'MXN',
+      amount: '250.00',
+      product_category: 'Toys',
+      transaction_time: at(210),
+      batch_id: 'BATCH-20250531-11',
+    },
     // At the exact time of the 09:00 live tick: the rate "at or before" includes it.
-    { transaction_id: 'TX-2000000006-2025', user_id: 'USER-82', country: 'DE', currency: 'EUR', amount: '10.25', product_category: 'Home', transaction_time: at(60), batch_id: 'BATCH-20250531-09' },
+    {
+      transaction_id: 'TX-2000000006-2025',
+      user_id: 'USER-82',
+      country: 'DE',
+      currency: 'EUR',
+      amount: '10.25',
+      product_category: 'Home',
+      transaction_time: at(60),
+      batch_id: 'BATCH-20250531-09',
+    },
     // Exact ties at half a cent (EUR at 0.8 from 10:37): 10.02 / 0.8 = 12.525 → 12.52 and 10.06 / 0.8 = 12.575 → 12.58 (half to even).
-    { transaction_id: 'TX-2000000011-2025', user_id: 'USER-87', country: 'FR', currency: 'EUR', amount: '10.02', product_category: 'Books', transaction_time: new Date(start + 157 * 60_000 + 1).toISOString(), batch_id: 'BATCH-20250531-10' },
-    { transaction_id: 'TX-2000000012-2025', user_id: 'USER-88', country: 'FR', currency: 'EUR', amount: '10.06', product_category: 'Books', transaction_time: new Date(start + 157 * 60_000 + 2).toISOString(), batch_id: 'BATCH-20250531-10' },
-    { transaction_id: 'TX-123-2025', user_id: 'USER-83', country: 'US', currency: 'USD', amount: '10.00', product_category: 'Toys', transaction_time: at(100), batch_id: 'BATCH-20250531-09' },
-    { transaction_id: 'TX-2000000008-2025', user_id: 'USER-84', country: 'Atlantis', currency: 'XYZ', amount: '10.00', product_category: 'Toys', transaction_time: at(101), batch_id: 'BATCH-20250531-09' },
-    { transaction_id: 'TX-2000000009-2025', user_id: 'USER-85', country: 'US', currency: 'USD', amount: '0.00', product_category: 'Toys', transaction_time: at(102), batch_id: 'BATCH-20250531-09' },
-    { transaction_id: 'TX-2000000010-2025', user_id: 'USER-86', country: 'US', currency: 'USD', amount: '2000000.00', product_category: 'Toys', transaction_time: at(103), batch_id: 'BATCH-20250531-09' },
+    {
+      transaction_id: 'TX-2000000011-2025',
+      user_id: 'USER-87',
+      country: 'FR',
+      currency: 'EUR',
+      amount: '10.02',
+      product_category: 'Books',
+      transaction_time: new Date(start + 157 * 60_000 + 1).toISOString(),
+      batch_id: 'BATCH-20250531-10',
+    },
+    {
+      transaction_id: 'TX-2000000012-2025',
+      user_id: 'USER-88',
+      country: 'FR',
+      currency: 'EUR',
+      amount: '10.06',
+      product_category: 'Books',
+      transaction_time: new Date(start + 157 * 60_000 + 2).toISOString(),
+      batch_id: 'BATCH-20250531-10',
+    },
+    {
+      transaction_id: 'TX-123-2025',
+      user_id: 'USER-83',
+      country: 'US',
+      currency: 'USD',
+      amount: '10.00',
+      product_category: 'Toys',
+      transaction_time: at(100),
+      batch_id: 'BATCH-20250531-09',
+    },
+    {
+      transaction_id: 'TX-2000000008-2025',
+      user_id: 'USER-84',
+      country: 'Atlantis',
+      currency: 'XYZ',
+      amount: '10.00',
+      product_category: 'Toys',
+      transaction_time: at(101),
+      batch_id: 'BATCH-20250531-09',
+    },
+    {
+      transaction_id: 'TX-2000000009-2025',
+      user_id: 'USER-85',
+      country: 'US',
+      currency: 'USD',
+      amount: '0.00',
+      product_category: 'Toys',
+      transaction_time: at(102),
+      batch_id: 'BATCH-20250531-09',
+    },
+    {
+      transaction_id: 'TX-2000000010-2025',
+      user_id: 'USER-86',
+      country: 'US',
+      currency: 'USD',
+      amount: '2000000.00',
+      product_category: 'Toys',
+      transaction_time: at(103),
+      batch_id: 'BATCH-20250531-09',
+    },
   );
 
   const fx: string[] = [];
@@ -135,23 +321,44 @@ export function scenario(seed = 2025): Scenario {
     // The live producer: base × (1 ± 1%), 4 decimals; key order: the currencies, USD, timestamp.
     let currencies = Object.keys(LIVE_BASE);
     if (rnd() < 0.25) currencies = currencies.filter(() => rnd() < 0.7); // sometimes fewer
-    let entries: [string, number | string][] = currencies.map((c) => [c, round(LIVE_BASE[c] * (1 + (rnd() * 2 - 1) * 0.01), 4)]);
+    let entries: [string, number | string][] = currencies.map((c) => [
+      c,
+      round(LIVE_BASE[c] * (1 + (rnd() * 2 - 1) * 0.01), 4),
+    ]);
     entries.push(['USD', 1.0], ['timestamp', t === start + hour ? berlinLocal(t, 0) : tick(t)]);
     if (rnd() < 0.3) entries = entries.sort(() => rnd() - 0.5); // keys in any order
     fx.push(flatMessage(entries));
     if ((t - start) % (30 * 60_000) === 0 && t >= start) {
       // The older producer: timestamp before USD, ±2%, 6 decimals; NOK from 12:00 only, SEK only later (lateFx).
       const old = Object.keys(OLD_BASE).filter((c) => c !== 'SEK' && (c !== 'NOK' || t >= start + 4 * hour));
-      fx.push(flatMessage([['timestamp', tick(t + 5_000)], ['USD', 1.0], ...old.map((c): [string, number] => [c, round(OLD_BASE[c] * (1 + (rnd() * 2 - 1) * 0.02), 6)])]));
+      fx.push(
+        flatMessage([
+          ['timestamp', tick(t + 5_000)],
+          ['USD', 1.0],
+          ...old.map((c): [string, number] => [c, round(OLD_BASE[c] * (1 + (rnd() * 2 - 1) * 0.02), 6)]),
+        ]),
+      );
     }
     if ((t - start) % hour === 0) {
       // The nested form with a zone, mixed into the same topic.
       const ts = new Date(t + 7.5 * 60_000).toISOString();
-      fx.push(JSON.stringify({ timestamp: ts, base: 'USD', rates: { EUR: round(0.85 * (1 + rnd() * 0.01), 4), GBP: round(0.73 * (1 + rnd() * 0.01), 4), JPY: round(110 * (1 + rnd() * 0.01), 4) } }));
+      fx.push(
+        JSON.stringify({
+          timestamp: ts,
+          base: 'USD',
+          rates: {
+            EUR: round(0.85 * (1 + rnd() * 0.01), 4),
+            GBP: round(0.73 * (1 + rnd() * 0.01), 4),
+            JPY: round(110 * (1 + rnd() * 0.01), 4),
+          },
+        }),
+      );
     }
   }
   fx.push(JSON.stringify({ timestamp: '2025-05-31T10:37:00Z', base: 'USD', rates: { EUR: 0.8 } }));
-  fx.splice(5, 0,
+  fx.splice(
+    5,
+    0,
     '{"EUR": 0.85,',
     '[0.85, 0.73]',
     '{"EUR": 0.85, "USD": 1.0}',
@@ -160,8 +367,18 @@ export function scenario(seed = 2025): Scenario {
     '{"USD": 1.0, "timestamp": "2025-05-31T11:00:00.000001"}',
     '{"EUR": -0.85, "GBP": "n/a", "XYZ": 2.0, "CHF": 0.9301, "timestamp": "2025-05-31T11:00:00.000002"}',
   );
-  const lateFx = [flatMessage([['timestamp', tick(start + 3 * hour)], ['USD', 1.0], ['SEK', 10.512345]]),
-    flatMessage([['timestamp', tick(start + 5 * hour)], ['USD', 1.0], ['SEK', 10.498761]])];
+  const lateFx = [
+    flatMessage([
+      ['timestamp', tick(start + 3 * hour)],
+      ['USD', 1.0],
+      ['SEK', 10.512345],
+    ]),
+    flatMessage([
+      ['timestamp', tick(start + 5 * hour)],
+      ['USD', 1.0],
+      ['SEK', 10.498761],
+    ]),
+  ];
   return { shop, fx, lateFx, start };
 }
 
@@ -169,7 +386,9 @@ export function scenario(seed = 2025): Scenario {
 
 /** Microseconds since the epoch of an ISO text; without a zone it is Berlin summer time (the test's FX_ZONE). */
 export function micros(text: string): bigint | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+    text.trim(),
+  );
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac = '', zone] = m;
   let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
@@ -212,16 +431,42 @@ function halfEven(n: bigint, d: bigint): bigint {
 }
 
 const COUNTRY_NAMES: Record<string, string> = {
-  USA: 'US', 'UNITED STATES': 'US', AMERICA: 'US', UK: 'GB', 'UNITED KINGDOM': 'GB', BRITAIN: 'GB', GERMANY: 'DE', DEUTSCHLAND: 'DE',
-  FRANCE: 'FR', FRANCIA: 'FR', JAPAN: 'JP', JAPON: 'JP', CANADA: 'CA', AUSTRALIA: 'AU', CHINA: 'CN', BRAZIL: 'BR', INDIA: 'IN',
+  USA: 'US',
+  'UNITED STATES': 'US',
+  AMERICA: 'US',
+  UK: 'GB',
+  'UNITED KINGDOM': 'GB',
+  BRITAIN: 'GB',
+  GERMANY: 'DE',
+  DEUTSCHLAND: 'DE',
+  FRANCE: 'FR',
+  FRANCIA: 'FR',
+  JAPAN: 'JP',
+  JAPON: 'JP',
+  CANADA: 'CA',
+  AUSTRALIA: 'AU',
+  CHINA: 'CN',
+  BRAZIL: 'BR',
+  INDIA: 'IN',
 };
-const CURRENCY_NAMES: Record<string, string> = { $: 'USD', 'US DOLLAR': 'USD', '€': 'EUR', EURO: 'EUR', '£': 'GBP', 'BRITISH POUND': 'GBP', '¥': 'JPY', 'JAPANESE YEN': 'JPY' };
+const CURRENCY_NAMES: Record<string, string> = {
+  $: 'USD',
+  'US DOLLAR': 'USD',
+  '€': 'EUR',
+  EURO: 'EUR',
+  '£': 'GBP',
+  'BRITISH POUND': 'GBP',
+  '¥': 'JPY',
+  'JAPANESE YEN': 'JPY',
+};
 /** The ISO codes this data uses (the manifest checks full ISO lists; the data holds nothing else but XYZ/Atlantis). */
 const COUNTRIES = new Set(['US', 'GB', 'DE', 'FR', 'JP', 'CA', 'AU', 'CN', 'BR', 'IN', 'CH', 'SE', 'NO', 'MX']);
 const CURRENCIES = new Set(['USD', 'EUR', 'GBP', 'JPY', 'CAD', 'AUD', 'CNY', 'BRL', 'INR', 'CHF', 'SEK', 'NOK', 'MXN']);
 
 function titleCase(text: string): string {
-  return text.toLowerCase().replace(/(^|[^\p{L}])(\p{L})/gu, (_m, before: string, letter: string) => before + letter.toUpperCase());
+  return text
+    .toLowerCase()
+    .replace(/(^|[^\p{L}])(\p{L})/gu, (_m, before: string, letter: string) => before + letter.toUpperCase());
 }
 
 function category(raw: string): string {
@@ -250,18 +495,49 @@ export function cleanTransaction(row: ShopRow): CleanTx | null {
   const country = COUNTRY_NAMES[row.country.trim().toUpperCase()] ?? row.country.trim().toUpperCase();
   const currency = CURRENCY_NAMES[row.currency.trim().toUpperCase()] ?? row.currency.trim().toUpperCase();
   const amount = scaled(row.amount.replace(/^-/, ''), 2);
-  const user = row.user_id.trim().replaceAll(' ', '_').replace(/[^\p{L}\p{N}_-]/gu, '') || 'UNKNOWN';
-  const valid = /^(TX-\d{10,}-\d{4}|tx_\d+(_\d+)?)$/.test(row.transaction_id) && COUNTRIES.has(country) && CURRENCIES.has(currency)
-    && amount > 0n && amount <= 100_000_000n;
-  return valid ? { transaction_id: row.transaction_id, user_id: user, country, currency, amount, product_category: category(row.product_category), time: micros(row.transaction_time)! } : null;
+  const user =
+    row.user_id
+      .trim()
+      .replaceAll(' ', '_')
+      .replace(/[^\p{L}\p{N}_-]/gu, '') || 'UNKNOWN';
+  const valid =
+    /^(TX-\d{10,}-\d{4}|tx_\d+(_\d+)?)$/.test(row.transaction_id) &&
+    COUNTRIES.has(country) &&
+    CURRENCIES.has(currency) &&
+    amount > 0n &&
+    amount <= 100_000_000n;
+  return valid
+    ? {
+        transaction_id: row.transaction_id,
+        user_id: user,
+        country,
+        currency,
+        amount,
+        product_category: category(row.product_category),
+        time: micros(row.transaction_time)!,
+      }
+    : null;
 }
 
-export interface FxRate { currency: string; rate: string; time: bigint }
+export interface FxRate {
+  currency: string;
+  rate: string;
+  time: bigint;
+}
 
 /** The FX history the messages give (units per USD, by currency and time; a later message wins a repeated key). */
-export function fxHistory(messages: string[]): { rates: FxRate[]; rejectedMessages: number; rejectedRates: number; rejectedCodes: number; notJson: number } {
+export function fxHistory(messages: string[]): {
+  rates: FxRate[];
+  rejectedMessages: number;
+  rejectedRates: number;
+  rejectedCodes: number;
+  notJson: number;
+} {
   const byKey = new Map<string, FxRate>();
-  let rejectedMessages = 0, rejectedRates = 0, rejectedCodes = 0, notJson = 0;
+  let rejectedMessages = 0,
+    rejectedRates = 0,
+    rejectedCodes = 0,
+    notJson = 0;
   for (const text of messages) {
     let message: unknown;
     try {
@@ -299,7 +575,9 @@ export function fxHistory(messages: string[]): { rates: FxRate[]; rejectedMessag
       byKey.set(`${currency}|${ms}`, { currency, rate: String(value), time: ms });
     }
   }
-  const rates = [...byKey.values()].sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : Number(a.time - b.time)));
+  const rates = [...byKey.values()].sort((a, b) =>
+    a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : Number(a.time - b.time),
+  );
   return { rates, rejectedMessages, rejectedRates, rejectedCodes, notJson };
 }
 
@@ -347,8 +625,16 @@ export function expected(shop: ShopRow[], messages: string[]) {
     const usdCents = halfEven(tx.amount * 10n ** BigInt(scale), scaled(rate.rate, scale));
     const hourMs = Number(tx.time / 1000n) - (Number(tx.time / 1000n) % 3600_000);
     converted.push({
-      transaction_id: tx.transaction_id, country: tx.country, currency: tx.currency, amount: cents(tx.amount), fx_rate: rate.rate,
-      fx_rate_time: isoMicros(rate.time), usd_amount: cents(usdCents), product_category: tx.product_category, user_id: tx.user_id, usdCents,
+      transaction_id: tx.transaction_id,
+      country: tx.country,
+      currency: tx.currency,
+      amount: cents(tx.amount),
+      fx_rate: rate.rate,
+      fx_rate_time: isoMicros(rate.time),
+      usd_amount: cents(usdCents),
+      product_category: tx.product_category,
+      user_id: tx.user_id,
+      usdCents,
       hour: new Date(hourMs).toISOString(),
     });
   }
@@ -364,13 +650,21 @@ export function expected(shop: ShopRow[], messages: string[]) {
     }
     return sums;
   };
-  const hourly = [...sumBy((c) => `${c.hour}|${c.country}|${c.currency}`)].map(([k, s]) => {
-    const [hour, country, currency] = k.split('|');
-    return { hour, country, currency, transactions: s.count, amount: cents(s.amount), usd_amount: cents(s.usd) };
-  }).sort((a, b) => (`${a.hour}|${a.country}|${a.currency}` < `${b.hour}|${b.country}|${b.currency}` ? -1 : 1));
+  const hourly = [...sumBy((c) => `${c.hour}|${c.country}|${c.currency}`)]
+    .map(([k, s]) => {
+      const [hour, country, currency] = k.split('|');
+      return { hour, country, currency, transactions: s.count, amount: cents(s.amount), usd_amount: cents(s.usd) };
+    })
+    .sort((a, b) => (`${a.hour}|${a.country}|${a.currency}` < `${b.hour}|${b.country}|${b.currency}` ? -1 : 1));
   const total = converted.reduce((sum, c) => sum + c.usdCents, 0n);
-  const byCountry = [...sumBy((c) => c.country)].map(([country, s]) => ({ country, revenue: s.usd })).sort((a, b) => (b.revenue > a.revenue ? 1 : b.revenue < a.revenue ? -1 : 0));
-  const byCurrency = [...sumBy((c) => c.currency)].map(([currency, s]) => ({ currency, revenue: s.usd })).sort((a, b) => (b.revenue > a.revenue ? 1 : b.revenue < a.revenue ? -1 : 0));
-  const byHour = [...sumBy((c) => c.hour)].map(([hour, s]) => ({ hour, revenue: s.usd, transactions: s.count })).sort((a, b) => (a.hour < b.hour ? -1 : 1));
+  const byCountry = [...sumBy((c) => c.country)]
+    .map(([country, s]) => ({ country, revenue: s.usd }))
+    .sort((a, b) => (b.revenue > a.revenue ? 1 : b.revenue < a.revenue ? -1 : 0));
+  const byCurrency = [...sumBy((c) => c.currency)]
+    .map(([currency, s]) => ({ currency, revenue: s.usd }))
+    .sort((a, b) => (b.revenue > a.revenue ? 1 : b.revenue < a.revenue ? -1 : 0));
+  const byHour = [...sumBy((c) => c.hour)]
+    .map(([hour, s]) => ({ hour, revenue: s.usd, transactions: s.count }))
+    .sort((a, b) => (a.hour < b.hour ? -1 : 1));
   return { fx, converted, pending, rejected, hourly, total, byCountry, byCurrency, byHour };
 }

@@ -30,7 +30,9 @@ const WINDOW = 5n * MINUTE;
 
 /** Microseconds since the epoch → the original's text form (+00:00, six decimals). */
 export function tsText(us: bigint): string {
-  return new Date(Number(us / 1000n)).toISOString().slice(0, 19) + '.' + String(us % 1_000_000n).padStart(6, '0') + '+00:00';
+  return (
+    new Date(Number(us / 1000n)).toISOString().slice(0, 19) + '.' + String(us % 1_000_000n).padStart(6, '0') + '+00:00'
+  );
 }
 
 /** An ISO date-time with a zone → microseconds (null when it is not one). */
@@ -39,7 +41,8 @@ export function parseMicros(text: string): bigint | null {
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac = '', zone] = m;
   let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
-  if (zone.toUpperCase() !== 'Z') ms -= (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 3600_000 + Number(zone.slice(4)) * 60_000);
+  if (zone.toUpperCase() !== 'Z')
+    ms -= (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 3600_000 + Number(zone.slice(4)) * 60_000);
   return BigInt(ms) * 1000n + BigInt(frac.padEnd(6, '0'));
 }
 
@@ -91,15 +94,26 @@ export function backlog(options: BacklogOptions): { messages: Message[]; events:
     if (options.gap && minute >= options.gap[0] && minute < options.gap[1]) continue;
     const phase = minute < third ? 'original' : minute < 2 * third ? 'fast' : 'failing';
     const offset = () => BigInt(options.millis ? Math.floor(rnd() * 60_000) * 1000 : Math.floor(rnd() * 60_000_000));
-    const times = Array.from({ length: int(low, high) }, () => start + BigInt(minute) * MINUTE + offset()).sort((a, b) => (a < b ? -1 : 1));
+    const times = Array.from({ length: int(low, high) }, () => start + BigInt(minute) * MINUTE + offset()).sort(
+      (a, b) => (a < b ? -1 : 1),
+    );
     for (const us of times) {
-      const type = weighted(['login', 'purchase', 'payment_failed'] as const, phase === 'failing' ? [50, 25, 25] : [60, 30, 10]);
+      const type = weighted(
+        ['login', 'purchase', 'payment_failed'] as const,
+        phase === 'failing' ? [50, 25, 25] : [60, 30, 10],
+      );
       const payment = type !== 'login';
       const event: MonitorEvent = {
-        event_id: uuid(), event_ts: tsText(us), user_id: `user_${int(1, 2000)}`, event_type: type,
-        amount: payment ? Math.round((5 + rnd() * 245) * 100) / 100 : null, status: type === 'payment_failed' ? 'fail' : 'success',
-        gateway_name: payment ? GATEWAYS[int(0, 3)] : null, response_code: type === 'purchase' ? '00' : type === 'payment_failed' ? FAIL_CODES[int(0, 3)] : null,
-        latency_ms: payment ? (phase === 'original' ? int(150, 1600) : int(150, 700)) : null, retry_attempt: payment ? weighted([0, 1, 2], [75, 20, 5]) : 0,
+        event_id: uuid(),
+        event_ts: tsText(us),
+        user_id: `user_${int(1, 2000)}`,
+        event_type: type,
+        amount: payment ? Math.round((5 + rnd() * 245) * 100) / 100 : null,
+        status: type === 'payment_failed' ? 'fail' : 'success',
+        gateway_name: payment ? GATEWAYS[int(0, 3)] : null,
+        response_code: type === 'purchase' ? '00' : type === 'payment_failed' ? FAIL_CODES[int(0, 3)] : null,
+        latency_ms: payment ? (phase === 'original' ? int(150, 1600) : int(150, 700)) : null,
+        retry_attempt: payment ? weighted([0, 1, 2], [75, 20, 5]) : 0,
       };
       events.push(event);
       // 4% arrive late: most within the allowed 30 minutes, some beyond; 1% are sent twice.
@@ -112,7 +126,18 @@ export function backlog(options: BacklogOptions): { messages: Message[]; events:
   // On the boundaries: 10:05:00.000000 opens a window, 10:04:59.999999 closes the one before.
   const boundary = start + 20n * MINUTE;
   for (const us of [boundary, boundary - (options.millis ? 1000n : 1n)]) {
-    const event: MonitorEvent = { event_id: uuid(), event_ts: tsText(us), user_id: 'user_7', event_type: 'purchase', amount: 10.01, status: 'success', gateway_name: 'Stripe', response_code: '00', latency_ms: 333, retry_attempt: 0 };
+    const event: MonitorEvent = {
+      event_id: uuid(),
+      event_ts: tsText(us),
+      user_id: 'user_7',
+      event_type: 'purchase',
+      amount: 10.01,
+      status: 'success',
+      gateway_name: 'Stripe',
+      response_code: '00',
+      latency_ms: 333,
+      retry_attempt: 0,
+    };
     events.push(event);
     arrivals.push({ at: us, seq: seq++, event });
   }
@@ -122,22 +147,50 @@ export function backlog(options: BacklogOptions): { messages: Message[]; events:
   // Malformed: not JSON, an unknown type, a purchase without an amount.
   const some = parseMicros(events[10].event_ts)!;
   arrivals.push({ at: some, seq: seq++, event: first, text: '{"event_id": "broken' });
-  arrivals.push({ at: some, seq: seq++, event: first, text: JSON.stringify({ ...events[11], event_id: uuid(), event_type: 'refund' }) });
-  arrivals.push({ at: some, seq, event: first, text: JSON.stringify({ ...events[12], event_id: uuid(), event_type: 'purchase', amount: null }) });
+  arrivals.push({
+    at: some,
+    seq: seq++,
+    event: first,
+    text: JSON.stringify({ ...events[11], event_id: uuid(), event_type: 'refund' }),
+  });
+  arrivals.push({
+    at: some,
+    seq,
+    event: first,
+    text: JSON.stringify({ ...events[12], event_id: uuid(), event_type: 'purchase', amount: null }),
+  });
   arrivals.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq));
   const partitionOf = options.partitionOf ?? (() => 0);
   return {
     events,
-    messages: arrivals.map((a) => ({ partition: partitionOf(a.event), key: a.event.user_id, value: a.text ?? JSON.stringify(a.event) })),
+    messages: arrivals.map((a) => ({
+      partition: partitionOf(a.event),
+      key: a.event.user_id,
+      value: a.text ?? JSON.stringify(a.event),
+    })),
   };
 }
 
 /** A fresh event at a given time (for tests near the current time). */
-export function eventAt(us: bigint, type: MonitorEvent['event_type'], latency: number | null, amount: number | null, user = 'user_1'): MonitorEvent {
+export function eventAt(
+  us: bigint,
+  type: MonitorEvent['event_type'],
+  latency: number | null,
+  amount: number | null,
+  user = 'user_1',
+): MonitorEvent {
   const payment = type !== 'login';
   return {
-    event_id: randomUUID(), event_ts: tsText(us), user_id: user, event_type: type, amount: payment ? amount : null, status: type === 'payment_failed' ? 'fail' : 'success',
-    gateway_name: payment ? 'Adyen' : null, response_code: type === 'purchase' ? '00' : type === 'payment_failed' ? '51' : null, latency_ms: payment ? latency : null, retry_attempt: 0,
+    event_id: randomUUID(),
+    event_ts: tsText(us),
+    user_id: user,
+    event_type: type,
+    amount: payment ? amount : null,
+    status: type === 'payment_failed' ? 'fail' : 'success',
+    gateway_name: payment ? 'Adyen' : null,
+    response_code: type === 'purchase' ? '00' : type === 'payment_failed' ? '51' : null,
+    latency_ms: payment ? latency : null,
+    retry_attempt: 0,
   };
 }
 
@@ -151,20 +204,38 @@ export interface Thresholds {
   maxFailureRate: string;
 }
 
-export const ORIGINAL_THRESHOLDS: Thresholds = { latenessMinutes: 30, freshnessCritMinutes: 10, p95SlaMs: 1200, maxFailureRate: '0.30' };
+export const ORIGINAL_THRESHOLDS: Thresholds = {
+  latenessMinutes: 30,
+  freshnessCritMinutes: 10,
+  p95SlaMs: 1200,
+  maxFailureRate: '0.30',
+};
 
-interface Accepted { id: string; us: bigint; user: string; type: string; cents: bigint | null; latency: number | null }
+interface Accepted {
+  id: string;
+  us: bigint;
+  user: string;
+  type: string;
+  cents: bigint | null;
+  latency: number | null;
+}
 
 /** The checks of the manifest's validation, written again: the original's 10 fields, payments with an amount. */
 function valid(e: Record<string, unknown>): boolean {
   const isInt = (v: unknown) => v === null || v === undefined || (Number.isInteger(v) && (v as number) >= 0);
-  return typeof e.event_id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(e.event_id)
-    && typeof e.event_ts === 'string' && parseMicros(e.event_ts) !== null
-    && typeof e.user_id === 'string' && /^user_[0-9]+$/.test(e.user_id)
-    && ['login', 'purchase', 'payment_failed'].includes(e.event_type as string)
-    && (e.amount === null || e.amount === undefined || (typeof e.amount === 'number' && e.amount >= 0))
-    && (e.event_type === 'login' || typeof e.amount === 'number')
-    && isInt(e.latency_ms) && isInt(e.retry_attempt);
+  return (
+    typeof e.event_id === 'string' &&
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(e.event_id) &&
+    typeof e.event_ts === 'string' &&
+    parseMicros(e.event_ts) !== null &&
+    typeof e.user_id === 'string' &&
+    /^user_[0-9]+$/.test(e.user_id) &&
+    ['login', 'purchase', 'payment_failed'].includes(e.event_type as string) &&
+    (e.amount === null || e.amount === undefined || (typeof e.amount === 'number' && e.amount >= 0)) &&
+    (e.event_type === 'login' || typeof e.amount === 'number') &&
+    isInt(e.latency_ms) &&
+    isInt(e.retry_attempt)
+  );
 }
 
 /**
@@ -200,8 +271,12 @@ export function judge(messages: Message[], lateness = ORIGINAL_THRESHOLDS.latene
     if (seen.has(e.event_id as string)) continue;
     seen.add(e.event_id as string);
     accepted.push({
-      id: e.event_id as string, us, user: e.user_id as string, type: e.event_type as string,
-      cents: typeof e.amount === 'number' ? BigInt(Math.round(e.amount * 100)) : null, latency: (e.latency_ms as number | null) ?? null,
+      id: e.event_id as string,
+      us,
+      user: e.user_id as string,
+      type: e.event_type as string,
+      cents: typeof e.amount === 'number' ? BigInt(Math.round(e.amount * 100)) : null,
+      latency: (e.latency_ms as number | null) ?? null,
     });
   }
   return { accepted, late, invalid };
@@ -238,7 +313,13 @@ function fraction(text: string): [bigint, bigint] {
 }
 
 /** The alert of one set of figures: flag, every reason in the original's order, SLA breach. */
-export function alertOf(freshness: bigint, p95: bigint, failed: bigint, payments: bigint, t: Thresholds = ORIGINAL_THRESHOLDS) {
+export function alertOf(
+  freshness: bigint,
+  p95: bigint,
+  failed: bigint,
+  payments: bigint,
+  t: Thresholds = ORIGINAL_THRESHOLDS,
+) {
   const stale = freshness > BigInt(t.freshnessCritMinutes);
   const slow = p95 > BigInt(t.p95SlaMs);
   const [rn, rd] = fraction(t.maxFailureRate);
@@ -271,7 +352,11 @@ export function windowsOf(accepted: Accepted[], t: Thresholds = ORIGINAL_THRESHO
     const failed = BigInt(inside.filter((e) => e.type === 'payment_failed').length);
     const payments = BigInt(purchases.length) + failed;
     const revenue = purchases.reduce((sum, e) => sum + e.cents!, 0n);
-    const latencies = inside.map((e) => e.latency).filter((l): l is number => l !== null).map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const latencies = inside
+      .map((e) => e.latency)
+      .filter((l): l is number => l !== null)
+      .map(BigInt)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const n = BigInt(latencies.length);
     const avg = n === 0n ? 0n : (2n * latencies.reduce((a, b) => a + b, 0n) + n) / (2n * n);
     let p95 = 0n;
@@ -287,11 +372,20 @@ export function windowsOf(accepted: Accepted[], t: Thresholds = ORIGINAL_THRESHO
     const freshness = (end - before) / MINUTE;
     const alert = alertOf(freshness, p95, failed, payments, t);
     rows.push({
-      window_start: new Date(Number(start / 1000n)).toISOString(), window_end: new Date(Number(end / 1000n)).toISOString(),
-      events_count: inside.length, purchases_count: purchases.length, revenue: Number(revenue) / 100,
+      window_start: new Date(Number(start / 1000n)).toISOString(),
+      window_end: new Date(Number(end / 1000n)).toISOString(),
+      events_count: inside.length,
+      purchases_count: purchases.length,
+      revenue: Number(revenue) / 100,
       payment_fail_rate: payments === 0n ? 0 : Number((2n * failed * 10000n + payments) / (2n * payments)) / 10000,
-      active_users_30m: users.size, data_freshness_minutes: Number(freshness), alert_flag: alert.flag, avg_latency_ms: Number(avg),
-      p95_latency_ms: Number(p95), sla_breach_flag: alert.sla, alert_reason: alert.reasons.join('; ') || 'All metrics within SLA', failed_count: Number(failed),
+      active_users_30m: users.size,
+      data_freshness_minutes: Number(freshness),
+      alert_flag: alert.flag,
+      avg_latency_ms: Number(avg),
+      p95_latency_ms: Number(p95),
+      sla_breach_flag: alert.sla,
+      alert_reason: alert.reasons.join('; ') || 'All metrics within SLA',
+      failed_count: Number(failed),
     });
   }
   return rows;
@@ -300,12 +394,24 @@ export function windowsOf(accepted: Accepted[], t: Thresholds = ORIGINAL_THRESHO
 /**
  * The status at `now`: the last complete window (end ≤ now; the newest with `latest`), with the freshness as of now.
  */
-export function statusOf(rows: WindowRow[], accepted: Accepted[], now: Date, t: Thresholds = ORIGINAL_THRESHOLDS, latest = false) {
+export function statusOf(
+  rows: WindowRow[],
+  accepted: Accepted[],
+  now: Date,
+  t: Thresholds = ORIGINAL_THRESHOLDS,
+  latest = false,
+) {
   const judged = [...rows].reverse().find((r) => latest || Date.parse(r.window_end) <= now.getTime());
   if (!judged) return { status: 'NoData', reasons: ['the query returned no row'], window: null };
   const newest = accepted.reduce((a, e) => (e.us > a ? e.us : a), 0n);
   const nowUs = BigInt(now.getTime()) * 1000n;
   const freshness = nowUs > newest ? (nowUs - newest) / MINUTE : 0n;
-  const alert = alertOf(freshness, BigInt(judged.p95_latency_ms), BigInt(judged.failed_count), BigInt(judged.purchases_count + judged.failed_count), t);
+  const alert = alertOf(
+    freshness,
+    BigInt(judged.p95_latency_ms),
+    BigInt(judged.failed_count),
+    BigInt(judged.purchases_count + judged.failed_count),
+    t,
+  );
   return { status: alert.flag, reasons: alert.reasons, window: judged.window_start };
 }

@@ -3,7 +3,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const { Kafka, logLevel } = require('kafkajs');
 
-const kafka = new Kafka({ clientId: 'services-check', brokers: process.argv[2].split(','), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200 } });
+const kafka = new Kafka({
+  clientId: 'services-check',
+  brokers: process.argv[2].split(','),
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 20, initialRetryTime: 200 },
+});
 const admin = kafka.admin();
 await admin.connect();
 const topic = `services-check-${Date.now()}`;
@@ -16,7 +21,12 @@ await consumer.connect();
 await consumer.subscribe({ topics: [topic], fromBeginning: true });
 const value = await new Promise((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('no message consumed within 30 s')), 30_000);
-  consumer.run({ eachMessage: async ({ message }) => { clearTimeout(timer); resolve(message.value.toString()); } });
+  consumer.run({
+    eachMessage: async ({ message }) => {
+      clearTimeout(timer);
+      resolve(message.value.toString());
+    },
+  });
 });
 await consumer.commitOffsets([{ topic, partition: 0, offset: '1' }]);
 await Promise.all([consumer.disconnect(), producer.disconnect()]);

@@ -7,7 +7,9 @@ const s3sdk = require('@aws-sdk/client-s3');
 
 const [endpoint = 'http://127.0.0.1:59000', arn] = process.argv.slice(2);
 const s3 = new s3sdk.S3Client({
-  endpoint, region: 'us-east-1', forcePathStyle: true,
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
   credentials: { accessKeyId: 'platformadmin', secretAccessKey: 'platformsecret' },
 });
 const Bucket = `services-check-${process.pid}-${Date.now()}`;
@@ -19,8 +21,14 @@ try {
   const body = await got.Body.transformToString();
   if (body !== 'ok') throw new Error(`read back ${JSON.stringify(body)}`);
   if (arn) {
-    await s3.send(new s3sdk.PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: {
-      QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
+    await s3.send(
+      new s3sdk.PutBucketNotificationConfigurationCommand({
+        Bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }],
+        },
+      }),
+    );
   }
   console.error(`[services] s3 check: create bucket, put, get${arn ? `, notification to ${arn}` : ''} ok`);
 } finally {

@@ -5,7 +5,9 @@ import plugin, { type Uppercase } from '../src/index.ts';
 describe('uppercase (example plugin)', () => {
   it('upper-cases the configured fields and leaves the rest', async () => {
     const step = await createTestStep<Uppercase>(plugin, 'transform', { fields: ['country'] });
-    expect(step.plugin.process([{ country: 'us', city: 'austin' }], step.context())).toEqual([{ country: 'US', city: 'austin' }]);
+    expect(step.plugin.process([{ country: 'us', city: 'austin' }], step.context())).toEqual([
+      { country: 'US', city: 'austin' },
+    ]);
   });
 
   it('rejects non-string values when asked, with the field in the reason', async () => {
@@ -15,6 +17,8 @@ describe('uppercase (example plugin)', () => {
   });
 
   it('validates its config through its spec', async () => {
-    await expect(createTestStep(plugin, 'transform', { fields: [] })).rejects.toThrow('fields: must NOT have fewer than 1 items');
+    await expect(createTestStep(plugin, 'transform', { fields: [] })).rejects.toThrow(
+      'fields: must NOT have fewer than 1 items',
+    );
   });
 });

@@ -17,8 +17,14 @@ describe('console sink', () => {
   it('prints each record as a JSON line with the prefix, timestamps as ISO text', async () => {
     const lines = capture();
     const step = await createTestStep<ConsoleSink>(plugin, 'sink', { prefix: 'out: ' });
-    await step.plugin.write([{ id: 1, at: new Date('2024-01-01T00:00:00Z'), big: 2n ** 64n }, { id: 2, nested: { a: [1, null] } }]);
-    expect(lines).toEqual(['out: {"id":1,"at":"2024-01-01T00:00:00.000Z","big":"18446744073709551616"}', 'out: {"id":2,"nested":{"a":[1,null]}}']);
+    await step.plugin.write([
+      { id: 1, at: new Date('2024-01-01T00:00:00Z'), big: 2n ** 64n },
+      { id: 2, nested: { a: [1, null] } },
+    ]);
+    expect(lines).toEqual([
+      'out: {"id":1,"at":"2024-01-01T00:00:00.000Z","big":"18446744073709551616"}',
+      'out: {"id":2,"nested":{"a":[1,null]}}',
+    ]);
   });
 
   it('prints at most limit records in all', async () => {

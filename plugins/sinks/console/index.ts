@@ -1,9 +1,24 @@
-import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Row, type Sink } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Row,
+  type Sink,
+} from '../../../core/sdk/index.ts';
 
 const CONFIG = configSchema({
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 0, description: 'Print at most this many records in all (the others are accepted silently).', examples: [20] },
+    limit: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Print at most this many records in all (the others are accepted silently).',
+      examples: [20],
+    },
     prefix: { type: 'string', default: '', description: 'Text before each line.', examples: ['orders: '] },
   },
 });
@@ -30,9 +45,16 @@ function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-export default pluginModule({
-  kind: 'sink', name: 'console', stability: 'stable',
-  summary: 'Prints records as JSON lines on standard output.',
-  config: CONFIG,
-  examples: [{ title: 'Peek at the first records', yaml: 'peek:\n  use: console\n  from: cleaned\n  with: { limit: 20 }\n' }],
-}, ConsoleSink);
+export default pluginModule(
+  {
+    kind: 'sink',
+    name: 'console',
+    stability: 'stable',
+    summary: 'Prints records as JSON lines on standard output.',
+    config: CONFIG,
+    examples: [
+      { title: 'Peek at the first records', yaml: 'peek:\n  use: console\n  from: cleaned\n  with: { limit: 20 }\n' },
+    ],
+  },
+  ConsoleSink,
+);

@@ -10,7 +10,12 @@ import csv, { type FileSink } from './index.ts';
 const folder = () => mkdtempSync(join(tmpdir(), 'csv-sink-'));
 const clock = { ...systemClock, now: () => new Date('2024-03-04T05:06:07Z') };
 /** The context of batch `n` of a source with positions (what the runtime gives sinks); none for `undefined`. */
-const batch = (n?: number): SinkContext => ({ reject: () => undefined, ...(n === undefined ? {} : { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files a.csv#${n}` } satisfies BatchIdentity }) });
+const batch = (n?: number): SinkContext => ({
+  reject: () => undefined,
+  ...(n === undefined
+    ? {}
+    : { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files a.csv#${n}` } satisfies BatchIdentity }),
+});
 
 describe('csv sink', () => {
   it('overwrites an export atomically with a header, quoting and ISO UTC timestamps', async () => {
@@ -27,7 +32,12 @@ describe('csv sink', () => {
   it('overwrites an export with a whole result of several pages, and leaves only the header when the result is empty', async () => {
     const dir = folder();
     const file = join(dir, '{YYYY}/kpis.csv');
-    const step = await createTestStep<FileSink>(csv, 'sink', { path: file, mode: 'overwrite' }, { services: { clock } });
+    const step = await createTestStep<FileSink>(
+      csv,
+      'sink',
+      { path: file, mode: 'overwrite' },
+      { services: { clock } },
+    );
     const ctx = (first: boolean, last: boolean) => ({ reject: () => undefined, snapshot: { first, last } });
     await step.plugin.write([{ k: 'a', n: 1 }], ctx(true, false));
     await step.plugin.write([{ k: 'b', n: 2 }], ctx(false, true));
@@ -40,24 +50,44 @@ describe('csv sink', () => {
 
   it('writes a new file per batch and partition of partitionBy, never overwriting earlier batches', async () => {
     const dir = folder();
-    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' }, { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' });
-    await step.plugin.write([{ id: 1, at: new Date('2024-01-01T23:59:59Z') }, { id: 2, at: new Date('2024-01-02T00:00:00Z') }, { id: 3, at: 'not a time' }]);
+    const step = await createTestStep<FileSink>(
+      csv,
+      'sink',
+      { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' },
+      { connections: { warehouse: { type: 'duckdb', path: ':memory:' } }, connection: 'warehouse' },
+    );
+    await step.plugin.write([
+      { id: 1, at: new Date('2024-01-01T23:59:59Z') },
+      { id: 2, at: new Date('2024-01-02T00:00:00Z') },
+      { id: 3, at: 'not a time' },
+    ]);
     await step.plugin.write([{ id: 4, at: new Date('2024-01-01T08:00:00Z') }]);
     const day1 = readdirSync(join(dir, '2024/01/01')).sort();
     expect(day1).toHaveLength(2);
     expect(day1.every((f) => /^orders-\d+-[0-9a-f]{8}\.csv$/.test(f))).toBe(true);
     expect(day1.map((f) => readFileSync(join(dir, '2024/01/01', f), 'utf8')).sort()).toEqual([
-      'id,at\n1,2024-01-01T23:59:59.000Z\n', 'id,at\n4,2024-01-01T08:00:00.000Z\n',
+      'id,at\n1,2024-01-01T23:59:59.000Z\n',
+      'id,at\n4,2024-01-01T08:00:00.000Z\n',
     ]);
     expect(readdirSync(join(dir, '2024/01/02'))).toHaveLength(1);
-    expect(readFileSync(join(dir, 'unknown/unknown/unknown', readdirSync(join(dir, 'unknown/unknown/unknown'))[0]), 'utf8')).toBe('id,at\n3,not a time\n');
+    expect(
+      readFileSync(join(dir, 'unknown/unknown/unknown', readdirSync(join(dir, 'unknown/unknown/unknown'))[0]), 'utf8'),
+    ).toBe('id,at\n3,not a time\n');
     await step.close();
   });
 
-  it('appends to the file of the clock\'s date, the header once, later batches following its columns', async () => {
+  it("appends to the file of the clock's date, the header once, later batches following its columns", async () => {
     const dir = folder();
-    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, 'log-{YYYY}{MM}{DD}.csv'), mode: 'append' }, { services: { clock } });
-    await step.plugin.write([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+    const step = await createTestStep<FileSink>(
+      csv,
+      'sink',
+      { path: join(dir, 'log-{YYYY}{MM}{DD}.csv'), mode: 'append' },
+      { services: { clock } },
+    );
+    await step.plugin.write([
+      { a: 1, b: 'x' },
+      { a: 2, b: 'y' },
+    ]);
     await step.plugin.write([{ b: 'z', c: true }]);
     expect(readdirSync(dir)).toEqual(['log-20240304.csv']);
     expect(readFileSync(join(dir, 'log-20240304.csv'), 'utf8')).toBe('a,b\n1,x\n2,y\n,z\n');
@@ -66,14 +96,26 @@ describe('csv sink', () => {
 
   it('partitions by a YYYYMMDD date key and names files by a {field} placeholder (one file per raw file)', async () => {
     const dir = folder();
-    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/cleaned_{raw_name}.csv'), partitionBy: 'date_key', mode: 'overwrite' });
+    const step = await createTestStep<FileSink>(csv, 'sink', {
+      path: join(dir, '{YYYY}/{MM}/{DD}/cleaned_{raw_name}.csv'),
+      partitionBy: 'date_key',
+      mode: 'overwrite',
+    });
     await step.plugin.write([
-      { id: 1, date_key: 20240301, raw_name: 'transactions' }, { id: 2, date_key: 20240301, raw_name: 'branch-b' },
-      { id: 3, date_key: '20240302', raw_name: 'transactions' }, { id: 4, date_key: 20240231, raw_name: '../x' },
+      { id: 1, date_key: 20240301, raw_name: 'transactions' },
+      { id: 2, date_key: 20240301, raw_name: 'branch-b' },
+      { id: 3, date_key: '20240302', raw_name: 'transactions' },
+      { id: 4, date_key: 20240231, raw_name: '../x' },
     ]);
-    expect(readFileSync(join(dir, '2024/03/01/cleaned_transactions.csv'), 'utf8')).toBe('id,date_key,raw_name\n1,20240301,transactions\n');
-    expect(readFileSync(join(dir, '2024/03/01/cleaned_branch-b.csv'), 'utf8')).toBe('id,date_key,raw_name\n2,20240301,branch-b\n');
-    expect(readFileSync(join(dir, '2024/03/02/cleaned_transactions.csv'), 'utf8')).toBe('id,date_key,raw_name\n3,20240302,transactions\n');
+    expect(readFileSync(join(dir, '2024/03/01/cleaned_transactions.csv'), 'utf8')).toBe(
+      'id,date_key,raw_name\n1,20240301,transactions\n',
+    );
+    expect(readFileSync(join(dir, '2024/03/01/cleaned_branch-b.csv'), 'utf8')).toBe(
+      'id,date_key,raw_name\n2,20240301,branch-b\n',
+    );
+    expect(readFileSync(join(dir, '2024/03/02/cleaned_transactions.csv'), 'utf8')).toBe(
+      'id,date_key,raw_name\n3,20240302,transactions\n',
+    );
     expect(readdirSync(join(dir, 'unknown/unknown/unknown'))).toEqual(['cleaned___x.csv']);
     await step.close();
   });
@@ -101,8 +143,14 @@ describe('csv sink', () => {
 
   it('mode new: a batch written again after a crash gets the same file names, so it replaces its first copy', async () => {
     const dir = folder();
-    const step = await createTestStep<FileSink>(csv, 'sink', { path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'), partitionBy: 'at' });
-    const rows = [{ id: 1, at: '2024-01-01' }, { id: 2, at: '2024-01-02' }];
+    const step = await createTestStep<FileSink>(csv, 'sink', {
+      path: join(dir, '{YYYY}/{MM}/{DD}/orders.csv'),
+      partitionBy: 'at',
+    });
+    const rows = [
+      { id: 1, at: '2024-01-01' },
+      { id: 2, at: '2024-01-02' },
+    ];
     await step.plugin.write(rows, batch(1));
     await step.plugin.write(rows, batch(1));
     await step.plugin.write([{ id: 3, at: '2024-01-01' }], batch(2));

@@ -12,8 +12,18 @@ describe('csv sink errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'csv-errors-'));
     const step = await createTestStep<FileSink>(plugin, 'sink', { path: join(dir, 'out.csv'), mode: 'append' });
     const deep = { id: 2, note: JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`) };
-    const rejects = await writeLikeRuntime(step.plugin, [{ id: 1, note: 'a' }, deep, { id: 3, note: 'c' }, { id: 4, note: 'd' }]);
-    expect(rejects).toEqual([{ record: deep, reasons: [expect.stringMatching(/note: the value cannot be stored \(nested too deeply to store\)$/)] }]);
+    const rejects = await writeLikeRuntime(step.plugin, [
+      { id: 1, note: 'a' },
+      deep,
+      { id: 3, note: 'c' },
+      { id: 4, note: 'd' },
+    ]);
+    expect(rejects).toEqual([
+      {
+        record: deep,
+        reasons: [expect.stringMatching(/note: the value cannot be stored \(nested too deeply to store\)$/)],
+      },
+    ]);
     const [file] = readdirSync(dir);
     expect(readFileSync(join(dir, file), 'utf8')).toBe('id,note\n1,a\n3,c\n4,d\n');
     await step.close();

@@ -1,4 +1,16 @@
-import { configSchema, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Connections,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import type { TopicClient } from '../../../connections/kafka/index.ts';
 
 type KafkaSinkConfig = ConfigOf<typeof CONFIG>;
@@ -21,11 +33,20 @@ export class KafkaSink implements Sink {
 
   async write(batch: Row[], ctx?: SinkContext): Promise<void> {
     const field = this.config.value;
-    const records = field ? batch.filter((record) => typeof record[field] === 'string' || (ctx?.reject(record, `${field}: missing (the message value; text expected)`), false)) : batch;
+    const records = field
+      ? batch.filter(
+          (record) =>
+            typeof record[field] === 'string' ||
+            (ctx?.reject(record, `${field}: missing (the message value; text expected)`), false),
+        )
+      : batch;
     if (!records.length) return; // the empty end of a whole result: nothing to produce
     const client = await this.connections.get<TopicClient>(this.step.connection!, 'kafka');
     if (!this.created) {
-      await client.createTopic(this.config.topic, { partitions: this.config.partitions, replicationFactor: this.config.replicationFactor });
+      await client.createTopic(this.config.topic, {
+        partitions: this.config.partitions,
+        replicationFactor: this.config.replicationFactor,
+      });
       this.created = true;
     }
     const key = this.config.key;
@@ -44,20 +65,43 @@ const CONFIG = configSchema({
   required: ['topic'],
   properties: {
     topic: { type: 'string', description: 'Topic to produce to.', examples: ['payment-events'] },
-    key: { type: 'string', description: 'Field whose value is the message key (same key, same partition, in order).', examples: ['user_id'] },
-    value: { type: 'string', description: 'Field whose text is the message value, produced as it is (e.g. a JSON document built upstream to an exact shape); default: the whole record as JSON. A record without it goes to dead-letter.', examples: ['message'] },
+    key: {
+      type: 'string',
+      description: 'Field whose value is the message key (same key, same partition, in order).',
+      examples: ['user_id'],
+    },
+    value: {
+      type: 'string',
+      description:
+        'Field whose text is the message value, produced as it is (e.g. a JSON document built upstream to an exact shape); default: the whole record as JSON. A record without it goes to dead-letter.',
+      examples: ['message'],
+    },
     partitions: { type: 'integer', minimum: 1, description: 'Partitions of the topic when it has to be created.' },
-    replicationFactor: { type: 'integer', minimum: 1, description: "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.", examples: [3] },
+    replicationFactor: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        "Copies of each partition when the topic has to be created (default: the cluster's default.replication.factor). Ignored by the embedded log.",
+      examples: [3],
+    },
   },
 });
 
-export default pluginModule({
-  kind: 'sink',
-  name: 'kafka',
-  summary: 'Produces records as JSON messages to a Kafka topic (or the embedded topic log), keyed by a field.',
-  stability: 'stable',
-  connectionTypes: ['kafka'],
-  connectionRequired: true,
-  config: CONFIG,
-  examples: [{ title: 'Events keyed by user', yaml: 'to-topic:\n  use: kafka\n  from: events\n  connection: bus\n  with: { topic: payment-events, key: user_id, partitions: 4 }\n' }],
-}, KafkaSink);
+export default pluginModule(
+  {
+    kind: 'sink',
+    name: 'kafka',
+    summary: 'Produces records as JSON messages to a Kafka topic (or the embedded topic log), keyed by a field.',
+    stability: 'stable',
+    connectionTypes: ['kafka'],
+    connectionRequired: true,
+    config: CONFIG,
+    examples: [
+      {
+        title: 'Events keyed by user',
+        yaml: 'to-topic:\n  use: kafka\n  from: events\n  connection: bus\n  with: { topic: payment-events, key: user_id, partitions: 4 }\n',
+      },
+    ],
+  },
+  KafkaSink,
+);

@@ -1,4 +1,17 @@
-import { configSchema, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  inject,
+  injectable,
+  pluginModule,
+  SnapshotBuffer,
+  TOKENS,
+  type ConfigOf,
+  type Connections,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import type { DocumentStore } from '../../../connections/mongodb/index.ts';
 
 type MongoSinkConfig = ConfigOf<typeof CONFIG>;
@@ -32,11 +45,15 @@ export class MongoSink implements Sink {
       if (this.config.mode === 'replace') {
         await store.replaceCollection(this.config.collection, records);
         this.wholeResult.done();
-      } else if (this.config.mode === 'upsert') await store.upsertMany(this.config.collection, records, this.config.key!);
+      } else if (this.config.mode === 'upsert')
+        await store.upsertMany(this.config.collection, records, this.config.key!);
       else if (ctx?.batch) await store.insertOnce(this.config.collection, records, ctx.batch.id);
       else await store.insertMany(this.config.collection, records);
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `${this.step.id}: writing ${records.length} document(s) to ${this.config.collection}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 }
@@ -47,17 +64,32 @@ const CONFIG = configSchema({
   required: ['collection'],
   properties: {
     collection: { type: 'string', description: 'Target collection.', examples: ['product_winners'] },
-    mode: { enum: ['upsert', 'replace', 'append'], default: 'upsert', description: 'upsert by key (bulk write); replace the whole collection, atomically, with the source\'s whole result (all pages of a query source\'s run; empty when the result is empty) or with each batch of other sources; append.' },
-    key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields identifying a document for upsert.', examples: [['client_id']] },
+    mode: {
+      enum: ['upsert', 'replace', 'append'],
+      default: 'upsert',
+      description:
+        "upsert by key (bulk write); replace the whole collection, atomically, with the source's whole result (all pages of a query source's run; empty when the result is empty) or with each batch of other sources; append.",
+    },
+    key: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      description: 'Fields identifying a document for upsert.',
+      examples: [['client_id']],
+    },
   },
 });
 
-export default pluginModule({
-  kind: 'sink',
-  name: 'mongodb',
-  summary: 'Writes documents to a MongoDB-wire server (or the embedded store): upsert by key, replace atomically, or append.',
-  stability: 'beta',
-  connectionTypes: ['mongodb'],
-  connectionRequired: true,
-  config: CONFIG,
-}, MongoSink);
+export default pluginModule(
+  {
+    kind: 'sink',
+    name: 'mongodb',
+    summary:
+      'Writes documents to a MongoDB-wire server (or the embedded store): upsert by key, replace atomically, or append.',
+    stability: 'beta',
+    connectionTypes: ['mongodb'],
+    connectionRequired: true,
+    config: CONFIG,
+  },
+  MongoSink,
+);

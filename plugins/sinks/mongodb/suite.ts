@@ -8,22 +8,43 @@ import sink, { type MongoSink } from './index.ts';
 import source, { type MongoSource } from '../../sources/mongodb/index.ts';
 
 /** The same tests run on the embedded store here and on FerretDB in mongodb.real.test.ts. */
-export function mongoSuite(name: string, connection: () => Record<string, unknown> & { type: string }, collection: () => string, size = 2000) {
+export function mongoSuite(
+  name: string,
+  connection: () => Record<string, unknown> & { type: string },
+  collection: () => string,
+  size = 2000,
+) {
   describe(`mongodb sink and source (${name})`, () => {
-    const options = () => ({ connections: { docs: connection() }, connection: 'docs', stateDir: mkdtempSync(join(tmpdir(), 'mongo-')) });
+    const options = () => ({
+      connections: { docs: connection() },
+      connection: 'docs',
+      stateDir: mkdtempSync(join(tmpdir(), 'mongo-')),
+    });
 
     it(`round-trips ${size} documents and upserts idempotently by key`, async () => {
       const c = collection();
       const opts = options();
       const writer = await createTestStep<MongoSink>(sink, 'sink', { collection: c, key: ['id'] }, opts);
-      const docs = Array.from({ length: size }, (_, i) => ({ id: i, tier: i % 3 ? 'silver' : 'gold', revenue: i * 1.5, at: new Date(Date.UTC(2024, 0, 1, 0, 0, i)) }));
+      const docs = Array.from({ length: size }, (_, i) => ({
+        id: i,
+        tier: i % 3 ? 'silver' : 'gold',
+        revenue: i * 1.5,
+        at: new Date(Date.UTC(2024, 0, 1, 0, 0, i)),
+      }));
       await writer.plugin.write(docs);
       await writer.plugin.write(docs.slice(0, 10).map((d) => ({ ...d, tier: 'platinum' })));
       await writer.plugin.write(docs.slice(0, 10).map((d) => ({ ...d, tier: 'platinum' })));
-      const reader = await createTestStep<MongoSource>(source, 'source', { collection: c, cursor: 'id', pageSize: 500 }, { ...opts, services: { connections: writer.services.connections } });
+      const reader = await createTestStep<MongoSource>(
+        source,
+        'source',
+        { collection: c, cursor: 'id', pageSize: 500 },
+        { ...opts, services: { connections: writer.services.connections } },
+      );
       const { records, checkpoint } = await readAll(reader.plugin);
       expect(records).toHaveLength(size);
-      expect(records.map(({ id, tier, revenue, at }) => ({ id, tier, revenue, at }))).toEqual(docs.map((d, i) => (i < 10 ? { ...d, tier: 'platinum' } : d)));
+      expect(records.map(({ id, tier, revenue, at }) => ({ id, tier, revenue, at }))).toEqual(
+        docs.map((d, i) => (i < 10 ? { ...d, tier: 'platinum' } : d)),
+      );
       expect(checkpoint).toBe(size - 1);
       await writer.plugin.write([{ id: 5000, tier: 'new', revenue: 1, at: new Date(0) }]);
       expect((await readAll(reader.plugin, { checkpoint })).records.map((r) => r.id)).toEqual([5000]);
@@ -34,8 +55,12 @@ export function mongoSuite(name: string, connection: () => Record<string, unknow
       const c = collection();
       const step = await createTestStep<MongoSink>(sink, 'sink', { collection: c, mode: 'append' }, options());
       const store = await step.services.connections.get<DocumentStore>('docs');
-      const ctx = (n?: number) => ({ reject: () => undefined, ...(n ? { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files #${n}` } } : {}) });
-      const docs = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ n: from + i, at: new Date(Date.UTC(2024, 0, 1, 0, from + i)) }));
+      const ctx = (n?: number) => ({
+        reject: () => undefined,
+        ...(n ? { batch: { id: `${n}`.repeat(32), writer: 'w'.repeat(32), origin: `files #${n}` } } : {}),
+      });
+      const docs = (from: number, count: number) =>
+        Array.from({ length: count }, (_, i) => ({ n: from + i, at: new Date(Date.UTC(2024, 0, 1, 0, from + i)) }));
       await step.plugin.write(docs(0, 3), ctx(1));
       await step.plugin.write(docs(0, 3), ctx(1));
       // Batch 2's insert was cut short after its first two documents; then it comes again, whole.
@@ -51,7 +76,10 @@ export function mongoSuite(name: string, connection: () => Record<string, unknow
     it('replaces a whole collection at once', async () => {
       const c = collection();
       const step = await createTestStep<MongoSink>(sink, 'sink', { collection: c, mode: 'replace' }, options());
-      await step.plugin.write([{ product: 'a', profit: 1 }, { product: 'b', profit: 2 }]);
+      await step.plugin.write([
+        { product: 'a', profit: 1 },
+        { product: 'b', profit: 2 },
+      ]);
       await step.plugin.write([{ product: 'c', profit: 3 }]);
       const store = await step.services.connections.get<DocumentStore>('docs');
       expect(await store.find(c)).toEqual([{ product: 'c', profit: 3 }]);

@@ -17,8 +17,13 @@ describe('parquet sink errors', () => {
     const rejects = await writeLikeRuntime(step.plugin, [{ id: 1, note: 'a' }, deep, { id: 3, note: 'c' }]);
     expect(rejects.map((r) => r.record)).toEqual([deep]);
     const db = await DuckDbClient.open(':memory:');
-    const files = readdirSync(dir).map((f) => `'${join(dir, f)}'`).join(', ');
-    expect(await db.query(`SELECT id, note FROM read_parquet([${files}]) ORDER BY id`)).toEqual([{ id: 1, note: 'a' }, { id: 3, note: 'c' }]);
+    const files = readdirSync(dir)
+      .map((f) => `'${join(dir, f)}'`)
+      .join(', ');
+    expect(await db.query(`SELECT id, note FROM read_parquet([${files}]) ORDER BY id`)).toEqual([
+      { id: 1, note: 'a' },
+      { id: 3, note: 'c' },
+    ]);
     db.close();
     await step.close();
   });

@@ -12,12 +12,29 @@ describe('postgres sink errors', () => {
     const table = uniqueName('sink_errors');
     const client = new pg.Client({ connectionString: service('PG_URL') });
     await client.connect();
-    await client.query(`CREATE TABLE ${table} (id int PRIMARY KEY, code varchar(3), amount numeric CHECK (amount >= 0))`);
-    const step = await createTestStep<PostgresSink>(plugin, 'sink', { table, mode: 'upsert', key: ['id'] }, { connections: { dw: { type: 'postgres', url: service('PG_URL') } }, connection: 'dw', id: 'facts' });
+    await client.query(
+      `CREATE TABLE ${table} (id int PRIMARY KEY, code varchar(3), amount numeric CHECK (amount >= 0))`,
+    );
+    const step = await createTestStep<PostgresSink>(
+      plugin,
+      'sink',
+      { table, mode: 'upsert', key: ['id'] },
+      { connections: { dw: { type: 'postgres', url: service('PG_URL') } }, connection: 'dw', id: 'facts' },
+    );
     try {
-      const rejects = await writeLikeRuntime(step.plugin, [{ id: 1, code: 'ab', amount: 1 }, { id: 2, code: 'toolong', amount: 2 }, { id: 3, code: 'c', amount: -3 }, { id: 4, code: 'd', amount: 4 }]);
+      const rejects = await writeLikeRuntime(step.plugin, [
+        { id: 1, code: 'ab', amount: 1 },
+        { id: 2, code: 'toolong', amount: 2 },
+        { id: 3, code: 'c', amount: -3 },
+        { id: 4, code: 'd', amount: 4 },
+      ]);
       expect(rejects.map((r) => [(r.record as { id: number }).id, r.reasons[0]])).toEqual([
-        [2, expect.stringMatching(/^facts: writing 1 record\(s\) to .* failed: value too long for type character varying\(3\)/)],
+        [
+          2,
+          expect.stringMatching(
+            /^facts: writing 1 record\(s\) to .* failed: value too long for type character varying\(3\)/,
+          ),
+        ],
         [3, expect.stringMatching(/violates check constraint/)],
       ]);
       expect((await client.query(`SELECT id FROM ${table} ORDER BY id`)).rows).toEqual([{ id: 1 }, { id: 4 }]);
@@ -29,7 +46,15 @@ describe('postgres sink errors', () => {
   });
 
   it('infrastructure: a server that does not answer', async () => {
-    const step = await createTestStep<PostgresSink>(plugin, 'sink', { table: 't' }, { connections: { dw: { type: 'postgres', url: `postgres://u:p@127.0.0.1:${await freePort()}/db` } }, connection: 'dw' });
+    const step = await createTestStep<PostgresSink>(
+      plugin,
+      'sink',
+      { table: 't' },
+      {
+        connections: { dw: { type: 'postgres', url: `postgres://u:p@127.0.0.1:${await freePort()}/db` } },
+        connection: 'dw',
+      },
+    );
     await expectErrorClass(writeLikeRuntime(step.plugin, [{ id: 1 }]), 'infrastructure');
     await step.close();
   }, 30_000);

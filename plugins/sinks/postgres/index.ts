@@ -1,4 +1,18 @@
-import { BATCH_LEDGER_TABLE, batchLedgerSql, claimParams, inject, injectable, pluginModule, TOKENS, type Connections, type Logger, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  BATCH_LEDGER_TABLE,
+  batchLedgerSql,
+  claimParams,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Connections,
+  type Logger,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 
 interface Lookup {
@@ -69,12 +83,16 @@ export class PostgresSink implements Sink {
     try {
       if (claim && !this.ledger) {
         const schema = table.includes('.') ? table.split('.')[0] : undefined;
-        this.ledger = { sql: batchLedgerSql(quoteIdent(schema ? `${schema}.${BATCH_LEDGER_TABLE}` : BATCH_LEDGER_TABLE)), claims: 0 };
+        this.ledger = {
+          sql: batchLedgerSql(quoteIdent(schema ? `${schema}.${BATCH_LEDGER_TABLE}` : BATCH_LEDGER_TABLE)),
+          claims: 0,
+        };
         await db.exec(this.ledger.sql.create);
       }
       const skipped = await db.transaction(async (tx) => {
         // The batch's ledger row first: none comes back when the batch was written already, and nothing is written.
-        if (claim && !(await tx.query(this.ledger!.sql.claim, claimParams(claim, table, good.length))).length) return true;
+        if (claim && !(await tx.query(this.ledger!.sql.claim, claimParams(claim, table, good.length))).length)
+          return true;
         if (this.config.lookups.length) await this.resolveLookups(tx, good);
         // Records whose dimension row is missing (onMissing: reject) go to dead-letter; the rest is written.
         const missing = good.filter((r) => this.missing(r).length);
@@ -91,27 +109,36 @@ export class PostgresSink implements Sink {
         const list = names.map(quoteIdent).join(', ');
         // The target's column types without its constraints: a NOT NULL column the records leave out (an identity
         // or serial surrogate key of a dimension) must not fail the staging COPY; the target applies its default.
-        await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM ${quoteIdent(table)} WITH NO DATA; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`);
+        await tx.exec(
+          `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(staging)} ON COMMIT DELETE ROWS AS SELECT * FROM ${quoteIdent(table)} WITH NO DATA; ALTER TABLE ${quoteIdent(staging)} ADD COLUMN IF NOT EXISTS _seq bigserial`,
+        );
         await tx.copyInto(staging, names, good);
         const target = quoteIdent(table);
         // With afterWrite, the rows the statement inserts or changes are kept in `written` (RETURNING) for it.
-        const keep = (insert: string) => (after.length ? `WITH changed AS (${insert} RETURNING *) INSERT INTO written SELECT * FROM changed` : insert);
-        if (after.length) await tx.exec(`CREATE TEMP TABLE written ON COMMIT DROP AS SELECT * FROM ${target} WITH NO DATA`);
+        const keep = (insert: string) =>
+          after.length ? `WITH changed AS (${insert} RETURNING *) INSERT INTO written SELECT * FROM changed` : insert;
+        if (after.length)
+          await tx.exec(`CREATE TEMP TABLE written ON COMMIT DROP AS SELECT * FROM ${target} WITH NO DATA`);
         if (this.config.mode === 'append') {
-          await tx.exec(keep(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${quoteIdent(staging)} ORDER BY _seq`));
+          await tx.exec(
+            keep(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${quoteIdent(staging)} ORDER BY _seq`),
+          );
           return this.afterWrite(tx);
         }
         const key = this.config.key!.map(quoteIdent).join(', ');
         const updates = names.filter((n) => !this.config.key!.includes(n));
-        const action = updates.length && this.config.onConflict === 'update'
-          ? `DO UPDATE SET ${updates.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} WHERE (${updates.map((n) => `${target}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${updates.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
-          : 'DO NOTHING';
+        const action =
+          updates.length && this.config.onConflict === 'update'
+            ? `DO UPDATE SET ${updates.map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`).join(', ')} WHERE (${updates.map((n) => `${target}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${updates.map((n) => `EXCLUDED.${quoteIdent(n)}`).join(', ')})`
+            : 'DO NOTHING';
         const insert = (rows: string) => keep(`INSERT INTO ${target} (${list}) ${rows} ON CONFLICT (${key}) ${action}`);
         // The last record of a key wins (the first with onConflict: ignore): DISTINCT ON, a sort of the batch in
         // PostgreSQL. A batch whose keys are all different (as JS sees them) skips it; should PostgreSQL still find two
         // equal keys (1 and '1.0' in a numeric key), the statement fails with cardinality_violation and runs again with
         // the dedupe. Rows go in in key order, so two writers of overlapping keys lock them in the same order.
-        const deduped = insert(`SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq ${this.config.onConflict === 'ignore' ? 'ASC' : 'DESC'}`);
+        const deduped = insert(
+          `SELECT DISTINCT ON (${key}) ${list} FROM ${quoteIdent(staging)} ORDER BY ${key}, _seq ${this.config.onConflict === 'ignore' ? 'ASC' : 'DESC'}`,
+        );
         if (!distinctKeys(good, this.config.key!)) {
           await tx.exec(deduped);
           return this.afterWrite(tx);
@@ -126,13 +153,17 @@ export class PostgresSink implements Sink {
         }
         return this.afterWrite(tx);
       });
-      if (skipped) this.logger.info('batch already written (delivered again after a stop): skipped', { batch: claim!.origin });
+      if (skipped)
+        this.logger.info('batch already written (delivered again after a stop): skipped', { batch: claim!.origin });
       else if (claim && ++this.ledger!.claims >= 100) {
         this.ledger!.claims = 0;
         await db.query(this.ledger!.sql.prune, [claim.writer]);
       }
     } catch (error) {
-      throw new Error(`${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `${this.step.id}: writing ${good.length} record(s) to ${table} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -155,8 +186,14 @@ export class PostgresSink implements Sink {
 
   /** Reasons why a record has no surrogate key from a lookup with onMissing: reject (empty when it has all). */
   private missing(record: Row): string[] {
-    return this.config.lookups.filter((l) => l.onMissing === 'reject' && record[l.column] == null).map((l) =>
-      `${l.column}: no ${l.table} row with ${Object.entries(l.naturalKey).map(([c, f]) => `${c} = ${JSON.stringify(record[f] ?? null)}`).join(' and ')}`);
+    return this.config.lookups
+      .filter((l) => l.onMissing === 'reject' && record[l.column] == null)
+      .map(
+        (l) =>
+          `${l.column}: no ${l.table} row with ${Object.entries(l.naturalKey)
+            .map(([c, f]) => `${c} = ${JSON.stringify(record[f] ?? null)}`)
+            .join(' and ')}`,
+      );
   }
 
   /** The target's columns: declared ones (creating the table when asked), else read from the catalog. */
@@ -168,9 +205,16 @@ export class PostgresSink implements Sink {
       [name, schema],
     );
     if (existing.length) return (this.columns = existing);
-    if (!this.config.createTable || !this.config.columns) throw new Error(`${this.step.id}: relation "${this.config.table}" does not exist (declare columns and set createTable: true to create it)`);
+    if (!this.config.createTable || !this.config.columns)
+      throw new Error(
+        `${this.step.id}: relation "${this.config.table}" does not exist (declare columns and set createTable: true to create it)`,
+      );
     const key = this.config.mode === 'upsert' ? `, PRIMARY KEY (${this.config.key!.map(quoteIdent).join(', ')})` : '';
-    await db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdent(this.config.table)} (${Object.entries(this.config.columns).map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')}${key})`);
+    await db.exec(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(this.config.table)} (${Object.entries(this.config.columns)
+        .map(([n, t]) => `${quoteIdent(n)} ${t}`)
+        .join(', ')}${key})`,
+    );
     return (this.columns = Object.entries(this.config.columns).map(([n, t]) => ({ name: n, type: t })));
   }
 
@@ -186,7 +230,9 @@ export class PostgresSink implements Sink {
       }
       const tuples = [...distinct.values()];
       const params = tuples.flat();
-      const rows = tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}`).join(', ')})`).join(', ');
+      const rows = tuples
+        .map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}`).join(', ')})`)
+        .join(', ');
       const dim = quoteIdent(lookup.table);
       const cols = dimColumns.map(quoteIdent).join(', ');
       if (lookup.create) {
@@ -197,9 +243,13 @@ export class PostgresSink implements Sink {
         );
       }
       // Natural keys come back as text, as they are compared: a date column matches its 'YYYY-MM-DD' value.
-      const found = await tx.query(`SELECT ${quoteIdent(lookup.surrogateKey)} AS _key, ${dimColumns.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(', ')} FROM ${dim} WHERE (${dimColumns.map((c) => `${quoteIdent(c)}::text`).join(', ')}) IN (${tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}::text`).join(', ')})`).join(', ')})`, params.map((p) => (p == null ? null : String(p))));
+      const found = await tx.query(
+        `SELECT ${quoteIdent(lookup.surrogateKey)} AS _key, ${dimColumns.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(', ')} FROM ${dim} WHERE (${dimColumns.map((c) => `${quoteIdent(c)}::text`).join(', ')}) IN (${tuples.map((_, i) => `(${dimColumns.map((__, j) => `$${i * dimColumns.length + j + 1}::text`).join(', ')})`).join(', ')})`,
+        params.map((p) => (p == null ? null : String(p))),
+      );
       const keys = new Map(found.map((row) => [keyOf(dimColumns.map((c) => row[c])), row._key]));
-      for (const record of records) record[lookup.column] = keys.get(keyOf(fields.map((f) => record[f] ?? null))) ?? null;
+      for (const record of records)
+        record[lookup.column] = keys.get(keyOf(fields.map((f) => record[f] ?? null))) ?? null;
     }
   }
 }
@@ -217,7 +267,9 @@ function valueCheck(column: { name: string; type: string }): ((record: Row) => s
   if (/^(integer|int|int4|int8|bigint|smallint|int2|serial|bigserial)/.test(type)) {
     return (record) => {
       const value = record[name];
-      return value === null || value === undefined || Number.isInteger(asNumber(value)) ? undefined : bad(value, 'an integer');
+      return value === null || value === undefined || Number.isInteger(asNumber(value))
+        ? undefined
+        : bad(value, 'an integer');
     };
   }
   if (/^(numeric|decimal|real|double|float)/.test(type)) {
@@ -245,52 +297,110 @@ function valueCheck(column: { name: string; type: string }): ((record: Row) => s
   return undefined;
 }
 
-export default pluginModule({
-  kind: 'sink',
-  name: 'postgres',
-  summary: 'Writes to PostgreSQL: append with COPY, or upsert through a staging table and INSERT … ON CONFLICT … WHERE IS DISTINCT FROM; optional SQL after each write, in its transaction.',
-  stability: 'stable',
-  connectionTypes: ['postgres'],
-  connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['table'],
-    properties: {
-      table: { type: 'string', description: 'Target table (schema.table allowed).', examples: ['fact_transactions'] },
-      mode: { enum: ['append', 'upsert'], default: 'append', description: 'append copies rows in; upsert inserts or updates by key.' },
-      key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Conflict key for upsert (a primary key or unique constraint).' },
-      columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Declared schema {column: SQL type}, used by createTable.', examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }] },
-      createTable: { type: 'boolean', default: false, description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).' },
-      onConflict: {
-        enum: ['update', 'ignore'], default: 'update',
-        description: 'upsert: a key the table holds already is updated with the new values (update; the last record of a key in a batch wins), or keeps its stored row (ignore; the first delivery of a key wins, e.g. an event delivered twice).',
-      },
-      afterWrite: {
-        type: 'array', items: { type: 'string' }, default: [],
-        description: 'SQL statements run in order in the same transaction, once the batch is written, when it inserted or changed at least one row; the temporary table `written` holds those rows (the table\'s columns; unchanged and ignored rows are not in it). For aggregates kept next to the rows: merge what the batch added, or recompute the groups it touched — atomic with the rows, and idempotent under at-least-once delivery since a row delivered again is not in `written`. Statements see what other transactions committed before each statement starts: take a lock first (SELECT pg_advisory_xact_lock(hashtext(\'…\'))) where several processes update the same aggregate rows from what they read.',
-        examples: [["INSERT INTO daily AS d SELECT date_trunc('day', at), count(*) FROM written GROUP BY 1 ON CONFLICT (day) DO UPDATE SET n = d.n + EXCLUDED.n"]],
-      },
-      lookups: {
-        type: 'array', default: [],
-        description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',
-        items: {
-          type: 'object', additionalProperties: false, required: ['column', 'table', 'naturalKey', 'surrogateKey'],
-          properties: {
-            column: { type: 'string', description: 'Column of the target that receives the surrogate key.' },
-            table: { type: 'string', description: 'Dimension table.' },
-            naturalKey: { type: 'object', additionalProperties: { type: 'string' }, description: '{dimension column: record field}.' },
-            surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
-            create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
-            onMissing: { enum: ['null', 'reject'], default: 'null', description: 'A natural key the dimension does not have (without create): null leaves the surrogate key null; reject sends the record to dead-letter naming the lookup and its values (the others are written).' },
-          },
+export default pluginModule(
+  {
+    kind: 'sink',
+    name: 'postgres',
+    summary:
+      'Writes to PostgreSQL: append with COPY, or upsert through a staging table and INSERT … ON CONFLICT … WHERE IS DISTINCT FROM; optional SQL after each write, in its transaction.',
+    stability: 'stable',
+    connectionTypes: ['postgres'],
+    connectionRequired: true,
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['table'],
+      properties: {
+        table: { type: 'string', description: 'Target table (schema.table allowed).', examples: ['fact_transactions'] },
+        mode: {
+          enum: ['append', 'upsert'],
+          default: 'append',
+          description: 'append copies rows in; upsert inserts or updates by key.',
         },
-        examples: [[{ column: 'customer_key', table: 'dim_customer', naturalKey: { customer_name: 'customer' }, surrogateKey: 'customer_key', create: true }]],
+        key: {
+          type: 'array',
+          items: { type: 'string' },
+          minItems: 1,
+          description: 'Conflict key for upsert (a primary key or unique constraint).',
+        },
+        columns: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Declared schema {column: SQL type}, used by createTable.',
+          examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }],
+        },
+        createTable: {
+          type: 'boolean',
+          default: false,
+          description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).',
+        },
+        onConflict: {
+          enum: ['update', 'ignore'],
+          default: 'update',
+          description:
+            'upsert: a key the table holds already is updated with the new values (update; the last record of a key in a batch wins), or keeps its stored row (ignore; the first delivery of a key wins, e.g. an event delivered twice).',
+        },
+        afterWrite: {
+          type: 'array',
+          items: { type: 'string' },
+          default: [],
+          description:
+            "SQL statements run in order in the same transaction, once the batch is written, when it inserted or changed at least one row; the temporary table `written` holds those rows (the table's columns; unchanged and ignored rows are not in it). For aggregates kept next to the rows: merge what the batch added, or recompute the groups it touched — atomic with the rows, and idempotent under at-least-once delivery since a row delivered again is not in `written`. Statements see what other transactions committed before each statement starts: take a lock first (SELECT pg_advisory_xact_lock(hashtext('…'))) where several processes update the same aggregate rows from what they read.",
+          examples: [
+            [
+              "INSERT INTO daily AS d SELECT date_trunc('day', at), count(*) FROM written GROUP BY 1 ON CONFLICT (day) DO UPDATE SET n = d.n + EXCLUDED.n",
+            ],
+          ],
+        },
+        lookups: {
+          type: 'array',
+          default: [],
+          description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['column', 'table', 'naturalKey', 'surrogateKey'],
+            properties: {
+              column: { type: 'string', description: 'Column of the target that receives the surrogate key.' },
+              table: { type: 'string', description: 'Dimension table.' },
+              naturalKey: {
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                description: '{dimension column: record field}.',
+              },
+              surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
+              create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
+              onMissing: {
+                enum: ['null', 'reject'],
+                default: 'null',
+                description:
+                  'A natural key the dimension does not have (without create): null leaves the surrogate key null; reject sends the record to dead-letter naming the lookup and its values (the others are written).',
+              },
+            },
+          },
+          examples: [
+            [
+              {
+                column: 'customer_key',
+                table: 'dim_customer',
+                naturalKey: { customer_name: 'customer' },
+                surrogateKey: 'customer_key',
+                create: true,
+              },
+            ],
+          ],
+        },
       },
     },
+    examples: [
+      {
+        title: 'Upsert facts',
+        yaml: 'facts:\n  use: postgres\n  from: clean\n  connection: dw\n  with: { table: fact_transactions, mode: upsert, key: [transaction_id] }\n',
+      },
+    ],
   },
-  examples: [{ title: 'Upsert facts', yaml: 'facts:\n  use: postgres\n  from: clean\n  connection: dw\n  with: { table: fact_transactions, mode: upsert, key: [transaction_id] }\n' }],
-}, PostgresSink);
+  PostgresSink,
+);
 
 /** Whether no two records share a key (compared as text; a null key counts as shared, as DISTINCT ON sees it). */
 function distinctKeys(records: Row[], key: string[]): boolean {

@@ -7,7 +7,12 @@ import plugin, { type S3Sink } from './index.ts';
 
 describe('s3 sink errors', () => {
   it('data: rejects a record nested too deeply to write; puts the others', async () => {
-    const step = await createTestStep<S3Sink>(plugin, 'sink', { bucket: 'out', key: 'part-{uuid}.csv' }, { connections: { lake: { type: 's3' } }, connection: 'lake' });
+    const step = await createTestStep<S3Sink>(
+      plugin,
+      'sink',
+      { bucket: 'out', key: 'part-{uuid}.csv' },
+      { connections: { lake: { type: 's3' } }, connection: 'lake' },
+    );
     const deep = { id: 2, note: JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`) };
     const rejects = await writeLikeRuntime(step.plugin, [{ id: 1, note: 'a' }, deep, { id: 3, note: 'c' }]);
     expect(rejects.map((r) => r.record)).toEqual([deep]);
@@ -19,7 +24,22 @@ describe('s3 sink errors', () => {
   });
 
   it('infrastructure: an endpoint that does not answer', async () => {
-    const step = await createTestStep<S3Sink>(plugin, 'sink', { bucket: 'out', key: 'part-{uuid}.csv' }, { connections: { lake: { type: 's3', endpoint: `http://127.0.0.1:${await freePort()}`, accessKeyId: 'a', secretAccessKey: 'b' } }, connection: 'lake' });
+    const step = await createTestStep<S3Sink>(
+      plugin,
+      'sink',
+      { bucket: 'out', key: 'part-{uuid}.csv' },
+      {
+        connections: {
+          lake: {
+            type: 's3',
+            endpoint: `http://127.0.0.1:${await freePort()}`,
+            accessKeyId: 'a',
+            secretAccessKey: 'b',
+          },
+        },
+        connection: 'lake',
+      },
+    );
     await expectErrorClass(writeLikeRuntime(step.plugin, [{ id: 1 }]), 'infrastructure');
     await step.close();
   }, 30_000);

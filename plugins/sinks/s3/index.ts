@@ -2,7 +2,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { configSchema, batchUuid, inject, injectable, pluginModule, SnapshotBuffer, TOKENS, type ConfigOf, type Connections, type Row, type Sink, type SinkContext, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  batchUuid,
+  inject,
+  injectable,
+  pluginModule,
+  SnapshotBuffer,
+  TOKENS,
+  type ConfigOf,
+  type Connections,
+  type Row,
+  type Sink,
+  type SinkContext,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import type { ObjectStore } from '../../../connections/s3/index.ts';
 import { writeRows } from '../../../formats/write.ts';
@@ -33,8 +47,14 @@ export class S3Sink implements Sink {
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {
     const unique = config.key.includes('{uuid}');
-    if (config.mode === 'new' && !unique) throw new Error(`${step.id}: key "${config.key}" needs {uuid} in mode new (so nothing is overwritten); use mode replace for one object per day`);
-    if (config.mode !== 'new' && unique) throw new Error(`${step.id}: key "${config.key}" has {uuid}, which names a new object every time: drop it in mode ${config.mode}`);
+    if (config.mode === 'new' && !unique)
+      throw new Error(
+        `${step.id}: key "${config.key}" needs {uuid} in mode new (so nothing is overwritten); use mode replace for one object per day`,
+      );
+    if (config.mode !== 'new' && unique)
+      throw new Error(
+        `${step.id}: key "${config.key}" has {uuid}, which names a new object every time: drop it in mode ${config.mode}`,
+      );
   }
 
   async write(batch: Row[], ctx?: SinkContext): Promise<void> {
@@ -51,18 +71,37 @@ export class S3Sink implements Sink {
       // Files are written by DuckDB under a local mirror of the key layout, then put one by one.
       const uuid = ctx?.batch ? batchUuid(ctx.batch) : randomUUID();
       const rowsPerFile = new Map<string, number>();
-      const files = await writeRows(db, records, { format: this.config.format, path: join(dir, this.config.key.replaceAll('{uuid}', uuid)), partitionBy: this.config.partitionBy, mode: 'overwrite', rowsPerFile });
+      const files = await writeRows(db, records, {
+        format: this.config.format,
+        path: join(dir, this.config.key.replaceAll('{uuid}', uuid)),
+        partitionBy: this.config.partitionBy,
+        mode: 'overwrite',
+        rowsPerFile,
+      });
       for (const file of files) {
         const key = file.slice(dir.length + 1);
-        if (this.config.mode === 'create' && (await store.list(this.config.bucket, key, undefined, 1)).objects[0]?.key === key) continue;
-        const metadata: Record<string, string> = { pipeline: this.step.pipeline, step: this.step.id, records: String(rowsPerFile.get(file) ?? 0) };
+        if (
+          this.config.mode === 'create' &&
+          (await store.list(this.config.bucket, key, undefined, 1)).objects[0]?.key === key
+        )
+          continue;
+        const metadata: Record<string, string> = {
+          pipeline: this.step.pipeline,
+          step: this.step.id,
+          records: String(rowsPerFile.get(file) ?? 0),
+        };
         // Metadata values are ASCII: a source position (a file path) is URL-encoded.
         if (ctx?.batch) Object.assign(metadata, { batch: ctx.batch.id, source: encodeURIComponent(ctx.batch.origin) });
-        await store.put(this.config.bucket, key, readFileSync(file), { contentType: CONTENT_TYPE[this.config.format], metadata });
+        await store.put(this.config.bucket, key, readFileSync(file), {
+          contentType: CONTENT_TYPE[this.config.format],
+          metadata,
+        });
       }
       this.wholeResult.done();
     } catch (error) {
-      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${this.step.id}: writing to s3://${this.config.bucket}: ${(error as Error).message}`, {
+        cause: error,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -79,20 +118,34 @@ const CONFIG = configSchema({
   required: ['bucket', 'key'],
   properties: {
     bucket: { type: 'string', description: 'Target bucket.' },
-    key: { type: 'string', minLength: 1, description: 'Object key; {YYYY}/{MM}/{DD} from partitionBy (or today), {uuid} unique per batch (required in mode new, so nothing is overwritten).', examples: ['sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', 'sales/{YYYY}/{MM}/{DD}/sales.csv'] },
+    key: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Object key; {YYYY}/{MM}/{DD} from partitionBy (or today), {uuid} unique per batch (required in mode new, so nothing is overwritten).',
+      examples: ['sales/{YYYY}/{MM}/{DD}/part-{uuid}.csv', 'sales/{YYYY}/{MM}/{DD}/sales.csv'],
+    },
     format: { enum: ['csv', 'parquet'], default: 'csv', description: 'Object format.' },
-    mode: { enum: ['new', 'replace', 'create'], default: 'new', description: 'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill; create: the key (without {uuid}) is put only when no object has it yet — a simulator that must never replace an object someone else put there.' },
+    mode: {
+      enum: ['new', 'replace', 'create'],
+      default: 'new',
+      description:
+        'new: a new object per batch (key with {uuid}); replace: the key (without {uuid}) is put again with each batch — for a day made whole in one batch, e.g. a daily file re-made by a backfill; create: the key (without {uuid}) is put only when no object has it yet — a simulator that must never replace an object someone else put there.',
+    },
     partitionBy: { type: 'string', description: 'Date field choosing the partition of each record.' },
     createBucket: { type: 'boolean', default: true, description: 'Create the bucket when missing.' },
   },
 });
 
-export default pluginModule({
-  kind: 'sink',
-  name: 's3',
-  summary: 'Puts batches as CSV or Parquet objects under date-partitioned keys.',
-  stability: 'beta',
-  connectionTypes: ['s3'],
-  connectionRequired: true,
-  config: CONFIG,
-}, S3Sink);
+export default pluginModule(
+  {
+    kind: 'sink',
+    name: 's3',
+    summary: 'Puts batches as CSV or Parquet objects under date-partitioned keys.',
+    stability: 'beta',
+    connectionTypes: ['s3'],
+    connectionRequired: true,
+    config: CONFIG,
+  },
+  S3Sink,
+);

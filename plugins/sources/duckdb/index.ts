@@ -1,4 +1,17 @@
-import { configSchema, asWholeResult, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  asWholeResult,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Batch,
+  type Connections,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 
 type DuckDbSourceConfig = ConfigOf<typeof CONFIG>;
@@ -20,7 +33,9 @@ export class DuckDbSource implements Source {
     const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
     const date = run.date ?? new Date().toISOString().slice(0, 10);
     const usesDate = /\$date\b/.test(this.config.query);
-    const query = usesDate ? this.config.query.replace(/\$date\b/g, `$${this.config.params.length + 1}`) : this.config.query;
+    const query = usesDate
+      ? this.config.query.replace(/\$date\b/g, `$${this.config.params.length + 1}`)
+      : this.config.query;
     const params = usesDate ? [...this.config.params, date] : this.config.params;
     // Each run emits the query's whole result: sinks that replace their target take all its pages, or empty the
     // target when the result is empty, instead of keeping the rows of an earlier run.
@@ -40,22 +55,37 @@ const CONFIG = configSchema({
   additionalProperties: false,
   required: ['query'],
   properties: {
-    query: { type: 'string', description: 'SELECT to run. Parameters are $1, $2… from params; $date is the run date (YYYY-MM-DD).', examples: ['SELECT * FROM revenue WHERE usd_amount IS NULL'] },
+    query: {
+      type: 'string',
+      description: 'SELECT to run. Parameters are $1, $2… from params; $date is the run date (YYYY-MM-DD).',
+      examples: ['SELECT * FROM revenue WHERE usd_amount IS NULL'],
+    },
     params: { type: 'array', default: [], description: 'Values bound to $1, $2… (never pasted into the SQL).' },
-    pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per batch. The batches of a run are marked as one whole result, so a sink in replace mode swaps in all of them (or empties its target when the result is empty).' },
+    pageSize: {
+      type: 'integer',
+      minimum: 1,
+      default: 10000,
+      description:
+        'Rows per batch. The batches of a run are marked as one whole result, so a sink in replace mode swaps in all of them (or empties its target when the result is empty).',
+    },
   },
 });
 
-export default pluginModule({
-  kind: 'source',
-  name: 'duckdb',
-  summary: 'Rows of a SQL query over a DuckDB connection (derive tables from tables, usually with trigger: after).',
-  stability: 'stable',
-  connectionTypes: ['duckdb'],
-  connectionRequired: true,
-  config: CONFIG,
-  examples: [{
-    title: 'Re-derive an hourly roll-up whenever the revenue table changes',
-    yaml: 'hourly:\n  use: duckdb\n  connection: warehouse\n  trigger: { after: [revenue] }\n  with:\n    query: SELECT date_trunc(\'hour\', ts) AS hour, sum(usd) AS usd FROM revenue GROUP BY 1\n',
-  }],
-}, DuckDbSource);
+export default pluginModule(
+  {
+    kind: 'source',
+    name: 'duckdb',
+    summary: 'Rows of a SQL query over a DuckDB connection (derive tables from tables, usually with trigger: after).',
+    stability: 'stable',
+    connectionTypes: ['duckdb'],
+    connectionRequired: true,
+    config: CONFIG,
+    examples: [
+      {
+        title: 'Re-derive an hourly roll-up whenever the revenue table changes',
+        yaml: "hourly:\n  use: duckdb\n  connection: warehouse\n  trigger: { after: [revenue] }\n  with:\n    query: SELECT date_trunc('hour', ts) AS hour, sum(usd) AS usd FROM revenue GROUP BY 1\n",
+      },
+    ],
+  },
+  DuckDbSource,
+);

@@ -15,17 +15,23 @@ describe('file source errors', () => {
     mkdirSync(join(dir, 'in'));
     writeFileSync(join(dir, 'in', 'a.csv'), 'id,amount\n1,10\n2,"unclosed\n3,30\n4,-4\n');
     const book = new ExcelJS.Workbook();
-    book.addWorksheet('Other').addRows([['id', 'amount'], [5, 50]]);
+    book.addWorksheet('Other').addRows([
+      ['id', 'amount'],
+      [5, 50],
+    ]);
     await book.xlsx.writeFile(join(dir, 'in', 'b.xlsx'));
     writeFileSync(join(dir, 'in', 'c.jsonl'), '{"id":6,"amount":60}\n');
-    const run = await runManifest(`name: file-errors
+    const run = await runManifest(
+      `name: file-errors
 sources:
   files: { use: file, with: { path: "${join(dir, 'in', '*')}", xlsx: { sheet: Sales } } }
 transforms:
   checked: { use: validate, from: files, with: { schema: { properties: { amount: { type: number, minimum: 0 } } } } }
 sinks:
   out: { use: csv, from: checked, with: { path: "${join(dir, 'out.csv')}", mode: overwrite } }
-`, dir);
+`,
+      dir,
+    );
     expect(run.ok).toBe(true);
     expect(run.dead.map((e) => [e.step, e.origin?.replace(dir, ''), e.reasons[0]])).toEqual([
       ['files', '/in/a.csv:3', expect.stringMatching(/^Value with unterminated quote found/)],
@@ -39,7 +45,9 @@ sinks:
   it('infrastructure: a file that cannot be opened is not a data error (the runtime holds the checkpoint and tries again)', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'file-errors-')), 'gone.jsonl');
     await expectErrorClass(async () => {
-      for await (const _ of readRecords(missing)) { /* nothing to read */ }
+      for await (const _ of readRecords(missing)) {
+        /* nothing to read */
+      }
     }, 'infrastructure');
   });
 });

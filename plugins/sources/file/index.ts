@@ -2,9 +2,32 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { DataError, inject, injectable, pluginModule, rowCount, TOKENS, type Batch, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  DataError,
+  inject,
+  injectable,
+  pluginModule,
+  rowCount,
+  TOKENS,
+  type Batch,
+  type Connections,
+  type Logger,
+  type Row,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
-import { firstLine, formatOf, readRecords, type CsvOptions, type FileBatch, type FileFormat, type ReadOptions, type XlsxOptions } from '../../../formats/index.ts';
+import {
+  firstLine,
+  formatOf,
+  readRecords,
+  type CsvOptions,
+  type FileBatch,
+  type FileFormat,
+  type ReadOptions,
+  type XlsxOptions,
+} from '../../../formats/index.ts';
 
 interface FileSourceConfig {
   path: string | string[];
@@ -94,14 +117,38 @@ export class FileSource implements Source {
         continue; // removed since it was listed
       }
       const seen = done[file];
-      if (seen && seen.size === stat.size && seen.mtimeMs === stat.mtimeMs && !(run.date && this.config.rereadOnBackfill)) continue;
+      if (
+        seen &&
+        seen.size === stat.size &&
+        seen.mtimeMs === stat.mtimeMs &&
+        !(run.date && this.config.rereadOnBackfill)
+      )
+        continue;
       const shown = display(file);
       const options = { ...this.options(shown), origin: shown };
-      const version = { file, size: stat.size, mtimeMs: stat.mtimeMs, batchSize: options.batchSize!, ...(options.batchBytes ? { batchBytes: options.batchBytes } : {}) };
+      const version = {
+        file,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        batchSize: options.batchSize!,
+        ...(options.batchBytes ? { batchBytes: options.batchBytes } : {}),
+      };
       // The batches a crash left committed are skipped when the file is unchanged and cut into batches the same way.
       const partial = checkpoint?.partial;
-      const committed = partial && partial.file === file && partial.size === stat.size && partial.mtimeMs === stat.mtimeMs && partial.batchSize === version.batchSize && partial.batchBytes === version.batchBytes ? partial.batches : 0;
-      if (partial?.file === file && !committed) this.logger.warn('reading again from its start a file a stop left half-read (it changed, or so did batchSize)', { file: shown });
+      const committed =
+        partial &&
+        partial.file === file &&
+        partial.size === stat.size &&
+        partial.mtimeMs === stat.mtimeMs &&
+        partial.batchSize === version.batchSize &&
+        partial.batchBytes === version.batchBytes
+          ? partial.batches
+          : 0;
+      if (partial?.file === file && !committed)
+        this.logger.warn(
+          'reading again from its start a file a stop left half-read (it changed, or so did batchSize)',
+          { file: shown },
+        );
       // One batch is held back to learn which is the file's last; a batch never handed on (the run was stopped, or
       // it was committed before a crash) has its DuckDB table dropped here (those handed on, the runtime drops).
       let pending: FileBatch | undefined;
@@ -112,7 +159,9 @@ export class FileSource implements Source {
       const numberedBatch = ({ last: _, ...batch }: Batch & { last?: boolean }, n: number, last: boolean): Batch => ({
         ...batch,
         position: `${file}:${stat.size}:${stat.mtimeMs}#${n}`, // the absolute path, as in the checkpoint: a restart elsewhere gives the same
-        checkpoint: (last ? { files: { ...done } } : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
+        checkpoint: (last
+          ? { files: { ...done } }
+          : { files: { ...done }, partial: { ...version, batches: n + 1 } }) satisfies FileCheckpoint,
       });
       try {
         const batches = this.numbered(readRecords(db, file, options), formatOf(file, this.config.format));
@@ -137,7 +186,12 @@ export class FileSource implements Source {
           }
         }
         done[file] = { size: stat.size, mtimeMs: stat.mtimeMs };
-        this.logger.info('read file', { file: shown, records, rejects, ...(committed ? { resumedAfterBatch: committed } : {}) });
+        this.logger.info('read file', {
+          file: shown,
+          records,
+          rejects,
+          ...(committed ? { resumedAfterBatch: committed } : {}),
+        });
         const last = numberedBatch(pending ?? { records: [] }, index, true);
         pending = undefined;
         yield last;
@@ -154,7 +208,8 @@ export class FileSource implements Source {
    */
   async replayRecord(record: unknown, origin: string | undefined): Promise<Row[]> {
     const at = /^(.*):(\d+)$/.exec(origin ?? '');
-    if (typeof record !== 'string' || !at) throw new DataError('a whole file cannot be replayed: fix the file, and the next run reads it again');
+    if (typeof record !== 'string' || !at)
+      throw new DataError('a whole file cannot be replayed: fix the file, and the next run reads it again');
     const format = formatOf(at[1], this.config.format);
     if (format === 'jsonl' || format === 'json') {
       let value: unknown;
@@ -163,18 +218,25 @@ export class FileSource implements Source {
       } catch (error) {
         throw new DataError(`invalid JSON: ${(error as Error).message}`);
       }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DataError('invalid JSON: not a JSON object');
+      if (!value || typeof value !== 'object' || Array.isArray(value))
+        throw new DataError('invalid JSON: not a JSON object');
       return [value as Row];
     }
-    if (format !== 'csv') throw new DataError(`a ${format} row cannot be replayed: fix the file, and the next run reads it again`);
+    if (format !== 'csv')
+      throw new DataError(`a ${format} row cannot be replayed: fix the file, and the next run reads it again`);
     const dir = mkdtempSync(join(tmpdir(), 'replay-'));
     try {
       const file = join(dir, 'line.csv');
-      if (this.config.csv?.header !== false && !existsSync(resolve(at[1]))) throw new DataError(`${at[1]} is gone: the line cannot be read without its file's header`);
+      if (this.config.csv?.header !== false && !existsSync(resolve(at[1])))
+        throw new DataError(`${at[1]} is gone: the line cannot be read without its file's header`);
       const header = this.config.csv?.header === false ? '' : `${firstLine(resolve(at[1]))}\n`;
       writeFileSync(file, `${header}${record}\n`);
       const records: Row[] = [];
-      for await (const batch of readRecords(await this.duckdb(), file, { format: 'csv', csv: this.config.csv, origin: origin! })) {
+      for await (const batch of readRecords(await this.duckdb(), file, {
+        format: 'csv',
+        csv: this.config.csv,
+        origin: origin!,
+      })) {
         if (batch.rejects.length) throw new DataError(batch.rejects.flatMap((r) => r.reasons).join('; '));
         records.push(...(batch.records as Row[]));
       }
@@ -199,7 +261,15 @@ export class FileSource implements Source {
     const format = this.config.format ?? (/\.parquet$/i.test(file) ? 'parquet' : undefined);
     const batchSize = this.config.batchSize ?? (inDuckDb && format === 'parquet' ? BATCH_IN_DUCKDB : BATCH_OF_RECORDS);
     const batchBytes = inDuckDb && this.config.batchSize === undefined ? BATCH_BYTES : undefined;
-    return { batchSize, batchBytes, csv: this.config.csv, xlsx: this.config.xlsx, format: this.config.format, addColumns, inDuckDb };
+    return {
+      batchSize,
+      batchBytes,
+      csv: this.config.csv,
+      xlsx: this.config.xlsx,
+      format: this.config.format,
+      addColumns,
+      inDuckDb,
+    };
   }
 
   /**
@@ -210,7 +280,8 @@ export class FileSource implements Source {
     const column = this.config.addLineColumn;
     if (!column || format !== 'csv') return yield* batches;
     for await (const batch of batches) {
-      (batch.records as Row[]).forEach((record, i) => { // records: addLineColumn turns off inDuckDb
+      (batch.records as Row[]).forEach((record, i) => {
+        // records: addLineColumn turns off inDuckDb
         record[column] = Number(/:(\d+)$/.exec(batch.origin?.(i) ?? '')?.[1] ?? NaN);
       });
       yield batch;
@@ -219,10 +290,18 @@ export class FileSource implements Source {
 
   /** The files to read, absolute and sorted: placeholders become the run date's parts, or match any digits. */
   private async files(date?: string): Promise<string[]> {
-    if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`${this.step.id}: --date must be YYYY-MM-DD (got "${date}")`);
+    if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date))
+      throw new Error(`${this.step.id}: --date must be YYYY-MM-DD (got "${date}")`);
     const [y, m, d] = date ? date.split('-') : [PLACEHOLDERS['{YYYY}'], PLACEHOLDERS['{MM}'], PLACEHOLDERS['{DD}']];
-    const patterns = ([] as string[]).concat(this.config.path).map((p) => p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d));
-    const found = await glob(patterns, { absolute: true, onlyFiles: true, expandDirectories: false, cwd: process.cwd() });
+    const patterns = ([] as string[])
+      .concat(this.config.path)
+      .map((p) => p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d));
+    const found = await glob(patterns, {
+      absolute: true,
+      onlyFiles: true,
+      expandDirectories: false,
+      cwd: process.cwd(),
+    });
     return [...new Set(found.map((f) => resolve(f)))].sort();
   }
 
@@ -245,86 +324,184 @@ function display(file: string): string {
 }
 
 const csvOptions = {
-  type: 'object', additionalProperties: false,
-  description: 'CSV options (parsed by DuckDB read_csv in a named dialect): `delimiter` (default: the most frequent of , ; tab | in the first line), `quote` and `escape` (default `"`), `header` (default true), `columns` {name: DuckDB type} every column in file order, `types` {name: DuckDB type} some columns by name, `maxLineBytes`. A line that does not parse (an unterminated quote), is too long or whose values do not fit goes to dead-letter with file:line; the other lines load.',
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'CSV options (parsed by DuckDB read_csv in a named dialect): `delimiter` (default: the most frequent of , ; tab | in the first line), `quote` and `escape` (default `"`), `header` (default true), `columns` {name: DuckDB type} every column in file order, `types` {name: DuckDB type} some columns by name, `maxLineBytes`. A line that does not parse (an unterminated quote), is too long or whose values do not fit goes to dead-letter with file:line; the other lines load.',
   examples: [{ delimiter: ';', types: { amount: 'DECIMAL(12,2)' } }],
   properties: {
-    delimiter: { type: 'string', minLength: 1, maxLength: 1, description: 'Field separator (default: the most frequent of , ; tab | in the first line, outside quotes).', examples: [';', '\t'] },
-    quote: { type: 'string', minLength: 1, maxLength: 1, default: '"', description: 'Quote character around values that hold the delimiter, quotes or line breaks.', examples: ["'"] },
-    escape: { type: 'string', minLength: 1, maxLength: 1, description: 'Escape character inside quotes (default: the quote, so "" is one ").', examples: ['\\'] },
-    maxLineBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'A line longer than this (bytes) goes to dead-letter alone; the other lines load.', examples: [33554432] },
-    header: { type: 'boolean', default: true, description: 'The first line names the columns (otherwise column0, column1, …).' },
-    columns: { type: 'object', additionalProperties: { type: 'string' }, description: 'Every column in file order with its DuckDB type; a line whose value does not fit goes to dead-letter.', examples: [{ id: 'INTEGER', amount: 'DECIMAL(12,2)', at: 'TIMESTAMP' }] },
-    types: { type: 'object', additionalProperties: { type: 'string' }, description: 'DuckDB types of some columns by name (the others are detected); a line whose value does not fit goes to dead-letter.', examples: [{ amount: 'DOUBLE' }] },
+    delimiter: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1,
+      description: 'Field separator (default: the most frequent of , ; tab | in the first line, outside quotes).',
+      examples: [';', '\t'],
+    },
+    quote: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1,
+      default: '"',
+      description: 'Quote character around values that hold the delimiter, quotes or line breaks.',
+      examples: ["'"],
+    },
+    escape: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1,
+      description: 'Escape character inside quotes (default: the quote, so "" is one ").',
+      examples: ['\\'],
+    },
+    maxLineBytes: {
+      type: 'integer',
+      minimum: 1024,
+      default: 8388608,
+      description: 'A line longer than this (bytes) goes to dead-letter alone; the other lines load.',
+      examples: [33554432],
+    },
+    header: {
+      type: 'boolean',
+      default: true,
+      description: 'The first line names the columns (otherwise column0, column1, …).',
+    },
+    columns: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'Every column in file order with its DuckDB type; a line whose value does not fit goes to dead-letter.',
+      examples: [{ id: 'INTEGER', amount: 'DECIMAL(12,2)', at: 'TIMESTAMP' }],
+    },
+    types: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'DuckDB types of some columns by name (the others are detected); a line whose value does not fit goes to dead-letter.',
+      examples: [{ amount: 'DOUBLE' }],
+    },
   },
 };
 
-export default pluginModule({
-  kind: 'source',
-  name: 'file',
-  summary: 'Reads CSV, JSON lines, JSON, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
-  checkpoint: { type: 'object', required: ['files'], properties: { files: { type: 'object', description: 'The files read, by path.' } } },
-  description: 'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). '
-    + 'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. '
-    + 'Started by an upload (a view\'s upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason. '
-    + 'CSV, JSON lines and Parquet files are loaded into DuckDB (the step\'s duckdb connection, else the one of the DuckDB steps after it, else an in-memory one) and their batches stay there: validate, sql, the duckdb sink and the csv and parquet sinks work on them in place (the fast path for large files); other steps get records.',
-  stability: 'stable',
-  connectionTypes: ['duckdb'],
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['path'],
-    properties: {
-      path: {
-        anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
-        description: 'Glob(s) of the files, relative to the working directory (`**` any folders, `*` any name, `{a,b}` alternatives); {YYYY}, {MM}, {DD} are filled by --date, or match any partition.',
-        examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
-      },
-      format: { enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'], description: 'File format (default: from each file\'s extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).' },
-      batchSize: {
-        type: 'integer', minimum: 1,
-        description: 'Records per batch. Default: CSV and JSON lines in batches of about 16 MB of the file, read one after the other (memory stays flat whatever the file\'s size), Parquet 1,000,000 rows, '
-          + 'XLSX and JSON 50,000 records. CSV, JSON lines and Parquet stay in DuckDB (no addLineColumn): the step\'s connection, else the one of the DuckDB steps after it, else an in-memory one. '
-          + 'Set it when a file must be one batch (e.g. duplicates found within a file).',
-        examples: [10000, 250000],
-      },
-      inDuckDb: {
-        type: 'boolean', default: true,
-        description: 'CSV, JSON lines and Parquet batches stay in DuckDB (the step\'s duckdb connection, else the one of the DuckDB steps after it, else an in-memory one): DuckDB-backed steps use them in place, others get records. '
-          + 'false reads every batch as JS records (slower; for comparing the two paths).',
-      },
-      csv: csvOptions,
-      xlsx: {
-        type: 'object', additionalProperties: false,
-        description: 'XLSX options (read as a stream): `sheet`, the sheet or sheets to read (default: every sheet; a workbook without it, or without any of them, goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`, `maxTextChars`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
-        properties: {
-          sheet: {
-            type: ['string', 'array'], items: { type: 'string' }, minItems: 1,
-            description: 'Sheet to read, or a list of sheets (default: every sheet). Records carry a _sheet field when a list is given, or when every sheet is read and the workbook has several. Sheets not read are not even decompressed, however large.',
-            examples: ['Products', ['Products', 'Clients']],
-          },
-          maxRows: { type: 'integer', minimum: 1, default: 1048576, description: 'Rows read per sheet; the rows after go to dead-letter as one entry.' },
-          maxColumns: { type: 'integer', minimum: 1, default: 16384, description: 'Cells a row may have; a wider row goes to dead-letter.' },
-          maxTextChars: {
-            type: 'integer', minimum: 1, default: 64000000,
-            description: 'Characters the workbook\'s shared texts (its table of distinct texts, held in memory while the sheets are read; only those the sheets read use, when `sheet` is given) may hold in all; a workbook with more goes to dead-letter whole.',
+export default pluginModule(
+  {
+    kind: 'source',
+    name: 'file',
+    summary:
+      'Reads CSV, JSON lines, JSON, Parquet or XLSX files (globs, {YYYY}/{MM}/{DD} partitions, uploads); remembers the files it has read.',
+    checkpoint: {
+      type: 'object',
+      required: ['files'],
+      properties: { files: { type: 'object', description: 'The files read, by path.' } },
+    },
+    description:
+      'A batch source: each run reads the matching files that are new or changed since the last run (by size and modification time, kept in the checkpoint). ' +
+      'With --date YYYY-MM-DD the {YYYY}/{MM}/{DD} placeholders of path take that date (a backfill); without it they match every partition. ' +
+      "Started by an upload (a view's upload form), it reads exactly the uploaded file. CSV lines DuckDB cannot parse, and JSON lines that are not objects, go to dead-letter with file:line and the reason. " +
+      "CSV, JSON lines and Parquet files are loaded into DuckDB (the step's duckdb connection, else the one of the DuckDB steps after it, else an in-memory one) and their batches stay there: validate, sql, the duckdb sink and the csv and parquet sinks work on them in place (the fast path for large files); other steps get records.",
+    stability: 'stable',
+    connectionTypes: ['duckdb'],
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      properties: {
+        path: {
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          ],
+          description:
+            'Glob(s) of the files, relative to the working directory (`**` any folders, `*` any name, `{a,b}` alternatives); {YYYY}, {MM}, {DD} are filled by --date, or match any partition.',
+          examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
+        },
+        format: {
+          enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'],
+          description:
+            "File format (default: from each file's extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).",
+        },
+        batchSize: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            "Records per batch. Default: CSV and JSON lines in batches of about 16 MB of the file, read one after the other (memory stays flat whatever the file's size), Parquet 1,000,000 rows, " +
+            "XLSX and JSON 50,000 records. CSV, JSON lines and Parquet stay in DuckDB (no addLineColumn): the step's connection, else the one of the DuckDB steps after it, else an in-memory one. " +
+            'Set it when a file must be one batch (e.g. duplicates found within a file).',
+          examples: [10000, 250000],
+        },
+        inDuckDb: {
+          type: 'boolean',
+          default: true,
+          description:
+            "CSV, JSON lines and Parquet batches stay in DuckDB (the step's duckdb connection, else the one of the DuckDB steps after it, else an in-memory one): DuckDB-backed steps use them in place, others get records. " +
+            'false reads every batch as JS records (slower; for comparing the two paths).',
+        },
+        csv: csvOptions,
+        xlsx: {
+          type: 'object',
+          additionalProperties: false,
+          description:
+            'XLSX options (read as a stream): `sheet`, the sheet or sheets to read (default: every sheet; a workbook without it, or without any of them, goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`, `maxTextChars`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
+          properties: {
+            sheet: {
+              type: ['string', 'array'],
+              items: { type: 'string' },
+              minItems: 1,
+              description:
+                'Sheet to read, or a list of sheets (default: every sheet). Records carry a _sheet field when a list is given, or when every sheet is read and the workbook has several. Sheets not read are not even decompressed, however large.',
+              examples: ['Products', ['Products', 'Clients']],
+            },
+            maxRows: {
+              type: 'integer',
+              minimum: 1,
+              default: 1048576,
+              description: 'Rows read per sheet; the rows after go to dead-letter as one entry.',
+            },
+            maxColumns: {
+              type: 'integer',
+              minimum: 1,
+              default: 16384,
+              description: 'Cells a row may have; a wider row goes to dead-letter.',
+            },
+            maxTextChars: {
+              type: 'integer',
+              minimum: 1,
+              default: 64000000,
+              description:
+                "Characters the workbook's shared texts (its table of distinct texts, held in memory while the sheets are read; only those the sheets read use, when `sheet` is given) may hold in all; a workbook with more goes to dead-letter whole.",
+            },
           },
         },
-      },
-      addFileColumn: { type: 'string', minLength: 1, description: 'Add the source file (relative to the working directory, or the uploaded file\'s name) in this column.', examples: ['source_file'] },
-      addLineColumn: {
-        type: 'string', minLength: 1,
-        description: 'CSV files: add each record\'s line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.',
-        examples: ['source_line'],
-      },
-      rereadOnBackfill: {
-        type: 'boolean', default: false,
-        description: 'With --date (a backfill), read that date\'s files again even when they were read already: the day is processed again, e.g. after reference data changed (idempotent when the sinks upsert). Without it, a file is read again only when its size or modification time changes.',
+        addFileColumn: {
+          type: 'string',
+          minLength: 1,
+          description:
+            "Add the source file (relative to the working directory, or the uploaded file's name) in this column.",
+          examples: ['source_file'],
+        },
+        addLineColumn: {
+          type: 'string',
+          minLength: 1,
+          description:
+            "CSV files: add each record's line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.",
+          examples: ['source_line'],
+        },
+        rereadOnBackfill: {
+          type: 'boolean',
+          default: false,
+          description:
+            "With --date (a backfill), read that date's files again even when they were read already: the day is processed again, e.g. after reference data changed (idempotent when the sinks upsert). Without it, a file is read again only when its size or modification time changes.",
+        },
       },
     },
+    examples: [
+      {
+        title: 'Daily partitions, backfill with --date',
+        yaml: 'daily:\n  use: file\n  schedule: { cron: "0 2 * * *", timezone: UTC }\n  with:\n    path: "data/raw/{YYYY}/{MM}/{DD}/transactions.csv"\n    csv: { types: { amount: DOUBLE } }\n    addFileColumn: source_file\n',
+      },
+      {
+        title: 'Uploaded workbooks',
+        yaml: 'stock:\n  use: file\n  trigger: { upload: true }\n  with: { path: "inbox/*.xlsx", xlsx: { sheet: Products } }\n',
+      },
+    ],
   },
-  examples: [
-    { title: 'Daily partitions, backfill with --date', yaml: 'daily:\n  use: file\n  schedule: { cron: "0 2 * * *", timezone: UTC }\n  with:\n    path: "data/raw/{YYYY}/{MM}/{DD}/transactions.csv"\n    csv: { types: { amount: DOUBLE } }\n    addFileColumn: source_file\n' },
-    { title: 'Uploaded workbooks', yaml: 'stock:\n  use: file\n  trigger: { upload: true }\n  with: { path: "inbox/*.xlsx", xlsx: { sheet: Products } }\n' },
-  ],
-}, FileSource);
+  FileSource,
+);

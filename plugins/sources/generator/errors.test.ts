@@ -17,7 +17,11 @@ sinks:
     expect(run.dead.length).toBeGreaterThan(0);
     for (const entry of run.dead) {
       const n = (entry.record as { n: number }).n;
-      expect([entry.step, entry.origin, entry.reasons[0]]).toEqual(['checked', `gen record ${n - 1} (seed 7)`, 'amount: must be >= 0']);
+      expect([entry.step, entry.origin, entry.reasons[0]]).toEqual([
+        'checked',
+        `gen record ${n - 1} (seed 7)`,
+        'amount: must be >= 0',
+      ]);
     }
     expect(run.pipeline.stats().find((s) => s.id === 'out')!.recordsOut).toBe(40 - run.dead.length);
     await run.pipeline.stop();

@@ -28,8 +28,25 @@ export interface FieldContext {
   record: Row;
 }
 
-const KINDS = ['const', 'faker', 'oneOf', 'int', 'float', 'sequence', 'uuid', 'now', 'dayTime', 'template', 'when'] as const;
-const OPTIONS: Record<string, string[]> = { faker: ['args'], oneOf: ['weights'], float: ['decimals'], when: ['then', 'else'] };
+const KINDS = [
+  'const',
+  'faker',
+  'oneOf',
+  'int',
+  'float',
+  'sequence',
+  'uuid',
+  'now',
+  'dayTime',
+  'template',
+  'when',
+] as const;
+const OPTIONS: Record<string, string[]> = {
+  faker: ['args'],
+  oneOf: ['weights'],
+  float: ['decimals'],
+  when: ['then', 'else'],
+};
 
 /** Template placeholders: `{{digits:N}}`, `{{int:A:B}}`, `{{year}}`, `{{date}}`, `{{uuid}}`, `{{index}}`, `{{<earlier field>}}`. */
 const TEMPLATE = /\{\{([^}]+)\}\}/g;
@@ -41,19 +58,24 @@ const TEMPLATE = /\{\{([^}]+)\}\}/g;
 export function checkField(spec: FieldSpec, faker: Faker, earlier: string[]): void {
   const keys = Object.keys(spec);
   const kinds = keys.filter((k) => (KINDS as readonly string[]).includes(k));
-  if (kinds.length !== 1) throw new Error(kinds.length ? `give one of ${kinds.join(', ')}, not several` : `give one of ${KINDS.join(', ')}`);
+  if (kinds.length !== 1)
+    throw new Error(kinds.length ? `give one of ${kinds.join(', ')}, not several` : `give one of ${KINDS.join(', ')}`);
   const kind = kinds[0];
   const extra = keys.filter((k) => k !== kind && !(OPTIONS[kind] ?? []).includes(k));
   if (extra.length) throw new Error(`${extra.join(', ')} cannot go with ${kind}`);
   const s = spec as Record<string, unknown>;
   switch (kind) {
     case 'faker':
-      if (typeof fakerMethod(faker, String(s.faker)) !== 'function') throw new Error(`unknown faker method "${s.faker}" (e.g. person.fullName, location.countryCode, commerce.price)`);
+      if (typeof fakerMethod(faker, String(s.faker)) !== 'function')
+        throw new Error(
+          `unknown faker method "${s.faker}" (e.g. person.fullName, location.countryCode, commerce.price)`,
+        );
       return;
     case 'oneOf': {
       const values = s.oneOf as unknown[];
       if (!values.length) throw new Error('oneOf needs at least one value');
-      if (s.weights && (s.weights as number[]).length !== values.length) throw new Error(`weights has ${(s.weights as number[]).length} numbers for ${values.length} values`);
+      if (s.weights && (s.weights as number[]).length !== values.length)
+        throw new Error(`weights has ${(s.weights as number[]).length} numbers for ${values.length} values`);
       return;
     }
     case 'int':
@@ -64,16 +86,25 @@ export function checkField(spec: FieldSpec, faker: Faker, earlier: string[]): vo
     }
     case 'dayTime': {
       const [from, to] = s.dayTime as [number, number];
-      if (!(from >= 0 && to <= 24 && from < to)) throw new Error(`dayTime: hours [${from}, ${to}] must satisfy 0 <= from < to <= 24`);
+      if (!(from >= 0 && to <= 24 && from < to))
+        throw new Error(`dayTime: hours [${from}, ${to}] must satisfy 0 <= from < to <= 24`);
       return;
     }
     case 'template':
       for (const [, token] of String(s.template).matchAll(TEMPLATE)) {
         const [name, a, b] = token.trim().split(':');
-        const ok = name === 'digits' ? Number.isInteger(Number(a)) && Number(a) > 0
-          : name === 'int' ? Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && Number(a) <= Number(b)
-          : ['year', 'date', 'uuid', 'index'].includes(name) ? a === undefined : earlier.includes(name) && a === undefined;
-        if (!ok) throw new Error(`template "${s.template}": unknown placeholder {{${token}}} (use digits:N, int:A:B, year, date, uuid, index or an earlier field)`);
+        const ok =
+          name === 'digits'
+            ? Number.isInteger(Number(a)) && Number(a) > 0
+            : name === 'int'
+              ? Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && Number(a) <= Number(b)
+              : ['year', 'date', 'uuid', 'index'].includes(name)
+                ? a === undefined
+                : earlier.includes(name) && a === undefined;
+        if (!ok)
+          throw new Error(
+            `template "${s.template}": unknown placeholder {{${token}}} (use digits:N, int:A:B, year, date, uuid, index or an earlier field)`,
+          );
       }
       return;
     case 'when': {
@@ -116,7 +147,9 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
   }
   if ('sequence' in spec) {
     const n = (spec.sequence.start ?? 1) + ctx.index;
-    return spec.sequence.prefix !== undefined || spec.sequence.pad ? `${spec.sequence.prefix ?? ''}${String(n).padStart(spec.sequence.pad ?? 0, '0')}` : n;
+    return spec.sequence.prefix !== undefined || spec.sequence.pad
+      ? `${spec.sequence.prefix ?? ''}${String(n).padStart(spec.sequence.pad ?? 0, '0')}`
+      : n;
   }
   if ('uuid' in spec) return faker.string.uuid();
   if ('now' in spec) return new Date(ctx.now.getTime());
@@ -124,7 +157,9 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
     // A whole second between the hours of the day being made (UTC): sales of a given day, for a backfill too.
     const start = Date.parse(`${ctx.day}T00:00:00Z`) / 1000;
     const [from, to] = spec.dayTime;
-    return new Date((start + faker.number.int({ min: Math.round(from * 3600), max: Math.round(to * 3600) - 1 })) * 1000);
+    return new Date(
+      (start + faker.number.int({ min: Math.round(from * 3600), max: Math.round(to * 3600) - 1 })) * 1000,
+    );
   }
   if ('template' in spec) return expandTemplate(spec.template, ctx);
   if ('when' in spec) {
@@ -142,12 +177,18 @@ export function expandTemplate(template: string, ctx: FieldContext): string {
   return template.replace(TEMPLATE, (_m, token: string) => {
     const [name, a, b] = token.trim().split(':');
     switch (name) {
-      case 'digits': return ctx.faker.string.numeric({ length: Number(a), allowLeadingZeros: true });
-      case 'int': return String(ctx.faker.number.int({ min: Number(a), max: Number(b) }));
-      case 'year': return String(ctx.now.getUTCFullYear());
-      case 'date': return ctx.day;
-      case 'uuid': return ctx.faker.string.uuid();
-      case 'index': return String(ctx.index);
+      case 'digits':
+        return ctx.faker.string.numeric({ length: Number(a), allowLeadingZeros: true });
+      case 'int':
+        return String(ctx.faker.number.int({ min: Number(a), max: Number(b) }));
+      case 'year':
+        return String(ctx.now.getUTCFullYear());
+      case 'date':
+        return ctx.day;
+      case 'uuid':
+        return ctx.faker.string.uuid();
+      case 'index':
+        return String(ctx.index);
       default:
         if (!(name in ctx.record)) throw new Error(`template "${template}": unknown placeholder {{${token}}}`);
         return String(ctx.record[name]);
@@ -160,7 +201,8 @@ export function expandTemplate(template: string, ctx: FieldContext): string {
  * decimal comma, or null; text becomes empty, `N/A` or null; timestamps become unparseable text or null.
  */
 export function corruptValue(value: unknown, faker: Faker): unknown {
-  if (typeof value === 'number') return faker.helpers.arrayElement([-Math.abs(value || 1), String(value).replace('.', ',') + ' €', null]);
+  if (typeof value === 'number')
+    return faker.helpers.arrayElement([-Math.abs(value || 1), String(value).replace('.', ',') + ' €', null]);
   if (value instanceof Date) return faker.helpers.arrayElement(['not a date', '31/02/2024 25:61', null]);
   if (typeof value === 'string') return faker.helpers.arrayElement(['', 'N/A', null]);
   if (typeof value === 'boolean') return 'maybe';

@@ -23,11 +23,20 @@ transforms:
 sinks:
   out: { use: csv, from: checked, with: { path: "${join(dir, 'out.csv')}", mode: append } }
 `;
-    const first = await runManifest(yaml.replace('{ use: kafka, connection: bus, with: { topics: payments, startFrom: earliest } }', '{ use: kafka, connection: bus, trigger: { upload: true }, with: { topics: payments, startFrom: earliest } }'), dir);
+    const first = await runManifest(
+      yaml.replace(
+        '{ use: kafka, connection: bus, with: { topics: payments, startFrom: earliest } }',
+        '{ use: kafka, connection: bus, trigger: { upload: true }, with: { topics: payments, startFrom: earliest } }',
+      ),
+      dir,
+    );
     const bus = await first.pipeline.connections.get<TopicClient>('bus', 'kafka');
     await bus.createTopic('payments');
     await bus.produce('payments', [
-      { key: null, value: '{"id":1,"amount":10}' }, { key: null, value: '{not json' }, { key: null, value: '{"id":3,"amount":-5}' }, { key: null, value: '{"id":4,"amount":4}' },
+      { key: null, value: '{"id":1,"amount":10}' },
+      { key: null, value: '{not json' },
+      { key: null, value: '{"id":3,"amount":-5}' },
+      { key: null, value: '{"id":4,"amount":4}' },
     ]);
     await first.pipeline.stop();
 
@@ -46,14 +55,36 @@ sinks:
   });
 
   it('data: replays a message once the format is fixed (a string topic read as json, then as string)', async () => {
-    const step = await createTestStep<KafkaSource>(source, 'source', { topics: 't', format: 'string', metadata: true }, { connections: { bus: { type: 'kafka' } }, connection: 'bus' });
-    expect(step.plugin.replayRecord('plain text', 't/2@41')).toEqual([{ value: 'plain text', _topic: 't', _partition: 2, _offset: '41' }]);
-    const json = await createTestStep<KafkaSource>(source, 'source', { topics: 't' }, { connections: { bus: { type: 'kafka' } }, connection: 'bus' });
+    const step = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: 't', format: 'string', metadata: true },
+      { connections: { bus: { type: 'kafka' } }, connection: 'bus' },
+    );
+    expect(step.plugin.replayRecord('plain text', 't/2@41')).toEqual([
+      { value: 'plain text', _topic: 't', _partition: 2, _offset: '41' },
+    ]);
+    const json = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: 't' },
+      { connections: { bus: { type: 'kafka' } }, connection: 'bus' },
+    );
     await expectErrorClass(async () => json.plugin.replayRecord('plain text', 't/2@41'), 'data');
   });
 
   it('infrastructure: brokers that do not answer', async () => {
-    const step = await createTestStep<KafkaSource>(source, 'source', { topics: 't' }, { connections: { bus: { type: 'kafka', brokers: `127.0.0.1:${await freePort()}`, connectionTimeout: 300, retries: 0 } }, connection: 'bus' });
+    const step = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: 't' },
+      {
+        connections: {
+          bus: { type: 'kafka', brokers: `127.0.0.1:${await freePort()}`, connectionTimeout: 300, retries: 0 },
+        },
+        connection: 'bus',
+      },
+    );
     await expectErrorClass(readAll(step.plugin), 'infrastructure');
     await step.close();
   }, 30_000);

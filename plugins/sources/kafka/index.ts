@@ -1,4 +1,20 @@
-import { configSchema, DataError, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Logger, type Reject, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  DataError,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Batch,
+  type Connections,
+  type Logger,
+  type Reject,
+  type Row,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
 
 type KafkaSourceConfig = ConfigOf<typeof CONFIG>;
@@ -25,8 +41,13 @@ export class KafkaSource implements Source {
   async *read(run: SourceRun): AsyncIterable<Batch> {
     const client = await this.connections.get<TopicClient>(this.step.connection!, 'kafka');
     const topics = ([] as string[]).concat(this.config.topics);
-    if (this.config.partitions) for (const topic of topics) await client.createTopic(topic, { partitions: this.config.partitions });
-    this.consumer ??= await client.consumer({ group: this.config.group ?? `${this.step.pipeline}-${this.step.id}`, topics, from: this.config.startFrom });
+    if (this.config.partitions)
+      for (const topic of topics) await client.createTopic(topic, { partitions: this.config.partitions });
+    this.consumer ??= await client.consumer({
+      group: this.config.group ?? `${this.step.pipeline}-${this.step.id}`,
+      topics,
+      from: this.config.startFrom,
+    });
     for await (const batch of this.consumer.batches(run.signal, { once: run.once, maxBatch: this.config.maxBatch })) {
       const records: Row[] = [];
       const rejects: Reject[] = [];
@@ -44,19 +65,44 @@ export class KafkaSource implements Source {
           try {
             record = parseObject(text, this.config.nanAsNull);
           } catch (error) {
-            rejects.push({ record: text, reasons: [(error as Error).message], origin: `${message.topic}/${message.partition}@${message.offset}` });
+            rejects.push({
+              record: text,
+              reasons: [(error as Error).message],
+              origin: `${message.topic}/${message.partition}@${message.offset}`,
+            });
             continue;
           }
         } else {
-          record = { value: this.config.format === 'string' ? message.value.toString('utf8') : message.value.toString('base64') };
+          record = {
+            value: this.config.format === 'string' ? message.value.toString('utf8') : message.value.toString('base64'),
+          };
         }
-        if (this.config.metadata) Object.assign(record, { _topic: message.topic, _partition: message.partition, _offset: message.offset, _key: message.key, _timestamp: new Date(message.timestamp) });
+        if (this.config.metadata)
+          Object.assign(record, {
+            _topic: message.topic,
+            _partition: message.partition,
+            _offset: message.offset,
+            _key: message.key,
+            _timestamp: new Date(message.timestamp),
+          });
         records.push(record);
         sources.push(message);
       }
-      const next: CommitOffset[] = [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: String(BigInt(m.offset) + 1n) }));
-      const origin = (index: number) => (sources[index] ? `${sources[index].topic}/${sources[index].partition}@${sources[index].offset}` : undefined);
-      yield { records, rejects, checkpoint: next, lag: batch.lag, watermark: newest ? new Date(newest) : undefined, origin };
+      const next: CommitOffset[] = [...last.values()].map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: String(BigInt(m.offset) + 1n),
+      }));
+      const origin = (index: number) =>
+        sources[index] ? `${sources[index].topic}/${sources[index].partition}@${sources[index].offset}` : undefined;
+      yield {
+        records,
+        rejects,
+        checkpoint: next,
+        lag: batch.lag,
+        watermark: newest ? new Date(newest) : undefined,
+        origin,
+      };
     }
   }
 
@@ -109,7 +155,13 @@ export function nonFiniteAsNull(text: string): string {
       continue;
     }
     if (ch === '"') inString = true;
-    const token = text.startsWith('NaN', i) ? 'NaN' : text.startsWith('-Infinity', i) ? '-Infinity' : text.startsWith('Infinity', i) ? 'Infinity' : '';
+    const token = text.startsWith('NaN', i)
+      ? 'NaN'
+      : text.startsWith('-Infinity', i)
+        ? '-Infinity'
+        : text.startsWith('Infinity', i)
+          ? 'Infinity'
+          : '';
     if (token) {
       out += 'null';
       i += token.length - 1;
@@ -137,7 +189,8 @@ function parseObject(text: string, nanAsNull = false): Row {
       throw new DataError(`invalid JSON: ${(again as Error).message}`);
     }
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError('invalid JSON: not a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new DataError('invalid JSON: not a JSON object');
   return parsed as Row;
 }
 
@@ -146,26 +199,66 @@ const CONFIG = configSchema({
   additionalProperties: false,
   required: ['topics'],
   properties: {
-    topics: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }], description: 'Topic or topics to read.', examples: ['fx-rates'] },
-    group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>). Processes with the same group share the partitions.' },
-    startFrom: { enum: ['earliest', 'latest', 'committed'], default: 'committed', description: 'Where a group without committed offsets starts; committed falls back to earliest.' },
-    format: { enum: ['json', 'string', 'bytes'], default: 'json', description: 'json: each message is a JSON object (others go to dead-letter); string/bytes: a record {value}.' },
+    topics: {
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+      description: 'Topic or topics to read.',
+      examples: ['fx-rates'],
+    },
+    group: {
+      type: 'string',
+      description: 'Consumer group (default: <pipeline>-<step>). Processes with the same group share the partitions.',
+    },
+    startFrom: {
+      enum: ['earliest', 'latest', 'committed'],
+      default: 'committed',
+      description: 'Where a group without committed offsets starts; committed falls back to earliest.',
+    },
+    format: {
+      enum: ['json', 'string', 'bytes'],
+      default: 'json',
+      description: 'json: each message is a JSON object (others go to dead-letter); string/bytes: a record {value}.',
+    },
     maxBatch: { type: 'integer', minimum: 1, default: 1000, description: 'Most messages per batch.' },
-    metadata: { type: 'boolean', default: false, description: 'Add _topic, _partition, _offset, _key and _timestamp to each record.' },
-    partitions: { type: 'integer', minimum: 1, description: 'Create the topics with this many partitions when missing.' },
-    nanAsNull: { type: 'boolean', default: false, description: 'json: read the NaN, Infinity and -Infinity tokens that Python\'s json.dumps writes (e.g. for empty spreadsheet cells read by pandas) as null instead of sending the message to dead-letter.' },
+    metadata: {
+      type: 'boolean',
+      default: false,
+      description: 'Add _topic, _partition, _offset, _key and _timestamp to each record.',
+    },
+    partitions: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Create the topics with this many partitions when missing.',
+    },
+    nanAsNull: {
+      type: 'boolean',
+      default: false,
+      description:
+        "json: read the NaN, Infinity and -Infinity tokens that Python's json.dumps writes (e.g. for empty spreadsheet cells read by pandas) as null instead of sending the message to dead-letter.",
+    },
   },
 });
 
-export default pluginModule({
-  kind: 'source',
-  name: 'kafka',
-  summary: 'Reads Kafka topics (or the embedded topic log) as a consumer group; offsets committed after the sinks.',
-  checkpoint: { type: 'array', items: { type: 'object', required: ['topic', 'partition', 'offset'] }, description: 'The next offset of each partition read.' },
-  stability: 'stable',
-  streaming: true,
-  connectionTypes: ['kafka'],
-  connectionRequired: true,
-  config: CONFIG,
-  examples: [{ title: 'FX ticks', yaml: 'fx:\n  use: kafka\n  connection: bus\n  with: { topics: fx-rates, group: globemart-fx, startFrom: earliest }\n' }],
-}, KafkaSource);
+export default pluginModule(
+  {
+    kind: 'source',
+    name: 'kafka',
+    summary: 'Reads Kafka topics (or the embedded topic log) as a consumer group; offsets committed after the sinks.',
+    checkpoint: {
+      type: 'array',
+      items: { type: 'object', required: ['topic', 'partition', 'offset'] },
+      description: 'The next offset of each partition read.',
+    },
+    stability: 'stable',
+    streaming: true,
+    connectionTypes: ['kafka'],
+    connectionRequired: true,
+    config: CONFIG,
+    examples: [
+      {
+        title: 'FX ticks',
+        yaml: 'fx:\n  use: kafka\n  connection: bus\n  with: { topics: fx-rates, group: globemart-fx, startFrom: earliest }\n',
+      },
+    ],
+  },
+  KafkaSource,
+);

@@ -11,31 +11,54 @@ import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
 const scratch = new Scratch();
 afterAll(() => scratch.drop());
 
-const options = () => ({ connections: { bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } }, connection: 'bus' });
+const options = () => ({
+  connections: { bus: { type: 'kafka', brokers: service('KAFKA_BROKERS') } },
+  connection: 'bus',
+});
 
 describe('kafka source and sink (real broker)', () => {
   it('round-trips 10,000 JSON records over 4 partitions, content compared', async () => {
     const topic = scratch.topic('roundtrip');
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 4 }, options());
-    const records = Array.from({ length: 10_000 }, (_, i) => ({ id: i, user: `u${i % 97}`, amount: Math.round(i * 1.37 * 100) / 100, note: i % 10 ? 'plain' : 'quote " and , comma' }));
+    const records = Array.from({ length: 10_000 }, (_, i) => ({
+      id: i,
+      user: `u${i % 97}`,
+      amount: Math.round(i * 1.37 * 100) / 100,
+      note: i % 10 ? 'plain' : 'quote " and , comma',
+    }));
     for (let i = 0; i < records.length; i += 2000) await producer.plugin.write(records.slice(i, i + 2000));
     await producer.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 2000 }, options());
+    const consumer = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 2000 },
+      options(),
+    );
     const { records: got, rejects } = await readAll(consumer.plugin);
     expect(rejects).toEqual([]);
     expect(got.sort((a, b) => (a.id as number) - (b.id as number))).toEqual(records);
     await consumer.close();
   });
 
-  it('fills each batch to maxBatch from several partitions and fetches, splitting a partition\'s batch where it must', async () => {
+  it("fills each batch to maxBatch from several partitions and fetches, splitting a partition's batch where it must", async () => {
     const topic = scratch.topic('fill');
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 4 }, options());
-    for (let i = 0; i < 10_000; i += 2500) await producer.plugin.write(Array.from({ length: 2500 }, (_, j) => ({ id: i + j, user: `u${(i + j) % 97}` })));
+    for (let i = 0; i < 10_000; i += 2500)
+      await producer.plugin.write(Array.from({ length: 2500 }, (_, j) => ({ id: i + j, user: `u${(i + j) % 97}` })));
     await producer.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 3000 }, options());
+    const consumer = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group: scratch.group('g'), startFrom: 'earliest', maxBatch: 3000 },
+      options(),
+    );
     const sizes: number[] = [];
     const ids: number[] = [];
-    for await (const batch of consumer.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) {
+    for await (const batch of consumer.plugin.read({
+      once: true,
+      signal: new AbortController().signal,
+      checkpoint: undefined,
+    })) {
       sizes.push((batch.records as Row[]).length);
       ids.push(...(batch.records as Row[]).map((r) => r.id as number));
       await consumer.plugin.commit(batch.checkpoint);
@@ -52,15 +75,29 @@ describe('kafka source and sink (real broker)', () => {
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic }, options());
     await producer.plugin.write(Array.from({ length: 30 }, (_, n) => ({ n })));
     await producer.close();
-    const first = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest', maxBatch: 10 }, options());
+    const first = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group, startFrom: 'earliest', maxBatch: 10 },
+      options(),
+    );
     let batches = 0;
-    for await (const batch of first.plugin.read({ once: true, signal: new AbortController().signal, checkpoint: undefined })) {
+    for await (const batch of first.plugin.read({
+      once: true,
+      signal: new AbortController().signal,
+      checkpoint: undefined,
+    })) {
       batches++;
       if (batches === 1) await first.plugin.commit(batch.checkpoint); // the sinks had batch 1…
       if (batches === 2) break; // …and the process died while batch 2 was in flight
     }
     await first.close();
-    const second = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
+    const second = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group, startFrom: 'earliest' },
+      options(),
+    );
     const { records } = await readAll(second.plugin);
     expect(records.map((r) => r.n)).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
     await second.close();
@@ -69,13 +106,23 @@ describe('kafka source and sink (real broker)', () => {
   it('reads a topic nothing was produced to yet as empty (as embedded), then what is produced to it', async () => {
     const topic = scratch.topic('notyet');
     const group = scratch.group('g');
-    const first = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
+    const first = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group, startFrom: 'earliest' },
+      options(),
+    );
     expect(await readAll(first.plugin)).toMatchObject({ records: [], rejects: [] });
     await first.close();
     const producer = await createTestStep<KafkaSink>(sink, 'sink', { topic }, options());
     await producer.plugin.write([{ n: 1 }, { n: 2 }]);
     await producer.close();
-    const second = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group, startFrom: 'earliest' }, options());
+    const second = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group, startFrom: 'earliest' },
+      options(),
+    );
     expect((await readAll(second.plugin)).records).toEqual([{ n: 1 }, { n: 2 }]);
     await second.close();
   });
@@ -86,26 +133,36 @@ describe('kafka source and sink (real broker)', () => {
     await client.createTopic(topic, { partitions: 1 });
     await client.produce(topic, [{ value: '{"ok":1}' }, { value: '{"broken' }, { value: '{"ok":2}' }]);
     await client.close();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest' }, options());
+    const consumer = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group: scratch.group('g'), startFrom: 'earliest' },
+      options(),
+    );
     const { records, rejects } = await readAll(consumer.plugin);
     expect(records).toEqual([{ ok: 1 }, { ok: 2 }]);
     expect(rejects).toMatchObject([{ record: '{"broken', origin: `${topic}/0@1` }]);
     await consumer.close();
   });
 
-  it('produces a batch with an identity once, in one transaction: again after a restart it is skipped; a dead process\'s open transaction is aborted', async () => {
+  it("produces a batch with an identity once, in one transaction: again after a restart it is skipped; a dead process's open transaction is aborted", async () => {
     const topic = scratch.topic('once');
     const writer = `writer-${topic}`;
     const batch = (n: number) => ({ id: `${n}`.repeat(32), writer, origin: `files #${n}` });
     const ctx = (n: number) => ({ reject: () => undefined, batch: batch(n) });
-    const records = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ n: from + i, user: `u${(from + i) % 5}` }));
+    const records = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ n: from + i, user: `u${(from + i) % 5}` }));
     const first = await createTestStep<KafkaSink>(sink, 'sink', { topic, key: 'user', partitions: 3 }, options());
     await first.plugin.write(records(0, 5), ctx(1));
     await first.plugin.write(records(0, 5), ctx(1));
     await first.close();
     // A process that died inside batch 2's transaction (its messages sent, never committed).
     const { Kafka, logLevel } = await import('kafkajs');
-    const dead = new Kafka({ brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING }).producer({ transactionalId: `platform-sink.${writer}`, idempotent: true, maxInFlightRequests: 1 });
+    const dead = new Kafka({ brokers: [service('KAFKA_BROKERS')], logLevel: logLevel.NOTHING }).producer({
+      transactionalId: `platform-sink.${writer}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await dead.connect();
     const open = await dead.transaction();
     await open.send({ topic, messages: records(5, 4).map((r) => ({ key: r.user, value: JSON.stringify(r) })) });
@@ -116,13 +173,28 @@ describe('kafka source and sink (real broker)', () => {
     await restarted.plugin.write(records(5, 4), ctx(2));
     await restarted.close();
     await dead.disconnect();
-    const consumer = await createTestStep<KafkaSource>(source, 'source', { topics: topic, group: scratch.group('g'), startFrom: 'earliest' }, options());
-    expect((await readAll(consumer.plugin)).records.map((r) => r.n).sort((a, b) => (a as number) - (b as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const consumer = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group: scratch.group('g'), startFrom: 'earliest' },
+      options(),
+    );
+    expect(
+      (await readAll(consumer.plugin)).records.map((r) => r.n).sort((a, b) => (a as number) - (b as number)),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     await consumer.close();
   });
 
   it('says which brokers are unreachable, in one line, within seconds', async () => {
-    const step = await createTestStep<KafkaSource>(source, 'source', { topics: 't' }, { connections: { bus: { type: 'kafka', brokers: '127.0.0.1:1', connectionTimeout: 500, retries: 0 } }, connection: 'bus' });
+    const step = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: 't' },
+      {
+        connections: { bus: { type: 'kafka', brokers: '127.0.0.1:1', connectionTimeout: 500, retries: 0 } },
+        connection: 'bus',
+      },
+    );
     const started = Date.now();
     const error = (await readAll(step.plugin).catch((e: Error) => e)) as Error;
     expect(error.message.split('\n')).toHaveLength(1);
@@ -135,13 +207,18 @@ describe('kafka source and sink (real broker)', () => {
     const group = scratch.group('g');
     const client = new KafkaTopicClient([service('KAFKA_BROKERS')], 'test', new MemoryLogger());
     await client.createTopic(topic, { partitions: 4 });
-    await client.produce(topic, Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })));
+    await client.produce(
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })),
+    );
     const read = async (c: TopicClient) => {
       const consumer = await c.consumer({ group, topics: [topic], from: 'earliest' });
       const seen: number[] = [];
       for await (const batch of consumer.batches(new AbortController().signal, { once: true, maxBatch: 50 })) {
         seen.push(...batch.messages.map((m) => JSON.parse(m.value.toString()).i as number));
-        await consumer.commit(batch.messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: String(Number(m.offset) + 1) })));
+        await consumer.commit(
+          batch.messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: String(Number(m.offset) + 1) })),
+        );
       }
       await consumer.close();
       return seen;

@@ -20,17 +20,31 @@ sinks:
 `;
     const setup = await runManifest(yaml);
     const store = await setup.pipeline.connections.get<DocumentStore>('docs', 'mongodb');
-    await store.insertMany('invoices', [{ _id: 'i1', seq: 1, total: 10 }, { _id: 'i2', seq: 2, total: 'ten' }, { _id: 'i3', seq: 3, total: 30 }]);
+    await store.insertMany('invoices', [
+      { _id: 'i1', seq: 1, total: 10 },
+      { _id: 'i2', seq: 2, total: 'ten' },
+      { _id: 'i3', seq: 3, total: 30 },
+    ]);
     await setup.pipeline.stop();
     const run = await runManifest(yaml, setup.dir);
     expect(run.ok).toBe(true);
-    expect(run.dead.map((e) => [e.step, e.origin, e.reasons[0]])).toEqual([['checked', 'invoices (seq=2)', 'total: must be number']]);
+    expect(run.dead.map((e) => [e.step, e.origin, e.reasons[0]])).toEqual([
+      ['checked', 'invoices (seq=2)', 'total: must be number'],
+    ]);
     expect(run.pipeline.stats().find((s) => s.id === 'out')!.recordsOut).toBe(2);
     await run.pipeline.stop();
   });
 
   it('infrastructure: a server that does not answer', async () => {
-    const step = await createTestStep<MongoSource>(source, 'source', { collection: 'c' }, { connections: { docs: { type: 'mongodb', url: `mongodb://127.0.0.1:${await freePort()}/` } }, connection: 'docs' });
+    const step = await createTestStep<MongoSource>(
+      source,
+      'source',
+      { collection: 'c' },
+      {
+        connections: { docs: { type: 'mongodb', url: `mongodb://127.0.0.1:${await freePort()}/` } },
+        connection: 'docs',
+      },
+    );
     await expectErrorClass(readAll(step.plugin), 'infrastructure');
     await step.close();
   }, 30_000);

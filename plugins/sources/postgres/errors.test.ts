@@ -36,15 +36,22 @@ sinks:
   out: { use: console, from: checked }
 `);
       expect(run.ok).toBe(true);
-      expect(run.dead.map((e) => [e.step, e.origin, e.reasons[0]])).toEqual([['checked', `${table} (id=2)`, 'amount: must be >= 0']]);
+      expect(run.dead.map((e) => [e.step, e.origin, e.reasons[0]])).toEqual([
+        ['checked', `${table} (id=2)`, 'amount: must be >= 0'],
+      ]);
       expect(run.pipeline.stats().find((s) => s.id === 'out')!.recordsOut).toBe(3);
       await run.pipeline.stop();
     });
   });
 
-  it('data: a query that fails on a row\'s data is a data error naming the table', async () => {
+  it("data: a query that fails on a row's data is a data error naming the table", async () => {
     await withTable(async (table) => {
-      const step = await createTestStep<PostgresSource>(source, 'source', { query: `SELECT id, amount / divisor AS ratio FROM ${table}`, mode: 'snapshot' }, { connections: { shop: { type: 'postgres', url: service('PG_URL') } }, connection: 'shop' });
+      const step = await createTestStep<PostgresSource>(
+        source,
+        'source',
+        { query: `SELECT id, amount / divisor AS ratio FROM ${table}`, mode: 'snapshot' },
+        { connections: { shop: { type: 'postgres', url: service('PG_URL') } }, connection: 'shop' },
+      );
       const error = await expectErrorClass(readAll(step.plugin), 'data');
       expect(error.message).toMatch(/^postgres \(query\): division by zero$/);
       await step.close();
@@ -52,7 +59,15 @@ sinks:
   });
 
   it('infrastructure: a server that does not answer', async () => {
-    const step = await createTestStep<PostgresSource>(source, 'source', { table: 't', mode: 'snapshot' }, { connections: { shop: { type: 'postgres', url: `postgres://u:p@127.0.0.1:${await freePort()}/db` } }, connection: 'shop' });
+    const step = await createTestStep<PostgresSource>(
+      source,
+      'source',
+      { table: 't', mode: 'snapshot' },
+      {
+        connections: { shop: { type: 'postgres', url: `postgres://u:p@127.0.0.1:${await freePort()}/db` } },
+        connection: 'shop',
+      },
+    );
     await expectErrorClass(readAll(step.plugin), 'infrastructure');
     await step.close();
   }, 30_000);

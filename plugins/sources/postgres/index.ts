@@ -1,4 +1,19 @@
-import { configSchema, asWholeResult, duration, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Batch, type Connections, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  asWholeResult,
+  duration,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Batch,
+  type Connections,
+  type Row,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
@@ -23,7 +38,8 @@ export class PostgresSource implements Source {
     @inject(TOKENS.Connections) private readonly connections: Connections,
   ) {
     if (!config.table === !config.query) throw new Error(`${step.id}: give exactly one of table and query`);
-    if (config.mode === 'incremental' && !config.cursor) throw new Error(`${step.id}: incremental mode needs cursor.column`);
+    if (config.mode === 'incremental' && !config.cursor)
+      throw new Error(`${step.id}: incremental mode needs cursor.column`);
   }
 
   read(run: SourceRun): AsyncIterable<Batch> {
@@ -42,7 +58,9 @@ export class PostgresSource implements Source {
     const backfill = run.date && this.config.dateColumn;
     if (backfill) {
       params.push(run.date);
-      conditions.push(`${quoteIdent(this.config.dateColumn!)} >= $${params.length}::date AND ${quoteIdent(this.config.dateColumn!)} < $${params.length}::date + 1`);
+      conditions.push(
+        `${quoteIdent(this.config.dateColumn!)} >= $${params.length}::date AND ${quoteIdent(this.config.dateColumn!)} < $${params.length}::date + 1`,
+      );
     }
     const cursor = this.config.cursor;
     if (!cursor) {
@@ -51,7 +69,8 @@ export class PostgresSource implements Source {
     }
     const c = quoteIdent(cursor.column);
     const t = cursor.tieBreaker ? quoteIdent(cursor.tieBreaker) : null;
-    const committed = this.config.mode === 'incremental' && !backfill ? (run.checkpoint as Position | undefined) : undefined;
+    const committed =
+      this.config.mode === 'incremental' && !backfill ? (run.checkpoint as Position | undefined) : undefined;
     let position: Position | undefined = committed;
     let inclusiveFrom: unknown;
     if (committed && this.config.lookback) {
@@ -77,16 +96,28 @@ export class PostgresSource implements Source {
       const last = records[records.length - 1];
       position = { cursor: serialise(last[cursor.column]), tie: t ? serialise(last[cursor.tieBreaker!]) : null };
       const checkpoint = this.config.mode === 'incremental' && !backfill ? newest(position, committed) : undefined;
-      yield { records, checkpoint, watermark: last[cursor.column] instanceof Date ? (last[cursor.column] as Date) : undefined, origin: (index) => this.origin(records[index], [cursor.column, cursor.tieBreaker]) };
+      yield {
+        records,
+        checkpoint,
+        watermark: last[cursor.column] instanceof Date ? (last[cursor.column] as Date) : undefined,
+        origin: (index) => this.origin(records[index], [cursor.column, cursor.tieBreaker]),
+      };
       if (records.length < this.config.pageSize) break;
     }
   }
 
-  private async *offsetPages(db: PostgresClient, base: string, conditions: string[], params: unknown[], run: SourceRun): AsyncIterable<Batch> {
+  private async *offsetPages(
+    db: PostgresClient,
+    base: string,
+    conditions: string[],
+    params: unknown[],
+    run: SourceRun,
+  ): AsyncIterable<Batch> {
     for (let offset = 0; !run.signal.aborted; offset += this.config.pageSize) {
       const sql = `SELECT * FROM (${base}) AS source${conditions.length ? ' WHERE ' + conditions.join(' AND ') : ''} LIMIT ${this.config.pageSize} OFFSET ${offset}`;
       const records = await this.query(db, sql, params);
-      if (records.length) yield { records, origin: (index) => `${this.config.table ?? 'query'} row ${offset + index + 1}` };
+      if (records.length)
+        yield { records, origin: (index) => `${this.config.table ?? 'query'} row ${offset + index + 1}` };
       if (records.length < this.config.pageSize) return;
     }
   }
@@ -94,7 +125,10 @@ export class PostgresSource implements Source {
   /** A row's origin for dead letters: the table (or query) and its cursor values, e.g. `transactions (id=17)`. */
   private origin(record: Row | undefined, columns: (string | undefined)[]): string | undefined {
     if (!record) return undefined;
-    const key = columns.filter((c): c is string => !!c).map((c) => `${c}=${serialise(record[c])}`).join(', ');
+    const key = columns
+      .filter((c): c is string => !!c)
+      .map((c) => `${c}=${serialise(record[c])}`)
+      .join(', ');
     return `${this.config.table ?? 'query'} (${key})`;
   }
 
@@ -102,7 +136,9 @@ export class PostgresSource implements Source {
     try {
       return await db.query(sql, params);
     } catch (error) {
-      throw new Error(`${this.step.id} (${this.config.table ?? 'query'}): ${(error as Error).message}`, { cause: error });
+      throw new Error(`${this.step.id} (${this.config.table ?? 'query'}): ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 }
@@ -130,31 +166,67 @@ const CONFIG = configSchema({
   type: 'object',
   additionalProperties: false,
   properties: {
-    table: { type: 'string', description: 'Table to read (or give query).', examples: ['transactions', 'sales.orders'] },
+    table: {
+      type: 'string',
+      description: 'Table to read (or give query).',
+      examples: ['transactions', 'sales.orders'],
+    },
     query: { type: 'string', description: 'SELECT to read instead of a table.' },
-    mode: { enum: ['incremental', 'snapshot'], default: 'incremental', description: 'incremental reads rows after the checkpoint; snapshot reads everything each run.' },
+    mode: {
+      enum: ['incremental', 'snapshot'],
+      default: 'incremental',
+      description: 'incremental reads rows after the checkpoint; snapshot reads everything each run.',
+    },
     cursor: {
-      type: 'object', additionalProperties: false, required: ['column'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['column'],
       description: 'Ordering of rows: column (e.g. a timestamp) and a unique tieBreaker for rows with the same value.',
       properties: { column: { type: 'string' }, tieBreaker: { type: 'string' } },
       examples: [{ column: 'transaction_time', tieBreaker: 'transaction_id' }],
     },
-    lookback: duration({ description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.', examples: ['1h'] }, { zero: true }),
+    lookback: duration(
+      {
+        description: 'Re-read rows this far before the checkpoint (timestamp cursors) to catch late rows.',
+        examples: ['1h'],
+      },
+      { zero: true },
+    ),
     where: { type: 'string', description: 'Extra SQL condition; use $1… with params.' },
     params: { type: 'array', default: [], description: 'Values for $1… in where.' },
     pageSize: { type: 'integer', minimum: 1, default: 10000, description: 'Rows per page (and batch).' },
-    dateColumn: { type: 'string', description: 'With --date YYYY-MM-DD, read only that day by this column (backfill; the checkpoint does not move).' },
+    dateColumn: {
+      type: 'string',
+      description:
+        'With --date YYYY-MM-DD, read only that day by this column (backfill; the checkpoint does not move).',
+    },
   },
 });
 
-export default pluginModule({
-  kind: 'source',
-  name: 'postgres',
-  summary: 'Reads a PostgreSQL table or query in pages: incremental by a cursor column (with ties and late rows), or a snapshot.',
-  checkpoint: { type: 'object', required: ['cursor'], properties: { cursor: { description: 'The last row read: its cursor value.' }, tie: { description: 'The last row read: its tie-breaker.' } } },
-  stability: 'stable',
-  connectionTypes: ['postgres'],
-  connectionRequired: true,
-  config: CONFIG,
-  examples: [{ title: 'New transactions every hour', yaml: 'transactions:\n  use: postgres\n  connection: shop\n  schedule: { every: 1h }\n  with:\n    table: transactions\n    cursor: { column: transaction_time, tieBreaker: transaction_id }\n    lookback: 1h\n' }],
-}, PostgresSource);
+export default pluginModule(
+  {
+    kind: 'source',
+    name: 'postgres',
+    summary:
+      'Reads a PostgreSQL table or query in pages: incremental by a cursor column (with ties and late rows), or a snapshot.',
+    checkpoint: {
+      type: 'object',
+      required: ['cursor'],
+      properties: {
+        cursor: { description: 'The last row read: its cursor value.' },
+        tie: { description: 'The last row read: its tie-breaker.' },
+      },
+    },
+    stability: 'stable',
+    connectionTypes: ['postgres'],
+    connectionRequired: true,
+    config: CONFIG,
+    examples: [
+      {
+        title: 'New transactions every hour',
+        yaml: 'transactions:\n  use: postgres\n  connection: shop\n  schedule: { every: 1h }\n  with:\n    table: transactions\n    cursor: { column: transaction_time, tieBreaker: transaction_id }\n    lookback: 1h\n',
+      },
+    ],
+  },
+  PostgresSource,
+);

@@ -41,7 +41,12 @@ sinks:
   });
 
   it('data: an object gone between listing and reading is one dead letter, and the next object is read', async () => {
-    const step = await createTestStep<S3Source>(source, 'source', { bucket: 'b' }, { connections: { lake: { type: 's3' } }, connection: 'lake' });
+    const step = await createTestStep<S3Source>(
+      source,
+      'source',
+      { bucket: 'b' },
+      { connections: { lake: { type: 's3' } }, connection: 'lake' },
+    );
     const store = await step.services.connections.get<ObjectStore>('lake');
     await store.ensureBucket('b');
     await store.put('b', 'a.jsonl', '{"n":1}\n');
@@ -56,12 +61,33 @@ sinks:
     };
     const { records, rejects } = await readAll(step.plugin);
     expect(records).toEqual([{ n: 2 }]);
-    expect(rejects).toEqual([{ record: { bucket: 'b', key: 'a.jsonl' }, reasons: [expect.stringMatching(/^cannot read the object: NoSuchKey/)], origin: 's3://b/a.jsonl' }]);
+    expect(rejects).toEqual([
+      {
+        record: { bucket: 'b', key: 'a.jsonl' },
+        reasons: [expect.stringMatching(/^cannot read the object: NoSuchKey/)],
+        origin: 's3://b/a.jsonl',
+      },
+    ]);
     await step.close();
   });
 
   it('infrastructure: an endpoint that does not answer', async () => {
-    const step = await createTestStep<S3Source>(source, 'source', { bucket: 'b' }, { connections: { lake: { type: 's3', endpoint: `http://127.0.0.1:${await freePort()}`, accessKeyId: 'a', secretAccessKey: 'b' } }, connection: 'lake' });
+    const step = await createTestStep<S3Source>(
+      source,
+      'source',
+      { bucket: 'b' },
+      {
+        connections: {
+          lake: {
+            type: 's3',
+            endpoint: `http://127.0.0.1:${await freePort()}`,
+            accessKeyId: 'a',
+            secretAccessKey: 'b',
+          },
+        },
+        connection: 'lake',
+      },
+    );
     await expectErrorClass(readAll(step.plugin), 'infrastructure');
     await step.close();
   }, 30_000);

@@ -1,7 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { configSchema, duration, inject, injectable, isDataError, pluginModule, TOKENS, type ConfigOf, type Batch, type Clock, type Connections, type Logger, type Row, type Source, type SourceRun, type StepInfo } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  duration,
+  inject,
+  injectable,
+  isDataError,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Batch,
+  type Clock,
+  type Connections,
+  type Logger,
+  type Row,
+  type Source,
+  type SourceRun,
+  type StepInfo,
+} from '../../../core/sdk/index.ts';
 import { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import { explainS3Error, type EventRule, type ObjectInfo, type ObjectStore } from '../../../connections/s3/index.ts';
 import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
@@ -43,8 +60,12 @@ export class S3Source implements Source {
     const db = await (this.scratch ??= DuckDbClient.open(':memory:'));
     const seen: Seen = { ...((run.checkpoint as { seen?: Seen } | undefined)?.seen ?? {}) };
     const events = Boolean(this.config.notifications) && !store.embedded;
-    const interval = this.config.notifications && store.embedded ? this.config.pollInterval ?? '10s' : this.config.pollInterval;
-    if (this.config.notifications && store.embedded && !run.once) this.logger.info(`the embedded object store publishes no bucket events: polling s3://${this.config.bucket}/${this.config.prefix} every ${interval} instead`);
+    const interval =
+      this.config.notifications && store.embedded ? (this.config.pollInterval ?? '10s') : this.config.pollInterval;
+    if (this.config.notifications && store.embedded && !run.once)
+      this.logger.info(
+        `the embedded object store publishes no bucket events: polling s3://${this.config.bucket}/${this.config.prefix} every ${interval} instead`,
+      );
     const poll = interval && !events && !run.once ? parseDuration(interval) : 0;
     if (events && !run.once) await this.ensureEventRule(store);
     yield* this.listAndRead(store, db, seen, run, poll);
@@ -66,20 +87,34 @@ export class S3Source implements Source {
     } catch (error) {
       throw new Error(`${this.step.id}: reading the bucket notification rules of ${where}: ${explainS3Error(error)}`);
     }
-    const covering = rules.find((r) => r.events.some((e) => e === 's3:ObjectCreated:*' || e === 's3:ObjectCreated:Put')
-      && prefix.startsWith(r.prefix ?? '') && !r.suffix && (!arn || r.arn === arn));
+    const covering = rules.find(
+      (r) =>
+        r.events.some((e) => e === 's3:ObjectCreated:*' || e === 's3:ObjectCreated:Put') &&
+        prefix.startsWith(r.prefix ?? '') &&
+        !r.suffix &&
+        (!arn || r.arn === arn),
+    );
     if (covering) {
       this.logger.info(`bucket events: ${where} sends object-created events to ${covering.arn}`);
       return;
     }
     if (!arn) {
-      throw new Error(`${this.step.id}: ${where} sends no object-created events (no bucket notification rule for s3:ObjectCreated:* on this prefix${rules.length ? `; rules there: ${rules.map((r) => `${r.arn} ${r.events.join(' ')} prefix "${r.prefix ?? ''}"${r.suffix ? ` suffix "${r.suffix}"` : ''}`).join(', ')}` : ''}). `
-        + 'Give notifications.queueArn, the ARN of the server\'s Kafka notification target (MinIO prints it at start under "SQS ARNs", e.g. arn:minio:sqs::PRIMARY:kafka), to have the rule set up, or add it to the bucket yourself.');
+      throw new Error(
+        `${this.step.id}: ${where} sends no object-created events (no bucket notification rule for s3:ObjectCreated:* on this prefix${rules.length ? `; rules there: ${rules.map((r) => `${r.arn} ${r.events.join(' ')} prefix "${r.prefix ?? ''}"${r.suffix ? ` suffix "${r.suffix}"` : ''}`).join(', ')}` : ''}). ` +
+          'Give notifications.queueArn, the ARN of the server\'s Kafka notification target (MinIO prints it at start under "SQS ARNs", e.g. arn:minio:sqs::PRIMARY:kafka), to have the rule set up, or add it to the bucket yourself.',
+      );
     }
     try {
-      await store.addEventRule(bucket, { id: `${this.step.pipeline}-${this.step.id}`, arn, events: ['s3:ObjectCreated:*'], prefix: prefix || undefined });
+      await store.addEventRule(bucket, {
+        id: `${this.step.pipeline}-${this.step.id}`,
+        arn,
+        events: ['s3:ObjectCreated:*'],
+        prefix: prefix || undefined,
+      });
     } catch (error) {
-      throw new Error(`${this.step.id}: setting up the bucket notification of ${where} to ${arn}: ${explainS3Error(error)}`);
+      throw new Error(
+        `${this.step.id}: setting up the bucket notification of ${where} to ${arn}: ${explainS3Error(error)}`,
+      );
     }
     this.logger.info(`bucket events: set up ${where} to send object-created events to ${arn}`);
   }
@@ -89,7 +124,11 @@ export class S3Source implements Source {
     const { connection, topic, group } = this.config.notifications!;
     const kafka = await this.connections.get<TopicClient>(connection, 'kafka');
     await kafka.createTopic(topic); // the server creates it on its first event; subscribing must not wait for that
-    this.consumer = await kafka.consumer({ group: group ?? `${this.step.pipeline}-${this.step.id}-events`, topics: [topic], from: 'latest' });
+    this.consumer = await kafka.consumer({
+      group: group ?? `${this.step.pipeline}-${this.step.id}-events`,
+      topics: [topic],
+      from: 'latest',
+    });
     // The listing fallback: every pollInterval, the bucket is listed as well, for an object whose event was lost
     // (put while no consumer was a member yet, a notification target that was down).
     const fallback = this.config.pollInterval ? parseDuration(this.config.pollInterval) : 0;
@@ -98,7 +137,9 @@ export class S3Source implements Source {
     let listedAt = this.clock.now().getTime();
     while (!run.signal.aborted) {
       const due = listedAt + fallback - this.clock.now().getTime();
-      const arrived = fallback ? await Promise.race([next, this.clock.sleep(Math.max(0, due), run.signal).then(() => undefined)]) : await next;
+      const arrived = fallback
+        ? await Promise.race([next, this.clock.sleep(Math.max(0, due), run.signal).then(() => undefined)])
+        : await next;
       if (run.signal.aborted) break;
       if (!arrived) {
         listedAt = this.clock.now().getTime();
@@ -109,7 +150,9 @@ export class S3Source implements Source {
       next = batches.next();
       const batch = arrived.value;
       for (const message of batch.messages) {
-        let records: { s3?: { bucket?: { name?: string }; object?: { key?: string; eTag?: string; size?: number } } }[] = [];
+        let records: {
+          s3?: { bucket?: { name?: string }; object?: { key?: string; eTag?: string; size?: number } };
+        }[] = [];
         try {
           records = (JSON.parse(message.value.toString('utf8')) as { Records?: typeof records }).Records ?? [];
         } catch {
@@ -123,7 +166,15 @@ export class S3Source implements Source {
           if (seen[key] === etag) continue;
           yield* this.readObject(store, db, seen, { key, etag, size: record.s3.object.size ?? 0 });
         }
-        yield { records: [], checkpoint: { seen: { ...seen }, offsets: [{ topic: message.topic, partition: message.partition, offset: String(BigInt(message.offset) + 1n) }] } };
+        yield {
+          records: [],
+          checkpoint: {
+            seen: { ...seen },
+            offsets: [
+              { topic: message.topic, partition: message.partition, offset: String(BigInt(message.offset) + 1n) },
+            ],
+          },
+        };
       }
     }
   }
@@ -135,7 +186,13 @@ export class S3Source implements Source {
 
   private consumer?: TopicConsumer;
 
-  private async *listAndRead(store: ObjectStore, db: DuckDbClient, seen: Seen, run: SourceRun, poll: number): AsyncIterable<Batch> {
+  private async *listAndRead(
+    store: ObjectStore,
+    db: DuckDbClient,
+    seen: Seen,
+    run: SourceRun,
+    poll: number,
+  ): AsyncIterable<Batch> {
     do {
       let next: string | undefined;
       do {
@@ -143,7 +200,9 @@ export class S3Source implements Source {
         try {
           page = await store.list(this.config.bucket, this.config.prefix, next, this.config.pageSize);
         } catch (error) {
-          throw new Error(`${this.step.id}: listing s3://${this.config.bucket}/${this.config.prefix}: ${explainS3Error(error)}`);
+          throw new Error(
+            `${this.step.id}: listing s3://${this.config.bucket}/${this.config.prefix}: ${explainS3Error(error)}`,
+          );
         }
         for (const object of page.objects) {
           if (run.signal.aborted) return;
@@ -156,7 +215,12 @@ export class S3Source implements Source {
     } while (poll && !run.signal.aborted);
   }
 
-  private async *readObject(store: ObjectStore, db: DuckDbClient, seen: Seen, object: ObjectInfo): AsyncIterable<Batch> {
+  private async *readObject(
+    store: ObjectStore,
+    db: DuckDbClient,
+    seen: Seen,
+    object: ObjectInfo,
+  ): AsyncIterable<Batch> {
     const origin = `s3://${this.config.bucket}/${object.key}`;
     let format: FileFormat;
     try {
@@ -164,7 +228,17 @@ export class S3Source implements Source {
     } catch (error) {
       // An object this source cannot read at all (a PDF dropped in the folder): one dead letter, then the next object.
       seen[object.key] = object.etag;
-      yield { records: [], rejects: [{ record: { key: object.key, size: object.size }, reasons: [(error as Error).message.replace(object.key, origin)], origin }], checkpoint: { seen: { ...seen } } };
+      yield {
+        records: [],
+        rejects: [
+          {
+            record: { key: object.key, size: object.size },
+            reasons: [(error as Error).message.replace(object.key, origin)],
+            origin,
+          },
+        ],
+        checkpoint: { seen: { ...seen } },
+      };
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 's3-object-'));
@@ -176,7 +250,17 @@ export class S3Source implements Source {
         if (!isDataError(error)) throw error;
         // The object itself cannot be had (gone since it was listed, refused): it goes to dead-letter, the rest goes on.
         seen[object.key] = object.etag;
-        yield { records: [], rejects: [{ record: { bucket: this.config.bucket, key: object.key }, reasons: [`cannot read the object: ${explainS3Error(error)}`], origin }], checkpoint: { seen: { ...seen } } };
+        yield {
+          records: [],
+          rejects: [
+            {
+              record: { bucket: this.config.bucket, key: object.key },
+              reasons: [`cannot read the object: ${explainS3Error(error)}`],
+              origin,
+            },
+          ],
+          checkpoint: { seen: { ...seen } },
+        };
         return;
       }
       let pending: Batch | undefined;
@@ -184,7 +268,10 @@ export class S3Source implements Source {
       for await (const batch of readRecords(db, file, { format, batchSize: this.config.batchSize, origin })) {
         if (pending) yield pending;
         // A parser's message names the local copy: name the object instead.
-        const rejects = batch.rejects.map((r) => ({ ...r, reasons: r.reasons.map((reason) => reason.replaceAll(file, origin)) }));
+        const rejects = batch.rejects.map((r) => ({
+          ...r,
+          reasons: r.reasons.map((reason) => reason.replaceAll(file, origin)),
+        }));
         const records = batch.records as Row[]; // records: inDuckDb is not asked for
         this.tag(records, object.key, position, format, batch.origin);
         position += records.length;
@@ -203,7 +290,13 @@ export class S3Source implements Source {
    * downstream still says where it came from (every dead letter also carries `s3://bucket/key:LINE`). The line
    * counts the CSV header and the rejected lines, as the reader numbers them.
    */
-  private tag(records: Row[], key: string, position: number, format: FileFormat, origin?: (index: number) => string | undefined): void {
+  private tag(
+    records: Row[],
+    key: string,
+    position: number,
+    format: FileFormat,
+    origin?: (index: number) => string | undefined,
+  ): void {
     const { keyColumn, lineColumn } = this.config;
     if (!keyColumn && !lineColumn) return;
     const header = format === 'csv' ? 1 : 0;
@@ -228,23 +321,48 @@ const CONFIG = configSchema({
   properties: {
     bucket: { type: 'string', description: 'Bucket to read.', examples: ['sales-staging'] },
     prefix: { type: 'string', default: '', description: 'Only keys under this prefix.', examples: ['daily/'] },
-    format: { enum: ['csv', 'jsonl', 'parquet', 'xlsx'], description: 'Object format (default: from the key\'s extension).' },
+    format: {
+      enum: ['csv', 'jsonl', 'parquet', 'xlsx'],
+      description: "Object format (default: from the key's extension).",
+    },
     batchSize: { type: 'integer', minimum: 1, default: 10000, description: 'Records per batch.' },
     pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 1000, description: 'Keys per listing request.' },
-    pollInterval: duration({ description: 'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).', examples: ['30s'] }),
-    createBucket: { type: 'boolean', default: false, description: 'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).' },
-    keyColumn: { type: 'string', description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).', examples: ['source_key'] },
-    lineColumn: { type: 'string', description: 'Add the record\'s line in its object to each record in this column (CSV: the file\'s line, the header being line 1, lines DuckDB rejected skipped; an object\'s records are then held until it is read whole).', examples: ['source_line'] },
+    pollInterval: duration({
+      description:
+        'List again this often (streaming); without it, each run lists once. With notifications: on a real S3 API the bucket is also listed this often, for objects whose event was lost; on the embedded store, which publishes no events, it is the polling (default 10s there).',
+      examples: ['30s'],
+    }),
+    createBucket: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Create the bucket when missing (when the same pipeline also writes it, so reading can start before the first object).',
+    },
+    keyColumn: {
+      type: 'string',
+      description: 'Add the object key to each record in this column (where a record came from, also in dead-letter).',
+      examples: ['source_key'],
+    },
+    lineColumn: {
+      type: 'string',
+      description:
+        "Add the record's line in its object to each record in this column (CSV: the file's line, the header being line 1, lines DuckDB rejected skipped; an object's records are then held until it is read whole).",
+      examples: ['source_line'],
+    },
     notifications: {
-      type: 'object', additionalProperties: false, required: ['connection'],
-      description: 'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
+      type: 'object',
+      additionalProperties: false,
+      required: ['connection'],
+      description:
+        'Read objects as bucket events arrive on a Kafka topic (after one catch-up listing). The embedded store publishes none: there it polls every pollInterval (default 10s).',
       properties: {
         connection: { type: 'string', description: 'Kafka connection carrying the events.' },
         topic: { type: 'string', default: 's3-events', description: 'Topic of the bucket events.' },
         group: { type: 'string', description: 'Consumer group (default: <pipeline>-<step>-events).' },
         queueArn: {
           type: 'string',
-          description: 'ARN of the server\'s notification target that publishes to the topic (MinIO: arn:minio:sqs::<id>:kafka, printed at start under "SQS ARNs"). When the bucket has no rule sending this prefix\'s object-created events there, the source adds one; without queueArn, a missing rule stops the source with an error saying so. Empty: not given.',
+          description:
+            'ARN of the server\'s notification target that publishes to the topic (MinIO: arn:minio:sqs::<id>:kafka, printed at start under "SQS ARNs"). When the bucket has no rule sending this prefix\'s object-created events there, the source adds one; without queueArn, a missing rule stops the source with an error saying so. Empty: not given.',
           examples: ['arn:minio:sqs::PRIMARY:kafka'],
         },
       },
@@ -252,15 +370,27 @@ const CONFIG = configSchema({
   },
 });
 
-export default pluginModule({
-  kind: 'source',
-  name: 's3',
-  summary: 'Reads new or changed objects of a bucket (by key and ETag), parsed as CSV, JSON lines, Parquet or XLSX.',
-  checkpoint: { type: 'object', required: ['seen'], properties: { seen: { type: 'object', description: 'The objects read, by key.' }, offsets: { type: 'array' } } },
-  stability: 'beta',
-  streaming: true,
-  connectionTypes: ['s3'],
-  connectionRequired: true,
-  config: CONFIG,
-  examples: [{ title: 'Daily CSV drops', yaml: 'drops:\n  use: s3\n  connection: lake\n  with: { bucket: sales, prefix: daily/, pollInterval: 30s }\n' }],
-}, S3Source);
+export default pluginModule(
+  {
+    kind: 'source',
+    name: 's3',
+    summary: 'Reads new or changed objects of a bucket (by key and ETag), parsed as CSV, JSON lines, Parquet or XLSX.',
+    checkpoint: {
+      type: 'object',
+      required: ['seen'],
+      properties: { seen: { type: 'object', description: 'The objects read, by key.' }, offsets: { type: 'array' } },
+    },
+    stability: 'beta',
+    streaming: true,
+    connectionTypes: ['s3'],
+    connectionRequired: true,
+    config: CONFIG,
+    examples: [
+      {
+        title: 'Daily CSV drops',
+        yaml: 'drops:\n  use: s3\n  connection: lake\n  with: { bucket: sales, prefix: daily/, pollInterval: 30s }\n',
+      },
+    ],
+  },
+  S3Source,
+);

@@ -5,11 +5,29 @@ import plugin, { type Dedupe } from './index.ts';
 describe('dedupe transform', () => {
   it('keeps the first or the last record of a key within a batch', async () => {
     const first = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'] });
-    expect(first.plugin.process([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 1, v: 'c' }])).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+    expect(
+      first.plugin.process([
+        { id: 1, v: 'a' },
+        { id: 2, v: 'b' },
+        { id: 1, v: 'c' },
+      ]),
+    ).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+    ]);
     expect(first.plugin.process([{ id: 1, v: 'd' }])).toEqual([{ id: 1, v: 'd' }]); // batch scope: earlier batches do not count
     expect(first.plugin.snapshot()).toBeNull();
     const last = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'], keep: 'last' });
-    expect(last.plugin.process([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 1, v: 'c' }])).toEqual([{ id: 2, v: 'b' }, { id: 1, v: 'c' }]);
+    expect(
+      last.plugin.process([
+        { id: 1, v: 'a' },
+        { id: 2, v: 'b' },
+        { id: 1, v: 'c' },
+      ]),
+    ).toEqual([
+      { id: 2, v: 'b' },
+      { id: 1, v: 'c' },
+    ]);
   });
 
   it('keys on several fields, Dates by their instant, a missing field as null', async () => {
@@ -29,7 +47,12 @@ describe('dedupe transform', () => {
     const rows = [{ id: 'a', n: 1 }, { id: null, n: 2 }, { n: 3 }, { id: 'a', n: 4 }, { id: null, n: 5 }];
     for (const scope of ['batch', 'run']) {
       const step = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'], nulls: 'distinct', scope });
-      expect(step.plugin.process(rows).map((r) => r.n).sort()).toEqual([1, 2, 3, 5]);
+      expect(
+        step.plugin
+          .process(rows)
+          .map((r) => r.n)
+          .sort(),
+      ).toEqual([1, 2, 3, 5]);
     }
     const equal = await createTestStep<Dedupe>(plugin, 'transform', { key: ['id'] });
     expect(equal.plugin.process(rows).map((r) => r.n)).toEqual([1, 2]);
@@ -50,6 +73,8 @@ describe('dedupe transform', () => {
   });
 
   it('needs a key', async () => {
-    await expect(createTestStep(plugin, 'transform', { key: [] })).rejects.toThrow('dedupe.with.key: must NOT have fewer than 1 items');
+    await expect(createTestStep(plugin, 'transform', { key: [] })).rejects.toThrow(
+      'dedupe.with.key: must NOT have fewer than 1 items',
+    );
   });
 });

@@ -1,15 +1,53 @@
-import { configSchema, DataError, fieldOf, inject, injectable, pluginModule, TOKENS, type ConfigOf, type Row, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import {
+  configSchema,
+  DataError,
+  fieldOf,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type ConfigOf,
+  type Row,
+  type Transform,
+  type TransformContext,
+} from '../../../core/sdk/index.ts';
 
 const CONFIG = configSchema({
   type: 'object',
   additionalProperties: false,
   required: ['key'],
   properties: {
-    key: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Fields that identify a record.', examples: [['transaction_id']] },
-    keep: { enum: ['first', 'last'], default: 'first', description: 'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).' },
-    scope: { enum: ['batch', 'run'], default: 'batch', description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).' },
-    nulls: { enum: ['equal', 'distinct'], default: 'equal', description: 'equal: a null or missing key field is a value like any other (records keyed null are duplicates of each other); distinct: a record with a null key field is never a duplicate and passes on (e.g. to a validation that rejects it with its reason).' },
-    maxKeys: { type: 'integer', minimum: 1, default: 1000000, description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.', examples: [100000] },
+    key: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      description: 'Fields that identify a record.',
+      examples: [['transaction_id']],
+    },
+    keep: {
+      enum: ['first', 'last'],
+      default: 'first',
+      description:
+        'Within a batch, keep the first or the last record of a key (in run scope, a key seen in an earlier batch is dropped either way).',
+    },
+    scope: {
+      enum: ['batch', 'run'],
+      default: 'batch',
+      description: 'batch: duplicates inside each batch; run: also keys seen in earlier batches (persisted).',
+    },
+    nulls: {
+      enum: ['equal', 'distinct'],
+      default: 'equal',
+      description:
+        'equal: a null or missing key field is a value like any other (records keyed null are duplicates of each other); distinct: a record with a null key field is never a duplicate and passes on (e.g. to a validation that rejects it with its reason).',
+    },
+    maxKeys: {
+      type: 'integer',
+      minimum: 1,
+      default: 1000000,
+      description: 'Keys remembered in run scope; beyond it the least recently seen are forgotten.',
+      examples: [100000],
+    },
   },
 });
 
@@ -44,7 +82,10 @@ export class Dedupe implements Transform {
       } catch (error) {
         // A key value nested too deeply to compare is this record's problem, not the batch's.
         if (!ctx) throw new DataError(`the key cannot be compared: ${(error as Error).message}`, { cause: error });
-        ctx.reject(record, `${this.config.key.join(', ')}: the key cannot be compared (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`);
+        ctx.reject(
+          record,
+          `${this.config.key.join(', ')}: the key cannot be compared (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`,
+        );
         continue;
       }
       if (this.config.keep === 'last') inBatch.delete(key);
@@ -75,10 +116,13 @@ export class Dedupe implements Transform {
   }
 }
 
-export default pluginModule({
-  kind: 'transform',
-  name: 'dedupe',
-  summary: 'Drops records whose key was seen before, in the batch or across the run (bounded memory).',
-  stability: 'stable',
-  config: CONFIG,
-}, Dedupe);
+export default pluginModule(
+  {
+    kind: 'transform',
+    name: 'dedupe',
+    summary: 'Drops records whose key was seen before, in the batch or across the run (bounded memory).',
+    stability: 'stable',
+    config: CONFIG,
+  },
+  Dedupe,
+);

@@ -27,8 +27,16 @@ function columnType(records: Row[], name: string): string {
   for (const record of records) {
     const value = record[name];
     if (value === null || value === undefined) continue;
-    const k = typeof value === 'boolean' ? 'boolean' : typeof value === 'number' || typeof value === 'bigint' ? 'numeric'
-      : value instanceof Date ? 'timestamptz' : typeof value === 'object' ? 'jsonb' : 'text';
+    const k =
+      typeof value === 'boolean'
+        ? 'boolean'
+        : typeof value === 'number' || typeof value === 'bigint'
+          ? 'numeric'
+          : value instanceof Date
+            ? 'timestamptz'
+            : typeof value === 'object'
+              ? 'jsonb'
+              : 'text';
     if (kind === undefined) kind = k;
     else if (kind !== k) return 'text';
   }
@@ -46,7 +54,12 @@ function fieldNames(records: Row[]): string[] {
  * Runs `config.query` over `records` in PostgreSQL. With `rejectWhere`/`rejectReason`, rows the condition (or a
  * non-empty reason) marks go to `ctx.reject` with the reason, and the query sees only the others.
  */
-export async function runInPostgres(db: PostgresClient, records: Row[], ctx: TransformContext, config: PostgresSqlConfig): Promise<Row[]> {
+export async function runInPostgres(
+  db: PostgresClient,
+  records: Row[],
+  ctx: TransformContext,
+  config: PostgresSqlConfig,
+): Promise<Row[]> {
   const names = fieldNames(records);
   // A declared column keeps its type in every batch (one whose values are all null would otherwise be text).
   const declared = config.optionalColumns ?? {};
@@ -64,16 +77,24 @@ export async function runInPostgres(db: PostgresClient, records: Row[], ctx: Tra
     } else {
       // Each row with its index in the batch, so a rejected row is handed back as the record it came from.
       await tx.exec(`CREATE TEMP TABLE _sql_batch (_sql_row integer, ${definition}) ON COMMIT DROP`);
-      await tx.copyInto('_sql_batch', ['_sql_row', ...loaded], records.map((record, index) => ({ ...record, _sql_row: index })));
+      await tx.copyInto(
+        '_sql_batch',
+        ['_sql_row', ...loaded],
+        records.map((record, index) => ({ ...record, _sql_row: index })),
+      );
       const checked = rejectWhere
         ? `SELECT *, CASE WHEN _sql_rejected THEN CAST((${rejectReason ?? `'rejected by: ' || ${literal(rejectWhere)}`}) AS text) END AS _sql_reason
            FROM (SELECT *, coalesce((${rejectWhere}), false) AS _sql_rejected FROM _sql_batch) AS b`
         : `SELECT *, coalesce(_sql_reason <> '', false) AS _sql_rejected FROM (SELECT *, CAST((${rejectReason}) AS text) AS _sql_reason FROM _sql_batch) AS b`;
       await tx.exec(`CREATE TEMP TABLE _sql_checked ON COMMIT DROP AS ${checked}`);
-      const rejected = await tx.query<{ _sql_row: number; _sql_reason: string | null }>('SELECT _sql_row, _sql_reason FROM _sql_checked WHERE _sql_rejected ORDER BY _sql_row');
+      const rejected = await tx.query<{ _sql_row: number; _sql_reason: string | null }>(
+        'SELECT _sql_row, _sql_reason FROM _sql_checked WHERE _sql_rejected ORDER BY _sql_row',
+      );
       for (const r of rejected) ctx.reject(records[r._sql_row], String(r._sql_reason ?? 'rejected'));
       if (rejected.length === records.length) return [];
-      await tx.exec(`CREATE TEMP TABLE ${table} ON COMMIT DROP AS SELECT ${list} FROM _sql_checked WHERE NOT _sql_rejected ORDER BY _sql_row`);
+      await tx.exec(
+        `CREATE TEMP TABLE ${table} ON COMMIT DROP AS SELECT ${list} FROM _sql_checked WHERE NOT _sql_rejected ORDER BY _sql_row`,
+      );
     }
     return tx.query(config.query, config.params);
   });

@@ -18,15 +18,26 @@ const TABLE = `SELECT * FROM (VALUES
 ) t(id, amount, customer, ts, price, status, flag)`;
 
 const SCHEMAS: Record<string, JSONSchema> = {
-  'required and bounds': { type: 'object', required: ['id', 'amount'], properties: { id: { type: 'integer' }, amount: { type: 'number', minimum: 0 } } },
+  'required and bounds': {
+    type: 'object',
+    required: ['id', 'amount'],
+    properties: { id: { type: 'integer' }, amount: { type: 'number', minimum: 0 } },
+  },
   'exclusive bounds, nullable, enum, format': {
     type: 'object',
     properties: {
-      amount: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 100 }, customer: { type: ['string', 'null'] }, status: { type: 'string', enum: ['ok', 'no'] },
-      ts: { type: 'string', format: 'date-time' }, price: { type: 'number', maximum: 4 }, flag: { type: ['boolean', 'null'] },
+      amount: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 100 },
+      customer: { type: ['string', 'null'] },
+      status: { type: 'string', enum: ['ok', 'no'] },
+      ts: { type: 'string', format: 'date-time' },
+      price: { type: 'number', maximum: 4 },
+      flag: { type: ['boolean', 'null'] },
     },
   },
-  'integer on a fraction column, const': { type: 'object', properties: { amount: { type: 'integer' }, status: { type: 'string', const: 'ok' } } },
+  'integer on a fraction column, const': {
+    type: 'object',
+    properties: { amount: { type: 'integer' }, status: { type: 'string', const: 'ok' } },
+  },
   'a column that is missing is required': { type: 'object', required: ['id', 'nope'] },
   'no extra columns': { type: 'object', additionalProperties: false, properties: { id: { type: 'integer' } } },
   'a wrong type': { type: 'object', properties: { customer: { type: 'number' } } },
@@ -37,10 +48,19 @@ async function judge(schema: JSONSchema, coerce = false) {
   const rows = await db.session((connection) => residentRows(db, connection, TABLE));
   const records = await rows.toRecords();
   const inJs = await createTestStep<Validate>(plugin, 'transform', { schema, coerce });
-  const expected = { output: inJs.plugin.process(records.map((r) => ({ ...r })), inJs.context()), rejects: inJs.rejects };
+  const expected = {
+    output: inJs.plugin.process(
+      records.map((r) => ({ ...r })),
+      inJs.context(),
+    ),
+    rejects: inJs.rejects,
+  };
   const inDb = await createTestStep<Validate>(plugin, 'transform', { schema, coerce });
   const result = await inDb.plugin.processInDuckDb(rows, inDb.context());
-  const actual = result === undefined ? undefined : { output: Array.isArray(result) ? result : await result.toRecords(), rejects: inDb.rejects as Reject[] };
+  const actual =
+    result === undefined
+      ? undefined
+      : { output: Array.isArray(result) ? result : await result.toRecords(), rejects: inDb.rejects as Reject[] };
   return { db, rows, result, expected, actual };
 }
 
@@ -57,8 +77,22 @@ describe('validate on a batch held in DuckDB', () => {
   }
 
   it('lets DuckDB vouch only for rows ajv accepts: NULLs, unsafe integers, NaN and infinities are left to ajv', () => {
-    const columns = [{ name: 'id', type: 'BIGINT' }, { name: 'amount', type: 'DOUBLE' }, { name: 'ts', type: 'TIMESTAMP' }];
-    const condition = certainlyValid({ type: 'object', properties: { id: { type: 'integer' }, amount: { type: 'number', minimum: 0 }, ts: { type: 'string', format: 'date-time' } } }, columns);
+    const columns = [
+      { name: 'id', type: 'BIGINT' },
+      { name: 'amount', type: 'DOUBLE' },
+      { name: 'ts', type: 'TIMESTAMP' },
+    ];
+    const condition = certainlyValid(
+      {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          amount: { type: 'number', minimum: 0 },
+          ts: { type: 'string', format: 'date-time' },
+        },
+      },
+      columns,
+    );
     expect(condition).toContain('"id" IS NOT NULL AND ("id" BETWEEN -9007199254740991 AND 9007199254740991)');
     expect(condition).toContain('isfinite(CAST("amount" AS DOUBLE))');
     expect(condition).toContain('isfinite("ts")');

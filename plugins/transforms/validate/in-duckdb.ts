@@ -10,7 +10,18 @@ export interface Column {
 }
 
 /** Keywords that change nothing about validity. */
-const ANNOTATIONS = new Set(['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly', '$schema', '$id']);
+const ANNOTATIONS = new Set([
+  'title',
+  'description',
+  '$comment',
+  'examples',
+  'default',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$schema',
+  '$id',
+]);
 
 const INTEGERS = /^(TINYINT|SMALLINT|INTEGER|UTINYINT|USMALLINT|UINTEGER)$/;
 /** Integers a record may hold beyond 2^53: they become strings in JS (see materializedRows). */
@@ -26,7 +37,11 @@ const SAFE = 9007199254740991;
  * non-nullable type needs IS NOT NULL; with `absentAsNull`, a NULL may also be a field the record lacks); a row it
  * holds back may still be valid, ajv decides.
  */
-export function certainlyValid(schema: JSONSchema, columns: Column[], options: { absentAsNull?: boolean } = {}): string | undefined {
+export function certainlyValid(
+  schema: JSONSchema,
+  columns: Column[],
+  options: { absentAsNull?: boolean } = {},
+): string | undefined {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const conditions: string[] = [];
   for (const [keyword, value] of Object.entries(schema)) {
@@ -79,12 +94,15 @@ function propertyCondition(schema: JSONSchema, column: Column): string | undefin
       const values = keyword === 'enum' ? value : [value];
       if (!Array.isArray(values)) return undefined;
       const present = values.filter((v) => v !== null);
-      if (present.every((v) => typeof v === 'string') && column.type === 'VARCHAR') checks.push(present.length ? `${col} IN (${present.map(sqlString).join(', ')})` : 'false');
-      else if (present.every((v) => typeof v === 'number' && Number.isFinite(v)) && numeric) checks.push(present.length ? `${number} IN (${present.join(', ')})` : 'false');
+      if (present.every((v) => typeof v === 'string') && column.type === 'VARCHAR')
+        checks.push(present.length ? `${col} IN (${present.map(sqlString).join(', ')})` : 'false');
+      else if (present.every((v) => typeof v === 'number' && Number.isFinite(v)) && numeric)
+        checks.push(present.length ? `${number} IN (${present.join(', ')})` : 'false');
       else return undefined;
     } else if (keyword === 'format') {
       // Timestamps reach ajv as ISO strings, dates as YYYY-MM-DD: valid for years 1–9999.
-      if (value === 'date-time' && TIMESTAMPS.test(column.type)) checks.push(`${col} BETWEEN '0001-01-01' AND '9999-12-31'`);
+      if (value === 'date-time' && TIMESTAMPS.test(column.type))
+        checks.push(`${col} BETWEEN '0001-01-01' AND '9999-12-31'`);
       else if (value === 'date' && column.type === 'DATE') checks.push(`${col} BETWEEN '0001-01-01' AND '9999-12-31'`);
       else return undefined;
     } else return undefined;
@@ -99,7 +117,8 @@ function typeCondition(type: string, columnType: string, col: string): string | 
     case 'integer':
       if (INTEGERS.test(columnType)) return 'true';
       if (BIG_INTEGERS.test(columnType)) return `${col} BETWEEN -${SAFE} AND ${SAFE}`;
-      if (FRACTIONS.test(columnType)) return `isfinite(CAST(${col} AS DOUBLE)) AND CAST(${col} AS DOUBLE) = trunc(CAST(${col} AS DOUBLE)) AND abs(CAST(${col} AS DOUBLE)) <= ${SAFE}`;
+      if (FRACTIONS.test(columnType))
+        return `isfinite(CAST(${col} AS DOUBLE)) AND CAST(${col} AS DOUBLE) = trunc(CAST(${col} AS DOUBLE)) AND abs(CAST(${col} AS DOUBLE)) <= ${SAFE}`;
       return 'false';
     case 'number':
       if (INTEGERS.test(columnType)) return 'true';

@@ -1,4 +1,15 @@
-import { inject, injectable, pluginModule, TOKENS, type JSONSchema, type Row, type Rows, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import {
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type JSONSchema,
+  type Row,
+  type Rows,
+  type StepInfo,
+  type Transform,
+  type TransformContext,
+} from '../../../core/sdk/index.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, describeAjvError } from '../../../core/sdk/config.ts';
 import { DuckDbRows, materializedRows, residentRows } from '../../../connections/duckdb/index.ts';
@@ -28,11 +39,15 @@ export class Validate implements Transform {
   /** certainlyValid() by the batch table's columns (the same columns come batch after batch). */
   private readonly conditions = new Map<string, string | undefined>();
 
-  constructor(@inject(TOKENS.Config) private readonly config: ValidateConfig, @inject(TOKENS.Step) step: StepInfo) {
+  constructor(
+    @inject(TOKENS.Config) private readonly config: ValidateConfig,
+    @inject(TOKENS.Step) step: StepInfo,
+  ) {
     try {
       // An ajv of its own per step: schemas with the same $id in two steps do not clash.
       this.validate = createAjv({ coerce: config.coerce, defaults: config.coerce }).compile(config.schema);
-      if (config.coerce && !hasDefault(config.schema)) this.unchanged = createAjv({ coerce: false, defaults: false }).compile(config.schema);
+      if (config.coerce && !hasDefault(config.schema))
+        this.unchanged = createAjv({ coerce: false, defaults: false }).compile(config.schema);
     } catch (error) {
       throw new Error(`${step.id}: invalid schema: ${(error as Error).message}`);
     }
@@ -48,7 +63,9 @@ export class Validate implements Transform {
         else ctx.reject(record, reasons(this.validate.errors ?? []));
       } catch (error) {
         // A record ajv cannot walk (nested deeper than the stack) is that record's problem, not the batch's.
-        ctx.reject(record, [`cannot be validated: ${error instanceof RangeError ? 'nested too deeply' : (error as Error).message}`]);
+        ctx.reject(record, [
+          `cannot be validated: ${error instanceof RangeError ? 'nested too deeply' : (error as Error).message}`,
+        ]);
       }
     }
     return out;
@@ -72,18 +89,25 @@ export class Validate implements Transform {
       // A table whose exact records differ (JSON lines: NULL for a key a line lacks) cannot vouch for `required` by NULLs.
       const absentAsNull = !!rows.exact;
       const signature = JSON.stringify([columns, absentAsNull]);
-      if (!this.conditions.has(signature)) this.conditions.set(signature, certainlyValid(this.config.schema, columns, { absentAsNull }));
+      if (!this.conditions.has(signature))
+        this.conditions.set(signature, certainlyValid(this.config.schema, columns, { absentAsNull }));
       const condition = this.conditions.get(signature);
       if (condition === undefined) return undefined;
       const certain = `coalesce((${condition}), false)`;
       let doubtful: Row[];
       const rowids = new Map<Row, number>();
       if (rows.exact) {
-        const found = materializedRows(await connection.run(`SELECT rowid AS _validate_row FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`)).map((r) => r._validate_row as number);
+        const found = materializedRows(
+          await connection.run(`SELECT rowid AS _validate_row FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`),
+        ).map((r) => r._validate_row as number);
         doubtful = await rows.exact(found);
         doubtful.forEach((record, i) => rowids.set(record, found[i]));
       } else {
-        doubtful = materializedRows(await connection.run(`SELECT rowid AS _validate_row, * FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`));
+        doubtful = materializedRows(
+          await connection.run(
+            `SELECT rowid AS _validate_row, * FROM ${rows.table} WHERE NOT ${certain} ORDER BY rowid`,
+          ),
+        );
         for (const record of doubtful) {
           rowids.set(record, record._validate_row as number);
           delete record._validate_row;
@@ -91,7 +115,10 @@ export class Validate implements Transform {
       }
       if (!doubtful.length) return rows;
       const rejects: [Row, string[]][] = [];
-      const passed = this.process(doubtful, { input: ctx.input, reject: (record, reasons) => void rejects.push([record as Row, ([] as string[]).concat(reasons)]) });
+      const passed = this.process(doubtful, {
+        input: ctx.input,
+        reject: (record, reasons) => void rejects.push([record as Row, ([] as string[]).concat(reasons)]),
+      });
       // A record coerced into another value cannot stay in the table: the batch goes the JS way instead.
       if (passed.some((record) => !rowids.has(record))) return undefined;
       for (const [record, reasons] of rejects) ctx.reject(record, reasons, rows.origin?.(rowids.get(record)!));
@@ -99,7 +126,9 @@ export class Validate implements Transform {
       // The rows kept, in their order: those DuckDB vouches for and the doubtful ones ajv passed (a filter keeps the
       // table's order; a join would not).
       if (passed.length <= KEPT_BY_ROWID) {
-        const alsoKept = passed.length ? ` OR rowid IN (${passed.map((record) => rowids.get(record)!).join(', ')})` : '';
+        const alsoKept = passed.length
+          ? ` OR rowid IN (${passed.map((record) => rowids.get(record)!).join(', ')})`
+          : '';
         return residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE ${certain}${alsoKept}`);
       }
       // Many doubtful rows passed: the rejected ones are left out by an anti-join on a table of their rowids.
@@ -111,7 +140,11 @@ export class Validate implements Transform {
           appender.endRow();
         }
         appender.closeSync();
-        return await residentRows(rows.db, connection, `SELECT * FROM ${rows.table} WHERE rowid NOT IN (SELECT r FROM temp._validate_rejected) ORDER BY rowid`);
+        return await residentRows(
+          rows.db,
+          connection,
+          `SELECT * FROM ${rows.table} WHERE rowid NOT IN (SELECT r FROM temp._validate_rejected) ORDER BY rowid`,
+        );
       } finally {
         await connection.run('DROP TABLE IF EXISTS temp._validate_rejected');
       }
@@ -132,7 +165,20 @@ export class Validate implements Transform {
 const KEPT_BY_ROWID = 100;
 
 /** Root keywords that look only at the fields named in `properties` (or at none): other fields are never read. */
-const FIELD_LOCAL = new Set(['type', 'properties', 'required', 'title', 'description', '$comment', 'examples', '$schema', '$id', '$defs', 'definitions', 'deprecated']);
+const FIELD_LOCAL = new Set([
+  'type',
+  'properties',
+  'required',
+  'title',
+  'description',
+  '$comment',
+  'examples',
+  '$schema',
+  '$id',
+  '$defs',
+  'definitions',
+  'deprecated',
+]);
 
 /** The top-level fields a record schema can read, or null when it may read any (additionalProperties, allOf, …). */
 function inspectedFields(schema: JSONSchema): Set<string> | null {
@@ -186,23 +232,42 @@ function withDates(coerced: Row, original: Row): Row {
   return coerced;
 }
 
-export default pluginModule({
-  kind: 'transform',
-  name: 'validate',
-  summary: 'Validates each record against a JSON Schema; failures go to dead-letter with every reason.',
-  stability: 'stable',
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['schema'],
-    properties: {
-      schema: {
-        type: 'object',
-        description: 'JSON Schema (2020-12) of one record. Formats include date-time, email, uuid, iso3166-alpha2 and iso4217.',
-        examples: [{ type: 'object', required: ['id', 'amount'], properties: { id: { type: 'string' }, amount: { type: 'number', exclusiveMinimum: 0 } } }],
+export default pluginModule(
+  {
+    kind: 'transform',
+    name: 'validate',
+    summary: 'Validates each record against a JSON Schema; failures go to dead-letter with every reason.',
+    stability: 'stable',
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['schema'],
+      properties: {
+        schema: {
+          type: 'object',
+          description:
+            'JSON Schema (2020-12) of one record. Formats include date-time, email, uuid, iso3166-alpha2 and iso4217.',
+          examples: [
+            {
+              type: 'object',
+              required: ['id', 'amount'],
+              properties: { id: { type: 'string' }, amount: { type: 'number', exclusiveMinimum: 0 } },
+            },
+          ],
+        },
+        coerce: {
+          type: 'boolean',
+          default: false,
+          description: 'Convert values to the declared types ("12" → 12) and apply defaults instead of rejecting them.',
+        },
       },
-      coerce: { type: 'boolean', default: false, description: 'Convert values to the declared types ("12" → 12) and apply defaults instead of rejecting them.' },
     },
+    examples: [
+      {
+        title: 'Reject bad amounts and unknown currencies',
+        yaml: 'checked:\n  use: validate\n  from: raw\n  with:\n    schema:\n      type: object\n      required: [amount, currency]\n      properties:\n        amount: { type: number, exclusiveMinimum: 0 }\n        currency: { type: string, format: iso4217 }\n',
+      },
+    ],
   },
-  examples: [{ title: 'Reject bad amounts and unknown currencies', yaml: 'checked:\n  use: validate\n  from: raw\n  with:\n    schema:\n      type: object\n      required: [amount, currency]\n      properties:\n        amount: { type: number, exclusiveMinimum: 0 }\n        currency: { type: string, format: iso4217 }\n' }],
-}, Validate);
+  Validate,
+);

@@ -1,10 +1,28 @@
-import { duration, fieldOf as ownField, inject, injectable, pluginModule, TOKENS, type Row, type StepInfo, type Transform, type TransformContext } from '../../../core/sdk/index.ts';
+import {
+  duration,
+  fieldOf as ownField,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Row,
+  type StepInfo,
+  type Transform,
+  type TransformContext,
+} from '../../../core/sdk/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
 type Aggregate =
-  | { count: true } | { sum: string } | { avg: string } | { min: string } | { max: string }
-  | { p95: string } | { quantile: [string, number] } | { countDistinct: string }
-  | { countWhere: { field: string; in: unknown[] } } | { sumWhere: { field: string; in: unknown[]; sum: string } };
+  | { count: true }
+  | { sum: string }
+  | { avg: string }
+  | { min: string }
+  | { max: string }
+  | { p95: string }
+  | { quantile: [string, number] }
+  | { countDistinct: string }
+  | { countWhere: { field: string; in: unknown[] } }
+  | { sumWhere: { field: string; in: unknown[]; sum: string } };
 
 interface WindowConfig {
   timeField: string;
@@ -16,7 +34,14 @@ interface WindowConfig {
 }
 
 /** Accumulator of one aggregate in one window (plain JSON but for `distinct`, a Set saved as an array). */
-interface Acc { n: number; s: number; min: number | null; max: number | null; values?: number[]; distinct?: Set<string> }
+interface Acc {
+  n: number;
+  s: number;
+  min: number | null;
+  max: number | null;
+  values?: number[];
+  distinct?: Set<string>;
+}
 
 interface WindowState {
   start: number;
@@ -54,15 +79,23 @@ export class WindowTransform implements Transform {
   private windows = new Map<string, WindowState>();
   private newest = -Infinity;
 
-  constructor(@inject(TOKENS.Config) private readonly config: WindowConfig, @inject(TOKENS.Step) step: StepInfo) {
+  constructor(
+    @inject(TOKENS.Config) private readonly config: WindowConfig,
+    @inject(TOKENS.Step) step: StepInfo,
+  ) {
     this.size = parseDuration(config.size);
     this.hop = config.hop ? parseDuration(config.hop) : this.size;
     this.lateness = parseDuration(config.allowedLateness);
     this.aggregates = Object.entries(config.aggregates);
     if (this.size <= 0 || this.hop <= 0) throw new Error(`${step.id}: size and hop must be longer than 0`);
-    if (this.hop > this.size) throw new Error(`${step.id}: hop (${config.hop}) cannot be longer than size (${config.size})`);
+    if (this.hop > this.size)
+      throw new Error(`${step.id}: hop (${config.hop}) cannot be longer than size (${config.size})`);
     const taken = new Set(['window_start', 'window_end', ...config.groupBy]);
-    for (const [name] of this.aggregates) if (taken.has(name)) throw new Error(`${step.id}: aggregate ${name} has the name of a ${config.groupBy.includes(name) ? 'groupBy field' : 'window column'}`);
+    for (const [name] of this.aggregates)
+      if (taken.has(name))
+        throw new Error(
+          `${step.id}: aggregate ${name} has the name of a ${config.groupBy.includes(name) ? 'groupBy field' : 'window column'}`,
+        );
   }
 
   process(records: Row[], ctx: TransformContext): Row[] {
@@ -77,7 +110,10 @@ export class WindowTransform implements Transform {
       }
       const starts = this.startsOf(time).filter((start) => start + this.size > watermark);
       if (starts.length === 0) {
-        ctx.reject(record, `late beyond allowed lateness (${this.config.allowedLateness}): event at ${new Date(time).toISOString()}, watermark ${new Date(watermark).toISOString()}`);
+        ctx.reject(
+          record,
+          `late beyond allowed lateness (${this.config.allowedLateness}): event at ${new Date(time).toISOString()}, watermark ${new Date(watermark).toISOString()}`,
+        );
         continue;
       }
       const groupValues = this.config.groupBy.map((g) => ownField(record, g) ?? null);
@@ -86,7 +122,10 @@ export class WindowTransform implements Transform {
         group = JSON.stringify(groupValues);
       } catch (error) {
         // A group value nested too deeply to compare is this record's problem, not the batch's.
-        ctx.reject(record, `${this.config.groupBy.join(', ')}: cannot be grouped (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`);
+        ctx.reject(
+          record,
+          `${this.config.groupBy.join(', ')}: cannot be grouped (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`,
+        );
         continue;
       }
       for (const start of starts) {
@@ -114,8 +153,15 @@ export class WindowTransform implements Transform {
     return {
       newest: Number.isFinite(this.newest) ? this.newest : null,
       windows: [...this.windows].map(([key, w]) => ({
-        key, start: w.start, groups: w.groups,
-        accs: Object.fromEntries(Object.entries(w.accs).map(([name, acc]) => [name, { ...acc, distinct: acc.distinct ? [...acc.distinct] : undefined }])),
+        key,
+        start: w.start,
+        groups: w.groups,
+        accs: Object.fromEntries(
+          Object.entries(w.accs).map(([name, acc]) => [
+            name,
+            { ...acc, distinct: acc.distinct ? [...acc.distinct] : undefined },
+          ]),
+        ),
       })),
     };
   }
@@ -124,23 +170,39 @@ export class WindowTransform implements Transform {
     const saved = state as WindowSnapshot | null | undefined;
     if (!saved || !Array.isArray(saved.windows)) return;
     this.newest = saved.newest ?? -Infinity;
-    this.windows = new Map(saved.windows.map((w) => [w.key, {
-      start: w.start, groups: w.groups,
-      accs: Object.fromEntries(this.aggregates.map(([name, aggregate]) => {
-        const acc = w.accs[name];
-        return [name, acc ? { ...acc, distinct: acc.distinct ? new Set(acc.distinct) : undefined } : emptyAcc(aggregate)];
-      })),
-    }]));
+    this.windows = new Map(
+      saved.windows.map((w) => [
+        w.key,
+        {
+          start: w.start,
+          groups: w.groups,
+          accs: Object.fromEntries(
+            this.aggregates.map(([name, aggregate]) => {
+              const acc = w.accs[name];
+              return [
+                name,
+                acc ? { ...acc, distinct: acc.distinct ? new Set(acc.distinct) : undefined } : emptyAcc(aggregate),
+              ];
+            }),
+          ),
+        },
+      ]),
+    );
   }
 
   private startsOf(time: number): number[] {
     const starts: number[] = [];
-    for (let start = Math.floor(time / this.hop) * this.hop; start > time - this.size; start -= this.hop) starts.push(start);
+    for (let start = Math.floor(time / this.hop) * this.hop; start > time - this.size; start -= this.hop)
+      starts.push(start);
     return starts;
   }
 
   private row(window: WindowState): Row {
-    const row: Row = { window_start: new Date(window.start), window_end: new Date(window.start + this.size), ...window.groups };
+    const row: Row = {
+      window_start: new Date(window.start),
+      window_end: new Date(window.start + this.size),
+      ...window.groups,
+    };
     for (const [name, aggregate] of this.aggregates) row[name] = result(window.accs[name], aggregate);
     return row;
   }
@@ -153,7 +215,9 @@ function timeOf(value: unknown): number | null {
   else if (typeof value === 'number') time = value;
   else if (typeof value === 'string') {
     const local = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(value.trim());
-    time = new Date(local ? `${value.trim().replace(' ', 'T')}${value.includes(':') ? 'Z' : 'T00:00:00Z'}` : value).getTime();
+    time = new Date(
+      local ? `${value.trim().replace(' ', 'T')}${value.includes(':') ? 'Z' : 'T00:00:00Z'}` : value,
+    ).getTime();
   }
   return Number.isFinite(time) ? time : null;
 }
@@ -175,7 +239,10 @@ function accumulate(acc: Acc, aggregate: Aggregate, record: Row): void {
   if ('count' in aggregate) return void acc.n++;
   if ('countDistinct' in aggregate) {
     const value = record[aggregate.countDistinct];
-    if (value !== null && value !== undefined) acc.distinct!.add(value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value));
+    if (value !== null && value !== undefined)
+      acc.distinct!.add(
+        value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value),
+      );
     return;
   }
   if ('countWhere' in aggregate) {
@@ -226,49 +293,139 @@ export function quantile(values: number[], q: number): number | null {
 
 const field = { type: 'string', description: 'A numeric field of the records.' };
 const where = (extra: Record<string, unknown>) => ({
-  type: 'object', required: ['field', 'in', ...Object.keys(extra)], additionalProperties: false,
-  properties: { field: { type: 'string', description: 'Field to test.' }, in: { type: 'array', minItems: 1, description: 'Values that count.' }, ...extra },
+  type: 'object',
+  required: ['field', 'in', ...Object.keys(extra)],
+  additionalProperties: false,
+  properties: {
+    field: { type: 'string', description: 'Field to test.' },
+    in: { type: 'array', minItems: 1, description: 'Values that count.' },
+    ...extra,
+  },
 });
 
-export default pluginModule({
-  kind: 'transform',
-  name: 'window',
-  summary: 'Tumbling or hopping event-time windows with a watermark and allowed lateness; emits updated windows (upsert them).',
-  description: 'Each batch emits the current aggregates of every window it touched, with window_start and window_end (timestamps) and the groupBy fields: '
-    + 'write them with an upserting sink keyed by window_start (and the groups). The watermark is the newest event time minus allowedLateness; '
-    + 'windows behind it are final and their state dropped, and events that only fall in them go to dead-letter. '
-    + 'Quantiles are exact (linear interpolation between closest ranks, like DuckDB quantile_cont). Empty aggregates are null; counts are 0. '
-    + 'The open windows are saved with the checkpoint.',
-  stability: 'beta',
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['timeField', 'size', 'aggregates'],
-    properties: {
-      timeField: { type: 'string', description: 'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.', examples: ['event_ts'] },
-      // Above 0: a window of 0 would never close.
-      size: duration({ description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).', examples: ['5m', '1h'] }),
-      hop: duration({ description: 'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).', examples: ['1m'] }),
-      groupBy: { type: 'array', items: { type: 'string' }, default: [], description: 'Fields that split windows (one row per window and group).', examples: [['country']] },
-      allowedLateness: duration({ default: '0s', description: 'How far behind the newest event time a window still accepts events.', examples: ['30m'] }, { zero: true }),
-      aggregates: {
-        type: 'object', minProperties: 1,
-        description: 'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',
-        additionalProperties: {
-          oneOf: [
-            { type: 'object', required: ['count'], additionalProperties: false, properties: { count: { const: true, description: 'Events in the window.' } } },
-            ...['sum', 'avg', 'min', 'max', 'p95', 'countDistinct'].map((k) => ({ type: 'object', required: [k], additionalProperties: false, properties: { [k]: { type: 'string', description: `${k} of this field (non-numeric values are skipped${k === 'countDistinct' ? '; any type counts' : ''}).` } } })),
-            { type: 'object', required: ['quantile'], additionalProperties: false, properties: { quantile: { type: 'array', prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }], minItems: 2, maxItems: 2, description: '[field, q]: the q-quantile, 0 ≤ q ≤ 1.' } } },
-            { type: 'object', required: ['countWhere'], additionalProperties: false, properties: { countWhere: { ...where({}), description: 'Events whose field is one of `in`.' } } },
-            { type: 'object', required: ['sumWhere'], additionalProperties: false, properties: { sumWhere: { ...where({ sum: field }), description: 'Sum of `sum` over events whose field is one of `in`.' } } },
+export default pluginModule(
+  {
+    kind: 'transform',
+    name: 'window',
+    summary:
+      'Tumbling or hopping event-time windows with a watermark and allowed lateness; emits updated windows (upsert them).',
+    description:
+      'Each batch emits the current aggregates of every window it touched, with window_start and window_end (timestamps) and the groupBy fields: ' +
+      'write them with an upserting sink keyed by window_start (and the groups). The watermark is the newest event time minus allowedLateness; ' +
+      'windows behind it are final and their state dropped, and events that only fall in them go to dead-letter. ' +
+      'Quantiles are exact (linear interpolation between closest ranks, like DuckDB quantile_cont). Empty aggregates are null; counts are 0. ' +
+      'The open windows are saved with the checkpoint.',
+    stability: 'beta',
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['timeField', 'size', 'aggregates'],
+      properties: {
+        timeField: {
+          type: 'string',
+          description:
+            'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.',
+          examples: ['event_ts'],
+        },
+        // Above 0: a window of 0 would never close.
+        size: duration({
+          description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).',
+          examples: ['5m', '1h'],
+        }),
+        hop: duration({
+          description:
+            'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).',
+          examples: ['1m'],
+        }),
+        groupBy: {
+          type: 'array',
+          items: { type: 'string' },
+          default: [],
+          description: 'Fields that split windows (one row per window and group).',
+          examples: [['country']],
+        },
+        allowedLateness: duration(
+          {
+            default: '0s',
+            description: 'How far behind the newest event time a window still accepts events.',
+            examples: ['30m'],
+          },
+          { zero: true },
+        ),
+        aggregates: {
+          type: 'object',
+          minProperties: 1,
+          description:
+            'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',
+          additionalProperties: {
+            oneOf: [
+              {
+                type: 'object',
+                required: ['count'],
+                additionalProperties: false,
+                properties: { count: { const: true, description: 'Events in the window.' } },
+              },
+              ...['sum', 'avg', 'min', 'max', 'p95', 'countDistinct'].map((k) => ({
+                type: 'object',
+                required: [k],
+                additionalProperties: false,
+                properties: {
+                  [k]: {
+                    type: 'string',
+                    description: `${k} of this field (non-numeric values are skipped${k === 'countDistinct' ? '; any type counts' : ''}).`,
+                  },
+                },
+              })),
+              {
+                type: 'object',
+                required: ['quantile'],
+                additionalProperties: false,
+                properties: {
+                  quantile: {
+                    type: 'array',
+                    prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }],
+                    minItems: 2,
+                    maxItems: 2,
+                    description: '[field, q]: the q-quantile, 0 ≤ q ≤ 1.',
+                  },
+                },
+              },
+              {
+                type: 'object',
+                required: ['countWhere'],
+                additionalProperties: false,
+                properties: { countWhere: { ...where({}), description: 'Events whose field is one of `in`.' } },
+              },
+              {
+                type: 'object',
+                required: ['sumWhere'],
+                additionalProperties: false,
+                properties: {
+                  sumWhere: {
+                    ...where({ sum: field }),
+                    description: 'Sum of `sum` over events whose field is one of `in`.',
+                  },
+                },
+              },
+            ],
+          },
+          examples: [
+            {
+              events: { count: true },
+              revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } },
+              failed: { countWhere: { field: 'event_type', in: ['payment_failed'] } },
+              p95_latency_ms: { p95: 'latency_ms' },
+            },
           ],
         },
-        examples: [{ events: { count: true }, revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } }, failed: { countWhere: { field: 'event_type', in: ['payment_failed'] } }, p95_latency_ms: { p95: 'latency_ms' } }],
       },
     },
+    examples: [
+      {
+        title: 'Revenue KPIs per 5-minute window, upserted',
+        yaml: 'kpis:\n  use: window\n  from: events\n  with:\n    timeField: event_ts\n    size: 5m\n    allowedLateness: 30m\n    aggregates:\n      events: { count: true }\n      revenue: { sumWhere: { field: event_type, in: [purchase], sum: amount } }\n      p95_latency_ms: { p95: latency_ms }\n',
+      },
+    ],
   },
-  examples: [{
-    title: 'Revenue KPIs per 5-minute window, upserted',
-    yaml: 'kpis:\n  use: window\n  from: events\n  with:\n    timeField: event_ts\n    size: 5m\n    allowedLateness: 30m\n    aggregates:\n      events: { count: true }\n      revenue: { sumWhere: { field: event_type, in: [purchase], sum: amount } }\n      p95_latency_ms: { p95: latency_ms }\n',
-  }],
-}, WindowTransform);
+  WindowTransform,
+);

@@ -1,8 +1,22 @@
 // The `api` view: JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.
 import type { Context } from 'hono';
 import {
-  inject, injectable, pluginModule, TOKENS,
-  type Access, type Clock, type Connections, type DeadLetters, type Metrics, type PipelineEvents, type PipelineStatus, type Row, type SqlClient, type StepInfo, type View, type ViewMount,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Access,
+  type Clock,
+  type Connections,
+  type DeadLetters,
+  type Metrics,
+  type PipelineEvents,
+  type PipelineStatus,
+  type Row,
+  type SqlClient,
+  type StepInfo,
+  type View,
+  type ViewMount,
 } from '../../../core/sdk/index.ts';
 import { MONITOR_YAML } from '../shared/examples.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -37,20 +51,50 @@ const ENDPOINT_SCHEMA = {
   additionalProperties: false,
   required: ['path', 'query'],
   properties: {
-    path: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', description: 'Path under /api/views/<id>/.', examples: ['kpis/latest'] },
+    path: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$',
+      description: 'Path under /api/views/<id>/.',
+      examples: ['kpis/latest'],
+    },
     description: { type: 'string', description: 'Shown in the OpenAPI document.' },
-    query: { type: 'string', description: 'SQL; :<param> are bound parameters (never pasted into the text).', examples: ['SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit'] },
-    params: { type: 'object', additionalProperties: PARAM_SCHEMA, default: {}, description: 'Query-string parameters by name; out of range or malformed → 400 naming the parameter.', examples: [{ limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }] },
-    alias: { type: 'string', pattern: '^/[A-Za-z0-9_./-]*$', description: 'Also answer at this absolute path (e.g. a legacy URL).', examples: ['/api/kpis/latest'] },
-    formats: { type: 'array', items: { enum: ['json', 'csv', 'parquet'] }, default: ['json', 'csv'], description: 'Formats allowed through ?format= (parquet needs a DuckDB connection).' },
+    query: {
+      type: 'string',
+      description: 'SQL; :<param> are bound parameters (never pasted into the text).',
+      examples: ['SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit'],
+    },
+    params: {
+      type: 'object',
+      additionalProperties: PARAM_SCHEMA,
+      default: {},
+      description: 'Query-string parameters by name; out of range or malformed → 400 naming the parameter.',
+      examples: [{ limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
+    },
+    alias: {
+      type: 'string',
+      pattern: '^/[A-Za-z0-9_./-]*$',
+      description: 'Also answer at this absolute path (e.g. a legacy URL).',
+      examples: ['/api/kpis/latest'],
+    },
+    formats: {
+      type: 'array',
+      items: { enum: ['json', 'csv', 'parquet'] },
+      default: ['json', 'csv'],
+      description: 'Formats allowed through ?format= (parquet needs a DuckDB connection).',
+    },
     rules: RULE_SCHEMA,
     rulesQuery: {
       type: 'string',
-      description: 'SQL whose first row the rules judge (same :params as query); default: the first row of query. E.g. the endpoint lists every window, the one still in progress too, while the status judges the last complete one.',
+      description:
+        'SQL whose first row the rules judge (same :params as query); default: the first row of query. E.g. the endpoint lists every window, the one still in progress too, while the status judges the last complete one.',
       examples: ['SELECT * FROM kpis WHERE window_end <= now() ORDER BY window_start DESC LIMIT 1'],
     },
     maxRows: { type: 'integer', minimum: 1, maximum: 100_000, default: 10_000, description: 'Rows returned at most.' },
-    from: { type: 'array', items: { type: 'string' }, description: 'Steps producing the data (default: the view\'s from), for freshness.' },
+    from: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "Steps producing the data (default: the view's from), for freshness.",
+    },
   },
 };
 
@@ -77,11 +121,14 @@ export class ApiView implements View {
     for (const endpoint of config.endpoints) {
       if (seen.has(endpoint.path)) throw new Error(`${label}: two endpoints have the path "${endpoint.path}"`);
       seen.add(endpoint.path);
-      if ('format' in endpoint.params) throw new Error(`${label}: endpoint "${endpoint.path}": the parameter name "format" is reserved`);
+      if ('format' in endpoint.params)
+        throw new Error(`${label}: endpoint "${endpoint.path}": the parameter name "format" is reserved`);
       for (const name of [...templateParams(endpoint.query), ...templateParams(endpoint.rulesQuery ?? '')]) {
-        if (!endpoint.params[name]) throw new Error(`${label}: endpoint "${endpoint.path}" uses :${name}, which is not in its params`);
+        if (!endpoint.params[name])
+          throw new Error(`${label}: endpoint "${endpoint.path}" uses :${name}, which is not in its params`);
       }
-      if (endpoint.rulesQuery && !endpoint.rules?.length) throw new Error(`${label}: endpoint "${endpoint.path}" has rulesQuery but no rules`);
+      if (endpoint.rulesQuery && !endpoint.rules?.length)
+        throw new Error(`${label}: endpoint "${endpoint.path}" has rulesQuery but no rules`);
     }
     const health = this.health();
     if (health?.maxAge) parseDuration(health.maxAge);
@@ -105,7 +152,16 @@ export class ApiView implements View {
     this.paths = paths;
     this.watchAlerts();
     const guard = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
-    api.get('/', guard, (c) => c.json({ endpoints: this.config.endpoints.map((e) => ({ path: `${paths.api}/${e.path}`, alias: e.alias ?? null, description: e.description ?? null, params: e.params })) }));
+    api.get('/', guard, (c) =>
+      c.json({
+        endpoints: this.config.endpoints.map((e) => ({
+          path: `${paths.api}/${e.path}`,
+          alias: e.alias ?? null,
+          description: e.description ?? null,
+          params: e.params,
+        })),
+      }),
+    );
     for (const endpoint of this.config.endpoints) {
       api.get(`/${endpoint.path}`, guard, (c) => this.answer(c, endpoint));
       if (endpoint.alias) root.get(endpoint.alias, guard, (c) => this.answer(c, endpoint));
@@ -118,7 +174,10 @@ export class ApiView implements View {
     const formats = endpoint.formats;
     let values: Record<string, unknown>;
     try {
-      values = parseParams({ ...endpoint.params, format: { type: 'string', enum: formats, default: 'json' } }, new URL(c.req.url).searchParams);
+      values = parseParams(
+        { ...endpoint.params, format: { type: 'string', enum: formats, default: 'json' } },
+        new URL(c.req.url).searchParams,
+      );
     } catch (error) {
       return badRequest(c, error);
     }
@@ -145,15 +204,27 @@ export class ApiView implements View {
    */
   private recordAlert(endpoint: Endpoint, alert: AlertResult): AlertResult {
     const value = { OK: 0, WARN: 1, CRIT: 2, NoData: -1, Error: -2 }[alert.status];
-    this.metrics.gauge('platform_alert_state', 'Alert state of a view endpoint: 0 OK, 1 WARN, 2 CRIT, -1 NoData, -2 Error', { view: this.step.id, endpoint: endpoint.path }).set(value);
+    this.metrics
+      .gauge('platform_alert_state', 'Alert state of a view endpoint: 0 OK, 1 WARN, 2 CRIT, -1 NoData, -2 Error', {
+        view: this.step.id,
+        endpoint: endpoint.path,
+      })
+      .set(value);
     return alert;
   }
 
   /** The rules on the first row of `rulesQuery` (when the endpoint has one), else of the endpoint's rows. */
-  private async judge(endpoint: Endpoint, named: Record<string, unknown>, rows: Row[] | undefined): Promise<AlertResult> {
+  private async judge(
+    endpoint: Endpoint,
+    named: Record<string, unknown>,
+    rows: Row[] | undefined,
+  ): Promise<AlertResult> {
     if (!endpoint.rulesQuery) return evaluateRules(endpoint.rules!, rows);
     try {
-      return evaluateRules(endpoint.rules!, (await pagedQuery(await this.sql(), bindQuery(endpoint.rulesQuery, { named }), 1, 0)).rows);
+      return evaluateRules(
+        endpoint.rules!,
+        (await pagedQuery(await this.sql(), bindQuery(endpoint.rulesQuery, { named }), 1, 0)).rows,
+      );
     } catch (error) {
       return evaluateRules(endpoint.rules!, undefined, error);
     }
@@ -168,7 +239,9 @@ export class ApiView implements View {
       for (const endpoint of alerting) {
         try {
           const named = parseParams(endpoint.params, new URLSearchParams());
-          const rows = endpoint.rulesQuery ? undefined : (await pagedQuery(await this.sql(), bindQuery(endpoint.query, { named }), endpoint.maxRows, 0)).rows;
+          const rows = endpoint.rulesQuery
+            ? undefined
+            : (await pagedQuery(await this.sql(), bindQuery(endpoint.query, { named }), endpoint.maxRows, 0)).rows;
           this.recordAlert(endpoint, await this.judge(endpoint, named, rows));
         } catch (error) {
           this.recordAlert(endpoint, evaluateRules(endpoint.rules!, undefined, error));
@@ -203,10 +276,19 @@ export class ApiView implements View {
     const ageMs = freshness.lastCommitAt ? this.clock.now().getTime() - Date.parse(freshness.lastCommitAt) : null;
     const stale = maxAge !== undefined && (ageMs === null || ageMs > parseDuration(maxAge));
     const status = database !== 'ok' ? 'down' : stale ? 'stale' : 'ok';
-    return c.json({
-      status, pipeline: this.status.name, database, lastCommitAt: freshness.lastCommitAt, ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
-      maxAge: maxAge ?? null, rejected: freshness.rejected, steps: freshness.steps,
-    }, status === 'ok' ? 200 : 503);
+    return c.json(
+      {
+        status,
+        pipeline: this.status.name,
+        database,
+        lastCommitAt: freshness.lastCommitAt,
+        ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
+        maxAge: maxAge ?? null,
+        rejected: freshness.rejected,
+        steps: freshness.steps,
+      },
+      status === 'ok' ? 200 : 503,
+    );
   }
 
   openapi(): Record<string, unknown> {
@@ -216,8 +298,25 @@ export class ApiView implements View {
     const duckdb = this.connections.list().find((c) => c.name === this.step.connection)?.type === 'duckdb';
     const index = {
       get: {
-        tags: [this.step.id], operationId: `${this.step.id}_endpoints`.replace(/[^A-Za-z0-9_]/g, '_'), summary: 'The endpoints of this view', security: security(isPublic),
-        responses: { 200: { description: 'OK', content: { 'application/json': { schema: { type: 'object', required: ['endpoints'], properties: { endpoints: { type: 'array', items: { type: 'object' } } } } } } }, ...denied(isPublic) },
+        tags: [this.step.id],
+        operationId: `${this.step.id}_endpoints`.replace(/[^A-Za-z0-9_]/g, '_'),
+        summary: 'The endpoints of this view',
+        security: security(isPublic),
+        responses: {
+          200: {
+            description: 'OK',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['endpoints'],
+                  properties: { endpoints: { type: 'array', items: { type: 'object' } } },
+                },
+              },
+            },
+          },
+          ...denied(isPublic),
+        },
       },
     };
     paths[this.paths.api] = index;
@@ -234,7 +333,15 @@ export class ApiView implements View {
             openApiParam('format', { type: 'string', enum: formats, default: 'json' }),
           ],
           responses: {
-            200: { description: 'OK', content: Object.fromEntries(formats.map((f) => [f === 'json' ? 'application/json' : f === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', { schema: f === 'json' ? ENVELOPE : { type: 'string' } }])) },
+            200: {
+              description: 'OK',
+              content: Object.fromEntries(
+                formats.map((f) => [
+                  f === 'json' ? 'application/json' : f === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet',
+                  { schema: f === 'json' ? ENVELOPE : { type: 'string' } },
+                ]),
+              ),
+            },
             400: errorResponse('A parameter is unknown, malformed or out of range (named in `parameter`)'),
             ...denied(isPublic),
             500: errorResponse('The query failed'),
@@ -249,18 +356,31 @@ export class ApiView implements View {
       const body = {
         'application/json': {
           schema: {
-            type: 'object', required: ['status', 'pipeline', 'database', 'lastCommitAt', 'ageSeconds', 'maxAge', 'rejected', 'steps'],
+            type: 'object',
+            required: ['status', 'pipeline', 'database', 'lastCommitAt', 'ageSeconds', 'maxAge', 'rejected', 'steps'],
             properties: {
-              status: { enum: ['ok', 'stale', 'down'] }, pipeline: { type: 'string' }, database: { type: 'string' }, lastCommitAt: { type: ['string', 'null'], format: 'date-time' },
-              ageSeconds: { type: ['integer', 'null'] }, maxAge: { type: ['string', 'null'] }, rejected: { type: 'integer' }, steps: { type: 'array', items: { type: 'string' } },
+              status: { enum: ['ok', 'stale', 'down'] },
+              pipeline: { type: 'string' },
+              database: { type: 'string' },
+              lastCommitAt: { type: ['string', 'null'], format: 'date-time' },
+              ageSeconds: { type: ['integer', 'null'] },
+              maxAge: { type: ['string', 'null'] },
+              rejected: { type: 'integer' },
+              steps: { type: 'array', items: { type: 'string' } },
             },
           },
         },
       };
       paths[health.path] = {
         get: {
-          tags: [this.step.id], operationId: `${this.step.id}_health`.replace(/[^A-Za-z0-9_]/g, '_'), summary: 'Health: database reachable and data fresh', security: [],
-          responses: { 200: { description: 'OK', content: body }, 503: { description: 'Database down or data stale', content: body } },
+          tags: [this.step.id],
+          operationId: `${this.step.id}_health`.replace(/[^A-Za-z0-9_]/g, '_'),
+          summary: 'Health: database reachable and data fresh',
+          security: [],
+          responses: {
+            200: { description: 'OK', content: body },
+            503: { description: 'Database down or data stale', content: body },
+          },
         },
       };
     }
@@ -268,38 +388,68 @@ export class ApiView implements View {
   }
 }
 
-export default pluginModule({
-  kind: 'view',
-  name: 'api',
-  summary: 'JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.',
-  description: 'Each endpoint answers GET /api/views/<id>/<path> (and optionally a legacy absolute alias) with { data, statistics, meta } — plus status and reasons when it has rules.',
-  stability: 'beta',
-  connectionTypes: ['duckdb', 'postgres'],
-  connectionRequired: true,
-  config: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['endpoints'],
-    properties: {
-      endpoints: { type: 'array', items: ENDPOINT_SCHEMA, minItems: 1, description: 'The endpoints.' },
-      health: {
-        anyOf: [
-          { type: 'string', pattern: '^/' },
-          { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', pattern: '^/' }, maxAge: { type: 'string', description: 'Answer 503 when the last commit is older (e.g. 10m).' } } },
-        ],
-        description: 'A health endpoint on the server root: 200 when the database answers (and data is fresher than maxAge), 503 otherwise.',
-        examples: ['/health'],
+export default pluginModule(
+  {
+    kind: 'view',
+    name: 'api',
+    summary: 'JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.',
+    description:
+      'Each endpoint answers GET /api/views/<id>/<path> (and optionally a legacy absolute alias) with { data, statistics, meta } — plus status and reasons when it has rules.',
+    stability: 'beta',
+    connectionTypes: ['duckdb', 'postgres'],
+    connectionRequired: true,
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['endpoints'],
+      properties: {
+        endpoints: { type: 'array', items: ENDPOINT_SCHEMA, minItems: 1, description: 'The endpoints.' },
+        health: {
+          anyOf: [
+            { type: 'string', pattern: '^/' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['path'],
+              properties: {
+                path: { type: 'string', pattern: '^/' },
+                maxAge: { type: 'string', description: 'Answer 503 when the last commit is older (e.g. 10m).' },
+              },
+            },
+          ],
+          description:
+            'A health endpoint on the server root: 200 when the database answers (and data is fresher than maxAge), 503 otherwise.',
+          examples: ['/health'],
+        },
+        viewRole: {
+          type: 'string',
+          default: 'viewer',
+          description: 'Role needed to call the endpoints (unless the view is public in access:).',
+        },
       },
-      viewRole: { type: 'string', default: 'viewer', description: 'Role needed to call the endpoints (unless the view is public in access:).' },
     },
+    examples: [
+      { title: 'Revenue monitor: dashboard and the legacy /api/kpis/latest with limit 1..500', yaml: MONITOR_YAML },
+      {
+        title: 'Latest KPIs with a legacy URL and a status',
+        yaml: [
+          'monitor-api:',
+          '  use: api',
+          '  from: [kpis]',
+          '  connection: warehouse',
+          '  with:',
+          '    health: /health',
+          '    endpoints:',
+          '      - path: kpis/latest',
+          '        alias: /api/kpis/latest',
+          '        query: SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit',
+          '        params: { limit: { type: integer, minimum: 1, maximum: 500, default: 50 } }',
+          '        rules:',
+          "          - { when: { field: failure_rate, op: '>', value: 0.05 }, state: CRIT, reason: 'failure rate {failure_rate}' }",
+          '',
+        ].join('\n'),
+      },
+    ],
   },
-  examples: [{ title: 'Revenue monitor: dashboard and the legacy /api/kpis/latest with limit 1..500', yaml: MONITOR_YAML }, {
-    title: 'Latest KPIs with a legacy URL and a status',
-    yaml: [
-      'monitor-api:', '  use: api', '  from: [kpis]', '  connection: warehouse', '  with:', '    health: /health', '    endpoints:',
-      '      - path: kpis/latest', '        alias: /api/kpis/latest', '        query: SELECT * FROM kpis ORDER BY ts DESC LIMIT :limit',
-      '        params: { limit: { type: integer, minimum: 1, maximum: 500, default: 50 } }',
-      '        rules:', "          - { when: { field: failure_rate, op: '>', value: 0.05 }, state: CRIT, reason: 'failure rate {failure_rate}' }", '',
-    ].join('\n'),
-  }],
-}, ApiView);
+  ApiView,
+);

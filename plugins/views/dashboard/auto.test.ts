@@ -30,7 +30,13 @@ describe('auto dashboard', () => {
   it('generates KPI sums, a time series, bars/pies of low-cardinality columns and a table', () => {
     const { widgets, filters } = generateDashboard([sales]);
     expect(widgets.map((w) => `${w.type}:${w.id}`)).toEqual([
-      'kpi:rows', 'kpi:total_amount', 'kpi:total_quantity', 'area:over_time', 'bar:by_country', 'pie:by_currency', 'table:records',
+      'kpi:rows',
+      'kpi:total_amount',
+      'kpi:total_quantity',
+      'area:over_time',
+      'bar:by_country',
+      'pie:by_currency',
+      'table:records',
     ]);
     expect(widgets[1].query).toBe('SELECT sum("amount") AS value FROM "sales" {{where}}');
     expect(widgets[1].sparkline).toContain(`date_trunc('day', "ts")`);
@@ -42,19 +48,28 @@ describe('auto dashboard', () => {
   });
 
   it('prefixes ids and titles when there are several tables, and each table gets only its filters', () => {
-    const { widgets, filters } = generateDashboard([sales, { name: 'main.returns', columns: [{ name: 'reason', type: 'VARCHAR', distinct: 3 }] }]);
+    const { widgets, filters } = generateDashboard([
+      sales,
+      { name: 'main.returns', columns: [{ name: 'reason', type: 'VARCHAR', distinct: 3 }] },
+    ]);
     expect(Object.keys(filters)).toEqual(['sales_period', 'sales_country', 'sales_currency', 'main_returns_reason']);
     const returns = widgets.filter((w) => w.id.startsWith('main_returns_'));
     expect(returns.map((w) => w.id)).toEqual(['main_returns_rows', 'main_returns_by_reason', 'main_returns_records']);
-    expect(returns[0]).toMatchObject({ title: 'Main returns: Rows', filters: ['main_returns_reason'], query: 'SELECT count(*) AS value FROM "main"."returns" {{where}}' });
+    expect(returns[0]).toMatchObject({
+      title: 'Main returns: Rows',
+      filters: ['main_returns_reason'],
+      query: 'SELECT count(*) AS value FROM "main"."returns" {{where}}',
+    });
   });
 
   describe('on DuckDB', () => {
     let db: SqlClient;
-  let close: () => Promise<void>;
+    let close: () => Promise<void>;
     beforeAll(async () => {
       ({ client: db, close } = await testDuckDb());
-      await db.exec(`CREATE TABLE sales AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i) HOUR AS ts, ['DE','FR','US'][i % 3 + 1] AS country, 'c' || i AS customer, i * 1.5 AS amount FROM range(48) t(i)`);
+      await db.exec(
+        `CREATE TABLE sales AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i) HOUR AS ts, ['DE','FR','US'][i % 3 + 1] AS country, 'c' || i AS customer, i * 1.5 AS amount FROM range(48) t(i)`,
+      );
     });
     afterAll(() => close());
 

@@ -21,21 +21,28 @@ export interface TableSchema {
 
 export type ColumnRole = 'measure' | 'time' | 'category' | 'other';
 
-const NUMERIC = /^(tinyint|smallint|integer|int|bigint|hugeint|utinyint|usmallint|uinteger|ubigint|float|real|double|decimal|numeric)/i;
+const NUMERIC =
+  /^(tinyint|smallint|integer|int|bigint|hugeint|utinyint|usmallint|uinteger|ubigint|float|real|double|decimal|numeric)/i;
 const TIME = /^(timestamp|date$|datetime)/i;
 const TEXT = /^(varchar|text|character|char|string|enum|boolean|bool)/i;
-const NOT_A_MEASURE = /(^id$|_id$|^id_|_key$|^year$|^month$|^week$|^day$|^hour$|zip|postal|phone|lat(itude)?$|lon(gitude)?$)/i;
+const NOT_A_MEASURE =
+  /(^id$|_id$|^id_|_key$|^year$|^month$|^week$|^day$|^hour$|zip|postal|phone|lat(itude)?$|lon(gitude)?$)/i;
 
 export function roleOf(column: ColumnSchema): ColumnRole {
   if (TIME.test(column.type)) return 'time';
   if (NUMERIC.test(column.type)) return NOT_A_MEASURE.test(column.name) ? 'other' : 'measure';
-  if (TEXT.test(column.type)) return column.distinct === undefined || (column.distinct >= 2 && column.distinct <= 12) ? 'category' : 'other';
+  if (TEXT.test(column.type))
+    return column.distinct === undefined || (column.distinct >= 2 && column.distinct <= 12) ? 'category' : 'other';
   return 'other';
 }
 
 /** "order_amount" → "Order amount". */
 export function humanize(name: string): string {
-  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().toLowerCase();
+  const words = name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[_\-.]+/g, ' ')
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -52,7 +59,10 @@ function bucketOf(span: number | undefined): string {
 }
 
 /** KPI cards (row count and sums), a time series, bars/pies of low-cardinality columns, and a table, per table. */
-export function generateDashboard(tables: TableSchema[]): { filters: Record<string, FilterConfig>; widgets: WidgetConfig[] } {
+export function generateDashboard(tables: TableSchema[]): {
+  filters: Record<string, FilterConfig>;
+  widgets: WidgetConfig[];
+} {
   const filters: Record<string, FilterConfig> = {};
   const widgets: WidgetConfig[] = [];
   const several = tables.length > 1;
@@ -68,24 +78,51 @@ export function generateDashboard(tables: TableSchema[]): { filters: Record<stri
 
     if (time) {
       const id = `${prefix}period`;
-      filters[id] = { type: 'timeRange', label: several ? `${humanize(table.name)} period` : 'Period', column: quoteIdent(time.name), table: from, anchor: 'latest', options: ['24h', '7d', '30d', 'all'], default: 'all' };
+      filters[id] = {
+        type: 'timeRange',
+        label: several ? `${humanize(table.name)} period` : 'Period',
+        column: quoteIdent(time.name),
+        table: from,
+        anchor: 'latest',
+        options: ['24h', '7d', '30d', 'all'],
+        default: 'all',
+      };
       tableFilters.push(id);
     }
     for (const category of categories.slice(0, 2)) {
       const id = `${prefix}${slug(category.name)}`;
-      filters[id] = { type: 'select', label: humanize(category.name), column: quoteIdent(category.name), table: from, dependsOn: [] };
+      filters[id] = {
+        type: 'select',
+        label: humanize(category.name),
+        column: quoteIdent(category.name),
+        table: from,
+        dependsOn: [],
+      };
       tableFilters.push(id);
     }
 
     const bucket = bucketOf(table.span);
     const timeExpr = time ? `date_trunc('${bucket}', ${quoteIdent(time.name)})` : '';
-    widgets.push({ id: `${prefix}rows`, type: 'kpi', title: titled('Rows'), format: 'integer', query: `SELECT count(*) AS value FROM ${from} {{where}}`, filters: tableFilters });
+    widgets.push({
+      id: `${prefix}rows`,
+      type: 'kpi',
+      title: titled('Rows'),
+      format: 'integer',
+      query: `SELECT count(*) AS value FROM ${from} {{where}}`,
+      filters: tableFilters,
+    });
     for (const measure of measures) {
       const col = quoteIdent(measure.name);
       widgets.push({
-        id: `${prefix}total_${slug(measure.name)}`, type: 'kpi', title: titled(`Total ${humanize(measure.name).toLowerCase()}`), format: 'number',
-        query: `SELECT sum(${col}) AS value FROM ${from} {{where}}`, filters: tableFilters,
-        sparkline: time ? `SELECT ${timeExpr} AS t, sum(${col}) AS v FROM ${from} {{where}} GROUP BY 1 ORDER BY 1` : false,
+        id: `${prefix}total_${slug(measure.name)}`,
+        type: 'kpi',
+        title: titled(`Total ${humanize(measure.name).toLowerCase()}`),
+        format: 'number',
+        query: `SELECT sum(${col}) AS value FROM ${from} {{where}}`,
+        filters: tableFilters,
+        sparkline: time
+          ? `SELECT ${timeExpr} AS t, sum(${col}) AS v FROM ${from} {{where}} GROUP BY 1 ORDER BY 1`
+          : false,
       });
     }
     const value = measures[0] ? `sum(${quoteIdent(measures[0].name)})` : 'count(*)';
@@ -93,24 +130,41 @@ export function generateDashboard(tables: TableSchema[]): { filters: Record<stri
     const valueLabel = measures[0] ? humanize(measures[0].name) : 'Rows';
     if (time) {
       widgets.push({
-        id: `${prefix}over_time`, type: measures[0] ? 'area' : 'line', title: titled(`${valueLabel} over time`), x: 'time', y: valueName,
+        id: `${prefix}over_time`,
+        type: measures[0] ? 'area' : 'line',
+        title: titled(`${valueLabel} over time`),
+        x: 'time',
+        y: valueName,
         query: `SELECT ${timeExpr} AS "time", ${value} AS ${quoteIdent(valueName)} FROM ${from} {{where}} GROUP BY 1 ORDER BY 1`,
-        columns: { [valueName]: { label: valueLabel } }, filters: tableFilters, width: categories.length ? 2 : 4,
+        columns: { [valueName]: { label: valueLabel } },
+        filters: tableFilters,
+        width: categories.length ? 2 : 4,
       });
     }
     for (const category of categories) {
       const col = quoteIdent(category.name);
       const pie = category.distinct !== undefined && category.distinct <= 6;
       widgets.push({
-        id: `${prefix}by_${slug(category.name)}`, type: pie ? 'pie' : 'bar', title: titled(`${valueLabel} by ${humanize(category.name).toLowerCase()}`),
-        x: slug(category.name), y: valueName, top: 10,
+        id: `${prefix}by_${slug(category.name)}`,
+        type: pie ? 'pie' : 'bar',
+        title: titled(`${valueLabel} by ${humanize(category.name).toLowerCase()}`),
+        x: slug(category.name),
+        y: valueName,
+        top: 10,
         query: `SELECT ${col} AS ${quoteIdent(slug(category.name))}, ${value} AS ${quoteIdent(valueName)} FROM ${from} {{where}} GROUP BY 1 ORDER BY 2 DESC`,
-        columns: { [valueName]: { label: valueLabel }, [slug(category.name)]: { label: humanize(category.name) } }, filters: tableFilters,
+        columns: { [valueName]: { label: valueLabel }, [slug(category.name)]: { label: humanize(category.name) } },
+        filters: tableFilters,
       });
     }
     const columns = Object.fromEntries(table.columns.map((c) => [c.name, { label: humanize(c.name) }]));
     widgets.push({
-      id: `${prefix}records`, type: 'table', title: titled('Records'), width: 4, pageSize: 10, columns, filters: tableFilters,
+      id: `${prefix}records`,
+      type: 'table',
+      title: titled('Records'),
+      width: 4,
+      pageSize: 10,
+      columns,
+      filters: tableFilters,
       query: `SELECT * FROM ${from} {{where}}${time ? ` ORDER BY ${quoteIdent(time.name)} DESC` : ''}`,
     });
   }
@@ -133,12 +187,16 @@ export async function introspect(client: SqlClient, tables: string[]): Promise<T
     if (columns.length) {
       const texts = columns.filter((c) => TEXT.test(c.type));
       const time = columns.find((c) => TIME.test(c.type));
-      const select = ['count(*) AS "__rows"', ...texts.map((c, i) => `count(DISTINCT ${quoteIdent(c.name)}) AS "__d${i}"`)];
+      const select = [
+        'count(*) AS "__rows"',
+        ...texts.map((c, i) => `count(DISTINCT ${quoteIdent(c.name)}) AS "__d${i}"`),
+      ];
       if (time) select.push(`min(${quoteIdent(time.name)}) AS "__min"`, `max(${quoteIdent(time.name)}) AS "__max"`);
       const [stats] = await client.query(`SELECT ${select.join(', ')} FROM ${quoteIdent(name)}`);
       result.rows = Number(stats.__rows);
       texts.forEach((c, i) => (c.distinct = Number(stats[`__d${i}`])));
-      if (time && stats.__min && stats.__max) result.span = new Date(stats.__max as string).getTime() - new Date(stats.__min as string).getTime();
+      if (time && stats.__min && stats.__max)
+        result.span = new Date(stats.__max as string).getTime() - new Date(stats.__min as string).getTime();
     }
     out.push(result);
   }

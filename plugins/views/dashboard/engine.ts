@@ -56,8 +56,15 @@ export class Engine {
   }
 
   /** The widget's query with the request's filters bound (or those of the previous period). */
-  bound(widget: Widget, state: RequestState, options: { previous?: boolean; sql?: string; windows?: Record<string, TimeWindow | null> } = {}): BoundQuery {
-    const input = this.filters.bindInput(widget.applies, state.values, options.windows ?? state.windows, { columns: widget.config.filterColumns, previous: options.previous });
+  bound(
+    widget: Widget,
+    state: RequestState,
+    options: { previous?: boolean; sql?: string; windows?: Record<string, TimeWindow | null> } = {},
+  ): BoundQuery {
+    const input = this.filters.bindInput(widget.applies, state.values, options.windows ?? state.windows, {
+      columns: widget.config.filterColumns,
+      previous: options.previous,
+    });
     return bindQuery(options.sql ?? widget.config.query ?? 'SELECT 1 WHERE FALSE', input);
   }
 
@@ -72,7 +79,11 @@ export class Engine {
 
   hasDelta(widget: Widget, state?: RequestState): boolean {
     if (widget.config.type !== 'kpi' || widget.config.delta === 'none') return false;
-    if (!state) return widget.applies.some((id) => ['timeRange', 'dateRange'].includes(this.filters.defs[id].type)) || widget.config.delta === 'previousPeriod';
+    if (!state)
+      return (
+        widget.applies.some((id) => ['timeRange', 'dateRange'].includes(this.filters.defs[id].type)) ||
+        widget.config.delta === 'previousPeriod'
+      );
     return Boolean(this.timeWindow(widget, state)?.window.previous);
   }
 
@@ -82,23 +93,40 @@ export class Engine {
     const filtered = widget.affects.some((id) => this.filters.isActive(id, state.values[id]));
     const { config } = widget;
     const kind = widgetType(config.type);
-    if (!config.query) return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered } };
+    if (!config.query)
+      return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered } };
     let result: Timed & { truncated?: boolean; total?: number };
     try {
-      result = kind.query && kind.paged ? await this.tablePage(this.bound(widget, state), page) : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
+      result =
+        kind.query && kind.paged
+          ? await this.tablePage(this.bound(widget, state), page)
+          : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
     } catch (error) {
       if (error instanceof ParamError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       const alert = config.type === 'alert' ? evaluateRules(config.rules ?? [], undefined, error) : {};
-      return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered }, error: message, ...alert };
+      return {
+        data: [],
+        statistics: { rows: 0, elapsedMs: 0 },
+        meta: { columns: [], freshness, filtered },
+        error: message,
+        ...alert,
+      };
     }
     const out: WidgetResult = {
       data: normalizeRows(result.rows),
       statistics: { rows: result.rows.length, elapsedMs: result.elapsedMs },
-      meta: { columns: columnsOf(result.rows), freshness, truncated: result.truncated, filtered, ...(result.total !== undefined ? { total: result.total } : {}) },
+      meta: {
+        columns: columnsOf(result.rows),
+        freshness,
+        truncated: result.truncated,
+        filtered,
+        ...(result.total !== undefined ? { total: result.total } : {}),
+      },
     };
     if (config.type === 'alert') {
-      const show = (field: string, value: unknown) => formatCell(toJsonValue(value), undefined, config.columns?.[field] ?? {}, this.display);
+      const show = (field: string, value: unknown) =>
+        formatCell(toJsonValue(value), undefined, config.columns?.[field] ?? {}, this.display);
       Object.assign(out, evaluateRules(config.rules ?? [], result.rows, undefined, show));
     }
     if (config.type === 'kpi') await this.kpiExtras(widget, state, result.rows, out);
@@ -109,8 +137,14 @@ export class Engine {
   /** Every value the widget's `series` column takes with no filter set: a series keeps its colour when filters narrow the set. */
   private async seriesDomain(widget: Widget): Promise<string[] | undefined> {
     const none = Object.fromEntries(this.filters.ids().map((id) => [id, null]));
-    const query = this.bound(widget, { values: none, windows: Object.fromEntries(this.filters.ids().map((id) => [id, null])) });
-    const result = await timedQuery(this.client, { text: `SELECT DISTINCT ${quoteIdent(widget.config.series!)} AS name FROM (\n${stripSemicolon(query.text)}\n) AS _domain ORDER BY 1 LIMIT 100`, params: query.params }).catch(() => null);
+    const query = this.bound(widget, {
+      values: none,
+      windows: Object.fromEntries(this.filters.ids().map((id) => [id, null])),
+    });
+    const result = await timedQuery(this.client, {
+      text: `SELECT DISTINCT ${quoteIdent(widget.config.series!)} AS name FROM (\n${stripSemicolon(query.text)}\n) AS _domain ORDER BY 1 LIMIT 100`,
+      params: query.params,
+    }).catch(() => null);
     return result?.rows.map((row) => String(row.name));
   }
 
@@ -118,12 +152,18 @@ export class Engine {
    * One page of a table, searched and sorted in the database: the rows matching `q` in any column (as text), ordered
    * by `sort`, and how many match in all. The columns come from the query's first row (answered from the cache).
    */
-  private async tablePage(query: BoundQuery, page: PageRequest): Promise<Timed & { truncated: boolean; total: number }> {
+  private async tablePage(
+    query: BoundQuery,
+    page: PageRequest,
+  ): Promise<Timed & { truncated: boolean; total: number }> {
     const needle = page.q?.trim() ?? '';
     const probe = needle || page.sort ? await pagedQuery(this.client, query, 1, 0) : null;
     const columns = probe?.rows[0] ? Object.keys(probe.rows[0]) : [];
     if (page.sort && probe?.rows[0] && !columns.includes(page.sort)) {
-      throw new ParamError('sort', `sort must be a column of the table (${columns.join(', ')}; got ${JSON.stringify(page.sort)})`);
+      throw new ParamError(
+        'sort',
+        `sort must be a column of the table (${columns.join(', ')}; got ${JSON.stringify(page.sort)})`,
+      );
     }
     let text = stripSemicolon(query.text);
     const params = [...query.params];
@@ -133,9 +173,13 @@ export class Engine {
       text = `SELECT * FROM (\n${text}\n) AS _rows WHERE concat_ws(' ', ${cells}) ILIKE $${params.length} ESCAPE '\\'`;
     }
     const filtered = { text, params };
-    const ordered = page.sort && columns.includes(page.sort)
-      ? { text: `SELECT * FROM (\n${text}\n) AS _sorted ORDER BY ${quoteIdent(page.sort)} ${page.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`, params }
-      : filtered;
+    const ordered =
+      page.sort && columns.includes(page.sort)
+        ? {
+            text: `SELECT * FROM (\n${text}\n) AS _sorted ORDER BY ${quoteIdent(page.sort)} ${page.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`,
+            params,
+          }
+        : filtered;
     const [rows, count] = await Promise.all([
       pagedQuery(this.client, ordered, page.limit, page.offset),
       timedQuery(this.client, { text: `SELECT count(*) AS n FROM (\n${text}\n) AS _counted`, params }),
@@ -150,7 +194,10 @@ export class Engine {
       const previous = await timedQuery(this.client, this.bound(widget, state, { previous: true })).catch(() => null);
       out.meta.previous = previous?.rows[0] ? (toJsonValue(previous.rows[0]) as Row) : null;
       out.meta.period = {
-        from: iso(time.window.from), to: iso(time.window.to), previousFrom: iso(time.window.previous.from), previousTo: iso(time.window.previous.to),
+        from: iso(time.window.from),
+        to: iso(time.window.to),
+        previousFrom: iso(time.window.previous.from),
+        previousTo: iso(time.window.previous.to),
       };
     }
     const spark = widget.config.sparkline;
@@ -163,17 +210,30 @@ export class Engine {
   }
 
   /** Runs the KPI query over SPARK_BUCKETS equal slices of the window. */
-  private async bucketed(widget: Widget, state: RequestState, id: string, window: TimeWindow): Promise<[string, number | null][]> {
+  private async bucketed(
+    widget: Widget,
+    state: RequestState,
+    id: string,
+    window: TimeWindow,
+  ): Promise<[string, number | null][]> {
     const start = new Date(window.from as Date | string).getTime();
     const end = new Date(window.to as Date | string).getTime();
     const step = (end - start) / SPARK_BUCKETS;
-    const buckets = Array.from({ length: SPARK_BUCKETS }, (_, i) => ({ from: new Date(start + i * step), to: new Date(start + (i + 1) * step) }));
-    return Promise.all(buckets.map(async (bucket) => {
-      const windows = { ...state.windows, [id]: { ...bucket, previous: null } };
-      const result = await timedQuery(this.client, this.bound(widget, state, { windows })).catch(() => null);
-      const row = result?.rows[0];
-      return [bucket.to.toISOString(), row ? numberOf(kpiValue(row, widget.config.y)) : null] as [string, number | null];
+    const buckets = Array.from({ length: SPARK_BUCKETS }, (_, i) => ({
+      from: new Date(start + i * step),
+      to: new Date(start + (i + 1) * step),
     }));
+    return Promise.all(
+      buckets.map(async (bucket) => {
+        const windows = { ...state.windows, [id]: { ...bucket, previous: null } };
+        const result = await timedQuery(this.client, this.bound(widget, state, { windows })).catch(() => null);
+        const row = result?.rows[0];
+        return [bucket.to.toISOString(), row ? numberOf(kpiValue(row, widget.config.y)) : null] as [
+          string,
+          number | null,
+        ];
+      }),
+    );
   }
 
   /** The client-side description of a widget (no SQL). */
@@ -183,13 +243,35 @@ export class Engine {
     const width = c.width ?? kind.width;
     const queried = Boolean(c.query);
     return {
-      id: c.id, type: c.type, title: c.title ?? c.id, description: c.description, width, height: c.height,
-      format: c.format, currency: c.currency ?? view.currency, unit: c.unit, decimals: c.decimals,
-      x: c.x, y: c.y === undefined ? [] : ([] as string[]).concat(c.y), series: c.series, stack: c.stack ?? false, top: c.top,
-      downIsGood: c.downIsGood ?? false, sparkline: Boolean(c.sparkline), delta: this.hasDelta(widget), columns: c.columns ?? {},
-      smooth: c.smooth ?? false, scale: c.scale ?? 'auto',
-      pageSize: c.pageSize ?? 10, filters: widget.affects,
-      ignores: queried ? this.filters.ids().filter((id) => !widget.affects.includes(id)).map((id) => this.filters.defs[id].label ?? id) : [],
+      id: c.id,
+      type: c.type,
+      title: c.title ?? c.id,
+      description: c.description,
+      width,
+      height: c.height,
+      format: c.format,
+      currency: c.currency ?? view.currency,
+      unit: c.unit,
+      decimals: c.decimals,
+      x: c.x,
+      y: c.y === undefined ? [] : ([] as string[]).concat(c.y),
+      series: c.series,
+      stack: c.stack ?? false,
+      top: c.top,
+      downIsGood: c.downIsGood ?? false,
+      sparkline: Boolean(c.sparkline),
+      delta: this.hasDelta(widget),
+      columns: c.columns ?? {},
+      smooth: c.smooth ?? false,
+      scale: c.scale ?? 'auto',
+      pageSize: c.pageSize ?? 10,
+      filters: widget.affects,
+      ignores: queried
+        ? this.filters
+            .ids()
+            .filter((id) => !widget.affects.includes(id))
+            .map((id) => this.filters.defs[id].label ?? id)
+        : [],
       steps: queried ? triggersOf(this.status, widget.from) : [],
       ...kind.model?.(c, view),
     };
@@ -197,7 +279,14 @@ export class Engine {
 }
 
 function numberOf(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : typeof value === 'string' ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'bigint'
+        ? Number(value)
+        : typeof value === 'string'
+          ? Number(value)
+          : NaN;
   return Number.isFinite(n) ? n : null;
 }
 
@@ -208,5 +297,5 @@ function point(row: Row): [string | number, number | null] {
 }
 
 function iso(value: Date | string | null): string {
-  return value instanceof Date ? value.toISOString() : value ?? '';
+  return value instanceof Date ? value.toISOString() : (value ?? '');
 }

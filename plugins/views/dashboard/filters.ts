@@ -25,12 +25,18 @@ export class Filters {
 
   constructor(readonly defs: Record<string, FilterConfig>) {
     for (const [id, def] of Object.entries(defs)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(id)) throw new Error(`filter "${id}": ids are letters, digits and _ (they are URL and SQL parameter names)`);
-      if (RESERVED_FILTER_IDS.includes(id)) throw new Error(`filter "${id}": the name is reserved (${RESERVED_FILTER_IDS.join(', ')})`);
-      for (const parent of def.dependsOn ?? []) if (!defs[parent]) throw new Error(`filter "${id}": dependsOn names an unknown filter "${parent}"`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(id))
+        throw new Error(`filter "${id}": ids are letters, digits and _ (they are URL and SQL parameter names)`);
+      if (RESERVED_FILTER_IDS.includes(id))
+        throw new Error(`filter "${id}": the name is reserved (${RESERVED_FILTER_IDS.join(', ')})`);
+      for (const parent of def.dependsOn ?? [])
+        if (!defs[parent]) throw new Error(`filter "${id}": dependsOn names an unknown filter "${parent}"`);
       if (def.type === 'timeRange') {
-        for (const option of timeOptions(def)) if (option !== 'all' && !isDuration(option)) throw new Error(`filter "${id}": "${option}" is not a duration or "all"`);
-        if (def.anchor === 'latest' && !(def.table && def.column)) throw new Error(`filter "${id}": anchor: latest needs table and column`);
+        for (const option of timeOptions(def))
+          if (option !== 'all' && !isDuration(option))
+            throw new Error(`filter "${id}": "${option}" is not a duration or "all"`);
+        if (def.anchor === 'latest' && !(def.table && def.column))
+          throw new Error(`filter "${id}": anchor: latest needs table and column`);
       }
     }
     this.order = topological(defs);
@@ -48,15 +54,30 @@ export class Filters {
       switch (def.type) {
         case 'select':
         case 'multiSelect': {
-          const staticValues = def.options && !def.query ? def.options.map((o) => (typeof o === 'object' ? o.value : o)) : undefined;
-          specs[id] = { type: def.valueType ?? 'string', array: def.type === 'multiSelect', enum: staticValues, description };
+          const staticValues =
+            def.options && !def.query ? def.options.map((o) => (typeof o === 'object' ? o.value : o)) : undefined;
+          specs[id] = {
+            type: def.valueType ?? 'string',
+            array: def.type === 'multiSelect',
+            enum: staticValues,
+            description,
+          };
           break;
         }
         case 'timeRange':
-          specs[id] = { type: 'string', enum: timeOptions(def), default: timeDefault(def), description: `${description}: a range ending ${def.anchor === 'latest' ? 'at the newest data' : 'now'}` };
+          specs[id] = {
+            type: 'string',
+            enum: timeOptions(def),
+            default: timeDefault(def),
+            description: `${description}: a range ending ${def.anchor === 'latest' ? 'at the newest data' : 'now'}`,
+          };
           break;
         case 'dateRange':
-          specs[id] = { type: 'string', pattern: '^((\\d{4}-\\d{2}-\\d{2})?\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?$', description: `${description}: YYYY-MM-DD..YYYY-MM-DD (either side may be empty; both inclusive)` };
+          specs[id] = {
+            type: 'string',
+            pattern: '^((\\d{4}-\\d{2}-\\d{2})?\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?$',
+            description: `${description}: YYYY-MM-DD..YYYY-MM-DD (either side may be empty; both inclusive)`,
+          };
           break;
       }
     }
@@ -68,7 +89,10 @@ export class Filters {
     const def = this.defs[id];
     const spec = this.paramSpecs()[id];
     if (raws.length === 0) return this.defaultValue(id);
-    if (def.type === 'multiSelect') return raws.filter((r) => r !== '').map((raw) => coerceParam(id, raw, { ...spec, array: false }) as string | number);
+    if (def.type === 'multiSelect')
+      return raws
+        .filter((r) => r !== '')
+        .map((raw) => coerceParam(id, raw, { ...spec, array: false }) as string | number);
     if (raws.length > 1) throw new ParamError(id, `${id} must be given once (got ${raws.length} values)`);
     const raw = raws[0];
     if (def.type === 'select') return raw === '' ? null : (coerceParam(id, raw, spec) as string | number);
@@ -80,10 +104,14 @@ export class Filters {
     const def = this.defs[id];
     const given = def.default;
     switch (def.type) {
-      case 'timeRange': return timeDefault(def);
-      case 'dateRange': return typeof given === 'string' ? parseDateRange(id, given) : null;
-      case 'multiSelect': return given === undefined ? [] : ([] as (string | number)[]).concat(given);
-      default: return given === undefined || Array.isArray(given) ? null : given;
+      case 'timeRange':
+        return timeDefault(def);
+      case 'dateRange':
+        return typeof given === 'string' ? parseDateRange(id, given) : null;
+      case 'multiSelect':
+        return given === undefined ? [] : ([] as (string | number)[]).concat(given);
+      default:
+        return given === undefined || Array.isArray(given) ? null : given;
     }
   }
 
@@ -91,12 +119,19 @@ export class Filters {
    * Every filter's value from a query string. Strict: unknown or malformed parameters throw ParamError;
    * lenient: they fall back to the default and are reported in `ignored`.
    */
-  read(search: URLSearchParams, options: { strict: boolean; allowed?: string[] }): { values: Record<string, FilterValue>; ignored: string[] } {
+  read(
+    search: URLSearchParams,
+    options: { strict: boolean; allowed?: string[] },
+  ): { values: Record<string, FilterValue>; ignored: string[] } {
     const values: Record<string, FilterValue> = {};
     const ignored: string[] = [];
     for (const key of new Set(search.keys())) {
       if (this.defs[key] || options.allowed?.includes(key)) continue;
-      if (options.strict) throw new ParamError(key, `unknown parameter "${key}" (expected: ${[...this.ids(), ...(options.allowed ?? [])].join(', ')})`);
+      if (options.strict)
+        throw new ParamError(
+          key,
+          `unknown parameter "${key}" (expected: ${[...this.ids(), ...(options.allowed ?? [])].join(', ')})`,
+        );
       ignored.push(`unknown parameter "${key}"`);
     }
     for (const id of this.ids()) {
@@ -121,19 +156,29 @@ export class Filters {
   }
 
   /** Resolves time windows (one max() query per `anchor: latest` filter). */
-  async windows(client: SqlClient | undefined, values: Record<string, FilterValue>, now: Date): Promise<Record<string, TimeWindow | null>> {
+  async windows(
+    client: SqlClient | undefined,
+    values: Record<string, FilterValue>,
+    now: Date,
+  ): Promise<Record<string, TimeWindow | null>> {
     const out: Record<string, TimeWindow | null> = {};
     for (const [id, def] of Object.entries(this.defs)) {
       const value = values[id];
       if (!this.isActive(id, value)) out[id] = null;
-      else if (def.type === 'timeRange') out[id] = relativeWindow(parseDuration(value as string), await anchorOf(client, def, now));
+      else if (def.type === 'timeRange')
+        out[id] = relativeWindow(parseDuration(value as string), await anchorOf(client, def, now));
       else if (def.type === 'dateRange') out[id] = dateWindow(value as { from: string | null; to: string | null });
     }
     return out;
   }
 
   /** Bound conditions and named values for a query that responds to `applies`. */
-  bindInput(applies: string[], values: Record<string, FilterValue>, windows: Record<string, TimeWindow | null>, options: { columns?: Record<string, string>; previous?: boolean } = {}) {
+  bindInput(
+    applies: string[],
+    values: Record<string, FilterValue>,
+    windows: Record<string, TimeWindow | null>,
+    options: { columns?: Record<string, string>; previous?: boolean } = {},
+  ) {
     const conditions: Condition[] = [];
     const named: Record<string, unknown> = { from: null, to: null };
     let timeBound = false;
@@ -174,8 +219,14 @@ export class Filters {
       }
       if (this.isDynamic(id) && !failed) values[id] = keepOffered(values[id], options);
       models.set(id, {
-        id, type: def.type, label: def.label ?? id, options, value: urlValue(values[id]), defaultValue: urlValue(this.defaultValue(id)),
-        dependsOn: def.dependsOn ?? [], dynamic: this.isDynamic(id),
+        id,
+        type: def.type,
+        label: def.label ?? id,
+        options,
+        value: urlValue(values[id]),
+        defaultValue: urlValue(this.defaultValue(id)),
+        dependsOn: def.dependsOn ?? [],
+        dynamic: this.isDynamic(id),
       });
     }
     return this.ids().map((id) => models.get(id)!);
@@ -191,14 +242,30 @@ export class Filters {
     const def = this.defs[id];
     if (def.type === 'timeRange') return timeOptions(def).map((value) => ({ value, label: rangeLabel(value) }));
     if (def.type === 'dateRange') return [];
-    if (def.options) return def.options.map((o) => (typeof o === 'object' ? { value: String(o.value), label: o.label ?? String(o.value) } : { value: String(o), label: String(o) }));
-    const sql = def.query ?? (def.column && def.table ? `SELECT DISTINCT ${def.column} AS value FROM ${def.table} {{where}} ORDER BY 1 LIMIT 500` : undefined);
+    if (def.options)
+      return def.options.map((o) =>
+        typeof o === 'object'
+          ? { value: String(o.value), label: o.label ?? String(o.value) }
+          : { value: String(o), label: String(o) },
+      );
+    const sql =
+      def.query ??
+      (def.column && def.table
+        ? `SELECT DISTINCT ${def.column} AS value FROM ${def.table} {{where}} ORDER BY 1 LIMIT 500`
+        : undefined);
     if (!sql) return [];
     if (!client) throw new Error(`filter "${id}" needs the step's connection for its choices`);
-    const input = this.bindInput(def.dependsOn ?? [], values, await this.windows(client, pick(values, def.dependsOn ?? []), new Date()));
+    const input = this.bindInput(
+      def.dependsOn ?? [],
+      values,
+      await this.windows(client, pick(values, def.dependsOn ?? []), new Date()),
+    );
     const bound = bindQuery(sql, input);
     const rows = await client.query(bound.text, bound.params);
-    return rows.filter((row) => firstValue(row) !== null && firstValue(row) !== undefined).slice(0, 1000).map(optionOf);
+    return rows
+      .filter((row) => firstValue(row) !== null && firstValue(row) !== undefined)
+      .slice(0, 1000)
+      .map(optionOf);
   }
 }
 
@@ -237,7 +304,9 @@ export function urlValue(value: FilterValue): string | string[] | null {
 }
 
 function timeOptions(def: FilterConfig): string[] {
-  return def.options?.length ? def.options.map((o) => String(typeof o === 'object' ? o.value : o)) : DEFAULT_TIME_OPTIONS;
+  return def.options?.length
+    ? def.options.map((o) => String(typeof o === 'object' ? o.value : o))
+    : DEFAULT_TIME_OPTIONS;
 }
 
 function timeDefault(def: FilterConfig): string {
@@ -252,7 +321,8 @@ export function parseDateRange(id: string, raw: string): { from: string | null; 
   if (!match || (match[1] && !isIsoDate(match[1])) || (match[2] && !isIsoDate(match[2]))) {
     throw new ParamError(id, `${id} must be YYYY-MM-DD..YYYY-MM-DD (got ${JSON.stringify(raw)})`);
   }
-  if (match[1] && match[2] && match[1] > match[2]) throw new ParamError(id, `${id}: the start ${match[1]} is after the end ${match[2]}`);
+  if (match[1] && match[2] && match[1] > match[2])
+    throw new ParamError(id, `${id}: the start ${match[1]} is after the end ${match[2]}`);
   return { from: match[1] ?? null, to: match[2] ?? null };
 }
 
@@ -290,7 +360,8 @@ function topological(defs: Record<string, FilterConfig>): string[] {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, path: string[]) => {
     if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') throw new Error(`filters depend on each other in a cycle: ${[...path, id].join(' → ')}`);
+    if (state.get(id) === 'visiting')
+      throw new Error(`filters depend on each other in a cycle: ${[...path, id].join(' → ')}`);
     state.set(id, 'visiting');
     for (const parent of defs[id].dependsOn ?? []) visit(parent, [...path, id]);
     state.set(id, 'done');

@@ -1,15 +1,37 @@
 // The `dashboard` view: a server-rendered, live dashboard of SQL widgets with filters, plus its typed data API.
 import type { Context } from 'hono';
 import {
-  inject, injectable, pluginModule, TOKENS,
-  type Access, type Clock, type Connections, type DeadLetters, type Logger, type PipelineEvents, type PipelineStatus,
-  type SqlClient, type StepInfo, type Triggers, type View, type ViewMount,
+  inject,
+  injectable,
+  pluginModule,
+  TOKENS,
+  type Access,
+  type Clock,
+  type Connections,
+  type DeadLetters,
+  type Logger,
+  type PipelineEvents,
+  type PipelineStatus,
+  type SqlClient,
+  type StepInfo,
+  type Triggers,
+  type View,
+  type ViewMount,
 } from '../../../core/sdk/index.ts';
 import { GLOBEMART_YAML, MONITOR_YAML, STAR_SCHEMA_YAML } from '../shared/examples.ts';
 import { assetUrls, mountAssets } from '../shared/assets.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { QueryCache } from '../shared/cache.ts';
-import { badRequest, cachedJson, csvResponse, pagedQuery, pagingParams, parquetResponse, requireRole, TABLE_PARAMS } from '../shared/http.ts';
+import {
+  badRequest,
+  cachedJson,
+  csvResponse,
+  pagedQuery,
+  pagingParams,
+  parquetResponse,
+  requireRole,
+  TABLE_PARAMS,
+} from '../shared/http.ts';
 import { liveStream } from '../shared/live.ts';
 import { ParamError, parseParams } from '../shared/params.ts';
 import { freshnessOf, triggersOf } from '../shared/pipeline.ts';
@@ -52,7 +74,8 @@ export class DashboardView implements View {
   ) {
     this.paths = { pages: `/views/${step.id}`, api: `/api/views/${step.id}` };
     const label = `step "${step.id}" (${step.location.file}:${step.location.line})`;
-    if (!config.widgets?.length && !config.tables?.length) throw new Error(`${label}: give widgets, or tables to generate a dashboard from`);
+    if (!config.widgets?.length && !config.tables?.length)
+      throw new Error(`${label}: give widgets, or tables to generate a dashboard from`);
     // Writes the pipeline does not announce (another program's) show within `refresh`, as with polling.
     this.cache = new QueryCache({ maxAgeMs: parseDuration(config.refresh) });
     // Answers change when a step writing what the widgets read commits; a view that names none may read anything.
@@ -62,7 +85,8 @@ export class DashboardView implements View {
     });
     if (config.widgets?.length) {
       this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label, this.producers);
-      if (!step.connection && this.layout.widgets.some((w) => w.config.query)) throw new Error(`${label}: widgets with a query need connection:`);
+      if (!step.connection && this.layout.widgets.some((w) => w.config.query))
+        throw new Error(`${label}: widgets with a query need connection:`);
     } else if (!step.connection) throw new Error(`${label}: tables need connection:`);
   }
 
@@ -76,7 +100,8 @@ export class DashboardView implements View {
   }
 
   /** The sinks writing the tables a widget's query reads (the pipeline knows which sink writes which table). */
-  private readonly producers = (sql: string): string[] => (this.step.connection ? this.status.producers?.(this.step.connection, sql) ?? [] : []);
+  private readonly producers = (sql: string): string[] =>
+    this.step.connection ? (this.status.producers?.(this.step.connection, sql) ?? []) : [];
 
   /** The dialect of the view's connection (parquet answers need DuckDB). */
   private dialect(): string | undefined {
@@ -85,7 +110,11 @@ export class DashboardView implements View {
 
   openapi(): Record<string, unknown> {
     const layout = this.layout ?? buildLayout(this.config.filters ?? {}, [], this.step.from, this.step.id);
-    return dashboardOpenApi(layout, this.paths.api, this.step.id, { auto: !this.config.widgets?.length, dialect: this.dialect(), public: this.access.isPublic(this.step.id) });
+    return dashboardOpenApi(layout, this.paths.api, this.step.id, {
+      auto: !this.config.widgets?.length,
+      dialect: this.dialect(),
+      public: this.access.isPublic(this.step.id),
+    });
   }
 
   mount({ pages, api, root, paths }: ViewMount): void {
@@ -94,7 +123,13 @@ export class DashboardView implements View {
     const read = requireRole(this.access, this.step.id, this.config.viewRole, 'json');
     pages.get('/', requireRole(this.access, this.step.id, this.config.viewRole, 'html'), (c) => this.page(c));
     root.get(`${paths.pages}/`, (c) => c.redirect(`${paths.pages}${new URL(c.req.url).search}`));
-    api.get('/events', read, (c) => liveStream(c, this.events, { steps: () => this.triggerSteps(), signal: this.closing.signal, extra: () => ({ freshness: this.pageFreshness(this.layout) }) }));
+    api.get('/events', read, (c) =>
+      liveStream(c, this.events, {
+        steps: () => this.triggerSteps(),
+        signal: this.closing.signal,
+        extra: () => ({ freshness: this.pageFreshness(this.layout) }),
+      }),
+    );
     api.get('/filters/:filter', read, (c) => this.filterOptions(c));
     api.post('/upload/:widget', (c) => this.upload(c));
     api.get('/:widget', read, (c) => this.data(c));
@@ -125,15 +160,27 @@ export class DashboardView implements View {
   private async generate(): Promise<{ layout: Layout; complete: boolean; note?: string }> {
     const tables = this.config.tables ?? [];
     const schemas = await introspect((await this.sql())!, tables).catch((error) => {
-      this.logger.warn(`cannot read the schema of ${tables.join(', ')}: ${error instanceof Error ? error.message : error}`);
+      this.logger.warn(
+        `cannot read the schema of ${tables.join(', ')}: ${error instanceof Error ? error.message : error}`,
+      );
       return tables.map((name) => ({ name, columns: [], rows: 0 }));
     });
     const generated = generateDashboard(schemas);
-    const layout = buildLayout({ ...generated.filters, ...this.config.filters }, generated.widgets, this.step.from, this.step.id, this.producers);
+    const layout = buildLayout(
+      { ...generated.filters, ...this.config.filters },
+      generated.widgets,
+      this.step.from,
+      this.step.id,
+      this.producers,
+    );
     const missing = schemas.filter((s) => s.columns.length === 0).map((s) => s.name);
     const complete = missing.length === 0 && schemas.every((s) => (s.rows ?? 0) > 0);
     const waiting = this.step.from.length ? ` It appears after the first commit of ${this.step.from.join(', ')}.` : '';
-    return { layout, complete, note: missing.length ? `The table ${missing.join(', ')} does not exist yet.${waiting}` : undefined };
+    return {
+      layout,
+      complete,
+      note: missing.length ? `The table ${missing.join(', ')} does not exist yet.${waiting}` : undefined,
+    };
   }
 
   /** The steps whose commits change what the view's widgets read: they go to the page and refresh the cache. */
@@ -150,12 +197,16 @@ export class DashboardView implements View {
   }
 
   private engine(client: SqlClient | undefined, layout: Layout): Engine {
-    return new Engine(client, layout.filters, this.status, this.deadLetters, { locale: this.config.locale, timeZone: this.config.timeZone, currency: this.config.currency });
+    return new Engine(client, layout.filters, this.status, this.deadLetters, {
+      locale: this.config.locale,
+      timeZone: this.config.timeZone,
+      currency: this.config.currency,
+    });
   }
 
   /** The first page of a widget as the page holds it: a table's first page, a chart's rows. */
   private firstPage(widget: Widget): PageRequest {
-    return { limit: isPaged(widget) ? widget.config.pageSize ?? 10 : widget.config.limit ?? 1000, offset: 0 };
+    return { limit: isPaged(widget) ? (widget.config.pageSize ?? 10) : (widget.config.limit ?? 1000), offset: 0 };
   }
 
   private async page(c: Context) {
@@ -166,7 +217,11 @@ export class DashboardView implements View {
     const windows = await layout.filters.windows(client, values, this.clock.now());
     const state = { values, windows };
     const engine = this.engine(client, layout);
-    const results = Object.fromEntries(await Promise.all(layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, this.firstPage(w))] as const)));
+    const results = Object.fromEntries(
+      await Promise.all(
+        layout.widgets.map(async (w) => [w.config.id, await engine.run(w, state, this.firstPage(w))] as const),
+      ),
+    );
     const model: PageModel = {
       id: this.step.id,
       title: this.config.title ?? this.step.id,
@@ -183,7 +238,14 @@ export class DashboardView implements View {
       freshness: this.pageFreshness(layout),
       notices: ignored.length ? [`Ignored in the address: ${ignored.join('; ')}`] : [],
       empty: note,
-      charts: [...new Set(layout.widgets.map((w) => widgetType(w.config.type)).filter((t) => t.query && t.chart).map((t) => t.type))],
+      charts: [
+        ...new Set(
+          layout.widgets
+            .map((w) => widgetType(w.config.type))
+            .filter((t) => t.query && t.chart)
+            .map((t) => t.type),
+        ),
+      ],
     };
     return c.html(renderDashboardPage(model, await assetUrls()));
   }
@@ -192,15 +254,25 @@ export class DashboardView implements View {
     const { layout } = await this.current();
     const id = c.req.param('widget') ?? '';
     const widget = layout.widgets.find((w) => w.config.id === id);
-    if (!widget) return c.json({ error: `no widget "${id}" (widgets: ${layout.widgets.map((w) => w.config.id).join(', ')})` }, 404);
+    if (!widget)
+      return c.json(
+        { error: `no widget "${id}" (widgets: ${layout.widgets.map((w) => w.config.id).join(', ')})` },
+        404,
+      );
     const search = new URL(c.req.url).searchParams;
     let paging: PageRequest & { format: string };
     let state: RequestState;
     const client = await this.reads();
     try {
       // The API's default stays the widget's `limit` (a client asking for a table gets its rows); the page asks for one page.
-      const specs = { ...pagingParams(client?.dialect, widget.config.limit ?? 1000), ...(isPaged(widget) ? TABLE_PARAMS : {}) };
-      paging = parseParams(specs, new URLSearchParams([...search].filter(([key]) => key in specs))) as unknown as typeof paging;
+      const specs = {
+        ...pagingParams(client?.dialect, widget.config.limit ?? 1000),
+        ...(isPaged(widget) ? TABLE_PARAMS : {}),
+      };
+      paging = parseParams(
+        specs,
+        new URLSearchParams([...search].filter(([key]) => key in specs)),
+      ) as unknown as typeof paging;
       const { values } = layout.filters.read(search, { strict: true, allowed: Object.keys(specs) });
       state = { values, windows: await layout.filters.windows(client, values, this.clock.now()) };
     } catch (error) {
@@ -208,10 +280,20 @@ export class DashboardView implements View {
     }
     const engine = this.engine(client, layout);
     // The parquet answer is written to a file by the query itself: never from the cache.
-    if (client && paging.format === 'parquet') return parquetResponse(c, (await this.sql())!, paginate(engine.bound(widget, state), paging.limit, paging.offset), id);
+    if (client && paging.format === 'parquet')
+      return parquetResponse(
+        c,
+        (await this.sql())!,
+        paginate(engine.bound(widget, state), paging.limit, paging.offset),
+        id,
+      );
     if (client && paging.format === 'csv') {
       try {
-        return csvResponse(c, (await pagedQuery(client, engine.bound(widget, state), paging.limit, paging.offset)).rows, id);
+        return csvResponse(
+          c,
+          (await pagedQuery(client, engine.bound(widget, state), paging.limit, paging.offset)).rows,
+          id,
+        );
       } catch (error) {
         return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
       }
@@ -248,9 +330,16 @@ export class DashboardView implements View {
     const id = c.req.param('widget') ?? '';
     const widget = layout.widgets.find((w) => w.config.id === id && w.config.type === 'upload');
     if (!widget) return c.json({ error: `no upload widget "${id}"` }, 404);
-    return handleUpload(c, {
-      widget: widget.config.id, targets: uploadTargets(widget.config.target), accept: acceptList(widget.config.accept), maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
-    }, { viewId: this.step.id, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger });
+    return handleUpload(
+      c,
+      {
+        widget: widget.config.id,
+        targets: uploadTargets(widget.config.target),
+        accept: acceptList(widget.config.accept),
+        maxBytes: widget.config.maxBytes ?? this.config.maxUploadBytes,
+      },
+      { viewId: this.step.id, triggers: this.triggers, stateDir: this.stateDir, logger: this.logger },
+    );
   }
 }
 
@@ -271,19 +360,33 @@ function showsFreshness(widget: Widget): boolean {
   return kind.query || kind.footer;
 }
 
-export default pluginModule({
-  kind: 'view',
-  name: 'dashboard',
-  summary: 'A live dashboard of SQL widgets (KPIs, charts, tables, alerts, uploads) with filters and a typed data API.',
-  description: 'Server-rendered with Preact and hydrated in the browser; refreshes widgets when the steps behind them commit (server-sent events, polling as a fallback). Filters are bound SQL parameters. Each widget is also an endpoint: GET /api/views/<id>/<widget>?format=json|csv|parquet.',
-  stability: 'beta',
-  config: DASHBOARD_SCHEMA,
-  connectionTypes: ['duckdb', 'postgres'],
-  connectionRequired: false,
-  examples: [
-    { title: 'Generated from a table', yaml: 'sales-dashboard:\n  use: dashboard\n  from: [warehouse]\n  connection: warehouse\n  with:\n    title: Sales\n    tables: [sales]\n' },
-    { title: 'GlobeMart revenue: KPIs with deltas, bars, pie, hourly line, FX lines per currency, filters', yaml: GLOBEMART_YAML },
-    { title: 'Revenue monitor: status with reasons, trends, KPI table, plus the legacy /api/kpis/latest', yaml: MONITOR_YAML },
-    { title: 'Star schema: date range, cascading region/state/city, 7-day moving average', yaml: STAR_SCHEMA_YAML },
-  ],
-}, DashboardView);
+export default pluginModule(
+  {
+    kind: 'view',
+    name: 'dashboard',
+    summary:
+      'A live dashboard of SQL widgets (KPIs, charts, tables, alerts, uploads) with filters and a typed data API.',
+    description:
+      'Server-rendered with Preact and hydrated in the browser; refreshes widgets when the steps behind them commit (server-sent events, polling as a fallback). Filters are bound SQL parameters. Each widget is also an endpoint: GET /api/views/<id>/<widget>?format=json|csv|parquet.',
+    stability: 'beta',
+    config: DASHBOARD_SCHEMA,
+    connectionTypes: ['duckdb', 'postgres'],
+    connectionRequired: false,
+    examples: [
+      {
+        title: 'Generated from a table',
+        yaml: 'sales-dashboard:\n  use: dashboard\n  from: [warehouse]\n  connection: warehouse\n  with:\n    title: Sales\n    tables: [sales]\n',
+      },
+      {
+        title: 'GlobeMart revenue: KPIs with deltas, bars, pie, hourly line, FX lines per currency, filters',
+        yaml: GLOBEMART_YAML,
+      },
+      {
+        title: 'Revenue monitor: status with reasons, trends, KPI table, plus the legacy /api/kpis/latest',
+        yaml: MONITOR_YAML,
+      },
+      { title: 'Star schema: date range, cascading region/state/city, 7-day moving average', yaml: STAR_SCHEMA_YAML },
+    ],
+  },
+  DashboardView,
+);

@@ -19,7 +19,10 @@ const TIME_FILTERS = new Set(['timeRange', 'dateRange']);
  * a widget without `from:` takes them, or the view's `from` when it finds none.
  */
 export function buildLayout(
-  filterConfigs: Record<string, FilterConfig>, widgetConfigs: WidgetConfig[], viewFrom: string[], label: string,
+  filterConfigs: Record<string, FilterConfig>,
+  widgetConfigs: WidgetConfig[],
+  viewFrom: string[],
+  label: string,
   producers: (sql: string) => string[] = () => [],
 ): Layout {
   const filters = new Filters(filterConfigs);
@@ -27,7 +30,10 @@ export function buildLayout(
   const known = new Set(['from', 'to', ...ids]);
   const checkParams = (sql: string, where: string) => {
     for (const name of templateParams(sql)) {
-      if (!known.has(name)) throw new Error(`${label}: ${where} uses :${name}, which is neither :from, :to nor a filter (${ids.join(', ') || 'none declared'})`);
+      if (!known.has(name))
+        throw new Error(
+          `${label}: ${where} uses :${name}, which is neither :from, :to nor a filter (${ids.join(', ') || 'none declared'})`,
+        );
     }
   };
   for (const [id, def] of Object.entries(filterConfigs)) if (def.query) checkParams(def.query, `filter "${id}"`);
@@ -37,24 +43,31 @@ export function buildLayout(
     const where = `widget "${config.id}"`;
     if (seen.has(config.id)) throw new Error(`${label}: two widgets have the id "${config.id}"`);
     seen.add(config.id);
-    if (RESERVED_WIDGET_IDS.includes(config.id)) throw new Error(`${label}: ${where}: the id is reserved (${RESERVED_WIDGET_IDS.join(', ')})`);
+    if (RESERVED_WIDGET_IDS.includes(config.id))
+      throw new Error(`${label}: ${where}: the id is reserved (${RESERVED_WIDGET_IDS.join(', ')})`);
     // The type's own rule (widgets/<type>/): a query for a widget drawn from rows, rules for an alert…
     const kind = widgetType(config.type);
     const problem = kind.query && !config.query ? 'needs a query' : kind.check?.(config);
     if (problem) throw new Error(`${label}: ${where} (${config.type}) ${problem}`);
     if (config.query) checkParams(config.query, where);
     if (typeof config.sparkline === 'string') checkParams(config.sparkline, `${where} sparkline`);
-    for (const id of config.filters ?? []) if (!filterConfigs[id]) throw new Error(`${label}: ${where} lists an unknown filter "${id}"`);
-    for (const id of Object.keys(config.filterColumns ?? {})) if (!filterConfigs[id]) throw new Error(`${label}: ${where}: filterColumns names an unknown filter "${id}"`);
+    for (const id of config.filters ?? [])
+      if (!filterConfigs[id]) throw new Error(`${label}: ${where} lists an unknown filter "${id}"`);
+    for (const id of Object.keys(config.filterColumns ?? {}))
+      if (!filterConfigs[id]) throw new Error(`${label}: ${where}: filterColumns names an unknown filter "${id}"`);
     const applies = config.filters ?? ids;
     const affects = affecting(config, applies, filterConfigs);
     for (const id of config.filters ?? []) {
       if (!affects.includes(id)) {
-        throw new Error(`${label}: ${where} lists the filter "${id}", but its query neither has {{where}}/{{and}} for the filter's column nor uses :${id}${TIME_FILTERS.has(filterConfigs[id].type) ? ', :from or :to' : ''}`);
+        throw new Error(
+          `${label}: ${where} lists the filter "${id}", but its query neither has {{where}}/{{and}} for the filter's column nor uses :${id}${TIME_FILTERS.has(filterConfigs[id].type) ? ', :from or :to' : ''}`,
+        );
       }
     }
     // An upload card reports on the source it feeds; a query card on the steps writing what it reads.
-    const inferred = config.query ? producers([config.query, typeof config.sparkline === 'string' ? config.sparkline : ''].join('\n')) : [];
+    const inferred = config.query
+      ? producers([config.query, typeof config.sparkline === 'string' ? config.sparkline : ''].join('\n'))
+      : [];
     const from = config.from ?? kind.from?.(config) ?? (inferred.length ? inferred : viewFrom);
     return { config, applies, affects, from };
   });

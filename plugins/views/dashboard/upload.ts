@@ -60,7 +60,12 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
   const loaded = { records: 0, rejected: 0 };
   for (const target of upload.targets) {
     try {
-      const result = await ctx.triggers.fire(target, { type: 'upload', file: path, filename: file.name, view: ctx.viewId });
+      const result = await ctx.triggers.fire(target, {
+        type: 'upload',
+        file: path,
+        filename: file.name,
+        view: ctx.viewId,
+      });
       loaded.records += result.records;
       loaded.rejected += result.rejected;
     } catch (error) {
@@ -68,10 +73,20 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
       const done = upload.targets.slice(0, upload.targets.indexOf(target));
       ctx.logger.error(`upload ${stored}: ${target} failed`, { error: errorMessage(error) });
       const before = done.length ? ` (${done.join(', ')} loaded it)` : '';
-      return c.json({ error: `the file was saved as ${stored} but ${target} failed${before}: ${errorMessage(error)}`, file: stored }, 502);
+      return c.json(
+        {
+          error: `the file was saved as ${stored} but ${target} failed${before}: ${errorMessage(error)}`,
+          file: stored,
+        },
+        502,
+      );
     }
   }
-  return c.json({ ...loaded, file: stored, deadLetter: `/dead-letter?steps=${upload.targets.map(encodeURIComponent).join(',')}` });
+  return c.json({
+    ...loaded,
+    file: stored,
+    deadLetter: `/dead-letter?steps=${upload.targets.map(encodeURIComponent).join(',')}`,
+  });
 }
 
 /**
@@ -79,7 +94,10 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
  * socket closed with unread data is reset, and the reset can reach the client before it has read the answer (web
  * servers' "lingering close"). Memory stays at one chunk.
  */
-function dropWhatFollows(body: ReadableStream<Uint8Array> | null, limits = { bytes: 16 * 1024 * 1024, ms: 3000 }): void {
+function dropWhatFollows(
+  body: ReadableStream<Uint8Array> | null,
+  limits = { bytes: 16 * 1024 * 1024, ms: 3000 },
+): void {
   if (!body || body.locked) return;
   const reader = body.getReader();
   const stop = () => void reader.cancel().catch(() => undefined);
@@ -87,7 +105,8 @@ function dropWhatFollows(body: ReadableStream<Uint8Array> | null, limits = { byt
   void (async () => {
     let read = 0;
     try {
-      for (let chunk = await reader.read(); !chunk.done && read <= limits.bytes; chunk = await reader.read()) read += chunk.value.byteLength;
+      for (let chunk = await reader.read(); !chunk.done && read <= limits.bytes; chunk = await reader.read())
+        read += chunk.value.byteLength;
     } catch {
       /* the client went away: nothing left to drop */
     } finally {
@@ -105,11 +124,19 @@ function dropWhatFollows(body: ReadableStream<Uint8Array> | null, limits = { byt
 async function receiveFile(c: Context, upload: UploadTarget, into: string): Promise<Received> {
   const contentType = c.req.header('content-type') ?? '';
   const body = c.req.raw.body;
-  const malformed: Received = { ok: false, status: 400, error: 'send the file as multipart/form-data in a field named "file"' };
+  const malformed: Received = {
+    ok: false,
+    status: 400,
+    error: 'send the file as multipart/form-data in a field named "file"',
+  };
   if (!body || !/^multipart\/form-data/i.test(contentType)) return malformed;
   let parser: Busboy;
   try {
-    parser = busboy({ headers: { 'content-type': contentType }, preservePath: true, limits: { files: 1, fileSize: upload.maxBytes, fields: 20, fieldSize: 4096, parts: 30, headerPairs: 100 } });
+    parser = busboy({
+      headers: { 'content-type': contentType },
+      preservePath: true,
+      limits: { files: 1, fileSize: upload.maxBytes, fields: 20, fieldSize: 4096, parts: 30, headerPairs: 100 },
+    });
   } catch {
     return malformed;
   }
@@ -127,14 +154,22 @@ async function receiveFile(c: Context, upload: UploadTarget, into: string): Prom
     if (field !== 'file' || file) return void stream.resume();
     if (!upload.accept.includes(extension)) {
       stream.resume();
-      return fail({ ok: false, status: 415, error: `only ${upload.accept.join(', ')} files are accepted (got ${JSON.stringify(info.filename ?? '')})` });
+      return fail({
+        ok: false,
+        status: 415,
+        error: `only ${upload.accept.join(', ')} files are accepted (got ${JSON.stringify(info.filename ?? '')})`,
+      });
     }
     const current = (file = { name: info.filename ?? '', size: 0 });
     stream.on('data', (chunk: Buffer) => (current.size += chunk.length));
-    stream.on('limit', () => fail({ ok: false, status: 413, error: `${info.filename} is larger than ${upload.maxBytes} bytes` }));
-    saving = pipeline(stream, createWriteStream(into, { flags: 'wx' }), { signal: stop.signal }).catch((error: unknown) => {
-      if (!stop.signal.aborted) throw error;
-    });
+    stream.on('limit', () =>
+      fail({ ok: false, status: 413, error: `${info.filename} is larger than ${upload.maxBytes} bytes` }),
+    );
+    saving = pipeline(stream, createWriteStream(into, { flags: 'wx' }), { signal: stop.signal }).catch(
+      (error: unknown) => {
+        if (!stop.signal.aborted) throw error;
+      },
+    );
   });
   const parsed = new Promise<void>((resolve) => {
     parser.once('close', resolve);
@@ -155,7 +190,11 @@ async function receiveFile(c: Context, upload: UploadTarget, into: string): Prom
         fail({ ok: false, status: 413, error: `the file is larger than ${upload.maxBytes} bytes` });
         break;
       }
-      if (!parser.write(value)) await Promise.race([once(parser, 'drain'), new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }))]);
+      if (!parser.write(value))
+        await Promise.race([
+          once(parser, 'drain'),
+          new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true })),
+        ]);
     }
   } finally {
     if (stop.signal.aborted) {

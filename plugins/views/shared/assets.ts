@@ -26,12 +26,14 @@ let loading: Promise<{ assets: Map<string, Asset>; version: string }> | undefine
 function clientBuilder(dir: string): string {
   const script = join(dir, 'scripts/build-client.mjs');
   if (existsSync(script)) return script;
-  if (dirname(dir) === dir) throw new Error('views: cannot find scripts/build-client.mjs above the views\' code');
+  if (dirname(dir) === dir) throw new Error("views: cannot find scripts/build-client.mjs above the views' code");
   return clientBuilder(dirname(dir));
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }
 
 async function load(): Promise<{ assets: Map<string, Asset>; version: string }> {
@@ -47,9 +49,15 @@ async function load(): Promise<{ assets: Map<string, Asset>; version: string }> 
     const body = new Uint8Array(readFileSync(path));
     hash.update(name).update(body);
     assets.set(name, {
-      body, type, hashed: name.startsWith('chunks/'),
+      body,
+      type,
+      hashed: name.startsWith('chunks/'),
       gzip: new Uint8Array(gzipSync(body, { level: 9 })),
-      br: new Uint8Array(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })),
+      br: new Uint8Array(
+        brotliCompressSync(body, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
+        }),
+      ),
     });
   }
   return { assets, version: hash.digest('hex').slice(0, 12) };

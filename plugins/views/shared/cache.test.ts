@@ -11,7 +11,11 @@ describe('QueryCache', () => {
   beforeAll(async () => {
     db = await testDuckDb();
     await db.client.exec('CREATE TABLE t AS SELECT 1 AS a');
-    counted = { ...db.client, dialect: db.client.dialect, query: (sql, params) => (queries++, db.client.query(sql, params)) } as SqlClient;
+    counted = {
+      ...db.client,
+      dialect: db.client.dialect,
+      query: (sql, params) => (queries++, db.client.query(sql, params)),
+    } as SqlClient;
   });
   afterAll(() => db.close());
 

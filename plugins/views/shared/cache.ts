@@ -84,6 +84,7 @@ function tagged(value: unknown): unknown {
   if (value instanceof Date) return { date: value.getTime() };
   if (typeof value === 'bigint') return { bigint: value.toString() };
   if (typeof value === 'string') return value;
-  if (value !== null && typeof value === 'object') return { json: JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) };
+  if (value !== null && typeof value === 'object')
+    return { json: JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) };
   return value;
 }

@@ -3,7 +3,14 @@
 // Parsing is core's (one definition for manifests and views); labels are the views' own.
 export { isDuration, parseDuration } from '../../../core/sdk/duration.ts';
 
-const NAMES: Record<string, [string, string]> = { ms: ['millisecond', 'milliseconds'], s: ['second', 'seconds'], m: ['minute', 'minutes'], h: ['hour', 'hours'], d: ['day', 'days'], w: ['week', 'weeks'] };
+const NAMES: Record<string, [string, string]> = {
+  ms: ['millisecond', 'milliseconds'],
+  s: ['second', 'seconds'],
+  m: ['minute', 'minutes'],
+  h: ['hour', 'hours'],
+  d: ['day', 'days'],
+  w: ['week', 'weeks'],
+};
 
 /** '24h' → 'Last 24 hours', '1d' → 'Last day', 'all' → 'All time'. */
 export function rangeLabel(option: string): string {

@@ -20,11 +20,16 @@ const SEED = `
 `;
 
 async function build(yaml: string) {
-  const steps = Object.entries(parse(yaml) as Record<string, { use: string; from: string[]; connection: string; with: Record<string, unknown> }>);
+  const steps = Object.entries(
+    parse(yaml) as Record<string, { use: string; from: string[]; connection: string; with: Record<string, unknown> }>,
+  );
   const built = [];
   for (const [id, declaration] of steps) {
     const step = await createTestStep<View>(declaration.use === 'api' ? api : dashboard, 'view', declaration.with, {
-      id, from: declaration.from, connection: declaration.connection, connections: { [declaration.connection]: { type: 'duckdb', path: ':memory:' } },
+      id,
+      from: declaration.from,
+      connection: declaration.connection,
+      connections: { [declaration.connection]: { type: 'duckdb', path: ':memory:' } },
     });
     const client = await step.services.connections.get<SqlClient>(declaration.connection);
     await client.exec(SEED);
@@ -33,10 +38,16 @@ async function build(yaml: string) {
   return built;
 }
 
-describe.each([['GlobeMart', GLOBEMART_YAML], ['revenue monitor', MONITOR_YAML], ['star schema', STAR_SCHEMA_YAML]])('the %s example', (_, yaml) => {
+describe.each([
+  ['GlobeMart', GLOBEMART_YAML],
+  ['revenue monitor', MONITOR_YAML],
+  ['star schema', STAR_SCHEMA_YAML],
+])('the %s example', (_, yaml) => {
   it('validates, renders and answers on every endpoint', async () => {
     for (const { id, step, app } of await build(yaml)) {
-      const paths = Object.keys(step.plugin.openapi!()).filter((p) => p.startsWith(`/api/views/${id}/`) && !/[{]|\/events$|\/upload\//.test(p));
+      const paths = Object.keys(step.plugin.openapi!()).filter(
+        (p) => p.startsWith(`/api/views/${id}/`) && !/[{]|\/events$|\/upload\//.test(p),
+      );
       expect(paths.length).toBeGreaterThan(0);
       for (const path of paths) {
         const response = await app.request(path);
@@ -44,7 +55,8 @@ describe.each([['GlobeMart', GLOBEMART_YAML], ['revenue monitor', MONITOR_YAML],
         expect({ path, status: response.status, error: body.error }).toEqual({ path, status: 200, error: undefined });
         if (body.status) expect(body.status).not.toBe('Error');
       }
-      if (step.plugin.describe && id !== 'monitor-api') expect((await app.request(step.plugin.describe().path)).status).toBe(200);
+      if (step.plugin.describe && id !== 'monitor-api')
+        expect((await app.request(step.plugin.describe().path)).status).toBe(200);
       await step.close();
     }
   });
@@ -53,26 +65,43 @@ describe.each([['GlobeMart', GLOBEMART_YAML], ['revenue monitor', MONITOR_YAML],
 describe('the examples behave as documented', () => {
   it('revenue monitor: status, legacy alias with limit bounds, CSV', async () => {
     const [monitor, monitorApi] = await build(MONITOR_YAML);
-    const status = (await (await monitor.app.request('/api/views/monitor/status')).json()) as { status: string; reasons: string[] };
+    const status = (await (await monitor.app.request('/api/views/monitor/status')).json()) as {
+      status: string;
+      reasons: string[];
+    };
     expect(status).toMatchObject({ status: 'WARN', reasons: ['revenue 900 below 1,000 a minute'] });
-    const latest = (await (await monitorApi.app.request('/api/kpis/latest')).json()) as { data: unknown[]; status: string };
+    const latest = (await (await monitorApi.app.request('/api/kpis/latest')).json()) as {
+      data: unknown[];
+      status: string;
+    };
     expect(latest.data).toHaveLength(50);
     expect(latest.status).toBe('WARN');
     expect((await monitorApi.app.request('/api/kpis/latest?limit=0')).status).toBe(400);
     expect((await monitorApi.app.request('/api/kpis/latest?limit=501')).status).toBe(400);
-    expect(await (await monitorApi.app.request('/api/kpis/latest?limit=1&format=csv')).text()).toMatch(/^ts,revenue,failure_rate,p95_ms\r\n/);
+    expect(await (await monitorApi.app.request('/api/kpis/latest?limit=1&format=csv')).text()).toMatch(
+      /^ts,revenue,failure_rate,p95_ms\r\n/,
+    );
     await monitor.step.close();
     await monitorApi.step.close();
   });
 
   it('star schema: cities narrow to the chosen region and state', async () => {
     const [star] = await build(STAR_SCHEMA_YAML);
-    const options = async (query: string) => ((await (await star.app.request(`/api/views/sales-star/filters/city?${query}`)).json()) as { options: { value: string }[] }).options.map((o) => o.value);
+    const options = async (query: string) =>
+      (
+        (await (await star.app.request(`/api/views/sales-star/filters/city?${query}`)).json()) as {
+          options: { value: string }[];
+        }
+      ).options.map((o) => o.value);
     expect(await options('')).toEqual(['Los Angeles', 'New York', 'San Francisco', 'Seattle']);
     expect(await options('region=West')).toEqual(['Los Angeles', 'San Francisco', 'Seattle']);
     expect(await options('region=West&state=CA')).toEqual(['Los Angeles', 'San Francisco']);
-    const ma = (await (await star.app.request('/api/views/sales-star/moving_average?dates=2024-01-01..2024-01-10')).json()) as { data: { date: string }[] };
-    expect(ma.data.map((r) => r.date)).toEqual(Array.from({ length: 10 }, (_, i) => `2024-01-${String(i + 1).padStart(2, '0')}`));
+    const ma = (await (
+      await star.app.request('/api/views/sales-star/moving_average?dates=2024-01-01..2024-01-10')
+    ).json()) as { data: { date: string }[] };
+    expect(ma.data.map((r) => r.date)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `2024-01-${String(i + 1).padStart(2, '0')}`),
+    );
     await star.step.close();
   });
 });

@@ -30,7 +30,12 @@ export function escapeHtml(text: string): string {
 
 /** The parameters every data endpoint takes besides its own. */
 export const PAGING_PARAMS: Record<string, ParamSpec> = {
-  format: { type: 'string', enum: ['json', 'csv', 'parquet'], default: 'json', description: 'Response format; parquet needs a DuckDB connection.' },
+  format: {
+    type: 'string',
+    enum: ['json', 'csv', 'parquet'],
+    default: 'json',
+    description: 'Response format; parquet needs a DuckDB connection.',
+  },
   limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 1000, description: 'Rows to return.' },
   offset: { type: 'integer', minimum: 0, default: 0, description: 'Rows to skip.' },
 };
@@ -39,7 +44,11 @@ export const PAGING_PARAMS: Record<string, ParamSpec> = {
 export function pagingParams(dialect: string | undefined, limit = 1000): Record<string, ParamSpec> {
   const formats = dialect === 'duckdb' ? ['json', 'csv', 'parquet'] : ['json', 'csv'];
   return {
-    format: { ...PAGING_PARAMS.format, enum: formats, description: dialect === 'duckdb' ? 'Response format.' : 'Response format (parquet needs a DuckDB connection).' },
+    format: {
+      ...PAGING_PARAMS.format,
+      enum: formats,
+      description: dialect === 'duckdb' ? 'Response format.' : 'Response format (parquet needs a DuckDB connection).',
+    },
     limit: { ...PAGING_PARAMS.limit, default: limit },
     offset: PAGING_PARAMS.offset,
   };
@@ -47,7 +56,7 @@ export function pagingParams(dialect: string | undefined, limit = 1000): Record<
 
 /** A table widget's further parameters: sorted and searched in the database. */
 export const TABLE_PARAMS: Record<string, ParamSpec> = {
-  sort: { type: 'string', description: 'Column to sort by (one of the table\'s columns).' },
+  sort: { type: 'string', description: "Column to sort by (one of the table's columns)." },
   order: { type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'Sort direction.' },
   q: { type: 'string', description: 'Only rows with this text in any column (case-insensitive).' },
 };
@@ -61,7 +70,14 @@ export function cachedJson(c: Context, body: unknown, status: 200 | 500 = 200) {
   const etag = `"${createHash('sha1').update(text).digest('base64url')}"`;
   const headers = { 'content-type': 'application/json; charset=UTF-8', etag, 'cache-control': 'no-cache' };
   // A compressed answer's ETag is weak (W/"…"): the same body either way.
-  if (status === 200 && c.req.header('if-none-match')?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) return c.body(null, 304, headers);
+  if (
+    status === 200 &&
+    c.req
+      .header('if-none-match')
+      ?.split(',')
+      .some((tag) => tag.trim().replace(/^W\//, '') === etag)
+  )
+    return c.body(null, 304, headers);
   return c.body(text, status, headers);
 }
 
@@ -82,7 +98,12 @@ export async function timedQuery(client: SqlClient, query: BoundQuery): Promise<
 }
 
 /** Runs a page of the query, fetching one row more to tell whether there are further rows. */
-export async function pagedQuery(client: SqlClient, query: BoundQuery, limit: number, offset: number): Promise<Timed & { truncated: boolean }> {
+export async function pagedQuery(
+  client: SqlClient,
+  query: BoundQuery,
+  limit: number,
+  offset: number,
+): Promise<Timed & { truncated: boolean }> {
   const result = await timedQuery(client, paginate(query, limit + 1, offset));
   const truncated = result.rows.length > limit;
   return { ...result, rows: truncated ? result.rows.slice(0, limit) : result.rows, truncated };
@@ -107,7 +128,8 @@ export function csvResponse(c: Context, rows: Row[], name: string) {
 
 /** Parquet through DuckDB's COPY into a temporary file; other dialects answer 400. */
 export async function parquetResponse(c: Context, client: SqlClient, query: BoundQuery, name: string) {
-  if (client.dialect !== 'duckdb') return c.json({ error: 'format=parquet needs a duckdb connection', parameter: 'format' }, 400);
+  if (client.dialect !== 'duckdb')
+    return c.json({ error: 'format=parquet needs a duckdb connection', parameter: 'format' }, 400);
   const file = join(tmpdir(), `platform-view-${randomUUID()}.parquet`);
   try {
     await client.query(`COPY (${stripSemicolon(query.text)}) TO ${sqlString(file)} (FORMAT parquet)`, query.params);
@@ -124,5 +146,10 @@ export async function parquetResponse(c: Context, client: SqlClient, query: Boun
 }
 
 export function safeFileName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 120) || 'file';
+  return (
+    name
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 120) || 'file'
+  );
 }

@@ -54,9 +54,18 @@ export function liveStream(c: Context, events: PipelineEvents, options: LiveOpti
         // Commits queued while the last write was going out go as one event per step (a fast source commits often).
         const latest = new Map<string, PipelineEvent & { type: 'commit' }>();
         for (const event of queue.splice(0)) if (event.type === 'commit') latest.set(event.step, event);
-        const extra = latest.size ? options.extra?.() ?? {} : {};
+        const extra = latest.size ? (options.extra?.() ?? {}) : {};
         for (const event of latest.values()) {
-          await stream.writeSSE({ event: 'commit', data: JSON.stringify({ type: 'commit', step: event.step, records: event.records, at: event.at.toISOString(), ...extra }) });
+          await stream.writeSSE({
+            event: 'commit',
+            data: JSON.stringify({
+              type: 'commit',
+              step: event.step,
+              records: event.records,
+              at: event.at.toISOString(),
+              ...extra,
+            }),
+          });
         }
       }
     } finally {

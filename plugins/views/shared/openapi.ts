@@ -3,7 +3,9 @@
 
 /** Every 4xx/5xx body: the message, and the parameter it is about when a parameter was wrong. */
 export const ERROR = {
-  type: 'object', required: ['error'], additionalProperties: true,
+  type: 'object',
+  required: ['error'],
+  additionalProperties: true,
   properties: { error: { type: 'string' }, parameter: { type: 'string' } },
 };
 
@@ -13,7 +15,11 @@ export const FRESHNESS = {
   type: 'object',
   required: ['steps', 'producer', 'lastCommitAt', 'watermark', 'rejected', 'delivered'],
   properties: {
-    steps: { type: 'array', items: { type: 'string' }, description: 'Every step upstream of the data, through files, topics and tables between steps.' },
+    steps: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Every step upstream of the data, through files, topics and tables between steps.',
+    },
     producer: { type: ['string', 'null'] },
     producers: { type: 'array', items: { type: 'string' }, description: 'The steps writing what the widget reads.' },
     lastCommitAt: NULLABLE_TIME,
@@ -24,31 +30,55 @@ export const FRESHNESS = {
   },
 };
 
-const POINT = { type: 'array', prefixItems: [{ type: ['string', 'number'] }, { type: ['number', 'null'] }], minItems: 2, maxItems: 2 };
+const POINT = {
+  type: 'array',
+  prefixItems: [{ type: ['string', 'number'] }, { type: ['number', 'null'] }],
+  minItems: 2,
+  maxItems: 2,
+};
 
 export const ENVELOPE = {
   type: 'object',
   required: ['data', 'statistics', 'meta'],
   properties: {
     data: { type: 'array', items: { type: 'object', additionalProperties: true } },
-    statistics: { type: 'object', required: ['rows', 'elapsedMs'], properties: { rows: { type: 'integer', minimum: 0 }, elapsedMs: { type: 'number', minimum: 0 } } },
+    statistics: {
+      type: 'object',
+      required: ['rows', 'elapsedMs'],
+      properties: { rows: { type: 'integer', minimum: 0 }, elapsedMs: { type: 'number', minimum: 0 } },
+    },
     meta: {
       type: 'object',
       required: ['columns', 'freshness'],
       properties: {
         columns: {
           type: 'array',
-          items: { type: 'object', required: ['name', 'type'], properties: { name: { type: 'string' }, type: { enum: ['number', 'string', 'boolean', 'timestamp', 'date', 'json', 'null'] } } },
+          items: {
+            type: 'object',
+            required: ['name', 'type'],
+            properties: {
+              name: { type: 'string' },
+              type: { enum: ['number', 'string', 'boolean', 'timestamp', 'date', 'json', 'null'] },
+            },
+          },
         },
         freshness: FRESHNESS,
         truncated: { type: 'boolean', description: 'More rows exist beyond limit.' },
         filtered: { type: 'boolean', description: 'A filter the widget responds to is set.' },
         total: { type: 'integer', minimum: 0, description: 'Tables: rows matching q over all pages.' },
-        previous: { type: ['object', 'null'], description: 'KPIs: the first row of the same query over the previous period.' },
+        previous: {
+          type: ['object', 'null'],
+          description: 'KPIs: the first row of the same query over the previous period.',
+        },
         sparkline: { type: 'array', items: POINT },
         period: {
           type: ['object', 'null'],
-          properties: { from: { type: 'string' }, to: { type: 'string' }, previousFrom: { type: 'string' }, previousTo: { type: 'string' } },
+          properties: {
+            from: { type: 'string' },
+            to: { type: 'string' },
+            previousFrom: { type: 'string' },
+            previousTo: { type: 'string' },
+          },
         },
       },
     },
@@ -65,7 +95,10 @@ export const errorResponse = (description: string) => ({ description, content: j
 /** 401/403 of a view that needs a role (none for a public one). */
 export function denied(isPublic: boolean): Record<string, unknown> {
   if (isPublic) return {};
-  return { 401: errorResponse('A token is needed (Authorization: Bearer, or the platform_token cookie)'), 403: errorResponse('The token does not grant the role') };
+  return {
+    401: errorResponse('A token is needed (Authorization: Bearer, or the platform_token cookie)'),
+    403: errorResponse('The token does not grant the role'),
+  };
 }
 
 /**

@@ -18,7 +18,10 @@ export interface ParamSpec {
 
 /** A 400 answer: `message` names the parameter. */
 export class ParamError extends Error {
-  constructor(readonly param: string, message: string) {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -28,7 +31,10 @@ export const PARAM_SCHEMA = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { enum: ['integer', 'number', 'string', 'boolean', 'date', 'timestamp'], description: 'Value type; a malformed value is answered with 400 naming the parameter.' },
+    type: {
+      enum: ['integer', 'number', 'string', 'boolean', 'date', 'timestamp'],
+      description: 'Value type; a malformed value is answered with 400 naming the parameter.',
+    },
     description: { type: 'string', description: 'Shown in the OpenAPI document.' },
     default: { description: 'Value when the parameter is absent.' },
     minimum: { type: 'number', description: 'Smallest allowed value (numbers).' },
@@ -43,17 +49,21 @@ export function coerceParam(name: string, raw: string, spec: ParamSpec): unknown
   let value: unknown;
   switch (spec.type) {
     case 'integer':
-      if (!/^[-+]?\d+$/.test(raw.trim())) throw new ParamError(name, `${name} must be an integer (got ${JSON.stringify(raw)})`);
+      if (!/^[-+]?\d+$/.test(raw.trim()))
+        throw new ParamError(name, `${name} must be an integer (got ${JSON.stringify(raw)})`);
       value = Number(raw);
       // Beyond 2^53 a number is no longer the integer written (and databases' BIGINT ends at 2^63).
-      if (!Number.isSafeInteger(value)) throw new ParamError(name, `${name} is out of range (got ${raw.trim()}; at most ${Number.MAX_SAFE_INTEGER})`);
+      if (!Number.isSafeInteger(value))
+        throw new ParamError(name, `${name} is out of range (got ${raw.trim()}; at most ${Number.MAX_SAFE_INTEGER})`);
       break;
     case 'number':
-      if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw new ParamError(name, `${name} must be a number (got ${JSON.stringify(raw)})`);
+      if (raw.trim() === '' || !Number.isFinite(Number(raw)))
+        throw new ParamError(name, `${name} must be a number (got ${JSON.stringify(raw)})`);
       value = Number(raw);
       break;
     case 'boolean':
-      if (!['true', 'false', '1', '0'].includes(raw)) throw new ParamError(name, `${name} must be true or false (got ${JSON.stringify(raw)})`);
+      if (!['true', 'false', '1', '0'].includes(raw))
+        throw new ParamError(name, `${name} must be true or false (got ${JSON.stringify(raw)})`);
       value = raw === 'true' || raw === '1';
       break;
     case 'date':
@@ -62,7 +72,8 @@ export function coerceParam(name: string, raw: string, spec: ParamSpec): unknown
       break;
     case 'timestamp': {
       const time = Date.parse(raw);
-      if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(time)) throw new ParamError(name, `${name} must be an ISO timestamp (got ${JSON.stringify(raw)})`);
+      if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(time))
+        throw new ParamError(name, `${name} must be an ISO timestamp (got ${JSON.stringify(raw)})`);
       value = new Date(time);
       break;
     }
@@ -79,7 +90,8 @@ function checkBounds(name: string, value: unknown, spec: ParamSpec): void {
     const low = min !== undefined && value < min;
     const high = max !== undefined && value > max;
     if (low || high) {
-      if (min !== undefined && max !== undefined) throw new ParamError(name, `${name} must be between ${min} and ${max} (got ${value})`);
+      if (min !== undefined && max !== undefined)
+        throw new ParamError(name, `${name} must be between ${min} and ${max} (got ${value})`);
       if (low) throw new ParamError(name, `${name} must be at least ${min} (got ${value})`);
       throw new ParamError(name, `${name} must be at most ${max} (got ${value})`);
     }
@@ -102,7 +114,10 @@ export function isIsoDate(text: string): boolean {
 export function parseParams(specs: Record<string, ParamSpec>, search: URLSearchParams): Record<string, unknown> {
   for (const key of new Set(search.keys())) {
     if (!Object.hasOwn(specs, key)) {
-      throw new ParamError(key, `unknown parameter "${key}"${Object.keys(specs).length ? ` (expected: ${Object.keys(specs).join(', ')})` : ''}`);
+      throw new ParamError(
+        key,
+        `unknown parameter "${key}"${Object.keys(specs).length ? ` (expected: ${Object.keys(specs).join(', ')})` : ''}`,
+      );
     }
   }
   const values: Record<string, unknown> = {};
@@ -123,7 +138,9 @@ export function parseParams(specs: Record<string, ParamSpec>, search: URLSearchP
 
 /** An OpenAPI parameter object for one query parameter. */
 export function openApiParam(name: string, spec: ParamSpec): Record<string, unknown> {
-  const base: Record<string, unknown> = { type: spec.type === 'date' || spec.type === 'timestamp' ? 'string' : spec.type };
+  const base: Record<string, unknown> = {
+    type: spec.type === 'date' || spec.type === 'timestamp' ? 'string' : spec.type,
+  };
   if (spec.type === 'date') base.format = 'date';
   if (spec.type === 'timestamp') base.format = 'date-time';
   if (spec.minimum !== undefined) base.minimum = spec.minimum;
@@ -133,7 +150,10 @@ export function openApiParam(name: string, spec: ParamSpec): Record<string, unkn
   if (spec.default !== undefined && spec.default !== null) base.default = spec.default;
   const schema = spec.array ? { type: 'array', items: base } : base;
   return {
-    name, in: 'query', required: Boolean(spec.required && spec.default === undefined), schema,
+    name,
+    in: 'query',
+    required: Boolean(spec.required && spec.default === undefined),
+    schema,
     ...(spec.array ? { style: 'form', explode: true } : {}),
     ...(spec.description ? { description: spec.description } : {}),
   };

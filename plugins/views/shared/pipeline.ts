@@ -45,7 +45,9 @@ export function freshnessOf(status: PipelineStatus, deadLetters: DeadLetters, fr
     const stats = status.step(id);
     if (!stats) continue;
     if (stats.lastCommitAt && (!lastCommitAt || stats.lastCommitAt > lastCommitAt)) lastCommitAt = stats.lastCommitAt;
-    delivered = (delivered ?? 0) + Math.max(stats.totals?.recordsIn ?? stats.recordsIn, stats.totals?.recordsOut ?? stats.recordsOut);
+    delivered =
+      (delivered ?? 0) +
+      Math.max(stats.totals?.recordsIn ?? stats.recordsIn, stats.totals?.recordsOut ?? stats.recordsOut);
   }
   let rejectedRun = 0;
   for (const id of steps) {
@@ -54,5 +56,14 @@ export function freshnessOf(status: PipelineStatus, deadLetters: DeadLetters, fr
     if (mark && (!watermark || mark > watermark)) watermark = mark;
     rejectedRun += stats?.run.rejected ?? 0;
   }
-  return { steps, producer: from[0] ?? null, producers: from, lastCommitAt, watermark, rejected: deadLetters.count(steps), rejectedRun, delivered };
+  return {
+    steps,
+    producer: from[0] ?? null,
+    producers: from,
+    lastCommitAt,
+    watermark,
+    rejected: deadLetters.count(steps),
+    rejectedRun,
+    delivered,
+  };
 }

@@ -21,7 +21,8 @@ const SEVERITY: Record<'OK' | 'WARN' | 'CRIT', number> = { OK: 0, WARN: 1, CRIT:
 
 export const RULE_SCHEMA = {
   type: 'array',
-  description: 'Ordered rules evaluated on the first row of the query. Every rule that fires is listed; the worst state wins. No row → NoData; query error → Error.',
+  description:
+    'Ordered rules evaluated on the first row of the query. Every rule that fires is listed; the worst state wins. No row → NoData; query error → Error.',
   items: {
     type: 'object',
     additionalProperties: false,
@@ -39,18 +40,37 @@ export const RULE_SCHEMA = {
         },
       },
       state: { enum: ['WARN', 'CRIT'], description: 'State when the condition holds.' },
-      reason: { type: 'string', description: 'Text shown when it fires; {column} placeholders take values from the row and {threshold} the rule\'s value, formatted like the column (a dashboard\'s columns: formats).', examples: ['failure rate {failure_rate} above {threshold}'] },
+      reason: {
+        type: 'string',
+        description:
+          "Text shown when it fires; {column} placeholders take values from the row and {threshold} the rule's value, formatted like the column (a dashboard's columns: formats).",
+        examples: ['failure rate {failure_rate} above {threshold}'],
+      },
     },
   },
-  examples: [[{ when: { field: 'failure_rate', op: '>', value: 0.05 }, state: 'CRIT', reason: 'failure rate {failure_rate} above 5%' }]],
+  examples: [
+    [
+      {
+        when: { field: 'failure_rate', op: '>', value: 0.05 },
+        state: 'CRIT',
+        reason: 'failure rate {failure_rate} above 5%',
+      },
+    ],
+  ],
 } as const;
 
 /** Shows a value of `field` in a reason (a dashboard formats it like the column: 0.31 → 31%). */
 export type ShowValue = (field: string, value: unknown) => string;
 
 /** Evaluates `rules` on `rows[0]`; pass `error` when the query failed. */
-export function evaluateRules(rules: AlertRule[], rows: Row[] | undefined, error?: unknown, showValue: ShowValue = (_, v) => show(v)): AlertResult {
-  if (error !== undefined) return { status: 'Error', reasons: [error instanceof Error ? error.message : String(error)] };
+export function evaluateRules(
+  rules: AlertRule[],
+  rows: Row[] | undefined,
+  error?: unknown,
+  showValue: ShowValue = (_, v) => show(v),
+): AlertResult {
+  if (error !== undefined)
+    return { status: 'Error', reasons: [error instanceof Error ? error.message : String(error)] };
   const row = rows?.[0];
   if (!row) return { status: 'NoData', reasons: ['the query returned no row'] };
   let status: 'OK' | 'WARN' | 'CRIT' = 'OK';
@@ -64,8 +84,12 @@ export function evaluateRules(rules: AlertRule[], rows: Row[] | undefined, error
 }
 
 function holds(actual: unknown, op: RuleOp, expected: unknown): boolean {
-  if (op === 'isNull') return actual === null || actual === undefined || (typeof actual === 'number' && Number.isNaN(actual));
-  if (actual === null || actual === undefined) return op === '!=' ? expected !== null && expected !== undefined : op === '==' && (expected === null || expected === undefined);
+  if (op === 'isNull')
+    return actual === null || actual === undefined || (typeof actual === 'number' && Number.isNaN(actual));
+  if (actual === null || actual === undefined)
+    return op === '!='
+      ? expected !== null && expected !== undefined
+      : op === '==' && (expected === null || expected === undefined);
   const a = comparable(actual);
   const b = comparable(expected);
   const numeric = typeof a === 'number' && typeof b === 'number';
@@ -74,12 +98,18 @@ function holds(actual: unknown, op: RuleOp, expected: unknown): boolean {
   }
   const [x, y] = numeric ? [a, b] : [String(a), String(b)];
   switch (op) {
-    case '>': return x > y;
-    case '>=': return x >= y;
-    case '<': return x < y;
-    case '<=': return x <= y;
-    case '==': return x === y;
-    case '!=': return x !== y;
+    case '>':
+      return x > y;
+    case '>=':
+      return x >= y;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+    case '==':
+      return x === y;
+    case '!=':
+      return x !== y;
   }
 }
 
@@ -96,7 +126,8 @@ function comparable(value: unknown): unknown {
 function reasonOf(rule: AlertRule, row: Row, showValue: ShowValue): string {
   const { field, op, value } = rule.when;
   const threshold = showValue(field, comparable(value));
-  if (!rule.reason) return op === 'isNull' ? `${field} is null` : `${field} ${op} ${threshold} (is ${showValue(field, row[field])})`;
+  if (!rule.reason)
+    return op === 'isNull' ? `${field} is null` : `${field} ${op} ${threshold} (is ${showValue(field, row[field])})`;
   return rule.reason.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
     if (Object.hasOwn(row, name)) return showValue(name, row[name]);
     return name === 'threshold' ? threshold : whole;
@@ -105,7 +136,8 @@ function reasonOf(rule: AlertRule, row: Row, showValue: ShowValue): string {
 
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return value.toLocaleString('en-US', { maximumFractionDigits: Math.abs(value) < 1 ? 4 : 2 });
+  if (typeof value === 'number')
+    return value.toLocaleString('en-US', { maximumFractionDigits: Math.abs(value) < 1 ? 4 : 2 });
   if (value instanceof Date) return value.toISOString();
   return String(value);
 }

@@ -62,13 +62,24 @@ export function parseTemplate(sql: string): Part[] {
       i += 1 + match[0].length;
     } else if (ch === '{' && next === '{') {
       const end = sql.indexOf('}}', i);
-      const name = end === -1 ? '' : sql.slice(i + 2, end).trim().toLowerCase();
-      if (name !== 'where' && name !== 'and') throw new QueryTemplateError(`unknown placeholder ${sql.slice(i, end === -1 ? i + 12 : end + 2)} (use {{where}} or {{and}})`);
+      const name =
+        end === -1
+          ? ''
+          : sql
+              .slice(i + 2, end)
+              .trim()
+              .toLowerCase();
+      if (name !== 'where' && name !== 'and')
+        throw new QueryTemplateError(
+          `unknown placeholder ${sql.slice(i, end === -1 ? i + 12 : end + 2)} (use {{where}} or {{and}})`,
+        );
       flush();
       parts.push({ kind: 'slot', name });
       i = end + 2;
     } else if (ch === '$' && /\d/.test(next ?? '')) {
-      throw new QueryTemplateError('positional parameters ($1) are reserved: use named parameters such as :from, :to or :<filter>');
+      throw new QueryTemplateError(
+        'positional parameters ($1) are reserved: use named parameters such as :from, :to or :<filter>',
+      );
     } else {
       text += ch;
       i++;
@@ -82,7 +93,8 @@ function closingQuote(sql: string, start: number, quote: string): number {
   let i = start + 1;
   while (i < sql.length) {
     if (sql[i] === quote) {
-      if (sql[i + 1] === quote) i += 2; // doubled quote inside the literal
+      if (sql[i + 1] === quote)
+        i += 2; // doubled quote inside the literal
       else return i + 1;
     } else i++;
   }
@@ -112,12 +124,18 @@ export function bindQuery(sql: string, input: BindInput = {}): BoundQuery {
     } else {
       if (!Object.hasOwn(named, part.name)) {
         const known = Object.keys(named);
-        throw new QueryTemplateError(`unknown parameter :${part.name}${known.length ? ` (known: ${known.map((k) => ':' + k).join(', ')})` : ''}`);
+        throw new QueryTemplateError(
+          `unknown parameter :${part.name}${known.length ? ` (known: ${known.map((k) => ':' + k).join(', ')})` : ''}`,
+        );
       }
       let rendered = positions.get(part.name);
       if (!rendered) {
         const value = named[part.name];
-        rendered = Array.isArray(value) ? (value.length ? value.map(placeholder).join(', ') : placeholder(null)) : placeholder(value ?? null);
+        rendered = Array.isArray(value)
+          ? value.length
+            ? value.map(placeholder).join(', ')
+            : placeholder(null)
+          : placeholder(value ?? null);
         positions.set(part.name, rendered);
       }
       text += rendered;
@@ -134,8 +152,10 @@ function renderCondition(condition: Condition, placeholder: (value: unknown) => 
       return `${condition.column} IN (${condition.values.map(placeholder).join(', ')})`;
     case 'range': {
       const parts: string[] = [];
-      if (condition.from !== undefined && condition.from !== null) parts.push(`${condition.column} >= ${placeholder(condition.from)}`);
-      if (condition.to !== undefined && condition.to !== null) parts.push(`${condition.column} < ${placeholder(condition.to)}`);
+      if (condition.from !== undefined && condition.from !== null)
+        parts.push(`${condition.column} >= ${placeholder(condition.from)}`);
+      if (condition.to !== undefined && condition.to !== null)
+        parts.push(`${condition.column} < ${placeholder(condition.to)}`);
       return parts.length ? parts.join(' AND ') : 'TRUE';
     }
   }
@@ -154,5 +174,8 @@ export function stripSemicolon(sql: string): string {
 
 /** Quotes an identifier, `schema.table` part by part. */
 export function quoteIdent(name: string): string {
-  return name.split('.').map((part) => '"' + part.replaceAll('"', '""') + '"').join('.');
+  return name
+    .split('.')
+    .map((part) => '"' + part.replaceAll('"', '""') + '"')
+    .join('.');
 }

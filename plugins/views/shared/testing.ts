@@ -15,8 +15,22 @@ export async function mountView(view: View, id: string, root = new Hono()): Prom
 
 export function stepStats(id: string, overrides: Partial<StepStats> = {}): StepStats {
   return {
-    id, kind: 'sink', use: 'duckdb', from: [], recordsIn: 0, recordsOut: 0, rejected: 0, errors: 0, batches: 0, batchesInDuckDb: 0,
-    lastCommitAt: null, watermark: null, lastError: null, location: { file: 'test.yaml', line: 1 }, run: { startedAt: new Date(0).toISOString(), rejected: 0 }, ...overrides,
+    id,
+    kind: 'sink',
+    use: 'duckdb',
+    from: [],
+    recordsIn: 0,
+    recordsOut: 0,
+    rejected: 0,
+    errors: 0,
+    batches: 0,
+    batchesInDuckDb: 0,
+    lastCommitAt: null,
+    watermark: null,
+    lastError: null,
+    location: { file: 'test.yaml', line: 1 },
+    run: { startedAt: new Date(0).toISOString(), rejected: 0 },
+    ...overrides,
   };
 }
 
@@ -43,12 +57,20 @@ export function fakeStatus(stats: StepStats[], name = 'test'): PipelineStatus & 
 
 /** The runtime's role checks with these roles' tokens (`Authorization: Bearer <token>` or the sign-in cookie). */
 export function tokenAccess(tokens: Record<string, string>, publicViews: string[] = []): Access {
-  return new AccessControl({ roles: Object.fromEntries(Object.entries(tokens).map(([role, token]) => [role, { token }])), public: publicViews });
+  return new AccessControl({
+    roles: Object.fromEntries(Object.entries(tokens).map(([role, token]) => [role, { token }])),
+    public: publicViews,
+  });
 }
 
 /** An in-memory DuckDB SqlClient through the real connection registry (built via the api view's test step). */
 export async function testDuckDb(): Promise<{ client: SqlClient; close(): Promise<void> }> {
   const { default: api } = await import('../api/index.ts');
-  const step = await createTestStep<View>(api, 'view', { endpoints: [{ path: 'x', query: 'SELECT 1' }] }, { connections: { db: { type: 'duckdb', path: ':memory:' } }, connection: 'db' });
+  const step = await createTestStep<View>(
+    api,
+    'view',
+    { endpoints: [{ path: 'x', query: 'SELECT 1' }] },
+    { connections: { db: { type: 'duckdb', path: ':memory:' } }, connection: 'db' },
+  );
   return { client: await step.services.connections.get<SqlClient>('db'), close: () => step.close() };
 }

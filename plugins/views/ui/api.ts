@@ -20,7 +20,10 @@ export function pageParams(filters: FilterModel[]): URLSearchParams {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -40,7 +43,8 @@ async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   try {
     body = (await response.json()) as T & { error?: string };
   } catch (error) {
-    if (signal?.aborted || isAbort(error)) throw error instanceof Error && isAbort(error) ? error : new DOMException('aborted', 'AbortError');
+    if (signal?.aborted || isAbort(error))
+      throw error instanceof Error && isAbort(error) ? error : new DOMException('aborted', 'AbortError');
     throw new ApiError(response.status, `HTTP ${response.status}: the answer is not JSON`);
   }
   if (!response.ok) throw new ApiError(response.status, body?.error ?? `HTTP ${response.status}`);
@@ -55,7 +59,14 @@ export interface TableQuery {
   q: string;
 }
 
-export function widgetUrl(model: PageModel, widget: string, filters: FilterModel[], format?: 'csv', table?: TableQuery, limit?: number): string {
+export function widgetUrl(
+  model: PageModel,
+  widget: string,
+  filters: FilterModel[],
+  format?: 'csv',
+  table?: TableQuery,
+  limit?: number,
+): string {
   const params = filterParams(filters);
   if (format) params.set('format', format);
   if (table && !format) {
@@ -74,23 +85,39 @@ export function widgetUrl(model: PageModel, widget: string, filters: FilterModel
 
 function isResult(body: unknown): body is WidgetResult {
   const result = body as WidgetResult | null;
-  return Boolean(result && Array.isArray(result.data) && result.meta && Array.isArray(result.meta.columns) && result.meta.freshness);
+  return Boolean(
+    result && Array.isArray(result.data) && result.meta && Array.isArray(result.meta.columns) && result.meta.freshness,
+  );
 }
 
 /** A widget's answer; a failed request becomes a result with `error` (shown on its card). Aborts reject. */
-export async function fetchWidget(model: PageModel, widget: string, filters: FilterModel[], signal?: AbortSignal, table?: TableQuery, limit?: number): Promise<WidgetResult> {
+export async function fetchWidget(
+  model: PageModel,
+  widget: string,
+  filters: FilterModel[],
+  signal?: AbortSignal,
+  table?: TableQuery,
+  limit?: number,
+): Promise<WidgetResult> {
   try {
     const body = await getJson<unknown>(widgetUrl(model, widget, filters, undefined, table, limit), signal);
     if (!isResult(body)) throw new Error('the answer is not a widget result');
     return body;
   } catch (error) {
     if (isAbort(error) || signal?.aborted) throw isAbort(error) ? error : new DOMException('aborted', 'AbortError');
-    return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness: model.freshness }, error: (error as Error).message };
+    return {
+      data: [],
+      statistics: { rows: 0, elapsedMs: 0 },
+      meta: { columns: [], freshness: model.freshness },
+      error: (error as Error).message,
+    };
   }
 }
 
 export async function fetchOptions(model: PageModel, filter: string, filters: FilterModel[]): Promise<Option[]> {
-  const body = await getJson<{ options: Option[] }>(`${model.paths.api}/filters/${encodeURIComponent(filter)}?${filterParams(filters)}`);
+  const body = await getJson<{ options: Option[] }>(
+    `${model.paths.api}/filters/${encodeURIComponent(filter)}?${filterParams(filters)}`,
+  );
   return body.options;
 }
 
@@ -106,7 +133,10 @@ export async function upload(model: PageModel, widget: string, file: File, token
   const form = new FormData();
   form.append('file', file, file.name);
   const response = await fetch(`${model.paths.api}/upload/${encodeURIComponent(widget)}`, {
-    method: 'POST', body: form, credentials: 'same-origin', headers: token ? { authorization: `Bearer ${token}` } : {},
+    method: 'POST',
+    body: form,
+    credentials: 'same-origin',
+    headers: token ? { authorization: `Bearer ${token}` } : {},
   });
   const body = (await response.json().catch(() => ({}))) as UploadOutcome & { error?: string };
   if (!response.ok) throw new ApiError(response.status, body.error ?? `HTTP ${response.status}`);

@@ -9,11 +9,18 @@ import type { PageModel } from './types.ts';
 const host: ChartHost = { load: () => import('./components/timeseries.ts') };
 
 // For tests and debugging: what a time chart draws (its series, points and axes), read from its element.
-(window as unknown as { platformCharts: unknown }).platformCharts = { data: (element: Element) => (element as Element & { chartData?: TimeChart }).chartData ?? null };
+(window as unknown as { platformCharts: unknown }).platformCharts = {
+  data: (element: Element) => (element as Element & { chartData?: TimeChart }).chartData ?? null,
+};
 
 const data = document.getElementById('view-model');
 const root = document.getElementById('app');
 if (data && root) {
   const model = JSON.parse(data.textContent ?? '{}') as PageModel;
-  hydrate(<ChartContext.Provider value={host}><Dashboard model={model} /></ChartContext.Provider>, root);
+  hydrate(
+    <ChartContext.Provider value={host}>
+      <Dashboard model={model} />
+    </ChartContext.Provider>,
+    root,
+  );
 }

@@ -15,11 +15,22 @@ export const ASSET_PREFIX = '/assets/views';
 
 export function defaultAssets(version = ''): Assets {
   const v = version ? `?v=${version}` : '';
-  return { css: `${ASSET_PREFIX}/app.css${v}`, js: `${ASSET_PREFIX}/app.js${v}`, pipeline: `${ASSET_PREFIX}/pipeline.js${v}`, theme: `${ASSET_PREFIX}/theme.js${v}` };
+  return {
+    css: `${ASSET_PREFIX}/app.css${v}`,
+    js: `${ASSET_PREFIX}/app.js${v}`,
+    pipeline: `${ASSET_PREFIX}/pipeline.js${v}`,
+    theme: `${ASSET_PREFIX}/theme.js${v}`,
+  };
 }
 
 /** A page; with `model`, the script (the dashboards' unless another is named) hydrates it from that JSON. */
-export function renderDocument(input: { title: string; body: string; assets: Assets; model?: unknown; script?: string }): string {
+export function renderDocument(input: {
+  title: string;
+  body: string;
+  assets: Assets;
+  model?: unknown;
+  script?: string;
+}): string {
   const { title, body, assets, model } = input;
   const script = input.script ?? assets.js;
   return [
@@ -39,5 +50,7 @@ export function renderDocument(input: { title: string; body: string; assets: Ass
     model === undefined ? '' : `<script type="application/json" id="view-model">${jsonForScript(model)}</script>`,
     '</body>',
     '</html>',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }

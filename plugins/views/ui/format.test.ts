@@ -1,7 +1,19 @@
 // The one formatting layer: every defect the issue listed, as a case.
 import { describe, expect, it } from 'vitest';
 import { evaluateRules } from '../shared/rules.ts';
-import { axisFormatter, columnLabel, computeDelta, formatCell, formatDuration, formatTime, formatValue, humanize, niceScale, shortTime, timeAgo } from './format.ts';
+import {
+  axisFormatter,
+  columnLabel,
+  computeDelta,
+  formatCell,
+  formatDuration,
+  formatTime,
+  formatValue,
+  humanize,
+  niceScale,
+  shortTime,
+  timeAgo,
+} from './format.ts';
 
 const utc = { locale: 'en-US', timeZone: 'UTC' };
 const number = { name: 'x', type: 'number' as const };
@@ -56,20 +68,31 @@ describe('formatValue', () => {
   });
 });
 
-describe('one date style, in the view\'s zone, the zone named', () => {
+describe("one date style, in the view's zone, the zone named", () => {
   it('formats timestamps as YYYY-MM-DD HH:mm:ss with the zone', () => {
     expect(formatTime('2026-12-06T20:04:13.000Z')).toBe('2026-12-06 20:04:13 UTC');
     expect(formatTime('2026-12-06T20:04:13.000Z', { timeZone: 'Asia/Kolkata' })).toBe('2026-12-07 01:34:13 GMT+5:30');
     expect(formatTime('2026-12-06T20:04:13.000Z', { seconds: false, zone: false })).toBe('2026-12-06 20:04');
     expect(formatValue('2026-12-06T20:04:13.000Z', { timeZone: 'UTC' })).toBe('2026-12-06 20:04:13 UTC');
     expect(shortTime('2026-12-06T20:04:13.000Z', 'UTC', Date.parse('2026-12-06T22:00:00Z'))).toBe('20:04 UTC');
-    expect(shortTime('2026-12-05T20:04:13.000Z', 'UTC', Date.parse('2026-12-06T22:00:00Z'))).toBe('2026-12-05 20:04 UTC');
+    expect(shortTime('2026-12-05T20:04:13.000Z', 'UTC', Date.parse('2026-12-06T22:00:00Z'))).toBe(
+      '2026-12-05 20:04 UTC',
+    );
   });
 
   it('a table cell leaves the zone to its header; a date column never moves', () => {
-    expect(formatCell('2026-12-06T20:04:13.000Z', { name: 't', type: 'timestamp' }, undefined, utc)).toBe('2026-12-06 20:04:13');
-    expect(columnLabel('TRANSACTION_TIME', undefined, { name: 'TRANSACTION_TIME', type: 'timestamp' }, 'UTC')).toBe('Transaction time (UTC)');
-    expect(formatCell('2026-11-20', { name: 'd', type: 'date' }, undefined, { locale: 'en-US', timeZone: 'America/Los_Angeles' })).toBe('2026-11-20');
+    expect(formatCell('2026-12-06T20:04:13.000Z', { name: 't', type: 'timestamp' }, undefined, utc)).toBe(
+      '2026-12-06 20:04:13',
+    );
+    expect(columnLabel('TRANSACTION_TIME', undefined, { name: 'TRANSACTION_TIME', type: 'timestamp' }, 'UTC')).toBe(
+      'Transaction time (UTC)',
+    );
+    expect(
+      formatCell('2026-11-20', { name: 'd', type: 'date' }, undefined, {
+        locale: 'en-US',
+        timeZone: 'America/Los_Angeles',
+      }),
+    ).toBe('2026-11-20');
   });
 });
 
@@ -107,9 +130,18 @@ describe('axes', () => {
 
 describe('alert reasons show values like their columns', () => {
   it('a failure rate and its threshold as percentages, not fractions', () => {
-    const rules = [{ when: { field: 'failure_rate', op: '>' as const, value: '0.30' }, state: 'WARN' as const, reason: 'payment failure rate {failure_rate} above {threshold}' }];
-    const show = (field: string, value: unknown) => formatCell(value, number, { failure_rate: { format: 'percent' as const } }[field], utc);
-    expect(evaluateRules(rules, [{ failure_rate: 1 }], undefined, show).reasons).toEqual(['payment failure rate 100.0% above 30.0%']);
+    const rules = [
+      {
+        when: { field: 'failure_rate', op: '>' as const, value: '0.30' },
+        state: 'WARN' as const,
+        reason: 'payment failure rate {failure_rate} above {threshold}',
+      },
+    ];
+    const show = (field: string, value: unknown) =>
+      formatCell(value, number, { failure_rate: { format: 'percent' as const } }[field], utc);
+    expect(evaluateRules(rules, [{ failure_rate: 1 }], undefined, show).reasons).toEqual([
+      'payment failure rate 100.0% above 30.0%',
+    ]);
     expect(evaluateRules(rules, [{ failure_rate: 0.31 }]).reasons).toEqual(['payment failure rate 0.31 above 0.3']);
   });
 });

@@ -13,7 +13,10 @@ function numberFormat(locale: string, options: Intl.NumberFormatOptions): Intl.N
     try {
       format = new Intl.NumberFormat(locale, options);
     } catch {
-      format = new Intl.NumberFormat('en-US', { ...options, currency: options.style === 'currency' ? 'USD' : undefined });
+      format = new Intl.NumberFormat('en-US', {
+        ...options,
+        currency: options.style === 'currency' ? 'USD' : undefined,
+      });
     }
     cache.set(key, format);
   }
@@ -55,20 +58,33 @@ export function formatValue(value: unknown, options: FormatOptions = {}): string
   const compact = Boolean(options.compact) && Math.abs(n) >= (options.compactFrom ?? 100_000);
   const digits = options.decimals;
   // Compact figures always carry three significant digits ($2.00M next to $2.10M), or the declared decimals.
-  const compactDigits: Intl.NumberFormatOptions = digits === undefined
-    ? { notation: 'compact', minimumSignificantDigits: 3, maximumSignificantDigits: 3 }
-    : { notation: 'compact', minimumFractionDigits: digits, maximumFractionDigits: digits };
+  const compactDigits: Intl.NumberFormatOptions =
+    digits === undefined
+      ? { notation: 'compact', minimumSignificantDigits: 3, maximumSignificantDigits: 3 }
+      : { notation: 'compact', minimumFractionDigits: digits, maximumFractionDigits: digits };
   switch (options.format) {
     case 'currency':
       return numberFormat(locale, {
-        style: 'currency', currency: options.currency ?? 'USD',
-        ...(compact ? compactDigits : digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+        style: 'currency',
+        currency: options.currency ?? 'USD',
+        ...(compact
+          ? compactDigits
+          : digits === undefined
+            ? {}
+            : { minimumFractionDigits: digits, maximumFractionDigits: digits }),
       }).format(n);
     case 'percent':
       // One decimal unless declared: a column of rates reads alike (10.4%, 9.4%, 0.5%).
-      return numberFormat(locale, { style: 'percent', minimumFractionDigits: digits === undefined ? 0 : digits, maximumFractionDigits: digits ?? 1 }).format(n);
+      return numberFormat(locale, {
+        style: 'percent',
+        minimumFractionDigits: digits === undefined ? 0 : digits,
+        maximumFractionDigits: digits ?? 1,
+      }).format(n);
     case 'integer':
-      return withUnit(numberFormat(locale, compact ? compactDigits : { maximumFractionDigits: 0 }).format(n), options.unit);
+      return withUnit(
+        numberFormat(locale, compact ? compactDigits : { maximumFractionDigits: 0 }).format(n),
+        options.unit,
+      );
     case 'duration':
       return formatDuration(options.unit === 's' ? n * 1000 : n, locale);
     default:
@@ -98,27 +114,48 @@ export interface FieldContext {
 }
 
 /** One cell of a column: declared format first, then what the column holds (numbers, dates, booleans, text). */
-export function formatCell(value: unknown, column: ColumnInfo | undefined, spec: ColumnSpec | undefined, context: FieldContext, row?: Row): string {
-  const currency = (spec?.currencyColumn && typeof row?.[spec.currencyColumn] === 'string' ? (row[spec.currencyColumn] as string) : undefined) ?? spec?.currency ?? context.currency;
+export function formatCell(
+  value: unknown,
+  column: ColumnInfo | undefined,
+  spec: ColumnSpec | undefined,
+  context: FieldContext,
+  row?: Row,
+): string {
+  const currency =
+    (spec?.currencyColumn && typeof row?.[spec.currencyColumn] === 'string'
+      ? (row[spec.currencyColumn] as string)
+      : undefined) ??
+    spec?.currency ??
+    context.currency;
   const options: FormatOptions = { ...spec, currency, locale: context.locale, timeZone: context.timeZone };
   if (!spec?.format && spec?.currencyColumn) options.format = 'currency';
   if (!options.format && column?.type === 'number') options.format = 'number';
   // Rates in a column (a table, bars, an alert's fields) keep one decimal each, so 9.0% sits level with 10.4%.
   if (options.format === 'percent' && options.decimals === undefined) options.decimals = 1;
   // A timestamp column names its zone in the header: its cells leave it out.
-  if (typeof value === 'string' && isTimestamp(value) && column?.type === 'timestamp') return formatTime(value, { timeZone: context.timeZone, zone: false });
+  if (typeof value === 'string' && isTimestamp(value) && column?.type === 'timestamp')
+    return formatTime(value, { timeZone: context.timeZone, zone: false });
   return formatValue(value, options);
 }
 
 /** A column header: the declared label, else the name made readable ("TRANSACTION_TIME" → "Transaction time"), timestamps with their zone. */
-export function columnLabel(name: string, spec: ColumnSpec | undefined, column: ColumnInfo | undefined, timeZone: string): string {
+export function columnLabel(
+  name: string,
+  spec: ColumnSpec | undefined,
+  column: ColumnInfo | undefined,
+  timeZone: string,
+): string {
   const label = spec?.label ?? humanize(name);
   return column?.type === 'timestamp' ? `${label} (${zoneName(timeZone)})` : label;
 }
 
 /** "order_amount" → "Order amount", "TRANSACTION_TIME" → "Transaction time", "fxRateTime" → "Fx rate time". */
 export function humanize(name: string): string {
-  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ').trim().toLowerCase();
+  const words = name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[_\-.]+/g, ' ')
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -129,8 +166,10 @@ export function formatDuration(ms: number, locale = 'en-US'): string {
   const n = (value: number, digits = 0) => numberFormat(locale, { maximumFractionDigits: digits }).format(value);
   if (a < 1000) return `${sign}${n(a)} ms`;
   if (a < 60_000) return `${sign}${n(a / 1000, 1)} s`;
-  if (a < 3_600_000) return `${sign}${Math.floor(a / 60_000)} min${Math.round((a % 60_000) / 1000) ? ` ${Math.round((a % 60_000) / 1000)} s` : ''}`;
-  if (a < 86_400_000) return `${sign}${Math.floor(a / 3_600_000)} h${Math.round((a % 3_600_000) / 60_000) ? ` ${Math.round((a % 3_600_000) / 60_000)} min` : ''}`;
+  if (a < 3_600_000)
+    return `${sign}${Math.floor(a / 60_000)} min${Math.round((a % 60_000) / 1000) ? ` ${Math.round((a % 60_000) / 1000)} s` : ''}`;
+  if (a < 86_400_000)
+    return `${sign}${Math.floor(a / 3_600_000)} h${Math.round((a % 3_600_000) / 60_000) ? ` ${Math.round((a % 3_600_000) / 60_000)} min` : ''}`;
   return `${sign}${Math.floor(a / 86_400_000)} d${Math.round((a % 86_400_000) / 3_600_000) ? ` ${Math.round((a % 86_400_000) / 3_600_000)} h` : ''}`;
 }
 
@@ -148,9 +187,27 @@ function dateParts(time: number, timeZone: string): Record<string, string> {
   let format = partsCache.get(timeZone);
   if (!format) {
     try {
-      format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      });
     } catch {
-      format = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone: 'UTC',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      });
     }
     partsCache.set(timeZone, format);
   }
@@ -161,7 +218,11 @@ function dateParts(time: number, timeZone: string): Record<string, string> {
 export function zoneName(timeZone: string): string {
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 'UTC';
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(0).find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
+    return (
+      new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' })
+        .formatToParts(0)
+        .find((p) => p.type === 'timeZoneName')?.value ?? timeZone
+    );
   } catch {
     return timeZone;
   }
@@ -171,7 +232,10 @@ export function zoneName(timeZone: string): string {
  * The one timestamp style: "2026-12-06 20:04:13 UTC" (24 h, the view's zone named). `seconds: false` drops the
  * seconds (axis ticks, relative captions); `zone: false` leaves the zone to a header that names it.
  */
-export function formatTime(iso: string | number, options: { timeZone?: string; seconds?: boolean; zone?: boolean } = {}): string {
+export function formatTime(
+  iso: string | number,
+  options: { timeZone?: string; seconds?: boolean; zone?: boolean } = {},
+): string {
   const time = typeof iso === 'number' ? iso : Date.parse(iso);
   if (Number.isNaN(time)) return String(iso);
   const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
@@ -192,7 +256,8 @@ export function formatDay(iso: string | number, timeZone = DEFAULT_TIME_ZONE): s
 export function shortTime(iso: string, timeZone = DEFAULT_TIME_ZONE, now = Date.now()): string {
   const time = Date.parse(iso);
   if (Number.isNaN(time)) return iso;
-  if (formatDay(time, timeZone) === formatDay(now, timeZone)) return `${formatTime(time, { timeZone, seconds: false, zone: false }).slice(11)} ${zoneName(timeZone)}`;
+  if (formatDay(time, timeZone) === formatDay(now, timeZone))
+    return `${formatTime(time, { timeZone, seconds: false, zone: false }).slice(11)} ${zoneName(timeZone)}`;
   return formatTime(time, { timeZone, seconds: false });
 }
 
@@ -203,7 +268,16 @@ export function timeAgo(iso: string | null, now = Date.now()): string {
   if (Number.isNaN(then)) return iso;
   const s = Math.round((now - then) / 1000);
   const a = Math.abs(s);
-  const text = a < 10 ? 'just now' : a < 60 ? `${a} s` : a < 3600 ? `${Math.floor(a / 60)} min` : a < 86_400 ? `${Math.floor(a / 3600)} h` : `${Math.floor(a / 86_400)} d`;
+  const text =
+    a < 10
+      ? 'just now'
+      : a < 60
+        ? `${a} s`
+        : a < 3600
+          ? `${Math.floor(a / 60)} min`
+          : a < 86_400
+            ? `${Math.floor(a / 3600)} h`
+            : `${Math.floor(a / 86_400)} d`;
   if (text === 'just now') return text;
   return s >= 0 ? `${text} ago` : `in ${text}`;
 }
@@ -227,7 +301,12 @@ export function computeDelta(current: unknown, previous: unknown, downIsGood = f
   const good = direction === 'flat' ? null : (direction === 'down') === downIsGood;
   if (b === 0) return { ratio: null, direction, good, text: direction === 'flat' ? '0%' : 'new' };
   const ratio = diff / Math.abs(b);
-  const text = numberFormat(locale, { style: 'percent', maximumFractionDigits: 1, minimumFractionDigits: Math.abs(ratio) < 10 ? 1 : 0, signDisplay: 'exceptZero' }).format(ratio);
+  const text = numberFormat(locale, {
+    style: 'percent',
+    maximumFractionDigits: 1,
+    minimumFractionDigits: Math.abs(ratio) < 10 ? 1 : 0,
+    signDisplay: 'exceptZero',
+  }).format(ratio);
   return { ratio, direction, good, text: text.replace('-', '−') };
 }
 
@@ -238,7 +317,8 @@ export function computeDelta(current: unknown, previous: unknown, downIsGood = f
 export function axisFormatter(options: FormatOptions, step: number, largest: number): (value: number) => string {
   const locale = options.locale ?? 'en-US';
   const magnitude = Math.abs(largest);
-  const [divisor, suffix] = magnitude >= 1e9 ? [1e9, 'B'] : magnitude >= 1e6 ? [1e6, 'M'] : magnitude >= 1e4 ? [1e3, 'K'] : [1, ''];
+  const [divisor, suffix] =
+    magnitude >= 1e9 ? [1e9, 'B'] : magnitude >= 1e6 ? [1e6, 'M'] : magnitude >= 1e4 ? [1e3, 'K'] : [1, ''];
   // The decimals the step has (2.5 → 1, 0.25 → 2): every tick then reads differently.
   const decimalsFor = (unitStep: number) => {
     for (let d = 0; d < 6; d++) if (Math.abs(unitStep * 10 ** d - Math.round(unitStep * 10 ** d)) < 1e-6) return d;
@@ -246,15 +326,21 @@ export function axisFormatter(options: FormatOptions, step: number, largest: num
   };
   if (options.format === 'percent') {
     const d = decimalsFor(step * 100);
-    return (v) => numberFormat(locale, { style: 'percent', minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
+    return (v) =>
+      numberFormat(locale, { style: 'percent', minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
   }
   if (options.format === 'duration') return (v) => formatDuration(options.unit === 's' ? v * 1000 : v, locale);
   const d = decimalsFor(step / divisor);
-  const style: Intl.NumberFormatOptions = options.format === 'currency' ? { style: 'currency', currency: options.currency ?? 'USD' } : {};
+  const style: Intl.NumberFormatOptions =
+    options.format === 'currency' ? { style: 'currency', currency: options.currency ?? 'USD' } : {};
   const format = numberFormat(locale, { ...style, minimumFractionDigits: d, maximumFractionDigits: d });
   return (v) => {
     const text = format.format(v / divisor);
-    if (!suffix || v === 0) return withUnit(v === 0 ? numberFormat(locale, { ...style, maximumFractionDigits: 0 }).format(0) : text, options.unit);
+    if (!suffix || v === 0)
+      return withUnit(
+        v === 0 ? numberFormat(locale, { ...style, maximumFractionDigits: 0 }).format(0) : text,
+        options.unit,
+      );
     // The suffix goes after the digits, before a trailing currency sign (de-DE: "1,5K €").
     const withSuffix = text.replace(/(\d)(?!.*\d)/, `$1${suffix}`);
     return withUnit(withSuffix, options.unit);

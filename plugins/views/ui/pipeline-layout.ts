@@ -15,7 +15,8 @@ export function layoutPipeline(steps: StepStats[]): GraphLayout {
   const edges: { from: string; to: string; kind: 'flow' | 'data' }[] = [];
   for (const step of steps) {
     for (const input of step.from) if (ids.has(input)) edges.push({ from: input, to: step.id, kind: 'flow' });
-    for (const input of step.dataFrom ?? []) if (ids.has(input) && !step.from.includes(input)) edges.push({ from: input, to: step.id, kind: 'data' });
+    for (const input of step.dataFrom ?? [])
+      if (ids.has(input) && !step.from.includes(input)) edges.push({ from: input, to: step.id, kind: 'data' });
   }
   edges.forEach((e, i) => graph.setEdge(e.from, e.to, { minlen: 1, weight: e.kind === 'flow' ? 2 : 1 }, `e${i}`));
   dagre.layout(graph);
@@ -27,6 +28,11 @@ export function layoutPipeline(steps: StepStats[]): GraphLayout {
       const node = graph.node(s.id);
       return { id: s.id, x: Math.round(node.x - NODE.width / 2), y: Math.round(node.y - NODE.height / 2) };
     }),
-    edges: edges.map((e, i) => ({ ...e, points: (graph.edge({ v: e.from, w: e.to, name: `e${i}` }).points ?? []).map((p: { x: number; y: number }) => [Math.round(p.x), Math.round(p.y)] as [number, number]) })),
+    edges: edges.map((e, i) => ({
+      ...e,
+      points: (graph.edge({ v: e.from, w: e.to, name: `e${i}` }).points ?? []).map(
+        (p: { x: number; y: number }) => [Math.round(p.x), Math.round(p.y)] as [number, number],
+      ),
+    })),
   };
 }

@@ -5,7 +5,11 @@
   var KEY = 'platform-theme';
   var root = document.documentElement;
   var saved = null;
-  try { saved = localStorage.getItem(KEY); } catch (e) { /* storage disabled */ }
+  try {
+    saved = localStorage.getItem(KEY);
+  } catch (e) {
+    /* storage disabled */
+  }
   var system = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
   root.setAttribute('data-theme', saved === 'dark' || saved === 'light' ? saved : system);
   function closeMenus(except) {
@@ -22,7 +26,11 @@
     if (!button) return;
     var next = root.getAttribute('data-theme') === 'dark' ? 'light' : 'dark';
     root.setAttribute('data-theme', next);
-    try { localStorage.setItem(KEY, next); } catch (e) { /* storage disabled */ }
+    try {
+      localStorage.setItem(KEY, next);
+    } catch (e) {
+      /* storage disabled */
+    }
     window.dispatchEvent(new Event('platform-theme'));
   });
 })();

@@ -9,7 +9,9 @@ import type { TimeChartHandle } from './timeseries.ts';
 
 /** Provided by the browser entry: loads the time-series drawing code on first use. Absent on the server. */
 export interface ChartHost {
-  load(): Promise<{ mountTimeChart(element: HTMLElement, chart: TimeChart, theme: ChartTheme, context: FieldContext): TimeChartHandle }>;
+  load(): Promise<{
+    mountTimeChart(element: HTMLElement, chart: TimeChart, theme: ChartTheme, context: FieldContext): TimeChartHandle;
+  }>;
 }
 
 export const ChartContext = createContext<ChartHost | null>(null);
@@ -27,7 +29,8 @@ export interface ChartProps {
 export function ChartBody(props: ChartProps): JSX.Element {
   const { widget, result } = props;
   const time = useMemo(() => chartData(widget, result.data, result.meta.columns).time, [widget, result]);
-  if (!time && typeof result.data[0]?.[widget.x ?? result.meta.columns[0]?.name ?? ''] !== 'number') return <BarsBody {...props} />;
+  if (!time && typeof result.data[0]?.[widget.x ?? result.meta.columns[0]?.name ?? ''] !== 'number')
+    return <BarsBody {...props} />;
   return <TimeSeriesBody {...props} />;
 }
 
@@ -62,38 +65,85 @@ function TimeSeriesBody({ widget, result, theme, context, now, domain }: ChartPr
     <div class="chart-box">
       {legend && (
         <ul class="legend" aria-label="Series">
-          {chart.series.map((s) => <li key={s.name}><span class="legend-mark" style={{ background: s.color }} />{s.name}</li>)}
+          {chart.series.map((s) => (
+            <li key={s.name}>
+              <span class="legend-mark" style={{ background: s.color }} />
+              {s.name}
+            </li>
+          ))}
         </ul>
       )}
-      {chart.indexed && <p class="chart-note">Change from the first point shown (%): the series are on different scales. Hover for the values.</p>}
+      {chart.indexed && (
+        <p class="chart-note">
+          Change from the first point shown (%): the series are on different scales. Hover for the values.
+        </p>
+      )}
       <div class="chart" style={{ height: `${height}px` }} data-rows={result.data.length}>
-        <div class="chart-canvas" ref={element} data-chart={widget.id} data-series={chart.series.map((s) => s.name).join('|')} />
+        <div
+          class="chart-canvas"
+          ref={element}
+          data-chart={widget.id}
+          data-series={chart.series.map((s) => s.name).join('|')}
+        />
         {!ready && <div class="skeleton sk-chart chart-placeholder" />}
       </div>
-      {chart.series.some((s) => s.partialLast) && <p class="chart-note">The last {chart.days ? 'day' : 'period'} is still in progress (dashed).</p>}
+      {chart.series.some((s) => s.partialLast) && (
+        <p class="chart-note">The last {chart.days ? 'day' : 'period'} is still in progress (dashed).</p>
+      )}
     </div>
   );
 }
 
 function BarsBody({ widget, result, theme, context }: ChartProps): JSX.Element {
-  const { rows, series, max, min } = useMemo(() => barRows(widget, result, theme === 'dark' ? DARK : LIGHT), [widget, result, theme]);
+  const { rows, series, max, min } = useMemo(
+    () => barRows(widget, result, theme === 'dark' ? DARK : LIGHT),
+    [widget, result, theme],
+  );
   const span = max - min || 1;
-  const format = (column: string, value: number | null) => formatCell(value, { name: column, type: 'number' }, { format: widget.format, currency: widget.currency, unit: widget.unit, decimals: widget.decimals, ...widget.columns[column] }, context);
+  const format = (column: string, value: number | null) =>
+    formatCell(
+      value,
+      { name: column, type: 'number' },
+      {
+        format: widget.format,
+        currency: widget.currency,
+        unit: widget.unit,
+        decimals: widget.decimals,
+        ...widget.columns[column],
+      },
+      context,
+    );
   return (
     <div class="bars" data-chart={widget.id} style={widget.height ? { maxHeight: `${widget.height}px` } : undefined}>
       {series.length > 1 && (
-        <ul class="legend" aria-label="Series">{series.map((s) => <li key={s.name}><span class="legend-mark" style={{ background: s.color }} />{s.name}</li>)}</ul>
+        <ul class="legend" aria-label="Series">
+          {series.map((s) => (
+            <li key={s.name}>
+              <span class="legend-mark" style={{ background: s.color }} />
+              {s.name}
+            </li>
+          ))}
+        </ul>
       )}
       <table class="bar-table">
         <tbody>
           {rows.map((row) => (
             <tr key={row.label} data-label={row.label}>
-              <th scope="row" class="bar-label">{row.label}</th>
+              <th scope="row" class="bar-label">
+                {row.label}
+              </th>
               <td class="bar-cell">
                 {row.values.map((v, i) => (
                   <div class="bar-line" key={v.name} data-value={v.value ?? ''}>
                     <span class="bar-track">
-                      <span class="bar-fill" style={{ left: `${((Math.min(0, v.value ?? 0) - min) / span) * 100}%`, width: `${(Math.abs(v.value ?? 0) / span) * 100}%`, background: v.color }} />
+                      <span
+                        class="bar-fill"
+                        style={{
+                          left: `${((Math.min(0, v.value ?? 0) - min) / span) * 100}%`,
+                          width: `${(Math.abs(v.value ?? 0) / span) * 100}%`,
+                          background: v.color,
+                        }}
+                      />
                     </span>
                     <span class="bar-value">{format(series[i].column, v.value)}</span>
                   </div>

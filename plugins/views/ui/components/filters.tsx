@@ -6,11 +6,19 @@ import { ChevronIcon } from './icons.tsx';
 
 export type FilterChange = (id: string, value: string | string[] | null) => void;
 
-export function FilterBar({ filters, onChange }: { filters: FilterModel[]; onChange: FilterChange }): JSX.Element | null {
+export function FilterBar({
+  filters,
+  onChange,
+}: {
+  filters: FilterModel[];
+  onChange: FilterChange;
+}): JSX.Element | null {
   if (filters.length === 0) return null;
   return (
     <div class="filters" role="group" aria-label="Filters">
-      {filters.map((f) => <FilterControl key={f.id} filter={f} onChange={onChange} />)}
+      {filters.map((f) => (
+        <FilterControl key={f.id} filter={f} onChange={onChange} />
+      ))}
     </div>
   );
 }
@@ -23,8 +31,16 @@ function FilterControl({ filter, onChange }: { filter: FilterModel; onChange: Fi
           <span class="field-label">{filter.label}</span>
           <div class="seg" role="radiogroup" aria-label={filter.label} data-filter={filter.id}>
             {filter.options.map((o) => (
-              <button key={o.value} type="button" role="radio" aria-checked={filter.value === o.value ? 'true' : 'false'} class={filter.value === o.value ? 'seg-on' : ''}
-                title={o.label} data-value={o.value} onClick={() => onChange(filter.id, o.value)}>
+              <button
+                key={o.value}
+                type="button"
+                role="radio"
+                aria-checked={filter.value === o.value ? 'true' : 'false'}
+                class={filter.value === o.value ? 'seg-on' : ''}
+                title={o.label}
+                data-value={o.value}
+                onClick={() => onChange(filter.id, o.value)}
+              >
                 {o.value === 'all' ? 'All' : o.value}
               </button>
             ))}
@@ -36,9 +52,17 @@ function FilterControl({ filter, onChange }: { filter: FilterModel; onChange: Fi
         <label class="field">
           <span class="field-label">{filter.label}</span>
           <span class="select">
-            <select data-filter={filter.id} value={(filter.value as string | null) ?? ''} onChange={(e) => onChange(filter.id, (e.target as HTMLSelectElement).value || null)}>
+            <select
+              data-filter={filter.id}
+              value={(filter.value as string | null) ?? ''}
+              onChange={(e) => onChange(filter.id, (e.target as HTMLSelectElement).value || null)}
+            >
               <option value="">All</option>
-              {filter.options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+              {filter.options.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
             </select>
             <ChevronIcon />
           </span>
@@ -53,9 +77,21 @@ function FilterControl({ filter, onChange }: { filter: FilterModel; onChange: Fi
         <div class="field">
           <span class="field-label">{filter.label}</span>
           <span class="daterange" data-filter={filter.id}>
-            <input type="date" value={from} max={to || undefined} aria-label={`${filter.label} from`} onChange={(e) => set((e.target as HTMLInputElement).value, to)} />
+            <input
+              type="date"
+              value={from}
+              max={to || undefined}
+              aria-label={`${filter.label} from`}
+              onChange={(e) => set((e.target as HTMLInputElement).value, to)}
+            />
             <span class="daterange-sep">→</span>
-            <input type="date" value={to} min={from || undefined} aria-label={`${filter.label} to`} onChange={(e) => set(from, (e.target as HTMLInputElement).value)} />
+            <input
+              type="date"
+              value={to}
+              min={from || undefined}
+              aria-label={`${filter.label} to`}
+              onChange={(e) => set(from, (e.target as HTMLInputElement).value)}
+            />
           </span>
         </div>
       );
@@ -93,21 +129,41 @@ function MultiSelect({ filter, onChange }: { filter: FilterModel; onChange: Filt
   const chosen = Array.isArray(filter.value) ? filter.value : [];
   const labels = filter.options.filter((o) => chosen.includes(o.value)).map((o) => o.label);
   const summary = chosen.length === 0 ? 'All' : labels.length <= 2 ? labels.join(', ') : `${labels.length} selected`;
-  const toggle = (value: string) => onChange(filter.id, chosen.includes(value) ? chosen.filter((v) => v !== value) : [...chosen, value]);
+  const toggle = (value: string) =>
+    onChange(filter.id, chosen.includes(value) ? chosen.filter((v) => v !== value) : [...chosen, value]);
   return (
     <div class="field">
       <span class="field-label">{filter.label}</span>
-      <details class="ms" data-filter={filter.id} ref={root} open={open} onKeyDown={escape} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
-        <summary class="select ms-summary" aria-haspopup="listbox" aria-expanded={open ? 'true' : 'false'}><span>{summary || 'All'}</span><ChevronIcon /></summary>
+      <details
+        class="ms"
+        data-filter={filter.id}
+        ref={root}
+        open={open}
+        onKeyDown={escape}
+        onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+      >
+        <summary class="select ms-summary" aria-haspopup="listbox" aria-expanded={open ? 'true' : 'false'}>
+          <span>{summary || 'All'}</span>
+          <ChevronIcon />
+        </summary>
         <div class="ms-panel" role="group" aria-label={filter.label}>
           {filter.options.length === 0 && <span class="ms-empty">No values</span>}
           {filter.options.map((o) => (
             <label key={o.value} class="ms-option">
-              <input type="checkbox" value={o.value} checked={chosen.includes(o.value)} onChange={() => toggle(o.value)} />
+              <input
+                type="checkbox"
+                value={o.value}
+                checked={chosen.includes(o.value)}
+                onChange={() => toggle(o.value)}
+              />
               <span>{o.label}</span>
             </label>
           ))}
-          {chosen.length > 0 && <button type="button" class="ms-clear" onClick={() => onChange(filter.id, [])}>Clear</button>}
+          {chosen.length > 0 && (
+            <button type="button" class="ms-clear" onClick={() => onChange(filter.id, [])}>
+              Clear
+            </button>
+          )}
         </div>
       </details>
     </div>

@@ -16,11 +16,12 @@ const DAY = 86_400_000;
 function timeTicks(chart: TimeChart, timeZone: string) {
   const zone = chart.days ? 'UTC' : timeZone;
   const month = new Intl.DateTimeFormat('en-US', { timeZone: zone, month: 'short', day: 'numeric' });
-  return (_u: uPlot, splits: number[], _axis: number, _space: number, increment: number) => splits.map((ms) => {
-    const clock = formatTime(ms, { timeZone: zone, seconds: increment < 60_000, zone: false }).slice(11);
-    if (increment >= DAY || chart.days) return month.format(ms);
-    return clock.startsWith('00:00') ? `${month.format(ms)}` : clock;
-  });
+  return (_u: uPlot, splits: number[], _axis: number, _space: number, increment: number) =>
+    splits.map((ms) => {
+      const clock = formatTime(ms, { timeZone: zone, seconds: increment < 60_000, zone: false }).slice(11);
+      if (increment >= DAY || chart.days) return month.format(ms);
+      return clock.startsWith('00:00') ? `${month.format(ms)}` : clock;
+    });
 }
 
 function seriesPath(chart: TimeChart): uPlot.Series.PathBuilder | undefined {
@@ -29,27 +30,49 @@ function seriesPath(chart: TimeChart): uPlot.Series.PathBuilder | undefined {
   return uPlot.paths.linear!();
 }
 
-function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, width: number, height: number, tooltip: HTMLElement): uPlot.Options {
+function options(
+  chart: TimeChart,
+  theme: ChartTheme,
+  context: FieldContext,
+  width: number,
+  height: number,
+  tooltip: HTMLElement,
+): uPlot.Options {
   const font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-  const [xMin, xMax] = chart.xRange[0] === chart.xRange[1]
-    ? [chart.xRange[0] - (chart.step ?? 3_600_000) / 2, chart.xRange[1] + (chart.step ?? 3_600_000) / 2]
-    : chart.kind === 'bar' ? [chart.xRange[0] - (chart.step ?? 0) / 2, chart.xRange[1] + (chart.step ?? 0) / 2] : chart.xRange;
+  const [xMin, xMax] =
+    chart.xRange[0] === chart.xRange[1]
+      ? [chart.xRange[0] - (chart.step ?? 3_600_000) / 2, chart.xRange[1] + (chart.step ?? 3_600_000) / 2]
+      : chart.kind === 'bar'
+        ? [chart.xRange[0] - (chart.step ?? 0) / 2, chart.xRange[1] + (chart.step ?? 0) / 2]
+        : chart.xRange;
   const axis = (index: 0 | 1): uPlot.Axis => {
     const a = chart.axes[index];
     const labels = axisLabels(a, context);
     const splits: number[] = [];
     for (let v = a.min; v <= a.max + a.step / 1e6; v += a.step) splits.push(Number(v.toPrecision(12)));
     return {
-      scale: index === 0 ? 'y' : 'y2', side: index === 0 ? 3 : 1, stroke: theme.muted, font, size: 64, gap: 6,
-      grid: { show: index === 0, stroke: theme.grid, width: 1 }, ticks: { show: false },
-      splits: () => splits, values: (_u, values) => values.map((v) => labels(v)),
+      scale: index === 0 ? 'y' : 'y2',
+      side: index === 0 ? 3 : 1,
+      stroke: theme.muted,
+      font,
+      size: 64,
+      gap: 6,
+      grid: { show: index === 0, stroke: theme.grid, width: 1 },
+      ticks: { show: false },
+      splits: () => splits,
+      values: (_u, values) => values.map((v) => labels(v)),
     };
   };
   const series: uPlot.Series[] = [{}];
   for (const line of chart.series) {
     const base: uPlot.Series = {
-      label: line.name, stroke: line.color, width: chart.kind === 'bar' ? 0 : 2, scale: line.axis === 0 ? 'y' : 'y2', spanGaps: false,
-      paths: seriesPath(chart), points: { show: chart.kind !== 'bar' && chart.x.length <= 40, size: 5, fill: line.color },
+      label: line.name,
+      stroke: line.color,
+      width: chart.kind === 'bar' ? 0 : 2,
+      scale: line.axis === 0 ? 'y' : 'y2',
+      spanGaps: false,
+      paths: seriesPath(chart),
+      points: { show: chart.kind !== 'bar' && chart.x.length <= 40, size: 5, fill: line.color },
       fill: chart.kind === 'bar' ? line.color : chart.kind === 'area' ? `${line.color}2e` : undefined,
     };
     series.push(base);
@@ -57,14 +80,26 @@ function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, wid
   // The period in progress: its own series holding only the last segment, dashed (or a pale bar), no tooltip row.
   for (const line of chart.series) {
     series.push({
-      label: `${line.name} (partial)`, stroke: line.color, width: chart.kind === 'bar' ? 0 : 2, dash: [5, 4], scale: line.axis === 0 ? 'y' : 'y2',
-      paths: seriesPath(chart), points: { show: chart.kind !== 'bar', size: 6, fill: theme.tooltip, stroke: line.color, width: 2 },
+      label: `${line.name} (partial)`,
+      stroke: line.color,
+      width: chart.kind === 'bar' ? 0 : 2,
+      dash: [5, 4],
+      scale: line.axis === 0 ? 'y' : 'y2',
+      paths: seriesPath(chart),
+      points: { show: chart.kind !== 'bar', size: 6, fill: theme.tooltip, stroke: line.color, width: 2 },
       fill: chart.kind === 'bar' ? `${line.color}66` : chart.kind === 'area' ? `${line.color}14` : undefined,
     });
   }
   return {
-    width, height, ms: 1, legend: { show: false }, padding: [12, 24, 0, 0],
-    tzDate: chart.days || context.timeZone === 'UTC' ? (ts) => uPlot.tzDate(new Date(ts), 'UTC') : (ts) => uPlot.tzDate(new Date(ts), context.timeZone),
+    width,
+    height,
+    ms: 1,
+    legend: { show: false },
+    padding: [12, 24, 0, 0],
+    tzDate:
+      chart.days || context.timeZone === 'UTC'
+        ? (ts) => uPlot.tzDate(new Date(ts), 'UTC')
+        : (ts) => uPlot.tzDate(new Date(ts), context.timeZone),
     scales: {
       x: { time: chart.time, range: () => [xMin, xMax] },
       y: { range: () => [chart.axes[0].min, chart.axes[0].max] },
@@ -72,7 +107,11 @@ function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, wid
     },
     axes: [
       {
-        stroke: theme.muted, font, grid: { show: false }, ticks: { stroke: theme.grid, size: 4 }, space: 70,
+        stroke: theme.muted,
+        font,
+        grid: { show: false },
+        ticks: { stroke: theme.grid, size: 4 },
+        space: 70,
         ...(chart.time ? { values: timeTicks(chart, context.timeZone) } : {}),
         // Whole days tick on midnights only (never "Dec 2, Dec 2" for a noon between two days).
         ...(chart.days ? { incrs: [1, 2, 7, 14, 30, 61, 91, 182, 365].map((d) => d * DAY) } : {}),
@@ -89,13 +128,17 @@ function options(chart: TimeChart, theme: ChartTheme, context: FieldContext, wid
 }
 
 function aligned(chart: TimeChart): uPlot.AlignedData {
-  const full = chart.series.map((line) => line.values.map((v, i) => (line.partialLast && i === line.values.length - 1 ? null : v)));
-  const partial = chart.series.map((line) => line.values.map((v, i) => {
-    if (!line.partialLast) return null;
-    const last = line.values.length - 1;
-    // A line's dashed part joins the last complete point to the partial one; a bar is the partial one alone.
-    return i === last || (chart.kind !== 'bar' && i === last - 1) ? v : null;
-  }));
+  const full = chart.series.map((line) =>
+    line.values.map((v, i) => (line.partialLast && i === line.values.length - 1 ? null : v)),
+  );
+  const partial = chart.series.map((line) =>
+    line.values.map((v, i) => {
+      if (!line.partialLast) return null;
+      const last = line.values.length - 1;
+      // A line's dashed part joins the last complete point to the partial one; a bar is the partial one alone.
+      return i === last || (chart.kind !== 'bar' && i === last - 1) ? v : null;
+    }),
+  );
   return [chart.x, ...full, ...partial] as uPlot.AlignedData;
 }
 
@@ -106,7 +149,11 @@ function showTooltip(u: uPlot, chart: TimeChart, context: FieldContext, tooltip:
     return;
   }
   const x = chart.x[index];
-  const when = chart.time ? (chart.days ? new Date(x).toISOString().slice(0, 10) : formatTime(x, { timeZone: context.timeZone, seconds: false })) : String(x);
+  const when = chart.time
+    ? chart.days
+      ? new Date(x).toISOString().slice(0, 10)
+      : formatTime(x, { timeZone: context.timeZone, seconds: false })
+    : String(x);
   const partial = chart.series.some((l) => l.partialLast) && index === chart.x.length - 1;
   tooltip.replaceChildren();
   const head = document.createElement('div');
@@ -137,7 +184,12 @@ function showTooltip(u: uPlot, chart: TimeChart, context: FieldContext, tooltip:
 }
 
 /** Draws `chart` into `element`, resized with it. */
-export function mountTimeChart(element: HTMLElement, chart: TimeChart, theme: ChartTheme, context: FieldContext): TimeChartHandle {
+export function mountTimeChart(
+  element: HTMLElement,
+  chart: TimeChart,
+  theme: ChartTheme,
+  context: FieldContext,
+): TimeChartHandle {
   const tooltip = document.createElement('div');
   tooltip.className = 'chart-tip';
   tooltip.hidden = true;
@@ -154,7 +206,11 @@ export function mountTimeChart(element: HTMLElement, chart: TimeChart, theme: Ch
     update(next, nextTheme) {
       current = next;
       plot.destroy();
-      plot = new uPlot(options(current, nextTheme, context, size().width, size().height, tooltip), aligned(current), element);
+      plot = new uPlot(
+        options(current, nextTheme, context, size().width, size().height, tooltip),
+        aligned(current),
+        element,
+      );
       element.append(tooltip);
       (element as HTMLElement & { chartData?: TimeChart }).chartData = next;
     },
@@ -165,4 +221,3 @@ export function mountTimeChart(element: HTMLElement, chart: TimeChart, theme: Ch
     },
   };
 }
-

@@ -11,7 +11,17 @@ import table from './table/index.tsx';
 import text from './text/index.tsx';
 import upload from './upload/index.tsx';
 
-export const WIDGET_TYPES = [kpi, line, area, bar, pie, table, alert, upload, text] as const satisfies readonly WidgetContribution[];
+export const WIDGET_TYPES = [
+  kpi,
+  line,
+  area,
+  bar,
+  pie,
+  table,
+  alert,
+  upload,
+  text,
+] as const satisfies readonly WidgetContribution[];
 
 /** The name of a registered widget type. */
 export type WidgetTypeName = (typeof WIDGET_TYPES)[number]['type'];

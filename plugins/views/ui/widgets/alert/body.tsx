@@ -3,13 +3,32 @@ import type { JSX } from 'preact';
 import { columnLabel, formatCell, type FieldContext } from '../../format.ts';
 import type { AlertState, WidgetModel, WidgetResult } from '../../types.ts';
 
-const LABEL: Record<AlertState, string> = { OK: 'OK', WARN: 'Warning', CRIT: 'Critical', NoData: 'No data', Error: 'Error' };
+const LABEL: Record<AlertState, string> = {
+  OK: 'OK',
+  WARN: 'Warning',
+  CRIT: 'Critical',
+  NoData: 'No data',
+  Error: 'Error',
+};
 
 export function StatusPill({ state }: { state: AlertState }): JSX.Element {
-  return <span class={`pill pill-${state.toLowerCase()}`} data-status={state}><span class="pill-dot" />{LABEL[state]}</span>;
+  return (
+    <span class={`pill pill-${state.toLowerCase()}`} data-status={state}>
+      <span class="pill-dot" />
+      {LABEL[state]}
+    </span>
+  );
 }
 
-export function AlertBody({ widget, result, context }: { widget: WidgetModel; result: WidgetResult; context: FieldContext }): JSX.Element {
+export function AlertBody({
+  widget,
+  result,
+  context,
+}: {
+  widget: WidgetModel;
+  result: WidgetResult;
+  context: FieldContext;
+}): JSX.Element {
   const state = result.status ?? (result.error ? 'Error' : 'NoData');
   const reasons = result.reasons ?? [];
   const row = result.data[0];
@@ -22,7 +41,9 @@ export function AlertBody({ widget, result, context }: { widget: WidgetModel; re
       </div>
       {reasons.length > 0 && (
         <ul class="reasons">
-          {reasons.map((reason, i) => <li key={i}>{reason}</li>)}
+          {reasons.map((reason, i) => (
+            <li key={i}>{reason}</li>
+          ))}
         </ul>
       )}
       {fields.length > 0 && (

@@ -13,7 +13,9 @@ interface PieProps {
 
 /** The `top` largest slices, the rest summed as "Other". */
 export function pieSlices(points: [string | number, number | null][], top?: number): [string | number, number][] {
-  const sorted = points.filter((p): p is [string | number, number] => p[1] !== null && p[1] > 0).sort((a, b) => b[1] - a[1]);
+  const sorted = points
+    .filter((p): p is [string | number, number] => p[1] !== null && p[1] > 0)
+    .sort((a, b) => b[1] - a[1]);
   if (!top || sorted.length <= top) return sorted;
   const rest = sorted.slice(top).reduce((sum, p) => sum + p[1], 0);
   return [...sorted.slice(0, top), ['Other', rest]];
@@ -24,9 +26,24 @@ export function PieBody({ widget, result, theme, context }: PieProps): JSX.Eleme
   const { series } = chartData(widget, result.data, result.meta.columns);
   const slices = pieSlices(series[0]?.points ?? [], widget.top);
   const total = slices.reduce((sum, [, v]) => sum + v, 0) || 1;
-  const colors = seriesColors(slices.map(([name]) => String(name)), palette.palette);
+  const colors = seriesColors(
+    slices.map(([name]) => String(name)),
+    palette.palette,
+  );
   const column = series[0]?.column;
-  const format = (value: number) => formatCell(value, { name: column ?? '', type: 'number' }, { format: widget.format, currency: widget.currency, unit: widget.unit, decimals: widget.decimals, ...(column ? widget.columns[column] : {}) }, context);
+  const format = (value: number) =>
+    formatCell(
+      value,
+      { name: column ?? '', type: 'number' },
+      {
+        format: widget.format,
+        currency: widget.currency,
+        unit: widget.unit,
+        decimals: widget.decimals,
+        ...(column ? widget.columns[column] : {}),
+      },
+      context,
+    );
   let angle = 0;
   const arcs = slices.map(([name, value]) => {
     const start = angle;
@@ -42,7 +59,17 @@ export function PieBody({ widget, result, theme, context }: PieProps): JSX.Eleme
   return (
     <div class="pie" data-chart={widget.id}>
       <svg viewBox="0 0 100 100" class="pie-svg" role="img" aria-label={widget.title}>
-        {arcs.map((a) => <path key={a.name} d={arc(a.start, a.end)} fill={colors.get(a.name)} stroke="var(--surface)" stroke-width="0.8"><title>{`${a.name}: ${format(a.value)} (${((a.value / total) * 100).toFixed(1)}%)`}</title></path>)}
+        {arcs.map((a) => (
+          <path
+            key={a.name}
+            d={arc(a.start, a.end)}
+            fill={colors.get(a.name)}
+            stroke="var(--surface)"
+            stroke-width="0.8"
+          >
+            <title>{`${a.name}: ${format(a.value)} (${((a.value / total) * 100).toFixed(1)}%)`}</title>
+          </path>
+        ))}
       </svg>
       <ul class="pie-legend">
         {arcs.map((a) => (

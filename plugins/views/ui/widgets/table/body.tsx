@@ -18,7 +18,15 @@ interface TableProps {
   timeFiltered?: boolean;
 }
 
-export function TableBody({ widget, result, context, query, onChange, loading, timeFiltered }: TableProps): JSX.Element {
+export function TableBody({
+  widget,
+  result,
+  context,
+  query,
+  onChange,
+  loading,
+  timeFiltered,
+}: TableProps): JSX.Element {
   const [text, setText] = useState(query.q);
   const typing = useRef<ReturnType<typeof setTimeout>>();
   useEffect(() => () => clearTimeout(typing.current), []);
@@ -34,7 +42,12 @@ export function TableBody({ widget, result, context, query, onChange, loading, t
     typing.current = setTimeout(() => onChange({ ...query, q: value, offset: 0 }), 300);
   };
   const sortBy = (column: string) => {
-    const next: Pick<TableQuery, 'sort' | 'order'> = query.sort !== column ? { sort: column, order: 'asc' } : query.order === 'asc' ? { sort: column, order: 'desc' } : { sort: null, order: 'asc' };
+    const next: Pick<TableQuery, 'sort' | 'order'> =
+      query.sort !== column
+        ? { sort: column, order: 'asc' }
+        : query.order === 'asc'
+          ? { sort: column, order: 'desc' }
+          : { sort: null, order: 'asc' };
     onChange({ ...query, ...next, offset: 0 });
   };
   const locale = context.locale;
@@ -43,11 +56,22 @@ export function TableBody({ widget, result, context, query, onChange, loading, t
       <div class="table-tools">
         <label class="search">
           <SearchIcon />
-          <input type="search" placeholder="Search" value={text} aria-label={`Search ${widget.title}`} onInput={(e) => search((e.target as HTMLInputElement).value)} />
+          <input
+            type="search"
+            placeholder="Search"
+            value={text}
+            aria-label={`Search ${widget.title}`}
+            onInput={(e) => search((e.target as HTMLInputElement).value)}
+          />
         </label>
-        <span class="table-count">{formatValue(total, { format: 'integer', locale })} {total === 1 ? 'row' : 'rows'}{query.q.trim() ? ` containing “${query.q.trim()}”` : ''}</span>
+        <span class="table-count">
+          {formatValue(total, { format: 'integer', locale })} {total === 1 ? 'row' : 'rows'}
+          {query.q.trim() ? ` containing “${query.q.trim()}”` : ''}
+        </span>
       </div>
-      {result.data.length === 0 && !query.q.trim() ? <EmptyState result={result} timeFiltered={timeFiltered} /> : (
+      {result.data.length === 0 && !query.q.trim() ? (
+        <EmptyState result={result} timeFiltered={timeFiltered} />
+      ) : (
         <div class="table-wrap">
           <table class="data">
             <thead>
@@ -55,10 +79,16 @@ export function TableBody({ widget, result, context, query, onChange, loading, t
                 {columns.map((c) => {
                   const active = query.sort === c.name;
                   return (
-                    <th key={c.name} class={c.type === 'number' ? 'num' : undefined} aria-sort={active ? (query.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                    <th
+                      key={c.name}
+                      class={c.type === 'number' ? 'num' : undefined}
+                      aria-sort={active ? (query.order === 'asc' ? 'ascending' : 'descending') : 'none'}
+                    >
                       <button type="button" onClick={() => sortBy(c.name)} data-column={c.name}>
                         {columnLabel(c.name, widget.columns[c.name], c, context.timeZone)}
-                        <span class={`sort ${active ? 'sort-on' : ''}`}><ChevronIcon dir={active && query.order === 'asc' ? 'up' : 'down'} /></span>
+                        <span class={`sort ${active ? 'sort-on' : ''}`}>
+                          <ChevronIcon dir={active && query.order === 'asc' ? 'up' : 'down'} />
+                        </span>
                       </button>
                     </th>
                   );
@@ -68,20 +98,58 @@ export function TableBody({ widget, result, context, query, onChange, loading, t
             <tbody>
               {result.data.map((row, i) => (
                 <tr key={i}>
-                  {columns.map((c) => <td key={c.name} class={c.type === 'number' ? 'num' : undefined}>{formatCell(row[c.name], c, widget.columns[c.name], { ...context, currency: widget.currency ?? context.currency }, row)}</td>)}
+                  {columns.map((c) => (
+                    <td key={c.name} class={c.type === 'number' ? 'num' : undefined}>
+                      {formatCell(
+                        row[c.name],
+                        c,
+                        widget.columns[c.name],
+                        { ...context, currency: widget.currency ?? context.currency },
+                        row,
+                      )}
+                    </td>
+                  ))}
                 </tr>
               ))}
-              {result.data.length === 0 && <tr><td class="no-match" colSpan={Math.max(columns.length, 1)}>No row contains “{query.q}”.</td></tr>}
+              {result.data.length === 0 && (
+                <tr>
+                  <td class="no-match" colSpan={Math.max(columns.length, 1)}>
+                    No row contains “{query.q}”.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </div>
       )}
       {pages > 1 && (
         <div class="pager">
-          <span>{formatValue(page * size + 1, { format: 'integer', locale })}–{formatValue(Math.min(total, page * size + size), { format: 'integer', locale })} of {formatValue(total, { format: 'integer', locale })}</span>
-          <button type="button" class="icon-btn" disabled={page === 0 || loading} onClick={() => onChange({ ...query, offset: (page - 1) * size })} aria-label="Previous page"><ChevronIcon dir="left" /></button>
-          <span class="pager-page">Page {page + 1} of {formatValue(pages, { format: 'integer', locale })}</span>
-          <button type="button" class="icon-btn" disabled={page >= pages - 1 || loading} onClick={() => onChange({ ...query, offset: (page + 1) * size })} aria-label="Next page"><ChevronIcon dir="right" /></button>
+          <span>
+            {formatValue(page * size + 1, { format: 'integer', locale })}–
+            {formatValue(Math.min(total, page * size + size), { format: 'integer', locale })} of{' '}
+            {formatValue(total, { format: 'integer', locale })}
+          </span>
+          <button
+            type="button"
+            class="icon-btn"
+            disabled={page === 0 || loading}
+            onClick={() => onChange({ ...query, offset: (page - 1) * size })}
+            aria-label="Previous page"
+          >
+            <ChevronIcon dir="left" />
+          </button>
+          <span class="pager-page">
+            Page {page + 1} of {formatValue(pages, { format: 'integer', locale })}
+          </span>
+          <button
+            type="button"
+            class="icon-btn"
+            disabled={page >= pages - 1 || loading}
+            onClick={() => onChange({ ...query, offset: (page + 1) * size })}
+            aria-label="Next page"
+          >
+            <ChevronIcon dir="right" />
+          </button>
         </div>
       )}
     </div>

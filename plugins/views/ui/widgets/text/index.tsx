@@ -12,7 +12,9 @@ declare module '../../types.ts' {
 export default {
   type: 'text',
   query: false,
-  properties: { text: { type: 'string', description: 'text: the content (plain text; blank lines separate paragraphs).' } },
+  properties: {
+    text: { type: 'string', description: 'text: the content (plain text; blank lines separate paragraphs).' },
+  },
   width: 2,
   model: (config) => ({ text: config.text as string | undefined }),
   footer: false,

@@ -20,8 +20,14 @@ export function uploadTargets(target: unknown): string[] {
 
 /** Allowed extensions, lower case with their dot (`accept: xlsx, .CSV` → ['.xlsx', '.csv']). */
 export function acceptList(accept: unknown): string[] {
-  const list = accept === undefined ? ['.xlsx', '.csv'] : ([] as string[]).concat(accept as string | string[]).flatMap((a) => a.split(','));
-  return list.map((a) => a.trim().toLowerCase()).filter(Boolean).map((a) => (a.startsWith('.') ? a : `.${a}`));
+  const list =
+    accept === undefined
+      ? ['.xlsx', '.csv']
+      : ([] as string[]).concat(accept as string | string[]).flatMap((a) => a.split(','));
+  return list
+    .map((a) => a.trim().toLowerCase())
+    .filter(Boolean)
+    .map((a) => (a.startsWith('.') ? a : `.${a}`));
 }
 
 export default {
@@ -29,18 +35,31 @@ export default {
   query: false,
   properties: {
     target: {
-      anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
-      description: 'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      ],
+      description:
+        'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
       examples: ['orders_file', ['products_sheet', 'clients_sheet']],
     },
-    accept: { type: ['string', 'array'], items: { type: 'string' }, default: ['.xlsx', '.csv'], description: 'upload: allowed file extensions.' },
-    maxBytes: { type: 'integer', minimum: 1, description: 'upload: size limit (default: the view\'s maxUploadBytes).' },
+    accept: {
+      type: ['string', 'array'],
+      items: { type: 'string' },
+      default: ['.xlsx', '.csv'],
+      description: 'upload: allowed file extensions.',
+    },
+    maxBytes: { type: 'integer', minimum: 1, description: "upload: size limit (default: the view's maxUploadBytes)." },
   },
   width: 2,
   check: (config) => (config.target ? undefined : 'needs a target: the source step to fire'),
   // The card reports on the sources it feeds.
   from: (config) => uploadTargets(config.target),
-  model: (config, view) => ({ accept: acceptList(config.accept), target: uploadTargets(config.target), maxBytes: (config.maxBytes as number | undefined) ?? view.maxUploadBytes }),
+  model: (config, view) => ({
+    accept: acceptList(config.accept),
+    target: uploadTargets(config.target),
+    maxBytes: (config.maxBytes as number | undefined) ?? view.maxUploadBytes,
+  }),
   footer: true,
   Body: ({ widget, model }) => <UploadBody widget={widget} model={model} locale={model.locale} />,
 } as const satisfies StaticWidgetContribution;
