@@ -91,6 +91,8 @@ export default tseslint.config(
     },
     rules: {
       'boundaries/dependencies': [2, { default: 'disallow', policies: POLICIES }],
+      // Prettier lays out the code (it breaks `x\n  [i]` chains, which this rule takes for a call across lines).
+      'no-unexpected-multiline': 'off',
       // `_name` marks what is deliberately unused (a destructured field left out, an argument a signature requires).
       '@typescript-eslint/no-unused-vars': [
         'error',

@@ -30,6 +30,15 @@ export interface CommitOffset {
   offset: string;
 }
 
+/**
+ * A commit the group refused because it moved this member's partitions while the batch was being written (a member
+ * joined or left: the generation changed). Not a failure of the run: the partitions' new owner reads from the last
+ * committed offset, so the batch is read again (at-least-once); this member goes on with what it is given next.
+ */
+export class RebalancedCommit extends Error {
+  override readonly name = 'RebalancedCommit';
+}
+
 export interface TopicConsumer {
   /**
    * Batches of messages in offset order per partition. With `once`, ends when every assigned partition

@@ -11,6 +11,7 @@ export type {
   ConsumedBatch,
   CommitOffset,
 } from './client.ts';
+export { RebalancedCommit } from './client.ts';
 export { EmbeddedTopicLog } from './embedded.ts';
 export { KafkaTopicClient } from './real.ts';
 

@@ -8,7 +8,7 @@ import type {
   TopicConsumer,
   TopicMessage,
 } from './client.ts';
-import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor } from './client.ts';
+import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor, RebalancedCommit } from './client.ts';
 
 /** A real Kafka cluster through kafkajs: idempotent producer with acks from all replicas, consumer groups. */
 export class KafkaTopicClient implements TopicClient {
@@ -420,16 +420,34 @@ class KafkaConsumer implements TopicConsumer {
   }
 
   async commit(offsets: CommitOffset[]): Promise<void> {
-    if (offsets.length)
+    if (!offsets.length) return;
+    try {
       await this.consumer.commitOffsets(
         offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
       );
+    } catch (error) {
+      const type = protocolErrorType(error);
+      if (REBALANCED.has(type)) throw new RebalancedCommit(`the group is rebalancing (${type})`, { cause: error });
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
     this.offered?.taken();
     await this.consumer.disconnect();
   }
+}
+
+/** Kafka's answers to a commit from a member whose generation is over (kafkajs retries the others itself). */
+const REBALANCED = new Set(['ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID']);
+
+/** The broker's error code name of a kafkajs error, also when kafkajs wrapped it (a non-retriable error's cause). */
+function protocolErrorType(error: unknown): string {
+  for (let e = error as { type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (e.type) return e.type;
+    e = e.cause as typeof e;
+  }
+  return '';
 }
 
 export { partitionFor };

@@ -15,7 +15,12 @@ import {
   type SourceRun,
   type StepInfo,
 } from '../../../core/sdk/index.ts';
-import type { CommitOffset, TopicClient, TopicConsumer } from '../../../connections/kafka/index.ts';
+import {
+  RebalancedCommit,
+  type CommitOffset,
+  type TopicClient,
+  type TopicConsumer,
+} from '../../../connections/kafka/index.ts';
 
 type KafkaSourceConfig = ConfigOf<typeof CONFIG>;
 
@@ -124,7 +129,15 @@ export class KafkaSource implements Source {
   async commit(checkpoint: unknown): Promise<void> {
     const previous = this.committing;
     const consumer = this.consumer;
-    this.committing = previous.then(() => consumer?.commit(checkpoint as CommitOffset[]));
+    this.committing = previous
+      .then(() => consumer?.commit(checkpoint as CommitOffset[]))
+      .catch((error: unknown) => {
+        if (!(error instanceof RebalancedCommit)) throw error;
+        // A worker of a group whose partitions moved mid-batch: their new owner reads the batch again.
+        this.logger.warn(
+          `offsets not committed, ${error.message}: the batch's messages will be read again by the partitions' new owner`,
+        );
+      });
     // Its failure is the next commit's or close's to report: until then it must not count as unhandled (Node would end
     // the process when a commit fails while the run that made it has already stopped).
     this.committing.catch(() => undefined);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaTopicClient, type TopicClient } from '../../../connections/kafka/index.ts';
 import { MemoryLogger } from '../../../core/sdk/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';
@@ -231,4 +232,64 @@ describe('kafka source and sink (real broker)', () => {
     expect(all.length).toBeGreaterThanOrEqual(400); // a rebalance while joining may redeliver uncommitted messages (at-least-once)
     await Promise.all([a.close(), b.close(), client.close()]);
   }, 90_000);
+
+  it('a commit the group refuses after it moved the partitions (a member joined mid-batch) does not fail the run: the source warns, the batch is read again by the new owner', async () => {
+    const topic = scratch.topic('rebalance');
+    const group = scratch.group('g');
+    const brokers = [service('KAFKA_BROKERS')];
+    const client = new KafkaTopicClient(brokers, 'test', new MemoryLogger());
+    await client.createTopic(topic, { partitions: 2 });
+    await client.produce(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })),
+    );
+    const step = await createTestStep<KafkaSource>(
+      source,
+      'source',
+      { topics: topic, group, startFrom: 'earliest', maxBatch: 5 },
+      options(),
+    );
+    const stop = new AbortController();
+    const reading = step.plugin
+      .read({ signal: stop.signal, once: false, checkpoint: undefined })
+      [Symbol.asyncIterator]();
+    const { value: batch } = await reading.next();
+    // A second member joins while the source holds its batch. The source's consumer can rejoin only once its batch
+    // is done, so after the rebalance timeout (60 s) the group goes on without it: a new generation whose only
+    // member is the joiner. The batch's commit then comes from a generation that is over, as when a worker is slow
+    // to rejoin after another left.
+    const kafka = new Kafka({ clientId: 'joiner', brokers, logLevel: logLevel.NOTHING });
+    const joiner = kafka.consumer({ groupId: group, sessionTimeout: 30_000, rebalanceTimeout: 60_000 });
+    await joiner.connect();
+    await joiner.subscribe({ topics: [topic], fromBeginning: true });
+    const joined = new Promise((resolve) => joiner.on(joiner.events.GROUP_JOIN, resolve));
+    const readByJoiner: string[] = [];
+    void joiner.run({
+      eachMessage: async ({ partition, message }) => void readByJoiner.push(`${partition}@${message.offset}`),
+    });
+    await joined;
+    // Commits run in the background, a failure surfacing at the next one: before, the second commit threw the
+    // broker's refusal and the run stopped (a `--once` worker exited 1).
+    await step.plugin.commit(batch!.checkpoint);
+    await step.plugin.commit(batch!.checkpoint);
+    expect(step.logs.join('\n')).toMatch(
+      /offsets not committed, the group is rebalancing \((ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS)\)/,
+    );
+
+    // Nothing of the batch was committed: the joiner, now owning every partition, reads it from its first offset.
+    const checkpoint = batch!.checkpoint as { partition: number; offset: string }[];
+    const batchMessages = checkpoint.flatMap(({ partition, offset }) =>
+      Array.from({ length: Number(offset) }, (_, i) => `${partition}@${i}`),
+    );
+    expect(batchMessages.length).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && !batchMessages.every((m) => readByJoiner.includes(m)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(readByJoiner).toEqual(expect.arrayContaining(batchMessages));
+
+    stop.abort();
+    await reading.return?.(undefined);
+    await step.plugin.close();
+    await Promise.all([step.close(), joiner.disconnect()]);
+    await client.close();
+  }, 150_000);
 });
