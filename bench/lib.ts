@@ -1,6 +1,7 @@
 // Benchmark helpers: medians, machine facts, and the results table.
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import type { Kafka } from 'kafkajs';
 
 export interface Result {
   id: string;
@@ -86,4 +87,34 @@ export function table(results: Result[]): string {
     `| ${header.map(() => '---').join(' | ')} |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
+}
+
+/**
+ * Seconds one bare kafkajs consumer (a group of its own) takes to read `count` messages of `topic` from its start,
+ * each value handed to `each` (the parse a scenario's floor includes): the Kafka floor of the stream scenarios.
+ */
+export async function bareConsumerSeconds(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  count: number,
+  each?: (value: Buffer) => void,
+): Promise<number> {
+  const consumer = kafka.consumer({ groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const t0 = performance.now();
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (each) for (const m of batch.messages) each(m.value!);
+        seen += batch.messages.length;
+        if (seen >= count) resolve();
+      },
+    });
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await consumer.disconnect();
+  return seconds;
 }

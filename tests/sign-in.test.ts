@@ -5,18 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM } from './chromium.ts';
 import { startPlatform } from './cli.ts';
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('sign-in in a browser (economic-analytics)', () => {
   let server: Awaited<ReturnType<typeof startPlatform>>;
@@ -30,7 +20,7 @@ describe('sign-in in a browser (economic-analytics)', () => {
         timeoutMs: 120_000,
       },
     );
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    browser = await chromium.launch(CHROMIUM);
   }, 130_000);
   afterAll(async () => {
     await browser?.close();

@@ -17,7 +17,7 @@ import sink, { type PostgresSink } from '../../plugins/sinks/postgres/index.ts';
 import { backlog, judge, windowsOf, type MonitorEvent } from '../../pipelines/expectations/revenue-monitor.ts';
 import { repoRoot } from '../../tests/cli.ts';
 import { Scratch, service } from '../../tests/services.ts';
-import { median, runs, scale, type Result } from '../lib.ts';
+import { bareConsumerSeconds, median, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 const PARTITIONS = 8;
@@ -89,28 +89,15 @@ async function measure(scratch: Scratch, dir: string): Promise<Result[]> {
   // Kafka fetch: one bare consumer reading and parsing the topic.
   const fetchSeconds: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const consumer = kafka.consumer({ groupId: scratch.group('bench-bare') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const t0 = performance.now();
-    let seen = 0;
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) {
-            try {
-              JSON.parse(m.value!.toString('utf8'));
-            } catch {
-              /* a malformed message of the backlog */
-            }
-          }
-          seen += batch.messages.length;
-          if (seen >= data.messages.length) resolve();
-        },
-      });
-    });
-    fetchSeconds.push((performance.now() - t0) / 1000);
-    await consumer.disconnect();
+    fetchSeconds.push(
+      await bareConsumerSeconds(kafka, topic, scratch.group('bench-bare'), data.messages.length, (value) => {
+        try {
+          JSON.parse(value.toString('utf8'));
+        } catch {
+          /* a malformed message of the backlog */
+        }
+      }),
+    );
   }
   const fetchRate = data.messages.length / median(fetchSeconds);
 

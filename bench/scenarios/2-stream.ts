@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Scratch, service } from '../../tests/services.ts';
-import { median, peakRss, runs, scale, type Result } from '../lib.ts';
+import { bareConsumerSeconds, median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
 export async function stream(): Promise<Result[]> {
@@ -49,23 +49,7 @@ async function measure(scratch: Scratch): Promise<Result[]> {
   await producer.disconnect();
 
   const bare: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const consumer = kafka.consumer({ groupId: scratch.group('bare') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const t0 = performance.now();
-    let seen = 0;
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= events) resolve();
-        },
-      });
-    });
-    bare.push((performance.now() - t0) / 1000);
-    await consumer.disconnect();
-  }
+  for (let r = 0; r < runs; r++) bare.push(await bareConsumerSeconds(kafka, topic, scratch.group('bare'), events));
 
   const dir = workDir('stream');
   const ours: number[] = [];

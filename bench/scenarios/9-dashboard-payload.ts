@@ -3,6 +3,7 @@
 // commits and the page updates live. The shipped manifest runs on its embedded defaults with its simulators on.
 import { join } from 'node:path';
 import { chromium, type CDPSession } from 'playwright-core';
+import { CHROMIUM } from '../../tests/chromium.ts';
 import { repoRoot, startPlatform } from '../../tests/cli.ts';
 import { median, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
@@ -38,19 +39,8 @@ export async function dashboardPayload(): Promise<Result[]> {
     cwd,
     timeoutMs: 120_000,
   });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch(CHROMIUM);
+
   try {
     // Let the simulators fill the shop and the FX history first: the page then shows real amounts of data.
     await new Promise((r) => setTimeout(r, Math.max(5_000, 40_000 * Math.min(1, scale * 10))));

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { SqlClient } from '../../core/sdk/index.ts';
 import type { PipelineRun } from '../../tests/pipelines.ts';
+import { splitCsvLine } from './csv.ts';
 import type { WindowRow } from './revenue-monitor.ts';
 
 export const COLUMNS = [
@@ -49,31 +50,6 @@ function newestFirst(want: WindowRow[], now: Date) {
   return [...want].reverse().map((w) => ({ ...w, partial: Date.parse(w.window_end) > now.getTime() }));
 }
 
-/** A CSV line split on commas outside quotes. */
-function cells(line: string): string[] {
-  const out: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted && ch === '"' && line[i + 1] === '"') {
-      cell += '"';
-      i++;
-    } else if (ch === '"') quoted = !quoted;
-    else if (ch === ',' && !quoted) {
-      out.push(cell);
-      cell = '';
-    } else cell += ch;
-  }
-  out.push(cell);
-  return out;
-}
-
-/** A figure as the CSV text must hold it: decimals as short exact text (618.66, never 618.6600000000001). */
-function text(value: unknown): string {
-  return typeof value === 'number' ? String(value) : String(value);
-}
-
 /**
  * The table, /api/kpis/latest (JSON: rows, partial flags, status and reasons; CSV), the export file and the
  * dashboard's table widget all hold exactly `want`; the status is `status`.
@@ -100,19 +76,21 @@ export async function expectEverywhere(
     .replace(/^\uFEFF/, '')
     .trim()
     .split(/\r?\n/);
-  expect(cells(apiCsv[0])).toEqual([...COLUMNS, 'partial']);
-  expect(apiCsv.slice(1).map(cells)).toEqual(
-    listed.slice(0, 500).map((w) => [...COLUMNS, 'partial'].map((c) => text(w[c as keyof typeof w]))),
+  expect(splitCsvLine(apiCsv[0])).toEqual([...COLUMNS, 'partial']);
+  expect(apiCsv.slice(1).map(splitCsvLine)).toEqual(
+    listed.slice(0, 500).map((w) => [...COLUMNS, 'partial'].map((c) => String(w[c as keyof typeof w]))),
   );
   // The export file: the whole table, newest first, decimals as exact short text.
   const exported = readFileSync(csvFile, 'utf8').trim().split(/\r?\n/);
-  expect(cells(exported[0])).toEqual([...COLUMNS, 'partial']);
+  expect(splitCsvLine(exported[0])).toEqual([...COLUMNS, 'partial']);
   const exact = (w: WindowRow, c: (typeof COLUMNS)[number]) =>
-    c === 'revenue' ? w.revenue.toFixed(2) : c === 'payment_fail_rate' ? w.payment_fail_rate.toFixed(4) : text(w[c]);
-  expect(exported.slice(1).map((line) => cells(line).slice(0, COLUMNS.length))).toEqual(
+    c === 'revenue' ? w.revenue.toFixed(2) : c === 'payment_fail_rate' ? w.payment_fail_rate.toFixed(4) : String(w[c]);
+  expect(exported.slice(1).map((line) => splitCsvLine(line).slice(0, COLUMNS.length))).toEqual(
     listed.map((w) => COLUMNS.map((c) => exact(w, c))),
   );
-  expect(exported.slice(1).map((line) => cells(line)[COLUMNS.length])).toEqual(listed.map((w) => String(w.partial)));
+  expect(exported.slice(1).map((line) => splitCsvLine(line)[COLUMNS.length])).toEqual(
+    listed.map((w) => String(w.partial)),
+  );
   // The dashboard's table widget and its status card.
   const table = (await (await app.request('/api/views/monitor/kpi_table?period=all&limit=1000')).json()) as {
     data: Record<string, unknown>[];

@@ -10,11 +10,11 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient, TriggerEvent, View } from '../../../core/sdk/index.ts';
 import { createTestStep, type TestStep } from '../../../core/testing.ts';
+import { CHROMIUM } from '../../../tests/chromium.ts';
 import { fakeStatus, mountView, stepStats, tokenAccess } from '../shared/testing.ts';
 import { globeMartConfig, seedGlobeMart } from './fixtures.ts';
 import dashboard from './index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../../test-artifacts');
 const EVIL = '<script>window.__pwned=1</script>';
 
@@ -111,17 +111,7 @@ describe('dashboard in a browser', () => {
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'views-chromium-')), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      ...CHROMIUM,
       viewport: { width: 1440, height: 1000 },
       colorScheme: 'light',
     });
