@@ -17,6 +17,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     // Lists what the run leaves on the shared real servers (and fails on it under npm test): tests/leftovers.ts.
-    globalSetup: ['tests/leftovers.ts'],
+    // Each run's scratch folders live in a temporary folder of its own, removed at the end: tests/temp-root.ts.
+    globalSetup: ['tests/leftovers.ts', 'tests/temp-root.ts'],
   },
 });
