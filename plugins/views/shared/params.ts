@@ -1,5 +1,4 @@
 // Typed query-string parameters: validation with messages that name the parameter, defaults, and OpenAPI.
-import { configSchema } from '../../../core/sdk/index.ts';
 
 export type ParamType = 'integer' | 'number' | 'string' | 'boolean' | 'date' | 'timestamp';
 
@@ -27,7 +26,7 @@ export class ParamError extends Error {
   }
 }
 
-export const PARAM_SCHEMA = configSchema({
+export const PARAM_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['type'],
@@ -43,7 +42,7 @@ export const PARAM_SCHEMA = configSchema({
     enum: { type: 'array', items: { type: ['string', 'number'] }, description: 'Allowed values.' },
     required: { type: 'boolean', default: false, description: 'Answer 400 when absent (and no default).' },
   },
-});
+} as const;
 
 /** Converts one raw value; throws ParamError. */
 export function coerceParam(name: string, raw: string, spec: ParamSpec): unknown {

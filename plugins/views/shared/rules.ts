@@ -1,5 +1,5 @@
 // Alert rules: evaluated on the first row of a query, shared by the dashboard's alert widget and the api view.
-import { configSchema, type ConfigOf, type Row } from '../../../core/sdk/index.ts';
+import type { ConfigOf, Row } from '../../../core/sdk/index.ts';
 
 export type AlertState = 'OK' | 'WARN' | 'CRIT' | 'NoData' | 'Error';
 export type AlertRule = ConfigOf<typeof RULE_SCHEMA>[number];
@@ -13,7 +13,7 @@ export interface AlertResult {
 
 const SEVERITY: Record<'OK' | 'WARN' | 'CRIT', number> = { OK: 0, WARN: 1, CRIT: 2 };
 
-export const RULE_SCHEMA = configSchema({
+export const RULE_SCHEMA = {
   type: 'array',
   description:
     'Ordered rules evaluated on the first row of the query. Every rule that fires is listed; the worst state wins. No row → NoData; query error → Error.',
@@ -51,7 +51,7 @@ export const RULE_SCHEMA = configSchema({
       },
     ],
   ],
-});
+} as const;
 
 /** Shows a value of `field` in a reason (a dashboard formats it like the column: 0.31 → 31%). */
 export type ShowValue = (field: string, value: unknown) => string;
