@@ -66,8 +66,6 @@ export interface DataWidgetContribution<P extends WidgetProperties = WidgetPrope
   skeleton: 'kpi' | 'chart' | 'table';
   /** The card offers its rows as CSV. */
   csv?: boolean;
-  /** The page loads chart code for it (series charts). */
-  chart?: boolean;
   /** With `series:`, every name the series column takes unfiltered is sent along (colours stay with names). */
   seriesDomain?: boolean;
   /** The server pages, sorts and searches its rows (`pageSize`; sort, order, q). */
