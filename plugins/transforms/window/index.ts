@@ -7,7 +7,7 @@ import {
   pluginModule,
   TOKENS,
   type ConfigOf,
-  type JSONSchema,
+  type ConfigSchema,
   type Row,
   type StepInfo,
   type Transform,
@@ -278,7 +278,7 @@ export function quantile(values: number[], q: number): number | null {
 }
 
 const field = configSchema({ type: 'string', description: 'A numeric field of the records.' });
-const where = <const E extends Record<string, JSONSchema>>(extra: E) =>
+const where = <const E extends Record<string, ConfigSchema>>(extra: E) =>
   configSchema({
     type: 'object',
     required: ['field', 'in', ...(Object.keys(extra) as (keyof E & string)[])],
