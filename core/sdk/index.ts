@@ -21,7 +21,7 @@ export {
 export { isCrossSite } from './http.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { createAjv, describeAjvError, isTimeZone, type ConfigError } from './config.ts';
-export { configSchema, duration, timeZone, type ConfigOf } from './schema.ts';
+export { configSchema, duration, timeZone, type ConfigOf, type ConfigSchema, type DeclaredOf } from './schema.ts';
 export { systemClock } from './clock.ts';
 export { inject, injectable, optional } from 'inversify';
 export { ContainerModule } from 'inversify';

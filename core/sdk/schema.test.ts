@@ -2,7 +2,7 @@
 // the duration builders validate as parseDuration reads (weeks too), above 0 unless zero is allowed.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createAjv, describeAjvError } from './config.ts';
-import { configSchema, duration, timeZone, type ConfigOf } from './schema.ts';
+import { configSchema, duration, timeZone, type ConfigOf, type DeclaredOf } from './schema.ts';
 
 const SCHEMA = configSchema({
   type: 'object',
@@ -26,6 +26,17 @@ describe('config schemas', () => {
       limit?: number;
       every: string;
       lateness: string;
+      zone?: string;
+    }>();
+  });
+
+  it('derives the declared type too: as written, before defaults (defaulted properties optional)', () => {
+    expectTypeOf<DeclaredOf<typeof SCHEMA>>().toEqualTypeOf<{
+      key: string[];
+      keep?: 'first' | 'last';
+      limit?: number;
+      every?: string;
+      lateness?: string;
       zone?: string;
     }>();
   });

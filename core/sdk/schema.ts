@@ -8,6 +8,15 @@ import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
  */
 export type ConfigOf<S extends JSONSchema> = FromSchema<S>;
 
+/** A JSON Schema as configSchema() and ConfigOf read it (a fragment's type, e.g. properties a widget type adds). */
+export type ConfigSchema = JSONSchema;
+
+/**
+ * A part of a config as it may be written, before defaults are applied (a property with a default is optional): for
+ * parts code builds itself as well as reads from `with:` (the dashboard's widgets and filters of its auto mode).
+ */
+export type DeclaredOf<S extends JSONSchema> = FromSchema<S, { keepDefaultedPropertiesOptional: true }>;
+
 /** Keeps a config schema's literal types (for ConfigOf) and checks it is a JSON Schema. */
 export function configSchema<const S extends JSONSchema>(schema: S): S {
   return schema;

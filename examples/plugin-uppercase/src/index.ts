@@ -1,20 +1,18 @@
 // A complete third-party plugin: spec (drives validation, `platform plugins` and docs) + class + ContainerModule.
 // A manifest loads it with `plugins: [platform-plugin-uppercase]` and uses it as `use: uppercase`.
 import {
+  configSchema,
   inject,
   injectable,
   pluginModule,
   TOKENS,
+  type ConfigOf,
   type Row,
   type Transform,
   type TransformContext,
 } from '@platform/sdk';
 
-export interface UppercaseConfig {
-  fields: string[];
-  /** What to do with a value that is not a string. */
-  nonString: 'keep' | 'reject';
-}
+export type UppercaseConfig = ConfigOf<typeof CONFIG>;
 
 @injectable()
 export class Uppercase implements Transform {
@@ -40,31 +38,33 @@ export class Uppercase implements Transform {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['fields'],
+  properties: {
+    fields: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      description: 'Fields to upper-case.',
+      examples: [['country']],
+    },
+    nonString: {
+      enum: ['keep', 'reject'],
+      default: 'keep',
+      description: 'A non-string value is kept as it is, or the record is rejected.',
+    },
+  },
+});
+
 export default pluginModule(
   {
     kind: 'transform',
     name: 'uppercase',
     summary: 'Upper-cases the given string fields (example third-party plugin).',
     stability: 'stable',
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['fields'],
-      properties: {
-        fields: {
-          type: 'array',
-          items: { type: 'string' },
-          minItems: 1,
-          description: 'Fields to upper-case.',
-          examples: [['country']],
-        },
-        nonString: {
-          enum: ['keep', 'reject'],
-          default: 'keep',
-          description: 'A non-string value is kept as it is, or the record is rejected.',
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Country codes in capitals',

@@ -2,10 +2,12 @@ import {
   BATCH_LEDGER_TABLE,
   batchLedgerSql,
   claimParams,
+  configSchema,
   inject,
   injectable,
   pluginModule,
   TOKENS,
+  type ConfigOf,
   type Connections,
   type Logger,
   type Row,
@@ -15,25 +17,7 @@ import {
 } from '../../../core/sdk/index.ts';
 import { quoteIdent, type PostgresClient } from '../../../connections/postgres/index.ts';
 
-interface Lookup {
-  column: string;
-  table: string;
-  naturalKey: Record<string, string>;
-  surrogateKey: string;
-  create: boolean;
-  onMissing: 'null' | 'reject';
-}
-
-interface PostgresSinkConfig {
-  table: string;
-  mode: 'append' | 'upsert';
-  key?: string[];
-  onConflict: 'update' | 'ignore';
-  afterWrite: string[];
-  columns?: Record<string, string>;
-  createTable: boolean;
-  lookups: Lookup[];
-}
+type PostgresSinkConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * Writes to PostgreSQL. append = COPY. upsert = in one transaction: COPY into a temp staging table, keep the
@@ -297,6 +281,93 @@ function valueCheck(column: { name: string; type: string }): ((record: Row) => s
   return undefined;
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['table'],
+  properties: {
+    table: { type: 'string', description: 'Target table (schema.table allowed).', examples: ['fact_transactions'] },
+    mode: {
+      enum: ['append', 'upsert'],
+      default: 'append',
+      description: 'append copies rows in; upsert inserts or updates by key.',
+    },
+    key: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      description: 'Conflict key for upsert (a primary key or unique constraint).',
+    },
+    columns: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Declared schema {column: SQL type}, used by createTable.',
+      examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }],
+    },
+    createTable: {
+      type: 'boolean',
+      default: false,
+      description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).',
+    },
+    onConflict: {
+      enum: ['update', 'ignore'],
+      default: 'update',
+      description:
+        'upsert: a key the table holds already is updated with the new values (update; the last record of a key in a batch wins), or keeps its stored row (ignore; the first delivery of a key wins, e.g. an event delivered twice).',
+    },
+    afterWrite: {
+      type: 'array',
+      items: { type: 'string' },
+      default: [],
+      description:
+        "SQL statements run in order in the same transaction, once the batch is written, when it inserted or changed at least one row; the temporary table `written` holds those rows (the table's columns; unchanged and ignored rows are not in it). For aggregates kept next to the rows: merge what the batch added, or recompute the groups it touched — atomic with the rows, and idempotent under at-least-once delivery since a row delivered again is not in `written`. Statements see what other transactions committed before each statement starts: take a lock first (SELECT pg_advisory_xact_lock(hashtext('…'))) where several processes update the same aggregate rows from what they read.",
+      examples: [
+        [
+          "INSERT INTO daily AS d SELECT date_trunc('day', at), count(*) FROM written GROUP BY 1 ON CONFLICT (day) DO UPDATE SET n = d.n + EXCLUDED.n",
+        ],
+      ],
+    },
+    lookups: {
+      type: 'array',
+      default: [],
+      description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['column', 'table', 'naturalKey', 'surrogateKey'],
+        properties: {
+          column: { type: 'string', description: 'Column of the target that receives the surrogate key.' },
+          table: { type: 'string', description: 'Dimension table.' },
+          naturalKey: {
+            type: 'object',
+            additionalProperties: { type: 'string' },
+            description: '{dimension column: record field}.',
+          },
+          surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
+          create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
+          onMissing: {
+            enum: ['null', 'reject'],
+            default: 'null',
+            description:
+              'A natural key the dimension does not have (without create): null leaves the surrogate key null; reject sends the record to dead-letter naming the lookup and its values (the others are written).',
+          },
+        },
+      },
+      examples: [
+        [
+          {
+            column: 'customer_key',
+            table: 'dim_customer',
+            naturalKey: { customer_name: 'customer' },
+            surrogateKey: 'customer_key',
+            create: true,
+          },
+        ],
+      ],
+    },
+  },
+});
+
 export default pluginModule(
   {
     kind: 'sink',
@@ -306,92 +377,7 @@ export default pluginModule(
     stability: 'stable',
     connectionTypes: ['postgres'],
     connectionRequired: true,
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['table'],
-      properties: {
-        table: { type: 'string', description: 'Target table (schema.table allowed).', examples: ['fact_transactions'] },
-        mode: {
-          enum: ['append', 'upsert'],
-          default: 'append',
-          description: 'append copies rows in; upsert inserts or updates by key.',
-        },
-        key: {
-          type: 'array',
-          items: { type: 'string' },
-          minItems: 1,
-          description: 'Conflict key for upsert (a primary key or unique constraint).',
-        },
-        columns: {
-          type: 'object',
-          additionalProperties: { type: 'string' },
-          description: 'Declared schema {column: SQL type}, used by createTable.',
-          examples: [{ id: 'text', amount: 'numeric(12,2)', at: 'timestamptz' }],
-        },
-        createTable: {
-          type: 'boolean',
-          default: false,
-          description: 'Create the table from columns when it is missing (with the key as primary key in upsert mode).',
-        },
-        onConflict: {
-          enum: ['update', 'ignore'],
-          default: 'update',
-          description:
-            'upsert: a key the table holds already is updated with the new values (update; the last record of a key in a batch wins), or keeps its stored row (ignore; the first delivery of a key wins, e.g. an event delivered twice).',
-        },
-        afterWrite: {
-          type: 'array',
-          items: { type: 'string' },
-          default: [],
-          description:
-            "SQL statements run in order in the same transaction, once the batch is written, when it inserted or changed at least one row; the temporary table `written` holds those rows (the table's columns; unchanged and ignored rows are not in it). For aggregates kept next to the rows: merge what the batch added, or recompute the groups it touched — atomic with the rows, and idempotent under at-least-once delivery since a row delivered again is not in `written`. Statements see what other transactions committed before each statement starts: take a lock first (SELECT pg_advisory_xact_lock(hashtext('…'))) where several processes update the same aggregate rows from what they read.",
-          examples: [
-            [
-              "INSERT INTO daily AS d SELECT date_trunc('day', at), count(*) FROM written GROUP BY 1 ON CONFLICT (day) DO UPDATE SET n = d.n + EXCLUDED.n",
-            ],
-          ],
-        },
-        lookups: {
-          type: 'array',
-          default: [],
-          description: 'Dimension lookups: replace natural keys by surrogate keys (star schemas), set-based per batch.',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['column', 'table', 'naturalKey', 'surrogateKey'],
-            properties: {
-              column: { type: 'string', description: 'Column of the target that receives the surrogate key.' },
-              table: { type: 'string', description: 'Dimension table.' },
-              naturalKey: {
-                type: 'object',
-                additionalProperties: { type: 'string' },
-                description: '{dimension column: record field}.',
-              },
-              surrogateKey: { type: 'string', description: 'Surrogate key column of the dimension (e.g. a serial).' },
-              create: { type: 'boolean', default: false, description: 'Insert missing dimension rows first.' },
-              onMissing: {
-                enum: ['null', 'reject'],
-                default: 'null',
-                description:
-                  'A natural key the dimension does not have (without create): null leaves the surrogate key null; reject sends the record to dead-letter naming the lookup and its values (the others are written).',
-              },
-            },
-          },
-          examples: [
-            [
-              {
-                column: 'customer_key',
-                table: 'dim_customer',
-                naturalKey: { customer_name: 'customer' },
-                surrogateKey: 'customer_key',
-                create: true,
-              },
-            ],
-          ],
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Upsert facts',

@@ -1,10 +1,12 @@
 // The csv and parquet sinks: one implementation, each sink folder gives it its format and spec.
 import {
+  configSchema,
   inject,
   injectable,
   SnapshotBuffer,
   TOKENS,
   type Clock,
+  type ConfigOf,
   type Connections,
   type Logger,
   type ResidentRows,
@@ -14,14 +16,9 @@ import {
   type StepInfo,
 } from '../../../core/sdk/index.ts';
 import { DuckDbClient, DuckDbRows } from '../../../connections/duckdb/index.ts';
-import { emptyFile, writeRows, writeTable, type WriteOptions } from '../../../formats/write.ts';
+import { emptyFile, writeRows, writeTable } from '../../../formats/write.ts';
 
-interface FileSinkConfig {
-  path: string;
-  partitionBy?: string;
-  mode: WriteOptions['mode'];
-  types?: Record<string, string>;
-}
+type FileSinkConfig = ConfigOf<ReturnType<typeof fileSinkConfig>>;
 
 /**
  * The csv and parquet sinks: each batch is written as files with DuckDB COPY, one per date partition
@@ -144,7 +141,7 @@ export function fileSinkClass(format: 'csv' | 'parquet') {
 export type FileSink = InstanceType<ReturnType<typeof fileSinkClass>>;
 
 export function fileSinkConfig(format: 'csv' | 'parquet') {
-  return {
+  return configSchema({
     type: 'object',
     additionalProperties: false,
     required: ['path'],
@@ -167,20 +164,21 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
           'Timestamp, date or YYYYMMDD date-key field that picks the partition of each record (UTC day); records without a valid one go under "unknown".',
         examples: ['event_ts', 'date_key'],
       },
+      // Each branch is a configSchema of its own: the literal types are not kept through a conditional.
       mode:
         format === 'csv'
-          ? {
+          ? configSchema({
               enum: ['new', 'append', 'overwrite', 'create'],
               default: 'new',
               description:
                 "new: one new file per batch and partition (never overwrites earlier data); append: rows added to the partition's file (header once, later batches follow its columns); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source's run (all its pages; the header alone when it is empty) — an export; create: the file is written only when there is none yet (a simulator that must never replace a file a person put there).",
-            }
-          : {
+            })
+          : configSchema({
               enum: ['new', 'overwrite', 'create'],
               default: 'new',
               description:
                 "new: one new file per batch and partition (never overwrites earlier data); overwrite: the file is replaced atomically with each batch, or with the whole result of a query source's run (all its pages; no rows when it is empty); create: the file is written only when there is none yet.",
-            },
+            }),
       types: {
         type: 'object',
         additionalProperties: { type: 'string' },
@@ -189,5 +187,5 @@ export function fileSinkConfig(format: 'csv' | 'parquet') {
         examples: [{ amount: 'DECIMAL(10,2)', revenue: 'DECIMAL(10,2)', date_key: 'INTEGER' }],
       },
     },
-  };
+  });
 }

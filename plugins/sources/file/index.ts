@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import {
+  configSchema,
   DataError,
   inject,
   injectable,
@@ -10,6 +11,7 @@ import {
   rowCount,
   TOKENS,
   type Batch,
+  type ConfigOf,
   type Connections,
   type Logger,
   type Row,
@@ -22,24 +24,12 @@ import {
   firstLine,
   formatOf,
   readRecords,
-  type CsvOptions,
   type FileBatch,
   type FileFormat,
   type ReadOptions,
-  type XlsxOptions,
 } from '../../../formats/index.ts';
 
-interface FileSourceConfig {
-  path: string | string[];
-  format?: FileFormat;
-  batchSize?: number;
-  csv?: CsvOptions;
-  xlsx?: XlsxOptions;
-  addFileColumn?: string;
-  addLineColumn?: string;
-  rereadOnBackfill: boolean;
-  inDuckDb: boolean;
-}
+type FileSourceConfig = ConfigOf<typeof CONFIG>;
 
 /** Files already read, by absolute path: a file is read again only when its size or modification time changes. */
 type Done = Record<string, { size: number; mtimeMs: number }>;
@@ -323,7 +313,7 @@ function display(file: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
-const csvOptions = {
+const csvOptions = configSchema({
   type: 'object',
   additionalProperties: false,
   description:
@@ -379,7 +369,101 @@ const csvOptions = {
       examples: [{ amount: 'DOUBLE' }],
     },
   },
-};
+});
+
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      ],
+      description:
+        'Glob(s) of the files, relative to the working directory (`**` any folders, `*` any name, `{a,b}` alternatives); {YYYY}, {MM}, {DD} are filled by --date, or match any partition.',
+      examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
+    },
+    format: {
+      enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'],
+      description:
+        "File format (default: from each file's extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).",
+    },
+    batchSize: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        "Records per batch. Default: CSV and JSON lines in batches of about 16 MB of the file, read one after the other (memory stays flat whatever the file's size), Parquet 1,000,000 rows, " +
+        "XLSX and JSON 50,000 records. CSV, JSON lines and Parquet stay in DuckDB (no addLineColumn): the step's connection, else the one of the DuckDB steps after it, else an in-memory one. " +
+        'Set it when a file must be one batch (e.g. duplicates found within a file).',
+      examples: [10000, 250000],
+    },
+    inDuckDb: {
+      type: 'boolean',
+      default: true,
+      description:
+        "CSV, JSON lines and Parquet batches stay in DuckDB (the step's duckdb connection, else the one of the DuckDB steps after it, else an in-memory one): DuckDB-backed steps use them in place, others get records. " +
+        'false reads every batch as JS records (slower; for comparing the two paths).',
+    },
+    csv: csvOptions,
+    xlsx: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'XLSX options (read as a stream): `sheet`, the sheet or sheets to read (default: every sheet; a workbook without it, or without any of them, goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`, `maxTextChars`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
+      properties: {
+        sheet: {
+          type: ['string', 'array'],
+          items: { type: 'string' },
+          minItems: 1,
+          description:
+            'Sheet to read, or a list of sheets (default: every sheet). Records carry a _sheet field when a list is given, or when every sheet is read and the workbook has several. Sheets not read are not even decompressed, however large.',
+          examples: ['Products', ['Products', 'Clients']],
+        },
+        maxRows: {
+          type: 'integer',
+          minimum: 1,
+          default: 1048576,
+          description: 'Rows read per sheet; the rows after go to dead-letter as one entry.',
+        },
+        maxColumns: {
+          type: 'integer',
+          minimum: 1,
+          default: 16384,
+          description: 'Cells a row may have; a wider row goes to dead-letter.',
+        },
+        maxTextChars: {
+          type: 'integer',
+          minimum: 1,
+          default: 64000000,
+          description:
+            "Characters the workbook's shared texts (its table of distinct texts, held in memory while the sheets are read; only those the sheets read use, when `sheet` is given) may hold in all; a workbook with more goes to dead-letter whole.",
+        },
+      },
+    },
+    addFileColumn: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "Add the source file (relative to the working directory, or the uploaded file's name) in this column.",
+      examples: ['source_file'],
+    },
+    addLineColumn: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "CSV files: add each record's line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.",
+      examples: ['source_line'],
+    },
+    rereadOnBackfill: {
+      type: 'boolean',
+      default: false,
+      description:
+        "With --date (a backfill), read that date's files again even when they were read already: the day is processed again, e.g. after reference data changed (idempotent when the sinks upsert). Without it, a file is read again only when its size or modification time changes.",
+    },
+  },
+});
 
 export default pluginModule(
   {
@@ -399,99 +483,7 @@ export default pluginModule(
       "CSV, JSON lines and Parquet files are loaded into DuckDB (the step's duckdb connection, else the one of the DuckDB steps after it, else an in-memory one) and their batches stay there: validate, sql, the duckdb sink and the csv and parquet sinks work on them in place (the fast path for large files); other steps get records.",
     stability: 'stable',
     connectionTypes: ['duckdb'],
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['path'],
-      properties: {
-        path: {
-          anyOf: [
-            { type: 'string', minLength: 1 },
-            { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-          ],
-          description:
-            'Glob(s) of the files, relative to the working directory (`**` any folders, `*` any name, `{a,b}` alternatives); {YYYY}, {MM}, {DD} are filled by --date, or match any partition.',
-          examples: ['data/raw/{YYYY}/{MM}/{DD}/*.csv', 'inbox/*.xlsx', ['exports/**/*.parquet', 'exports/**/*.csv']],
-        },
-        format: {
-          enum: ['csv', 'jsonl', 'json', 'parquet', 'xlsx'],
-          description:
-            "File format (default: from each file's extension: .csv .tsv .txt, .jsonl .ndjson, .json, .parquet, .xlsx).",
-        },
-        batchSize: {
-          type: 'integer',
-          minimum: 1,
-          description:
-            "Records per batch. Default: CSV and JSON lines in batches of about 16 MB of the file, read one after the other (memory stays flat whatever the file's size), Parquet 1,000,000 rows, " +
-            "XLSX and JSON 50,000 records. CSV, JSON lines and Parquet stay in DuckDB (no addLineColumn): the step's connection, else the one of the DuckDB steps after it, else an in-memory one. " +
-            'Set it when a file must be one batch (e.g. duplicates found within a file).',
-          examples: [10000, 250000],
-        },
-        inDuckDb: {
-          type: 'boolean',
-          default: true,
-          description:
-            "CSV, JSON lines and Parquet batches stay in DuckDB (the step's duckdb connection, else the one of the DuckDB steps after it, else an in-memory one): DuckDB-backed steps use them in place, others get records. " +
-            'false reads every batch as JS records (slower; for comparing the two paths).',
-        },
-        csv: csvOptions,
-        xlsx: {
-          type: 'object',
-          additionalProperties: false,
-          description:
-            'XLSX options (read as a stream): `sheet`, the sheet or sheets to read (default: every sheet; a workbook without it, or without any of them, goes to dead-letter whole, naming its sheets), `maxRows`, `maxColumns`, `maxTextChars`. The first non-empty row names the fields; values come as numbers, text, booleans or timestamps.',
-          properties: {
-            sheet: {
-              type: ['string', 'array'],
-              items: { type: 'string' },
-              minItems: 1,
-              description:
-                'Sheet to read, or a list of sheets (default: every sheet). Records carry a _sheet field when a list is given, or when every sheet is read and the workbook has several. Sheets not read are not even decompressed, however large.',
-              examples: ['Products', ['Products', 'Clients']],
-            },
-            maxRows: {
-              type: 'integer',
-              minimum: 1,
-              default: 1048576,
-              description: 'Rows read per sheet; the rows after go to dead-letter as one entry.',
-            },
-            maxColumns: {
-              type: 'integer',
-              minimum: 1,
-              default: 16384,
-              description: 'Cells a row may have; a wider row goes to dead-letter.',
-            },
-            maxTextChars: {
-              type: 'integer',
-              minimum: 1,
-              default: 64000000,
-              description:
-                "Characters the workbook's shared texts (its table of distinct texts, held in memory while the sheets are read; only those the sheets read use, when `sheet` is given) may hold in all; a workbook with more goes to dead-letter whole.",
-            },
-          },
-        },
-        addFileColumn: {
-          type: 'string',
-          minLength: 1,
-          description:
-            "Add the source file (relative to the working directory, or the uploaded file's name) in this column.",
-          examples: ['source_file'],
-        },
-        addLineColumn: {
-          type: 'string',
-          minLength: 1,
-          description:
-            "CSV files: add each record's line in its file in this column (the header is line 1; numbered like the file:LINE of rejected lines). Every dead letter already names its file:line; this puts it in the data too.",
-          examples: ['source_line'],
-        },
-        rereadOnBackfill: {
-          type: 'boolean',
-          default: false,
-          description:
-            "With --date (a backfill), read that date's files again even when they were read already: the day is processed again, e.g. after reference data changed (idempotent when the sinks upsert). Without it, a file is read again only when its size or modification time changes.",
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Daily partitions, backfill with --date',

@@ -1,22 +1,6 @@
 import type { Faker } from '@faker-js/faker';
 import type { Row } from '../../../core/sdk/types.ts';
-
-/**
- * How one field of a generated record is made. Fields are made in declaration order, so `when` conditions and
- * `{{field}}` template placeholders can use earlier fields.
- */
-export type FieldSpec =
-  | { const: unknown }
-  | { faker: string; args?: unknown[] }
-  | { oneOf: unknown[]; weights?: number[] }
-  | { int: [number, number] }
-  | { float: [number, number]; decimals?: number }
-  | { sequence: { start?: number; prefix?: string; pad?: number } }
-  | { uuid: true }
-  | { now: true }
-  | { dayTime: [number, number] }
-  | { template: string }
-  | { when: { field: string; in: unknown[] }; then: FieldSpec; else?: FieldSpec };
+import type { FieldSpec } from './index.ts';
 
 export interface FieldContext {
   faker: Faker;
@@ -130,30 +114,30 @@ function fakerMethod(faker: Faker, path: string): unknown {
 export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
   const { faker } = ctx;
   if ('const' in spec) return spec.const;
-  if ('faker' in spec) {
+  if (spec.faker !== undefined) {
     const fn = fakerMethod(faker, spec.faker) as ((...a: unknown[]) => unknown) | undefined;
     if (!fn) throw new Error(`unknown faker method "${spec.faker}"`);
     return fn(...(spec.args ?? []));
   }
-  if ('oneOf' in spec) {
+  if (spec.oneOf !== undefined) {
     if (!spec.weights) return faker.helpers.arrayElement(spec.oneOf);
     return faker.helpers.weightedArrayElement(spec.oneOf.map((value, i) => ({ value, weight: spec.weights![i] ?? 0 })));
   }
-  if ('int' in spec) return faker.number.int({ min: spec.int[0], max: spec.int[1] });
-  if ('float' in spec) {
+  if (spec.int !== undefined) return faker.number.int({ min: spec.int[0], max: spec.int[1] });
+  if (spec.float !== undefined) {
     const value = faker.number.float({ min: spec.float[0], max: spec.float[1] });
     const factor = 10 ** (spec.decimals ?? 2);
     return Math.round(value * factor) / factor;
   }
-  if ('sequence' in spec) {
+  if (spec.sequence !== undefined) {
     const n = (spec.sequence.start ?? 1) + ctx.index;
     return spec.sequence.prefix !== undefined || spec.sequence.pad
       ? `${spec.sequence.prefix ?? ''}${String(n).padStart(spec.sequence.pad ?? 0, '0')}`
       : n;
   }
-  if ('uuid' in spec) return faker.string.uuid();
-  if ('now' in spec) return new Date(ctx.now.getTime());
-  if ('dayTime' in spec) {
+  if (spec.uuid !== undefined) return faker.string.uuid();
+  if (spec.now !== undefined) return new Date(ctx.now.getTime());
+  if (spec.dayTime !== undefined) {
     // A whole second between the hours of the day being made (UTC): sales of a given day, for a backfill too.
     const start = Date.parse(`${ctx.day}T00:00:00Z`) / 1000;
     const [from, to] = spec.dayTime;
@@ -161,10 +145,11 @@ export function makeField(spec: FieldSpec, ctx: FieldContext): unknown {
       (start + faker.number.int({ min: Math.round(from * 3600), max: Math.round(to * 3600) - 1 })) * 1000,
     );
   }
-  if ('template' in spec) return expandTemplate(spec.template, ctx);
-  if ('when' in spec) {
-    if (spec.when.in.includes(ctx.record[spec.when.field])) return makeField(spec.then, ctx);
-    return spec.else ? makeField(spec.else, ctx) : null;
+  if (spec.template !== undefined) return expandTemplate(spec.template, ctx);
+  if (spec.when !== undefined) {
+    // then/else are field specs (the schema's $ref checked them; ConfigOf reads them as unknown).
+    if (spec.when.in.includes(ctx.record[spec.when.field])) return makeField(spec.then as FieldSpec, ctx);
+    return spec.else ? makeField(spec.else as FieldSpec, ctx) : null;
   }
   throw new Error(`unknown field spec ${JSON.stringify(spec)}`);
 }

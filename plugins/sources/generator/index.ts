@@ -1,18 +1,21 @@
 import { createRequire } from 'node:module';
 import type { Faker } from '@faker-js/faker';
 import {
+  configSchema,
   inject,
   injectable,
   pluginModule,
   TOKENS,
   type Batch,
   type Clock,
+  type ConfigOf,
+  type ConfigSchema,
   type Row,
   type Source,
   type SourceRun,
   type StepInfo,
 } from '../../../core/sdk/index.ts';
-import { checkField, corruptValue, makeField, type FieldSpec } from './fields.ts';
+import { checkField, corruptValue, makeField } from './fields.ts';
 
 /** faker costs ~40 MB at import: it is loaded when a generator is built, not by every process that lists plugins. */
 function newFaker(): Faker {
@@ -22,16 +25,12 @@ function newFaker(): Faker {
   return new FakerClass({ locale: [en] });
 }
 
-interface GeneratorConfig {
-  seed: number;
-  count?: number;
-  rate?: number;
-  batchSize: number;
-  daily: boolean;
-  dayOffset: number;
-  fields: Record<string, FieldSpec>;
-  corrupt?: { ratio: number; fields: string[]; values?: unknown[] };
-}
+type GeneratorConfig = ConfigOf<typeof CONFIG>;
+/**
+ * How one field of a generated record is made: one of const, faker, oneOf, … (checkField). Fields are made in
+ * declaration order, so `when` conditions and `{{field}}` template placeholders can use earlier fields.
+ */
+export type FieldSpec = GeneratorConfig['fields'][string];
 
 /**
  * Declarative synthetic records (faker), reproducible: record i is drawn from (seed, i) alone, so a restart that
@@ -144,9 +143,11 @@ export class Generator implements Source {
   }
 }
 
-const pair = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
+const pair = configSchema({ type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 });
+/** then/else: a field spec again. Typed as any schema, so ConfigOf does not follow the recursion (they read unknown). */
+const ANOTHER_FIELD: ConfigSchema = { $ref: '#/$defs/field' };
 
-const fieldSpec = {
+const fieldSpec = configSchema({
   type: 'object',
   minProperties: 1,
   additionalProperties: false,
@@ -209,10 +210,94 @@ const fieldSpec = {
         in: { type: 'array', description: 'Values for which `then` applies.' },
       },
     },
-    then: { $ref: '#/$defs/field' },
-    else: { $ref: '#/$defs/field' },
+    then: ANOTHER_FIELD,
+    else: ANOTHER_FIELD,
   },
-};
+});
+
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['fields'],
+  $defs: { field: fieldSpec },
+  properties: {
+    seed: { type: 'integer', default: 1, description: 'Same seed, same records.' },
+    count: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Total records to make, then stop. Without it and with rate, it streams until stopped.',
+      examples: [1000],
+    },
+    rate: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: 'Records per second (streaming). With --once, one batch is made at once.',
+      examples: [10],
+    },
+    batchSize: { type: 'integer', minimum: 1, default: 100, description: 'Records per batch.' },
+    daily: {
+      type: 'boolean',
+      default: false,
+      description:
+        "Each run makes the `count` records of one day: the --date (a backfill), else the clock's UTC date plus `dayOffset`. Records are drawn from (seed, day, index), so making a day again gives the same records (idempotent re-runs); dayTime fields and {{date}} take that day.",
+    },
+    dayOffset: {
+      type: 'integer',
+      default: 0,
+      description:
+        "Daily mode without --date: days added to the clock's date (-1: yesterday, for a run just after midnight).",
+      examples: [-1],
+    },
+    fields: {
+      type: 'object',
+      additionalProperties: { $ref: '#/$defs/field' },
+      minProperties: 1,
+      description:
+        'Field name → how to make it, one of: {const: v}; {faker: "person.fullName", args: [...]}; {oneOf: [...], weights: [...]}; {int: [min, max]}; {float: [min, max], decimals: 2}; ' +
+        '{sequence: {start: 1, prefix: "ORD-", pad: 6}}; {uuid: true}; {now: true} (the clock\'s time); {dayTime: [8, 22]} (a time of the day being made); {template: "TX-{{digits:10}}-{{year}}"} with {{digits:N}}, {{int:A:B}}, {{year}}, {{date}}, {{uuid}}, {{index}}, {{<earlier field>}}; ' +
+        '{when: {field, in: [...]}, then: <spec>, else: <spec>} (else default null). Fields are made in order, so `when` and templates can use earlier ones.',
+      examples: [
+        {
+          id: { uuid: true },
+          event_type: { oneOf: ['login', 'purchase'], weights: [70, 30] },
+          amount: { when: { field: 'event_type', in: ['purchase'] }, then: { float: [5, 250], decimals: 2 } },
+          at: { now: true },
+        },
+      ],
+    },
+    corrupt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ratio', 'fields'],
+      description:
+        'Makes a share of records malformed, for demos of validation and dead-letter: {ratio: 0.02, fields: [amount, currency], values: [optional bad values]}. One of `fields` gets a bad value (default by type: a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).',
+      examples: [{ ratio: 0.02, fields: ['amount'] }],
+      properties: {
+        ratio: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          description: 'Share of records made malformed.',
+          examples: [0.02],
+        },
+        fields: {
+          type: 'array',
+          items: { type: 'string' },
+          minItems: 1,
+          description: 'Fields that may get a bad value.',
+          examples: [['amount', 'currency']],
+        },
+        values: {
+          type: 'array',
+          minItems: 1,
+          description:
+            'The bad values to use (default: by type — a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).',
+          examples: [[-1, 'N/A', null]],
+        },
+      },
+    },
+  },
+});
 
 export default pluginModule(
   {
@@ -237,89 +322,7 @@ export default pluginModule(
       "With daily, each run makes one day's `count` records (the --date, or today + dayOffset), the same ones every time that day is made.",
     stability: 'stable',
     streaming: true,
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['fields'],
-      $defs: { field: fieldSpec },
-      properties: {
-        seed: { type: 'integer', default: 1, description: 'Same seed, same records.' },
-        count: {
-          type: 'integer',
-          minimum: 1,
-          description: 'Total records to make, then stop. Without it and with rate, it streams until stopped.',
-          examples: [1000],
-        },
-        rate: {
-          type: 'number',
-          exclusiveMinimum: 0,
-          description: 'Records per second (streaming). With --once, one batch is made at once.',
-          examples: [10],
-        },
-        batchSize: { type: 'integer', minimum: 1, default: 100, description: 'Records per batch.' },
-        daily: {
-          type: 'boolean',
-          default: false,
-          description:
-            "Each run makes the `count` records of one day: the --date (a backfill), else the clock's UTC date plus `dayOffset`. Records are drawn from (seed, day, index), so making a day again gives the same records (idempotent re-runs); dayTime fields and {{date}} take that day.",
-        },
-        dayOffset: {
-          type: 'integer',
-          default: 0,
-          description:
-            "Daily mode without --date: days added to the clock's date (-1: yesterday, for a run just after midnight).",
-          examples: [-1],
-        },
-        fields: {
-          type: 'object',
-          additionalProperties: { $ref: '#/$defs/field' },
-          minProperties: 1,
-          description:
-            'Field name → how to make it, one of: {const: v}; {faker: "person.fullName", args: [...]}; {oneOf: [...], weights: [...]}; {int: [min, max]}; {float: [min, max], decimals: 2}; ' +
-            '{sequence: {start: 1, prefix: "ORD-", pad: 6}}; {uuid: true}; {now: true} (the clock\'s time); {dayTime: [8, 22]} (a time of the day being made); {template: "TX-{{digits:10}}-{{year}}"} with {{digits:N}}, {{int:A:B}}, {{year}}, {{date}}, {{uuid}}, {{index}}, {{<earlier field>}}; ' +
-            '{when: {field, in: [...]}, then: <spec>, else: <spec>} (else default null). Fields are made in order, so `when` and templates can use earlier ones.',
-          examples: [
-            {
-              id: { uuid: true },
-              event_type: { oneOf: ['login', 'purchase'], weights: [70, 30] },
-              amount: { when: { field: 'event_type', in: ['purchase'] }, then: { float: [5, 250], decimals: 2 } },
-              at: { now: true },
-            },
-          ],
-        },
-        corrupt: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['ratio', 'fields'],
-          description:
-            'Makes a share of records malformed, for demos of validation and dead-letter: {ratio: 0.02, fields: [amount, currency], values: [optional bad values]}. One of `fields` gets a bad value (default by type: a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).',
-          examples: [{ ratio: 0.02, fields: ['amount'] }],
-          properties: {
-            ratio: {
-              type: 'number',
-              minimum: 0,
-              maximum: 1,
-              description: 'Share of records made malformed.',
-              examples: [0.02],
-            },
-            fields: {
-              type: 'array',
-              items: { type: 'string' },
-              minItems: 1,
-              description: 'Fields that may get a bad value.',
-              examples: [['amount', 'currency']],
-            },
-            values: {
-              type: 'array',
-              minItems: 1,
-              description:
-                'The bad values to use (default: by type — a negative number, "12,5 €", empty text, "N/A", an unparseable date, null).',
-              examples: [[-1, 'N/A', null]],
-            },
-          },
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Payment events, 2 per second',

@@ -1,9 +1,11 @@
 import {
+  configSchema,
   inject,
   injectable,
   pluginModule,
   rowCount,
   TOKENS,
+  type ConfigOf,
   type Connections,
   type Row,
   type Rows,
@@ -26,14 +28,7 @@ import {
 import type { PostgresClient } from '../../../connections/postgres/index.ts';
 import { runInPostgres } from './postgres.ts';
 
-interface SqlConfig {
-  query: string;
-  as: string;
-  params: unknown[];
-  rejectWhere?: string;
-  rejectReason?: string;
-  optionalColumns?: Record<string, string>;
-}
+export type SqlConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * On a `postgres` connection the same runs in PostgreSQL (see ./postgres.ts): the batch is a temporary table of one
@@ -197,6 +192,54 @@ export class SqlTransform implements Transform {
 /** The columns _sql_checked adds to the batch. */
 const HELPERS = '_sql_row, _sql_rejected, _sql_reason';
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['query'],
+  properties: {
+    query: {
+      type: 'string',
+      description:
+        "A SELECT over the batch table and any table of the connection, in the connection's SQL dialect; its rows are the output.",
+      examples: ['SELECT id, upper(country) AS country FROM input'],
+    },
+    as: {
+      type: 'string',
+      minLength: 1,
+      default: 'input',
+      description: 'Name of the batch table in the query.',
+      examples: ['events'],
+    },
+    params: {
+      type: 'array',
+      default: [],
+      description: 'Values bound to $1, $2… of the query (never pasted into its text).',
+      examples: [['EUR', 100]],
+    },
+    rejectWhere: {
+      type: 'string',
+      description: 'SQL condition over the batch columns; matching rows go to dead-letter instead of the query.',
+      examples: ['amount <= 0'],
+    },
+    rejectReason: {
+      type: 'string',
+      description:
+        "SQL expression (over the batch columns) giving the reason of a reject; default: 'rejected by: <rejectWhere>'. Without rejectWhere, a row is rejected when this reason is not null or empty (e.g. a concat_ws of one CASE per rule).",
+      examples: [
+        "'amount must be > 0 (got ' || amount || ')'",
+        "concat_ws('; ', CASE WHEN amount <= 0 THEN 'amount: must be > 0' END, CASE WHEN id IS NULL THEN 'id: missing' END)",
+      ],
+    },
+    optionalColumns: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        "Columns the query (and rejectWhere/rejectReason) may read that a batch can lack, {name: type in the connection's dialect}: a missing one is added as NULL of that type, so records of another shape (an older sheet layout, a producer that leaves a field out) do not fail the query. On PostgreSQL a declared column has that type in every batch (one whose values are all null is text otherwise).",
+      examples: [{ facture_id: 'BIGINT', received_date: 'VARCHAR' }],
+    },
+  },
+});
+
 export default pluginModule(
   {
     kind: 'transform',
@@ -208,53 +251,7 @@ export default pluginModule(
     stability: 'stable',
     connectionTypes: ['duckdb', 'postgres'],
     connectionRequired: true,
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['query'],
-      properties: {
-        query: {
-          type: 'string',
-          description:
-            "A SELECT over the batch table and any table of the connection, in the connection's SQL dialect; its rows are the output.",
-          examples: ['SELECT id, upper(country) AS country FROM input'],
-        },
-        as: {
-          type: 'string',
-          minLength: 1,
-          default: 'input',
-          description: 'Name of the batch table in the query.',
-          examples: ['events'],
-        },
-        params: {
-          type: 'array',
-          default: [],
-          description: 'Values bound to $1, $2… of the query (never pasted into its text).',
-          examples: [['EUR', 100]],
-        },
-        rejectWhere: {
-          type: 'string',
-          description: 'SQL condition over the batch columns; matching rows go to dead-letter instead of the query.',
-          examples: ['amount <= 0'],
-        },
-        rejectReason: {
-          type: 'string',
-          description:
-            "SQL expression (over the batch columns) giving the reason of a reject; default: 'rejected by: <rejectWhere>'. Without rejectWhere, a row is rejected when this reason is not null or empty (e.g. a concat_ws of one CASE per rule).",
-          examples: [
-            "'amount must be > 0 (got ' || amount || ')'",
-            "concat_ws('; ', CASE WHEN amount <= 0 THEN 'amount: must be > 0' END, CASE WHEN id IS NULL THEN 'id: missing' END)",
-          ],
-        },
-        optionalColumns: {
-          type: 'object',
-          additionalProperties: { type: 'string' },
-          description:
-            "Columns the query (and rejectWhere/rejectReason) may read that a batch can lack, {name: type in the connection's dialect}: a missing one is added as NULL of that type, so records of another shape (an older sheet layout, a producer that leaves a field out) do not fail the query. On PostgreSQL a declared column has that type in every batch (one whose values are all null is text otherwise).",
-          examples: [{ facture_id: 'BIGINT', received_date: 'VARCHAR' }],
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Enrich with a dimension table',

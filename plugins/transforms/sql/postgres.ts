@@ -3,15 +3,7 @@
 // and its rows come back as records. Nothing of the batch outlives the transaction (ON COMMIT DROP).
 import type { Row, TransformContext } from '../../../core/sdk/index.ts';
 import type { PostgresClient } from '../../../connections/postgres/index.ts';
-
-export interface PostgresSqlConfig {
-  query: string;
-  as: string;
-  params: unknown[];
-  rejectWhere?: string;
-  rejectReason?: string;
-  optionalColumns?: Record<string, string>;
-}
+import type { SqlConfig } from './index.ts';
 
 /** A name quoted as one identifier (a dot stays part of the name). */
 function ident(name: string): string {
@@ -58,7 +50,7 @@ export async function runInPostgres(
   db: PostgresClient,
   records: Row[],
   ctx: TransformContext,
-  config: PostgresSqlConfig,
+  config: SqlConfig,
 ): Promise<Row[]> {
   const names = fieldNames(records);
   // A declared column keeps its type in every batch (one whose values are all null would otherwise be text).

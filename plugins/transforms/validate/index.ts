@@ -1,8 +1,10 @@
 import {
+  configSchema,
   inject,
   injectable,
   pluginModule,
   TOKENS,
+  type ConfigOf,
   type JSONSchema,
   type Row,
   type Rows,
@@ -15,10 +17,7 @@ import { createAjv, describeAjvError } from '../../../core/sdk/config.ts';
 import { DuckDbRows, materializedRows, residentRows } from '../../../connections/duckdb/index.ts';
 import { certainlyValid } from './in-duckdb.ts';
 
-interface ValidateConfig {
-  schema: JSONSchema;
-  coerce: boolean;
-}
+type ValidateConfig = ConfigOf<typeof CONFIG>;
 
 /**
  * JSON Schema per record. A record that fails goes to dead-letter with every reason (`amount: must be > 0`,
@@ -232,36 +231,38 @@ function withDates(coerced: Row, original: Row): Row {
   return coerced;
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['schema'],
+  properties: {
+    schema: {
+      type: 'object',
+      description:
+        'JSON Schema (2020-12) of one record. Formats include date-time, email, uuid, iso3166-alpha2 and iso4217.',
+      examples: [
+        {
+          type: 'object',
+          required: ['id', 'amount'],
+          properties: { id: { type: 'string' }, amount: { type: 'number', exclusiveMinimum: 0 } },
+        },
+      ],
+    },
+    coerce: {
+      type: 'boolean',
+      default: false,
+      description: 'Convert values to the declared types ("12" → 12) and apply defaults instead of rejecting them.',
+    },
+  },
+});
+
 export default pluginModule(
   {
     kind: 'transform',
     name: 'validate',
     summary: 'Validates each record against a JSON Schema; failures go to dead-letter with every reason.',
     stability: 'stable',
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['schema'],
-      properties: {
-        schema: {
-          type: 'object',
-          description:
-            'JSON Schema (2020-12) of one record. Formats include date-time, email, uuid, iso3166-alpha2 and iso4217.',
-          examples: [
-            {
-              type: 'object',
-              required: ['id', 'amount'],
-              properties: { id: { type: 'string' }, amount: { type: 'number', exclusiveMinimum: 0 } },
-            },
-          ],
-        },
-        coerce: {
-          type: 'boolean',
-          default: false,
-          description: 'Convert values to the declared types ("12" → 12) and apply defaults instead of rejecting them.',
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Reject bad amounts and unknown currencies',

@@ -1,10 +1,13 @@
 import {
+  configSchema,
   duration,
   fieldOf as ownField,
   inject,
   injectable,
   pluginModule,
   TOKENS,
+  type ConfigOf,
+  type ConfigSchema,
   type Row,
   type StepInfo,
   type Transform,
@@ -12,26 +15,8 @@ import {
 } from '../../../core/sdk/index.ts';
 import { parseDuration } from '../../../core/sdk/duration.ts';
 
-type Aggregate =
-  | { count: true }
-  | { sum: string }
-  | { avg: string }
-  | { min: string }
-  | { max: string }
-  | { p95: string }
-  | { quantile: [string, number] }
-  | { countDistinct: string }
-  | { countWhere: { field: string; in: unknown[] } }
-  | { sumWhere: { field: string; in: unknown[]; sum: string } };
-
-interface WindowConfig {
-  timeField: string;
-  size: string;
-  hop?: string;
-  groupBy: string[];
-  aggregates: Record<string, Aggregate>;
-  allowedLateness: string;
-}
+type WindowConfig = ConfigOf<typeof CONFIG>;
+type Aggregate = WindowConfig['aggregates'][string];
 
 /** Accumulator of one aggregate in one window (plain JSON but for `distinct`, a Set saved as an array). */
 interface Acc {
@@ -265,7 +250,8 @@ function fieldOf(aggregate: Aggregate): string {
   if ('min' in aggregate) return aggregate.min;
   if ('max' in aggregate) return aggregate.max;
   if ('p95' in aggregate) return aggregate.p95;
-  if ('quantile' in aggregate) return aggregate.quantile[0];
+  // quantile is [field, q] (prefixItems, checked by the schema; ConfigOf reads it as unknown[]).
+  if ('quantile' in aggregate) return aggregate.quantile[0] as string;
   if ('sumWhere' in aggregate) return aggregate.sumWhere.sum;
   throw new Error(`no field in ${JSON.stringify(aggregate)}`);
 }
@@ -278,7 +264,7 @@ function result(acc: Acc, aggregate: Aggregate): number | null {
   if ('avg' in aggregate) return acc.s / acc.n;
   if ('min' in aggregate) return acc.min;
   if ('max' in aggregate) return acc.max;
-  return quantile(acc.values!, 'p95' in aggregate ? 0.95 : aggregate.quantile[1]);
+  return quantile(acc.values!, 'p95' in aggregate ? 0.95 : (aggregate.quantile[1] as number));
 }
 
 /** Linear interpolation between the closest ranks (DuckDB quantile_cont, numpy's default); null for no values. */
@@ -291,15 +277,129 @@ export function quantile(values: number[], q: number): number | null {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
-const field = { type: 'string', description: 'A numeric field of the records.' };
-const where = (extra: Record<string, unknown>) => ({
+const field = configSchema({ type: 'string', description: 'A numeric field of the records.' });
+const where = <const E extends Record<string, ConfigSchema>>(extra: E) =>
+  configSchema({
+    type: 'object',
+    required: ['field', 'in', ...(Object.keys(extra) as (keyof E & string)[])],
+    additionalProperties: false,
+    properties: {
+      field: { type: 'string', description: 'Field to test.' },
+      in: { type: 'array', minItems: 1, description: 'Values that count.' },
+      ...extra,
+    },
+  });
+/** {sum|avg|min|max|p95|countDistinct: field}, one call each (a map would lose the literal types ConfigOf reads). */
+const onField = <const K extends string>(k: K) =>
+  configSchema({
+    type: 'object',
+    required: [k],
+    additionalProperties: false,
+    properties: {
+      [k]: {
+        type: 'string',
+        description: `${k} of this field (non-numeric values are skipped${k === 'countDistinct' ? '; any type counts' : ''}).`,
+      },
+    } as Record<K, { type: 'string'; description: string }>,
+  });
+
+const CONFIG = configSchema({
   type: 'object',
-  required: ['field', 'in', ...Object.keys(extra)],
   additionalProperties: false,
+  required: ['timeField', 'size', 'aggregates'],
   properties: {
-    field: { type: 'string', description: 'Field to test.' },
-    in: { type: 'array', minItems: 1, description: 'Values that count.' },
-    ...extra,
+    timeField: {
+      type: 'string',
+      description:
+        'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.',
+      examples: ['event_ts'],
+    },
+    // Above 0: a window of 0 would never close.
+    size: duration({
+      description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).',
+      examples: ['5m', '1h'],
+    }),
+    hop: duration({
+      description:
+        'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).',
+      examples: ['1m'],
+    }),
+    groupBy: {
+      type: 'array',
+      items: { type: 'string' },
+      default: [],
+      description: 'Fields that split windows (one row per window and group).',
+      examples: [['country']],
+    },
+    allowedLateness: duration(
+      {
+        default: '0s',
+        description: 'How far behind the newest event time a window still accepts events.',
+        examples: ['30m'],
+      },
+      { zero: true },
+    ),
+    aggregates: {
+      type: 'object',
+      minProperties: 1,
+      description:
+        'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',
+      additionalProperties: {
+        oneOf: [
+          {
+            type: 'object',
+            required: ['count'],
+            additionalProperties: false,
+            properties: { count: { const: true, description: 'Events in the window.' } },
+          },
+          onField('sum'),
+          onField('avg'),
+          onField('min'),
+          onField('max'),
+          onField('p95'),
+          onField('countDistinct'),
+          {
+            type: 'object',
+            required: ['quantile'],
+            additionalProperties: false,
+            properties: {
+              quantile: {
+                type: 'array',
+                prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }],
+                minItems: 2,
+                maxItems: 2,
+                description: '[field, q]: the q-quantile, 0 ≤ q ≤ 1.',
+              },
+            },
+          },
+          {
+            type: 'object',
+            required: ['countWhere'],
+            additionalProperties: false,
+            properties: { countWhere: { ...where({}), description: 'Events whose field is one of `in`.' } },
+          },
+          {
+            type: 'object',
+            required: ['sumWhere'],
+            additionalProperties: false,
+            properties: {
+              sumWhere: {
+                ...where({ sum: field }),
+                description: 'Sum of `sum` over events whose field is one of `in`.',
+              },
+            },
+          },
+        ],
+      },
+      examples: [
+        {
+          events: { count: true },
+          revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } },
+          failed: { countWhere: { field: 'event_type', in: ['payment_failed'] } },
+          p95_latency_ms: { p95: 'latency_ms' },
+        },
+      ],
+    },
   },
 });
 
@@ -316,110 +416,7 @@ export default pluginModule(
       'Quantiles are exact (linear interpolation between closest ranks, like DuckDB quantile_cont). Empty aggregates are null; counts are 0. ' +
       'The open windows are saved with the checkpoint.',
     stability: 'beta',
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['timeField', 'size', 'aggregates'],
-      properties: {
-        timeField: {
-          type: 'string',
-          description:
-            'Event time of each record: a Date, an ISO string (without a zone: UTC) or epoch milliseconds. Records without one go to dead-letter.',
-          examples: ['event_ts'],
-        },
-        // Above 0: a window of 0 would never close.
-        size: duration({
-          description: 'Window length; windows are aligned to the epoch (5m → :00, :05, … UTC).',
-          examples: ['5m', '1h'],
-        }),
-        hop: duration({
-          description:
-            'Start a window every hop (hopping windows, each event in size/hop windows); default: size (tumbling).',
-          examples: ['1m'],
-        }),
-        groupBy: {
-          type: 'array',
-          items: { type: 'string' },
-          default: [],
-          description: 'Fields that split windows (one row per window and group).',
-          examples: [['country']],
-        },
-        allowedLateness: duration(
-          {
-            default: '0s',
-            description: 'How far behind the newest event time a window still accepts events.',
-            examples: ['30m'],
-          },
-          { zero: true },
-        ),
-        aggregates: {
-          type: 'object',
-          minProperties: 1,
-          description:
-            'Output column → {count: true} | {sum|avg|min|max|p95|countDistinct: field} | {quantile: [field, q]} | {countWhere: {field, in}} | {sumWhere: {field, in, sum}}.',
-          additionalProperties: {
-            oneOf: [
-              {
-                type: 'object',
-                required: ['count'],
-                additionalProperties: false,
-                properties: { count: { const: true, description: 'Events in the window.' } },
-              },
-              ...['sum', 'avg', 'min', 'max', 'p95', 'countDistinct'].map((k) => ({
-                type: 'object',
-                required: [k],
-                additionalProperties: false,
-                properties: {
-                  [k]: {
-                    type: 'string',
-                    description: `${k} of this field (non-numeric values are skipped${k === 'countDistinct' ? '; any type counts' : ''}).`,
-                  },
-                },
-              })),
-              {
-                type: 'object',
-                required: ['quantile'],
-                additionalProperties: false,
-                properties: {
-                  quantile: {
-                    type: 'array',
-                    prefixItems: [field, { type: 'number', minimum: 0, maximum: 1 }],
-                    minItems: 2,
-                    maxItems: 2,
-                    description: '[field, q]: the q-quantile, 0 ≤ q ≤ 1.',
-                  },
-                },
-              },
-              {
-                type: 'object',
-                required: ['countWhere'],
-                additionalProperties: false,
-                properties: { countWhere: { ...where({}), description: 'Events whose field is one of `in`.' } },
-              },
-              {
-                type: 'object',
-                required: ['sumWhere'],
-                additionalProperties: false,
-                properties: {
-                  sumWhere: {
-                    ...where({ sum: field }),
-                    description: 'Sum of `sum` over events whose field is one of `in`.',
-                  },
-                },
-              },
-            ],
-          },
-          examples: [
-            {
-              events: { count: true },
-              revenue: { sumWhere: { field: 'event_type', in: ['purchase'], sum: 'amount' } },
-              failed: { countWhere: { field: 'event_type', in: ['payment_failed'] } },
-              p95_latency_ms: { p95: 'latency_ms' },
-            },
-          ],
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       {
         title: 'Revenue KPIs per 5-minute window, upserted',

@@ -1,12 +1,14 @@
 // The `api` view: JSON/CSV endpoints over SQL with typed, validated parameters, optional alert rules and a health check.
 import type { Context } from 'hono';
 import {
+  configSchema,
   inject,
   injectable,
   pluginModule,
   TOKENS,
   type Access,
   type Clock,
+  type ConfigOf,
   type Connections,
   type DeadLetters,
   type Metrics,
@@ -21,32 +23,16 @@ import {
 import { MONITOR_YAML } from '../shared/examples.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { badRequest, csvResponse, envelope, pagedQuery, parquetResponse, requireRole } from '../shared/http.ts';
-import { openApiParam, PARAM_SCHEMA, parseParams, type ParamSpec } from '../shared/params.ts';
+import { openApiParam, PARAM_SCHEMA, parseParams } from '../shared/params.ts';
 import { freshnessOf } from '../shared/pipeline.ts';
-import { evaluateRules, RULE_SCHEMA, type AlertResult, type AlertRule } from '../shared/rules.ts';
+import { evaluateRules, RULE_SCHEMA, type AlertResult } from '../shared/rules.ts';
 import { bindQuery, paginate, templateParams } from '../shared/sql.ts';
 import { denied, ENVELOPE, errorResponse, security } from '../shared/openapi.ts';
 
-export interface Endpoint {
-  path: string;
-  description?: string;
-  query: string;
-  params: Record<string, ParamSpec>;
-  alias?: string;
-  formats: ('json' | 'csv' | 'parquet')[];
-  rules?: AlertRule[];
-  rulesQuery?: string;
-  maxRows: number;
-  from?: string[];
-}
+export type ApiConfig = ConfigOf<typeof CONFIG>;
+export type Endpoint = ApiConfig['endpoints'][number];
 
-export interface ApiConfig {
-  endpoints: Endpoint[];
-  health?: string | { path: string; maxAge?: string };
-  viewRole: string;
-}
-
-const ENDPOINT_SCHEMA = {
+const ENDPOINT_SCHEMA = configSchema({
   type: 'object',
   additionalProperties: false,
   required: ['path', 'query'],
@@ -96,7 +82,7 @@ const ENDPOINT_SCHEMA = {
       description: "Steps producing the data (default: the view's from), for freshness.",
     },
   },
-};
+});
 
 @injectable()
 export class ApiView implements View {
@@ -388,6 +374,37 @@ export class ApiView implements View {
   }
 }
 
+const CONFIG = configSchema({
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpoints'],
+  properties: {
+    endpoints: { type: 'array', items: ENDPOINT_SCHEMA, minItems: 1, description: 'The endpoints.' },
+    health: {
+      anyOf: [
+        { type: 'string', pattern: '^/' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          properties: {
+            path: { type: 'string', pattern: '^/' },
+            maxAge: { type: 'string', description: 'Answer 503 when the last commit is older (e.g. 10m).' },
+          },
+        },
+      ],
+      description:
+        'A health endpoint on the server root: 200 when the database answers (and data is fresher than maxAge), 503 otherwise.',
+      examples: ['/health'],
+    },
+    viewRole: {
+      type: 'string',
+      default: 'viewer',
+      description: 'Role needed to call the endpoints (unless the view is public in access:).',
+    },
+  },
+});
+
 export default pluginModule(
   {
     kind: 'view',
@@ -398,36 +415,7 @@ export default pluginModule(
     stability: 'beta',
     connectionTypes: ['duckdb', 'postgres'],
     connectionRequired: true,
-    config: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['endpoints'],
-      properties: {
-        endpoints: { type: 'array', items: ENDPOINT_SCHEMA, minItems: 1, description: 'The endpoints.' },
-        health: {
-          anyOf: [
-            { type: 'string', pattern: '^/' },
-            {
-              type: 'object',
-              additionalProperties: false,
-              required: ['path'],
-              properties: {
-                path: { type: 'string', pattern: '^/' },
-                maxAge: { type: 'string', description: 'Answer 503 when the last commit is older (e.g. 10m).' },
-              },
-            },
-          ],
-          description:
-            'A health endpoint on the server root: 200 when the database answers (and data is fresher than maxAge), 503 otherwise.',
-          examples: ['/health'],
-        },
-        viewRole: {
-          type: 'string',
-          default: 'viewer',
-          description: 'Role needed to call the endpoints (unless the view is public in access:).',
-        },
-      },
-    },
+    config: CONFIG,
     examples: [
       { title: 'Revenue monitor: dashboard and the legacy /api/kpis/latest with limit 1..500', yaml: MONITOR_YAML },
       {

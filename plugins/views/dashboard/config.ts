@@ -1,75 +1,24 @@
-// The dashboard's configuration (`with:` of a `use: dashboard` step), as validated by schema.ts.
-import type { AlertRule } from '../shared/rules.ts';
-import type { ColumnSpec, FilterType, Format, WidgetType } from '../ui/types.ts';
+// The dashboard's configuration (`with:` of a `use: dashboard` step): types derived from schema.ts.
+import type { ConfigOf, DeclaredOf } from '../../../core/sdk/index.ts';
+import type { ColumnSpec, FilterType, Format, WidgetModel, WidgetType } from '../ui/types.ts';
+import type { DASHBOARD_SCHEMA, FILTER, WIDGET } from './schema.ts';
 
-export interface FilterConfig {
-  type: FilterType;
-  label?: string;
-  /** SQL column (expression) the filter constrains in `{{where}}`. */
-  column?: string;
-  /** Table for the options of a select without `options`/`query`, and for `anchor: latest`. */
-  table?: string;
-  options?: (string | number | { value: string | number; label?: string })[];
-  /** SQL returning value[, label]; may use `{{where}}` / `:<filter>` of the filters in `dependsOn`. */
-  query?: string;
-  dependsOn?: string[];
-  default?: string | number | (string | number)[];
-  /** timeRange: ranges end now, or at the newest value of `column` in `table`. */
-  anchor?: 'now' | 'latest';
-  /** select/multiSelect: the type values are validated and bound as. */
-  valueType?: 'string' | 'integer' | 'number';
-}
-
-// A type, not an interface: a widget type's layout rule reads it as a record (widgets/contribution.ts).
-export type WidgetConfig = {
-  id: string;
-  type: WidgetType;
-  title?: string;
-  description?: string;
-  query?: string;
-  format?: Format;
-  currency?: string;
-  unit?: string;
-  decimals?: number;
-  x?: string;
-  y?: string | string[];
-  series?: string;
-  stack?: boolean;
-  smooth?: boolean;
-  scale?: 'auto' | 'shared' | 'indexed';
-  top?: number;
-  downIsGood?: boolean;
-  sparkline?: boolean | string;
-  delta?: 'previousPeriod' | 'none';
-  rules?: AlertRule[];
-  target?: string | string[];
-  accept?: string | string[];
-  maxBytes?: number;
-  pageSize?: number;
-  limit?: number;
-  columns?: Record<string, ColumnSpec>;
-  filters?: string[];
-  filterColumns?: Record<string, string>;
-  from?: string[];
-  width?: number;
-  height?: number;
-  text?: string;
-};
-
-export interface DashboardConfig {
-  title?: string;
-  description?: string;
-  refresh: string;
-  tables?: string[];
-  filters?: Record<string, FilterConfig>;
-  widgets?: WidgetConfig[];
-  viewRole: string;
-  uploadRole: string;
-  locale: string;
-  timeZone: string;
-  currency?: string;
-  maxUploadBytes: number;
-}
+export type DashboardConfig = ConfigOf<typeof DASHBOARD_SCHEMA>;
+// Filters and widgets as declared, defaults not applied: auto mode (auto.ts) builds them itself, so the code reading
+// them applies the defaults.
+export type FilterConfig = DeclaredOf<typeof FILTER>;
+export type WidgetConfig = DeclaredOf<typeof WIDGET>;
 
 /** Ids a widget cannot take: they name other endpoints of the view's API. */
 export const RESERVED_WIDGET_IDS = ['events', 'filters', 'upload', 'assets', 'openapi'];
+
+// The page's model types (ui/types.ts, browser code) repeat some of the schema's enums and shapes: tsc fails here when
+// they no longer say the same (a value the schema admits that the page cannot show, or the reverse).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const SCHEMA_MATCHES_PAGE_MODEL: [
+  Same<NonNullable<WidgetConfig['format']>, Format>,
+  Same<WidgetConfig['type'], WidgetType>,
+  Same<FilterConfig['type'], FilterType>,
+  Same<NonNullable<WidgetConfig['columns']>[string], ColumnSpec>,
+  Same<NonNullable<WidgetConfig['scale']>, NonNullable<WidgetModel['scale']>>,
+] = [true, true, true, true, true];

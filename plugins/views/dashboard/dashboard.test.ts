@@ -472,6 +472,10 @@ describe('dashboard auto mode', () => {
       }),
     ).rejects.toThrow(/cycle/);
     await expect(make({ title: 'x' })).rejects.toThrow(/give widgets, or tables/);
+    // A filter's default is a value, a "from..to" text or a list of values; an object used to pass the schema.
+    await expect(
+      make({ filters: { a: { type: 'select', default: { v: 1 } } }, widgets: [{ id: 't', type: 'text' }] }),
+    ).rejects.toThrow(/with\.filters\.a\.default: must be/);
   });
 });
 

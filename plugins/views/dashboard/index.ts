@@ -238,14 +238,6 @@ export class DashboardView implements View {
       freshness: this.pageFreshness(layout),
       notices: ignored.length ? [`Ignored in the address: ${ignored.join('; ')}`] : [],
       empty: note,
-      charts: [
-        ...new Set(
-          layout.widgets
-            .map((w) => widgetType(w.config.type))
-            .filter((t) => t.query && t.chart)
-            .map((t) => t.type),
-        ),
-      ],
     };
     return c.html(renderDashboardPage(model, await assetUrls()));
   }

@@ -1,14 +1,14 @@
 // JSON Schema of the dashboard's `with:` (drives validation, defaults, `platform plugins` and docs).
-import { duration } from '../../../core/sdk/index.ts';
+import { configSchema, duration } from '../../../core/sdk/index.ts';
 import { WIDGET_TYPES, widgetTypeProperties } from '../ui/widgets/index.ts';
 
-const FORMAT = {
+const FORMAT = configSchema({
   enum: ['number', 'currency', 'percent', 'integer', 'duration'],
   description:
     'How values are shown: number (compact above 100k), currency (see currency), percent (0.05 → 5%), integer, duration (milliseconds, or seconds with unit: s).',
-};
+});
 
-const COLUMN = {
+const COLUMN = configSchema({
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -28,9 +28,9 @@ const COLUMN = {
       description: 'Fraction digits, always shown (tables, tooltips, cards).',
     },
   },
-};
+});
 
-const FILTER = {
+export const FILTER = configSchema({
   type: 'object',
   additionalProperties: false,
   required: ['type'],
@@ -82,6 +82,8 @@ const FILTER = {
       description: "Filters whose values constrain this filter's query (parents of a cascade).",
     },
     default: {
+      type: ['string', 'number', 'array'],
+      items: { type: ['string', 'number'] },
       description:
         'Initial value: an option (timeRange default 24h), "from..to" for dateRange, a list for multiSelect.',
     },
@@ -96,9 +98,9 @@ const FILTER = {
       description: 'select/multiSelect: values are validated and bound with this type.',
     },
   },
-};
+});
 
-const WIDGET = {
+export const WIDGET = configSchema({
   type: 'object',
   additionalProperties: false,
   required: ['id', 'type'],
@@ -177,9 +179,9 @@ const WIDGET = {
     // What each type adds: downIsGood (kpi), stack/smooth/scale/top (charts), pageSize (table), rules (alert)…
     ...widgetTypeProperties(),
   },
-};
+});
 
-export const DASHBOARD_SCHEMA = {
+export const DASHBOARD_SCHEMA = configSchema({
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -225,4 +227,4 @@ export const DASHBOARD_SCHEMA = {
       description: 'Upload size limit in bytes (25 MiB).',
     },
   },
-};
+});

@@ -1,15 +1,9 @@
 // Alert rules: evaluated on the first row of a query, shared by the dashboard's alert widget and the api view.
-import type { Row } from '../../../core/sdk/index.ts';
+import type { ConfigOf, Row } from '../../../core/sdk/index.ts';
 
 export type AlertState = 'OK' | 'WARN' | 'CRIT' | 'NoData' | 'Error';
-export type RuleOp = '>' | '>=' | '<' | '<=' | '==' | '!=' | 'isNull';
-
-export interface AlertRule {
-  when: { field: string; op: RuleOp; value?: unknown };
-  state: 'WARN' | 'CRIT';
-  /** Shown when the rule fires; `{field}` placeholders are replaced by the row's values. */
-  reason?: string;
-}
+export type AlertRule = ConfigOf<typeof RULE_SCHEMA>[number];
+export type RuleOp = AlertRule['when']['op'];
 
 export interface AlertResult {
   status: AlertState;

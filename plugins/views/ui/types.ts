@@ -144,8 +144,6 @@ export interface PageModel {
   notices: string[];
   /** Why the page has no widgets, when it has none. */
   empty?: string;
-  /** Which chart kinds the page draws (the browser loads only their code). */
-  charts?: string[];
 }
 
 /** The pipeline graph as the page draws it (see pipeline-layout.ts). */

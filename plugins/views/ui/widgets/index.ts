@@ -35,11 +35,19 @@ export function widgetType(type: string): WidgetContribution {
   return found;
 }
 
+/** What the widget types in `T` add to a widget's schema, all of them (for the derived config type). */
+export type WidgetTypeProperties<T extends readonly WidgetContribution[]> = UnionToIntersection<
+  NonNullable<T[number]['properties']>
+>;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
 /**
  * The properties every type adds, merged for the widget schema (which is flat: `additionalProperties: false` over
  * all of them). Two types declaring one property must declare the same thing, or a manifest would mean two things.
  */
-export function widgetTypeProperties(types: readonly WidgetContribution[] = WIDGET_TYPES): Record<string, unknown> {
+export function widgetTypeProperties<const T extends readonly WidgetContribution[] = typeof WIDGET_TYPES>(
+  types: T = WIDGET_TYPES as unknown as T,
+): WidgetTypeProperties<T> {
   const merged: Record<string, unknown> = {};
   const owner: Record<string, string> = {};
   for (const type of types) {
@@ -51,5 +59,5 @@ export function widgetTypeProperties(types: readonly WidgetContribution[] = WIDG
       owner[name] ??= type.type;
     }
   }
-  return merged;
+  return merged as WidgetTypeProperties<T>;
 }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildLayout } from '../../dashboard/layout.ts';
 import { DASHBOARD_SCHEMA } from '../../dashboard/schema.ts';
+import type { ConfigSchema } from '../../../../core/sdk/index.ts';
 import type { WidgetConfig } from '../../dashboard/config.ts';
 import type { DataWidgetContribution } from './contribution.ts';
 import { WIDGET_TYPES, widgetType, widgetTypeProperties } from './index.ts';
@@ -41,7 +42,7 @@ describe('widget types', () => {
   });
 
   it('merges a property declared alike by two types and refuses one declared differently', () => {
-    const chart = (type: string, top: unknown): DataWidgetContribution => ({
+    const chart = (type: string, top: ConfigSchema): DataWidgetContribution => ({
       type,
       query: true,
       width: 2,

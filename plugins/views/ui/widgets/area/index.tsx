@@ -9,7 +9,6 @@ export default {
   width: 2,
   skeleton: 'chart',
   csv: true,
-  chart: true,
   seriesDomain: true,
   Body: SeriesChartBody,
 } as const satisfies DataWidgetContribution;

@@ -10,6 +10,5 @@ export default {
   width: 2,
   skeleton: 'chart',
   csv: true,
-  chart: true,
   Body: PieBody,
 } as const satisfies DataWidgetContribution;

@@ -9,14 +9,16 @@ declare module '../../types.ts' {
   }
 }
 
+const PROPERTIES = {
+  text: { type: 'string', description: 'text: the content (plain text; blank lines separate paragraphs).' },
+} as const;
+
 export default {
   type: 'text',
   query: false,
-  properties: {
-    text: { type: 'string', description: 'text: the content (plain text; blank lines separate paragraphs).' },
-  },
+  properties: PROPERTIES,
   width: 2,
-  model: (config) => ({ text: config.text as string | undefined }),
+  model: (config) => ({ text: config.text }),
   footer: false,
   Body: ({ widget }) => <TextBody text={widget.text ?? ''} />,
-} as const satisfies StaticWidgetContribution;
+} as const satisfies StaticWidgetContribution<typeof PROPERTIES>;

@@ -14,43 +14,42 @@ declare module '../../types.ts' {
 }
 
 /** An upload widget's target(s) as a list, in firing order. */
-export function uploadTargets(target: unknown): string[] {
-  return target === undefined ? [] : ([] as string[]).concat(target as string | string[]);
+export function uploadTargets(target: string | string[] | undefined): string[] {
+  return target === undefined ? [] : ([] as string[]).concat(target);
 }
 
 /** Allowed extensions, lower case with their dot (`accept: xlsx, .CSV` → ['.xlsx', '.csv']). */
-export function acceptList(accept: unknown): string[] {
-  const list =
-    accept === undefined
-      ? ['.xlsx', '.csv']
-      : ([] as string[]).concat(accept as string | string[]).flatMap((a) => a.split(','));
+export function acceptList(accept: string | string[] | undefined): string[] {
+  const list = accept === undefined ? ['.xlsx', '.csv'] : ([] as string[]).concat(accept).flatMap((a) => a.split(','));
   return list
     .map((a) => a.trim().toLowerCase())
     .filter(Boolean)
     .map((a) => (a.startsWith('.') ? a : `.${a}`));
 }
 
+const PROPERTIES = {
+  target: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    ],
+    description:
+      'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
+    examples: ['orders_file', ['products_sheet', 'clients_sheet']],
+  },
+  accept: {
+    type: ['string', 'array'],
+    items: { type: 'string' },
+    default: ['.xlsx', '.csv'],
+    description: 'upload: allowed file extensions.',
+  },
+  maxBytes: { type: 'integer', minimum: 1, description: "upload: size limit (default: the view's maxUploadBytes)." },
+} as const;
+
 export default {
   type: 'upload',
   query: false,
-  properties: {
-    target: {
-      anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-      ],
-      description:
-        'upload: the source step fired with the uploaded file, or several fired in order with the same file (e.g. one per sheet of a workbook).',
-      examples: ['orders_file', ['products_sheet', 'clients_sheet']],
-    },
-    accept: {
-      type: ['string', 'array'],
-      items: { type: 'string' },
-      default: ['.xlsx', '.csv'],
-      description: 'upload: allowed file extensions.',
-    },
-    maxBytes: { type: 'integer', minimum: 1, description: "upload: size limit (default: the view's maxUploadBytes)." },
-  },
+  properties: PROPERTIES,
   width: 2,
   check: (config) => (config.target ? undefined : 'needs a target: the source step to fire'),
   // The card reports on the sources it feeds.
@@ -58,8 +57,8 @@ export default {
   model: (config, view) => ({
     accept: acceptList(config.accept),
     target: uploadTargets(config.target),
-    maxBytes: (config.maxBytes as number | undefined) ?? view.maxUploadBytes,
+    maxBytes: config.maxBytes ?? view.maxUploadBytes,
   }),
   footer: true,
   Body: ({ widget, model }) => <UploadBody widget={widget} model={model} locale={model.locale} />,
-} as const satisfies StaticWidgetContribution;
+} as const satisfies StaticWidgetContribution<typeof PROPERTIES>;
