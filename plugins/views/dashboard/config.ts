@@ -54,6 +54,8 @@ export type WidgetConfig = {
   width?: number;
   height?: number;
   text?: string;
+  /** Answer from a rollup the view derives from the query: auto (when it pays), always, off. */
+  rollup?: 'auto' | 'always' | 'off';
 };
 
 export interface DashboardConfig {
