@@ -390,9 +390,9 @@ export class Rollups {
     this.closed = true;
     for (const state of this.states.values()) clearTimeout(state.timer);
     await Promise.all([...this.states.values()].map((s) => s.building));
-    const client = await this.options.client().catch(() => undefined);
-    for (const id of this.states.keys())
-      await client?.exec(`DROP TABLE IF EXISTS ${this.tableName(id)}`).catch(() => undefined);
+    const built = [...this.states].filter(([, state]) => state.built).map(([id]) => id);
+    const client = built.length ? await this.options.client().catch(() => undefined) : undefined;
+    for (const id of built) await client?.exec(`DROP TABLE IF EXISTS ${this.tableName(id)}`).catch(() => undefined);
   }
 
   /** Resolves once no build is under way or waiting (tests and the benchmark wait for a rollup this way). */
