@@ -221,6 +221,47 @@ describe('dashboard rollups, when they are not derived', () => {
     expect(logs).toMatch(/widget "median": no rollup, the raw query answers: median\(\) is not decomposable/);
   });
 
+  it('auto derives one over a large table when it is much smaller, and none when it would keep most rows', async () => {
+    await s.client.exec(
+      "CREATE TABLE big AS SELECT i AS id, ['US','DE','FR'][1 + i % 3] AS country, i % 100 AS x FROM range(150000) t(i)",
+    );
+    const view = await createTestStep<View>(
+      dashboard,
+      'view',
+      {
+        filters: { country: { type: 'multiSelect', column: 'country', options: ['US', 'DE', 'FR'] } },
+        widgets: [
+          { id: 'small', type: 'table', query: 'SELECT country, sum(x) AS x FROM big {{where}} GROUP BY 1 ORDER BY 1' },
+          { id: 'fine', type: 'table', query: 'SELECT sum(x) AS x FROM big WHERE id > 10 {{and}}' },
+        ],
+      },
+      {
+        id: 'sized',
+        connection: 'warehouse',
+        services: { connections: s.step.services.connections, status: fakeStatus([]) },
+      },
+    );
+    try {
+      const app = await mountView(view.plugin, 'sized');
+      const get = async (widget: string) =>
+        (await (await app.request(`/api/views/sized/${widget}?country=DE`)).json()) as Answer;
+      await Promise.all([get('small'), get('fine')]);
+      await (view.plugin as DashboardView).rollups.settled();
+      const small = await get('small');
+      expect(small.meta.rollup).toBe(true);
+      expect(small.data).toEqual([{ country: 'DE', x: 50000 * 49.5 }]);
+      expect((await get('fine')).meta.rollup).toBeUndefined();
+      expect(view.logs.join('\n')).toMatch(
+        /widget "small": answered from a rollup of big by country \(3 of 150000 rows\)/,
+      );
+      expect(view.logs.join('\n')).toMatch(
+        /widget "fine": no rollup: grouped by id, country it would keep 150000 of 150000 rows, which does not pay/,
+      );
+    } finally {
+      await view.plugin.close?.();
+    }
+  });
+
   it('auto derives none over a small table (it would not pay), and says so', async () => {
     await ask(s.app, 'by_country', '');
     await s.view.rollups.settled();
