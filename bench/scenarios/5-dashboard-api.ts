@@ -102,7 +102,7 @@ ${salesView(QUERY)}`,
     return [
       {
         id: '5',
-        title: `Dashboard API: widget query over ${rows.toLocaleString('en-US')} rows, one client, a different filter each request (no cache hit)`,
+        title: `Dashboard API: widget query over ${rows.toLocaleString('en-US')} rows, one client, a different filter each request (no cache hit), the raw query (rollup: off)`,
         ours: percentile(distinct, 0.95),
         limit: percentile(directDistinct, 0.95),
         unit: 'ms p95',
