@@ -48,6 +48,9 @@ const DECOMPOSABLE = new Set(['sum', 'count', 'count_star', 'min', 'max', 'avg']
 const DAY_OR_COARSER = new Set(['day', 'week', 'month', 'quarter', 'year', 'decade', 'century', 'millennium']);
 const DAY_TYPES = new Set(['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE']);
 
+/** Built-in macros that compute one value from their arguments (others, such as geomean, aggregate). */
+const SCALAR_MACROS = new Set(['nullif', 'ifnull', 'date_add', 'fdiv', 'fmod', 'days_in_month']);
+
 type Node = Record<string, unknown>;
 type Sql = Pick<SqlClient, 'query'>;
 
@@ -132,13 +135,14 @@ export async function planRollup(
   if ((node.group_sets as unknown[][]).length > 1) throw new NoRollup('it has GROUPING SETS, ROLLUP or CUBE');
   if (node.qualify || node.sample) throw new NoRollup('it has QUALIFY or SAMPLE');
 
-  const aggregates = new Set(
-    (
-      await client.query(
-        "SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'",
-      )
-    ).map((row) => String(row.name)),
-  );
+  // What each function name is: an aggregate, a scalar function, or a macro (which may hide an aggregate: geomean).
+  const kinds = new Map<string, string[]>();
+  for (const row of await client.query(
+    'SELECT function_name AS name, list(DISTINCT function_type) AS kinds FROM duckdb_functions() GROUP BY 1',
+  ))
+    kinds.set(String(row.name), (row.kinds as string[]) ?? []);
+  const aggregates = new Set([...kinds].filter(([, k]) => k.includes('aggregate')).map(([name]) => name));
+  for (const fn of DECOMPOSABLE) aggregates.add(fn);
   const clauses = [
     node.select_list,
     node.where_clause,
@@ -172,6 +176,11 @@ export async function planRollup(
         if (inner.class === 'PARAMETER') throw new NoRollup(`${fn}() uses a parameter`);
       calls.push(expr);
       return visit(expr.children, true);
+    }
+    if (expr.class === 'FUNCTION' && !kinds.get(String(expr.function_name))?.includes('scalar')) {
+      const fn = String(expr.function_name);
+      if (!SCALAR_MACROS.has(fn))
+        throw new NoRollup(`${fn}() is a macro or not a built-in function (it may aggregate)`);
     }
     if (expr.class === 'COLUMN_REF' && !inAggregate) {
       const name = columnName(expr);
