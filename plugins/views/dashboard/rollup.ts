@@ -404,7 +404,7 @@ export class Rollups {
     for (const id of built) await client?.exec(`DROP TABLE IF EXISTS ${this.tableName(id)}`).catch(() => undefined);
   }
 
-  /** Resolves once no build is under way or waiting (tests and the benchmark wait for a rollup this way). */
+  /** Resolves once no build is under way or waiting (tests wait for a rollup this way). */
   async settled(): Promise<void> {
     for (;;) {
       const pending = [...this.states.values()].filter((s) => s.building || s.timer);
@@ -424,6 +424,7 @@ export class Rollups {
         if (state.built && state.built.generation !== this.generation) this.schedule(widget, state, filters);
       });
     }, wait);
+    state.timer.unref?.(); // a pending rebuild does not keep the process alive
   }
 
   private say(state: State, widget: Widget, message: string, level: 'info' | 'warn' = 'info'): void {
