@@ -48,6 +48,8 @@ export class Engine {
     private readonly deadLetters: DeadLetters,
     /** How alert reasons show the row's values (the view's locale, zone and currency). */
     private readonly display: FieldContext = { locale: 'en-US', timeZone: 'UTC' },
+    /** The widget's query over its current rollup, if it has one (rollup.ts). */
+    private readonly rollup: (widget: Widget) => string | undefined = () => undefined,
   ) {}
 
   private get client(): SqlClient {
@@ -65,7 +67,7 @@ export class Engine {
       columns: widget.config.filterColumns,
       previous: options.previous,
     });
-    return bindQuery(options.sql ?? widget.config.query ?? 'SELECT 1 WHERE FALSE', input);
+    return bindQuery(options.sql ?? this.rollup(widget) ?? widget.config.query ?? 'SELECT 1 WHERE FALSE', input);
   }
 
   /** The time window a widget's delta and sparkline use: the first active time filter it responds to. */
@@ -96,11 +98,13 @@ export class Engine {
     if (!config.query)
       return { data: [], statistics: { rows: 0, elapsedMs: 0 }, meta: { columns: [], freshness, filtered } };
     let result: Timed & { truncated?: boolean; total?: number };
+    const rollup = this.rollup(widget);
     try {
+      const query = this.bound(widget, state, { sql: rollup });
       result =
         kind.query && kind.paged
-          ? await this.tablePage(this.bound(widget, state), page)
-          : await pagedQuery(this.client, this.bound(widget, state), page.limit, page.offset);
+          ? await this.tablePage(query, page)
+          : await pagedQuery(this.client, query, page.limit, page.offset);
     } catch (error) {
       if (error instanceof ParamError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -122,6 +126,7 @@ export class Engine {
         truncated: result.truncated,
         filtered,
         ...(result.total !== undefined ? { total: result.total } : {}),
+        ...(rollup ? { rollup: true } : {}),
       },
     };
     if (config.type === 'alert') {

@@ -46,6 +46,7 @@ import { Engine, type PageRequest, type RequestState, type Widget } from './engi
 import { buildLayout, type Layout } from './layout.ts';
 import { dashboardOpenApi } from './openapi.ts';
 import { DASHBOARD_SCHEMA } from './schema.ts';
+import { Rollups } from './rollup.ts';
 import { handleUpload } from './upload.ts';
 
 @injectable()
@@ -56,6 +57,9 @@ export class DashboardView implements View {
   /** Widget, filter and page queries: answered again without the database until a step behind the view commits. */
   private readonly cache: QueryCache;
   private readonly stopInvalidating: () => void;
+  /** Rollups derived from the widgets' queries, current until a step behind the view commits (rollup.ts). */
+  readonly rollups: Rollups;
+  private readonly stopRollups: () => void;
   private paths: { pages: string; api: string };
   private readonly closing = new AbortController();
 
@@ -79,9 +83,20 @@ export class DashboardView implements View {
     // Writes the pipeline does not announce (another program's) show within `refresh`, as with polling.
     this.cache = new QueryCache({ maxAgeMs: parseDuration(config.refresh) });
     // Answers change when a step writing what the widgets read commits; a view that names none may read anything.
-    this.stopInvalidating = this.cache.invalidateOnCommit(events, (id) => {
-      const behind = this.triggerSteps();
-      return behind.length === 0 || behind.includes(id);
+    const behind = (id: string) => {
+      const steps = this.triggerSteps();
+      return steps.length === 0 || steps.includes(id);
+    };
+    this.stopInvalidating = this.cache.invalidateOnCommit(events, behind);
+    this.rollups = new Rollups({
+      client: () => this.sql(),
+      logger,
+      view: step.id,
+      maxAgeMs: parseDuration(config.refresh),
+    });
+    this.stopRollups = events.on((event) => {
+      if (event.type === 'commit' && behind(event.step) && this.layout)
+        this.rollups.commit(this.layout.widgets, this.layout.filters.defs);
     });
     if (config.widgets?.length) {
       this.layout = buildLayout(config.filters ?? {}, config.widgets, step.from, label, this.producers);
@@ -93,6 +108,8 @@ export class DashboardView implements View {
   async close(): Promise<void> {
     this.closing.abort(); // ends open event streams
     this.stopInvalidating();
+    this.stopRollups();
+    await this.rollups.close();
   }
 
   describe() {
@@ -197,11 +214,14 @@ export class DashboardView implements View {
   }
 
   private engine(client: SqlClient | undefined, layout: Layout): Engine {
-    return new Engine(client, layout.filters, this.status, this.deadLetters, {
-      locale: this.config.locale,
-      timeZone: this.config.timeZone,
-      currency: this.config.currency,
-    });
+    return new Engine(
+      client,
+      layout.filters,
+      this.status,
+      this.deadLetters,
+      { locale: this.config.locale, timeZone: this.config.timeZone, currency: this.config.currency },
+      (widget) => this.rollups.current(widget, layout.filters.defs),
+    );
   }
 
   /** The first page of a widget as the page holds it: a table's first page, a chart's rows. */

@@ -176,6 +176,12 @@ export const WIDGET = configSchema({
       description: 'Grid columns out of 4 (default: kpi 1, table 4, others 2).',
     },
     height: { type: 'integer', minimum: 120, maximum: 1000, description: 'Chart height in pixels (default 280).' },
+    rollup: {
+      enum: ['auto', 'always', 'off'],
+      default: 'auto',
+      description:
+        'An aggregate over one DuckDB table (sum, count, min, max, avg) can be answered from a rollup the view derives: the table grouped by the columns the query and its filters read, rebuilt after each commit to the table and used only while current. auto: when the table has 100,000 rows or more and the rollup at most a tenth of them; always: whenever the query allows; off: always the raw query.',
+    },
     // What each type adds: downIsGood (kpi), stack/smooth/scale/top (charts), pageSize (table), rules (alert)…
     ...widgetTypeProperties(),
   },

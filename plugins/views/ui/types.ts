@@ -117,6 +117,8 @@ export interface WidgetResult {
     total?: number;
     /** Charts with `series`: every name the series column takes with no filter set (colours stay with names). */
     domain?: string[];
+    /** True when a rollup the view derived from the query answered (see the widget's `rollup`). */
+    rollup?: boolean;
   };
   /** Alert widgets. */
   status?: AlertState;
