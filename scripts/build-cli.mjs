@@ -5,15 +5,16 @@
 //
 // What a start costs is what it loads, so (issue 18, bench 13):
 // - Code split: every `await import(...)` of the sources is a chunk of its own (dist/cli/chunks/), loaded when
-//   reached: the server (hono, its pages) only for a server, a connection type's client library (kafkajs, pg, the
-//   AWS SDK, mongodb, PGlite) only when a connection of that type opens.
+//   reached: a built-in plugin only when a manifest uses it (plugins/builtin.ts), the server (its pages) only for a
+//   server, a connection type's client library (kafkajs, pg, the AWS SDK, mongodb, PGlite) only when a connection of
+//   that type opens.
 // - The pure-JavaScript packages every start loads are bundled in (BUNDLED): Node resolves, reads and links each file
 //   of a package separately (inversify alone is ~400 ES modules: ~0.15 s); one bundle is read and parsed lazily.
 //   Packages with native code or files of their own (DuckDB, esbuild, tsx, exceljs…) and the ones loaded on demand
 //   stay external, in node_modules.
 // Usage: node scripts/build-cli.mjs
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isStale } from './stale.mjs';
 
@@ -55,20 +56,6 @@ const externalPackages = {
   },
 };
 
-/**
- * A connection type's modules do nothing when imported: what the command does not use of them is left out, so a
- * client module that its index re-exports (for tests and scripts) and its `open` imports is a chunk of its own.
- */
-const connectionsWithoutSideEffects = {
-  name: 'connections-without-side-effects',
-  setup(build) {
-    build.onResolve({ filter: /^\./ }, (args) => {
-      const path = resolve(args.resolveDir, args.path);
-      return path.startsWith(join(ROOT, 'connections') + sep) ? { path, sideEffects: false } : undefined;
-    });
-  },
-};
-
 export async function buildCli() {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -78,7 +65,7 @@ export async function buildCli() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    plugins: [externalPackages, connectionsWithoutSideEffects],
+    plugins: [externalPackages],
     // The bundled CommonJS packages require Node's modules.
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
