@@ -15,6 +15,7 @@ import { dashboardPayload } from './scenarios/9-dashboard-payload.ts';
 import { deadLetter } from './scenarios/10-dead-letter.ts';
 import { scaleOut } from './scenarios/11-scale-out.ts';
 import { xlsxMemory } from './scenarios/12-xlsx-memory.ts';
+import { startup } from './scenarios/13-startup.ts';
 
 const scenarios: [string, () => Promise<Result | Result[]>][] = [
   ['1', fileBatch],
@@ -28,6 +29,7 @@ const scenarios: [string, () => Promise<Result | Result[]>][] = [
   ['10', deadLetter],
   ['11', scaleOut],
   ['12', xlsxMemory],
+  ['13', startup],
 ];
 const only = process.env.BENCH_ONLY?.split(',');
 

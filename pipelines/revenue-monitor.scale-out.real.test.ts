@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { PgPoolClient } from '../connections/postgres/index.ts';
+import { PgPoolClient } from '../connections/postgres/pool.ts';
 import { startPlatform } from '../tests/cli.ts';
 import { runOnce, type PipelineRun } from '../tests/pipelines.ts';
 import { Scratch, service } from '../tests/services.ts';

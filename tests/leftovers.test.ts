@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { KafkaTopicClient } from '../connections/kafka/index.ts';
+import { KafkaTopicClient } from '../connections/kafka/real.ts';
 import { MemoryLogger } from '../core/sdk/logger.ts';
 import { inventory, leftovers } from './leftovers.ts';
 import { repoRoot } from './cli.ts';

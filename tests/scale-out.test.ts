@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { KafkaTopicClient } from '../connections/kafka/index.ts';
+import { KafkaTopicClient } from '../connections/kafka/real.ts';
 import { MemoryLogger } from '../core/sdk/logger.ts';
 import { startPlatform } from './cli.ts';
 import { Scratch, service, uniqueName } from './services.ts';

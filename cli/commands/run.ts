@@ -1,10 +1,7 @@
-import { serve } from '@hono/node-server';
 import { loadManifest } from '../../core/manifest/index.ts';
 import { Pipeline } from '../../core/runtime/pipeline.ts';
-import { createServer } from '../../core/server/app.ts';
 import type { Logger } from '../../core/sdk/types.ts';
 import { createCatalog } from '../catalog.ts';
-import { corePages, mountCoreAssets } from '../pages.ts';
 import { formatSummary } from './summary.ts';
 
 export interface RunOptions {
@@ -36,6 +33,8 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     return ok ? 0 : 1;
   }
 
+  // The HTTP server is loaded only for a server (a --once run never answers a request).
+  const { serve, createServer, corePages, mountCoreAssets } = await import('./server.ts');
   const app = await createServer(pipeline, corePages);
   mountCoreAssets(app);
   const port = options.port ?? manifest.server.port;

@@ -1,7 +1,3 @@
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Row, SqlClient } from '../../core/sdk/types.ts';
 import { fieldOf } from '../../core/sdk/index.ts';
@@ -24,7 +20,7 @@ function parseNumeric(text: string): number | string {
 // of the process's (node-pg: local, PGlite: UTC) zone, which moves the day in any other zone.
 const DATE_OID = 1082;
 const keepText = (text: string) => text;
-const PARSERS: Record<number, (text: string) => unknown> = {
+export const PARSERS: Record<number, (text: string) => unknown> = {
   ...Object.fromEntries(NUMERIC_OIDS.map((oid) => [oid, parseNumeric])),
   [DATE_OID]: keepText,
 };
@@ -54,96 +50,14 @@ function csvField(value: unknown): string {
   return '"' + text.replaceAll('"', '""') + '"';
 }
 
-function copySql(table: string, columns: string[], source: string): string {
+export function copySql(table: string, columns: string[], source: string): string {
   return `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 }
 
-function toParam(value: unknown): unknown {
+export function toParam(value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value))
     return JSON.stringify(value);
   return value;
-}
-
-/** A real PostgreSQL server through a pg.Pool. */
-export class PgPoolClient implements PostgresClient {
-  readonly dialect = 'postgres' as const;
-  constructor(readonly pool: pg.Pool) {}
-
-  static create(url: string, poolSize: number): PgPoolClient {
-    const types = {
-      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-        PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text'),
-    };
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: poolSize,
-      connectionTimeoutMillis: 5000,
-      types: types as never,
-    });
-    // An idle client whose server went away emits 'error'; unhandled, it would end the process. The pool drops
-    // that client and the next query connects again (or fails, and the runtime retries).
-    pool.on('error', () => undefined);
-    return new PgPoolClient(pool);
-  }
-
-  async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query(sql, params.map(toParam))).rows as R[];
-  }
-
-  async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
-  }
-
-  async copyInto(table: string, columns: string[], rows: Row[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await new PgSession(client).copyInto(table, columns, rows);
-    } finally {
-      client.release();
-    }
-  }
-
-  async transaction<T>(work: (tx: PostgresClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(new PgSession(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  close(): Promise<void> {
-    return this.pool.end();
-  }
-}
-
-class PgSession implements PostgresClient {
-  readonly dialect = 'postgres' as const;
-  constructor(private readonly client: pg.PoolClient) {}
-  async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.client.query(sql, params.map(toParam))).rows as R[];
-  }
-  async exec(sql: string): Promise<void> {
-    await this.client.query(sql);
-  }
-  async copyInto(table: string, columns: string[], rows: Row[]): Promise<void> {
-    if (!rows.length) return;
-    const stream = this.client.query(copyFrom(copySql(table, columns, 'STDIN')));
-    await pipeline(Readable.from(chunks(rows, columns)), stream);
-  }
-  async transaction<T>(work: (tx: PostgresClient) => Promise<T>): Promise<T> {
-    return work(this);
-  }
-}
-
-function* chunks(rows: Row[], columns: string[]): Generator<string> {
-  for (let i = 0; i < rows.length; i += 5000) yield toCsv(rows.slice(i, i + 5000), columns);
 }
 
 /** Embedded PostgreSQL (PGlite, in-process). COPY goes through PGlite's /dev/blob, never a socket. */

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { service } from '../../tests/services.ts';
-import { PgliteClient, PgPoolClient, type PostgresClient } from './index.ts';
+import { PgliteClient, type PostgresClient } from './index.ts';
+import { PgPoolClient } from './pool.ts';
 
 const zones = ['Asia/Kolkata', 'America/Los_Angeles', 'UTC'];
 

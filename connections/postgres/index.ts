@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
-import { PgliteClient, PgPoolClient } from './client.ts';
+import { PgliteClient, type PostgresClient } from './client.ts';
 
-export { PgliteClient, PgPoolClient, quoteIdent, toCsv, type PostgresClient } from './client.ts';
+export { PgliteClient, quoteIdent, toCsv, type PostgresClient } from './client.ts';
+// A real server's client (pool.ts, node-pg) is imported by `open` only when a connection names a server.
 
 /** Where a URL points, without its password. */
 function describeUrl(url: string): string {
@@ -70,7 +71,7 @@ export default connectionModule({
   embedded,
   storePath: dataFolder,
   async open(config, env) {
-    let client: PgliteClient | PgPoolClient;
+    let client: PostgresClient & { close(): Promise<void> };
     let description: string;
     const inProcess = embedded(config);
     if (inProcess) {
@@ -80,6 +81,7 @@ export default connectionModule({
       client = new PgliteClient(await PGlite.create(dir));
       description = `embedded PGlite in ${dir}`;
     } else {
+      const { PgPoolClient } = await import('./pool.ts');
       client = PgPoolClient.create(String(config.url), config.poolSize as number);
       description = describeUrl(String(config.url));
     }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { ContainerModule } from 'inversify';
 import type { PluginCatalog } from '../sdk/container.ts';
 import { loadYaml, ManifestError } from './load.ts';
-import { validateManifest, type Manifest } from './validate.ts';
+import { SECTIONS, validateManifest, type Manifest } from './validate.ts';
 import { repoRoot } from '../paths.ts';
 
 export { ManifestError, formatIssue, loadYaml } from './load.ts';
@@ -41,7 +41,22 @@ export async function loadManifest(
       ]);
     }
   }
+  await requireUsedPlugins(yaml.value, catalog);
   return validateManifest(yaml, catalog);
+}
+
+/** Imports the plugins the manifest's steps use (`use:`), of those contributed by name; the others stay unloaded. */
+async function requireUsedPlugins(manifest: Record<string, unknown>, catalog: PluginCatalog): Promise<void> {
+  const used: Promise<void>[] = [];
+  for (const [section, kind] of Object.entries(SECTIONS)) {
+    const steps = manifest[section];
+    if (!steps || typeof steps !== 'object') continue;
+    for (const step of Object.values(steps as Record<string, unknown>)) {
+      const use = (step as { use?: unknown } | null)?.use;
+      if (typeof use === 'string') used.push(catalog.require(kind, use));
+    }
+  }
+  await Promise.all(used);
 }
 
 /** A plugin package's default export is a ContainerModule or a list of them. */

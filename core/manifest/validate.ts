@@ -138,10 +138,7 @@ export function validateManifest(yaml: LoadedYaml, catalog: PluginCatalog): Mani
       const use = value.use as string;
       const definition = catalog.find(kind, use);
       if (!definition) {
-        const known = catalog
-          .plugins()
-          .filter((p) => p.spec.kind === kind)
-          .map((p) => p.spec.name);
+        const known = catalog.names(kind);
         at(
           [...here, 'use'],
           `unknown ${kind} plugin "${use}" (known ${kind}s: ${known.join(', ') || 'none'}; add its npm package under plugins:)`,

@@ -52,8 +52,7 @@ const MAX_RECORD_DEPTH = 1000;
 export class DeadLetterStore implements DeadLetters {
   readonly file: string;
   readonly indexFile: string;
-  /** Resolves when the index has caught up with the file (every other method waits for it). */
-  readonly ready: Promise<void>;
+  private opening?: Promise<void>;
   private readonly counts = new Map<string, number>();
   private readonly mutex = new Mutex();
   private connection?: DuckDBConnection;
@@ -71,8 +70,18 @@ export class DeadLetterStore implements DeadLetters {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'dead-letter.jsonl');
     this.indexFile = join(dir, 'dead-letter.duckdb');
-    this.ready = this.mutex.run(() => this.open());
-    this.ready.catch(() => undefined); // reported by the first call that waits for it
+  }
+
+  /**
+   * Resolves when the index has caught up with the file (every other method waits for it). The index opens on first
+   * use, not with the store: `platform validate` builds a pipeline and never opens it.
+   */
+  get ready(): Promise<void> {
+    if (!this.opening) {
+      this.opening = this.mutex.run(() => (this.closed ? Promise.resolve() : this.open()));
+      this.opening.catch(() => undefined); // reported by the first call that waits for it
+    }
+    return this.opening;
   }
 
   /** Stores new rejects; returns how many were new (the same record rejected again for the same reasons is kept once). */

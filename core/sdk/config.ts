@@ -1,4 +1,4 @@
-import { Ajv2020 as Ajv, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020 as Ajv, type AnySchema, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import countries from 'i18n-iso-countries';
 import currencyCodesModule from 'currency-codes';
@@ -17,6 +17,28 @@ const currencyCodes = new Set(currencyCodesModule.codes().filter((code) => code 
  * taken from maintained code lists rather than hand-copied enums.
  */
 export function createAjv(options: { coerce: boolean; defaults: boolean }): Ajv {
+  const instance = newAjv(options);
+  // Every schema is checked against the JSON Schema meta-schema before it is compiled. Compiling that meta-schema
+  // costs ~0.15 s per ajv instance (a process has several: the manifest's, the checkpoints', each validate step's):
+  // all instances check schemas with one, compiled once. Its options are the meta-schema's own (ajv sets them for
+  // meta-schemas whatever the instance's coercion and defaults), so the check and its errors are the same.
+  instance.validateSchema = (schema: AnySchema, throwOrLogError?: boolean): boolean => {
+    const meta = metaSchemaChecker();
+    const valid = meta.validateSchema(schema) as boolean;
+    instance.errors = meta.errors;
+    if (!valid && throwOrLogError) throw new Error(`schema is invalid: ${instance.errorsText()}`);
+    return valid;
+  };
+  return instance;
+}
+
+let sharedMeta: Ajv | undefined;
+/** The one ajv that checks schemas against the meta-schema (see createAjv). */
+function metaSchemaChecker(): Ajv {
+  return (sharedMeta ??= newAjv({ coerce: false, defaults: false }));
+}
+
+function newAjv(options: { coerce: boolean; defaults: boolean }): Ajv {
   // ownProperties: a record without a field does not get it from what every JS object inherits (toString…).
   const instance = addFormats(
     new Ajv({

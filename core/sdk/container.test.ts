@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   inject,
   injectable,
+  lazyPluginModule,
   pluginModule,
   TOKENS,
   type Logger,
@@ -11,6 +12,7 @@ import {
   type Row,
 } from './index.ts';
 import { createTestStep } from './testing.ts';
+import { PluginCatalog } from './container.ts';
 import duckdb from '../../connections/duckdb/index.ts';
 
 @injectable()
@@ -77,5 +79,35 @@ describe('step construction through the container', () => {
       'upper.with.colour: unknown property "colour"',
     );
     await expect(createTestStep(module, 'transform', {})).rejects.toThrow('missing required property "field"');
+  });
+});
+
+describe('plugins contributed by name (lazyPluginModule)', () => {
+  it('are listed by name, imported once on first require, and found only then', async () => {
+    let imports = 0;
+    const catalog = new PluginCatalog([
+      lazyPluginModule('transform', 'upper', async () => {
+        imports++;
+        return { default: module };
+      }),
+    ]);
+    expect(catalog.names('transform')).toEqual(['upper']);
+    expect(catalog.find('transform', 'upper')).toBeUndefined();
+    expect(imports).toBe(0);
+    await catalog.require('sink', 'upper'); // another kind: nothing to import
+    expect(imports).toBe(0);
+    await Promise.all([catalog.require('transform', 'upper'), catalog.require('transform', 'upper')]);
+    expect(imports).toBe(1);
+    expect(catalog.find('transform', 'upper')?.spec.summary).toBe('test');
+    await catalog.requireAll();
+    expect(imports).toBe(1);
+    expect(catalog.plugins()).toHaveLength(1);
+  });
+
+  it('a module that does not contribute the plugin it was named for is an error naming it', async () => {
+    const catalog = new PluginCatalog([lazyPluginModule('transform', 'lower', async () => ({ default: module }))]);
+    await expect(catalog.require('transform', 'lower')).rejects.toThrow(
+      'plugin transform/lower: its module contributes no transform of that name',
+    );
   });
 });

@@ -13,6 +13,7 @@ import type {
   PipelineStatus,
   PluginDefinition,
   PluginKind,
+  PluginLoader,
   StepInfo,
   StepState,
   Triggers,
@@ -38,9 +39,14 @@ export interface CoreServices {
   stateDir: string;
 }
 
-/** Loads plugin modules into a container and indexes their contributions. */
+/**
+ * Loads plugin modules into a container and indexes their contributions. A plugin contributed by name
+ * (`lazyPluginModule`) is imported by `require(kind, name)` (a manifest's steps, when it is loaded) or `requireAll()`
+ * (listing and documenting every plugin); `plugins()` and `find()` answer with the plugins imported so far.
+ */
 export class PluginCatalog {
   readonly container = new Container();
+  private readonly loading = new Map<PluginLoader, Promise<void>>();
 
   constructor(modules: ContainerModule[]) {
     this.container.load(...modules);
@@ -48,6 +54,19 @@ export class PluginCatalog {
 
   plugins(): PluginDefinition[] {
     return this.container.isBound(TOKENS.Plugin) ? this.container.getAll<PluginDefinition>(TOKENS.Plugin) : [];
+  }
+
+  /** The names of every plugin of a kind, imported or not. */
+  names(kind: PluginKind): string[] {
+    const names = this.plugins()
+      .filter((p) => p.spec.kind === kind)
+      .map((p) => p.spec.name)
+      .concat(
+        this.loaders()
+          .filter((l) => l.kind === kind)
+          .map((l) => l.name),
+      );
+    return [...new Set(names)];
   }
 
   connectionTypes(): Map<string, ConnectionType> {
@@ -63,6 +82,43 @@ export class PluginCatalog {
 
   load(modules: ContainerModule[]): void {
     this.container.load(...modules);
+  }
+
+  /** Imports the plugin of this kind and name when it is contributed by name and not imported yet. */
+  async require(kind: PluginKind, name: string): Promise<void> {
+    if (this.find(kind, name)) return;
+    await Promise.all(
+      this.loaders()
+        .filter((l) => l.kind === kind && l.name === name)
+        .map((l) => this.import(l)),
+    );
+  }
+
+  /** Imports every plugin contributed by name. */
+  async requireAll(): Promise<void> {
+    await Promise.all(this.loaders().map((l) => this.import(l)));
+  }
+
+  private loaders(): PluginLoader[] {
+    return this.container.isBound(TOKENS.PluginLoader) ? this.container.getAll<PluginLoader>(TOKENS.PluginLoader) : [];
+  }
+
+  private import(loader: PluginLoader): Promise<void> {
+    let loading = this.loading.get(loader);
+    if (!loading) {
+      loading = loader.load().then(({ default: module }) => {
+        if (!module || typeof (module as { load?: unknown }).load !== 'function')
+          throw new Error(`plugin ${loader.kind}/${loader.name}: its module's default export is not a ContainerModule`);
+        this.container.load(module as ContainerModule);
+        const loaded = this.find(loader.kind, loader.name);
+        if (!loaded)
+          throw new Error(
+            `plugin ${loader.kind}/${loader.name}: its module contributes no ${loader.kind} of that name`,
+          );
+      });
+      this.loading.set(loader, loading);
+    }
+    return loading;
   }
 }
 

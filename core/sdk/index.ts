@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import { ContainerModule } from 'inversify';
 import { TOKENS } from './tokens.ts';
-import type { ConnectionType, PluginDefinition, PluginSpec, Row, Rows } from './types.ts';
+import type { ConnectionType, PluginDefinition, PluginKind, PluginLoader, PluginSpec, Row, Rows } from './types.ts';
 
 export * from './types.ts';
 export { TOKENS } from './tokens.ts';
@@ -34,6 +34,18 @@ export function pluginModule(spec: PluginSpec, implementation: PluginDefinition[
   const definition: PluginDefinition = { spec, implementation };
   return new ContainerModule(({ bind }) => {
     bind<PluginDefinition>(TOKENS.Plugin).toConstantValue(definition);
+  });
+}
+
+/**
+ * A plugin contributed by kind and name only: its module (`pluginModule(spec, Class)` as its default export) is
+ * imported when a manifest uses it, so what it imports (a client library, the pages' renderer) is loaded only then.
+ * `load` is a dynamic import: `lazyPluginModule('sink', 'kafka', () => import('./sinks/kafka/index.ts'))`.
+ */
+export function lazyPluginModule(kind: PluginKind, name: string, load: PluginLoader['load']): ContainerModule {
+  const loader: PluginLoader = { kind, name, load };
+  return new ContainerModule(({ bind }) => {
+    bind<PluginLoader>(TOKENS.PluginLoader).toConstantValue(loader);
   });
 }
 

@@ -3,6 +3,11 @@
 export const TOKENS = {
   /** Multi-injected: every PluginDefinition contributed by a ContainerModule. */
   Plugin: Symbol.for('platform.Plugin'),
+  /**
+   * Multi-injected: a plugin known by kind and name whose module (spec and class) is imported when a manifest uses
+   * it (`lazyPluginModule`); the built-in plugins are contributed this way.
+   */
+  PluginLoader: Symbol.for('platform.PluginLoader'),
   /** Multi-injected: every ConnectionType contributed by a ContainerModule. */
   ConnectionType: Symbol.for('platform.ConnectionType'),
   /** The step's validated `with:` config, defaults applied. */

@@ -67,6 +67,17 @@ export interface PluginDefinition<T = unknown> {
   implementation: new (...args: never[]) => T;
 }
 
+/**
+ * A plugin contributed by name, its module imported on first use: a manifest that does not use it never loads its code
+ * (nor the libraries that code imports). `load` resolves to the module whose default export is the plugin's
+ * ContainerModule (`pluginModule(spec, Class)`).
+ */
+export interface PluginLoader {
+  kind: PluginKind;
+  name: string;
+  load(): Promise<{ default: unknown }>;
+}
+
 /** What a source's run is asked to do. */
 export interface SourceRun {
   signal: AbortSignal;

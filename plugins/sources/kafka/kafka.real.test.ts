@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaTopicClient, type TopicClient } from '../../../connections/kafka/index.ts';
+import type { TopicClient } from '../../../connections/kafka/index.ts';
+import { KafkaTopicClient } from '../../../connections/kafka/real.ts';
 import { MemoryLogger } from '../../../core/sdk/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';
 import type { Row } from '../../../core/sdk/index.ts';
