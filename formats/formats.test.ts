@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
-import { DuckDbClient } from '../connections/duckdb/client.ts';
+import { DuckDbClient, loadTempTable, materializedRows } from '../connections/duckdb/client.ts';
 import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 import { formatOf, listSheets, readRecords, type ReadOptions } from './index.ts';
 import { recordsOf, type Reject, type Row } from '../core/sdk/index.ts';
@@ -285,6 +285,90 @@ describe('readRecords: XLSX', () => {
       },
       { _sheet: 'Clients', client_id: 'C1', name: 'Ada' },
     ]);
+  });
+
+  /** A workbook of one sheet `Notes` written by hand: `rows` rows of inline text with characters of 2, 3 and 4 bytes. */
+  async function inlineTextWorkbook(file: string, rows: number) {
+    const main = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+    const rel = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+    const cell = (ref: string, value: string | number) =>
+      typeof value === 'number'
+        ? `<c r="${ref}"><v>${value}</v></c>`
+        : `<c r="${ref}" t="inlineStr"><is><t>${value}</t></is></c>`;
+    const row = (n: number, values: (string | number)[]) =>
+      `<row r="${n}">${values.map((v, i) => cell(`${'ABC'[i]}${n}`, v)).join('')}</row>`;
+    const body = Array.from({ length: rows }, (_, i) =>
+      row(i + 2, [i + 1, `Ünïcødé € 😀 ${i + 1} &amp; ${'é'.repeat(i % 7)}`, i % 3 ? (i + 1) / 4 : 'n/a']),
+    ).join('');
+    const zip = new JSZip();
+    zip.file('[Content_Types].xml', '<?xml version="1.0"?><Types/>');
+    zip.file(
+      'xl/workbook.xml',
+      `<workbook xmlns="${main}" xmlns:r="${rel}"><sheets><sheet name="Notes" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+    );
+    zip.file(
+      'xl/_rels/workbook.xml.rels',
+      `<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>`,
+    );
+    zip.file(
+      'xl/worksheets/sheet1.xml',
+      `<worksheet xmlns="${main}"><sheetData>${row(1, ['id', 'note', 'share'])}${body}</sheetData></worksheet>`,
+    );
+    writeFileSync(file, await zip.generateAsync({ type: 'uint8array', compression: 'DEFLATE' }));
+  }
+
+  it('reads text whole where a character of several bytes is cut between two inflated chunks of the sheet', async () => {
+    const file = join(folder(), 'notes.xlsx');
+    await inlineTextWorkbook(file, 3000); // ~400 KB of sheet XML: many chunk boundaries, some inside a character
+    const { records, rejects } = await all(file);
+    expect(rejects).toEqual([]);
+    expect(records).toHaveLength(3000);
+    records.forEach((record, i) =>
+      expect(record).toEqual({
+        id: i + 1,
+        note: `Ünïcødé € 😀 ${i + 1} & ${'é'.repeat(i % 7)}`,
+        share: i % 3 ? (i + 1) / 4 : 'n/a',
+      }),
+    );
+  });
+
+  it('into DuckDB, gives each batch the table its records would make (types over the batch, rowid order, origins), also where a batch ends inside a chunk read', async () => {
+    const dir = folder();
+    const db = await DuckDbClient.open(':memory:');
+    try {
+      const stock = join(dir, 'stock.xlsx');
+      await workbook(stock);
+      const notes = join(dir, 'notes.xlsx');
+      await inlineTextWorkbook(notes, 3000);
+      for (const [file, batchSize] of [
+        [stock, 2],
+        [stock, 10],
+        [notes, 2500], // 2,048 records read at a time: the first batch ends inside the second read
+      ] as const) {
+        const inJs = await batches(file, { batchSize, origin: 'f.xlsx' });
+        const inDuckDb: { records: Row[]; origin?: (index: number) => string | undefined; rejects: Reject[] }[] = [];
+        for await (const batch of readRecords(db, file, { batchSize, origin: 'f.xlsx', inDuckDb: true })) {
+          expect(Array.isArray(batch.records)).toBe(false);
+          inDuckDb.push({ records: await recordsOf(batch.records), origin: batch.origin, rejects: batch.rejects });
+          await (batch.records as DuckDbRows).release();
+        }
+        expect(inDuckDb.map((b) => b.records.length)).toEqual(inJs.map((b) => b.records.length));
+        for (const [i, batch] of inJs.entries()) {
+          // The records path's table: the batch's records loaded as the sql transform loads them.
+          const table = await db.session(async (connection) => {
+            await loadTempTable(connection, 'expected', batch.records);
+            return materializedRows(await connection.run('SELECT * FROM temp.expected ORDER BY rowid'));
+          });
+          expect(inDuckDb[i].records).toEqual(table);
+          expect(inDuckDb[i].records.map((_, r) => inDuckDb[i].origin?.(r))).toEqual(
+            batch.records.map((_, r) => batch.origin?.(r)),
+          );
+          expect(inDuckDb[i].rejects).toEqual(batch.rejects);
+        }
+      }
+    } finally {
+      db.close();
+    }
   });
 
   it('reads the named sheet only, in batches, each record with its sheet and row; a workbook without the sheet is one reject naming its sheets', async () => {

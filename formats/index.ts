@@ -5,10 +5,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Parser, type Handler } from 'htmlparser2';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Reject, Row, Rows } from '../core/sdk/types.ts';
 import { duckDbErrorClass, errorMessage, isDataError } from '../core/sdk/index.ts';
-import { DuckDbClient, quoteIdent, sqlString } from '../connections/duckdb/client.ts';
+import { appendRows, type ColumnKind } from '../connections/duckdb/append.ts';
+import { DuckDbClient, quoteIdent, sqlString, widenKind } from '../connections/duckdb/client.ts';
 import { residentRows, type DuckDbRows } from '../connections/duckdb/rows.ts';
 import { loadCsv, NotCsv, type CsvOptions, type LoadedCsv } from './csv.ts';
 import { loadJsonLines } from './jsonl.ts';
@@ -158,6 +160,10 @@ export async function* readRecords(
       }
       return;
     }
+    if (format === 'xlsx' && db && options.inDuckDb) {
+      yield* loadXlsx(db, path, batchSize, origin, options.xlsx ?? {}, add);
+      return;
+    }
     const batches =
       format === 'jsonl'
         ? readJsonLines(path, batchSize, origin)
@@ -291,6 +297,101 @@ async function* cut(
     }
   } finally {
     await whole.release().catch(() => undefined);
+  }
+}
+
+/** Records of a workbook read at a time when it goes into DuckDB (one data chunk of the appender). */
+const XLSX_CHUNK_ROWS = 2048;
+
+let xlsxStaging = 0;
+
+/**
+ * A workbook into `db` as batch tables of `batchSize` rows, without holding a batch's records in JS: the rows are read
+ * 2,048 at a time (readXlsx), and each such chunk of records is appended to a staging table as text — each value as
+ * the records path stores it in a text column (a Date as ISO 8601, a number as JS writes it) — and dropped. Each
+ * column's type is worked out over the whole batch as for records (`inferColumns`: integers and fractions DOUBLE,
+ * any other mix VARCHAR), and the batch table is the staging table with each column cast to its type: the table the
+ * batch's records would have made, in the same order (rowid = the record's index in the batch), with the same
+ * columns (a column first seen in a later chunk, e.g. of another sheet, is NULL before it).
+ */
+async function* loadXlsx(
+  db: DuckDbClient,
+  path: string,
+  batchSize: number,
+  label: string,
+  options: XlsxOptions,
+  add: [string, string][],
+): AsyncGenerator<FileBatch> {
+  const connection = await db.instance.connect();
+  const name = `_xlsx_staging_${++xlsxStaging}`;
+  const staging = `temp.${quoteIdent(name)}`;
+  let kinds = new Map<string, ColumnKind | undefined>();
+  let rows = 0;
+  let rejects: Reject[] = [];
+  let parts: { from: number; origin?: (index: number) => string | undefined }[] = [];
+  const batch = async (): Promise<FileBatch> => {
+    const [count, columns, within, rejected] = [rows, [...kinds], parts, rejects];
+    [kinds, rows, rejects, parts] = [new Map(), 0, [], []];
+    if (!count) return { records: [], rejects: rejected };
+    const casts = columns.map(
+      ([name, kind]) => `CAST(${quoteIdent(name)} AS ${kind ?? 'VARCHAR'}) AS ${quoteIdent(name)}`,
+    );
+    const table = await residentRows(db, connection, `SELECT ${casts.join(', ')} FROM ${staging} ORDER BY rowid`);
+    await connection.run(`DROP TABLE ${staging}`);
+    const origin = (index: number) => {
+      let p = within.length - 1;
+      while (p > 0 && within[p].from > index) p--;
+      return within[p]?.origin?.(index - within[p].from);
+    };
+    return { records: table, rejects: rejected, origin };
+  };
+  try {
+    for await (const chunk of readXlsx(path, Math.min(XLSX_CHUNK_ROWS, batchSize), label, options)) {
+      const records = chunk.records as Row[];
+      rejects.push(...chunk.rejects);
+      // A chunk may end past the batch's last row: its rest starts the next batch.
+      for (let start = 0; start < records.length;) {
+        const part = records.slice(start, start + batchSize - rows);
+        if (add.length) for (const record of part) for (const [name, value] of add) record[name] = value;
+        const offset = start;
+        parts.push({ from: rows, origin: chunk.origin && ((index) => chunk.origin!(offset + index)) });
+        await stage(connection, name, kinds, part);
+        rows += part.length;
+        start += part.length;
+        if (rows >= batchSize) yield await batch();
+      }
+    }
+    if (rows || rejects.length) yield await batch();
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+    connection.closeSync();
+  }
+}
+
+/** Appends records to the staging table (made, or given the columns it lacks, here) as text; widens `kinds`. */
+async function stage(
+  connection: DuckDBConnection,
+  name: string,
+  kinds: Map<string, ColumnKind | undefined>,
+  records: Row[],
+): Promise<void> {
+  const staging = `temp.${quoteIdent(name)}`;
+  const fresh = kinds.size === 0;
+  const added: string[] = [];
+  for (const record of records)
+    for (const name in record) {
+      if (!kinds.has(name)) added.push(name);
+      kinds.set(name, widenKind(kinds.get(name), record[name]));
+    }
+  if (fresh)
+    await connection.run(`CREATE TEMP TABLE ${staging} (${added.map((n) => `${quoteIdent(n)} VARCHAR`).join(', ')})`);
+  else for (const name of added) await connection.run(`ALTER TABLE ${staging} ADD COLUMN ${quoteIdent(name)} VARCHAR`);
+  const columns = [...kinds.keys()].map((name) => ({ name, kind: 'VARCHAR' as const }));
+  const appender = await connection.createAppender(name, 'main', 'temp');
+  try {
+    appendRows(appender, records, columns);
+  } finally {
+    appender.closeSync();
   }
 }
 
@@ -433,11 +534,10 @@ async function openWorkbook(
   content: boolean,
   options: { only?: string[]; maxTextChars?: number } = {},
 ): Promise<Workbook> {
-  const [{ default: ExcelJS }, { Open }, { default: iterateStream }, { default: parseSax }] = await Promise.all([
+  const [{ default: ExcelJS }, { Open }, { default: iterateStream }] = await Promise.all([
     import('exceljs'),
     import('unzipper'),
     import('exceljs/lib/utils/iterate-stream.js'),
-    import('exceljs/lib/utils/parse-sax.js'),
   ]);
   await stat(path); // a missing file throws as such, not as an unreadable workbook
   const steps = new ExcelJS.stream.xlsx.WorkbookReader(path, {
@@ -467,7 +567,7 @@ async function openWorkbook(
           throw new UnreadableFile(
             `not a readable XLSX workbook: sheet ${sheet.name} has no part (${target ? part : 'no relationship'})`,
           );
-        return parseSax(iterateStream(stream)) as AsyncIterable<SaxEvent[]>;
+        return iterateStream(stream) as AsyncIterable<Buffer>;
       };
       return { name: sheet.name, open, rows: () => sheetRows(open(), steps) };
     });
@@ -492,27 +592,52 @@ async function openWorkbook(
 }
 
 /** The shared-string indexes the text cells (`<c t="s"><v>N</v></c>`) of these sheets point to. */
-async function usedStrings(sheets: (() => AsyncIterable<SaxEvent[]>)[]): Promise<Set<number>> {
+async function usedStrings(sheets: (() => AsyncIterable<Buffer>)[]): Promise<Set<number>> {
   const used = new Set<number>();
   for (const open of sheets) {
     let shared = false;
-    let reading = false;
-    let text = '';
-    for await (const events of open()) {
-      for (const event of events) {
-        if (event.eventType === 'opentag') {
-          if (event.value.name === 'c') shared = event.value.attributes.t === 's';
-          else if (event.value.name === 'v' && shared) [reading, text] = [true, ''];
-        } else if (event.eventType === 'text') {
-          if (reading) text += event.value;
-        } else if (event.value.name === 'v' && reading) {
-          reading = false;
-          used.add(parseInt(text, 10));
-        }
-      }
-    }
+    let text: string | undefined; // inside a shared cell's <v>
+    const handler: Partial<Handler> = {
+      onopentag(name, attributes) {
+        if (name === 'c') shared = attributes.t === 's';
+        else if (name === 'v' && shared) text = '';
+      },
+      ontext(data) {
+        if (text !== undefined) text += data;
+      },
+      onclosetag(name) {
+        if (name !== 'v' || text === undefined) return;
+        used.add(parseInt(text, 10));
+        text = undefined;
+      },
+    };
+    const parsing = parsePart(open(), handler, () => undefined);
+    while (!(await parsing.next()).done); // the handler keeps what it needs
   }
   return used;
+}
+
+/**
+ * Parses an XML part of the zip chunk by chunk with `handler` (htmlparser2 in XML mode: each tag's attributes as one
+ * plain object, text with its entities decoded; saxes, exceljs's parser, made a dictionary object for each tag and
+ * exceljs an event object for each callback: ~14 KB of garbage a row of six cells, against ~4 KB now). After each
+ * chunk, what `took` gives (what the handler built from it) is yielded unless undefined.
+ */
+async function* parsePart<T>(
+  chunks: AsyncIterable<Buffer>,
+  handler: Partial<Handler>,
+  took: () => T | undefined,
+): AsyncGenerator<T> {
+  const parser = new Parser(handler, { xmlMode: true });
+  const decoder = new TextDecoder(); // UTF-8; a character cut between two chunks is decoded with the next
+  for await (const chunk of chunks) {
+    parser.write(decoder.decode(chunk, { stream: true }));
+    const built = took();
+    if (built !== undefined) yield built;
+  }
+  parser.end(decoder.decode());
+  const built = took();
+  if (built !== undefined) yield built;
 }
 
 /**
@@ -552,11 +677,6 @@ function plainText(value: unknown): unknown {
   return rich ? rich.map((run) => run.text).join('') : value;
 }
 
-type SaxEvent =
-  | { eventType: 'opentag'; value: { name: string; attributes: Record<string, string> } }
-  | { eventType: 'closetag'; value: { name: string } }
-  | { eventType: 'text'; value: string };
-
 /** A cell being read: its column, style, type (`t`) and its value's text (`<v>`, or an inline string's `<t>`s). */
 interface OpenCell {
   column: number;
@@ -572,7 +692,7 @@ interface OpenCell {
  * gives its cached result (`<v>`, typed by `t` as any cell: an error result is its text, e.g. `#DIV/0!`), none if the
  * file keeps none; an error cell gives its text (`#N/A`). A row or cell without its `r` follows the one before.
  */
-async function* sheetRows(chunks: AsyncIterable<SaxEvent[]>, book: WorkbookSteps): AsyncGenerator<SheetRow[]> {
+async function* sheetRows(chunks: AsyncIterable<Buffer>, book: WorkbookSteps): AsyncGenerator<SheetRow[]> {
   const strings = book.sharedStrings ?? [];
   const date1904 = Boolean(book.properties?.model?.date1904);
   const dateStyles = new Map<number, boolean>();
@@ -593,7 +713,7 @@ async function* sheetRows(chunks: AsyncIterable<SaxEvent[]>, book: WorkbookSteps
       case 'str':
       case 'inlineStr':
       case 'e':
-        return text;
+        return ownCopy(text);
       case 'b':
         return parseInt(text, 10) !== 0;
       case 'd': {
@@ -614,59 +734,71 @@ async function* sheetRows(chunks: AsyncIterable<SaxEvent[]>, book: WorkbookSteps
   let cell: OpenCell | undefined;
   let reading = false; // inside a <v> or an inline string's <t>: the text is the cell's
   let phonetic = false; // inside <rPh>: a reading aid, not the cell's text
-  for await (const events of chunks) {
-    const rows: SheetRow[] = [];
-    for (const event of events) {
-      if (event.eventType === 'text') {
-        if (reading && cell) cell.text = (cell.text ?? '') + event.value;
-      } else if (event.eventType === 'opentag') {
-        const { name, attributes } = event.value;
-        if (name === 'c') {
-          if (!row) continue;
-          column = attributes.r ? columnOf(attributes.r) : column + 1;
-          cell = { column, style: attributes.s ? parseInt(attributes.s, 10) : 0, type: attributes.t ?? 'n' };
-        } else if (name === 'v') {
-          reading = !!cell;
-          if (cell) cell.text = '';
-        } else if (name === 't') {
-          reading = !!cell && !phonetic;
-          if (reading) cell!.text ??= '';
-        } else if (name === 'rPh') {
-          phonetic = true;
-        } else if (name === 'row') {
-          if (!inData) continue;
-          rowNumber = attributes.r ? parseInt(attributes.r, 10) : rowNumber + 1;
-          row = { number: rowNumber, cells: [] };
-          column = 0;
-        } else if (name === 'sheetData') {
-          inData = true;
-        }
-      } else {
-        const { name } = event.value;
-        if (name === 'v' || name === 't') {
-          reading = false;
-        } else if (name === 'c') {
-          if (row && cell) {
-            const value = valueOf(cell);
-            if (value !== null) {
-              const cells = row.cells;
-              while (cells.length < cell.column - 1) cells.push(null);
-              cells[cell.column - 1] = value;
-            }
-          }
-          cell = undefined;
-        } else if (name === 'rPh') {
-          phonetic = false;
-        } else if (name === 'row') {
-          if (row) rows.push(row);
-          row = undefined;
-        } else if (name === 'sheetData') {
-          inData = false;
-        }
+  let rows: SheetRow[] = [];
+  const handler: Partial<Handler> = {
+    ontext(text) {
+      if (reading && cell) cell.text = (cell.text ?? '') + text;
+    },
+    onopentag(name, attributes) {
+      if (name === 'c') {
+        if (!row) return;
+        column = attributes.r ? columnOf(attributes.r) : column + 1;
+        cell = { column, style: attributes.s ? parseInt(attributes.s, 10) : 0, type: attributes.t ?? 'n' };
+      } else if (name === 'v') {
+        reading = !!cell;
+        if (cell) cell.text = '';
+      } else if (name === 't') {
+        reading = !!cell && !phonetic;
+        if (reading) cell!.text ??= '';
+      } else if (name === 'rPh') {
+        phonetic = true;
+      } else if (name === 'row') {
+        if (!inData) return;
+        rowNumber = attributes.r ? parseInt(attributes.r, 10) : rowNumber + 1;
+        row = { number: rowNumber, cells: [] };
+        column = 0;
+      } else if (name === 'sheetData') {
+        inData = true;
       }
-    }
-    if (rows.length) yield rows;
-  }
+    },
+    onclosetag(name) {
+      if (name === 'v' || name === 't') {
+        reading = false;
+      } else if (name === 'c') {
+        if (row && cell) {
+          const value = valueOf(cell);
+          if (value !== null) {
+            const cells = row.cells;
+            while (cells.length < cell.column - 1) cells.push(null);
+            cells[cell.column - 1] = value;
+          }
+        }
+        cell = undefined;
+      } else if (name === 'rPh') {
+        phonetic = false;
+      } else if (name === 'row') {
+        if (row) rows.push(row);
+        row = undefined;
+      } else if (name === 'sheetData') {
+        inData = false;
+      }
+    },
+  };
+  yield* parsePart(chunks, handler, () => {
+    if (!rows.length) return undefined;
+    const took = rows;
+    rows = [];
+    return took;
+  });
+}
+
+/**
+ * A text of the parsed XML as a string of its own: V8 makes a part of a longer string (13 characters or more) a view
+ * into it, and a record holding such a view would hold the whole chunk of XML it came from (~16 KB for a few
+ * hundred bytes of values) for as long as the record lives. Concatenating then slicing makes V8 copy the text.
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : ` ${text}`.slice(1);
 }
 
 /** The column number (from 1) of a cell reference: `C7` → 3, `AA1` → 27. */

@@ -7,8 +7,3 @@ declare module 'unzipper' {
 declare module 'exceljs/lib/utils/iterate-stream.js' {
   export default function iterateStream(stream: NodeJS.ReadableStream): AsyncIterable<unknown>;
 }
-
-declare module 'exceljs/lib/utils/parse-sax.js' {
-  /** saxes's events of each chunk of the stream, as one array a chunk. */
-  export default function parseSax(iterable: AsyncIterable<unknown>): AsyncIterable<never[]>;
-}

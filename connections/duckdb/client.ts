@@ -220,16 +220,22 @@ export function inferColumns(rows: Row[], names = columnNames(rows)): { name: st
   return names.map((name) => {
     let kind: ColumnKind | undefined;
     for (const row of rows) {
-      const value = fieldOf(row, name);
-      if (value === null || value === undefined) continue;
-      const k = kindOf(value);
-      if (!kind) kind = k;
-      else if (kind !== k)
-        kind = (kind === 'BIGINT' && k === 'DOUBLE') || (kind === 'DOUBLE' && k === 'BIGINT') ? 'DOUBLE' : 'VARCHAR';
+      kind = widenKind(kind, fieldOf(row, name));
       if (kind === 'VARCHAR') break;
     }
     return { name, kind: kind ?? 'VARCHAR' };
   });
+}
+
+/**
+ * The kind of a column holding values of `kind` and `value` (undefined: no value yet): integers and fractions make
+ * DOUBLE, any other mix VARCHAR; null and undefined change nothing.
+ */
+export function widenKind(kind: ColumnKind | undefined, value: unknown): ColumnKind | undefined {
+  if (value === null || value === undefined) return kind;
+  const k = kindOf(value);
+  if (!kind || kind === k) return k;
+  return (kind === 'BIGINT' && k === 'DOUBLE') || (kind === 'DOUBLE' && k === 'BIGINT') ? 'DOUBLE' : 'VARCHAR';
 }
 
 export function columnNames(rows: Row[]): string[] {

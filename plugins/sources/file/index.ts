@@ -247,8 +247,13 @@ export class FileSource implements Source {
    */
   private options(file: string): ReadOptions {
     const addColumns = this.config.addFileColumn ? { [this.config.addFileColumn]: file } : undefined;
-    const inDuckDb = this.config.inDuckDb !== false && !this.config.addLineColumn;
     const format = this.config.format ?? (/\.parquet$/i.test(file) ? 'parquet' : undefined);
+    // A workbook is parsed in JS: it goes into DuckDB only for DuckDB steps (into a private DuckDB it only costs memory).
+    const xlsx = (this.config.format ?? (/\.xlsx$/i.test(file) ? 'xlsx' : undefined)) === 'xlsx';
+    const inDuckDb =
+      this.config.inDuckDb !== false &&
+      !this.config.addLineColumn &&
+      (!xlsx || !!(this.step.connection ?? this.step.batchConnection));
     const batchSize = this.config.batchSize ?? (inDuckDb && format === 'parquet' ? BATCH_IN_DUCKDB : BATCH_OF_RECORDS);
     const batchBytes = inDuckDb && this.config.batchSize === undefined ? BATCH_BYTES : undefined;
     return {

@@ -159,10 +159,15 @@ export class SqlTransform implements Transform {
           await connection.run(
             `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * EXCLUDE (${HELPERS}) FROM temp._sql_checked WHERE NOT _sql_rejected`,
           );
+          dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
+        } else if (!Array.isArray(rows) && /\browid\b/i.test(this.config.query)) {
+          // A view has no rowid: a query that orders by it (the batch's order) gets the batch as a table of its own.
+          await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} AS SELECT *${added} FROM ${batch} ORDER BY rowid`);
+          dropped.unshift(`DROP TABLE IF EXISTS temp.${name}`);
         } else {
           await connection.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT *${added} FROM ${batch}`);
+          dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
         }
-        dropped.unshift(`DROP VIEW IF EXISTS temp.${name}`);
         return await this.query(db, connection, params, resident);
       } catch (error) {
         throw new Error(`${this.step.id}: ${(error as Error).message.split('\n')[0]}`, { cause: error });

@@ -29,6 +29,7 @@ function upload(
   url: string,
   size: number,
   declare: boolean,
+  slow?: { sendMb: number },
 ): Promise<{ status: number; body: string; sentMb: number }> {
   const boundary = '----platform-upload-limit';
   const head = Buffer.from(
@@ -54,7 +55,9 @@ function upload(
     let received = '';
     let closed = false;
     const socket = connect(Number(port), hostname);
-    const answered = () => /\r\n\r\n/.test(received);
+    // A slow client reads nothing until it has sent `sendMb` (it does not stop at the answer: it has not seen it).
+    const answered = () => !slow && /\r\n\r\n/.test(received);
+    const toSend = slow ? slow.sendMb * MB : size;
     socket.on('data', (d) => (received += d.toString('latin1')));
     socket.on('error', () => undefined); // a write after the server closed: the answer, if any, is in `received`
     socket.on('close', () => {
@@ -71,14 +74,18 @@ function upload(
         socket.write(headers);
         socket.write(framed(head));
       }
-      while (!closed && !answered() && sent < size) {
+      while (!closed && !answered() && sent < toSend) {
         sent += chunk.length;
         if (!socket.write(framed(chunk))) return void socket.once('drain', pump);
       }
-      if (!closed && !answered())
+      if (slow) socket.resume();
+      else if (!closed && !answered())
         socket.write(Buffer.concat([framed(tail), declare ? Buffer.alloc(0) : Buffer.from('0\r\n\r\n')]));
     };
-    socket.on('connect', pump);
+    socket.on('connect', () => {
+      if (slow) socket.pause();
+      pump();
+    });
   });
 }
 
@@ -115,6 +122,16 @@ describe('uploads stream with a hard byte limit (economic-analytics server)', ()
     expect(answer.sentMb).toBeLessThan(300);
     expect(memory(server.child.pid!).peak).toBeLessThan(300);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  }, 120_000);
+
+  it('answers a refused upload to a client that reads late: the connection is not reset under it', async () => {
+    // The client sends 16 MB of a declared 300 MB before it reads anything. A server that closes at once with the
+    // client's data unread resets the connection, and the client's next write fails before it has read the answer.
+    const answer = await upload(server.url, 300 * MB, true, { sendMb: 16 });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'the file is larger than 26214400 bytes' });
+    expect(answer.sentMb).toBe(16);
+    expect(memory(server.child.pid!).peak).toBeLessThan(300);
   }, 120_000);
 
   it('takes a 23 MB workbook whose extra sheet is 206 MB of XML (550k rows): its four sheets land whole, peak RSS under 400 MB (the whole-sheet reader took 624 MB)', async () => {

@@ -6,6 +6,8 @@ import { createWriteStream } from 'node:fs';
 import { link, mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import busboy, { type Busboy } from 'busboy';
 import type { Context } from 'hono';
 import { errorMessage, isCrossSite, type Logger, type Triggers } from '../../../core/sdk/index.ts';
@@ -29,17 +31,17 @@ export interface UploadContext {
 /** Room for the multipart envelope (boundaries, part headers, small fields) around the file itself. */
 const FORM_OVERHEAD = 64 * 1024;
 
-type Received = { ok: true; name: string; size: number } | { ok: false; status: 400 | 413 | 415; error: string };
+type Received =
+  | { ok: true; name: string; size: number }
+  | { ok: false; status: 400 | 413 | 415; error: string; rest?: ReadableStreamDefaultReader<Uint8Array> };
 
 export async function handleUpload(c: Context, upload: UploadTarget, ctx: UploadContext) {
   if (isCrossSite(c.req.raw)) return c.json({ error: 'cross-site upload refused' }, 403);
   const tooLarge = `the file is larger than ${upload.maxBytes} bytes`;
   const declared = Number(c.req.header('content-length') ?? 0);
-  // Refused before reading (`connection: close`: the connection ends with the answer).
-  if (declared > upload.maxBytes + FORM_OVERHEAD) {
-    dropWhatFollows(c.req.raw.body);
-    return c.json({ error: tooLarge }, 413, { connection: 'close' });
-  }
+  // Refused before reading: the connection ends with the answer.
+  if (declared > upload.maxBytes + FORM_OVERHEAD)
+    return refuseAndClose(c, { error: tooLarge }, c.req.raw.body?.getReader());
   const dir = join(ctx.stateDir, 'uploads');
   await mkdir(dir, { recursive: true });
   const partial = join(dir, `.receiving-${randomUUID()}`);
@@ -49,7 +51,8 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
   });
   if (!received.ok) {
     await rm(partial, { force: true });
-    return c.json({ error: received.error }, received.status, received.status === 413 ? { connection: 'close' } : {});
+    if (received.status === 413) return refuseAndClose(c, { error: received.error }, received.rest);
+    return c.json({ error: received.error }, received.status);
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const stored = `${stamp}-${safeFileName(received.name)}`;
@@ -89,31 +92,51 @@ export async function handleUpload(c: Context, upload: UploadTarget, ctx: Upload
   });
 }
 
+/** How long, and how many bytes, a refused upload's connection is read on after the answer (see refuseAndClose). */
+const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
+
 /**
- * After a refusal, reads and drops what the client is still sending, for a few seconds and a few MB at most: a
- * socket closed with unread data is reset, and the reset can reach the client before it has read the answer (web
- * servers' "lingering close"). Memory stays at one chunk.
+ * Answers 413 to an upload whose body is still coming, and closes the connection gracefully (HTTP's "lingering
+ * close"): the answer, then the end of the server's side, then what the client still sends is read and dropped (one
+ * chunk in memory) until the client closes its side, LINGER's time or bytes at most. Closing the socket at once with
+ * the client's data unread resets the connection, and a client still writing then sees its write fail (or the reset)
+ * before it has read the answer: the refusal looked like a dropped connection. Node's HTTP server closes a response
+ * with `connection: close` that way, so the answer is written on the connection here and the response is not ended.
  */
-function dropWhatFollows(
-  body: ReadableStream<Uint8Array> | null,
-  limits = { bytes: 16 * 1024 * 1024, ms: 3000 },
-): void {
-  if (!body || body.locked) return;
-  const reader = body.getReader();
-  const stop = () => void reader.cancel().catch(() => undefined);
-  const timer = setTimeout(stop, limits.ms);
+function refuseAndClose(c: Context, answer: { error: string }, rest?: ReadableStreamDefaultReader<Uint8Array>) {
+  const { outgoing } = (c.env ?? {}) as Partial<HttpBindings>;
+  const socket = outgoing?.socket;
+  if (!outgoing || !socket || outgoing.headersSent || !('writeHead' in outgoing)) {
+    void rest?.cancel().catch(() => undefined);
+    return c.json(answer, 413, { connection: 'close' }); // not over Node's HTTP server (e.g. app.request in tests)
+  }
+  const body = JSON.stringify(answer);
+  outgoing.writeHead(413, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  outgoing.write(body);
+  socket.end(); // after the answer: the client reads it, then the end of the connection
+  // Once the answer and the end are written (destroying the socket before would drop them).
+  const close = () => (socket.writableFinished ? socket.destroy() : socket.once('finish', () => socket.destroy()));
+  const timer = setTimeout(close, LINGER.ms);
+  timer.unref();
   void (async () => {
     let read = 0;
     try {
-      for (let chunk = await reader.read(); !chunk.done && read <= limits.bytes; chunk = await reader.read())
-        read += chunk.value.byteLength;
+      if (rest)
+        for (let chunk = await rest.read(); !chunk.done && read <= LINGER.bytes; chunk = await rest.read())
+          read += chunk.value.byteLength;
     } catch {
-      /* the client went away: nothing left to drop */
+      /* the client closed its side: nothing left to drop */
     } finally {
       clearTimeout(timer);
-      stop();
+      void rest?.cancel().catch(() => undefined);
+      close();
     }
   })();
+  return RESPONSE_ALREADY_SENT;
 }
 
 /**
@@ -198,8 +221,10 @@ async function receiveFile(c: Context, upload: UploadTarget, into: string): Prom
     }
   } finally {
     if (stop.signal.aborted) {
-      await reader.cancel().catch(() => undefined); // the rest of the body is never read
       parser.destroy();
+      // The rest of the body is not parsed: a refusal for size drops it while the connection closes, others cancel it.
+      if (outcome && !outcome.ok && outcome.status === 413) outcome.rest = reader;
+      else await reader.cancel().catch(() => undefined);
     } else {
       parser.end();
       await parsed;
