@@ -8,6 +8,7 @@ import { DuckDbClient } from '../connections/duckdb/client.ts';
 import type { DuckDbRows } from '../connections/duckdb/rows.ts';
 import { recordsOf, type Reject, type Row } from '../core/sdk/index.ts';
 import { readRecords } from './index.ts';
+import { JsonTexts } from './jsonl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jsonl-'));
 const db = await DuckDbClient.open(':memory:');
@@ -87,5 +88,61 @@ describe('JSON lines read by DuckDB in slices', () => {
     expect(held.records).toEqual(js.records);
     expect(held.origins).toEqual(js.origins);
     expect(held.records[300]).toEqual({ id: 300, tags: { a: 300 }, source: 'x.jsonl' });
+  });
+});
+
+describe('JsonTexts (a Kafka batch of JSON objects)', () => {
+  const objects = [
+    { id: 1, ts: '2024-05-01T10:00:00.000Z', day: '2024-05-01', at: '10:00:00', amount: 1.5, ok: true, name: 'a' },
+    { id: 2, ts: '2024-05-01T10:00:01.000Z', day: '2024-05-02', at: '11:00:00', amount: 2, ok: false, extra: 'x' },
+    { id: 3, ts: null, amount: -0.25, name: 'c\nd' },
+  ];
+  // As a source hands them on: bytes as they came, one pretty-printed (line breaks between tokens), one a string.
+  const texts = () =>
+    new JsonTexts([
+      Buffer.from(JSON.stringify(objects[0])),
+      Buffer.from(JSON.stringify(objects[1], null, 2)),
+      JSON.stringify(objects[2]),
+    ]);
+
+  it('become a batch table of every key, typed as JSON.parse gives them (dates and times stay text), in order', async () => {
+    const rows = texts();
+    rows.origin = (index) => `t/0@${index + 10}`;
+    const table = await db.session((c) => rows.inDuckDb(db, c));
+    expect(table).toBeDefined();
+    expect(table!.count).toBe(3);
+    const columns = await db.session((c) => table!.columns(c));
+    expect(Object.fromEntries(columns.map((c) => [c.name, c.type]))).toEqual({
+      id: 'BIGINT',
+      ts: 'VARCHAR',
+      day: 'VARCHAR',
+      at: 'VARCHAR',
+      amount: 'DOUBLE',
+      ok: 'BOOLEAN',
+      name: 'VARCHAR',
+      extra: 'VARCHAR',
+    });
+    expect(await db.query(`SELECT id, ts, "at", amount, name, extra FROM ${table!.table} ORDER BY rowid`)).toEqual([
+      { id: 1, ts: objects[0].ts, at: '10:00:00', amount: 1.5, name: 'a', extra: null },
+      { id: 2, ts: objects[1].ts, at: '11:00:00', amount: 2, name: null, extra: 'x' },
+      { id: 3, ts: null, at: null, amount: -0.25, name: 'c\nd', extra: null },
+    ]);
+    // The records are JSON.parse's (a key a text lacks is absent), the origins the source's; made once per database.
+    expect(await table!.toRecords()).toEqual(objects);
+    expect(await rows.toRecords()).toEqual(objects);
+    expect(await rows.tail(1)).toEqual([objects[2]]);
+    expect(table!.origin?.(2)).toBe('t/0@12');
+    expect(await db.session((c) => rows.inDuckDb(db, c))).toBe(table);
+    await rows.release();
+    await expect(db.query(`SELECT count(*) FROM ${table!.table}`)).rejects.toThrow(/does not exist/);
+  });
+
+  it('are left to JSON.parse where DuckDB would read them otherwise: nested or mixed values, only nulls, no keys', async () => {
+    for (const values of [[{ a: { b: 1 } }], [{ a: 1 }, { a: 'x' }], [{ a: [1] }], [{ a: null }], [{}]]) {
+      const rows = new JsonTexts(values.map((v) => Buffer.from(JSON.stringify(v))));
+      expect(await db.session((c) => rows.inDuckDb(db, c))).toBeUndefined();
+      expect(await rows.toRecords()).toEqual(values);
+      await rows.release();
+    }
   });
 });

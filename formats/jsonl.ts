@@ -2,10 +2,11 @@
 // parse per slice and never a JS object per line. What DuckDB would take otherwise than the JS parser does — a line
 // that is not a JSON object or not JSON at all, a blank line (its line numbers), nested or mixed values — is read by
 // the JS parser instead (that slice, or the rest of the file when its values are nested or mixed).
-import { closeSync, openSync, readSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync, writeSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Row } from '../core/sdk/types.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ResidentRows, Row } from '../core/sdk/types.ts';
 import { materializedRows, quoteIdent, sqlString, type DuckDbClient } from '../connections/duckdb/client.ts';
 import { residentRows, type DuckDbRows } from '../connections/duckdb/rows.ts';
 
@@ -170,4 +171,127 @@ function exactLines(path: string, slice: JsonLinesSlice, rowids: number[], add: 
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A batch's rows as the JSON object texts they came in (a Kafka batch's messages), parsed only by the step that needs
+ * them: a step running in DuckDB reads them with `read_json` into a batch table (`inDuckDb`: parsed by DuckDB's threads,
+ * no JS object per record), any other step gets the records `JSON.parse` gives (`toRecords`). Every text must be a
+ * JSON object: the source checked that and sent the others to dead-letter. Where DuckDB would read the texts
+ * otherwise than `JSON.parse` does (nested or mixed values, an empty object), `inDuckDb` gives nothing and the step
+ * takes the records.
+ */
+export class JsonTexts implements ResidentRows {
+  private records?: Promise<Row[]>;
+  /** The batch table made from the texts in a DuckDB, per database (the `sql` step and a sink share it). */
+  private readonly tables = new Map<DuckDbClient, Promise<DuckDbRows | undefined>>();
+  origin?: (index: number) => string | undefined;
+
+  /** Each text as UTF-8 bytes (a message's value, as it came) or a string. */
+  constructor(private readonly texts: (Buffer | string)[]) {}
+
+  get count(): number {
+    return this.texts.length;
+  }
+
+  toRecords(): Promise<Row[]> {
+    return (this.records ??= Promise.resolve().then(() => this.texts.map(parse)));
+  }
+
+  async tail(limit: number): Promise<Row[]> {
+    return this.texts.slice(Math.max(0, this.texts.length - Math.max(0, Math.floor(limit)))).map(parse);
+  }
+
+  /** The texts as a batch table of `db` (made once, on `connection`), or undefined where DuckDB cannot read them as JS does. */
+  inDuckDb(db: DuckDbClient, connection: DuckDBConnection): Promise<DuckDbRows | undefined> {
+    let table = this.tables.get(db);
+    if (!table) {
+      table = this.load(db, connection);
+      this.tables.set(db, table);
+      table.catch(() => this.tables.delete(db)); // a failed load (an infrastructure error) is tried again
+    }
+    return table;
+  }
+
+  async release(): Promise<void> {
+    const tables = [...this.tables.values()];
+    this.tables.clear();
+    await Promise.all(tables.map((t) => t.then((rows) => rows?.release()).catch(() => undefined)));
+  }
+
+  /** The batch table of the texts, with their origins and their records as JSON.parse gives them. */
+  private exactly(rows: DuckDbRows): DuckDbRows {
+    rows.origin = this.origin;
+    // A key a text lacks is NULL in the table, absent in its record.
+    rows.exact = (rowids) => rowids.map((rowid) => parse(this.texts[rowid]));
+    return rows;
+  }
+
+  private async load(db: DuckDbClient, connection: DuckDBConnection): Promise<DuckDbRows | undefined> {
+    // One object a line: a valid JSON text has line breaks only between its tokens, where a space means the same.
+    const lines: Buffer[] = [];
+    for (const text of this.texts) lines.push(oneLine(text), LINE_BREAK);
+    const file = join(textsDir(), `batch-${++textsFile}.jsonl`);
+    writeFileSync(file, Buffer.concat(lines));
+    try {
+      const read = `read_json(${sqlString(file)}, format = 'newline_delimited', records = true`;
+      // Dates and times are not detected (format '%%', a literal percent sign): they stay text, as JSON.parse gives them; every
+      // line's keys count (sample_size -1). A type JSON.parse would not give is read again as text, or left to JS.
+      let rows = await residentRows(
+        db,
+        connection,
+        `SELECT * FROM ${read}, sample_size = -1, dateformat = '%%', timestampformat = '%%')`,
+      );
+      // DESCRIBE names a column of mixed values JSON (a query's result types call it VARCHAR).
+      const columns = materializedRows(await connection.run(`DESCRIBE ${rows.table}`)).map((c) => ({
+        name: String(c.column_name),
+        type: String(c.column_type),
+      }));
+      const types = `{${columns.map((c) => `${sqlString(c.name)}: '${AS_IS.has(c.type) ? c.type : 'VARCHAR'}'`).join(', ')}}`;
+      if (columns.some((c) => !AS_IS.has(c.type))) {
+        await rows.release();
+        if (columns.some((c) => !AS_IS.has(c.type) && !AS_TEXT.has(c.type))) return undefined; // nested or mixed
+        rows = await residentRows(db, connection, `SELECT * FROM ${read}, columns = ${types})`);
+      }
+      if (rows.count !== this.texts.length) {
+        await rows.release();
+        return undefined;
+      }
+      return this.exactly(rows);
+    } catch (error) {
+      // What DuckDB's JSON reader refuses (an object too large for it, say) is read by JS; IO errors stay errors.
+      if (/^(Invalid Input|Binder|Conversion) Error/.test((error as Error).message ?? '')) return undefined;
+      throw error;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+const LINE_BREAK = Buffer.from('\n');
+
+function parse(text: Buffer | string): Row {
+  return JSON.parse(typeof text === 'string' ? text : text.toString('utf8')) as Row;
+}
+
+/** A JSON text on one line: its line breaks (whitespace between tokens in valid JSON) made spaces. */
+function oneLine(text: Buffer | string): Buffer {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  if (bytes.indexOf(10) === -1 && bytes.indexOf(13) === -1) return bytes;
+  const copy = Buffer.from(bytes);
+  for (let i = 0; i < copy.length; i++) if (copy[i] === 10 || copy[i] === 13) copy[i] = 32;
+  return copy;
+}
+
+let textsFolder: string | undefined;
+let textsFile = 0;
+
+/** This process's folder for the files `read_json` reads JSON texts from (each removed once read). */
+function textsDir(): string {
+  if (!textsFolder) {
+    const dir = mkdtempSync(join(tmpdir(), 'json-texts-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    textsFolder = dir;
+  }
+  return textsFolder;
 }

@@ -312,7 +312,12 @@ class KafkaConsumer implements TopicConsumer {
       if (options.once && caughtUp()) return;
       if (this.offered) {
         const batch = await this.takeUpTo(options.maxBatch, signal);
-        for (const m of batch.messages) {
+        const { messages } = batch;
+        for (let i = 0; i < messages.length; i++) {
+          // Per partition, its last message of the batch (a partition's messages come in a run, in offset order).
+          const m = messages[i];
+          const after = messages[i + 1];
+          if (after && after.partition === m.partition && after.topic === m.topic) continue;
           const key = `${m.topic}/${m.partition}`;
           seen.set(key, Math.max(seen.get(key) ?? 0, Number(m.offset) + 1));
         }
@@ -383,14 +388,7 @@ class KafkaConsumer implements TopicConsumer {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (let i = 0; i < batch.messages.length && isRunning() && !isStale(); i += this.maxBatch) {
           const slice = batch.messages.slice(i, i + this.maxBatch);
-          const messages: ConsumedMessage[] = slice.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString('utf8') : null,
-            value: m.value ?? Buffer.alloc(0),
-            timestamp: Number(m.timestamp),
-          }));
+          const messages: ConsumedMessage[] = slice.map((m) => new KafkaMessage(batch.topic, batch.partition, m));
           const last = slice[slice.length - 1];
           const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
           const beat = setInterval(() => void heartbeat().catch(() => undefined), 2000);
@@ -437,6 +435,31 @@ class KafkaConsumer implements TopicConsumer {
     await this.consumer.disconnect();
   }
 }
+
+/** A message as kafkajs decoded it; its key is decoded only when read (most pipelines never read it). */
+class KafkaMessage implements ConsumedMessage {
+  readonly offset: string;
+  readonly value: Buffer;
+  readonly timestamp: number;
+  private readonly rawKey: Buffer | null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    message: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string },
+  ) {
+    this.offset = message.offset;
+    this.rawKey = message.key;
+    this.value = message.value ?? EMPTY;
+    this.timestamp = Number(message.timestamp);
+  }
+
+  get key(): string | null {
+    return this.rawKey ? this.rawKey.toString('utf8') : null;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Kafka's answers to a commit from a member whose generation is over (kafkajs retries the others itself). */
 const REBALANCED = new Set(['ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID']);

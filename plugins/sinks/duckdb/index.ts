@@ -28,6 +28,7 @@ import {
   quoteIdent,
   type DuckDbClient,
 } from '../../../connections/duckdb/index.ts';
+import { JsonTexts } from '../../../formats/jsonl.ts';
 
 type DuckDbSinkConfig = ConfigOf<typeof CONFIG>;
 
@@ -129,9 +130,12 @@ export class DuckDbSink implements Sink {
    * A batch already held in this sink's DuckDB moves from its table with the same statements as `write`, without
    * a round trip through JS. A replaced table fed in several pages is left to `write` (it gathers the pages).
    */
-  async writeFromDuckDb(rows: ResidentRows, ctx: SinkContext): Promise<boolean> {
+  async writeFromDuckDb(held: ResidentRows, ctx: SinkContext): Promise<boolean> {
     const db = await this.connections.get<DuckDbClient>(this.step.connection!, 'duckdb');
     const part = ctx.snapshot;
+    // JSON texts (a Kafka batch) are read by DuckDB into a batch table, unless it would read them otherwise than JS.
+    const rows = held instanceof JsonTexts && held.count ? await db.session((c) => held.inDuckDb(db, c)) : held;
+    if (!rows) return false;
     if (
       !(rows instanceof DuckDbRows) ||
       rows.db !== db ||

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestStep, expectErrorClass, freePort, readAll } from '../../../core/testing.ts';
 import type { TopicClient } from '../../../connections/kafka/index.ts';
 import { runManifest } from '../../../tests/manifest.ts';
+import type { DuckDbClient } from '../../../connections/duckdb/index.ts';
 import source, { type KafkaSource } from './index.ts';
 
 describe('kafka source errors', () => {
@@ -52,6 +53,54 @@ sinks:
     const again = await runManifest(yaml, dir);
     expect(again.pipeline.stats().find((s) => s.id === 'events')!.recordsOut).toBe(0);
     await again.pipeline.stop();
+  });
+
+  it('data: JSON messages read by DuckDB (kafka → sql → duckdb): a message that is not JSON goes to dead-letter alone, the rest lands with the values JSON.parse gives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-json-texts-'));
+    const yaml = `name: kafka-json-texts
+connections:
+  bus: { type: kafka, brokers: embedded }
+  warehouse: { type: duckdb, path: "${join(dir, 'w.duckdb')}", init: ["CREATE TABLE IF NOT EXISTS paid (id INTEGER, amount DOUBLE, note VARCHAR, paid_at TIMESTAMPTZ)"] }
+sources:
+  events: { use: kafka, connection: bus, with: { topics: payments, startFrom: earliest, maxBatch: 100 } }
+transforms:
+  typed: { use: sql, from: events, connection: warehouse, with: { query: "SELECT id, amount, note, CAST(paid_at AS TIMESTAMPTZ) AS paid_at FROM input", rejectWhere: "amount <= 0", rejectReason: "'amount must be > 0'" } }
+sinks:
+  table: { use: duckdb, from: typed, connection: warehouse, with: { table: paid } }
+`;
+    const first = await runManifest(
+      yaml.replace('with: { topics: payments,', 'trigger: { upload: true }, with: { topics: payments,'),
+      dir,
+    );
+    const bus = await first.pipeline.connections.get<TopicClient>('bus', 'kafka');
+    await bus.createTopic('payments');
+    await bus.produce('payments', [
+      { key: null, value: '{"id":1,"amount":10,"note":"a\\nb","paid_at":"2024-05-01T10:00:00Z"}' },
+      { key: null, value: '{"id":2,"amount":' },
+      { key: null, value: '{\n  "id": 3,\n  "amount": -5\n}' },
+      { key: null, value: '{"id":4,"amount":4.5,"paid_at":"2024-05-01T10:00:01.250Z","extra":true}' },
+    ]);
+    await first.pipeline.stop();
+
+    const run = await runManifest(yaml, dir);
+    expect(run.ok).toBe(true);
+    expect(run.dead.map((e) => [e.step, e.origin, e.reasons[0]])).toEqual([
+      ['events', 'payments/0@1', expect.stringMatching(/^invalid JSON: /)],
+      ['typed', 'payments/0@2', 'amount must be > 0'],
+    ]);
+    const stats = (id: string) => run.pipeline.stats().find((s) => s.id === id)!;
+    // The batch went into DuckDB as JSON text, not as JS records.
+    expect([stats('typed').batchesInDuckDb, stats('table').batchesInDuckDb, stats('table').recordsOut]).toEqual([
+      1, 1, 2,
+    ]);
+    const warehouse = await run.pipeline.connections.get<DuckDbClient>('warehouse', 'duckdb');
+    expect(
+      await warehouse.query('SELECT id, amount, note, epoch_ms(paid_at) AS paid_at FROM paid ORDER BY id'),
+    ).toEqual([
+      { id: 1, amount: 10, note: 'a\nb', paid_at: Date.parse('2024-05-01T10:00:00Z') },
+      { id: 4, amount: 4.5, note: null, paid_at: Date.parse('2024-05-01T10:00:01.250Z') },
+    ]);
+    await run.pipeline.stop();
   });
 
   it('data: replays a message once the format is fixed (a string topic read as json, then as string)', async () => {

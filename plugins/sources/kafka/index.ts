@@ -21,6 +21,8 @@ import {
   type TopicClient,
   type TopicConsumer,
 } from '../../../connections/kafka/index.ts';
+import { isJsonObject } from '../../../formats/json-check.ts';
+import { JsonTexts } from '../../../formats/jsonl.ts';
 
 type KafkaSourceConfig = ConfigOf<typeof CONFIG>;
 
@@ -53,22 +55,43 @@ export class KafkaSource implements Source {
       topics,
       from: this.config.startFrom,
     });
+    // JSON messages stay texts (checked, not kept as objects) unless records get metadata: a step in DuckDB reads
+    // them with read_json, any other step parses them (see JsonTexts).
+    const texts = this.config.format === 'json' && !this.config.metadata;
     for await (const batch of this.consumer.batches(run.signal, { once: run.once, maxBatch: this.config.maxBatch })) {
       const records: Row[] = [];
+      const valid: (Buffer | string)[] = [];
       const rejects: Reject[] = [];
       // The message of each record, for the origin of a record a later step rejects.
       const sources: { topic: string; partition: number; offset: string }[] = [];
       // The next offset to read, per partition: after the batch's last message of that partition.
       const last = new Map<string, { topic: string; partition: number; offset: string }>();
       let newest = 0;
-      for (const message of batch.messages) {
-        last.set(`${message.topic}/${message.partition}`, message);
+      const { messages } = batch;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i];
+        // A partition's messages come in a run, in offset order: its last one is where the next one differs.
+        const after = messages[i + 1];
+        if (!after || after.partition !== message.partition || after.topic !== message.topic)
+          last.set(`${message.topic}/${message.partition}`, message);
         if (message.timestamp > newest) newest = message.timestamp;
         let record: Row;
         if (this.config.format === 'json') {
+          // A text that is a JSON object goes on as it is; any other is read by JSON.parse for the reason it gives.
+          if (texts && isJsonObject(message.value)) {
+            valid.push(message.value);
+            sources.push(message);
+            continue;
+          }
           const text = message.value.toString('utf8');
           try {
-            record = parseObject(text, this.config.nanAsNull);
+            const read = readObject(text, this.config.nanAsNull);
+            if (texts) {
+              valid.push(read.text === text ? message.value : read.text);
+              sources.push(message);
+              continue;
+            }
+            record = read.record;
           } catch (error) {
             rejects.push({
               record: text,
@@ -101,7 +124,7 @@ export class KafkaSource implements Source {
       const origin = (index: number) =>
         sources[index] ? `${sources[index].topic}/${sources[index].partition}@${sources[index].offset}` : undefined;
       yield {
-        records,
+        records: texts ? new JsonTexts(valid) : records,
         rejects,
         checkpoint: next,
         lag: batch.lag,
@@ -190,21 +213,27 @@ export function nonFiniteAsNull(text: string): string {
  * NaN/Infinity tokens of Python's json.dumps are read as null.
  */
 function parseObject(text: string, nanAsNull = false): Row {
+  return readObject(text, nanAsNull).record;
+}
+
+/** The record of a message's JSON text, and the text JSON.parse read (NaN tokens made null with nanAsNull). */
+function readObject(text: string, nanAsNull = false): { record: Row; text: string } {
   let parsed: unknown;
+  let read = text;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const lenient = nanAsNull ? nonFiniteAsNull(text) : text;
-    if (lenient === text) throw new DataError(`invalid JSON: ${(error as Error).message}`);
+    read = nanAsNull ? nonFiniteAsNull(text) : text;
+    if (read === text) throw new DataError(`invalid JSON: ${(error as Error).message}`);
     try {
-      parsed = JSON.parse(lenient);
+      parsed = JSON.parse(read);
     } catch (again) {
       throw new DataError(`invalid JSON: ${(again as Error).message}`);
     }
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new DataError('invalid JSON: not a JSON object');
-  return parsed as Row;
+  return { record: parsed as Row, text: read };
 }
 
 const CONFIG = configSchema({

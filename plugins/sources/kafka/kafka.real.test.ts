@@ -5,7 +5,7 @@ import type { TopicClient } from '../../../connections/kafka/index.ts';
 import { KafkaTopicClient } from '../../../connections/kafka/real.ts';
 import { MemoryLogger } from '../../../core/sdk/logger.ts';
 import { Scratch, service } from '../../../tests/services.ts';
-import type { Row } from '../../../core/sdk/index.ts';
+import { recordsOf } from '../../../core/sdk/index.ts';
 import source, { type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
 
@@ -61,8 +61,9 @@ describe('kafka source and sink (real broker)', () => {
       signal: new AbortController().signal,
       checkpoint: undefined,
     })) {
-      sizes.push((batch.records as Row[]).length);
-      ids.push(...(batch.records as Row[]).map((r) => r.id as number));
+      const records = await recordsOf(batch.records);
+      sizes.push(records.length);
+      ids.push(...records.map((r) => r.id as number));
       await consumer.plugin.commit(batch.checkpoint);
     }
     // The partitions' batches are ~2,500 each: without filling, four batches of ~2,500; filled, 3,000 until the end.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestStep, readAll } from '../../../core/testing.ts';
+import { recordsOf } from '../../../core/sdk/index.ts';
 import type { TopicClient } from '../../../connections/kafka/index.ts';
 import source, { nonFiniteAsNull, type KafkaSource } from './index.ts';
 import sink, { type KafkaSink } from '../../sinks/kafka/index.ts';
@@ -119,7 +120,7 @@ describe('kafka source and sink (embedded topic log)', () => {
       signal: new AbortController().signal,
       checkpoint: undefined,
     })) {
-      expect(batch.records).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(await recordsOf(batch.records)).toEqual([{ n: 1 }, { n: 2 }]);
       await first.plugin.commit(batch.checkpoint);
       break;
     }
@@ -168,7 +169,7 @@ describe('kafka source and sink (embedded topic log)', () => {
       checkpoint: undefined,
     }))
       batches.push(batch);
-    expect(batches.map((b) => b.records)).toEqual([[{ n: 4 }, { n: 5 }]]);
+    expect(await Promise.all(batches.map((b) => recordsOf(b.records)))).toEqual([[{ n: 4 }, { n: 5 }]]);
     // The broker refuses a commit: the call itself returns, the next commit reports it.
     const consumer = (second.plugin as unknown as { consumer: { commit(): Promise<void> } }).consumer;
     consumer.commit = async () => {

@@ -26,6 +26,7 @@ import {
   type DuckDbClient,
 } from '../../../connections/duckdb/index.ts';
 import type { PostgresClient } from '../../../connections/postgres/index.ts';
+import { JsonTexts } from '../../../formats/jsonl.ts';
 import { runInPostgres } from './postgres.ts';
 
 export type SqlConfig = ConfigOf<typeof CONFIG>;
@@ -64,6 +65,12 @@ export class SqlTransform implements Transform {
   async processInDuckDb(rows: Rows, ctx: TransformContext): Promise<Rows | undefined> {
     if (this.onPostgres()) return undefined;
     const db = await this.duckdb();
+    if (rows instanceof JsonTexts) {
+      // JSON texts (a Kafka batch) are read by DuckDB into a batch table, unless it would read them otherwise than JS.
+      if (rows.count === 0) return [];
+      const table = await db.session((connection) => rows.inDuckDb(db, connection));
+      return table && this.run(db, table, ctx, true);
+    }
     if (!Array.isArray(rows) && (!(rows instanceof DuckDbRows) || rows.db !== db)) return undefined;
     if (rowCount(rows) === 0) return [];
     return this.run(db, rows, ctx, true);
