@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { glob } from 'tinyglobby';
+import { glob, isDynamicPattern } from 'tinyglobby';
 import {
   DataError,
   inject,
@@ -295,13 +295,13 @@ export class FileSource implements Source {
     const [y, m, d] = date ? date.split('-') : [PLACEHOLDERS['{YYYY}'], PLACEHOLDERS['{MM}'], PLACEHOLDERS['{DD}']];
     const patterns = ([] as string[])
       .concat(this.config.path)
-      .map((p) => p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d));
-    const found = await glob(patterns, {
-      absolute: true,
-      onlyFiles: true,
-      expandDirectories: false,
-      cwd: process.cwd(),
-    });
+      .map((p) => resolve(p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d)));
+    // A plain path is only looked up. Globs are matched from the root with absolute patterns: tinyglobby walks a
+    // pattern outside its working directory from far above it (a file in /tmp cost a walk of all /tmp, ~0.7 s).
+    const found = patterns.filter((p) => !isDynamicPattern(p) && statSync(p, { throwIfNoEntry: false })?.isFile());
+    const globs = patterns.filter((p) => isDynamicPattern(p)).map((p) => relative('/', p));
+    if (globs.length)
+      found.push(...(await glob(globs, { absolute: true, onlyFiles: true, expandDirectories: false, cwd: '/' })));
     return [...new Set(found.map((f) => resolve(f)))].sort();
   }
 
