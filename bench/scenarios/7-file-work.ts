@@ -6,7 +6,7 @@
 // Every run is a whole process (start-up included), runs are interleaved, and all outputs must agree: the same
 // number of valid rows and the same USD sum to the cent.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbClient } from '../../connections/duckdb/index.ts';
 import { median, peakRss, runs, scale, type Result } from '../lib.ts';
@@ -39,8 +39,17 @@ interface Totals {
 }
 
 export async function fileWork(): Promise<Result[]> {
-  const rows = Math.max(1000, Math.round(1_000_000 * scale));
+  // The inputs and every run's output and state (~1 GB at scale 1) go once the figures are taken.
   const dir = workDir('filework');
+  try {
+    return await measure(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(dir: string): Promise<Result[]> {
+  const rows = Math.max(1000, Math.round(1_000_000 * scale));
   const inputs = await makeInputs(dir, rows);
   const benthos = process.env.BENCH_NO_PEER
     ? undefined
