@@ -13,6 +13,8 @@ import { quoteIdent, type DuckDbClient } from './client.ts';
 export class DuckDbRows implements ResidentRows {
   private records?: Promise<Row[]>;
   private described?: { name: string; type: string }[];
+  /** Whether rows were deleted from the table (its rowids are not 0…count-1 then). */
+  private sparse = false;
   /**
    * Where the row with this rowid came from (`file.csv:17`), when the table is a source's batch: a step that rejects
    * rows by rowid passes it on (`ctx.reject(record, reasons, rows.origin?.(rowid))`). Set by the runtime.
@@ -39,9 +41,26 @@ export class DuckDbRows implements ResidentRows {
   /** The rows as JS records, exactly as a query of the table would give them; read once, then shared. */
   toRecords(): Promise<Row[]> {
     const exact = this.exact;
-    if (exact)
-      return (this.records ??= Promise.resolve().then(() => exact(Array.from({ length: this.count }, (_, i) => i))));
+    if (exact) return (this.records ??= this.rowids().then((rowids) => exact(rowids)));
     return (this.records ??= this.db.query(`SELECT * FROM ${this.table} ORDER BY rowid`));
+  }
+
+  /**
+   * The same table after `deleted` of its rows were deleted in place by a step that had it alone: rowids, origins
+   * and exact records stay those of the rows left (DuckDB keeps a row's rowid when others are deleted).
+   */
+  afterDeleting(deleted: number): DuckDbRows {
+    const rows = new DuckDbRows(this.db, this.name, this.count - deleted);
+    rows.origin = this.origin;
+    rows.exact = this.exact;
+    rows.described = this.described;
+    rows.sparse = true;
+    return rows;
+  }
+
+  private async rowids(): Promise<number[]> {
+    if (!this.sparse) return Array.from({ length: this.count }, (_, i) => i);
+    return (await this.db.query(`SELECT rowid AS r FROM ${this.table} ORDER BY rowid`)).map((row) => Number(row.r));
   }
 
   /** The last `limit` rows as records (a step's page shows them), without reading the others. */

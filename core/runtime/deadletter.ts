@@ -370,16 +370,20 @@ export class DeadLetterStore implements DeadLetters {
 
   private async append(step: string, rejects: Reject[]): Promise<number> {
     if (!rejects.length) return 0;
-    const candidates = new Map<bigint, Reject>();
-    for (const reject of rejects) candidates.set(fingerprint(step, reject.record, reject.reasons), reject);
+    // Each record is made JSON once: for its fingerprint and for the line stored.
+    const candidates = new Map<bigint, { reject: Reject; json: RecordJson }>();
+    for (const reject of rejects) {
+      const json = recordJson(reject.record);
+      candidates.set(fingerprintOf(step, json.text ?? '', reject.reasons), { reject, json });
+    }
     for (const known of await this.existing([...candidates.keys()])) candidates.delete(known);
     if (!candidates.size) return 0;
     const at = new Date().toISOString();
     const entries: Entry[] = [];
     const lines: string[] = [];
     let pos = this.size;
-    for (const [fp, reject] of candidates) {
-      const { text, truncated } = storedRecord(reject.record);
+    for (const [fp, { reject, json }] of candidates) {
+      const { text, truncated } = storedRecord(reject.record, json);
       const entry = {
         id: this.nextId++,
         at,
@@ -403,16 +407,23 @@ export class DeadLetterStore implements DeadLetters {
     return entries.length;
   }
 
-  /** Which of these fingerprints are stored already. */
+  /** Which of these fingerprints are stored already (one semi-join with a temporary table of them, however many). */
   private async existing(fps: bigint[]): Promise<bigint[]> {
-    const found: bigint[] = [];
-    for (let i = 0; i < fps.length; i += 1000) {
-      const rows = await this.rows(
-        `SELECT DISTINCT fp FROM entries WHERE fp IN (${fps.slice(i, i + 1000).join(', ')})`,
-      );
-      for (const row of rows) found.push(BigInt(row.fp as number | string));
+    if (!this.liveLines || !fps.length) return [];
+    const connection = this.connection!;
+    await connection.run('CREATE OR REPLACE TEMP TABLE _candidates (fp BIGINT)');
+    try {
+      const appender = await connection.createAppender('_candidates', 'main', 'temp');
+      for (const fp of fps) {
+        appender.appendBigInt(fp);
+        appender.endRow();
+      }
+      appender.closeSync();
+      const rows = await this.rows('SELECT DISTINCT fp FROM entries SEMI JOIN temp._candidates USING (fp)');
+      return rows.map((row) => BigInt(row.fp as number | string));
+    } finally {
+      await connection.run('DROP TABLE IF EXISTS temp._candidates');
     }
-    return found;
   }
 
   private async remove(ids: number[]): Promise<number> {
@@ -661,16 +672,30 @@ interface Deletion {
   deleted: number[] | { below: number };
 }
 
-/** A record as JSON text for the store: cut at MAX_RECORD_DEPTH and MAX_RECORD_CHARS (then marked truncated). */
-function storedRecord(record: unknown): { text: string; truncated: boolean } {
-  let text: string | undefined;
-  let truncated = false;
+/**
+ * A record's JSON text (undefined for a value JSON has none for); `cut`: JSON.stringify failed (too deep, a cycle, a
+ * bigint) and the text is that of `cut(record, MAX_RECORD_DEPTH)`.
+ */
+interface RecordJson {
+  text: string | undefined;
+  cut: boolean;
+}
+
+function recordJson(record: unknown): RecordJson {
   try {
-    text = JSON.stringify(record);
+    return { text: JSON.stringify(record), cut: false };
   } catch {
-    truncated = true;
-    text = JSON.stringify(cut(record, MAX_RECORD_DEPTH));
+    return { text: JSON.stringify(cut(record, MAX_RECORD_DEPTH)), cut: true };
   }
+}
+
+/**
+ * A record as JSON text for the store (`json`: its text, when already made): cut at MAX_RECORD_DEPTH and
+ * MAX_RECORD_CHARS (then marked truncated).
+ */
+function storedRecord(record: unknown, json = recordJson(record)): { text: string; truncated: boolean } {
+  let text = json.text;
+  let truncated = json.cut;
   if (text === undefined) text = 'null';
   if (text.length > MAX_RECORD_CHARS) {
     truncated = true;
@@ -697,13 +722,7 @@ function cut(value: unknown, depth: number, seen = new Set<unknown>()): unknown 
 
 /** Same step, record and reasons: the same dead letter (64 bits of SHA-1). */
 function fingerprint(step: string, record: unknown, reasons: string[]): bigint {
-  let text: string;
-  try {
-    text = JSON.stringify(record) ?? '';
-  } catch {
-    text = JSON.stringify(cut(record, MAX_RECORD_DEPTH));
-  }
-  return fingerprintOf(step, text, reasons);
+  return fingerprintOf(step, recordJson(record).text ?? '', reasons);
 }
 
 /** The fingerprint of a record given as its JSON text (as stored). */

@@ -37,7 +37,7 @@ writeFileSync(
 );
 
 /** `fileConnection`: the file source names the warehouse; false: it has none and reads records; 'picked': none, and the runtime picks. */
-async function run(variant: string, fileConnection: boolean | 'picked', checkStep: string, path = csv) {
+async function run(variant: string, fileConnection: boolean | 'picked', checkStep: string, path = csv, moreSinks = '') {
   const manifest = join(dir, `${variant}.yaml`);
   writeFileSync(
     manifest,
@@ -51,7 +51,7 @@ ${checkStep}
   cents: { use: sql, from: checked, connection: warehouse, with: { query: "SELECT id, upper(customer) AS customer, CAST(amount * 100 AS BIGINT) AS cents FROM input" } }
 sinks:
   orders: { use: duckdb, from: cents, connection: warehouse, with: { table: orders, mode: upsert, key: [id] } }
-`,
+${moreSinks}`,
   );
   const catalog = createCatalog();
   const pipeline = new Pipeline(await loadManifest(manifest, catalog), catalog, {
@@ -64,12 +64,13 @@ sinks:
   const db = await pipeline.connections.get<DuckDbClient>('warehouse', 'duckdb');
   const orders = await db.query('SELECT * FROM orders ORDER BY id');
   const leftover = await db.query("SELECT table_name FROM duckdb_tables() WHERE database_name = '_batches'");
+  const raw = moreSinks ? await db.query('SELECT * FROM raw ORDER BY id') : [];
   const dead = (await pipeline.deadLetters.list({ limit: 100 })).entries
     .map((e) => [e.step, e.reasons, e.origin ?? null])
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   const stats = Object.fromEntries(pipeline.stats().map((s) => [s.id, [s.batchesInDuckDb, s.batches]]));
   await pipeline.stop();
-  return { orders, leftover, dead, stats };
+  return { orders, leftover, dead, stats, raw };
 }
 
 const validate =
@@ -102,6 +103,20 @@ describe('batches held in DuckDB', () => {
     expect(inDb.leftover).toEqual([]);
     expect(inJs.stats.files).toEqual([0, 4]);
     expect(inJs.stats.orders).toEqual([4, 4]); // sql turns records into a DuckDB table for the sink
+  });
+
+  it('reach every step that reads them whole: validate changes in place only a batch no other step reads', async () => {
+    // The file's batches go to validate and, unchecked, to a second sink: that one gets every row, rejected ones too.
+    const raw = '  raw: { use: duckdb, from: files, connection: warehouse, with: { table: raw, createTable: true } }\n';
+    const inJs = await run('fan-out-records', false, validate, csv, raw);
+    const inDb = await run('fan-out-tables', 'picked', validate, csv, raw);
+    expect(inJs.raw).toHaveLength(999);
+    expect(inDb.raw).toEqual(inJs.raw);
+    expect(inDb.orders).toEqual(inJs.orders);
+    expect(inDb.orders).toHaveLength(999 - 11);
+    expect(inDb.dead).toEqual(inJs.dead);
+    expect(inDb.stats.raw).toEqual([4, 4]);
+    expect(inDb.leftover).toEqual([]);
   });
 
   it('are held in the DuckDB of the steps after a file source that names no connection', async () => {

@@ -234,6 +234,8 @@ export class Scheduler {
           }
         }
         await reader;
+        // The data part of a run alone (start-up excluded): benchmarks read it at debug level.
+        logger.debug(`${id}: run read and committed`, { ...result, ms: Date.now() - started });
         return result;
       } catch (error) {
         this.failures++;

@@ -128,7 +128,7 @@ export class BatchTransaction {
     try {
       return await steps.retrying(step, async () => {
         const rejects: Reject[] = [];
-        const ctx = transformContext(fromId, rejects);
+        const ctx = transformContext(fromId, rejects, steps.get(fromId)!.outputs.length === 1);
         const inDuckDb = await transform.processInDuckDb?.(records, ctx);
         const output = inDuckDb ?? (await transform.process(await this.origins.recordsOf(records), ctx));
         if (inDuckDb && !Array.isArray(records)) step.stats.batchesInDuckDb++;
@@ -273,9 +273,10 @@ function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
-export function transformContext(input: string, rejects: Reject[]): TransformContext {
+export function transformContext(input: string, rejects: Reject[], exclusive = false): TransformContext {
   return {
     input,
+    exclusive,
     reject: (record, reasons, origin) =>
       void rejects.push({ record, reasons: ([] as string[]).concat(reasons), origin }),
   };

@@ -157,6 +157,11 @@ export interface TransformContext {
   reject(record: unknown, reasons: string | string[], origin?: string): void;
   /** The step ids feeding this batch (a transform with several inputs can tell them apart). */
   readonly input: string;
+  /**
+   * No other step reads these rows after this one (its input has no other output): held rows (`ResidentRows`) may
+   * be changed in place — the rejected ones deleted — and handed on as the output, instead of copied.
+   */
+  readonly exclusive?: boolean;
 }
 
 export interface Transform {

@@ -191,6 +191,23 @@ describe('file source', () => {
     }
   });
 
+  it('takes plain paths, globs and ! exclusions together, inside the working directory or outside it', async () => {
+    const dir = folder();
+    for (const name of ['a.csv', 'b.csv', 'skip.csv', 'c.txt']) writeFileSync(join(dir, name), 'id\n1\n');
+    const files = async (path: string[]) => {
+      const step = await createTestStep<FileSource>(plugin, 'source', { path, format: 'csv' });
+      const { records } = await readAll(step.plugin);
+      await step.close();
+      return records.length;
+    };
+    expect(await files([join(dir, 'a.csv'), join(dir, 'c.txt')])).toBe(2); // plain paths: read whatever their names
+    expect(await files([join(dir, 'missing.csv')])).toBe(0);
+    expect(await files([join(dir, '*.csv')])).toBe(3);
+    expect(await files([join(dir, '*.csv'), `!${join(dir, 'skip.csv')}`])).toBe(2);
+    expect(await files([join(dir, 'a.csv'), join(dir, 'b.csv'), `!${join(dir, 'b.csv')}`])).toBe(1);
+    expect(await files([relative(process.cwd(), join(dir, '*.csv'))])).toBe(3); // relative to the working directory
+  });
+
   it('fills {YYYY}/{MM}/{DD} from --date, and matches every partition without it', async () => {
     const dir = folder();
     for (const day of ['2024-01-14', '2024-01-15']) {

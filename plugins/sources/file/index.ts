@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { glob } from 'tinyglobby';
+import { glob, isDynamicPattern } from 'tinyglobby';
 import {
   configSchema,
   DataError,
@@ -292,9 +292,17 @@ export class FileSource implements Source {
       .concat(this.config.path)
       .map((p) => p.replaceAll('{YYYY}', y).replaceAll('{MM}', m).replaceAll('{DD}', d))
       .map((p) => (p.startsWith('!') ? `!${resolve(p.slice(1))}` : resolve(p)));
-    // Absolute patterns from the root: tinyglobby crawls from the folder common to cwd and the patterns, so a file
-    // outside the working directory (/tmp/… from a project folder) had it read / and /tmp whole (~0.4 s).
-    const found = await glob(patterns, { absolute: true, onlyFiles: true, expandDirectories: false, cwd: '/' });
+    // A plain path is only looked up. Globs (and any `!` exclusion) are matched from the root with absolute patterns:
+    // tinyglobby walks a pattern outside its working directory from far above it (a file in /tmp from a project
+    // folder cost a walk of all /tmp, ~0.4–0.7 s).
+    const excludes = patterns.some((p) => p.startsWith('!'));
+    const looked = excludes ? [] : patterns.filter((p) => !isDynamicPattern(p));
+    const found = looked.filter((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
+    const globs = patterns
+      .filter((p) => !looked.includes(p))
+      .map((p) => (p.startsWith('!') ? `!${relative('/', p.slice(1))}` : relative('/', p)));
+    if (globs.length)
+      found.push(...(await glob(globs, { absolute: true, onlyFiles: true, expandDirectories: false, cwd: '/' })));
     return [...new Set(found.map((f) => resolve(f)))].sort();
   }
 

@@ -43,7 +43,7 @@ const SCHEMAS: Record<string, JSONSchema> = {
   'a wrong type': { type: 'object', properties: { customer: { type: 'number' } } },
 };
 
-async function judge(schema: JSONSchema, coerce = false) {
+async function judge(schema: JSONSchema, coerce = false, exclusive = false) {
   const db = await DuckDbClient.open(':memory:');
   const rows = await db.session((connection) => residentRows(db, connection, TABLE));
   const records = await rows.toRecords();
@@ -56,7 +56,7 @@ async function judge(schema: JSONSchema, coerce = false) {
     rejects: inJs.rejects,
   };
   const inDb = await createTestStep<Validate>(plugin, 'transform', { schema, coerce });
-  const result = await inDb.plugin.processInDuckDb(rows, inDb.context());
+  const result = await inDb.plugin.processInDuckDb(rows, { ...inDb.context(), exclusive });
   const actual =
     result === undefined
       ? undefined
@@ -112,6 +112,35 @@ describe('validate on a batch held in DuckDB', () => {
     const { db, result, expected } = await judge({ type: 'object', properties: { id: { type: 'string' } } }, true);
     expect(result).toBeUndefined();
     expect(expected.output.find((r) => r.id === '1')).toBeTruthy();
+    db.close();
+  });
+
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    it(`a batch it has alone loses its rejected rows in place, with the same output and rejects: ${name}`, async () => {
+      const { db, actual, expected, result, rows } = await judge(schema, false, true);
+      expect(actual).toEqual(expected);
+      // The same table (no copy), the rows left keep their rowids: the origins of the source's rows still apply.
+      const held = result as DuckDbRows;
+      expect(held.table).toBe(rows.table);
+      expect(held.count).toBe(expected.output.length);
+      const left = await db.query(`SELECT rowid AS r FROM ${rows.table}`);
+      expect(left.length).toBe(expected.output.length);
+      db.close();
+    });
+  }
+
+  it('a batch it had alone and deleted rows from gives its exact records by the rowids left (JSON lines)', async () => {
+    const db = await DuckDbClient.open(':memory:');
+    const rows = await db.session((connection) => residentRows(db, connection, TABLE));
+    // As a JSON lines source's batch: records by rowid as the file has them (here with their line), origins by rowid.
+    const lines = await db.query(`SELECT * FROM ${rows.table} ORDER BY rowid`);
+    rows.exact = (rowids) => rowids.map((rowid) => ({ ...lines[rowid], line: rowid + 1 }));
+    rows.origin = (rowid) => `in.jsonl:${rowid + 1}`;
+    const step = await createTestStep<Validate>(plugin, 'transform', { schema: SCHEMAS['required and bounds'] });
+    const result = (await step.plugin.processInDuckDb(rows, { ...step.context(), exclusive: true })) as DuckDbRows;
+    expect(step.rejects.map((r) => r.origin)).toEqual(['in.jsonl:2', 'in.jsonl:3', 'in.jsonl:4']);
+    expect((await result.toRecords()).map((r) => r.line)).toEqual([1, 5, 6, 7]);
+    expect(result.origin?.(4)).toBe('in.jsonl:5');
     db.close();
   });
 

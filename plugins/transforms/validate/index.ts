@@ -122,6 +122,17 @@ export class Validate implements Transform {
       if (passed.some((record) => !rowids.has(record))) return undefined;
       for (const [record, reasons] of rejects) ctx.reject(record, reasons, rows.origin?.(rowids.get(record)!));
       if (!rejects.length) return rows;
+      // A batch no other step reads loses its rejected rows where it is (no copy of the batch): the doubtful rows
+      // but those ajv passed. Nothing may fail after this statement (a retry would find the rows gone).
+      if (ctx.exclusive && passed.length <= KEPT_BY_ROWID) {
+        const kept = passed.length
+          ? ` AND rowid NOT IN (${passed.map((record) => rowids.get(record)!).join(', ')})`
+          : '';
+        const [deleted] = materializedRows(
+          await connection.run(`DELETE FROM ${rows.table} WHERE NOT ${certain}${kept}`),
+        );
+        return rows.afterDeleting(Number(deleted.Count));
+      }
       // The rows kept, in their order: those DuckDB vouches for and the doubtful ones ajv passed (a filter keeps the
       // table's order; a join would not).
       if (passed.length <= KEPT_BY_ROWID) {
