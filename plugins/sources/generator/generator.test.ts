@@ -231,6 +231,12 @@ describe('generator source', () => {
     );
     await expect(make({ a: { int: [5, 1] } })).rejects.toThrow('gen: field a: int: min 5 is above max 1');
     await expect(make({ a: { fakr: 'person.firstName' } })).rejects.toThrow('unknown property "fakr"');
+    await expect(make({ k: { const: 1 }, a: { when: { field: 'k', in: [1] } } })).rejects.toThrow(
+      'fields.a: must have property then when property when is present',
+    );
+    await expect(make({ a: { const: 1, else: { const: 2 } } })).rejects.toThrow(
+      'fields.a: must have property when when property else is present',
+    );
     await expect(make({ a: { const: 1 } }, { corrupt: { ratio: 0.1, fields: ['b'] } })).rejects.toThrow(
       'gen: corrupt.fields: b not among the fields',
     );

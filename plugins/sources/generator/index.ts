@@ -213,6 +213,8 @@ const fieldSpec = configSchema({
     then: ANOTHER_FIELD,
     else: ANOTHER_FIELD,
   },
+  // A condition means nothing without what it chooses, and then/else nothing without a condition.
+  dependentRequired: { when: ['then'], then: ['when'], else: ['when'] },
 });
 
 const CONFIG = configSchema({
