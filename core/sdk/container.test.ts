@@ -110,4 +110,21 @@ describe('plugins contributed by name (lazyPluginModule)', () => {
       'plugin transform/lower: its module contributes no transform of that name',
     );
   });
+
+  it("a plugin package may not take a built-in's name (imported or not) nor another package's", async () => {
+    const builtin = () =>
+      new PluginCatalog([lazyPluginModule('transform', 'upper', async () => ({ default: module }))]);
+    const clash = 'the transform "upper" is contributed twice (a built-in plugin or another package has that name)';
+    expect(() => builtin().load([module])).toThrow(clash);
+    const imported = builtin();
+    await imported.require('transform', 'upper');
+    expect(() => imported.load([module])).toThrow(clash);
+    const packages = new PluginCatalog([]);
+    packages.load([module]);
+    expect(() => packages.load([module])).toThrow(clash);
+    const other = builtin();
+    await other.require('transform', 'upper');
+    other.load([]); // loading a package that contributes other names is fine with an imported built-in
+    expect(other.plugins()).toHaveLength(1);
+  });
 });

@@ -80,8 +80,19 @@ export class PluginCatalog {
     return this.plugins().find((p) => p.spec.kind === kind && p.spec.name === name);
   }
 
+  /** Loads more modules (a plugin package's); a plugin name already taken, by a built-in or another package, fails. */
   load(modules: ContainerModule[]): void {
     this.container.load(...modules);
+    const seen = new Set<string>();
+    const taken = new Set(this.loaders().map((l) => `${l.kind} "${l.name}"`));
+    for (const { spec } of this.plugins()) {
+      const key = `${spec.kind} "${spec.name}"`;
+      // An imported built-in is both a plugin and a loader's name: counted once.
+      const builtinImported = [...this.loading.keys()].some((l) => l.kind === spec.kind && l.name === spec.name);
+      if (seen.has(key) || (taken.has(key) && !builtinImported))
+        throw new Error(`the ${key} is contributed twice (a built-in plugin or another package has that name)`);
+      seen.add(key);
+    }
   }
 
   /** Imports the plugin of this kind and name when it is contributed by name and not imported yet. */
