@@ -40,7 +40,7 @@ describe('import boundaries', () => {
     [
       'a plugin imports the list of built-ins',
       'plugins/views/dashboard/probe.ts',
-      "import { viewPluginModules } from '../index.ts';",
+      "import { builtinPluginModules } from '../../builtin.ts';",
     ],
     [
       'a connection type imports another',
@@ -104,7 +104,7 @@ describe('import boundaries', () => {
     [
       'the list of built-ins imports the plugins',
       'plugins/probe.ts',
-      "import csv from './sinks/csv/index.ts';\nimport { viewPluginModules } from './views/index.ts';",
+      "import csv from './sinks/csv/index.ts';\nimport dashboard from './views/dashboard/index.ts';",
     ],
   ])('allows: %s', async (_, file, code) => {
     expect(await crossings(file, `${code}\nexport const x = 1;\n`)).toEqual([]);
