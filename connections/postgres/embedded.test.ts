@@ -1,12 +1,13 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../core/sdk/types.ts';
 import { openPglite, pgliteTemplate, pgliteVersion } from './embedded.ts';
 
 /** What our use of a database depends on: server, encoding, locale, zone, the catalog's objects and the databases. */
-async function answers(db: PGlite): Promise<unknown> {
+async function answers(db: PGlite): Promise<Record<string, unknown>> {
   const one = async (sql: string) => (await db.query(sql)).rows;
   return {
     settings: await one(
@@ -63,6 +64,22 @@ describe('embedded PostgreSQL data folder made from the template', () => {
     expect(readFileSync(join(dir, 'PG_VERSION'), 'utf8')).toBe(
       readFileSync(join(root, 'initdb', 'PG_VERSION'), 'utf8'),
     );
+  }, 120_000);
+
+  it('without a cache it can write, initdb runs in the folder itself (a warning says so)', async () => {
+    const notAFolder = join(root, 'not-a-folder');
+    writeFileSync(notAFolder, '');
+    process.env.PLATFORM_PGLITE_CACHE = notAFolder;
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message), info: () => undefined } as unknown as Logger;
+    try {
+      const db = await openPglite(join(root, 'uncached'), logger);
+      expect((await db.query('SELECT current_database() AS db')).rows).toEqual([{ db: 'postgres' }]);
+      await db.close();
+      expect(warnings).toEqual([expect.stringContaining('no embedded PostgreSQL template')]);
+    } finally {
+      process.env.PLATFORM_PGLITE_CACHE = join(root, 'cache');
+    }
   }, 120_000);
 
   it("does not use another PGlite version's template: this version's is made and used", async () => {

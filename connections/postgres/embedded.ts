@@ -71,10 +71,18 @@ export function pgliteTemplate(logger?: Logger): Promise<string> {
 export async function openPglite(dir: string, logger?: Logger): Promise<PGlite> {
   mkdirSync(dir, { recursive: true });
   if (!isDataFolder(dir)) {
-    // PG_VERSION last: PGlite takes a folder with it for a database, so a copy cut short is redone, never opened.
-    const template = await pgliteTemplate(logger);
-    cpSync(template, dir, { recursive: true, filter: (from) => from !== join(template, 'PG_VERSION') });
-    cpSync(join(template, 'PG_VERSION'), join(dir, 'PG_VERSION'));
+    let template: string | undefined;
+    try {
+      template = await pgliteTemplate(logger);
+    } catch (error) {
+      // No cache to write (a read-only home…): PGlite runs initdb in the folder itself, as it would without us.
+      logger?.warn(`no embedded PostgreSQL template (${(error as Error).message}): initdb in ${dir}`);
+    }
+    if (template) {
+      // PG_VERSION last: PGlite takes a folder with it for a database, so a copy cut short is redone, never opened.
+      cpSync(template, dir, { recursive: true, filter: (from) => from !== join(template, 'PG_VERSION') });
+      cpSync(join(template, 'PG_VERSION'), join(dir, 'PG_VERSION'));
+    }
   }
   const { PGlite } = await import('@electric-sql/pglite'); // loaded only when embedded
   return PGlite.create(dir, {
