@@ -37,7 +37,8 @@ export function templateCache(): string {
 
 const isDataFolder = (dir: string) => existsSync(join(dir, 'PG_VERSION'));
 
-let building: Promise<string> | undefined;
+/** Templates being made by this process, by path: two stores opening at once make one. */
+const building = new Map<string, Promise<string>>();
 
 /**
  * The initdb'd data folder of this PGlite version, made on first use: initdb in a private folder next to the
@@ -46,25 +47,31 @@ let building: Promise<string> | undefined;
 export function pgliteTemplate(logger?: Logger): Promise<string> {
   const template = join(templateCache(), pgliteVersion());
   if (isDataFolder(template)) return Promise.resolve(template);
-  return (building ??= (async () => {
-    mkdirSync(templateCache(), { recursive: true });
-    const scratch = mkdtempSync(`${template}.building-`);
+  let making = building.get(template);
+  if (!making) {
+    making = makeTemplate(template, logger).finally(() => building.delete(template));
+    building.set(template, making);
+  }
+  return making;
+}
+
+async function makeTemplate(template: string, logger?: Logger): Promise<string> {
+  mkdirSync(dirname(template), { recursive: true });
+  const scratch = mkdtempSync(`${template}.building-`);
+  try {
+    logger?.info(`making the embedded PostgreSQL template (initdb, once per PGlite version) in ${template}`);
+    const { PGlite } = await import('@electric-sql/pglite');
+    await (await PGlite.create(scratch)).close();
+    rmSync(join(scratch, 'postmaster.pid'), { force: true });
     try {
-      logger?.info(`making the embedded PostgreSQL template (initdb, once per PGlite version) in ${template}`);
-      const { PGlite } = await import('@electric-sql/pglite');
-      await (await PGlite.create(scratch)).close();
-      rmSync(join(scratch, 'postmaster.pid'), { force: true });
-      try {
-        renameSync(scratch, template);
-      } catch (error) {
-        if (!isDataFolder(template)) throw error; // another process put its (equal) template there first
-      }
-      return template;
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-      building = undefined;
+      renameSync(scratch, template);
+    } catch (error) {
+      if (!isDataFolder(template)) throw error; // another process put its (equal) template there first
     }
-  })());
+    return template;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Opens (making it from the template when it holds no database yet) the PGlite data folder `dir`. */
