@@ -9,7 +9,7 @@
 // Every run is a new process (a fresh state folder); medians of max(BENCH_RUNS, 5), after one run not counted (it
 // builds the compiled command when a source changed).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, startPlatform } from '../../tests/cli.ts';
 import { median, peakRss, runs, type Result } from '../lib.ts';
@@ -145,6 +145,7 @@ export async function startup(): Promise<Result[]> {
     servers.globemart.push(measured.globemart);
     servers.globemartAgain.push(measured.globemartAgain);
   }
+  rmSync(dir, { recursive: true, force: true }); // ~270 MB: every run's state folders (PGlite's ~40 MB each)
   const m = <T>(list: T[], pick: (t: T) => number) => median(list.map(pick));
   const floorSeconds = m(floor, (f) => f.seconds);
   const floorMb = m(floor, (f) => f.rssMb);
