@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectionModule, isEmbeddedTarget } from '../../core/sdk/index.ts';
 import { PgliteClient, type PostgresClient } from './client.ts';
@@ -76,9 +75,8 @@ export default connectionModule({
     const inProcess = embedded(config);
     if (inProcess) {
       const dir = dataFolder(config, env)!;
-      mkdirSync(dir, { recursive: true });
-      const { PGlite } = await import('@electric-sql/pglite'); // loaded only when embedded
-      client = new PgliteClient(await PGlite.create(dir));
+      const { openPglite } = await import('./embedded.ts'); // PGlite loaded only when embedded
+      client = new PgliteClient(await openPglite(dir, env.logger));
       description = `embedded PGlite in ${dir}`;
     } else {
       const { PgPoolClient } = await import('./pool.ts');
