@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `platform` command. It runs the compiled command (dist/cli/platform.mjs, rebuilt here when a source is newer:
 // a fresh checkout or an edit just works); PLATFORM_FROM_SOURCE=1 runs the TypeScript sources through tsx instead.
 // Plugin packages written in TypeScript load either way (see importPluginPackage). The shebang's Node options are

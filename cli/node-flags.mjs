@@ -11,7 +11,7 @@ import { getHeapStatistics } from 'node:v8';
  * of the gap to the memory targets; capped, the young collections run more often on less memory (BENCHMARKS.md,
  * "What limits", section 6, for the figures and the trade).
  */
-export const PLATFORM_NODE_FLAGS = Object.freeze(['--max-semi-space-size=16']);
+export const PLATFORM_NODE_FLAGS = Object.freeze(['--max-semi-space-size=8']);
 
 /** `--max-semi-space-size=16` → `max-semi-space-size` (V8 takes `_` for `-`). */
 const flagName = (flag) => flag.replace(/^--?/, '').split('=')[0].replaceAll('_', '-');

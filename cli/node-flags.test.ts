@@ -87,9 +87,9 @@ describe('the V8 options of the platform command', () => {
       options: '--max-semi-space-size=4',
     });
     expect(run({ PLATFORM_NODE_OPTIONS: '' }).heapMb).toBe(bare);
-    expect(run({ NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual({
-      heapMb: heapLimitOf(['--max-semi-space-size=8']),
-      options: '--max-semi-space-size=8',
+    expect(run({ NODE_OPTIONS: '--max-semi-space-size=32' })).toEqual({
+      heapMb: heapLimitOf(['--max-semi-space-size=32']),
+      options: '--max-semi-space-size=32',
     });
     // Spawned with the override already applied: the same result, without a relaunch.
     const spawned = await platform(['--version'], { env: { ...withoutOverrides(), PLATFORM_NODE_OPTIONS: '' } });
