@@ -37,7 +37,10 @@ function relaunched(execArgv) {
     stdio: 'inherit',
     env: { ...process.env, PLATFORM_NODE_RELAUNCHED: '1' },
   });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // Ctrl-C reaches the child itself (the terminal signals the whole process group): passed on too, it would be a
+  // second SIGINT, which stops the command without draining.
+  process.on('SIGINT', () => {});
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
   return new Promise(() => {});
 }
