@@ -2,7 +2,7 @@
 // override wins. The process itself reports what it runs with (`platform --version`): V8's heap limit, which the
 // young generation's cap changes, is compared with a bare `node` given the same options.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,7 @@ describe('the V8 options of the platform command', () => {
       expect(argv.slice(1, 1 + PLATFORM_NODE_FLAGS.length)).toEqual([...PLATFORM_NODE_FLAGS]);
     } finally {
       await server.stop();
+      rmSync(state, { recursive: true, force: true });
     }
   }, 120_000);
 
