@@ -30,6 +30,7 @@ Commands:
 
 Options:
   --log-format human|json      Log lines for people (default) or machines
+  --version                    Versions, the Node options in effect and V8's heap limit
   -h, --help                   This help
 
 Exit codes: 0 ok, 1 runtime failure, 2 invalid input.`;

@@ -1,9 +1,15 @@
 // Runs the `platform` command the way users do: a separate Node process through cli/bin.mjs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { platformNodeArgs } from '../cli/node-flags.mjs';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../cli/bin.mjs', import.meta.url));
+
+/** Node's arguments for `platform <args>` under `env`: the command's own Node options (cli/node-flags.mjs) first. */
+export function platformArgs(args: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...platformNodeArgs(env), bin, ...args];
+}
 
 export interface CliResult {
   code: number | null;
@@ -16,10 +22,8 @@ export function platform(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, ...options.env },
-    });
+    const env = { ...process.env, ...options.env };
+    const child = spawn(process.execPath, platformArgs(args, env), { cwd: options.cwd ?? repoRoot, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -46,10 +50,8 @@ export function startPlatform(
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, ...options.env },
-    });
+    const env = { ...process.env, ...options.env };
+    const child = spawn(process.execPath, platformArgs(args, env), { cwd: options.cwd ?? repoRoot, env });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -15,7 +15,7 @@ import { createTestStep } from '../../core/testing.ts';
 import { createCatalog } from '../../cli/catalog.ts';
 import sink, { type PostgresSink } from '../../plugins/sinks/postgres/index.ts';
 import { backlog, judge, windowsOf, type MonitorEvent } from '../../pipelines/expectations/revenue-monitor.ts';
-import { repoRoot } from '../../tests/cli.ts';
+import { platformArgs, repoRoot } from '../../tests/cli.ts';
 import { Scratch, service } from '../../tests/services.ts';
 import { bareConsumerSeconds, median, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
@@ -103,7 +103,7 @@ async function measure(scratch: Scratch, dir: string): Promise<Result[]> {
 
   // The compiled command is built once before anything is timed.
   await new Promise((resolve) =>
-    spawn(process.execPath, ['cli/bin.mjs', 'validate', MANIFEST], { cwd: repoRoot, stdio: 'ignore' }).on(
+    spawn(process.execPath, platformArgs(['validate', MANIFEST]), { cwd: repoRoot, stdio: 'ignore' }).on(
       'close',
       resolve,
     ),
@@ -134,7 +134,7 @@ async function measure(scratch: Scratch, dir: string): Promise<Result[]> {
         new Promise<number | null>((resolve) => {
           const child = spawn(
             process.execPath,
-            ['cli/bin.mjs', 'run', MANIFEST, '--once', '--state-dir', join(dir, `c${count}-r${run}-w${i}`)],
+            platformArgs(['run', MANIFEST, '--once', '--state-dir', join(dir, `c${count}-r${run}-w${i}`)], env),
             { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
           );
           child.stdout.on('data', (d) => (outputs[i] += d));

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startPlatform } from '../../tests/cli.ts';
+import { platformArgs, repoRoot, startPlatform } from '../../tests/cli.ts';
 import { median, peakRss, runs, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
@@ -131,7 +131,7 @@ export async function startup(): Promise<Result[]> {
     writeFileSync(file, manifest(rows, rates, join(run, 'out', 'usd.csv')));
     writeFileSync(floorFile, floorScript(rows, rates, join(run, 'floor.csv')));
     const measured = {
-      once: await timeProcess(['cli/bin.mjs', 'run', file, '--once', '--state-dir', join(run, 'state')]),
+      once: await timeProcess(platformArgs(['run', file, '--once', '--state-dir', join(run, 'state')])),
       // In the repository, so that it finds @duckdb/node-api as the command does.
       floor: await timeProcess(['--input-type=module', '-e', readFileSync(floorFile, 'utf8')]),
       econ: await serverStart('pipelines/economic-analytics.yaml', join(run, 'econ')),

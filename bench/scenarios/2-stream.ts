@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { platformArgs } from '../../tests/cli.ts';
 import { Scratch, service } from '../../tests/services.ts';
 import { bareConsumerSeconds, median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
@@ -75,7 +76,7 @@ sinks:
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      ['cli/bin.mjs', 'run', manifest, '--once', '--state-dir', join(dir, `s${r}`)],
+      platformArgs(['run', manifest, '--once', '--state-dir', join(dir, `s${r}`)]),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let peak = 0;

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbClient } from '../../connections/duckdb/index.ts';
+import { platformArgs } from '../../tests/cli.ts';
 import { median, peakRss, runs, scale, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
 
@@ -103,7 +104,7 @@ async function measure(dir: string): Promise<Result[]> {
         v.key,
         await timeProcess(
           process.execPath,
-          ['cli/bin.mjs', 'run', manifest, '--once', '--state-dir', join(run, 'state'), '--log-format', 'json'],
+          platformArgs(['run', manifest, '--once', '--state-dir', join(run, 'state'), '--log-format', 'json']),
           { PLATFORM_LOG_LEVEL: 'debug' },
         ),
       );
