@@ -371,6 +371,37 @@ describe('readRecords: XLSX', () => {
     }
   });
 
+  it('takes an integer past BIGINT in a column of integers as a DOUBLE column, the same into DuckDB as in records (no reject)', async () => {
+    const file = join(folder(), 'big.xlsx');
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Counts').addRows([
+      ['id', 'n'],
+      ['a', 1],
+      ['b', 1e21],
+      ['c', -3],
+    ]);
+    await book.xlsx.writeFile(file);
+    const db = await DuckDbClient.open(':memory:');
+    try {
+      const [inJs] = await batches(file, { origin: 'big.xlsx' });
+      expect(inJs.rejects).toEqual([]);
+      expect(inJs.records.map((r) => r.n)).toEqual([1, 1e21, -3]);
+      const expected = await db.session(async (connection) => {
+        await loadTempTable(connection, 'expected', inJs.records);
+        return materializedRows(await connection.run('SELECT * FROM temp.expected ORDER BY rowid'));
+      });
+      const held: { records: Row[]; rejects: Reject[] }[] = [];
+      for await (const batch of readRecords(db, file, { origin: 'big.xlsx', inDuckDb: true })) {
+        held.push({ records: await recordsOf(batch.records), rejects: batch.rejects });
+        await (batch.records as DuckDbRows).release();
+      }
+      expect(held).toEqual([{ records: expected, rejects: [] }]);
+      expect(expected.map((r) => r.n)).toEqual([1, 1e21, -3]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('reads the named sheet only, in batches, each record with its sheet and row; a workbook without the sheet is one reject naming its sheets', async () => {
     const file = join(folder(), 'stock.xlsx');
     await workbook(file);

@@ -248,7 +248,8 @@ export function columnNames(rows: Row[]): string[] {
 function kindOf(value: unknown): ColumnKind {
   switch (typeof value) {
     case 'number':
-      return Number.isInteger(value) ? 'BIGINT' : 'DOUBLE';
+      // An integer past BIGINT's range (1e21 in a spreadsheet cell) is a DOUBLE: as BIGINT it could not be stored.
+      return Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? 'BIGINT' : 'DOUBLE';
     case 'bigint':
       return 'BIGINT';
     case 'boolean':
