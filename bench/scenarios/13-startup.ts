@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { platformArgs, repoRoot, startPlatform } from '../../tests/cli.ts';
 import { median, peakRss, runs, type Result } from '../lib.ts';
 import { workDir } from '../pipeline.ts';
+import { platformManifest } from './7-file-work.ts';
 
 const ROWS = 1000;
 const TIMES = Math.max(runs, 5);
@@ -40,27 +41,6 @@ function writeInputs(dir: string): { rows: string; rates: string } {
   writeFileSync(rows, lines.join('\n') + '\n');
   writeFileSync(rates, 'currency,rate\nUSD,1\nGBP,0.73\nEUR,0.85\nJPY,110\n');
   return { rows, rates };
-}
-
-function manifest(rows: string, rates: string, out: string): string {
-  return `name: bench-startup
-connections:
-  warehouse: { type: duckdb, path: "\${STATE_DIR}/warehouse.duckdb", init: ["CREATE TABLE IF NOT EXISTS rates AS SELECT * FROM read_csv('${rates}')"] }
-sources:
-  rows: { use: file, with: { path: "${rows}" } }
-transforms:
-  valid:
-    use: validate
-    from: rows
-    with: { schema: { type: object, required: [id, amount], properties: { id: { type: integer }, amount: { type: number, exclusiveMinimum: 0 } } } }
-  usd:
-    use: sql
-    from: valid
-    connection: warehouse
-    with: { query: "SELECT i.id, i.ts, i.country, i.currency, i.amount, i.amount / r.rate AS usd, upper(i.category) AS category FROM input i JOIN rates r USING (currency)" }
-sinks:
-  out: { use: csv, from: usd, with: { path: "${out}" } }
-`;
 }
 
 /** The least a process doing this file work costs: Node, DuckDB opened, one statement. */
@@ -128,7 +108,7 @@ export async function startup(): Promise<Result[]> {
     const run = join(dir, `run-${r + 1}`);
     mkdirSync(run);
     const file = join(run, 'manifest.yaml');
-    writeFileSync(file, manifest(rows, rates, join(run, 'out', 'usd.csv')));
+    writeFileSync(file, platformManifest(rows, rates, 'csv', false, run));
     writeFileSync(floorFile, floorScript(rows, rates, join(run, 'floor.csv')));
     const measured = {
       once: await timeProcess(platformArgs(['run', file, '--once', '--state-dir', join(run, 'state')])),

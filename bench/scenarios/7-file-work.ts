@@ -228,7 +228,8 @@ logger: { level: WARN }
 `;
 }
 
-function platformManifest(input: string, rates: string, output: Output, held: boolean, dir: string): string {
+/** The file work's manifest (also bench 13's, at 1,000 rows): validate → sql → a csv or parquet file. */
+export function platformManifest(input: string, rates: string, output: Output, held: boolean, dir: string): string {
   return `name: bench-filework
 connections:
   warehouse: { type: duckdb, path: "${join(dir, 'warehouse.duckdb')}", init: ["CREATE TABLE IF NOT EXISTS rates AS SELECT * FROM read_csv('${rates}')"] }

@@ -83,13 +83,14 @@ export class PluginCatalog {
   /** Loads more modules (a plugin package's); a plugin name already taken, by a built-in or another package, fails. */
   load(modules: ContainerModule[]): void {
     this.container.load(...modules);
+    const name = (p: { kind: PluginKind; name: string }) => `${p.kind} "${p.name}"`;
     const seen = new Set<string>();
-    const taken = new Set(this.loaders().map((l) => `${l.kind} "${l.name}"`));
+    const taken = new Set(this.loaders().map(name));
+    // An imported built-in is both a plugin and a loader's name: counted once.
+    const imported = new Set([...this.loading.keys()].map(name));
     for (const { spec } of this.plugins()) {
-      const key = `${spec.kind} "${spec.name}"`;
-      // An imported built-in is both a plugin and a loader's name: counted once.
-      const builtinImported = [...this.loading.keys()].some((l) => l.kind === spec.kind && l.name === spec.name);
-      if (seen.has(key) || (taken.has(key) && !builtinImported))
+      const key = name(spec);
+      if (seen.has(key) || (taken.has(key) && !imported.has(key)))
         throw new Error(`the ${key} is contributed twice (a built-in plugin or another package has that name)`);
       seen.add(key);
     }
