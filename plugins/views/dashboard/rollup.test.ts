@@ -257,6 +257,20 @@ describe('dashboard rollups, when they are not derived', () => {
       expect(view.logs.join('\n')).toMatch(
         /widget "fine": no rollup: grouped by id, country it would keep 150000 of 150000 rows, which does not pay/,
       );
+      // Refused for as long as its query is: after a commit only "small" builds its rollup again.
+      const built: string[] = [];
+      const exec = s.client.exec.bind(s.client);
+      s.client.exec = (async (sql: string) => (built.push(sql), exec(sql))) as typeof s.client.exec;
+      try {
+        view.services.events.emit({ type: 'commit', step: 'warehouse', records: 1, at: new Date() });
+        await Promise.all([get('small'), get('fine')]);
+        await (view.plugin as DashboardView).rollups.settled();
+      } finally {
+        s.client.exec = exec;
+      }
+      const rollups = (view.plugin as DashboardView).rollups;
+      expect(built.some((sql) => sql.includes(rollups.tableName('small')))).toBe(true);
+      expect(built.some((sql) => sql.includes(rollups.tableName('fine')))).toBe(false);
     } finally {
       await view.plugin.close?.();
     }

@@ -466,7 +466,10 @@ export class Rollups {
       const by = plan.dimensions.map((d) => d.name).join(', ') || 'nothing';
       if (mode === 'auto' && Number(rows) > ROLLUP_MAX_SHARE * Number(total)) {
         await client.exec(`DROP TABLE IF EXISTS ${name}`);
-        return stopped(`no rollup: grouped by ${by} it would keep ${rows} of ${total} rows, which does not pay`);
+        // Kept for as long as the query is: its groups grow with the table, so building it again after every commit
+        // (an aggregate over the whole table, dropped at once) would only cost.
+        state.refused = `grouped by ${by} it would keep ${rows} of ${total} rows, which does not pay`;
+        return stopped(`no rollup: ${state.refused}`);
       }
       state.built = { generation, at: started, template: plan.template };
       this.say(state, widget, `answered from a rollup of ${plan.source} by ${by} (${rows} of ${total} rows)`);
