@@ -152,7 +152,9 @@ export class Scratch {
       const groups = (await admin.listGroups()).groups
         .map((g) => g.groupId)
         .filter((g) => this.groups.has(g) || prefixed(g) || ofTopic(g));
-      for (let attempt = 0; groups.length && attempt < 20; attempt++) {
+      // A SIGKILLed member stays until its session times out (30 s, connections/kafka/real.ts): wait past that.
+      const deadline = Date.now() + 45_000;
+      while (groups.length && Date.now() < deadline) {
         const results = await admin
           .deleteGroups(groups)
           .catch((error: { groups?: { groupId: string; errorCode: number }[] }) => error.groups ?? []);
@@ -162,7 +164,12 @@ export class Scratch {
         groups.splice(0, groups.length, ...left);
         if (groups.length) await new Promise((r) => setTimeout(r, 500)); // NON_EMPTY_GROUP: a member still leaving
       }
-      if (groups.length) throw new Error(`consumer groups still in use: ${groups.join(', ')}`);
+      if (groups.length) {
+        const described = (await admin.describeGroups(groups)).groups.map(
+          (g) => `${g.groupId} (${g.state}: ${g.members.map((m) => `${m.clientId} from ${m.clientHost}`).join(', ')})`,
+        );
+        throw new Error(`consumer groups still in use after 45 s: ${described.join('; ')}`);
+      }
       this.topics.clear();
       this.groups.clear();
       this.prefixes.clear();
