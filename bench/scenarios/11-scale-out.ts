@@ -5,6 +5,7 @@
 // same KPI windows). Next to it, in the same run, what bounds them: the Kafka fetch (a bare kafkajs consumer that
 // parses the messages), the PostgreSQL writes (the events sink alone, one connection), the partial aggregates merged
 // in the same transaction, and the serial part — the derivation each batch runs under the advisory lock.
+// BENCH_MONITOR_BATCH sets the workers' MONITOR_BATCH_SIZE (default 1,000; the serial part's cost is per batch).
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { bareConsumerSeconds, median, runs, scale, type Result } from '../lib.ts
 import { workDir } from '../pipeline.ts';
 
 const PARTITIONS = 8;
-const BATCH = 1000;
+const BATCH = Number(process.env.BENCH_MONITOR_BATCH ?? 1000);
 const MANIFEST = join(repoRoot, 'pipelines/revenue-monitor.yaml');
 
 export async function scaleOut(): Promise<Result[]> {
