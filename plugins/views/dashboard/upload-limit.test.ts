@@ -134,7 +134,7 @@ describe('uploads stream with a hard byte limit (economic-analytics server)', ()
     expect(memory(server.child.pid!).peak).toBeLessThan(300);
   }, 120_000);
 
-  it('takes a 23 MB workbook whose extra sheet is 206 MB of XML (550k rows): its four sheets land whole, peak RSS under 400 MB (the whole-sheet reader took 624 MB)', async () => {
+  it('takes a 23 MB workbook whose extra sheet is 206 MB of XML (550k rows): its four sheets land whole, peak RSS under 300 MB (the whole-sheet reader took 624 MB)', async () => {
     const file = join(stateDir, 'big-sheet.xlsx');
     const rows = await writeLargeWorkbook(file, { invoices: 1000, archiveRows: 550_000 });
     const form = new FormData();
@@ -155,10 +155,9 @@ describe('uploads stream with a hard byte limit (economic-analytics server)', ()
       records: rows.Products + rows.Clients + rows.Invoices + rows.Invoice_Details,
       rejected: 0,
     });
-    // 211-244 MB on a quiet machine (bench scenario 12 measures it against the 300 MB target); in the parallel
-    // suite the collector runs later and the same upload peaks at up to ~330 MB: the bound here catches a reader
-    // that holds a sheet again, not the collector's timing.
-    expect(peak).toBeLessThan(400);
+    // With the platform's young-generation cap (cli/node-flags.mjs) this peaks at 228-258 MB, quiet, under a load
+    // average of 7 and in the whole suite; before the cap the suite saw up to ~330 MB (V8 collecting later).
+    expect(peak).toBeLessThan(300);
   }, 120_000);
 
   it('still takes a workbook within the limit (the sample stock workbook), whole', async () => {
