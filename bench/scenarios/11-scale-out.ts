@@ -5,7 +5,8 @@
 // same KPI windows). Next to it, in the same run, what bounds them: the Kafka fetch (a bare kafkajs consumer that
 // parses the messages), the PostgreSQL writes (the events sink alone, one connection), the partial aggregates merged
 // in the same transaction, and the serial part — the derivation each batch runs under the advisory lock.
-// BENCH_MONITOR_BATCH sets the workers' MONITOR_BATCH_SIZE (default 1,000; the serial part's cost is per batch).
+// BENCH_MONITOR_BATCH sets the workers' MONITOR_BATCH_SIZE: 1,000 unless set, as BENCHMARKS.md measured it (the
+// manifest's default is 10,000); the serial part's cost is per batch.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
