@@ -1,5 +1,7 @@
 // The lock file is whole: `npm ci` (what CI systems run) accepts it, and `npm install` leaves it as committed.
-// Both run in a copy of the package manifests, so the checkout's own node_modules is not touched.
+// Both run in a copy of the package manifests, so the checkout's own node_modules is not touched. Every dependency's
+// install script is reviewed in package.json's `allowScripts` (npm 11.16+ warns at each install about the others;
+// npm 12 skips them).
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,24 @@ describe('package-lock.json', () => {
     const bindings = Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/@duckdb/node-bindings-'));
     expect(bindings.length).toBeGreaterThanOrEqual(8); // linux x64/arm64 (glibc, musl), darwin x64/arm64, win32 x64/arm64
   }, 120_000);
+
+  it("lists no install script that package.json's allowScripts has not reviewed", () => {
+    const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      allowScripts?: Record<string, boolean>;
+    };
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; hasInstallScript?: boolean }>;
+    };
+    const reviewed = Object.keys(root.allowScripts ?? {});
+    const withScripts = Object.entries(lock.packages)
+      .filter(([path, p]) => path && p.hasInstallScript)
+      .map(([path, p]) => ({ name: path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length), ...p }));
+    expect(withScripts.length).toBeGreaterThan(0); // esbuild's postinstall, today
+    const unreviewed = withScripts.filter(
+      (p) => !reviewed.includes(p.name) && !reviewed.includes(`${p.name}@${p.version}`),
+    );
+    expect(unreviewed.map((p) => `${p.name}@${p.version}`)).toEqual([]);
+  });
 
   it('is left as it is by npm install (a checkout stays clean)', async () => {
     const dir = manifestsCopy();
