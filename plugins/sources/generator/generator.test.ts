@@ -1,3 +1,4 @@
+import { base, en, Faker } from '@faker-js/faker';
 import { describe, expect, it } from 'vitest';
 import { rowCount, type Batch, type Clock, type Row } from '../../../core/sdk/index.ts';
 import { createTestStep, readAll } from '../../../core/testing.ts';
@@ -113,6 +114,34 @@ describe('generator source', () => {
       { services: { clock } },
     );
     expect((await readAll(other.plugin)).records.map((r) => r.uid)).not.toEqual(all.map((r) => r.uid));
+  });
+
+  it("draws faker's English values, its locale-independent data too (country and currency codes), as faker does", async () => {
+    const { clock } = fakeClock();
+    const fakerFields = {
+      name: { faker: 'person.fullName' },
+      country: { faker: 'location.countryCode' },
+      currency: { faker: 'finance.currencyCode' },
+    };
+    const step = await createTestStep<Generator>(
+      plugin,
+      'source',
+      { seed: 5, count: 50, batchSize: 50, fields: fakerFields },
+      { services: { clock } },
+    );
+    const records = (await readAll(step.plugin)).records;
+    // Independently: faker's own English instance, seeded as the generator documents (record i from seed and i).
+    const faker = new Faker({ locale: [en, base] });
+    const expected = records.map((_, i) => {
+      faker.seed(5 * 1_000_003 + i);
+      return {
+        name: faker.person.fullName(),
+        country: faker.location.countryCode(),
+        currency: faker.finance.currencyCode(),
+      };
+    });
+    expect(records).toEqual(expected);
+    expect(new Set(records.map((r) => r.country)).size).toBeGreaterThan(10);
   });
 
   it('paces a streaming source by its rate until stopped, stamping each batch with the clock', async () => {
