@@ -10,24 +10,19 @@ import type {
 } from './client.ts';
 import { ledgerKey, ONCE_LEDGER_BATCHES, partitionFor, RebalancedCommit } from './client.ts';
 
-let timeoutWarningDropped = false;
-
 /**
  * On Node 23 and later, kafkajs 2.2.4 makes Node print "TimeoutNegativeWarning" at its first request: its request
  * queue sets a timer from a throttle time that is not set yet, and Node runs it after 1 ms, as kafkajs meant.
  * Nothing an operator can act on (fixed upstream, never released: kafkajs issue 1751), so that one warning, raised
- * in kafkajs's request queue, is not printed; every other warning is, by Node's own printer.
+ * in kafkajs's request queue, is not printed; every other warning is, by Node's own printer. Installed once, when
+ * this module loads (only where a connection names a real Kafka).
  */
-function dropKafkajsTimeoutWarning(): void {
-  if (timeoutWarningDropped) return;
-  timeoutWarningDropped = true;
-  const printers = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'TimeoutNegativeWarning' && warning.stack?.includes('scheduleCheckPendingRequests')) return;
-    for (const print of printers) print.call(process, warning);
-  });
-}
+const warningPrinters = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'TimeoutNegativeWarning' && warning.stack?.includes('scheduleCheckPendingRequests')) return;
+  for (const print of warningPrinters) print.call(process, warning);
+});
 
 /** A real Kafka cluster through kafkajs: idempotent producer with acks from all replicas, consumer groups. */
 export class KafkaTopicClient implements TopicClient {
@@ -57,7 +52,6 @@ export class KafkaTopicClient implements TopicClient {
         ({ log }: LogEntry) =>
           logger.debug(`kafka: ${log.message}${log.broker ? ` (${log.broker})` : ''}`),
     });
-    dropKafkajsTimeoutWarning();
   }
 
   async createTopic(name: string, options: { partitions?: number; replicationFactor?: number } = {}): Promise<void> {
